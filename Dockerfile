@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# The ptel image: one image, every subcommand (serve, normalize, migrate, ...).
+#   docker build -t ptel:local .
+#   docker run --rm ptel:local serve
+
+# ---- build: full install, compile TypeScript, then drop the dev dependencies
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+
+# Dependencies first, so that this layer is cached while only sources change.
+# npm install rather than npm ci: the lock file records only the platform packages of
+# the machine that wrote it (chdb's engine ships one package per platform).
+# --ignore-scripts: the root package's `prepare` script runs the build, which
+# cannot work before the sources are copied (no dependency needs its install
+# script: chdb's is empty and msgpackr-extract loads a prebuilt binary).
+COPY package.json package-lock.json ./
+RUN npm install --ignore-scripts --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY cli ./cli
+COPY connectors ./connectors
+COPY workers ./workers
+COPY schemas ./schemas
+COPY infra ./infra
+RUN npm run build \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime: production dependencies, compiled code, migrations
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+# package.json must sit beside schemas/: the code finds its root (and so
+# schemas/migrations, read at run time) by looking for both.
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/schemas/migrations ./schemas/migrations
+
+USER node
+EXPOSE 8080
+ENTRYPOINT ["node", "dist/cli/main.js"]

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { rawEventMessage } from '../connectors/core/publish.js';
+import { createKafkaBus } from '../infra/bus/kafka.js';
+import type { Config } from '../infra/config/schema.js';
+import { createLogger } from '../infra/observability/logger.js';
+import { PipelineMetrics } from '../infra/observability/metrics.js';
+import { BatchWriter } from '../infra/store/batch-writer.js';
+import { openStore, type Store } from '../infra/store/client.js';
+import { migrate } from '../infra/store/migrate.js';
+import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
+import { waitUntilDrained } from '../workers/normalize/drain.js';
+import { createMapperRegistry } from '../workers/normalize/mappers.js';
+import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
+
+export interface BenchOptions {
+  config: Config;
+  events: number;
+  /** Approximate size of each event's JSON, in bytes. */
+  size: number;
+  out: NodeJS.WritableStream;
+}
+
+/** Events shaped like real ones (a GitHub pull request envelope) padded to the requested size. */
+export function benchEvents(n: number, size: number, runId: string): RawEvent[] {
+  const filler = randomBytes(Math.max(0, size)).toString('base64').slice(0, Math.max(0, size - 420));
+  const t0 = Date.UTC(2026, 0, 1);
+  return Array.from({ length: n }, (_, i) =>
+    buildRawEvent(
+      {
+        source: 'github',
+        type: 'github.pull_request',
+        subject: `bench/${runId}#${i}`,
+        version: new Date(t0 + i * 1000).toISOString(),
+        time: new Date(t0 + i * 1000).toISOString(),
+        payload: { number: i, state: 'open', title: `bench ${i}`, body: filler, updated_at: new Date(t0 + i * 1000).toISOString() },
+      },
+      'bench',
+      new Date(t0),
+    ),
+  );
+}
+
+/**
+ * Pre-fills a fresh topic, then measures on the same data, one after the other: the raw kafkajs
+ * consume rate, the raw ClickHouse insert rate (same rows, same batch size as the writer), and the
+ * whole normalizer path from the topic into raw_events. Prints events per second, the ratio of the
+ * pipeline to the slower raw limit, and the process's memory while the normalizer runs.
+ */
+export async function runBench(options: BenchOptions): Promise<void> {
+  const { config, out } = options;
+  const logger = createLogger({ level: 'warn' });
+  const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const topic = `bench-${runId}.github`;
+  const bus = createKafkaBus({ brokers: config.kafka.brokers, clientId: 'ptel-bench', logger, defaultPartitions: 4 });
+  const database = `bench_${runId}`;
+  const store: Store = await openStore(
+    config.clickhouse.engine === 'server' && config.clickhouse.url !== undefined
+      ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.secrets.clickhousePassword, database }
+      : { kind: 'embedded', path: path.join(config.dataDir, 'bench-clickhouse'), database },
+  );
+  const line = (s: string): void => void out.write(`${s}\n`);
+  try {
+    await migrate(store);
+    const events = benchEvents(options.events, options.size, runId);
+    const messages = events.map(rawEventMessage);
+    const bytes = messages.reduce((s, m) => s + Buffer.byteLength(m.value), 0);
+    line(`bench: ${events.length} events of ~${Math.round(bytes / events.length)} bytes, topic ${topic} (4 partitions), store ${store.kind}`);
+    await bus.ensureTopics([{ topic, partitions: 4 }]);
+    let t = Date.now();
+    for (let i = 0; i < messages.length; i += 10_000) await bus.publish(topic, messages.slice(i, i + 10_000));
+    const produceRate = events.length / ((Date.now() - t) / 1000);
+    line(`  produce (idempotent, acks=all):   ${fmt(produceRate)} events/s`);
+
+    // 1. Raw consume: the same consumer settings, a handler that only counts.
+    let seen = 0;
+    t = Date.now();
+    const raw = await bus.consume({
+      groupId: `bench-raw-${runId}`,
+      topics: [topic],
+      concurrency: 4,
+      handler: (b) => {
+        seen += b.messages.length;
+        return Promise.resolve();
+      },
+    });
+    await waitFor(() => seen >= events.length, 600_000);
+    const consumeRate = events.length / ((Date.now() - t) / 1000);
+    await raw.stop();
+    line(`  raw kafkajs consume:              ${fmt(consumeRate)} events/s`);
+
+    // 2. Raw insert: the rows the normalizer writes, in batches of the writer's size, into a copy of raw_events.
+    await store.client.command({ query: 'CREATE TABLE raw_insert_probe AS raw_events' });
+    const rows = events.map((e, i) => rawEventRow(e, { topic, partition: i % 4, offset: String(i) }));
+    t = Date.now();
+    for (let i = 0; i < rows.length; i += config.normalizer.flushRows) {
+      await store.client.insert({ table: 'raw_insert_probe', values: rows.slice(i, i + config.normalizer.flushRows), format: 'JSONEachRow' });
+    }
+    const insertRate = events.length / ((Date.now() - t) / 1000);
+    line(`  raw ClickHouse insert (${config.normalizer.flushRows}/batch): ${fmt(insertRate)} rows/s`);
+
+    // 3. The pipeline: normalizer from the topic into raw_events, offsets committed after each write.
+    const metrics = new PipelineMetrics({ defaultMetrics: false });
+    const writer = new BatchWriter(store, { flushRows: config.normalizer.flushRows, flushIntervalMs: config.normalizer.flushIntervalMs, metrics });
+    const groupId = `bench-pipeline-${runId}`;
+    const samples: number[] = [];
+    const heapSamples: number[] = [];
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      samples.push(m.rss);
+      heapSamples.push(m.heapUsed);
+    }, 100);
+    t = Date.now();
+    const sub = await startNormalizer({
+      bus,
+      writer,
+      registry: createMapperRegistry(),
+      metrics,
+      logger,
+      context: { org: config.org },
+      groupId,
+      topics: [topic],
+      concurrency: config.normalizer.concurrency,
+    });
+    await waitUntilDrained(bus, groupId, [topic], 900_000);
+    const pipelineRate = events.length / ((Date.now() - t) / 1000);
+    clearInterval(sampler);
+    await sub.stop();
+    await writer.close();
+    const stored = await store.client.query({ query: 'SELECT count() AS n FROM raw_events FINAL', format: 'JSONEachRow' });
+    const n = Number((await stored.json<{ n: string }>())[0]?.n ?? 0);
+    const slower = Math.min(consumeRate, insertRate);
+    line(`  pipeline kafka -> normalizer -> ClickHouse: ${fmt(pipelineRate)} events/s (${n} rows stored)`);
+    line(`  ratio to the slower raw limit (${consumeRate < insertRate ? 'consume' : 'insert'}): ${(pipelineRate / slower).toFixed(2)}`);
+    line(`  memory during the pipeline run: peak rss ${mb(Math.max(...samples))}, peak heap ${mb(Math.max(...heapSamples))}`);
+    line(`  rss by quarter of the run: ${quarters(samples).map(mb).join(' -> ')}`);
+    line(`  heap by quarter of the run: ${quarters(heapSamples).map(mb).join(' -> ')}`);
+    if (n !== events.length) throw new Error(`expected ${events.length} rows in raw_events, found ${n}`);
+  } finally {
+    await store.client.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` }).catch(() => undefined);
+    await store.close();
+    await bus.close();
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('bench timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
+
+function quarters(samples: number[]): number[] {
+  if (samples.length === 0) return [];
+  return [0.25, 0.5, 0.75, 1].map((q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length) - 1 < 0 ? 0 : Math.floor(q * samples.length) - 1)]!);
+}

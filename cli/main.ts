@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig } from '../infra/config/load.js';
+import type { Config } from '../infra/config/schema.js';
+import { COMMANDS, type CommandContext } from './commands.js';
+
+const GLOBAL_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: ptel <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'options for every command:',
+    '  -c, --config FILE  configuration file (default: $PTEL_CONFIG, else ./ptel.yaml when present)',
+    '  -h, --help         help for a command',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`ptel: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: command.positionals ?? false,
+      strict: true,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
+  } catch (err) {
+    process.stderr.write(`ptel ${name}: ${(err as Error).message}\n\n${command.usage}\n`);
+    return 2;
+  }
+  if (values['help'] === true) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig({ file: values['config'] as string | undefined });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ptel: ${err.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw err;
+  }
+  const ctx: CommandContext = { config, values, positionals, out: process.stdout, err: process.stderr };
+  return command.run(ctx);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ptel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,130 @@
+import { appendFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../../test/support/harness.js';
+import { createLocalBus } from './local.js';
+import type { Batch } from './types.js';
+
+const msgs = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 7}`, value: `{"n":${from + i}}` }));
+
+describe('in-process bus', () => {
+  it('delivers in order in batches and resumes from the committed offset after a restart', async () => {
+    const dir = tempDir();
+    let bus = createLocalBus({ dir, pollMs: 20 });
+    await bus.publish('raw.github', msgs(0, 25));
+    const seen: number[] = [];
+    let sub = await bus.consume({
+      groupId: 'g',
+      topics: ['raw.github'],
+      maxBatchMessages: 10,
+      handler: (b: Batch) => {
+        for (const m of b.messages) seen.push((JSON.parse(m.value!.toString()) as { n: number }).n);
+        return Promise.resolve();
+      },
+    });
+    await waitFor('25 messages', () => seen.length, (n) => n === 25);
+    await sub.stop();
+    await bus.close();
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i));
+
+    bus = createLocalBus({ dir, pollMs: 20 });
+    await bus.publish('raw.github', msgs(25, 5));
+    expect(await bus.lag('g', 'raw.github')).toEqual([{ partition: 0, committed: 25, end: 30 }]);
+    const after: number[] = [];
+    sub = await bus.consume({
+      groupId: 'g',
+      topics: ['raw.github'],
+      handler: (b) => {
+        for (const m of b.messages) after.push(Number(m.offset));
+        return Promise.resolve();
+      },
+    });
+    await waitFor('5 more', () => after.length, (n) => n === 5);
+    await sub.stop();
+    await bus.close();
+    expect(after).toEqual([25, 26, 27, 28, 29]);
+  });
+
+  it('redelivers a batch whose handler failed and commits nothing of it', async () => {
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 20 });
+    await bus.publish('t', msgs(0, 3));
+    let calls = 0;
+    const errors: unknown[] = [];
+    const delivered: string[][] = [];
+    const sub = await bus.consume({
+      groupId: 'g',
+      topics: ['t'],
+      onError: (e) => errors.push(e),
+      handler: (b) => {
+        calls++;
+        delivered.push(b.messages.map((m) => m.offset));
+        return calls === 1 ? Promise.reject(new Error('store down')) : Promise.resolve();
+      },
+    });
+    await waitFor('second delivery', () => calls, (n) => n >= 2);
+    await waitFor('commit', () => bus.lag('g', 't'), (l) => l[0]!.committed === 3);
+    await sub.stop();
+    await bus.close();
+    expect(errors).toHaveLength(1);
+    expect(delivered[0]).toEqual(['0', '1', '2']);
+    expect(delivered[1]).toEqual(['0', '1', '2']);
+  });
+
+  it('keeps exact bytes, keys and headers', async () => {
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 20 });
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
+    await bus.publish('t', [{ key: null, value: binary, headers: { a: '1' } }, { key: 'k', value: 'héllo' }]);
+    const got: Batch[] = [];
+    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void got.push(b)) });
+    await waitFor('batch', () => got.length, (n) => n > 0);
+    await sub.stop();
+    await bus.close();
+    const [a, b] = got[0]!.messages;
+    expect(a!.value!.equals(binary)).toBe(true);
+    expect(a!.key).toBeNull();
+    expect(a!.headers).toEqual({ a: '1' });
+    expect(b!.value!.toString()).toBe('héllo');
+    expect(b!.key!.toString()).toBe('k');
+  });
+
+  it('cuts off a line torn by a crash mid-append and goes on from there', async () => {
+    const dir = tempDir();
+    let bus = createLocalBus({ dir });
+    await bus.publish('t', msgs(0, 3));
+    await bus.close();
+    const segDir = path.join(dir, 'bus', 't');
+    appendFileSync(path.join(segDir, readdirSync(segDir)[0]!), '{"o":3,"k":"x","t":1,"v":"{\\"n"');
+    bus = createLocalBus({ dir });
+    await bus.publish('t', msgs(3, 1));
+    expect((await bus.lag('g', 't'))[0]!.end).toBe(4);
+    const offsets: string[] = [];
+    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void offsets.push(...b.messages.map((m) => m.offset))) });
+    await waitFor('4 messages', () => offsets.length, (n) => n === 4);
+    await sub.stop();
+    await bus.close();
+    expect(offsets).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('deletes segments every group has consumed', async () => {
+    const dir = tempDir();
+    const bus = createLocalBus({ dir, segmentBytes: 200, pollMs: 20 });
+    for (let i = 0; i < 10; i++) await bus.publish('t', msgs(i * 3, 3));
+    const segDir = path.join(dir, 'bus', 't');
+    const before = readdirSync(segDir).length;
+    expect(before).toBeGreaterThan(3);
+    let n = 0;
+    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void (n += b.messages.length)) });
+    await waitFor('all consumed', () => n, (x) => x === 30);
+    await waitFor('trimmed', () => readdirSync(segDir).length, (x) => x <= 2);
+    await sub.stop();
+    await bus.close();
+  });
+
+  it('refuses a second consumer of one group in the same process', async () => {
+    const bus = createLocalBus({ dir: tempDir() });
+    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: () => Promise.resolve() });
+    await expect(bus.consume({ groupId: 'g', topics: ['t'], handler: () => Promise.resolve() })).rejects.toThrow(/already has a consumer/);
+    await sub.stop();
+    await bus.close();
+  });
+});

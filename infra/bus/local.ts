@@ -1,0 +1,344 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, openSync, closeSync, fsyncSync, writeSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { backoffDelay, sleepUnlessStopped } from '../retry.js';
+import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './types.js';
+
+/**
+ * The in-process bus of embedded mode, with the same contract as Kafka: a publish resolves once the
+ * messages are fsynced to an append-only log on disk, consumers commit offsets per group after their
+ * handler resolved, and a crash loses nothing that was acknowledged. One partition per topic (one
+ * process reads it, so per-key order is the log's order). Segments that every group has consumed
+ * are deleted.
+ */
+export interface LocalBusOptions {
+  dir: string;
+  /** A segment is closed and a new one started past this size. */
+  segmentBytes?: number;
+  /** How long an idle consumer waits before it looks at the log again (a publish wakes it sooner). */
+  pollMs?: number;
+}
+
+interface StoredLine {
+  o: number;
+  k: string | null;
+  h?: Record<string, string>;
+  t: number;
+  v?: string;
+  b?: string;
+}
+
+interface Segment {
+  base: number;
+  file: string;
+  /** Byte position of each message in the file; message `base + i` starts at positions[i]. */
+  positions: number[];
+  size: number;
+}
+
+const SEGMENT_NAME = /^(\d{20})\.log$/;
+
+class TopicLog {
+  readonly segments: Segment[] = [];
+  private appendFd: FileHandle | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const names = readdirSync(dir)
+      .map((n) => SEGMENT_NAME.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(a[1]) - Number(b[1]));
+    for (const m of names) this.segments.push(loadSegment(path.join(dir, m[0]), Number(m[1])));
+    if (this.segments.length === 0) this.segments.push(newSegment(dir, 0));
+  }
+
+  get start(): number {
+    return this.segments[0]!.base;
+  }
+
+  get end(): number {
+    const last = this.segments[this.segments.length - 1]!;
+    return last.base + last.positions.length;
+  }
+
+  append(messages: OutgoingMessage[]): Promise<void> {
+    const run = this.chain.then(async () => {
+      let active = this.segments[this.segments.length - 1]!;
+      if (active.size >= this.segmentBytes) {
+        await this.appendFd?.close();
+        this.appendFd = undefined;
+        active = newSegment(this.dir, this.end);
+        this.segments.push(active);
+      }
+      this.appendFd ??= await open(active.file, 'a');
+      const now = Date.now();
+      let offset = this.end;
+      const parts: string[] = [];
+      const positions: number[] = [];
+      let pos = active.size;
+      for (const m of messages) {
+        const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value;
+        const text = value.toString('utf8');
+        const line: StoredLine = { o: offset++, k: m.key, t: now };
+        if (m.headers !== undefined && Object.keys(m.headers).length > 0) line.h = m.headers;
+        // Keep text readable in the log; bytes that are not valid UTF-8 are kept exactly, as base64.
+        if (Buffer.from(text, 'utf8').equals(value)) line.v = text;
+        else line.b = value.toString('base64');
+        const s = JSON.stringify(line) + '\n';
+        positions.push(pos);
+        pos += Buffer.byteLength(s);
+        parts.push(s);
+      }
+      await this.appendFd.write(parts.join(''));
+      await this.appendFd.datasync();
+      active.positions.push(...positions);
+      active.size = pos;
+      this.wakeAll();
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async read(from: number, max: number, topic: string): Promise<BusMessage[]> {
+    const out: BusMessage[] = [];
+    let offset = Math.max(from, this.start);
+    while (out.length < max && offset < this.end) {
+      const seg = this.segments.find((s) => offset >= s.base && offset < s.base + s.positions.length);
+      if (seg === undefined) break;
+      const i = offset - seg.base;
+      const j = Math.min(seg.positions.length, i + (max - out.length));
+      const startPos = seg.positions[i]!;
+      const endPos = j < seg.positions.length ? seg.positions[j]! : seg.size;
+      const fh = await open(seg.file, 'r');
+      try {
+        const buf = Buffer.alloc(endPos - startPos);
+        await fh.read(buf, 0, buf.length, startPos);
+        for (const text of buf.toString('utf8').split('\n')) {
+          if (text === '') continue;
+          const line = JSON.parse(text) as StoredLine;
+          out.push({
+            topic,
+            partition: 0,
+            offset: String(line.o),
+            key: line.k === null ? null : Buffer.from(line.k, 'utf8'),
+            value: line.v !== undefined ? Buffer.from(line.v, 'utf8') : Buffer.from(line.b ?? '', 'base64'),
+            headers: line.h ?? {},
+            timestamp: line.t,
+          });
+        }
+      } finally {
+        await fh.close();
+      }
+      offset = seg.base + j;
+    }
+    return out;
+  }
+
+  /** Resolves at the next append or after `ms`, whichever is first. */
+  waitForAppend(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve();
+      }, ms);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(wake);
+    });
+  }
+
+  wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+
+  /** Deletes closed segments whose every message is below `minCommitted`. */
+  async trim(minCommitted: number): Promise<void> {
+    await this.chain;
+    while (this.segments.length > 1) {
+      const first = this.segments[0]!;
+      const next = this.segments[1]!;
+      if (next.base > minCommitted) break;
+      rmSync(first.file, { force: true });
+      this.segments.shift();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.appendFd?.close();
+    this.appendFd = undefined;
+    this.wakeAll();
+  }
+}
+
+function newSegment(dir: string, base: number): Segment {
+  const file = path.join(dir, `${String(base).padStart(20, '0')}.log`);
+  closeSync(openSync(file, 'a'));
+  return { base, file, positions: [], size: 0 };
+}
+
+/** Reads a segment's message positions; a torn last line from a crash mid-append is cut off. */
+function loadSegment(file: string, base: number): Segment {
+  const data = readFileSync(file);
+  const positions: number[] = [];
+  let pos = 0;
+  let good = 0;
+  while (pos < data.length) {
+    const nl = data.indexOf(0x0a, pos);
+    if (nl === -1) break;
+    try {
+      const line = JSON.parse(data.subarray(pos, nl).toString('utf8')) as StoredLine;
+      if (line.o !== base + positions.length) break;
+    } catch {
+      break;
+    }
+    positions.push(pos);
+    pos = nl + 1;
+    good = pos;
+  }
+  if (good < statSync(file).size) truncateSync(file, good);
+  return { base, file, positions, size: good };
+}
+
+type GroupOffsets = Record<string, number>;
+
+export function createLocalBus(options: LocalBusOptions): Bus {
+  const root = path.join(options.dir, 'bus');
+  const offsetsDir = path.join(root, '_offsets');
+  mkdirSync(offsetsDir, { recursive: true });
+  const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+  const pollMs = options.pollMs ?? 250;
+  const logs = new Map<string, TopicLog>();
+  const activeGroups = new Set<string>();
+  const subscriptions = new Set<Subscription>();
+
+  const logFor = (topic: string): TopicLog => {
+    if (!/^[A-Za-z0-9._-]+$/.test(topic)) throw new Error(`topic name '${topic}' may only hold letters, digits, '.', '_' and '-'`);
+    let log = logs.get(topic);
+    if (log === undefined) {
+      log = new TopicLog(path.join(root, topic), segmentBytes);
+      logs.set(topic, log);
+    }
+    return log;
+  };
+  const offsetsFile = (group: string): string => path.join(offsetsDir, `${encodeURIComponent(group)}.json`);
+  const readOffsets = (group: string): GroupOffsets => {
+    try {
+      return JSON.parse(readFileSync(offsetsFile(group), 'utf8')) as GroupOffsets;
+    } catch {
+      return {};
+    }
+  };
+  const writeOffsets = (group: string, offsets: GroupOffsets): void => {
+    const file = offsetsFile(group);
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(offsets));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  };
+  const allGroups = (): string[] =>
+    readdirSync(offsetsDir)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => decodeURIComponent(n.slice(0, -5)));
+
+  const trimTopic = async (topic: string): Promise<void> => {
+    const groups = allGroups();
+    if (groups.length === 0) return;
+    const min = Math.min(...groups.map((g) => readOffsets(g)[topic] ?? 0));
+    await logFor(topic).trim(min);
+  };
+
+  return {
+    kind: 'local',
+
+    ensureTopics(topics: TopicSpec[]): Promise<void> {
+      for (const t of topics) logFor(t.topic);
+      return Promise.resolve();
+    },
+
+    async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+      if (messages.length === 0) return;
+      await logFor(topic).append(messages);
+    },
+
+    consume(opts: ConsumeOptions): Promise<Subscription> {
+      if (activeGroups.has(opts.groupId)) {
+        return Promise.reject(new Error(`consumer group '${opts.groupId}' already has a consumer in this process`));
+      }
+      activeGroups.add(opts.groupId);
+      const offsets = readOffsets(opts.groupId);
+      const maxBatch = opts.maxBatchMessages ?? 5_000;
+      let stopped = false;
+      const heartbeat = (): Promise<void> => Promise.resolve();
+      const loop = async (topic: string): Promise<void> => {
+        const log = logFor(topic);
+        let next = offsets[topic] ?? (opts.fromBeginning === false ? log.end : log.start);
+        while (!stopped) {
+          const messages = await log.read(next, maxBatch, topic);
+          if (messages.length === 0) {
+            if (log.end <= next) await log.waitForAppend(pollMs);
+            continue;
+          }
+          const lastOffset = Number(messages[messages.length - 1]!.offset);
+          const batch = { topic, partition: 0, messages, lag: log.end - lastOffset - 1 };
+          let handled = false;
+          for (let attempt = 0; !stopped; attempt++) {
+            try {
+              await opts.handler(batch, { heartbeat });
+              handled = true;
+              break;
+            } catch (err) {
+              opts.onError?.(err, batch);
+              await sleepUnlessStopped(backoffDelay(attempt), () => stopped);
+            }
+          }
+          if (!handled) return;
+          next = lastOffset + 1;
+          offsets[topic] = next;
+          writeOffsets(opts.groupId, offsets);
+          await trimTopic(topic);
+        }
+      };
+      const loops = opts.topics.map((t) => loop(t));
+      const sub: Subscription = {
+        ready: Promise.resolve(),
+        async stop(): Promise<void> {
+          if (stopped) return;
+          stopped = true;
+          for (const t of opts.topics) logFor(t).wakeAll();
+          await Promise.allSettled(loops);
+          activeGroups.delete(opts.groupId);
+          subscriptions.delete(sub);
+        },
+      };
+      subscriptions.add(sub);
+      return Promise.resolve(sub);
+    },
+
+    lag(groupId: string, topic: string) {
+      const log = logFor(topic);
+      const committed = readOffsets(groupId)[topic] ?? log.start;
+      return Promise.resolve([{ partition: 0, committed, end: log.end }]);
+    },
+
+    async close(): Promise<void> {
+      await Promise.allSettled([...subscriptions].map((s) => s.stop()));
+      for (const log of logs.values()) await log.close();
+      logs.clear();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/harness.js';
+import { ConfigError, loadConfig } from './load.js';
+
+function fileWith(text: string): string {
+  const file = path.join(tempDir(), 'ptel.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('defaults to embedded mode with no file at all', () => {
+    const cfg = loadConfig({ env: {}, cwd: tempDir() });
+    expect(cfg.mode).toBe('embedded');
+    expect(cfg.clickhouse.engine).toBe('embedded');
+    expect(cfg.configPath).toBeUndefined();
+    expect(path.isAbsolute(cfg.dataDir)).toBe(true);
+  });
+
+  it('reads the file, resolves dataDir beside it, and lets the environment override it', () => {
+    const file = fileWith(`mode: distributed
+dataDir: ./state
+kafka:
+  brokers: [k1:9092, k2:9092]
+clickhouse:
+  url: http://ch:8123
+org:
+  programs:
+    - id: payments
+      name: Payments
+      teams:
+        - id: checkout
+          name: Checkout
+          repositories: [acme/checkout]
+`);
+    const cfg = loadConfig({ file, env: { PTEL_KAFKA_BROKERS: 'a:1,b:2', PTEL_CLICKHOUSE_PASSWORD: 's3cret' } });
+    expect(cfg.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(cfg.clickhouse.url).toBe('http://ch:8123');
+    expect(cfg.dataDir).toBe(path.join(path.dirname(file), 'state'));
+    expect(cfg.secrets.clickhousePassword).toBe('s3cret');
+    expect(cfg.org.programs[0]!.teams[0]!.jira).toEqual({ projects: [], components: [] });
+  });
+
+  it('names the key and the fix for a wrong value', () => {
+    const file = fileWith('mode: embeded\n');
+    const err = errorOf(() => loadConfig({ file, env: {} }));
+    expect(err.message).toContain(file);
+    expect(err.message).toContain("key 'mode'");
+    expect(err.message).toContain('"embedded"');
+  });
+
+  it('suggests the key that was meant for a misspelt one', () => {
+    const err = errorOf(() => loadConfig({ file: fileWith('kafak:\n  brokers: [a:1]\n'), env: {} }));
+    expect(err.message).toContain("unknown key 'kafak'; did you mean 'kafka'?");
+  });
+
+  it('points into nested lists', () => {
+    const err = errorOf(() =>
+      loadConfig({
+        file: fileWith('org:\n  programs:\n    - id: p\n      name: P\n      teams:\n        - id: t\n          name: T\n          repositories: [not-a-repo]\n'),
+        env: {},
+      }),
+    );
+    expect(err.message).toContain("key 'org.programs[0].teams[0].repositories[0]'");
+    expect(err.message).toContain('owner/name');
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const err = errorOf(() => loadConfig({ file: fileWith('mode: embedded\nkafka:\n  brokers: [a:1\n'), env: {} }));
+    expect(err.message).toMatch(/line \d+, column \d+/);
+  });
+
+  it('refuses secrets in the file and names the variable to use', () => {
+    const err = errorOf(() => loadConfig({ file: fileWith('clickhouse:\n  url: http://x:8123\n  password: hunter2\n'), env: {} }));
+    expect(err.message).toContain("'clickhouse.password' is a secret");
+    expect(err.message).toContain('PTEL_CLICKHOUSE_PASSWORD');
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('requires a ClickHouse URL in distributed mode unless the engine is embedded', () => {
+    expect(errorOf(() => loadConfig({ env: { PTEL_MODE: 'distributed' }, cwd: tempDir() })).message).toContain("'clickhouse.url' is required");
+    const cfg = loadConfig({ env: { PTEL_MODE: 'distributed', PTEL_CLICKHOUSE_ENGINE: 'embedded' }, cwd: tempDir() });
+    expect(cfg.clickhouse.engine).toBe('embedded');
+  });
+
+  it('rejects duplicate team ids across programs', () => {
+    const err = errorOf(() =>
+      loadConfig({
+        file: fileWith(
+          'org:\n  programs:\n    - {id: a, name: A, teams: [{id: t1, name: T}]}\n    - {id: b, name: B, teams: [{id: t1, name: T}]}\n',
+        ),
+        env: {},
+      }),
+    );
+    expect(err.message).toContain("team id 't1' is already used at programs[0].teams[0]");
+  });
+
+  it('says which file is missing', () => {
+    const err = errorOf(() => loadConfig({ file: '/nonexistent/ptel.yaml', env: {} }));
+    expect(err.message).toContain('/nonexistent/ptel.yaml does not exist');
+  });
+});
+
+describe('the example configuration', () => {
+  it('is valid as shipped', () => {
+    const cfg = loadConfig({ file: path.join(import.meta.dirname, '../../ptel.example.yaml'), env: {} });
+    expect(cfg.org.programs[0]!.teams[0]!.repositories).toEqual(['acme/checkout-api', 'acme/checkout-web']);
+  });
+});

@@ -1,0 +1,238 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+/** A configuration problem, with a message that names the key and says how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULT_CONFIG_FILE = 'ptel.yaml';
+
+/** Keys that must never be written in the file, and the variable that carries each instead. */
+const SECRET_KEYS: Record<string, string> = {
+  'clickhouse.password': 'PTEL_CLICKHOUSE_PASSWORD',
+  'kafka.sasl.password': 'PTEL_KAFKA_SASL_PASSWORD',
+  'redis.password': 'PTEL_REDIS_URL (as redis://:password@host:port)',
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variables that override a file key: variable, path, and how the text becomes a value. */
+const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
+  ['PTEL_MODE', ['mode'], (v) => v],
+  ['PTEL_DATA_DIR', ['dataDir'], (v) => v],
+  ['PTEL_KAFKA_BROKERS', ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+  ['PTEL_KAFKA_CLIENT_ID', ['kafka', 'clientId'], (v) => v],
+  ['PTEL_KAFKA_TOPIC_PREFIX', ['kafka', 'topicPrefix'], (v) => v],
+  ['PTEL_CLICKHOUSE_ENGINE', ['clickhouse', 'engine'], (v) => v],
+  ['PTEL_NORMALIZER_GROUP', ['normalizer', 'groupId'], (v) => v],
+  ['PTEL_CLICKHOUSE_URL', ['clickhouse', 'url'], (v) => v],
+  ['PTEL_CLICKHOUSE_USER', ['clickhouse', 'username'], (v) => v],
+  ['PTEL_CLICKHOUSE_DATABASE', ['clickhouse', 'database'], (v) => v],
+  ['PTEL_REDIS_URL', ['redis', 'url'], (v) => v],
+  ['PTEL_HTTP_HOST', ['http', 'host'], (v) => v],
+  ['PTEL_HTTP_PORT', ['http', 'port'], (v) => (/^\d+$/.test(v) ? Number(v) : v)],
+  ['PTEL_LOG_LEVEL', ['log', 'level'], (v) => v],
+];
+
+export interface LoadOptions {
+  /** Explicit file (from --config); otherwise PTEL_CONFIG, otherwise ./ptel.yaml when it exists. */
+  file?: string | undefined;
+  env?: Env;
+  cwd?: string;
+  /** Values applied over the file and the environment (command-line flags). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env['PTEL_CONFIG'];
+  let configPath: string | undefined;
+  let raw: unknown = {};
+  if (explicit !== undefined && explicit !== '') {
+    configPath = path.resolve(cwd, explicit);
+    if (!existsSync(configPath)) {
+      throw new ConfigError(
+        `config file ${configPath} does not exist (named by ${options.file !== undefined ? '--config' : 'PTEL_CONFIG'}); ` +
+          `create it, or copy ptel.example.yaml`,
+      );
+    }
+    raw = readYaml(configPath);
+  } else if (existsSync(path.resolve(cwd, DEFAULT_CONFIG_FILE))) {
+    configPath = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+    raw = readYaml(configPath);
+  }
+  const where = configPath ?? 'the configuration';
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${where}: the top level must be a mapping of keys (mode:, kafka:, org: ...), not a ${Array.isArray(raw) ? 'list' : typeof raw}`);
+  }
+  const doc = raw as Record<string, unknown>;
+  rejectSecrets(doc, where);
+  for (const [name, keyPath, convert] of ENV_OVERRIDES) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(doc, keyPath, convert(v));
+  }
+  for (const [k, v] of Object.entries(options.overrides ?? {})) setPath(doc, k.split('.'), v);
+
+  const parsed = configSchema.safeParse(doc);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => describeIssue(issue, where));
+    throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, problems);
+  }
+  const cfg = parsed.data;
+  const engine = cfg.clickhouse.engine ?? (cfg.mode === 'embedded' ? 'embedded' : 'server');
+  if (engine === 'server' && cfg.clickhouse.url === undefined) {
+    throw new ConfigError(
+      `${where}: key 'clickhouse.url' is required ${cfg.clickhouse.engine === 'server' ? "with clickhouse.engine 'server'" : 'in distributed mode'}; ` +
+        `set it (for example http://localhost:8123) or PTEL_CLICKHOUSE_URL, or set clickhouse.engine: embedded`,
+    );
+  }
+  const baseDir = configPath !== undefined ? path.dirname(configPath) : cwd;
+  return {
+    ...cfg,
+    clickhouse: { ...cfg.clickhouse, engine },
+    dataDir: path.resolve(baseDir, cfg.dataDir),
+    configPath,
+    secrets: {
+      clickhousePassword: env['PTEL_CLICKHOUSE_PASSWORD'],
+      kafkaSaslPassword: env['PTEL_KAFKA_SASL_PASSWORD'],
+    },
+  };
+}
+
+function readYaml(file: string): unknown {
+  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      const at = pos !== undefined ? ` line ${pos.line}, column ${pos.col}` : '';
+      return `${file}${at}: ${e.message.split('\n')[0] ?? e.code}`;
+    });
+    throw new ConfigError(`config file is not valid YAML:\n  - ${problems.join('\n  - ')}`, problems);
+  }
+  return doc.toJS();
+}
+
+function rejectSecrets(doc: Record<string, unknown>, where: string): void {
+  for (const [key, variable] of Object.entries(SECRET_KEYS)) {
+    if (getPath(doc, key.split('.')) !== undefined) {
+      throw new ConfigError(`${where}: key '${key}' is a secret and is not read from the file; remove it and set ${variable} in the environment`);
+    }
+  }
+}
+
+function getPath(obj: Record<string, unknown>, keys: string[]): unknown {
+  let cur: unknown = obj;
+  for (const k of keys) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
+  let cur = obj;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) {
+      cur[k] = value;
+      return;
+    }
+    const next = cur[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  });
+}
+
+export function formatKey(p: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of p) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+  const key = formatKey(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(issue.path);
+    return issue.keys
+      .map((k) => {
+        const full = formatKey([...issue.path, k]);
+        const hint = closest(k, allowed);
+        const fix = hint !== undefined ? `did you mean '${hint}'?` : `allowed here: ${allowed.join(', ')}`;
+        return `${where}: unknown key '${full}'; ${fix}`;
+      })
+      .join('\n  - ');
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `${where}: key '${key}' is required (${issue.expected})`;
+  }
+  const got = 'input' in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : '';
+  return `${where}: key '${key}': ${issue.message}${got}`;
+}
+
+/** The keys the schema allows at a path, for "did you mean" hints. */
+function allowedKeys(p: ReadonlyArray<PropertyKey>): string[] {
+  let schema: z.ZodType = configSchema;
+  for (const seg of p) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodObject && typeof seg === 'string') {
+      const next = (schema.shape as Record<string, z.ZodType>)[seg];
+      if (next === undefined) return [];
+      schema = next;
+    } else return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (;;) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodOptional || s instanceof z.ZodNullable) {
+      s = s.unwrap() as z.ZodType;
+    } else if (s instanceof z.ZodPipe) {
+      s = s.in as z.ZodType;
+    } else return s;
+  }
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

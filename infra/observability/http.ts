@@ -1,0 +1,102 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+import type { PipelineMetrics } from './metrics.js';
+
+export type ReadinessCheck = () => Promise<void>;
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  metrics: PipelineMetrics;
+  logger: Logger;
+  /** Named checks behind /readyz; each throws when its dependency is not usable. */
+  readiness: Record<string, ReadinessCheck>;
+  /** More routes by "METHOD /path" (webhooks). */
+  routes?: Record<string, RouteHandler>;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** Stops accepting connections and waits for open requests to finish. */
+  close(): Promise<void>;
+}
+
+/** /healthz: the process serves. /readyz: its dependencies answer. /metrics: Prometheus text. */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
+  const log = options.logger.child({ component: 'http' });
+  const routes: Record<string, RouteHandler> = {
+    'GET /healthz': (_req, res) => Promise.resolve(sendJson(res, 200, { status: 'ok' })),
+    'GET /readyz': async (_req, res) => {
+      const results = await Promise.all(
+        Object.entries(options.readiness).map(async ([name, check]) => {
+          try {
+            await withTimeout(check(), 5_000, name);
+            return [name, 'ok'] as const;
+          } catch (err) {
+            return [name, err instanceof Error ? err.message : String(err)] as const;
+          }
+        }),
+      );
+      const ready = results.every(([, r]) => r === 'ok');
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+    },
+    'GET /metrics': async (_req, res) => {
+      const body = await options.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+      res.end(body);
+    },
+    ...options.routes,
+  };
+  const server = createServer((req, res) => {
+    const pathOnly = (req.url ?? '/').split('?')[0];
+    const handler = routes[`${req.method ?? 'GET'} ${pathOnly}`];
+    if (handler === undefined) {
+      sendJson(res, 404, { error: `no route for ${req.method} ${pathOnly}` });
+      return;
+    }
+    handler(req, res).catch((err: unknown) => {
+      log.error({ err, path: pathOnly }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  log.info({ url }, 'http server listening');
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}

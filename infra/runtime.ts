@@ -1,0 +1,139 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createKafkaBus } from './bus/kafka.js';
+import { createLocalBus } from './bus/local.js';
+import type { Bus } from './bus/types.js';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { PipelineMetrics } from './observability/metrics.js';
+import { BatchWriter } from './store/batch-writer.js';
+import { openStore, type Store } from './store/client.js';
+import { migrate } from './store/migrate.js';
+
+/**
+ * The composition root: builds each client once from the configuration and hands them to the parts
+ * that need them. Nothing else creates a bus, a store or a logger.
+ */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  bus: Bus;
+  store: Store;
+  writer: BatchWriter;
+  /** Shuts down in order: flush the writer, close the bus, close the store, release the data folder. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  metrics?: PipelineMetrics;
+  /** Apply pending migrations on start (embedded default; distributed runs `ptel migrate` once). */
+  migrate?: boolean;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const metrics = options.metrics ?? new PipelineMetrics();
+  const ownsDataDir = config.mode === 'embedded' || config.clickhouse.engine === 'embedded';
+  const release = ownsDataDir ? lockDataDir(config.dataDir) : () => undefined;
+  let bus: Bus | undefined;
+  let store: Store | undefined;
+  try {
+    bus =
+      config.mode === 'embedded'
+        ? createLocalBus({ dir: config.dataDir })
+        : createKafkaBus({
+            brokers: config.kafka.brokers,
+            clientId: config.kafka.clientId,
+            ssl: config.kafka.ssl,
+            sasl:
+              config.kafka.sasl !== undefined
+                ? { ...config.kafka.sasl, password: requireSecret(config.secrets.kafkaSaslPassword, 'PTEL_KAFKA_SASL_PASSWORD', 'kafka.sasl') }
+                : undefined,
+            defaultPartitions: config.kafka.partitions,
+            replicationFactor: config.kafka.replicationFactor,
+            logger,
+          });
+    store = await openStore(
+      config.clickhouse.engine === 'embedded' || config.clickhouse.url === undefined
+        ? { kind: 'embedded', path: path.join(config.dataDir, 'clickhouse'), database: config.clickhouse.database }
+        : {
+            kind: 'server',
+            url: config.clickhouse.url,
+            username: config.clickhouse.username,
+            password: config.secrets.clickhousePassword,
+            database: config.clickhouse.database,
+            requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+          },
+    );
+    if (options.migrate ?? config.clickhouse.engine === 'embedded') {
+      const result = await migrate(store);
+      if (result.applied.length > 0) logger.info({ applied: result.applied.map((m) => m.version) }, 'migrations applied');
+    }
+  } catch (err) {
+    await bus?.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    release();
+    throw err;
+  }
+  const writer = new BatchWriter(store, {
+    flushRows: config.normalizer.flushRows,
+    flushIntervalMs: config.normalizer.flushIntervalMs,
+    metrics,
+    logger,
+  });
+  const b = bus;
+  const s = store;
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    metrics,
+    bus: b,
+    store: s,
+    writer,
+    close() {
+      closing ??= (async () => {
+        await writer.close().catch((err: unknown) => logger.error({ err }, 'final flush failed'));
+        await b.close().catch((err: unknown) => logger.error({ err }, 'closing the bus failed'));
+        await s.close().catch((err: unknown) => logger.error({ err }, 'closing the store failed'));
+        release();
+      })();
+      return closing;
+    },
+  };
+}
+
+function requireSecret(value: string | undefined, variable: string, key: string): string {
+  if (value === undefined || value === '') throw new Error(`'${key}' is configured but ${variable} is not set in the environment`);
+  return value;
+}
+
+/**
+ * Embedded mode owns its data folder: the engine and the bus log must not be opened by two processes.
+ * A lock left by a process that no longer runs is taken over.
+ */
+export function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'LOCK');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`data folder ${dir} is in use by process ${holder}; stop it first, or set dataDir (PTEL_DATA_DIR) to another folder`);
+    }
+    writeFileSync(file, String(process.pid));
+  }
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,76 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDemo } from '../../connectors/demo/source.js';
+import { loadConfig } from '../../infra/config/load.js';
+import { openStore } from '../../infra/store/client.js';
+import { cliPath, queryRows, tempDir, waitFor } from '../support/harness.js';
+
+/** Embedded mode: the whole path in one process, with no Kafka, Redis or ClickHouse server. */
+describe('embedded mode', () => {
+  const env = (dataDir: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    PTEL_DATA_DIR: dataDir,
+    PTEL_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: embedded mode must not need it
+    PTEL_LOG_LEVEL: 'warn',
+  });
+  const run = (dataDir: string) => spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
+
+  async function stored(dataDir: string): Promise<{ rows: number; ids: number; dead: number }> {
+    const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
+    try {
+      const [r] = await queryRows<{ rows: string; ids: string }>(store, 'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL');
+      const [d] = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM dead_letters FINAL');
+      return { rows: Number(r!.rows), ids: Number(r!.ids), dead: Number(d!.n) };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('runs the main job on the demo organisation and stores each entity version once, also when run again', async () => {
+    const dataDir = tempDir('ptel-embedded-');
+    const first = run(dataDir);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/stored \d+ events/);
+    expect(first.stdout).toContain('github.pull_request');
+    expect(first.stdout).toContain('jira.issue');
+    expect(first.stdout).toContain('pagerduty.incident');
+    expect(first.stdout).toContain('dead letters: none');
+    const expected = loadDemo(loadConfig({ env: { PTEL_DATA_DIR: dataDir }, cwd: tempDir() })).records.length;
+    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+
+    const second = run(dataDir);
+    expect(second.status, second.stderr).toBe(0);
+    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+  });
+
+  it('loses nothing when killed with SIGKILL in the middle of a run', async () => {
+    const dataDir = tempDir('ptel-embedded-kill-');
+    const child = spawn(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), stdio: ['ignore', 'pipe', 'pipe'], cwd: tempDir() });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+    // Killed once the demo is being published, before the summary.
+    await waitFor('the run to start publishing', () => out, (o) => o.includes('source: demo organisation'), { timeoutMs: 60_000, intervalMs: 10 });
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(out).not.toContain('stored ');
+
+    const again = run(dataDir);
+    expect(again.status, again.stderr).toBe(0);
+    const expected = loadDemo(loadConfig({ env: { PTEL_DATA_DIR: dataDir }, cwd: tempDir() })).records.length;
+    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+  });
+
+  it('answers a broken configuration file with the key and the fix, and exit code 78', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'ptel.yaml');
+    writeFileSync(file, 'mode: embedded\nnormalizer:\n  flushRows: many\n');
+    const r = spawnSync(process.execPath, [cliPath, 'run', '--once', '--config', file], { encoding: 'utf8', env: process.env });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain(`${file}: key 'normalizer.flushRows'`);
+    expect(r.stderr).toContain('expected number');
+    expect(r.stderr).not.toContain('    at '); // a message, not a stack trace
+  });
+});

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { rawEventMessage } from '../../connectors/core/publish.js';
+import { createKafkaBus } from '../../infra/bus/kafka.js';
+import { openStore } from '../../infra/store/client.js';
+import { rawTopic } from '../../schemas/raw-event.js';
+import { cliPath, queryRows, quietLogger, sampleEvents, tempDir, uniqueName, waitFor } from '../support/harness.js';
+
+/**
+ * The ledger: N events on the real broker; the normalizer process is killed with SIGKILL in the middle
+ * of the stream and started again; afterwards every event is stored exactly once after deduplication.
+ */
+describe('normalizer killed mid-stream', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+
+  it('stores every event exactly once after a SIGKILL and a restart', async () => {
+    const brokers = inject('kafkaBrokers');
+    const prefix = `${uniqueName('ledger')}.`;
+    const groupId = uniqueName('ledger-group');
+    const topic = rawTopic('github', prefix);
+    const dir = tempDir('ptel-ledger-');
+    const configFile = path.join(dir, 'ptel.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'mode: distributed',
+        `dataDir: ${dir}/data`,
+        'clickhouse: { engine: embedded, database: ledger }',
+        `kafka: { brokers: [${brokers}], topicPrefix: ${prefix}, partitions: 3 }`,
+        `normalizer: { groupId: ${groupId}, flushRows: 400, flushIntervalMs: 100, concurrency: 3 }`,
+        'http: { port: 0 }',
+        'log: { level: warn }',
+      ].join('\n'),
+    );
+    const bus = createKafkaBus({ brokers: brokers.split(','), clientId: uniqueName('ledger'), logger: quietLogger(), defaultPartitions: 3 });
+    const events = sampleEvents('github', 'github.pull_request', 8_000, 5); // 40,000 events
+    await bus.ensureTopics([{ topic, partitions: 3 }]);
+    await bus.publish(topic, events.map(rawEventMessage));
+
+    const committed = async (): Promise<number> => (await bus.lag(groupId, topic)).reduce((s, p) => s + p.committed, 0);
+    const start = (): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stderr: () => string } => {
+      const child = spawn(process.execPath, [cliPath, 'normalize'], {
+        env: { ...process.env, PTEL_CONFIG: configFile },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
+      return { child, exited, stderr: () => err };
+    };
+
+    try {
+      const first = start();
+      const atKill = await waitFor('some but not all offsets committed', committed, (n) => n > 0, { intervalMs: 20, timeoutMs: 120_000 });
+      first.child.kill('SIGKILL');
+      const firstExit = await first.exited;
+      expect(firstExit.signal).toBe('SIGKILL');
+      expect(atKill).toBeLessThan(events.length);
+
+      const second = start();
+      await waitFor('all offsets committed', committed, (n) => n === events.length, { timeoutMs: 180_000 });
+      second.child.kill('SIGTERM');
+      const secondExit = await second.exited;
+      expect(secondExit, second.stderr()).toEqual({ code: 0, signal: null });
+    } finally {
+      await bus.close();
+    }
+
+    const store = await openStore({ kind: 'embedded', path: path.join(dir, 'data', 'clickhouse'), database: 'ledger' });
+    try {
+      const [totals] = await queryRows<{ rows: string; ids: string }>(store, 'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL');
+      expect(totals).toEqual({ rows: String(events.length), ids: String(events.length) });
+      const stored = new Set((await queryRows<{ id: string }>(store, 'SELECT id FROM raw_events FINAL')).map((r) => r.id));
+      const missing = events.filter((e) => !stored.has(e.id));
+      expect(missing).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, type Logger } from '../../infra/observability/logger.js';
+import { openStore, type Store } from '../../infra/store/client.js';
+import { migrate } from '../../infra/store/migrate.js';
+import { buildRawEvent, type RawEvent, type Source } from '../../schemas/raw-event.js';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const cliPath = path.join(repoRoot, 'dist/cli/main.js');
+
+/** A name no other test or run uses: topics, groups, databases. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export function tempDir(prefix = 'ptel-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function quietLogger(): Logger {
+  return createLogger({ level: process.env['PTEL_TEST_LOG'] === '1' ? 'debug' : 'silent' });
+}
+
+let engineDir: string | undefined;
+
+/**
+ * A migrated database in the in-process ClickHouse engine. The engine binds one data folder per
+ * process, so every store a test file opens shares that folder; each has its own database.
+ */
+export async function testStore(database = uniqueName('t'), options: { migrate?: boolean } = {}): Promise<Store> {
+  engineDir ??= tempDir('ptel-engine-');
+  const store = await openStore({ kind: 'embedded', path: engineDir, database });
+  if (options.migrate ?? true) await migrate(store);
+  return store;
+}
+
+/** Polls `probe` until it returns a value for which `done` holds; fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  done: (v: T) => boolean,
+  { timeoutMs = 60_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+    last = await probe();
+  }
+  return last;
+}
+
+/** RawEvents of one source: `entities` entities, `versions` versions each, in time order. */
+export function sampleEvents(source: Source, type: string, entities: number, versions = 1, t0 = Date.UTC(2026, 5, 1)): RawEvent[] {
+  const out: RawEvent[] = [];
+  for (let v = 0; v < versions; v++) {
+    for (let e = 0; e < entities; e++) {
+      const time = new Date(t0 + (v * entities + e) * 1000).toISOString();
+      out.push(
+        buildRawEvent({ source, type, subject: `entity-${e}`, version: time, time, payload: { id: e, version: v, updated_at: time } }, 'test', new Date(t0)),
+      );
+    }
+  }
+  return out;
+}
+
+export async function queryRows<T>(store: Store, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{cli,connectors,workers,schemas,infra}/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/services.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // The servers are shared: integration files run one at a time (each still uses its own names).
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
