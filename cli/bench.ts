@@ -22,10 +22,12 @@ export interface BenchOptions {
 }
 
 /** Events shaped like real ones (a GitHub pull request envelope) padded to the requested size. */
-export function benchEvents(n: number, size: number, runId: string): RawEvent[] {
-  const filler = randomBytes(Math.max(0, size)).toString('base64').slice(0, Math.max(0, size - 420));
+export function benchEvents(from: number, n: number, size: number, runId: string): RawEvent[] {
+  const filler = randomBytes(Math.max(0, size))
+    .toString('base64')
+    .slice(0, Math.max(0, size - 420));
   const t0 = Date.UTC(2026, 0, 1);
-  return Array.from({ length: n }, (_, i) =>
+  return Array.from({ length: n }, (_, k) => from + k).map((i) =>
     buildRawEvent(
       {
         source: 'github',
@@ -56,20 +58,29 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const database = `bench_${runId}`;
   const store: Store = await openStore(
     config.clickhouse.engine === 'server' && config.clickhouse.url !== undefined
-      ? { kind: 'server', url: config.clickhouse.url, username: config.clickhouse.username, password: config.secrets.clickhousePassword, database }
+      ? {
+          kind: 'server',
+          url: config.clickhouse.url,
+          username: config.clickhouse.username,
+          password: config.secrets.clickhousePassword,
+          database,
+        }
       : { kind: 'embedded', path: path.join(config.dataDir, 'bench-clickhouse'), database },
   );
   const line = (s: string): void => void out.write(`${s}\n`);
   try {
     await migrate(store);
-    const events = benchEvents(options.events, options.size, runId);
-    const messages = events.map(rawEventMessage);
-    const bytes = messages.reduce((s, m) => s + Buffer.byteLength(m.value), 0);
-    line(`bench: ${events.length} events of ~${Math.round(bytes / events.length)} bytes, topic ${topic} (4 partitions), store ${store.kind}`);
+    // Events are made in chunks and dropped after use, so the memory figures below are the pipeline's.
+    const total = options.events;
+    const chunks = (fn: (events: RawEvent[], from: number) => Promise<void>) => async (): Promise<void> => {
+      for (let from = 0; from < total; from += CHUNK) await fn(benchEvents(from, Math.min(CHUNK, total - from), options.size, runId), from);
+    };
+    const sample = JSON.stringify(benchEvents(0, 1, options.size, runId)[0]).length;
+    line(`bench: ${total} events of ~${sample} bytes, topic ${topic} (4 partitions), store ${store.kind}`);
     await bus.ensureTopics([{ topic, partitions: 4 }]);
     let t = Date.now();
-    for (let i = 0; i < messages.length; i += 10_000) await bus.publish(topic, messages.slice(i, i + 10_000));
-    const produceRate = events.length / ((Date.now() - t) / 1000);
+    await chunks((events) => bus.publish(topic, events.map(rawEventMessage)))();
+    const produceRate = total / ((Date.now() - t) / 1000);
     line(`  produce (idempotent, acks=all):   ${fmt(produceRate)} events/s`);
 
     // 1. Raw consume: the same consumer settings, a handler that only counts.
@@ -84,24 +95,36 @@ export async function runBench(options: BenchOptions): Promise<void> {
         return Promise.resolve();
       },
     });
-    await waitFor(() => seen >= events.length, 600_000);
-    const consumeRate = events.length / ((Date.now() - t) / 1000);
+    await waitFor(() => seen >= total, 600_000);
+    const consumeRate = total / ((Date.now() - t) / 1000);
     await raw.stop();
     line(`  raw kafkajs consume:              ${fmt(consumeRate)} events/s`);
 
     // 2. Raw insert: the rows the normalizer writes, in batches of the writer's size, into a copy of raw_events.
     await store.client.command({ query: 'CREATE TABLE raw_insert_probe AS raw_events' });
-    const rows = events.map((e, i) => rawEventRow(e, { topic, partition: i % 4, offset: String(i) }));
-    t = Date.now();
-    for (let i = 0; i < rows.length; i += config.normalizer.flushRows) {
-      await store.client.insert({ table: 'raw_insert_probe', values: rows.slice(i, i + config.normalizer.flushRows), format: 'JSONEachRow' });
-    }
-    const insertRate = events.length / ((Date.now() - t) / 1000);
+    const batch = config.normalizer.flushRows;
+    let insertMs = 0;
+    await chunks(async (events, from) => {
+      const rows = events.map((e, i) => rawEventRow(e, { topic, partition: (from + i) % 4, offset: String(from + i) }));
+      const started = Date.now();
+      for (let i = 0; i < rows.length; i += batch) {
+        await store.client.insert({ table: 'raw_insert_probe', values: rows.slice(i, i + batch), format: 'JSONEachRow' });
+      }
+      insertMs += Date.now() - started;
+    })();
+    const insertRate = total / (insertMs / 1000);
     line(`  raw ClickHouse insert (${config.normalizer.flushRows}/batch): ${fmt(insertRate)} rows/s`);
 
     // 3. The pipeline: normalizer from the topic into raw_events, offsets committed after each write.
     const metrics = new PipelineMetrics({ defaultMetrics: false });
-    const writer = new BatchWriter(store, { flushRows: config.normalizer.flushRows, flushIntervalMs: config.normalizer.flushIntervalMs, metrics });
+    const writer = new BatchWriter(store, {
+      flushRows: config.normalizer.flushRows,
+      flushIntervalMs: config.normalizer.flushIntervalMs,
+      lingerMs: config.normalizer.lingerMs,
+      metrics,
+    });
+    (globalThis as { gc?: () => void }).gc?.();
+    const baseline = process.memoryUsage();
     const groupId = `bench-pipeline-${runId}`;
     const samples: number[] = [];
     const heapSamples: number[] = [];
@@ -123,7 +146,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       concurrency: config.normalizer.concurrency,
     });
     await waitUntilDrained(bus, groupId, [topic], 900_000);
-    const pipelineRate = events.length / ((Date.now() - t) / 1000);
+    const pipelineRate = total / ((Date.now() - t) / 1000);
     clearInterval(sampler);
     await sub.stop();
     await writer.close();
@@ -132,16 +155,19 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const slower = Math.min(consumeRate, insertRate);
     line(`  pipeline kafka -> normalizer -> ClickHouse: ${fmt(pipelineRate)} events/s (${n} rows stored)`);
     line(`  ratio to the slower raw limit (${consumeRate < insertRate ? 'consume' : 'insert'}): ${(pipelineRate / slower).toFixed(2)}`);
+    line(`  memory before the pipeline run: rss ${mb(baseline.rss)}, heap ${mb(baseline.heapUsed)}`);
     line(`  memory during the pipeline run: peak rss ${mb(Math.max(...samples))}, peak heap ${mb(Math.max(...heapSamples))}`);
     line(`  rss by quarter of the run: ${quarters(samples).map(mb).join(' -> ')}`);
     line(`  heap by quarter of the run: ${quarters(heapSamples).map(mb).join(' -> ')}`);
-    if (n !== events.length) throw new Error(`expected ${events.length} rows in raw_events, found ${n}`);
+    if (n !== total) throw new Error(`expected ${total} rows in raw_events, found ${n}`);
   } finally {
     await store.client.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` }).catch(() => undefined);
     await store.close();
     await bus.close();
   }
 }
+
+const CHUNK = 10_000;
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -156,5 +182,7 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 function quarters(samples: number[]): number[] {
   if (samples.length === 0) return [];
-  return [0.25, 0.5, 0.75, 1].map((q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length) - 1 < 0 ? 0 : Math.floor(q * samples.length) - 1)]!);
+  return [0.25, 0.5, 0.75, 1].map(
+    (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length) - 1 < 0 ? 0 : Math.floor(q * samples.length) - 1)]!,
+  );
 }

@@ -65,6 +65,7 @@ async function startNormalizing(rt: Runtime, org: OrgConfig) {
     groupId: rt.config.normalizer.groupId,
     topics: rawTopics(rt.config),
     concurrency: rt.config.normalizer.concurrency,
+    sessionTimeoutMs: rt.config.normalizer.sessionTimeoutMs,
   });
 }
 
@@ -75,7 +76,11 @@ async function printSummary(rt: Runtime, out: NodeJS.WritableStream): Promise<vo
     format: 'JSONEachRow',
   });
   const rows = await rs.json<{ source: string; type: string; events: string; entities: string; latest: string }>();
-  printTable(out, ['source', 'type', 'events', 'entities', 'latest'], rows.map((r) => [r.source, r.type, r.events, r.entities, r.latest]));
+  printTable(
+    out,
+    ['source', 'type', 'events', 'entities', 'latest'],
+    rows.map((r) => [r.source, r.type, r.events, r.entities, r.latest]),
+  );
   const dl = await rt.store.client.query({
     query: 'SELECT reason_code, count() AS n FROM dead_letters FINAL GROUP BY reason_code ORDER BY n DESC',
     format: 'JSONEachRow',
@@ -105,15 +110,22 @@ export const COMMANDS: Record<string, Command> = {
         const org = ctx.config.org.programs.length > 0 ? ctx.config.org : demo.org;
         const normalizer = await startNormalizing(rt, org);
         const http = once ? undefined : await serveHttp(rt);
-        ctx.out.write(`source: demo organisation (${demo.org.programs.length} programs, ${demo.teams} teams, ${demo.records.length} entity versions, as of ${demo.now})\n`);
-        const published = await publishRecords(rt.bus, demo.records, 'demo', { metrics: rt.metrics, topicPrefix: ctx.config.kafka.topicPrefix });
+        ctx.out.write(
+          `source: demo organisation (${demo.org.programs.length} programs, ${demo.teams} teams, ${demo.records.length} entity versions, as of ${demo.now})\n`,
+        );
+        const published = await publishRecords(rt.bus, demo.records, 'demo', {
+          metrics: rt.metrics,
+          topicPrefix: ctx.config.kafka.topicPrefix,
+        });
         const total = [...published.values()].reduce((a, b) => a + b, 0);
         log.info({ published: Object.fromEntries(published) }, 'published');
         if (once) {
           await waitUntilDrained(rt.bus, ctx.config.normalizer.groupId, rawTopics(ctx.config));
           await normalizer.stop();
           const secs = (Date.now() - started) / 1000;
-          ctx.out.write(`stored ${total} events in ${secs.toFixed(1)} s (${Math.round(total / secs)} events/s); data in ${ctx.config.dataDir}\n`);
+          ctx.out.write(
+            `stored ${total} events in ${secs.toFixed(1)} s (${Math.round(total / secs)} events/s); data in ${ctx.config.dataDir}\n`,
+          );
           await printSummary(rt, ctx.out);
           return 0;
         }
@@ -273,7 +285,10 @@ export const COMMANDS: Record<string, Command> = {
     options: {},
     run(ctx) {
       const { secrets, ...rest } = ctx.config;
-      const shown = { ...rest, secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, v === undefined ? 'unset' : 'set'])) };
+      const shown = {
+        ...rest,
+        secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, v === undefined ? 'unset' : 'set'])),
+      };
       ctx.out.write(`${JSON.stringify(shown, null, 2)}\n`);
       return Promise.resolve(0);
     },

@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: command.positionals ?? false,
       strict: true,
     });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values;
     positionals = parsed.positionals;
   } catch (err) {
     process.stderr.write(`ptel ${name}: ${(err as Error).message}\n\n${command.usage}\n`);

@@ -49,7 +49,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             ssl: config.kafka.ssl,
             sasl:
               config.kafka.sasl !== undefined
-                ? { ...config.kafka.sasl, password: requireSecret(config.secrets.kafkaSaslPassword, 'PTEL_KAFKA_SASL_PASSWORD', 'kafka.sasl') }
+                ? {
+                    ...config.kafka.sasl,
+                    password: requireSecret(config.secrets.kafkaSaslPassword, 'PTEL_KAFKA_SASL_PASSWORD', 'kafka.sasl'),
+                  }
                 : undefined,
             defaultPartitions: config.kafka.partitions,
             replicationFactor: config.kafka.replicationFactor,
@@ -80,6 +83,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const writer = new BatchWriter(store, {
     flushRows: config.normalizer.flushRows,
     flushIntervalMs: config.normalizer.flushIntervalMs,
+    lingerMs: config.normalizer.lingerMs,
     metrics,
     logger,
   });

@@ -1,7 +1,15 @@
 import { Kafka, Partitioners, logLevel, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay, sleepUnlessStopped } from '../retry.js';
-import { headerValue, type Bus, type BusMessage, type ConsumeOptions, type OutgoingMessage, type Subscription, type TopicSpec } from './types.js';
+import {
+  headerValue,
+  type Bus,
+  type BusMessage,
+  type ConsumeOptions,
+  type OutgoingMessage,
+  type Subscription,
+  type TopicSpec,
+} from './types.js';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -111,9 +119,10 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       const consumer = kafka.consumer({
         groupId: opts.groupId,
         allowAutoTopicCreation: false,
-        sessionTimeout: 30_000,
+        sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: 3_000,
-        maxBytesPerPartition: 1024 * 1024,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        maxBytes: 16 * 1024 * 1024,
         retry: { retries: 10, initialRetryTime: 300 },
       });
       consumers.add(consumer);

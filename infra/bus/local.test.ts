@@ -22,7 +22,11 @@ describe('in-process bus', () => {
         return Promise.resolve();
       },
     });
-    await waitFor('25 messages', () => seen.length, (n) => n === 25);
+    await waitFor(
+      '25 messages',
+      () => seen.length,
+      (n) => n === 25,
+    );
     await sub.stop();
     await bus.close();
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i));
@@ -39,7 +43,11 @@ describe('in-process bus', () => {
         return Promise.resolve();
       },
     });
-    await waitFor('5 more', () => after.length, (n) => n === 5);
+    await waitFor(
+      '5 more',
+      () => after.length,
+      (n) => n === 5,
+    );
     await sub.stop();
     await bus.close();
     expect(after).toEqual([25, 26, 27, 28, 29]);
@@ -61,8 +69,16 @@ describe('in-process bus', () => {
         return calls === 1 ? Promise.reject(new Error('store down')) : Promise.resolve();
       },
     });
-    await waitFor('second delivery', () => calls, (n) => n >= 2);
-    await waitFor('commit', () => bus.lag('g', 't'), (l) => l[0]!.committed === 3);
+    await waitFor(
+      'second delivery',
+      () => calls,
+      (n) => n >= 2,
+    );
+    await waitFor(
+      'commit',
+      () => bus.lag('g', 't'),
+      (l) => l[0]!.committed === 3,
+    );
     await sub.stop();
     await bus.close();
     expect(errors).toHaveLength(1);
@@ -73,10 +89,17 @@ describe('in-process bus', () => {
   it('keeps exact bytes, keys and headers', async () => {
     const bus = createLocalBus({ dir: tempDir(), pollMs: 20 });
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
-    await bus.publish('t', [{ key: null, value: binary, headers: { a: '1' } }, { key: 'k', value: 'héllo' }]);
+    await bus.publish('t', [
+      { key: null, value: binary, headers: { a: '1' } },
+      { key: 'k', value: 'héllo' },
+    ]);
     const got: Batch[] = [];
     const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void got.push(b)) });
-    await waitFor('batch', () => got.length, (n) => n > 0);
+    await waitFor(
+      'batch',
+      () => got.length,
+      (n) => n > 0,
+    );
     await sub.stop();
     await bus.close();
     const [a, b] = got[0]!.messages;
@@ -98,8 +121,16 @@ describe('in-process bus', () => {
     await bus.publish('t', msgs(3, 1));
     expect((await bus.lag('g', 't'))[0]!.end).toBe(4);
     const offsets: string[] = [];
-    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void offsets.push(...b.messages.map((m) => m.offset))) });
-    await waitFor('4 messages', () => offsets.length, (n) => n === 4);
+    const sub = await bus.consume({
+      groupId: 'g',
+      topics: ['t'],
+      handler: (b) => Promise.resolve(void offsets.push(...b.messages.map((m) => m.offset))),
+    });
+    await waitFor(
+      '4 messages',
+      () => offsets.length,
+      (n) => n === 4,
+    );
     await sub.stop();
     await bus.close();
     expect(offsets).toEqual(['0', '1', '2', '3']);
@@ -114,8 +145,16 @@ describe('in-process bus', () => {
     expect(before).toBeGreaterThan(3);
     let n = 0;
     const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void (n += b.messages.length)) });
-    await waitFor('all consumed', () => n, (x) => x === 30);
-    await waitFor('trimmed', () => readdirSync(segDir).length, (x) => x <= 2);
+    await waitFor(
+      'all consumed',
+      () => n,
+      (x) => x === 30,
+    );
+    await waitFor(
+      'trimmed',
+      () => readdirSync(segDir).length,
+      (x) => x <= 2,
+    );
     await sub.stop();
     await bus.close();
   });

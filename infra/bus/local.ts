@@ -1,4 +1,16 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, openSync, closeSync, fsyncSync, writeSync, rmSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  openSync,
+  closeSync,
+  fsyncSync,
+  writeSync,
+  rmSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { backoffDelay, sleepUnlessStopped } from '../retry.js';

@@ -46,6 +46,8 @@ export interface ConsumeOptions {
   maxBatchMessages?: number;
   /** Start at the earliest offset when the group has no committed offset (default true). */
   fromBeginning?: boolean;
+  /** Kafka only: how long the group waits for a silent member before moving its partitions. */
+  sessionTimeoutMs?: number;
   /** Called when a batch handler throws, before the batch is retried. */
   onError?: (error: unknown, batch: Batch) => void;
 }

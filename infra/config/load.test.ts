@@ -69,7 +69,9 @@ org:
   it('points into nested lists', () => {
     const err = errorOf(() =>
       loadConfig({
-        file: fileWith('org:\n  programs:\n    - id: p\n      name: P\n      teams:\n        - id: t\n          name: T\n          repositories: [not-a-repo]\n'),
+        file: fileWith(
+          'org:\n  programs:\n    - id: p\n      name: P\n      teams:\n        - id: t\n          name: T\n          repositories: [not-a-repo]\n',
+        ),
         env: {},
       }),
     );
@@ -90,7 +92,9 @@ org:
   });
 
   it('requires a ClickHouse URL in distributed mode unless the engine is embedded', () => {
-    expect(errorOf(() => loadConfig({ env: { PTEL_MODE: 'distributed' }, cwd: tempDir() })).message).toContain("'clickhouse.url' is required");
+    expect(errorOf(() => loadConfig({ env: { PTEL_MODE: 'distributed' }, cwd: tempDir() })).message).toContain(
+      "'clickhouse.url' is required",
+    );
     const cfg = loadConfig({ env: { PTEL_MODE: 'distributed', PTEL_CLICKHOUSE_ENGINE: 'embedded' }, cwd: tempDir() });
     expect(cfg.clickhouse.engine).toBe('embedded');
   });
@@ -117,5 +121,19 @@ describe('the example configuration', () => {
   it('is valid as shipped', () => {
     const cfg = loadConfig({ file: path.join(import.meta.dirname, '../../ptel.example.yaml'), env: {} });
     expect(cfg.org.programs[0]!.teams[0]!.repositories).toEqual(['acme/checkout-api', 'acme/checkout-web']);
+  });
+});
+
+describe('wrong types', () => {
+  it('says what type was expected and what was given', () => {
+    const err = errorOf(() => loadConfig({ file: fileWith('normalizer:\n  flushRows: many\n'), env: {} }));
+    expect(err.message).toContain("key 'normalizer.flushRows'");
+    expect(err.message).toContain('expected number');
+    expect(err.message).toContain('(got "many")');
+  });
+
+  it('says a missing required key is required', () => {
+    const err = errorOf(() => loadConfig({ file: fileWith('org:\n  programs:\n    - id: p\n      teams: [{id: t, name: T}]\n'), env: {} }));
+    expect(err.message).toContain("key 'org.programs[0].name' is required");
   });
 });

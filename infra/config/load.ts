@@ -30,7 +30,15 @@ type Env = Record<string, string | undefined>;
 const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
   ['PTEL_MODE', ['mode'], (v) => v],
   ['PTEL_DATA_DIR', ['dataDir'], (v) => v],
-  ['PTEL_KAFKA_BROKERS', ['kafka', 'brokers'], (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
+  [
+    'PTEL_KAFKA_BROKERS',
+    ['kafka', 'brokers'],
+    (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+  ],
   ['PTEL_KAFKA_CLIENT_ID', ['kafka', 'clientId'], (v) => v],
   ['PTEL_KAFKA_TOPIC_PREFIX', ['kafka', 'topicPrefix'], (v) => v],
   ['PTEL_CLICKHOUSE_ENGINE', ['clickhouse', 'engine'], (v) => v],
@@ -75,7 +83,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const where = configPath ?? 'the configuration';
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(`${where}: the top level must be a mapping of keys (mode:, kafka:, org: ...), not a ${Array.isArray(raw) ? 'list' : typeof raw}`);
+    throw new ConfigError(
+      `${where}: the top level must be a mapping of keys (mode:, kafka:, org: ...), not a ${Array.isArray(raw) ? 'list' : typeof raw}`,
+    );
   }
   const doc = raw as Record<string, unknown>;
   rejectSecrets(doc, where);
@@ -85,7 +95,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   for (const [k, v] of Object.entries(options.overrides ?? {})) setPath(doc, k.split('.'), v);
 
-  const parsed = configSchema.safeParse(doc);
+  const parsed = configSchema.safeParse(doc, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => describeIssue(issue, where));
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, problems);
@@ -127,7 +137,9 @@ function readYaml(file: string): unknown {
 function rejectSecrets(doc: Record<string, unknown>, where: string): void {
   for (const [key, variable] of Object.entries(SECRET_KEYS)) {
     if (getPath(doc, key.split('.')) !== undefined) {
-      throw new ConfigError(`${where}: key '${key}' is a secret and is not read from the file; remove it and set ${variable} in the environment`);
+      throw new ConfigError(
+        `${where}: key '${key}' is a secret and is not read from the file; remove it and set ${variable} in the environment`,
+      );
     }
   }
 }

@@ -1,19 +1,13 @@
 import { z } from 'zod';
 
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, "expected host:port, for example 'localhost:9092'");
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, "expected host:port, for example 'localhost:9092'");
 
-const id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case id of letters, digits, '-' or '_', for example 'payments'");
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case id of letters, digits, '-' or '_', for example 'payments'");
 
 const teamSchema = z.strictObject({
   id,
   name: z.string().min(1),
-  repositories: z
-    .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'"))
-    .default([]),
+  repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'")).default([]),
   jira: z
     .strictObject({
       projects: z.array(z.string().min(1)).default([]),
@@ -72,9 +66,7 @@ export const configSchema = z.strictObject({
       partitions: z.number().int().min(1).max(1024).default(6),
       replicationFactor: z.number().int().min(1).max(7).default(1),
       ssl: z.boolean().default(false),
-      sasl: z
-        .strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1) })
-        .optional(),
+      sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1) }).optional(),
     })
     .prefault({}),
   clickhouse: z
@@ -101,6 +93,10 @@ export const configSchema = z.strictObject({
       flushRows: z.number().int().min(1).default(5_000),
       /** Longest a buffered row waits before the writer flushes. */
       flushIntervalMs: durationMs.default(1_000),
+      /** A write starts once no batch has come for this long (all workers have handed in theirs). */
+      lingerMs: z.number().int().min(0).default(20),
+      /** A worker that stops heartbeating for this long leaves its group and its partitions move on. */
+      sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000),
       /** Partitions a consumer works on at once. */
       concurrency: z.number().int().min(1).max(64).default(4),
     })

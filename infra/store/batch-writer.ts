@@ -9,6 +9,11 @@ export interface BatchWriterOptions {
   flushRows: number;
   /** Longest a buffered row waits for its flush. */
   flushIntervalMs: number;
+  /**
+   * A flush also starts once no write has come for this long. Callers block on their writes, so a
+   * pause means every concurrent caller has handed in its rows: waiting longer only adds latency.
+   */
+  lingerMs?: number;
   metrics?: PipelineMetrics | undefined;
   logger?: Logger | undefined;
 }
@@ -29,6 +34,7 @@ interface Pending {
 export class BatchWriter {
   private pending: Pending = emptyPending();
   private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -50,8 +56,13 @@ export class BatchWriter {
     if (added === 0) return Promise.resolve();
     this.pending.count += added;
     const done = new Promise<void>((resolve, reject) => this.pending.waiters.push({ resolve, reject }));
-    if (this.pending.count >= this.options.flushRows) this.startFlush();
-    else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
+    if (this.pending.count >= this.options.flushRows) {
+      this.startFlush();
+    } else {
+      this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.startFlush(), this.options.lingerMs ?? 20);
+    }
     return done;
   }
 
@@ -67,10 +78,10 @@ export class BatchWriter {
   }
 
   private startFlush(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    clearTimeout(this.idleTimer);
+    this.timer = undefined;
+    this.idleTimer = undefined;
     const batch = this.pending;
     if (batch.count === 0) return;
     this.pending = emptyPending();

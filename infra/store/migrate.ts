@@ -51,7 +51,10 @@ export async function migrate(store: Store, migrations: Migration[] = readMigrat
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
       ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   });
-  const rs = await c.query({ query: 'SELECT version, name, checksum FROM schema_migrations FINAL ORDER BY version', format: 'JSONEachRow' });
+  const rs = await c.query({
+    query: 'SELECT version, name, checksum FROM schema_migrations FINAL ORDER BY version',
+    format: 'JSONEachRow',
+  });
   const done = new Map((await rs.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
   const applied: MigrationResult['applied'] = [];
   for (const m of migrations) {
@@ -66,7 +69,11 @@ export async function migrate(store: Store, migrations: Migration[] = readMigrat
       continue;
     }
     for (const statement of m.statements) await c.command({ query: statement });
-    await c.insert({ table: 'schema_migrations', values: [{ version: m.version, name: m.name, checksum: m.checksum }], format: 'JSONEachRow' });
+    await c.insert({
+      table: 'schema_migrations',
+      values: [{ version: m.version, name: m.name, checksum: m.checksum }],
+      format: 'JSONEachRow',
+    });
     applied.push({ version: m.version, name: m.name });
   }
   return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };

@@ -10,7 +10,10 @@ describe('migrations', () => {
   it('applies each numbered migration once and records it', async () => {
     const store = await testStore();
     try {
-      const tables = await queryRows<{ name: string }>(store, 'SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name');
+      const tables = await queryRows<{ name: string }>(
+        store,
+        'SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+      );
       expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['dead_letters', 'raw_events', 'schema_migrations']));
       const again = await migrate(store);
       expect(again.applied).toEqual([]);
@@ -51,7 +54,8 @@ describe('batch writer', () => {
   });
   afterAll(() => store.close());
 
-  const count = async (table: string): Promise<number> => Number((await queryRows<{ n: string }>(store, `SELECT count() AS n FROM ${table}`))[0]!.n);
+  const count = async (table: string): Promise<number> =>
+    Number((await queryRows<{ n: string }>(store, `SELECT count() AS n FROM ${table}`))[0]!.n);
 
   it('resolves a write only when its rows are in the store, flushing on size', async () => {
     const writer = new BatchWriter(store, { flushRows: 100, flushIntervalMs: 60_000 });
@@ -65,8 +69,32 @@ describe('batch writer', () => {
     await writer.close();
   });
 
+  it('flushes a small batch once writes pause, without waiting for the interval', async () => {
+    const writer = new BatchWriter(store, { flushRows: 1_000_000, flushIntervalMs: 60_000, lingerMs: 5 });
+    const before = await count('t2');
+    await Promise.all([writer.write([{ table: 't2', rows: [{ s: 'a' }] }]), writer.write([{ table: 't2', rows: [{ s: 'b' }] }])]);
+    expect(await count('t2')).toBe(before + 2);
+    await writer.close();
+  });
+
+  it('flushes within the interval while writes keep coming', async () => {
+    const writer = new BatchWriter(store, { flushRows: 1_000_000, flushIntervalMs: 80, lingerMs: 30 });
+    const before = await count('t1');
+    const started = Date.now();
+    const first = writer.write([{ table: 't1', rows: [{ k: 1 }] }]);
+    // A write every 10 ms keeps the linger from firing; the interval still bounds the wait.
+    const ticker = setInterval(() => void writer.write([{ table: 't1', rows: [{ k: 9 }] }]), 10);
+    await first;
+    clearInterval(ticker);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(75);
+    expect(waited).toBeLessThan(1_000);
+    await writer.close();
+    expect(await count('t1')).toBeGreaterThan(before);
+  });
+
   it('flushes a small batch after the interval', async () => {
-    const writer = new BatchWriter(store, { flushRows: 1_000_000, flushIntervalMs: 50 });
+    const writer = new BatchWriter(store, { flushRows: 1_000_000, flushIntervalMs: 50, lingerMs: 10_000 });
     const before = await count('t1');
     const started = Date.now();
     await writer.write([{ table: 't1', rows: [{ k: 1 }] }]);

@@ -15,12 +15,16 @@ describe('embedded mode', () => {
     PTEL_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: embedded mode must not need it
     PTEL_LOG_LEVEL: 'warn',
   });
-  const run = (dataDir: string) => spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
+  const run = (dataDir: string) =>
+    spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
 
   async function stored(dataDir: string): Promise<{ rows: number; ids: number; dead: number }> {
     const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
     try {
-      const [r] = await queryRows<{ rows: string; ids: string }>(store, 'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL');
+      const [r] = await queryRows<{ rows: string; ids: string }>(
+        store,
+        'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL',
+      );
       const [d] = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM dead_letters FINAL');
       return { rows: Number(r!.rows), ids: Number(r!.ids), dead: Number(d!.n) };
     } finally {
@@ -47,12 +51,21 @@ describe('embedded mode', () => {
 
   it('loses nothing when killed with SIGKILL in the middle of a run', async () => {
     const dataDir = tempDir('ptel-embedded-kill-');
-    const child = spawn(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), stdio: ['ignore', 'pipe', 'pipe'], cwd: tempDir() });
+    const child = spawn(process.execPath, [cliPath, 'run', '--once'], {
+      env: env(dataDir),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tempDir(),
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
     // Killed once the demo is being published, before the summary.
-    await waitFor('the run to start publishing', () => out, (o) => o.includes('source: demo organisation'), { timeoutMs: 60_000, intervalMs: 10 });
+    await waitFor(
+      'the run to start publishing',
+      () => out,
+      (o) => o.includes('source: demo organisation'),
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(out).not.toContain('stored ');
@@ -61,6 +74,46 @@ describe('embedded mode', () => {
     expect(again.status, again.stderr).toBe(0);
     const expected = loadDemo(loadConfig({ env: { PTEL_DATA_DIR: dataDir }, cwd: tempDir() })).records.length;
     expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+  });
+
+  it('serves health, readiness and metrics while it runs, and shuts down cleanly on SIGTERM', async () => {
+    const dataDir = tempDir('ptel-embedded-serve-');
+    const child = spawn(process.execPath, [cliPath, 'run'], {
+      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tempDir(),
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const printed = await waitFor(
+        'the server address',
+        () => /serving on (http:\/\/\S+)/.exec(out),
+        (m) => m !== null,
+        { timeoutMs: 60_000 },
+      );
+      const base = printed![1]!;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', bus: 'ok' } });
+      // The demo keeps flowing in the background; its events show up in the counters.
+      const metrics = await waitFor(
+        'normalized events in /metrics',
+        async () => (await fetch(`${base}/metrics`)).text(),
+        (t) => /ptel_events_total\{source="github",type="github.pull_request",outcome="ok"\} [1-9]/.test(t),
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      expect(metrics).toContain('ptel_store_rows_written_total{table="raw_events"}');
+      expect(metrics).toContain('ptel_consumer_lag{group="ptel-normalizer",topic="raw.github",partition="0"}');
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, err).toBe(0);
   });
 
   it('answers a broken configuration file with the key and the fix, and exit code 78', () => {

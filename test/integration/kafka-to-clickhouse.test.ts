@@ -73,7 +73,9 @@ describe('raw events through the real Kafka broker into ClickHouse', () => {
       { source: 'jira', rows: '400', ids: '400', subjects: '200' },
     ]);
     // Before merges the duplicates are physically there; FINAL is what makes them one.
-    const physical = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM raw_events WHERE topic LIKE {p:String}', { p: `${prefix}%` });
+    const physical = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM raw_events WHERE topic LIKE {p:String}', {
+      p: `${prefix}%`,
+    });
     expect(Number(physical[0]!.n)).toBeGreaterThanOrEqual(1300);
     // Each stored payload is the vendor payload as it was sent.
     const one = await queryRows<{ data: string }>(store, 'SELECT data FROM raw_events FINAL WHERE id = {id:String}', { id: github[5]!.id });
@@ -86,7 +88,10 @@ describe('raw events through the real Kafka broker into ClickHouse', () => {
     const prefix = `${uniqueName('dlq')}.`;
     const groupId = uniqueName('g');
     const topic = rawTopic('github', prefix);
-    await bus.ensureTopics([{ topic, partitions: 1 }, { topic: rawTopic('jira', prefix), partitions: 1 }]);
+    await bus.ensureTopics([
+      { topic, partitions: 1 },
+      { topic: rawTopic('jira', prefix), partitions: 1 },
+    ]);
     const good = sampleEvents('github', 'github.pull_request', 50);
     const wrongSource = sampleEvents('jira', 'jira.issue', 1)[0]!;
     const missingTime = { ...good[0]!, id: '1b4e28ba-2fa1-8d2e-a3f0-000000000001', subject: 'no-time' } as Record<string, unknown>;
@@ -105,7 +110,9 @@ describe('raw events through the real Kafka broker into ClickHouse', () => {
     await sub.stop();
     await writer.close();
 
-    const stored = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM raw_events FINAL WHERE topic = {t:String}', { t: topic });
+    const stored = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM raw_events FINAL WHERE topic = {t:String}', {
+      t: topic,
+    });
     expect(stored[0]!.n).toBe('50');
     const dead = await queryRows<{ bus_offset: string; reason_code: string; reason: string; message_value: string; message_key: string }>(
       store,

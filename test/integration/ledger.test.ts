@@ -32,18 +32,27 @@ describe('normalizer killed mid-stream', () => {
         `dataDir: ${dir}/data`,
         'clickhouse: { engine: embedded, database: ledger }',
         `kafka: { brokers: [${brokers}], topicPrefix: ${prefix}, partitions: 3 }`,
-        `normalizer: { groupId: ${groupId}, flushRows: 400, flushIntervalMs: 100, concurrency: 3 }`,
+        `normalizer: { groupId: ${groupId}, flushRows: 400, flushIntervalMs: 100, concurrency: 3, sessionTimeoutMs: 6000 }`,
         'http: { port: 0 }',
         'log: { level: warn }',
       ].join('\n'),
     );
-    const bus = createKafkaBus({ brokers: brokers.split(','), clientId: uniqueName('ledger'), logger: quietLogger(), defaultPartitions: 3 });
+    const bus = createKafkaBus({
+      brokers: brokers.split(','),
+      clientId: uniqueName('ledger'),
+      logger: quietLogger(),
+      defaultPartitions: 3,
+    });
     const events = sampleEvents('github', 'github.pull_request', 8_000, 5); // 40,000 events
     await bus.ensureTopics([{ topic, partitions: 3 }]);
     await bus.publish(topic, events.map(rawEventMessage));
 
     const committed = async (): Promise<number> => (await bus.lag(groupId, topic)).reduce((s, p) => s + p.committed, 0);
-    const start = (): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stderr: () => string } => {
+    const start = (): {
+      child: ChildProcess;
+      exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+      stderr: () => string;
+    } => {
       const child = spawn(process.execPath, [cliPath, 'normalize'], {
         env: { ...process.env, PTEL_CONFIG: configFile },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -76,7 +85,10 @@ describe('normalizer killed mid-stream', () => {
 
     const store = await openStore({ kind: 'embedded', path: path.join(dir, 'data', 'clickhouse'), database: 'ledger' });
     try {
-      const [totals] = await queryRows<{ rows: string; ids: string }>(store, 'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL');
+      const [totals] = await queryRows<{ rows: string; ids: string }>(
+        store,
+        'SELECT count() AS rows, uniqExact(id) AS ids FROM raw_events FINAL',
+      );
       expect(totals).toEqual({ rows: String(events.length), ids: String(events.length) });
       const stored = new Set((await queryRows<{ id: string }>(store, 'SELECT id FROM raw_events FINAL')).map((r) => r.id));
       const missing = events.filter((e) => !stored.has(e.id));

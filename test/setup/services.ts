@@ -27,7 +27,10 @@ export default function setup(project: TestProject): () => void {
       return false;
     }
   })();
-  execFileSync('bash', [script, 'up'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PTEL_SERVICES_HOME: servicesHome } });
+  execFileSync('bash', [script, 'up'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, PTEL_SERVICES_HOME: servicesHome },
+  });
   const env = Object.fromEntries(
     readFileSync(path.join(servicesHome, 'env'), 'utf8')
       .split('\n')
@@ -38,7 +41,10 @@ export default function setup(project: TestProject): () => void {
   project.provide('redisUrl', env['PTEL_TEST_REDIS_URL'] ?? '');
   return () => {
     if (!wasUp && process.env['PTEL_KEEP_SERVICES'] !== '1') {
-      execFileSync('bash', [script, 'down'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PTEL_SERVICES_HOME: servicesHome } });
+      execFileSync('bash', [script, 'down'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, PTEL_SERVICES_HOME: servicesHome },
+      });
     }
   };
 }

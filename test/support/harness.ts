@@ -60,7 +60,11 @@ export function sampleEvents(source: Source, type: string, entities: number, ver
     for (let e = 0; e < entities; e++) {
       const time = new Date(t0 + (v * entities + e) * 1000).toISOString();
       out.push(
-        buildRawEvent({ source, type, subject: `entity-${e}`, version: time, time, payload: { id: e, version: v, updated_at: time } }, 'test', new Date(t0)),
+        buildRawEvent(
+          { source, type, subject: `entity-${e}`, version: time, time, payload: { id: e, version: v, updated_at: time } },
+          'test',
+          new Date(t0),
+        ),
       );
     }
   }

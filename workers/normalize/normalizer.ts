@@ -45,7 +45,11 @@ export function decodeMessage(msg: BusMessage): Decoded {
   const event = parsed.data;
   const topicSource = sourceOfRawTopic(msg.topic);
   if (topicSource !== undefined && topicSource !== event.source) {
-    return { ok: false, code: 'wrong_topic', reason: `event of source '${event.source}' arrived on ${msg.topic}, the topic of '${topicSource}'` };
+    return {
+      ok: false,
+      code: 'wrong_topic',
+      reason: `event of source '${event.source}' arrived on ${msg.topic}, the topic of '${topicSource}'`,
+    };
   }
   if (!event.type.startsWith(`${event.source}.`)) {
     return { ok: false, code: 'invalid_envelope', reason: `type '${event.type}' does not belong to source '${event.source}'` };
@@ -178,7 +182,8 @@ export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
     ]);
     for (const c of counts) metrics.events.inc({ source: c.source, type: c.type, outcome: c.outcome }, c.n);
     for (const d of dead) metrics.deadLetters.inc({ topic: batch.topic, reason: d.code });
-    if (batch.lag !== undefined) metrics.consumerLag.set({ group: deps.groupId, topic: batch.topic, partition: String(batch.partition) }, batch.lag);
+    if (batch.lag !== undefined)
+      metrics.consumerLag.set({ group: deps.groupId, topic: batch.topic, partition: String(batch.partition) }, batch.lag);
   };
 }
 
@@ -190,6 +195,7 @@ export interface NormalizerOptions extends NormalizerDeps {
   topics: string[];
   concurrency: number;
   maxBatchMessages?: number;
+  sessionTimeoutMs?: number;
 }
 
 export async function startNormalizer(options: NormalizerOptions): Promise<Subscription> {
@@ -200,6 +206,7 @@ export async function startNormalizer(options: NormalizerOptions): Promise<Subsc
     groupId: options.groupId,
     topics: options.topics,
     concurrency: options.concurrency,
+    ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     maxBatchMessages: options.maxBatchMessages ?? 5_000,
     handler,
     onError: (err, batch) => {

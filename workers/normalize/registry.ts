@@ -13,9 +13,7 @@ export interface TableRows {
  * payload lacks what the mapping needs), or a deliberate drop with its reason. Each is counted.
  */
 export type Outcome =
-  | { kind: 'ok'; rows: TableRows[] }
-  | { kind: 'dead_letter'; code: string; reason: string }
-  | { kind: 'drop'; reason: string };
+  { kind: 'ok'; rows: TableRows[] } | { kind: 'dead_letter'; code: string; reason: string } | { kind: 'drop'; reason: string };
 
 export interface MapContext {
   org: OrgConfig;
@@ -42,7 +40,10 @@ export class MappingError extends Error {
  * A mapper that first checks the payload against the subset of the vendor's schema it reads, so a
  * payload missing a field becomes a dead letter naming that field instead of a row with a hole.
  */
-export function withPayload<S extends z.ZodType>(schema: S, map: (payload: z.infer<S>, event: RawEvent, ctx: MapContext) => Outcome): Mapper {
+export function withPayload<S extends z.ZodType>(
+  schema: S,
+  map: (payload: z.infer<S>, event: RawEvent, ctx: MapContext) => Outcome,
+): Mapper {
   return (event, ctx) => {
     const parsed = schema.safeParse(event.data);
     if (!parsed.success) {
