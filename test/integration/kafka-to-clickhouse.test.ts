@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rawEventMessage } from '../../connectors/core/publish.js';
 import { createKafkaBus } from '../../infra/bus/kafka.js';
+import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus, BusMessage, Subscription } from '../../infra/bus/types.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
@@ -9,16 +10,25 @@ import { deadLetterTopic, rawTopic } from '../../schemas/raw-event.js';
 import { waitUntilDrained } from '../../workers/normalize/drain.js';
 import { DLQ_HEADERS, startNormalizer } from '../../workers/normalize/normalizer.js';
 import { MapperRegistry } from '../../workers/normalize/registry.js';
-import { queryRows, quietLogger, sampleEvents, testStore, uniqueName } from '../support/harness.js';
+import { queryRows, quietLogger, sampleEvents, tempDir, testStore, uniqueName } from '../support/harness.js';
 
 const logger = quietLogger();
 
-describe('raw events through the real Kafka broker into ClickHouse', () => {
+/** The same scenarios on the real Kafka broker and on the in-process bus of embedded mode. */
+const buses: Array<[string, () => Bus]> = [
+  [
+    'the real Kafka broker',
+    () => createKafkaBus({ brokers: inject('kafkaBrokers').split(','), clientId: uniqueName('it'), logger, defaultPartitions: 3 }),
+  ],
+  ['the in-process bus', () => createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 20 })],
+];
+
+describe.each(buses)('raw events through %s into ClickHouse', (_name, makeBus) => {
   let bus: Bus;
   let store: Store;
 
   beforeAll(async () => {
-    bus = createKafkaBus({ brokers: inject('kafkaBrokers').split(','), clientId: uniqueName('it'), logger, defaultPartitions: 3 });
+    bus = makeBus();
     store = await testStore();
   });
   afterAll(async () => {
