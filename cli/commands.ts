@@ -3,7 +3,7 @@ import { publishRecords } from '../connectors/core/publish.js';
 import { loadDemo } from '../connectors/demo/source.js';
 import type { Config, OrgConfig } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
-import { createRuntime, type Runtime } from '../infra/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
@@ -28,6 +28,16 @@ export interface Command {
   options: ParseArgsConfig['options'];
   positionals?: boolean;
   run(ctx: CommandContext): Promise<number>;
+}
+
+/** Builds the runtime, runs `fn`, and always closes the runtime in the shutdown order. */
+async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>, options?: RuntimeOptions): Promise<number> {
+  const rt = await createRuntime(config, options);
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
 }
 
 const rawTopics = (config: Config): string[] => SOURCES.map((s) => rawTopic(s, config.kafka.topicPrefix));
@@ -102,9 +112,8 @@ export const COMMANDS: Record<string, Command> = {
     options: { once: { type: 'boolean' } },
     async run(ctx) {
       const once = ctx.values['once'] === true;
-      const rt = await createRuntime(ctx.config);
-      const log = rt.logger;
-      try {
+      return withRuntime(ctx.config, async (rt) => {
+        const log = rt.logger;
         const started = Date.now();
         const demo = loadDemo(ctx.config);
         const org = ctx.config.org.programs.length > 0 ? ctx.config.org : demo.org;
@@ -135,9 +144,7 @@ export const COMMANDS: Record<string, Command> = {
           await normalizer.stop();
         });
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
@@ -145,19 +152,20 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'apply pending ClickHouse migrations',
     usage: 'usage: ptel migrate',
     options: {},
-    async run(ctx) {
-      const rt = await createRuntime(ctx.config, { migrate: false });
-      try {
-        const r = await migrate(rt.store);
-        ctx.out.write(
-          r.applied.length === 0
-            ? `database '${rt.store.database}' is up to date (migration ${r.current})\n`
-            : `applied ${r.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`).join(', ')} to '${rt.store.database}'\n`,
-        );
-        return 0;
-      } finally {
-        await rt.close();
-      }
+    run(ctx) {
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
+          const r = await migrate(rt.store);
+          ctx.out.write(
+            r.applied.length === 0
+              ? `database '${rt.store.database}' is up to date (migration ${r.current})\n`
+              : `applied ${r.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`).join(', ')} to '${rt.store.database}'\n`,
+          );
+          return 0;
+        },
+        { migrate: false },
+      );
     },
   },
 
@@ -165,9 +173,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'consume raw events from the bus and write them to ClickHouse (a scalable worker)',
     usage: 'usage: ptel normalize\n\nRuns until SIGINT or SIGTERM, then drains, flushes, commits and exits.',
     options: {},
-    async run(ctx) {
-      const rt = await createRuntime(ctx.config);
-      try {
+    run(ctx) {
+      return withRuntime(ctx.config, async (rt) => {
         const normalizer = await startNormalizing(rt, ctx.config.org);
         const http = await serveHttp(rt);
         await onShutdownSignal(rt.logger, async () => {
@@ -175,9 +182,7 @@ export const COMMANDS: Record<string, Command> = {
           await http.close();
         });
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
@@ -185,16 +190,13 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'serve /healthz, /readyz and /metrics',
     usage: 'usage: ptel serve',
     options: {},
-    async run(ctx) {
-      const rt = await createRuntime(ctx.config);
-      try {
+    run(ctx) {
+      return withRuntime(ctx.config, async (rt) => {
         const http = await serveHttp(rt);
         ctx.out.write(`serving on ${http.url}\n`);
         await onShutdownSignal(rt.logger, () => http.close());
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
@@ -214,8 +216,7 @@ export const COMMANDS: Record<string, Command> = {
         ctx.err.write(`ptel replay: --since '${since}' is not a date; use ISO 8601, e.g. 2026-01-31\n`);
         return 2;
       }
-      const rt = await createRuntime(ctx.config);
-      try {
+      return withRuntime(ctx.config, async (rt) => {
         const result = await replay({
           store: rt.store,
           writer: rt.writer,
@@ -226,9 +227,7 @@ export const COMMANDS: Record<string, Command> = {
         });
         ctx.out.write(`replayed ${result.events} events: ${JSON.stringify(result.outcomes)}; rows ${JSON.stringify(result.rows)}\n`);
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
@@ -238,11 +237,10 @@ export const COMMANDS: Record<string, Command> = {
     options: { limit: { type: 'string' } },
     async run(ctx) {
       const limit = Number(ctx.values['limit'] ?? 50);
-      const rt = await createRuntime(ctx.config);
-      try {
+      return withRuntime(ctx.config, async (rt) => {
         const rs = await rt.store.client.query({
           query: `SELECT failed_at, topic, bus_partition, bus_offset, reason_code, reason FROM dead_letters FINAL
-                  ORDER BY failed_at DESC LIMIT {limit:UInt32}`,
+                ORDER BY failed_at DESC LIMIT {limit:UInt32}`,
           query_params: { limit },
           format: 'JSONEachRow',
         });
@@ -253,9 +251,7 @@ export const COMMANDS: Record<string, Command> = {
           rows.map((r) => [r['failed_at'], r['topic'], r['bus_partition'], r['bus_offset'], r['reason_code'], r['reason']]),
         );
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
@@ -263,9 +259,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'what the store holds and how far behind the normalizer is',
     usage: 'usage: ptel status',
     options: {},
-    async run(ctx) {
-      const rt = await createRuntime(ctx.config);
-      try {
+    run(ctx) {
+      return withRuntime(ctx.config, async (rt) => {
         await printSummary(rt, ctx.out);
         for (const topic of rawTopics(ctx.config)) {
           const lag = await rt.bus.lag(ctx.config.normalizer.groupId, topic);
@@ -273,9 +268,7 @@ export const COMMANDS: Record<string, Command> = {
           if (lag.some((p) => p.end > 0)) ctx.out.write(`${topic}: ${behind} behind\n`);
         }
         return 0;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 
