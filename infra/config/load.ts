@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema.js';
 
 /** A configuration problem, with a message that names the key and says how to fix it. */
 export class ConfigError extends Error {
@@ -22,6 +22,16 @@ const SECRET_KEYS: Record<string, string> = {
   'clickhouse.password': 'PTEL_CLICKHOUSE_PASSWORD',
   'kafka.sasl.password': 'PTEL_KAFKA_SASL_PASSWORD',
   'redis.password': 'PTEL_REDIS_URL (as redis://:password@host:port)',
+  'sources.github.token': 'PTEL_GITHUB_TOKEN',
+  'sources.github.privateKey': 'PTEL_GITHUB_APP_PRIVATE_KEY',
+  'sources.github.webhookSecret': 'PTEL_GITHUB_WEBHOOK_SECRET',
+  'sources.jira.apiToken': 'PTEL_JIRA_API_TOKEN',
+  'sources.jira.token': 'PTEL_JIRA_API_TOKEN',
+  'sources.jira.webhookSecret': 'PTEL_JIRA_WEBHOOK_SECRET',
+  'sources.pagerduty.token': 'PTEL_PAGERDUTY_TOKEN',
+  'sources.gitlab.token': 'PTEL_GITLAB_TOKEN',
+  'sources.jenkins.apiToken': 'PTEL_JENKINS_API_TOKEN',
+  'sources.jenkins.token': 'PTEL_JENKINS_API_TOKEN',
 };
 
 type Env = Record<string, string | undefined>;
@@ -114,10 +124,33 @@ export function loadConfig(options: LoadOptions = {}): Config {
     clickhouse: { ...cfg.clickhouse, engine },
     dataDir: path.resolve(baseDir, cfg.dataDir),
     configPath,
-    secrets: {
-      clickhousePassword: env['PTEL_CLICKHOUSE_PASSWORD'],
-      kafkaSaslPassword: env['PTEL_KAFKA_SASL_PASSWORD'],
-    },
+    secrets: readSecrets(env),
+  };
+}
+
+function readSecrets(env: Env): Secrets {
+  const get = (k: keyof Secrets): string | undefined => {
+    const v = env[SECRET_ENV[k]];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  return {
+    clickhousePassword: get('clickhousePassword'),
+    kafkaSaslPassword: get('kafkaSaslPassword'),
+    githubToken: get('githubToken'),
+    githubAppPrivateKey: get('githubAppPrivateKey'),
+    githubWebhookSecret: get('githubWebhookSecret'),
+    jiraApiToken: get('jiraApiToken'),
+    jiraWebhookSecret: get('jiraWebhookSecret'),
+    pagerdutyToken: get('pagerdutyToken'),
+    pagerdutyWebhookSecrets: (get('pagerdutyWebhookSecrets') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    gitlabToken: get('gitlabToken'),
+    gitlabWebhookToken: get('gitlabWebhookToken'),
+    jenkinsApiToken: get('jenkinsApiToken'),
+    jenkinsWebhookToken: get('jenkinsWebhookToken'),
+    cdeventsWebhookToken: get('cdeventsWebhookToken'),
   };
 }
 

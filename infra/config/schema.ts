@@ -49,6 +49,105 @@ export const orgSchema = z
 
 const durationMs = z.number().int().positive();
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/** Settings every pulled source shares. */
+const pullSettings = {
+  enabled: z.boolean().default(true),
+  /** Minutes between scheduled incremental pulls. */
+  intervalMinutes: z.number().int().min(1).max(1440).default(15),
+  /** Requests in flight at once against this source. */
+  concurrency: z.number().int().min(1).max(32).default(4),
+  /** First pull of a stream with no cursor starts this many days back. */
+  initialDays: z.number().int().min(1).max(3650).default(180),
+};
+
+/**
+ * The sources to pull and receive. A source is configured when its section is present; its
+ * credentials come from the environment (see Secrets). Repositories, projects and services to pull
+ * come from the org mapping unless listed here.
+ */
+const sourcesSchema = z.strictObject({
+  github: z
+    .strictObject({
+      ...pullSettings,
+      /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
+      baseUrl: httpUrl.default('https://api.github.com'),
+      auth: z.enum(['token', 'app']).default('token'),
+      appId: z.number().int().positive().optional(),
+      installationId: z.number().int().positive().optional(),
+      repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'")).optional(),
+      /** Deployment environments that count as production (case-insensitive). */
+      productionEnvironments: z.array(z.string().min(1)).default(['production', 'prod', 'prd', 'live']),
+    })
+    .optional(),
+  jira: z
+    .strictObject({
+      ...pullSettings,
+      /** https://your-site.atlassian.net, or the Data Center base URL. */
+      baseUrl: httpUrl,
+      deployment: z.enum(['cloud', 'datacenter']).default('cloud'),
+      /** Cloud: the account e-mail that owns the API token. Data Center uses a personal access token. */
+      email: z.string().min(3).optional(),
+      projects: z.array(z.string().min(1)).optional(),
+      /** Extra JQL ANDed to the project filter, e.g. 'issuetype != Sub-task'. */
+      jql: z.string().optional(),
+      /** Agile boards whose sprints are pulled. */
+      boards: z.array(z.number().int().positive()).default([]),
+      /** Custom field ids (customfield_NNNNN) for the values the metrics read. */
+      fields: z
+        .strictObject({
+          storyPoints: z.string().optional(),
+          sprint: z.string().optional(),
+          startDate: z.string().optional(),
+          foundIn: z.string().optional(),
+          team: z.string().optional(),
+          severity: z.string().optional(),
+        })
+        .default({}),
+    })
+    .optional(),
+  pagerduty: z
+    .strictObject({
+      ...pullSettings,
+      region: z.enum(['us', 'eu']).default('us'),
+      /** Overrides the region's API host (https://api.pagerduty.com or https://api.eu.pagerduty.com). */
+      baseUrl: httpUrl.optional(),
+      services: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  gitlab: z
+    .strictObject({
+      ...pullSettings,
+      baseUrl: httpUrl.default('https://gitlab.com'),
+      /** Project paths (group/project) or numeric ids. */
+      projects: z.array(z.string().min(1)).default([]),
+    })
+    .optional(),
+  jenkins: z
+    .strictObject({
+      ...pullSettings,
+      baseUrl: httpUrl,
+      user: z.string().min(1).optional(),
+      /** Job paths as in the URL, e.g. 'payments/deploy' for /job/payments/job/deploy. */
+      jobs: z.array(z.string().min(1)).default([]),
+    })
+    .optional(),
+  cdevents: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
+});
+
+const webhooksSchema = z.strictObject({
+  /** Largest accepted request body; larger ones get 413. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(5 * 1024 * 1024),
+  /** Oldest accepted signature timestamp, where the vendor signs one. */
+  maxAgeSeconds: z.number().int().min(10).default(300),
+});
+
 export const configSchema = z.strictObject({
   mode: z.enum(['embedded', 'distributed']).default('embedded'),
   /** Embedded mode keeps the ClickHouse engine's data and the durable bus log here. */
@@ -101,6 +200,8 @@ export const configSchema = z.strictObject({
       concurrency: z.number().int().min(1).max(64).default(4),
     })
     .prefault({}),
+  sources: sourcesSchema.prefault({}),
+  webhooks: webhooksSchema.prefault({}),
   demo: z
     .strictObject({
       seed: z.number().int().default(42),
@@ -120,10 +221,42 @@ export const configSchema = z.strictObject({
 export interface Secrets {
   clickhousePassword: string | undefined;
   kafkaSaslPassword: string | undefined;
+  githubToken: string | undefined;
+  githubAppPrivateKey: string | undefined;
+  githubWebhookSecret: string | undefined;
+  jiraApiToken: string | undefined;
+  jiraWebhookSecret: string | undefined;
+  pagerdutyToken: string | undefined;
+  /** PagerDuty v3 webhook subscriptions each have their own secret: comma separated. */
+  pagerdutyWebhookSecrets: string[];
+  gitlabToken: string | undefined;
+  gitlabWebhookToken: string | undefined;
+  jenkinsApiToken: string | undefined;
+  jenkinsWebhookToken: string | undefined;
+  cdeventsWebhookToken: string | undefined;
 }
+
+/** The environment variable of each secret. */
+export const SECRET_ENV: Record<keyof Secrets, string> = {
+  clickhousePassword: 'PTEL_CLICKHOUSE_PASSWORD',
+  kafkaSaslPassword: 'PTEL_KAFKA_SASL_PASSWORD',
+  githubToken: 'PTEL_GITHUB_TOKEN',
+  githubAppPrivateKey: 'PTEL_GITHUB_APP_PRIVATE_KEY',
+  githubWebhookSecret: 'PTEL_GITHUB_WEBHOOK_SECRET',
+  jiraApiToken: 'PTEL_JIRA_API_TOKEN',
+  jiraWebhookSecret: 'PTEL_JIRA_WEBHOOK_SECRET',
+  pagerdutyToken: 'PTEL_PAGERDUTY_TOKEN',
+  pagerdutyWebhookSecrets: 'PTEL_PAGERDUTY_WEBHOOK_SECRETS',
+  gitlabToken: 'PTEL_GITLAB_TOKEN',
+  gitlabWebhookToken: 'PTEL_GITLAB_WEBHOOK_TOKEN',
+  jenkinsApiToken: 'PTEL_JENKINS_API_TOKEN',
+  jenkinsWebhookToken: 'PTEL_JENKINS_WEBHOOK_TOKEN',
+  cdeventsWebhookToken: 'PTEL_CDEVENTS_WEBHOOK_TOKEN',
+};
 
 export type FileConfig = z.infer<typeof configSchema>;
 export type OrgConfig = z.infer<typeof orgSchema>;
+export type SourcesConfig = z.infer<typeof sourcesSchema>;
 export type Config = Omit<FileConfig, 'clickhouse'> & {
   clickhouse: FileConfig['clickhouse'] & { engine: 'server' | 'embedded' };
   secrets: Secrets;

@@ -1,0 +1,81 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Config } from '../../infra/config/schema.js';
+import type { Logger } from '../../infra/observability/logger.js';
+import type { Source, SourceRecord } from '../../schemas/raw-event.js';
+
+/** A cursor is plain JSON: what a stream needs to resume where the last acknowledged page ended. */
+export type Cursor = Record<string, string | number | boolean | null>;
+
+/** One page of a pull: the records, and the cursor that holds once they are on the bus. */
+export interface Page {
+  records: SourceRecord[];
+  /** The cursor after this page; undefined keeps the previous one (e.g. mid-way through a newest-first listing). */
+  cursor?: Cursor | undefined;
+  /** Requests this page cost, for the progress display and the request-per-record figures. */
+  requests?: number;
+}
+
+export interface StreamContext {
+  config: Config;
+  logger: Logger;
+  /** Where the stream starts when it has no cursor, or the backfill's start. */
+  since: Date;
+  /** True for a backfill: read from `since`, whatever the cursor says. */
+  backfill: boolean;
+  signal: AbortSignal;
+}
+
+/**
+ * One incremental stream of a source (pull requests, issues, incidents, ...), pulled per scope (a
+ * repository, a project, a board, a service). `pull` yields pages; the runner publishes each page's
+ * records and only then stores its cursor, so a crash between the two re-reads a page (same event
+ * ids, stored once) and never skips one.
+ */
+export interface Stream<Client> {
+  name: string;
+  /** The scopes this stream pulls, from the configuration. */
+  scopes(config: Config): string[];
+  pull(client: Client, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncIterable<Page>;
+}
+
+/** What `doctor` finds about one permission or setting. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A pulled source: its client, its streams (a declarative list), and its checks. */
+export interface Connector<Client = unknown> {
+  source: Source;
+  /** Whether the configuration and the environment have what this source needs to pull. */
+  configured(config: Config): boolean;
+  /** Builds the client; nothing is sent before the first request. */
+  client(config: Config, logger: Logger): Client;
+  streams: Array<Stream<Client>>;
+  /** Checks credentials and permissions, saying exactly what is missing. */
+  doctor(client: Client, config: Config): Promise<Check[]>;
+}
+
+/** A verified webhook delivery turned into records; the raw body was already checked. */
+export interface WebhookRequest {
+  headers: IncomingHttpHeaders;
+  rawBody: Buffer;
+  body: unknown;
+  receivedAt: Date;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; reason: string };
+
+/** A source's webhook: how a delivery is authenticated, and which records it carries. */
+export interface WebhookSource {
+  source: Source;
+  /** Path under /webhooks/, e.g. 'github'. */
+  path: string;
+  /** Whether a secret is configured; without one the endpoint answers 404 rather than accept unsigned data. */
+  enabled(config: Config): boolean;
+  /** Checks the signature or token over the raw body, in constant time, before anything is parsed. */
+  verify(rawBody: Buffer, headers: IncomingHttpHeaders, config: Config, now: Date): VerifyResult;
+  /** The records in a delivery; an empty list for deliveries the pipeline has no use for (answered 202 all the same). */
+  records(request: WebhookRequest, config: Config): SourceRecord[];
+}
