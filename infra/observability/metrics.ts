@@ -56,6 +56,21 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly jobRuns = new Counter({
+    name: 'ptel_job_runs_total',
+    help: 'Scheduled job runs by job and outcome (ok, retried, failed).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'ptel_job_duration_seconds',
+    help: 'Duration of scheduled job runs.',
+    labelNames: ['job'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ptel_process_' });
   }

@@ -1,0 +1,56 @@
+import { CronExpressionParser } from 'cron-parser';
+
+/** One entry of the declarative schedule list: which job runs, how often, with what data. */
+export interface ScheduleSpec {
+  /** Stable id: the same id across restarts means the same schedule (updated, not duplicated). */
+  id: string;
+  /** The job handler's name. */
+  job: string;
+  /** Run every N milliseconds... */
+  everyMs?: number;
+  /** ...or on a cron pattern (minute hour day month weekday), in `tz` (default UTC). */
+  cron?: string;
+  tz?: string;
+  data?: Record<string, unknown>;
+  /** Attempts before a run counts as failed (retried with exponential back-off). */
+  attempts?: number;
+}
+
+export interface JobContext {
+  /** The schedule's id, and the run's attempt (0 first). */
+  scheduleId: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+
+export type JobHandler = (data: Record<string, unknown>, ctx: JobContext) => Promise<void>;
+
+export interface Scheduler {
+  readonly kind: 'local' | 'bullmq';
+  /** Registers the schedules (replacing stale ones) and starts running their jobs. */
+  start(): Promise<void>;
+  /** Stops starting runs and waits for the running ones. */
+  stop(): Promise<void>;
+}
+
+export function validateSchedules(specs: ScheduleSpec[], handlers: Record<string, JobHandler>): void {
+  const ids = new Set<string>();
+  for (const s of specs) {
+    if (ids.has(s.id)) throw new Error(`schedule id '${s.id}' is listed twice`);
+    ids.add(s.id);
+    if (handlers[s.job] === undefined) throw new Error(`schedule '${s.id}' names job '${s.job}', which has no handler`);
+    if ((s.everyMs === undefined) === (s.cron === undefined)) throw new Error(`schedule '${s.id}' needs exactly one of everyMs and cron`);
+    if (s.cron !== undefined) nextCronTime(s.cron, s.tz, new Date());
+  }
+}
+
+/** The next time a cron pattern fires after `from`. */
+export function nextCronTime(pattern: string, tz: string | undefined, from: Date): Date {
+  try {
+    return CronExpressionParser.parse(pattern, { currentDate: from, tz: tz ?? 'UTC' })
+      .next()
+      .toDate();
+  } catch (err) {
+    throw new Error(`cron pattern '${pattern}' is not valid: ${(err as Error).message}`);
+  }
+}
