@@ -20,14 +20,28 @@ export const ENTITY_TYPES = {
   ],
   jira: ['jira.issue', 'jira.version', 'jira.sprint', 'jira.issue_deleted'],
   pagerduty: ['pagerduty.incident', 'pagerduty.log_entry', 'pagerduty.service'],
-  gitlab: ['gitlab.pipeline', 'gitlab.job', 'gitlab.deployment', 'gitlab.merge_request'],
+  gitlab: ['gitlab.pipeline', 'gitlab.job', 'gitlab.deployment', 'gitlab.merge_request', 'gitlab.merge_request_commits'],
   jenkins: ['jenkins.build'],
-  cdevents: ['cdevents.event'],
+  cdevents: [
+    'cdevents.event',
+    'cdevents.pipelinerun',
+    'cdevents.taskrun',
+    'cdevents.build',
+    'cdevents.change',
+    'cdevents.service',
+    'cdevents.environment',
+    'cdevents.incident',
+    'cdevents.artifact',
+    'cdevents.testcaserun',
+    'cdevents.testsuiterun',
+    'cdevents.ticket',
+  ],
 } as const satisfies Record<Source, readonly string[]>;
 
 export type EntityType = (typeof ENTITY_TYPES)[Source][number];
 
 const repoKey = (fullName: string): string => fullName.toLowerCase();
+const gitlabKey = (host: string, projectPath: string): string => `${host.toLowerCase()}/${projectPath.toLowerCase()}`;
 
 export const subjects = {
   githubRepository: (fullName: string) => repoKey(fullName),
@@ -47,6 +61,15 @@ export const subjects = {
   pagerdutyIncident: (incidentId: string) => `incident/${incidentId}`,
   pagerdutyLogEntry: (logEntryId: string) => `log_entry/${logEntryId}`,
   pagerdutyService: (serviceId: string) => `service/${serviceId}`,
+  /** Jenkins host (without scheme) and job path as configured ('folder/job'), then the build number. */
+  jenkinsBuild: (host: string, jobPath: string, number: number) => `${host.toLowerCase()}/${jobPath.replace(/^\/+|\/+$/g, '')}#${number}`,
+  /** GitLab routes are case-insensitive, and only the path is in every webhook kind (old job hooks lack project.id). */
+  gitlabPipeline: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/pipelines/${id}`,
+  gitlabJob: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/jobs/${id}`,
+  gitlabDeployment: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/deployments/${id}`,
+  gitlabMergeRequest: (host: string, projectPath: string, iid: number) => `${gitlabKey(host, projectPath)}/merge_requests/${iid}`,
+  /** A CDEvents subject is unique within its source (subject.source, defaulting to context.source). */
+  cdeventsSubject: (source: string, subjectId: string) => `${source} ${subjectId}`,
 } as const;
 
 /**

@@ -51,6 +51,6 @@ export function nextCronTime(pattern: string, tz: string | undefined, from: Date
       .next()
       .toDate();
   } catch (err) {
-    throw new Error(`cron pattern '${pattern}' is not valid: ${(err as Error).message}`);
+    throw new Error(`cron pattern '${pattern}' is not valid: ${(err as Error).message}`, { cause: err });
   }
 }
