@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { publishRecords } from '../connectors/core/publish.js';
 import { loadDemo } from '../connectors/demo/source.js';
-import type { Config, OrgConfig } from '../infra/config/schema.js';
+import { SECRET_ENV, type Config, type OrgConfig } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
@@ -11,7 +11,14 @@ import { createMapperRegistry } from '../workers/normalize/mappers.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { runBench } from './bench.js';
+import { createProgressDisplay } from '../connectors/core/progress.js';
+import type { StreamProgress } from '../connectors/core/runner.js';
+import type { Check } from '../connectors/core/types.js';
+import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
+import { createLogger } from '../infra/observability/logger.js';
+import type { Scheduler } from '../infra/scheduler/types.js';
 import { onShutdownSignal } from './lifecycle.js';
+import { configuredConnectors, createScheduler, pullHandlers, pullSchedules, syncOnce, webhookRoutesFor } from './sources.js';
 import { printTable } from './output.js';
 
 export interface CommandContext {
@@ -40,6 +47,34 @@ async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>,
   }
 }
 
+/** A date option: undefined when absent, null (after saying why) when it is not a date. */
+function parseDate(ctx: CommandContext, option: string): Date | undefined | null {
+  const text = ctx.values[option];
+  if (typeof text !== 'string') return undefined;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) {
+    ctx.err.write(`ptel: --${option} '${text}' is not a date; use ISO 8601, e.g. 2026-01-31\n`);
+    return null;
+  }
+  return d;
+}
+
+/** What a source lacks before it can pull: its config section, or the credential variables. */
+function missingFor(source: string, config: Config): string {
+  const section = config.sources[source as keyof Config['sources']];
+  if (section === undefined) return `add sources.${source} to the config file; see ptel.example.yaml`;
+  if ('enabled' in section && !section.enabled) return `sources.${source}.enabled is false`;
+  const needs: Record<string, Array<keyof Config['secrets']>> = {
+    github: ['githubToken'],
+    jira: ['jiraApiToken'],
+    pagerduty: ['pagerdutyToken'],
+    gitlab: ['gitlabToken'],
+    jenkins: ['jenkinsApiToken'],
+  };
+  const unset = (needs[source] ?? []).filter((k) => config.secrets[k] === undefined).map((k) => SECRET_ENV[k]);
+  return unset.length > 0 ? `set ${unset.join(', ')} in the environment` : 'a required setting is missing; run ptel config to see the resolved settings';
+}
+
 const rawTopics = (config: Config): string[] => SOURCES.map((s) => rawTopic(s, config.kafka.topicPrefix));
 
 function readinessChecks(rt: Runtime): Record<string, () => Promise<void>> {
@@ -54,14 +89,26 @@ function readinessChecks(rt: Runtime): Record<string, () => Promise<void>> {
   };
 }
 
-async function serveHttp(rt: Runtime): Promise<RunningServer> {
+/** Health, readiness and metrics; with `webhooks`, the webhook endpoints too. */
+async function serveHttp(rt: Runtime, options: { webhooks: boolean }): Promise<RunningServer> {
   return startHttpServer({
     host: rt.config.http.host,
     port: rt.config.http.port,
     metrics: rt.metrics,
     logger: rt.logger,
     readiness: readinessChecks(rt),
+    routes: options.webhooks ? webhookRoutesFor(rt) : {},
   });
+}
+
+/** Pulls every configured source once, with a progress display; says which streams failed. */
+async function syncWithProgress(rt: Runtime, ctx: CommandContext, options: Parameters<typeof syncOnce>[1] = {}): Promise<StreamProgress[]> {
+  const display = createProgressDisplay(ctx.out as NodeJS.WriteStream);
+  try {
+    return await syncOnce(rt, { ...options, onProgress: (p) => display.update(p) });
+  } finally {
+    display.done();
+  }
 }
 
 async function startNormalizing(rt: Runtime, org: OrgConfig) {
@@ -115,33 +162,131 @@ export const COMMANDS: Record<string, Command> = {
       return withRuntime(ctx.config, async (rt) => {
         const log = rt.logger;
         const started = Date.now();
-        const demo = loadDemo(ctx.config);
-        const org = ctx.config.org.programs.length > 0 ? ctx.config.org : demo.org;
+        const real = configuredConnectors(ctx.config);
+        const demo = real.length === 0 ? loadDemo(ctx.config) : undefined;
+        const org = ctx.config.org.programs.length > 0 || demo === undefined ? ctx.config.org : demo.org;
         const normalizer = await startNormalizing(rt, org);
-        const http = once ? undefined : await serveHttp(rt);
-        ctx.out.write(
-          `source: demo organisation (${demo.org.programs.length} programs, ${demo.teams} teams, ${demo.records.length} entity versions, as of ${demo.now})\n`,
-        );
-        const published = await publishRecords(rt.bus, demo.records, 'demo', {
-          metrics: rt.metrics,
-          topicPrefix: ctx.config.kafka.topicPrefix,
-        });
-        const total = [...published.values()].reduce((a, b) => a + b, 0);
-        log.info({ published: Object.fromEntries(published) }, 'published');
+        const http = once ? undefined : await serveHttp(rt, { webhooks: true });
+        let scheduler: Scheduler | undefined;
+        let failed = 0;
+        if (demo !== undefined) {
+          ctx.out.write(
+            `source: demo organisation (${demo.org.programs.length} programs, ${demo.teams} teams, ${demo.records.length} entity versions, as of ${demo.now}); ` +
+              'configure sources (see ptel.example.yaml) to pull real data\n',
+          );
+          const published = await publishRecords(rt.bus, demo.records, 'demo', {
+            metrics: rt.metrics,
+            topicPrefix: ctx.config.kafka.topicPrefix,
+          });
+          log.info({ published: Object.fromEntries(published) }, 'published');
+        } else if (once) {
+          ctx.out.write(`sources: ${real.map((c) => c.source).join(', ')}\n`);
+          failed = (await syncWithProgress(rt, ctx)).filter((r) => r.status === 'failed').length;
+        } else {
+          scheduler = createScheduler(rt, pullSchedules(ctx.config), pullHandlers(rt));
+          await scheduler.start();
+        }
         if (once) {
           await waitUntilDrained(rt.bus, ctx.config.normalizer.groupId, rawTopics(ctx.config));
           await normalizer.stop();
           const secs = (Date.now() - started) / 1000;
-          ctx.out.write(
-            `stored ${total} events in ${secs.toFixed(1)} s (${Math.round(total / secs)} events/s); data in ${ctx.config.dataDir}\n`,
-          );
+          const [row] = await (
+            await rt.store.client.query({ query: 'SELECT count() AS n FROM raw_events FINAL', format: 'JSONEachRow' })
+          ).json<{ n: string }>();
+          ctx.out.write(`stored ${row?.n ?? 0} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}\n`);
           await printSummary(rt, ctx.out);
-          return 0;
+          if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
+          return failed > 0 ? 1 : 0;
         }
-        ctx.out.write(`serving on ${http?.url ?? ''} (/healthz, /readyz, /metrics); Ctrl-C stops\n`);
+        ctx.out.write(`serving on ${http?.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>); Ctrl-C stops\n`);
         await onShutdownSignal(log, async () => {
           await http?.close();
+          await scheduler?.stop();
           await normalizer.stop();
+        });
+        return 0;
+      });
+    },
+  },
+
+  sync: {
+    summary: 'pull the configured sources once (all, one source, or one stream)',
+    usage: [
+      'usage: ptel sync [SOURCE] [--stream NAME] [--since DATE]',
+      '  SOURCE     github, jira, pagerduty, gitlab or jenkins (default: every configured source)',
+      '  --stream   only this stream, e.g. pull_requests',
+      '  --since    backfill from this date (ISO 8601): reads from it whatever the cursors say,',
+      '             and leaves the incremental cursors where they are',
+    ].join('\n'),
+    options: { stream: { type: 'string' }, since: { type: 'string' } },
+    positionals: true,
+    run(ctx) {
+      const since = parseDate(ctx, 'since');
+      if (since === null) return Promise.resolve(2);
+      if (configuredConnectors(ctx.config).length === 0) {
+        ctx.err.write('ptel sync: no source is configured; add a sources section (see ptel.example.yaml) and its credentials, then check with ptel doctor\n');
+        return Promise.resolve(78);
+      }
+      return withRuntime(ctx.config, async (rt) => {
+        const results = await syncWithProgress(rt, ctx, {
+          filter: { source: ctx.positionals[0], stream: ctx.values['stream'] as string | undefined },
+          ...(since !== undefined ? { backfillSince: since } : {}),
+        });
+        const failed = results.filter((r) => r.status === 'failed');
+        const records = results.reduce((s, r) => s + r.records, 0);
+        const requests = results.reduce((s, r) => s + r.requests, 0);
+        ctx.out.write(`${records} records from ${requests} requests; ${results.length - failed.length} of ${results.length} streams ok\n`);
+        for (const f of failed) ctx.err.write(`failed: ${f.source}/${f.stream} ${f.scope}: ${f.error ?? ''}\n`);
+        return failed.length > 0 ? 1 : 0;
+      });
+    },
+  },
+
+  doctor: {
+    summary: "check each source's credentials and permissions, and say what is missing",
+    usage: 'usage: ptel doctor [SOURCE]',
+    options: {},
+    positionals: true,
+    async run(ctx) {
+      let problems = 0;
+      for (const connector of CONNECTORS) {
+        if (ctx.positionals[0] !== undefined && connector.source !== ctx.positionals[0]) continue;
+        if (!connector.configured(ctx.config)) {
+          ctx.out.write(`${connector.source}: not configured (${missingFor(connector.source, ctx.config)})\n`);
+          continue;
+        }
+        const client = connector.client(ctx.config, createLogger({ level: 'silent' }));
+        let checks: Check[];
+        try {
+          checks = await connector.doctor(client, ctx.config);
+        } catch (err) {
+          checks = [{ name: 'reach the API', ok: false, detail: err instanceof Error ? err.message : String(err) }];
+        }
+        for (const c of checks) {
+          if (!c.ok) problems++;
+          ctx.out.write(`${connector.source}: ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
+        }
+      }
+      const hooks = WEBHOOK_SOURCES.map((w) => `${w.path} ${w.enabled(ctx.config) ? 'on' : 'off'}`).join(', ');
+      ctx.out.write(`webhooks: ${hooks}\n`);
+      return problems > 0 ? 1 : 0;
+    },
+  },
+
+  connect: {
+    summary: 'run the scheduled pulls of every configured source (a scalable worker)',
+    usage: 'usage: ptel connect\n\nIn distributed mode the schedules live on Redis and any number of these workers share them.',
+    options: {},
+    run(ctx) {
+      return withRuntime(ctx.config, async (rt) => {
+        const schedules = pullSchedules(ctx.config);
+        if (schedules.length === 0) rt.logger.warn('no source is configured; nothing to pull');
+        const scheduler = createScheduler(rt, schedules, pullHandlers(rt));
+        await scheduler.start();
+        const http = await serveHttp(rt, { webhooks: false });
+        await onShutdownSignal(rt.logger, async () => {
+          await http.close();
+          await scheduler.stop();
         });
         return 0;
       });
@@ -176,7 +321,7 @@ export const COMMANDS: Record<string, Command> = {
     run(ctx) {
       return withRuntime(ctx.config, async (rt) => {
         const normalizer = await startNormalizing(rt, ctx.config.org);
-        const http = await serveHttp(rt);
+        const http = await serveHttp(rt, { webhooks: false });
         await onShutdownSignal(rt.logger, async () => {
           await normalizer.stop();
           await http.close();
@@ -187,12 +332,12 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   serve: {
-    summary: 'serve /healthz, /readyz and /metrics',
+    summary: 'serve the webhook endpoints, /healthz, /readyz and /metrics',
     usage: 'usage: ptel serve',
     options: {},
     run(ctx) {
       return withRuntime(ctx.config, async (rt) => {
-        const http = await serveHttp(rt);
+        const http = await serveHttp(rt, { webhooks: true });
         ctx.out.write(`serving on ${http.url}\n`);
         await onShutdownSignal(rt.logger, () => http.close());
         return 0;
@@ -210,12 +355,8 @@ export const COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: { source: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' } },
     async run(ctx) {
-      const since = ctx.values['since'] as string | undefined;
-      const sinceDate = since === undefined ? undefined : new Date(since);
-      if (sinceDate !== undefined && Number.isNaN(sinceDate.getTime())) {
-        ctx.err.write(`ptel replay: --since '${since}' is not a date; use ISO 8601, e.g. 2026-01-31\n`);
-        return 2;
-      }
+      const sinceDate = parseDate(ctx, 'since');
+      if (sinceDate === null) return 2;
       return withRuntime(ctx.config, async (rt) => {
         const result = await replay({
           store: rt.store,

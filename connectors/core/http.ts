@@ -42,12 +42,15 @@ export function retryAfterMs(headers: HeaderBag | undefined, now: number = Date.
     const at = Date.parse(ra);
     if (!Number.isNaN(at)) return Math.max(0, at - now);
   }
-  const remaining = header(headers, 'x-ratelimit-remaining');
-  const reset = header(headers, 'x-ratelimit-reset');
+  // X-RateLimit-* (GitHub, Jira) or the unprefixed RateLimit-* (GitLab, PagerDuty).
+  const remaining = header(headers, 'x-ratelimit-remaining') ?? header(headers, 'ratelimit-remaining');
+  const reset = header(headers, 'x-ratelimit-reset') ?? header(headers, 'ratelimit-reset');
   if (reset !== undefined && (remaining === undefined || Number(remaining) === 0)) {
     const secs = Number(reset);
-    // Epoch seconds (GitHub, GitLab) or seconds from now (some servers send small numbers).
+    // Epoch seconds (GitHub, GitLab), seconds from now (small numbers), or an ISO time (Jira Cloud).
     if (Number.isFinite(secs)) return secs > 1e9 ? Math.max(0, secs * 1000 - now) : secs * 1000;
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
   }
   return undefined;
 }

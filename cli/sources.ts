@@ -1,0 +1,64 @@
+import { clickhouseCursorStore } from '../connectors/core/cursor-store.js';
+import { runSync, type StreamProgress, type SyncFilter } from '../connectors/core/runner.js';
+import type { Connector } from '../connectors/core/types.js';
+import { webhookRoutes } from '../connectors/core/webhooks.js';
+import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
+import type { Config } from '../infra/config/schema.js';
+import type { RouteHandler } from '../infra/observability/http.js';
+import type { Runtime } from '../infra/runtime.js';
+import { createBullScheduler } from '../infra/scheduler/bullmq.js';
+import { createLocalScheduler } from '../infra/scheduler/local.js';
+import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
+
+/** The connectors whose configuration and credentials are complete. */
+export function configuredConnectors(config: Config): Connector[] {
+  return CONNECTORS.filter((c) => c.configured(config));
+}
+
+export function syncOnce(
+  rt: Runtime,
+  options: { filter?: SyncFilter; backfillSince?: Date; onProgress?: (p: StreamProgress) => void; signal?: AbortSignal } = {},
+): Promise<StreamProgress[]> {
+  return runSync({
+    config: rt.config,
+    connectors: CONNECTORS,
+    bus: rt.bus,
+    cursors: clickhouseCursorStore(rt.store),
+    logger: rt.logger,
+    metrics: rt.metrics,
+    store: rt.store,
+    ...options,
+  });
+}
+
+/** One incremental pull per configured source, every `intervalMinutes`. */
+export function pullSchedules(config: Config): ScheduleSpec[] {
+  return configuredConnectors(config).map((c) => {
+    const settings = config.sources[c.source as keyof Config['sources']] as { intervalMinutes?: number } | undefined;
+    return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
+  });
+}
+
+export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
+  return {
+    pull: async (data, ctx) => {
+      const source = typeof data['source'] === 'string' ? data['source'] : undefined;
+      const results = await syncOnce(rt, { filter: { source }, signal: ctx.signal });
+      const failed = results.filter((r) => r.status === 'failed');
+      if (failed.length > 0 && failed.length === results.length) {
+        throw new Error(`every stream of ${source ?? 'the sources'} failed: ${failed[0]!.error ?? ''}`);
+      }
+    },
+  };
+}
+
+/** Embedded mode schedules in process; distributed mode on Redis, shared by every process. */
+export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers: Record<string, JobHandler>): Scheduler {
+  return rt.config.mode === 'distributed'
+    ? createBullScheduler({ schedules, handlers, redisUrl: rt.config.redis.url, logger: rt.logger, metrics: rt.metrics })
+    : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true });
+}
+
+export function webhookRoutesFor(rt: Runtime): Record<string, RouteHandler> {
+  return webhookRoutes({ sources: WEBHOOK_SOURCES, config: rt.config, bus: rt.bus, logger: rt.logger, metrics: rt.metrics });
+}

@@ -1,0 +1,364 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLocalBus } from '../../infra/bus/local.js';
+import type { Bus } from '../../infra/bus/types.js';
+import { loadConfig } from '../../infra/config/load.js';
+import type { Config } from '../../infra/config/schema.js';
+import { startHttpServer } from '../../infra/observability/http.js';
+import { PipelineMetrics } from '../../infra/observability/metrics.js';
+import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
+import { gitlabDataset, startGitlabFake, type FakeProject, type GitlabFake } from '../../test/fakes/gitlab.js';
+import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
+import { subjects } from '../core/entities.js';
+import { runSync, type SyncFilter } from '../core/runner.js';
+import { webhookRoutes } from '../core/webhooks.js';
+import { gitlabConnector, gitlabWebhook } from './index.js';
+import { deploymentVersion, jobVersion, mergeRequestVersion, pipelineVersion } from './records.js';
+import { readTopic } from './testkit.js';
+
+const FIXTURES = '/work/shared/fixtures/gitlab-webhooks';
+const logger = quietLogger();
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function config(fake: GitlabFake | undefined, projects: string[], env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: { PTEL_GITLAB_TOKEN: 'test-token', PTEL_GITLAB_WEBHOOK_TOKEN: 'hook-secret', ...env },
+    overrides: { 'sources.gitlab': { baseUrl: fake?.url ?? 'https://gitlab.example', projects } },
+    cwd: tempDir(),
+  });
+}
+
+async function setup(projects: FakeProject[] = gitlabDataset()): Promise<{ fake: GitlabFake; bus: Bus; cursors: CursorStore }> {
+  const fake = await startGitlabFake({ projects });
+  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
+  const store = await testStore();
+  cleanups.push(
+    () => fake.close(),
+    () => bus.close(),
+    () => store.close(),
+  );
+  return { fake, bus, cursors: clickhouseCursorStore(store) };
+}
+
+const sync = (cfg: Config, bus: Bus, cursors: CursorStore, filter?: SyncFilter) =>
+  runSync({ config: cfg, connectors: [gitlabConnector], bus, cursors, logger, ...(filter ? { filter } : {}) });
+
+const id = (type: string, subject: string, version: string): string => deterministicEventId('gitlab', type, subject, version);
+
+/** The ids a full pull of the dataset must produce. */
+function expectedIds(host: string, projects: FakeProject[]): Set<string> {
+  const ids = new Set<string>();
+  for (const p of projects) {
+    const path = p.path_with_namespace;
+    for (const pl of p.pipelines) {
+      ids.add(id('gitlab.pipeline', subjects.gitlabPipeline(host, path, pl.id), pipelineVersion(pl.created_at, pl.status)));
+      for (const j of p.jobs.get(pl.id) ?? []) ids.add(id('gitlab.job', subjects.gitlabJob(host, path, j.id), jobVersion(j.status)));
+    }
+    for (const d of p.deployments)
+      ids.add(id('gitlab.deployment', subjects.gitlabDeployment(host, path, d.id), deploymentVersion(d.status)));
+    for (const mr of p.mergeRequests) {
+      const v = mergeRequestVersion(mr.updated_at, mr.state);
+      ids.add(id('gitlab.merge_request', subjects.gitlabMergeRequest(host, path, mr.iid), v));
+      ids.add(id('gitlab.merge_request_commits', subjects.gitlabMergeRequest(host, path, mr.iid), v));
+    }
+  }
+  return ids;
+}
+
+const hostOf = (fake: GitlabFake): string => new URL(fake.url).host;
+const projectPaths = (ps: FakeProject[]): string[] => ps.map((p) => p.path_with_namespace);
+
+describe('gitlab pull', () => {
+  it('full sync publishes every entity; a no-change sync publishes nothing for one request per stream and project', async () => {
+    const { fake, bus, cursors } = await setup();
+    const cfg = config(fake, projectPaths(fake.projects));
+    const first = await sync(cfg, bus, cursors);
+    expect(first.every((r) => r.status === 'ok')).toBe(true);
+    const events = await readTopic(bus, 'raw.gitlab');
+    expect(new Set(events.map((e) => e.id))).toEqual(expectedIds(hostOf(fake), fake.projects));
+    expect(events).toHaveLength(2 * (5 + 10 + 3 + 3 + 3));
+    const pipeline = events.find((e) => e.type === 'gitlab.pipeline');
+    expect(pipeline?.data).toEqual(fake.projects[0]?.pipelines.find((p) => pipeline?.subject.endsWith(`/pipelines/${p.id}`)));
+    expect(pipeline?.connector).toBe('gitlab/pipelines');
+
+    fake.resetCounts();
+    const second = await sync(cfg, bus, cursors);
+    expect(second.reduce((n, r) => n + r.records, 0)).toBe(0);
+    expect(fake.requests.total).toBe(3 * 2);
+    expect(await readTopic(bus, 'raw.gitlab')).toHaveLength(events.length);
+  });
+
+  it('an incremental sync picks up exactly the changed entities', async () => {
+    const { fake, bus, cursors } = await setup();
+    const cfg = config(fake, projectPaths(fake.projects));
+    await sync(cfg, bus, cursors);
+    const before = new Set((await readTopic(bus, 'raw.gitlab')).map((e) => e.id));
+    const project = fake.projects[1]!;
+    const pl = project.pipelines[2]!;
+    pl.status = 'running';
+    pl.updated_at = fake.tick();
+    for (const j of project.jobs.get(pl.id)!) j.status = 'running';
+    const dep = project.deployments[0]!;
+    dep.status = 'failed';
+    dep.updated_at = fake.tick();
+    const results = await sync(cfg, bus, cursors);
+    expect(results.reduce((n, r) => n + r.records, 0)).toBe(1 + 2 + 1);
+    const added = (await readTopic(bus, 'raw.gitlab')).filter((e) => !before.has(e.id));
+    const host = hostOf(fake);
+    const path = project.path_with_namespace;
+    expect(new Set(added.map((e) => e.id))).toEqual(
+      new Set([
+        id('gitlab.pipeline', subjects.gitlabPipeline(host, path, pl.id), pipelineVersion(pl.created_at, 'running')),
+        ...project.jobs.get(pl.id)!.map((j) => id('gitlab.job', subjects.gitlabJob(host, path, j.id), jobVersion('running'))),
+        id('gitlab.deployment', subjects.gitlabDeployment(host, path, dep.id), deploymentVersion('failed')),
+      ]),
+    );
+  });
+
+  it('pages through long listings, including a page of items that share one updated_at', async () => {
+    const projects = gitlabDataset({ projects: 1, pipelines: 250, jobsPerPipeline: 1, deployments: 0, mergeRequests: 0 });
+    // 150 pipelines updated at the same instant: only X-Next-Page can get past them.
+    const shared = projects[0]!.pipelines[50]!.updated_at;
+    for (const p of projects[0]!.pipelines.slice(50, 200)) p.updated_at = shared;
+    const { fake, bus, cursors } = await setup(projects);
+    const cfg = config(fake, projectPaths(projects));
+    const [result] = await sync(cfg, bus, cursors, { stream: 'pipelines' });
+    expect(result?.status).toBe('ok');
+    expect(result?.pages).toBeGreaterThanOrEqual(3);
+    const events = await readTopic(bus, 'raw.gitlab');
+    expect(events.filter((e) => e.type === 'gitlab.pipeline')).toHaveLength(250);
+    expect(new Set(events.map((e) => e.id)).size).toBe(500);
+    fake.resetCounts();
+    const again = await sync(cfg, bus, cursors, { stream: 'pipelines' });
+    expect(again[0]?.records).toBe(0);
+    expect(fake.requests.total).toBe(1);
+  });
+
+  it('honours 429 Retry-After and retries 5xx', async () => {
+    const { fake, bus, cursors } = await setup();
+    fake.inject({ status: 429, retryAfter: 1, match: '/deployments' });
+    fake.inject({ status: 502, match: '/merge_requests', times: 2 });
+    const results = await sync(config(fake, projectPaths(fake.projects)), bus, cursors);
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 'ok'));
+    expect(new Set((await readTopic(bus, 'raw.gitlab')).map((e) => e.id))).toEqual(expectedIds(hostOf(fake), fake.projects));
+  });
+
+  it('a 401 stops that stream with a clear message while the others complete', async () => {
+    const { fake, bus, cursors } = await setup();
+    fake.inject({ status: 401, match: 'acme%2Fservice-1/deployments', times: 100 });
+    const results = await sync(config(fake, projectPaths(fake.projects)), bus, cursors);
+    const failed = results.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => `${r.stream} ${r.scope}`)).toEqual(['deployments acme/service-1']);
+    expect(failed[0]?.error).toMatch(/401 unauthorized.*PTEL_GITLAB_TOKEN/);
+    expect(results.filter((r) => r.status === 'ok')).toHaveLength(5);
+  });
+
+  it('an unknown project fails with a 404 naming the setting', async () => {
+    const { fake, bus, cursors } = await setup();
+    const results = await sync(config(fake, ['acme/missing']), bus, cursors, { stream: 'pipelines' });
+    expect(results[0]?.error).toMatch(/404 not found.*sources\.gitlab\.projects/);
+  });
+
+  it('a numeric project id gives the same subjects as its path', async () => {
+    const { fake, bus, cursors } = await setup(gitlabDataset({ projects: 1 }));
+    await sync(config(fake, ['100']), bus, cursors);
+    expect(new Set((await readTopic(bus, 'raw.gitlab')).map((e) => e.id))).toEqual(expectedIds(hostOf(fake), fake.projects));
+  });
+
+  it('after a crash mid-sync, a restart emits nothing missing and nothing under a new id', async () => {
+    const base = gitlabDataset({ projects: 1, pipelines: 350, jobsPerPipeline: 1, deployments: 0, mergeRequests: 0 });
+    const dataset = (): FakeProject[] => structuredClone(base);
+    const clean = await setup(dataset());
+    await sync(config(clean.fake, ['acme/service-0']), clean.bus, clean.cursors);
+    // The two fakes listen on different ports, so compare what the ids are made of, less the host.
+    const keys = (events: RawEvent[], fake: GitlabFake): Set<string> =>
+      new Set(events.map((e) => `${e.type} ${e.subject.replace(hostOf(fake), '')} ${e.entityversion}`));
+    const cleanIds = keys(await readTopic(clean.bus, 'raw.gitlab'), clean.fake);
+
+    const { fake, bus, cursors } = await setup(dataset());
+    let publishes = 0;
+    const failing: Bus = {
+      ...bus,
+      kind: bus.kind,
+      publish: (topic, messages) => (++publishes > 2 ? Promise.reject(new Error('bus down')) : bus.publish(topic, messages)),
+    };
+    const crashed = await sync(config(fake, ['acme/service-0']), failing, cursors);
+    expect(crashed[0]?.status).toBe('failed');
+    const partial = await readTopic(bus, 'raw.gitlab');
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(cleanIds.size);
+    await sync(config(fake, ['acme/service-0']), bus, cursors);
+    const all = await readTopic(bus, 'raw.gitlab');
+    expect(keys(all, fake)).toEqual(cleanIds);
+    // Re-read pages give the same ids: at most the page in flight at the crash appears twice.
+    expect(new Set(all.map((e) => e.id)).size).toBe(cleanIds.size);
+  });
+
+  it('doctor reports the token, each project and its pipelines', async () => {
+    const { fake } = await setup();
+    const cfg = config(fake, ['acme/service-0', 'acme/nope']);
+    const checks = await gitlabConnector.doctor(gitlabConnector.client(cfg, logger), cfg);
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['gitlab token', true],
+      ['gitlab project acme/service-0', true],
+      ['gitlab pipelines of acme/service-0', true],
+      ['gitlab project acme/nope', false],
+      ['gitlab pipelines of acme/nope', false],
+    ]);
+    const bad = config(fake, ['acme/service-0'], { PTEL_GITLAB_TOKEN: 'wrong' });
+    const [token] = await gitlabConnector.doctor(gitlabConnector.client(bad, logger), bad);
+    expect(token?.ok).toBe(false);
+    expect(token?.detail).toMatch(/401/);
+  });
+});
+
+describe('gitlab webhooks', () => {
+  async function server(cfg: Config): Promise<{ url: string; bus: Bus }> {
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
+    const running = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger,
+      readiness: {},
+      routes: webhookRoutes({ sources: [gitlabWebhook], config: cfg, bus, logger }),
+    });
+    cleanups.push(
+      () => running.close(),
+      () => bus.close(),
+    );
+    return { url: `${running.url}/webhooks/gitlab`, bus };
+  }
+  const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
+  const post = (url: string, body: string, event: string, token: string | null = 'hook-secret') =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': event, ...(token !== null ? { 'x-gitlab-token': token } : {}) },
+      body,
+    });
+  const cfg = () => config(undefined, []);
+  const host = 'gitlab.example';
+
+  it('maps real deliveries of each kind to the expected records', async () => {
+    const { url, bus } = await server(cfg());
+    const cases: Array<[string, string, Array<[string, string, string]>]> = [
+      [
+        'pipeline_hook__pipeline_succeeded.json',
+        'Pipeline Hook',
+        [
+          [
+            'gitlab.pipeline',
+            subjects.gitlabPipeline(host, 'TomaszKolek/my-awesome-project', 4414206),
+            pipelineVersion('2016-09-28 20:04:55 UTC', 'success'),
+          ],
+          ['gitlab.job', subjects.gitlabJob(host, 'TomaszKolek/my-awesome-project', 4541113), jobVersion('success')],
+          ['gitlab.job', subjects.gitlabJob(host, 'TomaszKolek/my-awesome-project', 4541112), jobVersion('success')],
+        ],
+      ],
+      [
+        'build_succeeded.json',
+        'Job Hook',
+        [['gitlab.job', subjects.gitlabJob(host, 'TomaszKolek/my-awesome-project', 4537823), jobVersion('success')]],
+      ],
+      [
+        'job_hook__build_created.json',
+        'Job Hook',
+        [['gitlab.job', subjects.gitlabJob(host, 'gitlab-org/gitlab-test', 1977), jobVersion('created')]],
+      ],
+      [
+        'deployment_hook__succeeded.json',
+        'Deployment Hook',
+        [['gitlab.deployment', subjects.gitlabDeployment(host, 'vedant8600317/test', 988572802), deploymentVersion('success')]],
+      ],
+      [
+        'merge_request_merged.json',
+        'Merge Request Hook',
+        [
+          [
+            'gitlab.merge_request',
+            subjects.gitlabMergeRequest(host, 'tomaszkolek0/my-awesome-project', 3),
+            mergeRequestVersion('2016-08-22T20:41:06Z', 'merged'),
+          ],
+        ],
+      ],
+      ['push_hook.json', 'Push Hook', []],
+    ];
+    const expected = new Set<string>();
+    for (const [file, event, records] of cases) {
+      const res = await post(url, fixture(file), event);
+      expect(res.status, file).toBe(202);
+      expect(await res.json()).toEqual({ accepted: records.length });
+      for (const [type, subject, version] of records) expected.add(id(type, subject, version));
+    }
+    const events = await readTopic(bus, 'raw.gitlab');
+    expect(new Set(events.map((e) => e.id))).toEqual(expected);
+    const deployment = events.find((e) => e.type === 'gitlab.deployment');
+    expect(deployment?.data).toEqual(JSON.parse(fixture('deployment_hook__succeeded.json')));
+    expect(deployment?.time).toBe('2025-05-02T11:55:16.000Z');
+    expect(deployment?.connector).toBe('webhook/gitlab');
+  });
+
+  it('refuses a wrong or missing token with 401 and publishes nothing', async () => {
+    const { url, bus } = await server(cfg());
+    expect((await post(url, fixture('deployment_hook.json'), 'Deployment Hook', 'nope')).status).toBe(401);
+    expect((await post(url, fixture('deployment_hook.json'), 'Deployment Hook', null)).status).toBe(401);
+    expect(await readTopic(bus, 'raw.gitlab')).toHaveLength(0);
+  });
+
+  it('answers 400 to malformed JSON and to a delivery lacking a field it needs', async () => {
+    const { url } = await server(cfg());
+    expect((await post(url, '{"object_kind": "pipeline",', 'Pipeline Hook')).status).toBe(400);
+    const body = JSON.parse(fixture('deployment_hook.json')) as Record<string, unknown>;
+    delete body['deployment_id'];
+    const res = await post(url, JSON.stringify(body), 'Deployment Hook');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/deployment_id/);
+  });
+
+  it('a delivery sent twice gives the same event ids', async () => {
+    const { url, bus } = await server(cfg());
+    for (let i = 0; i < 2; i++) expect((await post(url, fixture('pipeline_started.json'), 'Pipeline Hook')).status).toBe(202);
+    const events = await readTopic(bus, 'raw.gitlab');
+    expect(events.length).toBe(2 * (events.length / 2));
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length / 2);
+  });
+
+  it('a pulled merge request and its webhook of the same version share one event id', async () => {
+    const delivery = JSON.parse(fixture('merge_request_merged.json')) as { object_attributes: { iid: number; id: number } };
+    const projects = gitlabDataset({ projects: 1, pipelines: 0, deployments: 0, mergeRequests: 3 });
+    const project = projects[0]!;
+    project.path_with_namespace = 'tomaszkolek0/my-awesome-project';
+    const mr = project.mergeRequests[2]!;
+    Object.assign(mr, {
+      iid: delivery.object_attributes.iid,
+      id: delivery.object_attributes.id,
+      state: 'merged',
+      updated_at: '2016-08-22T20:41:06.482Z',
+    });
+    project.commits.set(mr.iid, []);
+    const { fake, bus: pullBus, cursors } = await setup(projects);
+    const c = loadConfig({
+      env: { PTEL_GITLAB_TOKEN: 'test-token', PTEL_GITLAB_WEBHOOK_TOKEN: 'hook-secret' },
+      overrides: { 'sources.gitlab': { baseUrl: fake.url, projects: [project.path_with_namespace] } },
+      cwd: tempDir(),
+    });
+    await runSync({
+      config: c,
+      connectors: [gitlabConnector],
+      bus: pullBus,
+      cursors,
+      logger,
+      backfillSince: new Date('2016-01-01'),
+    });
+    const { url, bus } = await server(c);
+    expect((await post(url, fixture('merge_request_merged.json'), 'Merge Request Hook')).status).toBe(202);
+    const [hooked] = await readTopic(bus, 'raw.gitlab');
+    const pulled = (await readTopic(pullBus, 'raw.gitlab')).filter((e) => e.type === 'gitlab.merge_request');
+    expect(pulled.map((e) => e.id)).toContain(hooked?.id);
+  });
+});

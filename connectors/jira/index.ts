@@ -1,0 +1,29 @@
+import type { Connector } from '../core/types.js';
+import { createJiraClient, type JiraClient } from './client.js';
+import { jiraDoctor } from './doctor.js';
+import { DEFAULT_DELETION_SCAN_MS, jiraStreams } from './streams.js';
+
+export type { JiraClient } from './client.js';
+export { jiraWebhook } from './webhook.js';
+
+export interface JiraConnectorOptions {
+  /** Shortest time between two full issue-id listings of a project (deletion detection). */
+  deletionScanEveryMs?: number;
+}
+
+/** The Jira connector; options only for tests and tuning. */
+export function createJiraConnector(options: JiraConnectorOptions = {}): Connector<JiraClient> {
+  return {
+    source: 'jira',
+    configured: (config) => {
+      const jira = config.sources.jira;
+      if (jira === undefined || !jira.enabled || (config.secrets.jiraApiToken ?? '') === '') return false;
+      return jira.deployment === 'datacenter' || (jira.email ?? '') !== '';
+    },
+    client: createJiraClient,
+    streams: jiraStreams({ scanEveryMs: options.deletionScanEveryMs ?? DEFAULT_DELETION_SCAN_MS }),
+    doctor: jiraDoctor,
+  };
+}
+
+export const jiraConnector: Connector<JiraClient> = createJiraConnector();
