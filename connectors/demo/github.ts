@@ -673,7 +673,7 @@ export function githubRecords(org: Organisation, deliveries: RepoDelivery[], win
     }
 
     for (const landing of d.landings) {
-      for (const c of landing.commits) emit('github.commit', subjects.githubCommit(fullName, c.sha), c.committedAt, r.commit(c));
+      for (const c of landing.commits) emit('github.commit', subjects.githubCommit(fullName, c.sha), c.committedAt, r.commit(c), c.sha);
     }
 
     for (const dep of d.deployments) {

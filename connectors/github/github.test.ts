@@ -1,0 +1,328 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLocalBus } from '../../infra/bus/local.js';
+import type { Bus } from '../../infra/bus/types.js';
+import { loadConfig } from '../../infra/config/load.js';
+import type { Config } from '../../infra/config/schema.js';
+import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
+import { emptyRepo, readEvents, startGithubFake, type FakeGithub, type FakeRepo } from '../../test/fakes/github.js';
+import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { clickhouseCursorStore } from '../core/cursor-store.js';
+import { runSync, type StreamProgress, type SyncFilter } from '../core/runner.js';
+import { githubConnector, githubWebhook } from './index.js';
+
+const TOKEN = 'ghp_testtoken';
+const REPOS = ['acme/payments-api', 'acme/payments-ledger'];
+const STREAMS = githubConnector.streams.map((s) => s.name);
+
+let fake: FakeGithub | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+function githubConfig(baseUrl: string, repositories: string[], extra: Record<string, unknown> = {}): Config {
+  return loadConfig({
+    env: { PTEL_GITHUB_TOKEN: TOKEN },
+    overrides: { 'sources.github': { baseUrl, repositories, concurrency: 4, ...extra } },
+    cwd: tempDir(),
+  });
+}
+
+async function setup(options: { repos?: FakeRepo[]; repositories?: string[] } = {}) {
+  fake = await startGithubFake({
+    token: TOKEN,
+    prefix: '/api/v3',
+    ...(options.repos ? { repos: options.repos } : { demo: { teams: 1, months: 1 } }),
+  });
+  const config = githubConfig(fake.baseUrl, options.repositories ?? REPOS);
+  const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
+  const cursors = clickhouseCursorStore(await testStore());
+  const logger = quietLogger();
+  const sync = (filter?: SyncFilter, via: Bus = bus): Promise<StreamProgress[]> =>
+    runSync({ config, connectors: [githubConnector], bus: via, cursors, logger, ...(filter ? { filter } : {}) });
+  return { fake, config, bus, sync, events: () => readEvents(bus) };
+}
+
+const iso = (t: unknown): string => new Date(String(t)).toISOString();
+const key = (e: Pick<RawEvent, 'type' | 'subject' | 'entityversion'>): string => `${e.type} ${e.subject} ${e.entityversion}`;
+const keys = (events: RawEvent[]): string[] => events.map(key).sort();
+
+/** What a full sync of one repository must publish, worked out from the fake's data by the rules in entities.ts. */
+function expectedKeys(name: string, r: FakeRepo): string[] {
+  const s = name.toLowerCase();
+  const out = [`github.repository ${s} ${iso(r.repo['updated_at'])}`];
+  for (const [n, pr] of r.pulls) {
+    out.push(`github.pull_request ${s}#${n} ${iso(pr['updated_at'])}`);
+    const commits = r.pullCommits.get(n) ?? [];
+    const head = commits[commits.length - 1];
+    if (head !== undefined) out.push(`github.pull_request_commits ${s}#${n} ${String(head['sha'])}`);
+    for (const rv of r.reviews.get(n) ?? []) {
+      out.push(`github.review ${s}#${n}/reviews/${String(rv['id'])} ${iso(rv['submitted_at'])}|${String(rv['state'])}`);
+    }
+  }
+  for (const c of r.commits) out.push(`github.commit ${s}@${String(c['sha'])} ${String(c['sha'])}`);
+  for (const [id, d] of r.deployments) {
+    out.push(`github.deployment ${s}/deployments/${id} ${iso(d['updated_at'])}`);
+    for (const st of r.statuses.get(id) ?? []) {
+      out.push(`github.deployment_status ${s}/deployments/${id}/statuses/${String(st['id'])} ${iso(st['created_at'])}`);
+    }
+  }
+  for (const [id, rel] of r.releases) out.push(`github.release ${s}/releases/${id} ${iso(rel['updated_at'])}`);
+  for (const [id, run] of r.runs) {
+    out.push(`github.workflow_run ${s}/actions/runs/${id} ${iso(run['updated_at'])}|3`);
+    for (const j of r.jobs.get(id) ?? []) out.push(`github.workflow_job ${s}/actions/jobs/${String(j['id'])} ${iso(j['completed_at'])}|3`);
+  }
+  return out;
+}
+
+const allExpected = (f: FakeGithub): string[] => REPOS.flatMap((n) => expectedKeys(n, f.repo(n))).sort();
+const okAll = (results: StreamProgress[]): void => {
+  for (const r of results) expect(r, `${r.stream} ${r.scope}: ${r.error ?? ''}`).toMatchObject({ status: 'ok' });
+};
+
+describe('github pull streams', () => {
+  it('a full sync publishes every entity version once, with the ids the entity rules give', async () => {
+    const h = await setup();
+    const results = await h.sync();
+    okAll(results);
+    expect(results).toHaveLength(STREAMS.length * REPOS.length);
+    const events = await h.events();
+    expect(keys(events)).toEqual(allExpected(h.fake));
+    for (const e of events) expect(e.id).toBe(deterministicEventId('github', e.type, e.subject, e.entityversion));
+    expect(new Set(events.map((e) => e.connector))).toEqual(new Set(STREAMS.map((s) => `github/${s}`)));
+    // Through the GHES prefix, every request with per_page=100 and the token.
+    expect(h.fake.requests.log.every((l) => l.status === 200)).toBe(true);
+  });
+
+  it('a no-change incremental poll is one request per stream and repository, answered 304, and publishes nothing', async () => {
+    const h = await setup();
+    okAll(await h.sync());
+    const before = (await h.events()).length;
+    for (const stream of STREAMS) {
+      h.fake.resetCounts();
+      const results = await h.sync({ stream });
+      okAll(results);
+      expect(h.fake.requests.total, stream).toBe(REPOS.length);
+      expect(h.fake.requests.notModified, stream).toBe(REPOS.length);
+      expect(results.reduce((n, r) => n + r.records, 0)).toBe(0);
+    }
+    expect((await h.events()).length).toBe(before);
+  });
+
+  it('an incremental sync after a change publishes exactly the change', async () => {
+    const h = await setup();
+    okAll(await h.sync());
+    const before = new Set((await h.events()).map((e) => e.id));
+    const repo = h.fake.repo('acme/payments-api');
+    const at = '2026-11-02T10:00:00Z';
+    const s = 'acme/payments-api';
+    // A pull request gets a new commit and a review.
+    const [number, pr] = [...repo.pulls.entries()][0]!;
+    const commits = repo.pullCommits.get(number) ?? [];
+    const sha = 'f'.repeat(40);
+    repo.pullCommits.set(number, [...commits, { ...commits[0], sha, commit: { committer: { date: at } } }]);
+    repo.pulls.set(number, { ...pr, updated_at: at });
+    repo.reviews.set(number, [...(repo.reviews.get(number) ?? []), { id: 99_000_001, state: 'APPROVED', submitted_at: at }]);
+    // The default branch gets a commit, a deployment gets a status, a release and a run are made.
+    const csha = 'e'.repeat(40);
+    repo.commits.push({ sha: csha, commit: { committer: { date: at } } });
+    const [depId, dep] = [...repo.deployments.entries()][0]!;
+    repo.deployments.set(depId, { ...dep, updated_at: at });
+    repo.statuses.set(depId, [...(repo.statuses.get(depId) ?? []), { id: 99_000_002, state: 'inactive', created_at: at }]);
+    repo.releases.set(99_000_003, { id: 99_000_003, created_at: at, updated_at: at, published_at: at });
+    repo.runs.set(99_000_004, { id: 99_000_004, status: 'completed', created_at: at, updated_at: at, run_attempt: 1 });
+    repo.jobs.set(99_000_004, [{ id: 99_000_005, status: 'completed', created_at: at, started_at: at, completed_at: at }]);
+    const t = iso(at);
+
+    okAll(await h.sync());
+    const fresh = (await h.events()).filter((e) => !before.has(e.id));
+    expect(keys(fresh)).toEqual(
+      [
+        `github.pull_request ${s}#${number} ${t}`,
+        `github.pull_request_commits ${s}#${number} ${sha}`,
+        `github.review ${s}#${number}/reviews/99000001 ${t}|APPROVED`,
+        `github.commit ${s}@${csha} ${csha}`,
+        `github.deployment ${s}/deployments/${depId} ${t}`,
+        `github.deployment_status ${s}/deployments/${depId}/statuses/99000002 ${t}`,
+        `github.release ${s}/releases/99000003 ${t}`,
+        `github.workflow_run ${s}/actions/runs/99000004 ${t}|3`,
+        `github.workflow_job ${s}/actions/jobs/99000005 ${t}|3`,
+      ].sort(),
+    );
+    // Known versions published again (same ids, stored once) are only the older reviews of the changed
+    // pull request and the statuses of deployments whose statuses were read again.
+    const repeats = (await h.events()).slice(before.size).filter((e) => before.has(e.id));
+    const expectedRepeat = (e: RawEvent): boolean =>
+      e.type === 'github.deployment_status' || (e.type === 'github.review' && e.subject.startsWith(`${s}#${number}/`));
+    expect(repeats.filter((e) => !expectedRepeat(e))).toEqual([]);
+  });
+
+  it('pages through Link rel="next" with per_page=100', async () => {
+    const repo = emptyRepo({ full_name: 'acme/big', updated_at: '2026-10-01T00:00:00Z', default_branch: 'main' });
+    const base = Date.parse('2026-10-01T00:00:00Z');
+    for (let i = 0; i < 250; i++) {
+      const date = new Date(base + i * 60_000).toISOString().replace('.000Z', 'Z');
+      repo.commits.push({ sha: i.toString(16).padStart(40, '0'), commit: { committer: { date } } });
+    }
+    const h = await setup({ repos: [repo], repositories: ['acme/big'] });
+    okAll(await h.sync({ stream: 'commits' }));
+    // Three pages, then the first page of the next poll's query (since the newest commit) for its ETag.
+    expect(h.fake.requests.byPath.get('/repos/acme/big/commits')).toBe(4);
+    const events = await h.events();
+    expect(new Set(events.map((e) => e.subject)).size).toBe(250);
+    expect(events).toHaveLength(250);
+  });
+
+  it('honours 429 with Retry-After, a secondary rate limit, and retries a 5xx', async () => {
+    const h = await setup();
+    h.fake.fault({ path: /^\/repos\/acme\/payments-api\/pulls$/, kind: 'rate_limit', times: 1, retryAfterSeconds: 1 });
+    h.fake.fault({ path: /^\/repos\/acme\/payments-api\/releases$/, kind: 'secondary_rate_limit', times: 1, retryAfterSeconds: 1 });
+    h.fake.fault({ path: /^\/repos\/acme\/payments-api\/deployments$/, kind: 'server_error', times: 1, status: 502 });
+    h.fake.fault({ path: /^\/repos\/acme\/payments-ledger\/commits$/, kind: 'primary_rate_limit', times: 1, retryAfterSeconds: 1 });
+    okAll(await h.sync());
+    expect(keys(await h.events())).toEqual(allExpected(h.fake));
+    const attempts = (path: string) => h.fake.requests.log.filter((l) => l.path === path);
+    const pulls = attempts('/repos/acme/payments-api/pulls');
+    expect(pulls.map((l) => l.status)).toEqual([429, 200]);
+    expect(pulls[1]!.at - pulls[0]!.at).toBeGreaterThanOrEqual(950);
+    const releases = attempts('/repos/acme/payments-api/releases');
+    expect(releases.map((l) => l.status)).toEqual([403, 200]);
+    expect(releases[1]!.at - releases[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(attempts('/repos/acme/payments-api/deployments').map((l) => l.status)).toEqual([502, 200]);
+    // x-ratelimit-remaining: 0 until x-ratelimit-reset: waited for, then the page is read.
+    expect(attempts('/repos/acme/payments-ledger/commits').map((l) => l.status)).toEqual([403, 200, 200]);
+  });
+
+  it('a 401 stops the streams it hits with a clear message while the other repository completes; an unknown repository is a 404', async () => {
+    const h = await setup();
+    h.fake.fault({ path: /^\/repos\/acme\/payments-ledger\//, kind: 'unauthorized', times: Infinity });
+    h.fake.fault({ path: /^\/repos\/acme\/payments-ledger$/, kind: 'unauthorized', times: Infinity });
+    const results = await h.sync();
+    for (const r of results.filter((x) => x.scope === 'acme/payments-api')) expect(r.status).toBe('ok');
+    const failed = results.filter((x) => x.scope === 'acme/payments-ledger');
+    expect(failed).toHaveLength(STREAMS.length);
+    for (const r of failed) {
+      expect(r.status).toBe('failed');
+      expect(r.error).toContain('/repos/acme/payments-ledger');
+      expect(r.error).toContain('401');
+      expect(r.error).toContain('PTEL_GITHUB_TOKEN');
+    }
+    // Fatal: not retried.
+    expect(h.fake.requests.log.filter((l) => l.status === 401)).toHaveLength(STREAMS.length);
+    const events = await h.events();
+    expect(keys(events)).toEqual(expectedKeys('acme/payments-api', h.fake.repo('acme/payments-api')).sort());
+
+    const missing = await setup({ repositories: ['acme/nope'] });
+    const [r] = await missing.sync({ stream: 'pull_requests' });
+    expect(r).toMatchObject({ status: 'failed', scope: 'acme/nope' });
+    expect(r!.error).toContain('404');
+    expect(r!.error).toContain("'Pull requests: read'");
+  });
+
+  it('after a crash mid-sync, a restart publishes the same set of event ids as a clean sync', async () => {
+    const h = await setup();
+    let publishes = 0;
+    const flaky: Bus = {
+      ...h.bus,
+      kind: h.bus.kind,
+      publish: async (topic, messages) => {
+        if (++publishes > 5) throw new Error('the bus went away');
+        await h.bus.publish(topic, messages);
+      },
+    };
+    const first = await h.sync(undefined, flaky);
+    expect(first.some((r) => r.status === 'failed')).toBe(true);
+    okAll(await h.sync());
+    const ids = new Set((await h.events()).map((e) => e.id));
+    const clean = await setup();
+    okAll(await clean.sync());
+    expect(ids).toEqual(new Set((await clean.events()).map((e) => e.id)));
+  });
+
+  it('doctor reports the token, its scopes and each repository endpoint', async () => {
+    fake = await startGithubFake({ token: TOKEN, prefix: '/api/v3', demo: { teams: 1, months: 1 }, scopes: 'read:org' });
+    const config = githubConfig(fake.baseUrl, ['acme/payments-api', 'acme/nope']);
+    const checks = await githubConnector.doctor(githubConnector.client(config, quietLogger()), config);
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    expect(byName.get('GitHub token')).toMatchObject({ ok: false });
+    expect(byName.get('GitHub token')!.detail).toContain("needs 'repo'");
+    expect(byName.get('acme/payments-api Actions runs')).toMatchObject({ ok: true });
+    expect(byName.get('acme/payments-api deployments')).toMatchObject({ ok: true });
+    expect(byName.get('acme/nope repository')).toMatchObject({ ok: false });
+    expect(byName.get('acme/nope repository')!.detail).toContain('404');
+
+    const bad = githubConfig(fake.baseUrl, ['acme/payments-api']);
+    bad.secrets.githubToken = 'wrong';
+    const badChecks = await githubConnector.doctor(githubConnector.client(bad, quietLogger()), bad);
+    expect(badChecks.every((c) => !c.ok)).toBe(true);
+    expect(badChecks[0]!.detail).toContain('401');
+  });
+
+  it('authenticates as a GitHub App installation, and doctor reads its permissions', async () => {
+    fake = await startGithubFake({
+      token: 'ghs_installation',
+      prefix: '/api/v3',
+      demo: { teams: 1, months: 1 },
+      appPermissions: { metadata: 'read', contents: 'read', pull_requests: 'read' },
+    });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const config = loadConfig({
+      env: { PTEL_GITHUB_APP_PRIVATE_KEY: privateKey },
+      overrides: {
+        'sources.github': { baseUrl: fake.baseUrl, auth: 'app', appId: 1, installationId: 42, repositories: ['acme/payments-api'] },
+      },
+      cwd: tempDir(),
+    });
+    expect(githubConnector.configured(config)).toBe(true);
+    const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
+    const results = await runSync({
+      config,
+      connectors: [githubConnector],
+      bus,
+      cursors: clickhouseCursorStore(await testStore()),
+      logger: quietLogger(),
+      filter: { stream: 'releases' },
+    });
+    okAll(results);
+    expect(fake.requests.byPath.get('/app/installations/42/access_tokens')).toBe(1);
+    const checks = await githubConnector.doctor(githubConnector.client(config, quietLogger()), config);
+    const app = checks.find((c) => c.name === 'GitHub App installation');
+    expect(app).toMatchObject({ ok: false });
+    expect(app!.detail).toContain('deployments, actions');
+  });
+
+  it('a webhook of an entity version gets the same event id as its pull', async () => {
+    const h = await setup();
+    okAll(await h.sync());
+    const pulled = new Set((await h.events()).map((e) => e.id));
+    const repo = h.fake.repo('acme/payments-api');
+    const [, pr] = [...repo.pulls.entries()][0]!;
+    const commit = repo.commits[0]!;
+    const repository = { ...repo.repo };
+    const deliveries: Array<[string, Record<string, unknown>]> = [
+      ['pull_request', { action: 'synchronize', pull_request: pr, repository }],
+      [
+        'push',
+        {
+          ref: 'refs/heads/main',
+          commits: [{ id: commit['sha'], timestamp: (commit['commit'] as { committer: { date: string } }).committer.date }],
+          repository,
+        },
+      ],
+    ];
+    for (const [event, body] of deliveries) {
+      const records = githubWebhook.records(
+        { headers: { 'x-github-event': event }, rawBody: Buffer.from(''), body, receivedAt: new Date() },
+        h.config,
+      );
+      expect(records.length, event).toBeGreaterThan(0);
+      for (const r of records)
+        expect(pulled.has(deterministicEventId(r.source, r.type, r.subject, r.version)), `${event} ${r.type}`).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,478 @@
+import { z } from 'zod';
+import type { Config } from '../../infra/config/schema.js';
+import type { SourceRecord } from '../../schemas/raw-event.js';
+import { SourceError } from '../core/http.js';
+import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
+import { get, PER_PAGE, type GithubClient } from './client.js';
+import {
+  commitSchema,
+  deploymentSchema,
+  deploymentStatusSchema,
+  jobSchema,
+  pullSchema,
+  releaseSchema,
+  releaseTime,
+  repoSchema,
+  reviewSchema,
+  runSchema,
+  toRecord,
+} from './records.js';
+
+/** Repositories to pull: the source's own list, else every team's repositories in the org mapping. */
+export function repositories(config: Config): string[] {
+  const listed = config.sources.github?.repositories;
+  const all = listed ?? config.org.programs.flatMap((p) => p.teams.flatMap((t) => t.repositories));
+  return [...new Set(all)];
+}
+
+function ownerRepo(scope: string): { owner: string; repo: string } {
+  const [owner = '', repo = ''] = scope.split('/');
+  return { owner, repo };
+}
+
+/** Parses what GitHub sent, or stops the stream naming the request: a shape change is not healed by waiting. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new SourceError(`${what}: unexpected response from GitHub: ${z.prettifyError(r.error)}`, 'fatal', undefined);
+  return r.data;
+}
+
+const list = z.array(z.unknown());
+
+/**
+ * A time mark: the newest time seen and the keys seen at exactly that time. An item is new when it is
+ * newer, or as new but not among those keys, so a restart at the mark re-reads nothing it already
+ * published and misses nothing written within the same second.
+ */
+class Mark {
+  private constructor(
+    public t: number,
+    private keys: Set<string>,
+  ) {}
+  static from(cursor: Cursor | undefined, ctx: StreamContext): Mark {
+    const t = typeof cursor?.['t'] === 'string' && !ctx.backfill ? Date.parse(cursor['t']) : NaN;
+    if (Number.isNaN(t)) return new Mark(ctx.since.getTime() - 1, new Set());
+    const at = typeof cursor?.['at'] === 'string' && cursor['at'] !== '' ? cursor['at'].split(',') : [];
+    return new Mark(t, new Set(at));
+  }
+  isNew(time: string, key: string): boolean {
+    const t = Date.parse(time);
+    return t > this.t || (t === this.t && !this.keys.has(key));
+  }
+  /** Whether the time is before the mark: in a newest-first listing, nothing after it is new. */
+  isOlder(time: string): boolean {
+    return Date.parse(time) < this.t;
+  }
+  see(time: string, key: string): void {
+    const t = Date.parse(time);
+    if (t > this.t) {
+      this.t = t;
+      this.keys = new Set([key]);
+    } else if (t === this.t) this.keys.add(key);
+  }
+  cursor(extra: Cursor = {}): Cursor {
+    return { t: new Date(this.t).toISOString(), at: [...this.keys].join(','), ...extra };
+  }
+}
+
+const etagOf = (cursor: Cursor | undefined, ctx: StreamContext): string | undefined =>
+  !ctx.backfill && typeof cursor?.['etag'] === 'string' ? cursor['etag'] : undefined;
+
+interface Listing {
+  items: unknown[];
+  etag: string | undefined;
+  next: string | undefined;
+  notModified: boolean;
+}
+
+/**
+ * Pages of a list endpoint, following Link rel="next". Only the first page is conditional: when it
+ * is unchanged (304, free of rate-limit budget) nothing is, and no further page is read.
+ */
+async function* listPages(
+  client: GithubClient,
+  route: string,
+  params: Record<string, string | number>,
+  options: { etag?: string | undefined; signal: AbortSignal; needs: string; key?: string },
+): AsyncGenerator<Listing> {
+  let url: string | undefined = route;
+  let first = true;
+  while (url !== undefined) {
+    const res = await get(client, url, {
+      params: first ? { ...params, per_page: PER_PAGE } : {},
+      etag: first ? options.etag : undefined,
+      signal: options.signal,
+      needs: options.needs,
+    });
+    if (res.status === 304) {
+      yield { items: [], etag: options.etag, next: undefined, notModified: true };
+      return;
+    }
+    const body = options.key !== undefined ? parse(z.record(z.string(), z.unknown()), res.data, route)[options.key] : res.data;
+    yield { items: parse(list, body, route), etag: res.etag, next: res.next, notModified: false };
+    url = res.next;
+    first = false;
+  }
+}
+
+/** Every item of a small list (a pull request's commits or reviews), with the requests it cost. */
+async function listAll(
+  client: GithubClient,
+  route: string,
+  params: Record<string, string | number>,
+  signal: AbortSignal,
+  needs: string,
+  key?: string,
+): Promise<{ items: unknown[]; requests: number }> {
+  const items: unknown[] = [];
+  let requests = 0;
+  for await (const page of listPages(client, route, params, { signal, needs, ...(key !== undefined ? { key } : {}) })) {
+    items.push(...page.items);
+    requests++;
+  }
+  return { items, requests };
+}
+
+const PULLS = 'Pull requests: read';
+const CONTENTS = 'Contents: read';
+const DEPLOYMENTS = 'Deployments: read';
+const ACTIONS = 'Actions: read';
+const METADATA = 'Metadata: read';
+
+/** Pull requests newest-updated first down to the mark, each changed one with its commits and reviews. */
+async function* pullRequests(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  const params = { owner, repo, state: 'all', sort: 'updated', direction: 'desc' };
+  let etag: string | undefined;
+  let first = true;
+  for await (const page of listPages(client, '/repos/{owner}/{repo}/pulls', params, {
+    etag: etagOf(cursor, ctx),
+    signal: ctx.signal,
+    needs: PULLS,
+  })) {
+    if (first) etag = page.etag;
+    first = false;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    const pulls = page.items.map((raw) => ({ raw, pr: parse(pullSchema, raw, `GET /repos/${scope}/pulls`) }));
+    const fresh = pulls.filter(({ pr }) => mark.isNew(pr.updated_at, String(pr.number)));
+    const details = await Promise.all(fresh.map(({ pr }) => pullDetails(client, scope, pr, ctx.signal)));
+    const records: SourceRecord[] = [];
+    let requests = 1;
+    fresh.forEach(({ raw, pr }, i) => {
+      const d = details[i]!;
+      records.push(toRecord.pullRequest(scope, pr, raw as object), ...d.records);
+      requests += d.requests;
+      next.see(pr.updated_at, String(pr.number));
+    });
+    const last = pulls[pulls.length - 1];
+    const done = page.next === undefined || last === undefined || mark.isOlder(last.pr.updated_at);
+    // Newest first: the mark may only move once the whole listing down to it is on the bus.
+    yield { records, requests, cursor: done ? next.cursor({ etag: etag ?? null }) : undefined };
+    if (done) return;
+  }
+}
+
+async function pullDetails(
+  client: GithubClient,
+  scope: string,
+  pr: z.infer<typeof pullSchema>,
+  signal: AbortSignal,
+): Promise<{ records: SourceRecord[]; requests: number }> {
+  const { owner, repo } = ownerRepo(scope);
+  const params = { owner, repo, pull_number: pr.number };
+  const [commits, reviews] = await Promise.all([
+    listAll(client, '/repos/{owner}/{repo}/pulls/{pull_number}/commits', params, signal, PULLS),
+    listAll(client, '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', params, signal, PULLS),
+  ]);
+  const records: SourceRecord[] = [];
+  const shas = commits.items.map((c) => parse(commitSchema, c, `GET /repos/${scope}/pulls/${pr.number}/commits`).sha);
+  const head = shas[shas.length - 1];
+  if (head !== undefined) records.push(toRecord.pullRequestCommits(scope, pr.number, head, pr.updated_at, commits.items));
+  for (const raw of reviews.items) {
+    const review = parse(reviewSchema, raw, `GET /repos/${scope}/pulls/${pr.number}/reviews`);
+    // Pending reviews are drafts only their author sees; they have no submitted time yet.
+    if (review.submitted_at === null || review.submitted_at === undefined) continue;
+    records.push(toRecord.review(scope, pr.number, review, review.submitted_at, raw as object));
+  }
+  return { records, requests: commits.requests + reviews.requests };
+}
+
+/**
+ * Commits of the default branch (GitHub's default for GET /commits without `sha`) since the mark.
+ * The ETag belongs to one query, so the cursor keeps the `since` it was taken with (`q`); after a
+ * change the next query's first page is read once more to take its ETag, so that the next poll
+ * without change is a single 304.
+ */
+async function* commits(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  const q = typeof cursor?.['q'] === 'string' && !ctx.backfill ? cursor['q'] : isoSeconds(mark.t);
+  // Newest first: what is new is judged against the mark the pull started from, not the moving one.
+  const take = (items: unknown[], by: Mark = mark): SourceRecord[] => {
+    const records: SourceRecord[] = [];
+    for (const raw of items) {
+      const c = parse(commitSchema, raw, `GET /repos/${scope}/commits`);
+      const at = c.commit.committer?.date;
+      if (at === undefined || !by.isNew(at, c.sha)) continue;
+      records.push(toRecord.commit(scope, c.sha, at, raw as object));
+      next.see(at, c.sha);
+    }
+    return records;
+  };
+  const route = '/repos/{owner}/{repo}/commits';
+  let etag: string | undefined;
+  let first = true;
+  for await (const page of listPages(
+    client,
+    route,
+    { owner, repo, since: q },
+    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: CONTENTS },
+  )) {
+    if (first) etag = page.etag;
+    first = false;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    if (page.next !== undefined) {
+      yield { records: take(page.items), requests: 1 };
+      continue;
+    }
+    const records = take(page.items);
+    const nextQ = isoSeconds(next.t);
+    if (nextQ === q || ctx.backfill) {
+      yield { records, requests: 1, cursor: next.cursor({ etag: etag ?? null, q }) };
+      return;
+    }
+    const primed = await get(client, route, {
+      params: { owner, repo, since: nextQ, per_page: PER_PAGE },
+      signal: ctx.signal,
+      needs: CONTENTS,
+    });
+    // Its items are those at the mark or newer; nothing there is new unless a commit landed meanwhile.
+    records.push(...take(parse(list, primed.data, route), next));
+    const tail = primed.next === undefined ? { etag: primed.etag ?? null, q: nextQ } : { etag: null, q };
+    yield { records, requests: 2, cursor: next.cursor(tail) };
+  }
+}
+
+const isoSeconds = (ms: number): string => new Date(Math.max(0, ms)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const TERMINAL_DEPLOYMENT = new Set(['success', 'failure', 'error', 'inactive']);
+
+/**
+ * Deployments newest first down to the mark, with their statuses. A deployment whose latest status is
+ * not final stays in the cursor's `open` list and has its statuses polled until it is: new statuses
+ * do not show on the deployment list's first page.
+ */
+async function* deployments(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  const open = new Set(typeof cursor?.['open'] === 'string' && !ctx.backfill ? cursor['open'].split(',').filter(Boolean).map(Number) : []);
+  const statuses = async (id: number): Promise<{ records: SourceRecord[]; requests: number; final: boolean }> => {
+    const res = await listAll(
+      client,
+      '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
+      { owner, repo, deployment_id: id },
+      ctx.signal,
+      DEPLOYMENTS,
+    );
+    const parsed = res.items.map((raw) => ({
+      raw,
+      s: parse(deploymentStatusSchema, raw, `GET /repos/${scope}/deployments/${id}/statuses`),
+    }));
+    // Newest first: the first status is the deployment's current state.
+    const final = parsed[0] !== undefined && TERMINAL_DEPLOYMENT.has(parsed[0].s.state);
+    return { records: parsed.map(({ raw, s }) => toRecord.deploymentStatus(scope, id, s, raw as object)), requests: res.requests, final };
+  };
+  const polled = new Set<number>();
+  const records: SourceRecord[] = [];
+  let requests = 0;
+  let etag: string | undefined;
+  let first = true;
+  for await (const page of listPages(
+    client,
+    '/repos/{owner}/{repo}/deployments',
+    { owner, repo },
+    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: DEPLOYMENTS },
+  )) {
+    if (first) etag = page.etag;
+    first = false;
+    requests++;
+    if (page.notModified) break;
+    const deps = page.items.map((raw) => ({ raw, d: parse(deploymentSchema, raw, `GET /repos/${scope}/deployments`) }));
+    const fresh = deps.filter(({ d }) => mark.isNew(d.updated_at, String(d.id)));
+    const details = await Promise.all(fresh.map(({ d }) => statuses(d.id)));
+    fresh.forEach(({ raw, d }, i) => {
+      const s = details[i]!;
+      records.push(toRecord.deployment(scope, d, raw as object), ...s.records);
+      requests += s.requests;
+      polled.add(d.id);
+      if (s.final) open.delete(d.id);
+      else open.add(d.id);
+      next.see(d.updated_at, String(d.id));
+    });
+    const last = deps[deps.length - 1];
+    if (page.next === undefined || last === undefined || mark.isOlder(last.d.created_at)) break;
+    // Not the last page: publish what is here, keep the cursor until the listing is done.
+    yield { records: records.splice(0), requests };
+    requests = 0;
+  }
+  // Deployments still under way get their statuses polled: new statuses do not change the list.
+  for (const id of [...open]) {
+    if (polled.has(id)) continue;
+    const s = await statuses(id);
+    records.push(...s.records);
+    requests += s.requests;
+    if (s.final) open.delete(id);
+  }
+  yield { records, requests, cursor: next.cursor({ etag: etag ?? null, open: [...open].join(',') }) };
+}
+
+/** Releases: few per repository, so a change to the first page re-reads the list and keeps what is newer than the mark. */
+async function* releases(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  let etag: string | undefined;
+  let first = true;
+  for await (const page of listPages(
+    client,
+    '/repos/{owner}/{repo}/releases',
+    { owner, repo },
+    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: CONTENTS },
+  )) {
+    if (first) etag = page.etag;
+    first = false;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    const records: SourceRecord[] = [];
+    for (const raw of page.items) {
+      const r = parse(releaseSchema, raw, `GET /repos/${scope}/releases`);
+      const at = releaseTime(r);
+      if (!mark.isNew(at, String(r.id))) continue;
+      records.push(toRecord.release(scope, r, raw as object));
+      next.see(at, String(r.id));
+    }
+    yield { records, requests: 1, cursor: page.next === undefined ? next.cursor({ etag: etag ?? null }) : undefined };
+  }
+}
+
+/**
+ * Workflow runs with their jobs. The first pull pages the unfiltered list (newest first) down to
+ * `since`; later pulls ask for `created>=` the oldest run not yet completed (or else the newest run),
+ * so runs still going stay in the first page whose ETag is compared. As for commits, the cursor keeps
+ * the query its ETag belongs to (`q`), and a change reads the next query's first page for its ETag.
+ */
+async function* workflowRuns(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  // GitHub caps a filtered run listing at 1,000 results: the first pull, with no cursor, pages unfiltered.
+  const q = typeof cursor?.['q'] === 'string' && !ctx.backfill ? cursor['q'] : undefined;
+  const route = '/repos/{owner}/{repo}/actions/runs';
+  const query = (floor: string | undefined): Record<string, string> => ({
+    owner,
+    repo,
+    ...(floor !== undefined ? { created: `>=${floor}` } : {}),
+  });
+  let oldestOpen: string | undefined;
+  let newestCreated: string | undefined;
+  const take = async (items: unknown[], by: Mark = mark): Promise<{ records: SourceRecord[]; requests: number; older: boolean }> => {
+    const runs = items.map((raw) => ({ raw, run: parse(runSchema, raw, `GET /repos/${scope}/actions/runs`) }));
+    const inRange = runs.filter(({ run }) => Date.parse(run.created_at) >= ctx.since.getTime() || q !== undefined);
+    for (const { run } of inRange) {
+      if (run.status !== 'completed' && (oldestOpen === undefined || run.created_at < oldestOpen)) oldestOpen = run.created_at;
+      if (newestCreated === undefined || run.created_at > newestCreated) newestCreated = run.created_at;
+    }
+    const fresh = inRange.filter(({ run }) => by.isNew(run.updated_at, `${run.id}:${run.status ?? ''}`));
+    for (const { run } of fresh) next.see(run.updated_at, `${run.id}:${run.status ?? ''}`);
+    const jobs = await Promise.all(
+      fresh.map(({ run }) =>
+        listAll(client, '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', { owner, repo, run_id: run.id }, ctx.signal, ACTIONS, 'jobs'),
+      ),
+    );
+    const records: SourceRecord[] = [];
+    let requests = 0;
+    fresh.forEach(({ raw, run }, i) => {
+      const j = jobs[i]!;
+      records.push(toRecord.workflowRun(scope, run, raw as object));
+      for (const rawJob of j.items) {
+        records.push(
+          toRecord.workflowJob(scope, parse(jobSchema, rawJob, `GET /repos/${scope}/actions/runs/${run.id}/jobs`), rawJob as object),
+        );
+      }
+      requests += j.requests;
+    });
+    return { records, requests, older: inRange.length < runs.length };
+  };
+  let etag: string | undefined;
+  let first = true;
+  for await (const page of listPages(client, route, query(q), {
+    etag: etagOf(cursor, ctx),
+    signal: ctx.signal,
+    needs: ACTIONS,
+    key: 'workflow_runs',
+  })) {
+    if (first) etag = page.etag;
+    first = false;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    const got = await take(page.items);
+    if (page.next !== undefined && !got.older) {
+      yield { records: got.records, requests: got.requests + 1 };
+      continue;
+    }
+    const nextQ = oldestOpen ?? newestCreated ?? q ?? isoSeconds(ctx.since.getTime());
+    if (nextQ === q || ctx.backfill) {
+      yield { records: got.records, requests: got.requests + 1, cursor: next.cursor({ etag: etag ?? null, q: q ?? null }) };
+      return;
+    }
+    const primed = await get(client, route, { params: { ...query(nextQ), per_page: PER_PAGE }, signal: ctx.signal, needs: ACTIONS });
+    const more = await take(parse(list, parse(z.object({ workflow_runs: z.unknown() }), primed.data, route).workflow_runs, route), next);
+    const tail = primed.next === undefined ? { etag: primed.etag ?? null, q: nextQ } : { etag: null, q: q ?? nextQ };
+    yield { records: [...got.records, ...more.records], requests: got.requests + more.requests + 2, cursor: next.cursor(tail) };
+    return;
+  }
+}
+
+/** The repository itself: one conditional GET. */
+async function* repository(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const res = await get(client, '/repos/{owner}/{repo}', {
+    params: { owner, repo },
+    etag: etagOf(cursor, ctx),
+    signal: ctx.signal,
+    needs: METADATA,
+  });
+  if (res.status === 304) {
+    yield { records: [], requests: 1 };
+    return;
+  }
+  const r = parse(repoSchema, res.data, `GET /repos/${scope}`);
+  yield { records: [toRecord.repository(r, res.data as object)], requests: 1, cursor: { etag: res.etag ?? null } };
+}
+
+type Pull = (client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext) => AsyncIterable<Page>;
+
+const STREAMS: Array<[string, Pull]> = [
+  ['repository', repository],
+  ['pull_requests', pullRequests],
+  ['commits', commits],
+  ['deployments', deployments],
+  ['releases', releases],
+  ['workflow_runs', workflowRuns],
+];
+
+export const githubStreams: Array<Stream<GithubClient>> = STREAMS.map(([name, pull]) => ({ name, scopes: repositories, pull }));

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
+import { hmacMatches, WebhookPayloadError } from '../core/webhooks.js';
+import type { WebhookSource } from '../core/types.js';
+import {
+  deploymentSchema,
+  deploymentStatusSchema,
+  jobSchema,
+  pullSchema,
+  releaseSchema,
+  repoSchema,
+  reviewSchema,
+  runSchema,
+  toRecord,
+} from './records.js';
+
+const delivery = z.object({ repository: repoSchema });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, event: string): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new WebhookPayloadError(`GitHub '${event}' delivery lacks what its records need: ${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+type Mapper = (body: unknown, event: string) => SourceRecord[];
+
+/** The records of each event GitHub delivers; the payload of each is the whole delivery body. */
+const EVENTS: Record<string, Mapper> = {
+  pull_request: (body, event) => {
+    const d = parse(delivery.extend({ pull_request: pullSchema }), body, event);
+    const name = d.repository.full_name;
+    return [toRecord.pullRequest(name, d.pull_request, body as Payload), toRecord.repository(d.repository, body as Payload)];
+  },
+  pull_request_review: (body, event) => {
+    const d = parse(delivery.extend({ pull_request: z.object({ number: z.number().int() }), review: reviewSchema }), body, event);
+    const at = d.review.submitted_at;
+    return at === null || at === undefined
+      ? []
+      : [toRecord.review(d.repository.full_name, d.pull_request.number, d.review, at, body as Payload)];
+  },
+  push: (body, event) => {
+    const d = parse(
+      delivery.extend({ ref: z.string(), commits: z.array(z.object({ id: z.string().min(7), timestamp: z.string().min(1) })).default([]) }),
+      body,
+      event,
+    );
+    // Only the default branch: the commits stream pulls that branch, so both give the same records.
+    if (d.repository.default_branch === undefined || d.ref !== `refs/heads/${d.repository.default_branch}`) return [];
+    return d.commits.map((c) => toRecord.commit(d.repository.full_name, c.id, c.timestamp, body as Payload));
+  },
+  deployment: (body, event) => {
+    const d = parse(delivery.extend({ deployment: deploymentSchema }), body, event);
+    return [toRecord.deployment(d.repository.full_name, d.deployment, body as Payload)];
+  },
+  deployment_status: (body, event) => {
+    const d = parse(
+      delivery.extend({ deployment: z.object({ id: z.number().int() }), deployment_status: deploymentStatusSchema }),
+      body,
+      event,
+    );
+    return [toRecord.deploymentStatus(d.repository.full_name, d.deployment.id, d.deployment_status, body as Payload)];
+  },
+  release: (body, event) => {
+    const d = parse(delivery.extend({ release: releaseSchema }), body, event);
+    return [toRecord.release(d.repository.full_name, d.release, body as Payload)];
+  },
+  workflow_run: (body, event) => {
+    const d = parse(delivery.extend({ workflow_run: runSchema }), body, event);
+    return [toRecord.workflowRun(d.repository.full_name, d.workflow_run, body as Payload)];
+  },
+  workflow_job: (body, event) => {
+    const d = parse(delivery.extend({ workflow_job: jobSchema }), body, event);
+    return [toRecord.workflowJob(d.repository.full_name, d.workflow_job, body as Payload)];
+  },
+  repository: (body, event) => {
+    const d = parse(delivery, body, event);
+    return [toRecord.repository(d.repository, body as Payload)];
+  },
+};
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * GitHub signs the raw body with the webhook secret (X-Hub-Signature-256: sha256=<hex HMAC>). It
+ * signs no timestamp, so there is no replay window; a delivery sent again has the same event ids.
+ */
+export const githubWebhook: WebhookSource = {
+  source: 'github',
+  path: 'github',
+  enabled: (config) => config.secrets.githubWebhookSecret !== undefined,
+  verify(rawBody, headers, config) {
+    const secret = config.secrets.githubWebhookSecret;
+    if (secret === undefined) return { ok: false, reason: 'no GitHub webhook secret is configured (PTEL_GITHUB_WEBHOOK_SECRET)' };
+    const signature = one(headers['x-hub-signature-256']);
+    if (signature === undefined || signature === '') return { ok: false, reason: 'missing X-Hub-Signature-256 header' };
+    return hmacMatches(secret, rawBody, signature)
+      ? { ok: true }
+      : { ok: false, reason: 'X-Hub-Signature-256 does not match the body and the configured secret' };
+  },
+  records(request) {
+    const event = one(request.headers['x-github-event']);
+    if (event === undefined) throw new WebhookPayloadError('missing X-GitHub-Event header');
+    const map = EVENTS[event];
+    // ping and events the pipeline has no use for: accepted, nothing published.
+    return map === undefined ? [] : map(request.body, event);
+  },
+};
