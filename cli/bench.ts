@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { rawEventMessage } from '../connectors/core/publish.js';
+import { benchGithub } from '../test/fakes/github-bench.js';
+import { benchGitlab } from '../test/fakes/gitlab-bench.js';
+import { benchJira } from '../test/fakes/jira-bench.js';
+import { benchPagerduty } from '../test/fakes/pagerduty-bench.js';
 import { createKafkaBus } from '../infra/bus/kafka.js';
 import type { Config } from '../infra/config/schema.js';
 import { createLogger } from '../infra/observability/logger.js';
@@ -12,6 +16,11 @@ import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
 import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
+
+/** Each source's full and no-change sync against its fake API, one after the other. */
+export async function benchConnectors(out: NodeJS.WritableStream): Promise<void> {
+  for (const bench of [benchGithub, benchJira, benchPagerduty, benchGitlab]) await bench(out);
+}
 
 export interface BenchOptions {
   config: Config;

@@ -10,7 +10,7 @@ import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
-import { runBench } from './bench.js';
+import { benchConnectors, runBench } from './bench.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
 import type { Check } from '../connectors/core/types.js';
@@ -72,7 +72,9 @@ function missingFor(source: string, config: Config): string {
     jenkins: ['jenkinsApiToken'],
   };
   const unset = (needs[source] ?? []).filter((k) => config.secrets[k] === undefined).map((k) => SECRET_ENV[k]);
-  return unset.length > 0 ? `set ${unset.join(', ')} in the environment` : 'a required setting is missing; run ptel config to see the resolved settings';
+  return unset.length > 0
+    ? `set ${unset.join(', ')} in the environment`
+    : 'a required setting is missing; run ptel config to see the resolved settings';
 }
 
 const rawTopics = (config: Config): string[] => SOURCES.map((s) => rawTopic(s, config.kafka.topicPrefix));
@@ -224,7 +226,9 @@ export const COMMANDS: Record<string, Command> = {
       const since = parseDate(ctx, 'since');
       if (since === null) return Promise.resolve(2);
       if (configuredConnectors(ctx.config).length === 0) {
-        ctx.err.write('ptel sync: no source is configured; add a sources section (see ptel.example.yaml) and its credentials, then check with ptel doctor\n');
+        ctx.err.write(
+          'ptel sync: no source is configured; add a sources section (see ptel.example.yaml) and its credentials, then check with ptel doctor\n',
+        );
         return Promise.resolve(78);
       }
       return withRuntime(ctx.config, async (rt) => {
@@ -429,13 +433,25 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   bench: {
-    summary: 'measure Kafka -> normalizer -> ClickHouse throughput against the raw limits',
+    summary: 'measure the pipeline (Kafka -> normalizer -> ClickHouse) or the connectors (against fake APIs)',
     usage: [
-      'usage: ptel bench [--events N] [--size BYTES]',
-      'Needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
+      'usage: ptel bench [pipeline] [--events N] [--size BYTES]',
+      '       ptel bench connectors',
+      'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
+      'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
     ].join('\n'),
     options: { events: { type: 'string' }, size: { type: 'string' } },
+    positionals: true,
     async run(ctx) {
+      const what = ctx.positionals[0] ?? 'pipeline';
+      if (what === 'connectors') {
+        await benchConnectors(ctx.out);
+        return 0;
+      }
+      if (what !== 'pipeline') {
+        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline or connectors\n`);
+        return 2;
+      }
       await runBench({
         config: ctx.config,
         events: Number(ctx.values['events'] ?? 200_000),
