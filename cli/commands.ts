@@ -105,7 +105,7 @@ async function serveHttp(rt: Runtime, options: { webhooks: boolean }): Promise<R
 
 /** Pulls every configured source once, with a progress display; says which streams failed. */
 async function syncWithProgress(rt: Runtime, ctx: CommandContext, options: Parameters<typeof syncOnce>[1] = {}): Promise<StreamProgress[]> {
-  const display = createProgressDisplay(ctx.out as NodeJS.WriteStream);
+  const display = createProgressDisplay(ctx.out);
   try {
     return await syncOnce(rt, { ...options, onProgress: (p) => display.update(p) });
   } finally {

@@ -34,7 +34,7 @@ export function syncOnce(
 /** One incremental pull per configured source, every `intervalMinutes`. */
 export function pullSchedules(config: Config): ScheduleSpec[] {
   return configuredConnectors(config).map((c) => {
-    const settings = config.sources[c.source as keyof Config['sources']] as { intervalMinutes?: number } | undefined;
+    const settings = config.sources[c.source] as { intervalMinutes?: number } | undefined;
     return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
   });
 }
