@@ -1,23 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deterministicEventId } from '../../schemas/raw-event.js';
-import { quietLogger, tempDir } from '../../test/support/harness.js';
+import { tempDir, repoRoot } from '../../test/support/harness.js';
 import { subjects, timeVersion } from '../core/entities.js';
-import { WebhookPayloadError, webhookRoutes } from '../core/webhooks.js';
-import { readTopic } from '../gitlab/testkit.js';
+import { WebhookPayloadError } from '../core/webhooks.js';
+import { readTopic, startWebhookServer } from '../../test/support/bus.js';
 import { cdeventsWebhook } from './index.js';
 import { CDEVENT_TYPES, eventSchema, kindOf, type CdeventKind } from './schemas.js';
 import { cdeventRecord } from './webhook.js';
 
-const ROOT = '/work/shared/fixtures/cdevents';
+const ROOT = path.join(repoRoot, 'test/fixtures/cdevents');
 type Json = Record<string, unknown>;
-const logger = quietLogger();
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -118,15 +115,9 @@ describe('CDEvents webhook', () => {
   const token = 'cd-token';
   async function server(): Promise<{ url: string; bus: Bus }> {
     const config = loadConfig({ env: { PTEL_CDEVENTS_WEBHOOK_TOKEN: token }, overrides: { 'sources.cdevents': {} }, cwd: tempDir() });
-    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-    const running = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      metrics: new PipelineMetrics({ defaultMetrics: false }),
-      logger,
-      readiness: {},
-      routes: webhookRoutes({ sources: [cdeventsWebhook], config, bus, logger }),
-    });
+    const ws = await startWebhookServer([cdeventsWebhook], config);
+    const bus = ws.bus;
+    const running = { url: ws.url, close: () => ws.close() };
     cleanups.push(
       () => running.close(),
       () => bus.close(),

@@ -1,24 +1,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
+import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { gitlabDataset, startGitlabFake, type FakeProject, type GitlabFake } from '../../test/fakes/gitlab.js';
-import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { quietLogger, tempDir, testStore, repoRoot } from '../../test/support/harness.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync, type SyncFilter } from '../core/runner.js';
-import { webhookRoutes } from '../core/webhooks.js';
 import { gitlabConnector, gitlabWebhook } from './index.js';
 import { deploymentVersion, jobVersion, mergeRequestVersion, pipelineVersion } from './records.js';
-import { readTopic } from './testkit.js';
+import { readTopic, startWebhookServer } from '../../test/support/bus.js';
 
-const FIXTURES = '/work/shared/fixtures/gitlab-webhooks';
+const FIXTURES = path.join(repoRoot, 'test/fixtures/gitlab');
 const logger = quietLogger();
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -219,15 +216,9 @@ describe('gitlab pull', () => {
 
 describe('gitlab webhooks', () => {
   async function server(cfg: Config): Promise<{ url: string; bus: Bus }> {
-    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-    const running = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      metrics: new PipelineMetrics({ defaultMetrics: false }),
-      logger,
-      readiness: {},
-      routes: webhookRoutes({ sources: [gitlabWebhook], config: cfg, bus, logger }),
-    });
+    const ws = await startWebhookServer([gitlabWebhook], cfg);
+    const bus = ws.bus;
+    const running = { url: ws.url, close: () => ws.close() };
     cleanups.push(
       () => running.close(),
       () => bus.close(),

@@ -1,18 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
+import { createLocalBus } from '../../infra/bus/local.js';
 import type { Config } from '../../infra/config/schema.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { jenkinsDataset, startJenkinsFake, type FakeJenkins, type JenkinsBuild } from '../../test/fakes/jenkins.js';
 import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync } from '../core/runner.js';
-import { webhookRoutes } from '../core/webhooks.js';
-import { readTopic } from '../pagerduty/testkit.js';
+import { readTopic, startWebhookServer } from '../../test/support/bus.js';
 import { buildVersion } from './builds.js';
 import { jenkinsConnector, jenkinsWebhook } from './index.js';
 
@@ -150,15 +147,9 @@ describe('jenkins pull', () => {
 });
 
 async function webhookServer(baseUrl: string): Promise<{ url: string; bus: Bus }> {
-  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-  const server = await startHttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    metrics: new PipelineMetrics({ defaultMetrics: false }),
-    logger,
-    readiness: {},
-    routes: webhookRoutes({ sources: [jenkinsWebhook], config: config(baseUrl), bus, logger }),
-  });
+  const ws = await startWebhookServer([jenkinsWebhook], config(baseUrl));
+  const bus = ws.bus;
+  const server = { url: ws.url, close: () => ws.close() };
   cleanups.push(
     () => bus.close(),
     () => server.close(),

@@ -5,7 +5,8 @@ import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { buildRawEvent, deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { startJiraFake, type JiraFake, type Json } from '../../test/fakes/jira.js';
-import { quietLogger, tempDir, testStore, uniqueName, waitFor } from '../../test/support/harness.js';
+import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { readTopic } from '../../test/support/bus.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
 import { subjects, timeVersion } from '../core/entities.js';
 import { runSync, type StreamProgress } from '../core/runner.js';
@@ -22,27 +23,7 @@ function jiraConfig(cwd: string, jira: Record<string, unknown>): Config {
   return loadConfig({ env: { PTEL_JIRA_API_TOKEN: TOKEN }, overrides: { 'sources.jira': { email: EMAIL, ...jira } }, cwd });
 }
 
-/** Everything on a topic, read by a fresh consumer group until it caught up with the end. */
-async function readTopic(bus: Bus, topic = 'raw.jira'): Promise<RawEvent[]> {
-  const groupId = uniqueName('read');
-  const out: RawEvent[] = [];
-  const sub = await bus.consume({
-    groupId,
-    topics: [topic],
-    handler: (batch) => {
-      for (const m of batch.messages) out.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as RawEvent);
-      return Promise.resolve();
-    },
-  });
-  await waitFor(
-    `${topic} read to its end`,
-    () => bus.lag(groupId, topic),
-    (lag) => lag.every((p) => p.committed >= p.end),
-    { timeoutMs: 20_000, intervalMs: 20 },
-  );
-  await sub.stop();
-  return out;
-}
+const readJira = (bus: Bus, topic = 'raw.jira'): Promise<RawEvent[]> => readTopic(bus, topic);
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : String(v));
 const fieldsOf = (i: Json): Json => i['fields'] as Json;
@@ -129,7 +110,7 @@ describe('jira pull', () => {
   it('a full sync publishes every issue, version and sprint exactly once, with complete changelogs', async () => {
     const results = await sync(env);
     allOk(results);
-    const events = await readTopic(env.bus);
+    const events = await readJira(env.bus);
     expect(events.map(key).sort()).toEqual(expectedKeys(env));
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 
@@ -150,12 +131,12 @@ describe('jira pull', () => {
 
   it('a no-change incremental sync publishes nothing and sends one request per scope', async () => {
     allOk(await sync(env));
-    const before = (await readTopic(env.bus)).length;
+    const before = (await readJira(env.bus)).length;
     env.fake.resetCounts();
     const results = await sync(env);
     allOk(results);
     expect(results.reduce((n, r) => n + r.records, 0)).toBe(0);
-    expect((await readTopic(env.bus)).length).toBe(before);
+    expect((await readJira(env.bus)).length).toBe(before);
     // One search per project, one version page per project, one sprint page per board; the id listing waits for its interval.
     const versionPages = env.projects.reduce((n, p) => n + Math.max(1, Math.ceil((env.fake.data.versions.get(p)?.length ?? 0) / 50)), 0);
     const sprintPages = env.boards.reduce((n, b) => n + Math.max(1, Math.ceil((env.fake.data.sprints.get(b)?.length ?? 0) / 50)), 0);
@@ -164,7 +145,7 @@ describe('jira pull', () => {
 
   it('an incremental sync after changes publishes exactly the changes', async () => {
     allOk(await sync(env));
-    const before = await readTopic(env.bus);
+    const before = await readJira(env.bus);
     const [p0] = env.projects as [string];
     const target = [...env.fake.data.issues.values()].find((i) => projectKey(i) === p0)!;
     const changed = env.fake.updateIssue(str(target['id']), (f) => {
@@ -175,7 +156,7 @@ describe('jira pull', () => {
     version['releaseDate'] = '2030-01-01';
     const results = await sync(env);
     allOk(results);
-    const after = await readTopic(env.bus);
+    const after = await readJira(env.bus);
     const fresh = after.slice(before.length);
     expect(fresh.map(key).sort()).toEqual(
       [
@@ -191,7 +172,7 @@ describe('jira pull', () => {
     const [p0] = env.projects as [string];
     addIssues(env, p0, 230);
     allOk(await sync(env));
-    const events = await readTopic(env.bus);
+    const events = await readJira(env.bus);
     expect(events.map(key).sort()).toEqual(expectedKeys(env));
     const inProject = [...env.fake.data.issues.values()].filter((i) => projectKey(i) === p0).length;
     // Every issue search page is a request: at least ceil(n/100) for the project.
@@ -203,7 +184,7 @@ describe('jira pull', () => {
     env.fake.fail({ status: 503, path: '/rest/agile/1.0/board', times: 2 });
     const results = await sync(env);
     allOk(results);
-    const events = await readTopic(env.bus);
+    const events = await readJira(env.bus);
     expect(events.map(key).sort()).toEqual(expectedKeys(env));
     // The refused requests were sent again: two projects' searches, two id listings, plus the 429.
     expect(env.fake.requests.byPath.get('/rest/api/3/search/jql')).toBe(2 * env.projects.length + 1);
@@ -228,7 +209,7 @@ describe('jira pull', () => {
     buses.push(cleanBus);
     const clean: Env = { ...env, bus: cleanBus, cursors: clickhouseCursorStore(await testStore()) };
     allOk(await sync(clean));
-    const reference = new Set((await readTopic(cleanBus)).map((e) => e.id));
+    const reference = new Set((await readJira(cleanBus)).map((e) => e.id));
 
     // The bus refuses after two publishes: the runner stops those streams where they were.
     let publishes = 0;
@@ -240,7 +221,7 @@ describe('jira pull', () => {
     const crashed = await sync(env, jiraConnector, flaky);
     expect(crashed.some((r) => r.status === 'failed')).toBe(true);
     allOk(await sync(env));
-    const ids = (await readTopic(env.bus)).map((e) => e.id);
+    const ids = (await readJira(env.bus)).map((e) => e.id);
     // Versions and sprints record when they were observed, so compare ids, not whole events.
     expect(new Set(ids)).toEqual(reference);
     expect(ids.every((id) => reference.has(id))).toBe(true);
@@ -249,12 +230,12 @@ describe('jira pull', () => {
   it('detects deleted issues from the periodic id listing, with the id a webhook gives', async () => {
     const connector = createJiraConnector({ deletionScanEveryMs: 0 });
     allOk(await sync(env, connector));
-    const before = (await readTopic(env.bus)).length;
+    const before = (await readJira(env.bus)).length;
     const victim = [...env.fake.data.issues.values()].find((i) => projectKey(i) === env.projects[0])!;
     const victimId = str(victim['id']);
     env.fake.deleteIssue(victimId);
     allOk(await sync(env, connector));
-    const fresh = (await readTopic(env.bus)).slice(before);
+    const fresh = (await readJira(env.bus)).slice(before);
     expect(fresh.map((e) => `${e.type} ${e.subject}`)).toEqual([`jira.issue_deleted ${subjects.jiraIssue(env.site, victimId)}`]);
     const fromWebhook = jiraWebhook.records(
       {
@@ -272,21 +253,21 @@ describe('jira pull', () => {
   it('an issue moved to another project is not reported deleted', async () => {
     const connector = createJiraConnector({ deletionScanEveryMs: 0 });
     allOk(await sync(env, connector));
-    const before = (await readTopic(env.bus)).length;
+    const before = (await readJira(env.bus)).length;
     const [p0, p1] = env.projects as [string, string];
     const moved = [...env.fake.data.issues.values()].find((i) => projectKey(i) === p0)!;
     env.fake.updateIssue(str(moved['id']), (f) => {
       f['project'] = { id: env.fake.data.projects.get(p1), key: p1 };
     });
     allOk(await sync(env, connector));
-    const fresh = (await readTopic(env.bus)).slice(before);
+    const fresh = (await readJira(env.bus)).slice(before);
     expect(fresh.map((e) => e.type)).toEqual(['jira.issue']);
   });
 
   it('pulls a Data Center site through REST v2 with a bearer token', async () => {
     const dc = await setup({ deployment: 'datacenter', email: undefined });
     allOk(await sync(dc));
-    const events = await readTopic(dc.bus);
+    const events = await readJira(dc.bus);
     expect(events.map(key).sort()).toEqual(expectedKeys(dc));
     expect(dc.fake.requests.byPath.get('/rest/api/2/search')).toBeGreaterThan(0);
     expect(dc.fake.requests.byPath.get('/rest/api/3/search/jql')).toBeUndefined();
@@ -295,7 +276,7 @@ describe('jira pull', () => {
 
   it('a backfill reads from its start date whatever the cursor says', async () => {
     allOk(await sync(env));
-    const before = (await readTopic(env.bus)).length;
+    const before = (await readJira(env.bus)).length;
     const results = await runSync({
       config: env.config,
       connectors: [jiraConnector],
@@ -305,7 +286,7 @@ describe('jira pull', () => {
       backfillSince: new Date('2020-01-01T00:00:00Z'),
     });
     allOk(results);
-    const events = await readTopic(env.bus);
+    const events = await readJira(env.bus);
     // The same versions again, with the same ids.
     expect(new Set(events.slice(before).map((e) => e.id))).toEqual(new Set(events.slice(0, before).map((e) => e.id)));
   });

@@ -9,37 +9,19 @@ import type { Config } from '../../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../../infra/observability/http.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { buildRawEvent, deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
-import { quietLogger, repoRoot, tempDir, uniqueName, waitFor } from '../../test/support/harness.js';
+import { quietLogger, repoRoot, tempDir } from '../../test/support/harness.js';
 import { subjects, timeVersion } from '../core/entities.js';
 import { webhookRoutes } from '../core/webhooks.js';
 import { issueRecord, sprintVersion, versionHash } from './records.js';
 import { jiraWebhook } from './webhook.js';
+import { readTopic } from '../../test/support/bus.js';
 
 const SECRET = 'jira-webhook-secret';
 const SITE = 'acme.atlassian.net';
 const fixture = (name: string): Buffer => readFileSync(path.join(repoRoot, 'test/fixtures/jira', name));
 const sign = (body: Buffer, secret = SECRET): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-async function readTopic(bus: Bus, topic = 'raw.jira'): Promise<RawEvent[]> {
-  const groupId = uniqueName('read');
-  const out: RawEvent[] = [];
-  const sub = await bus.consume({
-    groupId,
-    topics: [topic],
-    handler: (batch) => {
-      for (const m of batch.messages) out.push(JSON.parse(m.value?.toString('utf8') ?? 'null') as RawEvent);
-      return Promise.resolve();
-    },
-  });
-  await waitFor(
-    `${topic} read to its end`,
-    () => bus.lag(groupId, topic),
-    (lag) => lag.every((p) => p.committed >= p.end),
-    { timeoutMs: 20_000, intervalMs: 20 },
-  );
-  await sub.stop();
-  return out;
-}
+const readJira = (b: Bus, topic = 'raw.jira'): Promise<RawEvent[]> => readTopic(b, topic);
 
 let server: RunningServer;
 let bus: Bus;
@@ -85,7 +67,7 @@ describe('jira webhook', () => {
       expect(res.status, name).toBe(202);
       expect(await res.json()).toEqual({ accepted: 1 });
     }
-    const events = await readTopic(bus);
+    const events = await readJira(bus);
     expect(events.map((e) => [e.type, e.subject, e.entityversion, e.connector])).toEqual([
       ['jira.issue', subjects.jiraIssue(SITE, '10400'), timeVersion('2013-03-27T16:53:58.301+0000'), 'webhook/jira'],
       ['jira.issue', subjects.jiraIssue(SITE, '10033'), timeVersion('2026-04-25T18:35:13.605+0530'), 'webhook/jira'],
@@ -103,7 +85,7 @@ describe('jira webhook', () => {
 
   it('turns a deletion into jira.issue_deleted', async () => {
     expect((await signed('deleted_v2.json')).status).toBe(202);
-    const [event] = await readTopic(bus);
+    const [event] = await readJira(bus);
     expect([event!.type, event!.subject, event!.entityversion]).toEqual([
       'jira.issue_deleted',
       subjects.jiraIssue(SITE, '10400'),
@@ -117,7 +99,7 @@ describe('jira webhook', () => {
       expect(res.status, name).toBe(202);
       expect(await res.json()).toEqual({ accepted: 0 });
     }
-    expect(await readTopic(bus)).toEqual([]);
+    expect(await readJira(bus)).toEqual([]);
   });
 
   it('refuses a wrong or missing signature with 401 and publishes nothing', async () => {
@@ -127,7 +109,7 @@ describe('jira webhook', () => {
     expect((await post(body, {})).status).toBe(401);
     // A Cloud site does not take a bearer token instead of the signature.
     expect((await post(body, { authorization: `Bearer ${SECRET}` })).status).toBe(401);
-    expect(await readTopic(bus)).toEqual([]);
+    expect(await readJira(bus)).toEqual([]);
   });
 
   it('answers 400 to malformed JSON with a valid signature, and to an issue event without fields.updated', async () => {
@@ -135,13 +117,13 @@ describe('jira webhook', () => {
     const body = Buffer.from(JSON.stringify({ webhookEvent: 'jira:issue_updated', timestamp: 1, issue: { id: '1', fields: {} } }));
     const res = await post(body, { 'x-hub-signature': sign(body) });
     expect(res.status).toBe(400);
-    expect(await readTopic(bus)).toEqual([]);
+    expect(await readJira(bus)).toEqual([]);
   });
 
   it('gives a delivery sent twice the same event ids', async () => {
     await signed('updated_priority_v2.json');
     await signed('updated_priority_v2.json');
-    const events = await readTopic(bus);
+    const events = await readJira(bus);
     expect(events).toHaveLength(2);
     expect(events[0]!.id).toBe(events[1]!.id);
   });
@@ -174,7 +156,7 @@ describe('jira webhook', () => {
       const raw = Buffer.from(JSON.stringify(body));
       expect((await post(raw, { 'x-hub-signature': sign(raw) })).status).toBe(202);
     }
-    const events = await readTopic(bus);
+    const events = await readJira(bus);
     expect(events.map((e) => e.id)).toEqual([
       deterministicEventId('jira', 'jira.sprint', subjects.jiraSprint(SITE, 37), sprintVersion(sprint)),
       deterministicEventId('jira', 'jira.version', subjects.jiraVersion(SITE, '10010'), versionHash(version)),
@@ -196,7 +178,7 @@ describe('jira webhook on Data Center', () => {
     expect((await post(body, { 'x-hub-signature': sign(body) })).status).toBe(202);
     expect((await post(body, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await post(body, {})).status).toBe(401);
-    const events = await readTopic(bus);
+    const events = await readJira(bus);
     expect(events).toHaveLength(2);
     expect(events[0]!.id).toBe(events[1]!.id);
   });

@@ -17,7 +17,7 @@ import {
   type Json,
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
-import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { quietLogger, tempDir, testStore, repoRoot } from '../../test/support/harness.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
 import { runSync } from '../core/runner.js';
 import type { Connector } from '../core/types.js';
@@ -25,9 +25,9 @@ import { webhookRoutes } from '../core/webhooks.js';
 import { createPagerdutyClient, type PagerdutyClient } from './client.js';
 import { pagerdutyConnector, pagerdutyWebhook } from './index.js';
 import { contentHash, incidentRecord, logEntryRecord, serviceRecord } from './records.js';
-import { readTopic } from './testkit.js';
+import { readTopic } from '../../test/support/bus.js';
 
-const FIXTURES = '/work/shared/fixtures/pagerduty-webhooks';
+const FIXTURES = path.join(repoRoot, 'test/fixtures/pagerduty');
 const TOKEN = 'pd-test-token';
 const SECRETS = ['old-secret', 'new-secret'];
 const TOPIC = 'raw.pagerduty';
