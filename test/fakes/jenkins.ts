@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFaults } from './faults.js';
 
 export type Json = Record<string, unknown>;
 
@@ -151,8 +152,8 @@ function applyTree(value: unknown, tree: Tree | undefined): unknown {
 export async function startJenkinsFake(options: FakeJenkinsOptions = {}): Promise<FakeJenkins> {
   const expected = `Basic ${Buffer.from(`${options.user ?? 'ci'}:${options.token ?? 'jenkins-token'}`).toString('base64')}`;
   const jobs = options.jobs ?? jenkinsDataset(['payments/deploy'], 5);
-  const faults: Array<JenkinsFault & { seen: number; failed: number }> = [];
   const requests: FakeJenkins['requests'] = { total: 0, byPath: new Map(), log: [] };
+  const faults = createFaults<JenkinsFault>(requests);
   let base = '';
 
   const html = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): number => {
@@ -168,13 +169,8 @@ export async function startJenkinsFake(options: FakeJenkinsOptions = {}): Promis
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams): number => {
-    requests.total++;
-    requests.byPath.set(path, (requests.byPath.get(path) ?? 0) + 1);
-    for (const f of faults) {
-      if (f.path !== undefined && !f.path.test(path)) continue;
-      f.seen++;
-      if (f.seen <= (f.after ?? 0) || f.failed >= f.times) continue;
-      f.failed++;
+    const f = faults.next(path);
+    if (f !== undefined) {
       if (f.kind === 'unauthorized') return html(res, 401, 'Unauthorized', { 'www-authenticate': 'Basic realm="Jenkins"' });
       return html(res, f.status ?? 503, 'Service Unavailable');
     }
@@ -225,8 +221,8 @@ export async function startJenkinsFake(options: FakeJenkinsOptions = {}): Promis
     url: base,
     jobs,
     requests,
-    fault: (f) => faults.push({ ...f, seen: 0, failed: 0 }),
-    clearFaults: () => faults.splice(0),
+    fault: (f) => faults.add(f),
+    clearFaults: () => faults.clear(),
     resetCounts: () => {
       requests.total = 0;
       requests.byPath.clear();

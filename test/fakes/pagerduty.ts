@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateDemoOrg, type DemoOptions } from '../../connectors/demo/generator.js';
+import { createFaults } from './faults.js';
 
 export type Json = Record<string, unknown>;
 
@@ -149,8 +150,8 @@ export async function startPagerdutyFake(options: FakePagerdutyOptions = {}): Pr
   const incidents = new Map(data.incidents.map((i) => [str(i['id']), i]));
   const logEntries = new Map(data.logEntries.map((e) => [str(e['id']), e]));
   const services = new Map(data.services.map((s) => [str(s['id']), s]));
-  const faults: Array<PagerdutyFault & { seen: number; failed: number }> = [];
   const requests: FakePagerduty['requests'] = { total: 0, byPath: new Map(), log: [] };
+  const faults = createFaults<PagerdutyFault>(requests);
   let budget = { remaining: 960, resetAt: Date.now() + 60_000 };
 
   const rateHeaders = (): Record<string, string> => {
@@ -197,13 +198,8 @@ export async function startPagerdutyFake(options: FakePagerdutyOptions = {}): Pr
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams): number => {
-    requests.total++;
-    requests.byPath.set(path, (requests.byPath.get(path) ?? 0) + 1);
-    for (const f of faults) {
-      if (f.path !== undefined && !f.path.test(path)) continue;
-      f.seen++;
-      if (f.seen <= (f.after ?? 0) || f.failed >= f.times) continue;
-      f.failed++;
+    const f = faults.next(path);
+    if (f !== undefined) {
       if (f.kind === 'rate_limit') {
         const wait = String(f.retryAfterSeconds ?? 1);
         send(
@@ -297,8 +293,8 @@ export async function startPagerdutyFake(options: FakePagerdutyOptions = {}): Pr
     logEntries,
     services,
     requests,
-    fault: (f) => faults.push({ ...f, seen: 0, failed: 0 }),
-    clearFaults: () => faults.splice(0),
+    fault: (f) => faults.add(f),
+    clearFaults: () => faults.clear(),
     resetCounts: () => {
       requests.total = 0;
       requests.byPath.clear();
