@@ -2,24 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { githubConnector } from '../../connectors/github/index.js';
-import type { CursorStore } from '../../connectors/core/cursor-store.js';
+import { memoryCursorStore } from '../../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress } from '../../connectors/core/runner.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { createLogger } from '../../infra/observability/logger.js';
 import { startGithubFake } from './github.js';
-
-function memoryCursors(): CursorStore {
-  const m = new Map<string, Record<string, string | number | boolean | null>>();
-  const k = (key: { source: string; stream: string; scope: string }): string => `${key.source}/${key.stream}/${key.scope}`;
-  return {
-    get: (key) => Promise.resolve(m.get(k(key))),
-    set: (key, cursor) => {
-      m.set(k(key), cursor);
-      return Promise.resolve();
-    },
-  };
-}
 
 const sum = (results: StreamProgress[], f: (r: StreamProgress) => number): number => results.reduce((n, r) => n + f(r), 0);
 
@@ -39,7 +27,7 @@ export async function benchGithub(out: NodeJS.WritableStream): Promise<void> {
       overrides: { 'sources.github': { baseUrl: fake.baseUrl, repositories, concurrency: 8, initialDays: 3650 } },
       cwd: dir,
     });
-    const base = { config, connectors: [githubConnector], bus, cursors: memoryCursors(), logger: createLogger({ level: 'silent' }) };
+    const base = { config, connectors: [githubConnector], bus, cursors: memoryCursorStore(), logger: createLogger({ level: 'silent' }) };
 
     const started = performance.now();
     const full = await runSync(base);

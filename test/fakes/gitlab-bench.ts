@@ -1,24 +1,10 @@
 import { gitlabConnector } from '../../connectors/gitlab/index.js';
 import { runSync, type StreamProgress } from '../../connectors/core/runner.js';
-import type { CursorStore } from '../../connectors/core/cursor-store.js';
-import type { Cursor } from '../../connectors/core/types.js';
+import { memoryCursorStore } from '../../connectors/core/cursor-store.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { quietLogger, tempDir } from '../support/harness.js';
 import { gitlabDataset, startGitlabFake } from './gitlab.js';
-
-/** Cursors in memory: the bench measures the source side, not the cursor table. */
-function memoryCursors(): CursorStore {
-  const m = new Map<string, Cursor>();
-  const k = (key: { source: string; stream: string; scope: string }): string => `${key.source}/${key.stream}/${key.scope}`;
-  return {
-    get: (key) => Promise.resolve(m.get(k(key))),
-    set: (key, cursor) => {
-      m.set(k(key), cursor);
-      return Promise.resolve();
-    },
-  };
-}
 
 const total = (results: StreamProgress[]): number => results.reduce((n, r) => n + r.records, 0);
 
@@ -39,7 +25,7 @@ export async function benchGitlab(out: NodeJS.WritableStream): Promise<void> {
     overrides: { 'sources.gitlab': { baseUrl: fake.url, projects: projects.map((p) => p.path_with_namespace) } },
     cwd: tempDir(),
   });
-  const cursors = memoryCursors();
+  const cursors = memoryCursorStore();
   const logger = quietLogger();
   try {
     const t0 = performance.now();

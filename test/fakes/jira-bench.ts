@@ -1,26 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CursorStore } from '../../connectors/core/cursor-store.js';
+import { memoryCursorStore } from '../../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress } from '../../connectors/core/runner.js';
-import type { Connector, Cursor } from '../../connectors/core/types.js';
+import type { Connector } from '../../connectors/core/types.js';
 import { jiraConnector } from '../../connectors/jira/index.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { createLogger } from '../../infra/observability/logger.js';
 import { startJiraFake } from './jira.js';
-
-const memoryCursors = (): CursorStore => {
-  const map = new Map<string, Cursor>();
-  const k = (key: { source: string; stream: string; scope: string }): string => `${key.source}/${key.stream}/${key.scope}`;
-  return {
-    get: (key) => Promise.resolve(map.get(k(key))),
-    set: (key, cursor) => {
-      map.set(k(key), cursor);
-      return Promise.resolve();
-    },
-  };
-};
 
 const total = (results: StreamProgress[], field: 'records' | 'requests'): number => results.reduce((n, r) => n + r[field], 0);
 
@@ -50,7 +38,7 @@ export async function benchJira(out: NodeJS.WritableStream): Promise<void> {
       config,
       connectors: [jiraConnector as Connector],
       bus,
-      cursors: memoryCursors(),
+      cursors: memoryCursorStore(),
       logger: createLogger({ level: 'silent' }),
     };
     const started = process.hrtime.bigint();

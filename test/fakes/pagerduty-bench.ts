@@ -6,9 +6,8 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CursorStore } from '../../connectors/core/cursor-store.js';
+import { memoryCursorStore } from '../../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress } from '../../connectors/core/runner.js';
-import type { Cursor } from '../../connectors/core/types.js';
 import { pagerdutyConnector } from '../../connectors/pagerduty/index.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
@@ -18,18 +17,6 @@ import { startPagerdutyFake, syntheticPagerdutyData } from './pagerduty.js';
 const SERVICES = 20;
 const INCIDENTS_PER_SERVICE = 250;
 const DAYS = 170;
-
-function memoryCursors(): CursorStore {
-  const saved = new Map<string, Cursor>();
-  const key = (k: { source: string; stream: string; scope: string }): string => `${k.source}/${k.stream}/${k.scope}`;
-  return {
-    get: (k) => Promise.resolve(saved.get(key(k))),
-    set: (k, c) => {
-      saved.set(key(k), c);
-      return Promise.resolve();
-    },
-  };
-}
 
 const sum = (results: StreamProgress[], f: (r: StreamProgress) => number): number => results.reduce((n, r) => n + f(r), 0);
 
@@ -44,7 +31,7 @@ export async function benchPagerduty(out: NodeJS.WritableStream): Promise<void> 
     overrides: { 'sources.pagerduty': { baseUrl: fake.url, services: [...fake.services.keys()], initialDays: DAYS + 10 } },
     cwd: dir,
   });
-  const cursors = memoryCursors();
+  const cursors = memoryCursorStore();
   const run = () => runSync({ config, connectors: [pagerdutyConnector], bus, cursors, logger });
   try {
     const started = performance.now();
