@@ -80,6 +80,7 @@ const etagOf = (cursor: Cursor | undefined, ctx: StreamContext): string | undefi
 
 interface Listing {
   items: unknown[];
+  /** The ETag of the listing's first page, on every page: what the cursor keeps for the next poll. */
   etag: string | undefined;
   next: string | undefined;
   notModified: boolean;
@@ -97,6 +98,7 @@ async function* listPages(
 ): AsyncGenerator<Listing> {
   let url: string | undefined = route;
   let first = true;
+  let firstEtag: string | undefined;
   while (url !== undefined) {
     const res = await get(client, url, {
       params: first ? { ...params, per_page: PER_PAGE } : {},
@@ -109,7 +111,8 @@ async function* listPages(
       return;
     }
     const body = options.key !== undefined ? parse(z.record(z.string(), z.unknown()), res.data, route)[options.key] : res.data;
-    yield { items: parse(list, body, route), etag: res.etag, next: res.next, notModified: false };
+    if (first) firstEtag = res.etag;
+    yield { items: parse(list, body, route), etag: firstEtag, next: res.next, notModified: false };
     url = res.next;
     first = false;
   }
@@ -146,14 +149,12 @@ async function* pullRequests(client: GithubClient, scope: string, cursor: Cursor
   const next = Mark.from(cursor, ctx);
   const params = { owner, repo, state: 'all', sort: 'updated', direction: 'desc' };
   let etag: string | undefined;
-  let first = true;
   for await (const page of listPages(client, '/repos/{owner}/{repo}/pulls', params, {
     etag: etagOf(cursor, ctx),
     signal: ctx.signal,
     needs: PULLS,
   })) {
-    if (first) etag = page.etag;
-    first = false;
+    etag = page.etag;
     if (page.notModified) {
       yield { records: [], requests: 1 };
       return;
@@ -227,15 +228,13 @@ async function* commits(client: GithubClient, scope: string, cursor: Cursor | un
   };
   const route = '/repos/{owner}/{repo}/commits';
   let etag: string | undefined;
-  let first = true;
   for await (const page of listPages(
     client,
     route,
     { owner, repo, since: q },
     { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: CONTENTS },
   )) {
-    if (first) etag = page.etag;
-    first = false;
+    etag = page.etag;
     if (page.notModified) {
       yield { records: [], requests: 1 };
       return;
@@ -296,15 +295,13 @@ async function* deployments(client: GithubClient, scope: string, cursor: Cursor 
   const records: SourceRecord[] = [];
   let requests = 0;
   let etag: string | undefined;
-  let first = true;
   for await (const page of listPages(
     client,
     '/repos/{owner}/{repo}/deployments',
     { owner, repo },
     { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: DEPLOYMENTS },
   )) {
-    if (first) etag = page.etag;
-    first = false;
+    etag = page.etag;
     requests++;
     if (page.notModified) break;
     const deps = page.items.map((raw) => ({ raw, d: parse(deploymentSchema, raw, `GET /repos/${scope}/deployments`) }));
@@ -342,15 +339,13 @@ async function* releases(client: GithubClient, scope: string, cursor: Cursor | u
   const mark = Mark.from(cursor, ctx);
   const next = Mark.from(cursor, ctx);
   let etag: string | undefined;
-  let first = true;
   for await (const page of listPages(
     client,
     '/repos/{owner}/{repo}/releases',
     { owner, repo },
     { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: CONTENTS },
   )) {
-    if (first) etag = page.etag;
-    first = false;
+    etag = page.etag;
     if (page.notModified) {
       yield { records: [], requests: 1 };
       return;
@@ -416,15 +411,13 @@ async function* workflowRuns(client: GithubClient, scope: string, cursor: Cursor
     return { records, requests, older: inRange.length < runs.length };
   };
   let etag: string | undefined;
-  let first = true;
   for await (const page of listPages(client, route, query(q), {
     etag: etagOf(cursor, ctx),
     signal: ctx.signal,
     needs: ACTIONS,
     key: 'workflow_runs',
   })) {
-    if (first) etag = page.etag;
-    first = false;
+    etag = page.etag;
     if (page.notModified) {
       yield { records: [], requests: 1 };
       return;
