@@ -2,18 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../infra/bus/types.js';
-import { createLocalBus } from '../../infra/bus/local.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { gitlabDataset, startGitlabFake, type FakeProject, type GitlabFake } from '../../test/fakes/gitlab.js';
-import { quietLogger, tempDir, testStore, repoRoot } from '../../test/support/harness.js';
-import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
+import { quietLogger, tempDir, repoRoot } from '../../test/support/harness.js';
+import type { CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync, type SyncFilter } from '../core/runner.js';
 import { gitlabConnector, gitlabWebhook } from './index.js';
 import { deploymentVersion, jobVersion, mergeRequestVersion, pipelineVersion } from './records.js';
-import { readTopic, startWebhookServer } from '../../test/support/bus.js';
+import { readTopic, startWebhookServer, syncTarget } from '../../test/support/bus.js';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures/gitlab');
 const logger = quietLogger();
@@ -32,14 +31,12 @@ function config(fake: GitlabFake | undefined, projects: string[], env: Record<st
 
 async function setup(projects: FakeProject[] = gitlabDataset()): Promise<{ fake: GitlabFake; bus: Bus; cursors: CursorStore }> {
   const fake = await startGitlabFake({ projects });
-  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-  const store = await testStore();
+  const target = await syncTarget();
   cleanups.push(
     () => fake.close(),
-    () => bus.close(),
-    () => store.close(),
+    () => target.close(),
   );
-  return { fake, bus, cursors: clickhouseCursorStore(store) };
+  return { fake, bus: target.bus, cursors: target.cursors };
 }
 
 const sync = (cfg: Config, bus: Bus, cursors: CursorStore, filter?: SyncFilter) =>

@@ -1,15 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
-import { createLocalBus } from '../../infra/bus/local.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { jenkinsDataset, startJenkinsFake, type FakeJenkins, type JenkinsBuild } from '../../test/fakes/jenkins.js';
-import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
-import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
+import { quietLogger, tempDir } from '../../test/support/harness.js';
+import type { CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync } from '../core/runner.js';
-import { readTopic, startWebhookServer } from '../../test/support/bus.js';
+import { readTopic, startWebhookServer, syncTarget } from '../../test/support/bus.js';
 import { buildVersion } from './builds.js';
 import { jenkinsConnector, jenkinsWebhook } from './index.js';
 
@@ -31,14 +30,12 @@ function config(baseUrl: string, jobs: string[] = JOBS): Config {
 
 async function setup(count = 5): Promise<{ fake: FakeJenkins; bus: Bus; cursors: CursorStore; cfg: Config }> {
   const fake = await startJenkinsFake({ jobs: jenkinsDataset(JOBS, count) });
-  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-  const store = await testStore();
+  const target = await syncTarget();
   cleanups.push(
     () => fake.close(),
-    () => bus.close(),
-    () => store.close(),
+    () => target.close(),
   );
-  return { fake, bus, cursors: clickhouseCursorStore(store), cfg: config(fake.url) };
+  return { fake, bus: target.bus, cursors: target.cursors, cfg: config(fake.url) };
 }
 
 const sync = (cfg: Config, bus: Bus, cursors: CursorStore) =>

@@ -2,12 +2,9 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import {
   demoPagerdutyData,
@@ -17,15 +14,14 @@ import {
   type Json,
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
-import { quietLogger, tempDir, testStore, repoRoot } from '../../test/support/harness.js';
-import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
+import { quietLogger, tempDir, repoRoot } from '../../test/support/harness.js';
+import type { CursorStore } from '../core/cursor-store.js';
 import { runSync } from '../core/runner.js';
 import type { Connector } from '../core/types.js';
-import { webhookRoutes } from '../core/webhooks.js';
 import { createPagerdutyClient, type PagerdutyClient } from './client.js';
 import { pagerdutyConnector, pagerdutyWebhook } from './index.js';
 import { contentHash, incidentRecord, logEntryRecord, serviceRecord } from './records.js';
-import { readTopic } from '../../test/support/bus.js';
+import { readTopic, syncTarget, startWebhookServer } from '../../test/support/bus.js';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures/pagerduty');
 const TOKEN = 'pd-test-token';
@@ -67,14 +63,12 @@ function config(fake: FakePagerduty | undefined, services: string[] | undefined,
 
 async function setup(data: PagerdutyDataset = demoData()): Promise<{ fake: FakePagerduty; bus: Bus; cursors: CursorStore; cfg: Config }> {
   const fake = await startPagerdutyFake({ token: TOKEN, data });
-  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-  const store = await testStore();
+  const target = await syncTarget();
   cleanups.push(
     () => fake.close(),
-    () => bus.close(),
-    () => store.close(),
+    () => target.close(),
   );
-  return { fake, bus, cursors: clickhouseCursorStore(store), cfg: config(fake, [...fake.services.keys()]) };
+  return { fake, bus: target.bus, cursors: target.cursors, cfg: config(fake, [...fake.services.keys()]) };
 }
 
 const sync = (cfg: Config, bus: Bus, cursors: CursorStore) => runSync({ config: cfg, connectors: [connector], bus, cursors, logger });
@@ -245,21 +239,9 @@ const fixture = (name: string): Buffer => readFileSync(path.join(FIXTURES, name)
 const sign = (body: Buffer, secret: string): string => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 async function webhookServer(): Promise<{ url: string; bus: Bus }> {
-  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-  const cfg = config(undefined, []);
-  const server = await startHttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    metrics: new PipelineMetrics({ defaultMetrics: false }),
-    logger,
-    readiness: {},
-    routes: webhookRoutes({ sources: [pagerdutyWebhook], config: cfg, bus, logger }),
-  });
-  cleanups.push(
-    () => bus.close(),
-    () => server.close(),
-  );
-  return { url: `${server.url}/webhooks/pagerduty`, bus };
+  const server = await startWebhookServer([pagerdutyWebhook], config(undefined, []));
+  cleanups.push(() => server.close());
+  return { url: `${server.url}/webhooks/pagerduty`, bus: server.bus };
 }
 
 const post = (url: string, body: Buffer, signature?: string): Promise<Response> =>

@@ -4,9 +4,10 @@ import { createLocalBus } from '../../infra/bus/local.js';
 import { startHttpServer } from '../../infra/observability/http.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { webhookRoutes } from '../../connectors/core/webhooks.js';
+import { clickhouseCursorStore, type CursorStore } from '../../connectors/core/cursor-store.js';
 import type { WebhookSource } from '../../connectors/core/types.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import { quietLogger, tempDir, uniqueName, waitFor } from './harness.js';
+import { quietLogger, tempDir, testStore, uniqueName, waitFor } from './harness.js';
 
 /** Everything on a topic so far, read by a fresh consumer group until it caught up with the end. */
 export async function readTopic(bus: Bus, topic: string): Promise<RawEvent[]> {
@@ -57,6 +58,26 @@ export async function startWebhookServer(sources: WebhookSource[], config: Confi
     async close() {
       await running.close();
       await bus.close();
+    },
+  };
+}
+
+export interface SyncTarget {
+  bus: Bus;
+  cursors: CursorStore;
+  close(): Promise<void>;
+}
+
+/** Where a test sync goes: a fresh in-process bus, and cursors in a fresh database of the real engine. */
+export async function syncTarget(): Promise<SyncTarget> {
+  const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
+  const store = await testStore();
+  return {
+    bus,
+    cursors: clickhouseCursorStore(store),
+    async close() {
+      await bus.close();
+      await store.close();
     },
   };
 }
