@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { publishRecords } from '../connectors/core/publish.js';
 import { loadDemo } from '../connectors/demo/source.js';
-import { SECRET_ENV, type Config, type OrgConfig } from '../infra/config/schema.js';
+import type { Config, OrgConfig } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
@@ -57,24 +57,6 @@ function parseDate(ctx: CommandContext, option: string): Date | undefined | null
     return null;
   }
   return d;
-}
-
-/** What a source lacks before it can pull: its config section, or the credential variables. */
-function missingFor(source: string, config: Config): string {
-  const section = config.sources[source as keyof Config['sources']];
-  if (section === undefined) return `add sources.${source} to the config file; see ptel.example.yaml`;
-  if ('enabled' in section && !section.enabled) return `sources.${source}.enabled is false`;
-  const needs: Record<string, Array<keyof Config['secrets']>> = {
-    github: ['githubToken'],
-    jira: ['jiraApiToken'],
-    pagerduty: ['pagerdutyToken'],
-    gitlab: ['gitlabToken'],
-    jenkins: ['jenkinsApiToken'],
-  };
-  const unset = (needs[source] ?? []).filter((k) => config.secrets[k] === undefined).map((k) => SECRET_ENV[k]);
-  return unset.length > 0
-    ? `set ${unset.join(', ')} in the environment`
-    : 'a required setting is missing; run ptel config to see the resolved settings';
 }
 
 const rawTopics = (config: Config): string[] => SOURCES.map((s) => rawTopic(s, config.kafka.topicPrefix));
@@ -255,8 +237,9 @@ export const COMMANDS: Record<string, Command> = {
       let problems = 0;
       for (const connector of CONNECTORS) {
         if (ctx.positionals[0] !== undefined && connector.source !== ctx.positionals[0]) continue;
-        if (!connector.configured(ctx.config)) {
-          ctx.out.write(`${connector.source}: not configured (${missingFor(connector.source, ctx.config)})\n`);
+        const missing = connector.missing(ctx.config);
+        if (missing !== undefined) {
+          ctx.out.write(`${connector.source}: not configured (${missing})\n`);
           continue;
         }
         const client = connector.client(ctx.config, createLogger({ level: 'silent' }));

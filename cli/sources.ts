@@ -1,6 +1,6 @@
 import { clickhouseCursorStore } from '../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress, type SyncFilter } from '../connectors/core/runner.js';
-import type { Connector } from '../connectors/core/types.js';
+import { isConfigured, type Connector } from '../connectors/core/types.js';
 import { webhookRoutes } from '../connectors/core/webhooks.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import type { Config } from '../infra/config/schema.js';
@@ -12,7 +12,7 @@ import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/typ
 
 /** The connectors whose configuration and credentials are complete. */
 export function configuredConnectors(config: Config): Connector[] {
-  return CONNECTORS.filter((c) => c.configured(config));
+  return CONNECTORS.filter((c) => isConfigured(c, config));
 }
 
 export function syncOnce(

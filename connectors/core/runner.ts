@@ -6,7 +6,7 @@ import type { Store } from '../../infra/store/client.js';
 import type { CursorStore } from './cursor-store.js';
 import { createLimiter, SourceError } from './http.js';
 import { publishRecords } from './publish.js';
-import type { Connector, Cursor, StreamContext } from './types.js';
+import { isConfigured, type Connector, type Cursor, type StreamContext } from './types.js';
 
 export interface SyncFilter {
   source?: string | undefined;
@@ -46,7 +46,7 @@ export function selectConnectors(connectors: Connector[], config: Config, filter
   if (filter.source !== undefined && !connectors.some((c) => c.source === filter.source)) {
     throw new Error(`unknown source '${filter.source}'; sources that pull: ${connectors.map((c) => c.source).join(', ')}`);
   }
-  const chosen = connectors.filter((c) => (filter.source === undefined || c.source === filter.source) && c.configured(config));
+  const chosen = connectors.filter((c) => (filter.source === undefined || c.source === filter.source) && isConfigured(c, config));
   if (filter.stream !== undefined) {
     const names = chosen.flatMap((c) => c.streams.map((s) => s.name));
     if (!names.includes(filter.stream)) throw new Error(`unknown stream '${filter.stream}'; streams: ${[...new Set(names)].join(', ')}`);

@@ -48,8 +48,11 @@ export interface Check {
 /** A pulled source: its client, its streams (a declarative list), and its checks. */
 export interface Connector<Client = unknown> {
   source: Source;
-  /** Whether the configuration and the environment have what this source needs to pull. */
-  configured(config: Config): boolean;
+  /**
+   * What this source still needs before it can pull, as an instruction naming the config key or the
+   * environment variable; undefined when it is ready. `doctor` prints it for a source not yet set up.
+   */
+  missing(config: Config): string | undefined;
   /** Builds the client; nothing is sent before the first request. */
   client(config: Config, logger: Logger): Client;
   streams: Array<Stream<Client>>;
@@ -79,3 +82,5 @@ export interface WebhookSource {
   /** The records in a delivery; an empty list for deliveries the pipeline has no use for (answered 202 all the same). */
   records(request: WebhookRequest, config: Config): SourceRecord[];
 }
+
+export const isConfigured = (connector: Connector, config: Config): boolean => connector.missing(config) === undefined;

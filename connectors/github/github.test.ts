@@ -278,7 +278,7 @@ describe('github pull streams', () => {
       },
       cwd: tempDir(),
     });
-    expect(githubConnector.configured(config)).toBe(true);
+    expect(githubConnector.missing(config)).toBeUndefined();
     const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
     const results = await runSync({
       config,

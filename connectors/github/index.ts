@@ -8,12 +8,15 @@ export type { GithubClient } from './client.js';
 
 export const githubConnector: Connector<GithubClient> = {
   source: 'github',
-  configured(config) {
+  missing(config) {
     const s = config.sources.github;
-    if (s === undefined || !s.enabled) return false;
-    if (s.auth === 'app')
-      return s.appId !== undefined && s.installationId !== undefined && config.secrets.githubAppPrivateKey !== undefined;
-    return config.secrets.githubToken !== undefined;
+    if (s === undefined) return 'add sources.github to the config file; see ptel.example.yaml';
+    if (!s.enabled) return 'sources.github.enabled is false';
+    if (s.auth === 'app') {
+      if (s.appId === undefined || s.installationId === undefined) return 'set sources.github.appId and sources.github.installationId';
+      return config.secrets.githubAppPrivateKey === undefined ? 'set PTEL_GITHUB_APP_PRIVATE_KEY in the environment' : undefined;
+    }
+    return config.secrets.githubToken === undefined ? 'set PTEL_GITHUB_TOKEN in the environment' : undefined;
   },
   client: (config, logger) => createGithubClient(config, logger),
   streams: githubStreams,

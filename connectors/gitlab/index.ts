@@ -14,11 +14,13 @@ async function check(name: string, fn: () => Promise<string>): Promise<Check> {
 
 export const gitlabConnector: Connector<GitlabClient> = {
   source: 'gitlab',
-  configured: (config) =>
-    config.sources.gitlab !== undefined &&
-    config.sources.gitlab.enabled &&
-    config.secrets.gitlabToken !== undefined &&
-    config.sources.gitlab.projects.length > 0,
+  missing(config) {
+    const s = config.sources.gitlab;
+    if (s === undefined) return 'add sources.gitlab to the config file; see ptel.example.yaml';
+    if (!s.enabled) return 'sources.gitlab.enabled is false';
+    if (s.projects.length === 0) return 'list the projects to pull in sources.gitlab.projects';
+    return config.secrets.gitlabToken === undefined ? 'set PTEL_GITLAB_TOKEN in the environment' : undefined;
+  },
   client: (config, logger) => createGitlabClient(config, logger),
   streams: gitlabStreams,
   async doctor(client, config) {

@@ -9,8 +9,12 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 export const jenkinsConnector: Connector<JenkinsClient> = {
   source: 'jenkins',
-  configured: (config) =>
-    config.sources.jenkins !== undefined && config.sources.jenkins.enabled && config.secrets.jenkinsApiToken !== undefined,
+  missing(config) {
+    const s = config.sources.jenkins;
+    if (s === undefined) return 'add sources.jenkins to the config file; see ptel.example.yaml';
+    if (!s.enabled) return 'sources.jenkins.enabled is false';
+    return config.secrets.jenkinsApiToken === undefined ? 'set PTEL_JENKINS_API_TOKEN in the environment' : undefined;
+  },
   client: (config, logger) => createJenkinsClient(config, logger),
   streams: jenkinsStreams,
   /** The credentials (the root's API), then each configured job. */

@@ -15,10 +15,12 @@ export interface JiraConnectorOptions {
 export function createJiraConnector(options: JiraConnectorOptions = {}): Connector<JiraClient> {
   return {
     source: 'jira',
-    configured: (config) => {
+    missing(config) {
       const jira = config.sources.jira;
-      if (jira === undefined || !jira.enabled || (config.secrets.jiraApiToken ?? '') === '') return false;
-      return jira.deployment === 'datacenter' || (jira.email ?? '') !== '';
+      if (jira === undefined) return 'add sources.jira to the config file; see ptel.example.yaml';
+      if (!jira.enabled) return 'sources.jira.enabled is false';
+      if (jira.deployment === 'cloud' && (jira.email ?? '') === '') return 'set sources.jira.email, the account that owns the API token';
+      return (config.secrets.jiraApiToken ?? '') === '' ? 'set PTEL_JIRA_API_TOKEN in the environment' : undefined;
     },
     client: createJiraClient,
     streams: jiraStreams({ scanEveryMs: options.deletionScanEveryMs ?? DEFAULT_DELETION_SCAN_MS }),

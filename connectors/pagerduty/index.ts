@@ -9,8 +9,12 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 export const pagerdutyConnector: Connector<PagerdutyClient> = {
   source: 'pagerduty',
-  configured: (config) =>
-    config.sources.pagerduty !== undefined && config.sources.pagerduty.enabled && config.secrets.pagerdutyToken !== undefined,
+  missing(config) {
+    const s = config.sources.pagerduty;
+    if (s === undefined) return 'add sources.pagerduty to the config file; see ptel.example.yaml';
+    if (!s.enabled) return 'sources.pagerduty.enabled is false';
+    return config.secrets.pagerdutyToken === undefined ? 'set PTEL_PAGERDUTY_TOKEN in the environment' : undefined;
+  },
   client: (config, logger) => createPagerdutyClient(config, logger),
   streams: pagerdutyStreams,
   /**
