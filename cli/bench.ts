@@ -191,7 +191,6 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 function quarters(samples: number[]): number[] {
   if (samples.length === 0) return [];
-  return [0.25, 0.5, 0.75, 1].map(
-    (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length) - 1 < 0 ? 0 : Math.floor(q * samples.length) - 1)]!,
-  );
+  // The sample at the end of each quarter of the run.
+  return [0.25, 0.5, 0.75, 1].map((q) => samples[Math.max(0, Math.ceil(q * samples.length) - 1)]!);
 }

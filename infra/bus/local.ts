@@ -268,6 +268,8 @@ export function createLocalBus(options: LocalBusOptions): Bus {
       .map((n) => decodeURIComponent(n.slice(0, -5)));
 
   const trimTopic = async (topic: string): Promise<void> => {
+    // Only closed segments can go: with one segment there is nothing to trim and no offsets to read.
+    if (logFor(topic).segments.length < 2) return;
     const groups = allGroups();
     if (groups.length === 0) return;
     const min = Math.min(...groups.map((g) => readOffsets(g)[topic] ?? 0));

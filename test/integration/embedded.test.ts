@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDemo } from '../../connectors/demo/source.js';
@@ -59,12 +59,19 @@ describe('embedded mode', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
-    // Killed once the demo is being published, before the summary.
+    // Killed once the normalizer has committed a first batch, so some events are stored and others are not.
+    const offsets = path.join(dataDir, 'bus', '_offsets', 'ptel-normalizer.json');
     await waitFor(
-      'the run to start publishing',
-      () => out,
-      (o) => o.includes('source: demo organisation'),
-      { timeoutMs: 60_000, intervalMs: 10 },
+      'a first committed batch',
+      () => {
+        try {
+          return Object.values(JSON.parse(readFileSync(offsets, 'utf8')) as Record<string, number>).reduce((a, n) => a + n, 0);
+        } catch {
+          return 0;
+        }
+      },
+      (n) => n > 0,
+      { timeoutMs: 60_000, intervalMs: 5 },
     );
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
