@@ -110,13 +110,15 @@ async function startNormalizing(rt: Runtime, org: OrgConfig) {
   });
 }
 
-async function printSummary(rt: Runtime, out: NodeJS.WritableStream): Promise<void> {
+/** What the store holds per source and type, and the dead letters; `heading` gets the total of stored events. */
+async function printSummary(rt: Runtime, out: NodeJS.WritableStream, heading?: (total: number) => string): Promise<void> {
   const rs = await rt.store.client.query({
     query: `SELECT source, type, count() AS events, uniqExact(subject) AS entities, max(time) AS latest
             FROM raw_events FINAL GROUP BY source, type ORDER BY source, type`,
     format: 'JSONEachRow',
   });
   const rows = await rs.json<{ source: string; type: string; events: string; entities: string; latest: string }>();
+  if (heading !== undefined) out.write(`${heading(rows.reduce((n, r) => n + Number(r.events), 0))}\n`);
   printTable(
     out,
     ['source', 'type', 'events', 'entities', 'latest'],
@@ -174,11 +176,7 @@ export const COMMANDS: Record<string, Command> = {
           await waitUntilDrained(rt.bus, ctx.config.normalizer.groupId, rawTopics(ctx.config));
           await normalizer.stop();
           const secs = (Date.now() - started) / 1000;
-          const [row] = await (
-            await rt.store.client.query({ query: 'SELECT count() AS n FROM raw_events FINAL', format: 'JSONEachRow' })
-          ).json<{ n: string }>();
-          ctx.out.write(`stored ${row?.n ?? 0} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}\n`);
-          await printSummary(rt, ctx.out);
+          await printSummary(rt, ctx.out, (total) => `stored ${total} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}`);
           if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
           return failed > 0 ? 1 : 0;
         }
