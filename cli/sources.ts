@@ -3,7 +3,7 @@ import { runSync, type StreamProgress, type SyncFilter } from '../connectors/cor
 import { isConfigured, type Connector } from '../connectors/core/types.js';
 import { webhookRoutes } from '../connectors/core/webhooks.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
-import type { Config } from '../infra/config/schema.js';
+import { pullSettingsOf, type Config } from '../infra/config/schema.js';
 import type { RouteHandler } from '../infra/observability/http.js';
 import type { Runtime } from '../infra/runtime.js';
 import { createBullScheduler } from '../infra/scheduler/bullmq.js';
@@ -34,7 +34,7 @@ export function syncOnce(
 /** One incremental pull per configured source, every `intervalMinutes`. */
 export function pullSchedules(config: Config): ScheduleSpec[] {
   return configuredConnectors(config).map((c) => {
-    const settings = config.sources[c.source] as { intervalMinutes?: number } | undefined;
+    const settings = pullSettingsOf(config, c.source);
     return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
   });
 }

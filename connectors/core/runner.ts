@@ -1,5 +1,5 @@
 import type { Bus } from '../../infra/bus/types.js';
-import type { Config } from '../../infra/config/schema.js';
+import { pullSettingsOf, type Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import type { Store } from '../../infra/store/client.js';
@@ -66,7 +66,7 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   const results: StreamProgress[] = [];
   const work: Array<Promise<void>> = [];
   for (const connector of selectConnectors(options.connectors, config, options.filter)) {
-    const settings = config.sources[connector.source] as { concurrency?: number; initialDays?: number } | undefined;
+    const settings = pullSettingsOf(config, connector.source);
     const limit = createLimiter(settings?.concurrency ?? 4);
     const client = connector.client(config, logger.child({ source: connector.source }));
     for (const stream of connector.streams) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/harness.js';
 import { ConfigError, loadConfig } from './load.js';
+import { pullSettingsOf } from './schema.js';
 
 function fileWith(text: string): string {
   const file = path.join(tempDir(), 'ptel.yaml');
@@ -135,5 +136,14 @@ describe('wrong types', () => {
   it('says a missing required key is required', () => {
     const err = errorOf(() => loadConfig({ file: fileWith('org:\n  programs:\n    - id: p\n      teams: [{id: t, name: T}]\n'), env: {} }));
     expect(err.message).toContain("key 'org.programs[0].name' is required");
+  });
+});
+
+describe('pull settings', () => {
+  it('are read the same way for every pulled source, and are absent for push-only ones', () => {
+    const cfg = loadConfig({ env: {}, cwd: tempDir(), overrides: { 'sources.github': { concurrency: 2 }, 'sources.cdevents': {} } });
+    expect(pullSettingsOf(cfg, 'github')).toMatchObject({ enabled: true, intervalMinutes: 15, concurrency: 2, initialDays: 180 });
+    expect(pullSettingsOf(cfg, 'cdevents')).toBeUndefined();
+    expect(pullSettingsOf(cfg, 'jira')).toBeUndefined();
   });
 });

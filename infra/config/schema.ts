@@ -262,3 +262,18 @@ export type Config = Omit<FileConfig, 'clickhouse'> & {
   secrets: Secrets;
   configPath: string | undefined;
 };
+
+/** The settings every pulled source shares (interval, concurrency, first-pull depth), or undefined when it has no section. */
+export function pullSettingsOf(config: Pick<FileConfig, 'sources'>, source: string): PullSettings | undefined {
+  const section: unknown = (config.sources as Record<string, unknown>)[source];
+  return section !== undefined && typeof section === 'object' && section !== null && 'intervalMinutes' in section
+    ? (section as PullSettings)
+    : undefined;
+}
+
+export interface PullSettings {
+  enabled: boolean;
+  intervalMinutes: number;
+  concurrency: number;
+  initialDays: number;
+}
