@@ -55,7 +55,14 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 /** Embedded mode schedules in process; distributed mode on Redis, shared by every process. */
 export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers: Record<string, JobHandler>): Scheduler {
   return rt.config.mode === 'distributed'
-    ? createBullScheduler({ schedules, handlers, redisUrl: rt.config.redis.url, logger: rt.logger, metrics: rt.metrics })
+    ? createBullScheduler({
+        schedules,
+        handlers,
+        redisUrl: rt.config.redis.url,
+        queueName: rt.config.redis.queue,
+        logger: rt.logger,
+        metrics: rt.metrics,
+      })
     : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true });
 }
 

@@ -70,28 +70,34 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     return producer;
   };
   const consumers = new Set<Consumer>();
+  /** Topics known to exist; a publisher may be the first to use one (a puller runs before any consumer). */
+  const known = new Set<string>();
   const maxRequestBytes = options.maxRequestBytes ?? 768 * 1024;
 
   return {
     kind: 'kafka',
 
     async ensureTopics(topics: TopicSpec[]): Promise<void> {
+      if (topics.every((t) => known.has(t.topic))) return;
       const a = await withAdmin();
       const existing = new Set(await a.listTopics());
       const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length === 0) return;
-      await a.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions ?? options.defaultPartitions ?? 6,
-          replicationFactor: options.replicationFactor ?? 1,
-        })),
-      });
+      if (missing.length > 0) {
+        await a.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions ?? options.defaultPartitions ?? 6,
+            replicationFactor: options.replicationFactor ?? 1,
+          })),
+        });
+      }
+      for (const t of topics) known.add(t.topic);
     },
 
     async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
       if (messages.length === 0) return;
+      if (!known.has(topic)) await this.ensureTopics([{ topic }]);
       const p = await getProducer();
       // Sequential chunks keep per-key order (one request in flight) and stay under the broker's limit.
       let chunk: OutgoingMessage[] = [];

@@ -57,6 +57,7 @@ const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
   ['PTEL_CLICKHOUSE_USER', ['clickhouse', 'username'], (v) => v],
   ['PTEL_CLICKHOUSE_DATABASE', ['clickhouse', 'database'], (v) => v],
   ['PTEL_REDIS_URL', ['redis', 'url'], (v) => v],
+  ['PTEL_REDIS_QUEUE', ['redis', 'queue'], (v) => v],
   ['PTEL_HTTP_HOST', ['http', 'host'], (v) => v],
   ['PTEL_HTTP_PORT', ['http', 'port'], (v) => (/^\d+$/.test(v) ? Number(v) : v)],
   ['PTEL_LOG_LEVEL', ['log', 'level'], (v) => v],

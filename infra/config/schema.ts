@@ -178,7 +178,16 @@ export const configSchema = z.strictObject({
       requestTimeoutMs: durationMs.default(300_000),
     })
     .prefault({}),
-  redis: z.strictObject({ url: z.url().default('redis://localhost:6379') }).prefault({}),
+  redis: z
+    .strictObject({
+      url: z.url().default('redis://localhost:6379'),
+      /** The BullMQ queue of the schedules; one per deployment sharing a Redis. */
+      queue: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_', for example 'ptel-jobs'")
+        .default('ptel-jobs'),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createScheduler, pullHandlers, pullSchedules } from '../../cli/sources.js';
+import { generateDemoOrg } from '../../connectors/demo/generator.js';
+import { loadConfig } from '../../infra/config/load.js';
+import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { startJiraFake, type JiraFake } from '../fakes/jira.js';
+import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
+
+/**
+ * Scheduled pulls as the main job and `ptel connect` run them: the pull schedule of a configured
+ * source fires, its streams are pulled from the (fake) vendor API onto the bus, and each run is
+ * recorded. Embedded mode schedules in process; distributed mode on the real Redis with BullMQ.
+ */
+describe('scheduled pulls', () => {
+  let jira: JiraFake;
+  const dataDir = tempDir('ptel-sched-');
+  beforeAll(async () => {
+    jira = await startJiraFake({ token: 'jira-test-token' });
+  });
+  afterAll(() => jira.close());
+
+  function config(mode: 'embedded' | 'distributed') {
+    const { org } = generateDemoOrg();
+    return loadConfig({
+      env: {
+        PTEL_JIRA_API_TOKEN: 'jira-test-token',
+        PTEL_DATA_DIR: dataDir,
+        PTEL_MODE: mode,
+        PTEL_CLICKHOUSE_ENGINE: 'embedded',
+        PTEL_CLICKHOUSE_DATABASE: uniqueName('sched'),
+        PTEL_KAFKA_BROKERS: inject('kafkaBrokers'),
+        PTEL_KAFKA_TOPIC_PREFIX: `${uniqueName('sched')}.`,
+        PTEL_REDIS_URL: inject('redisUrl'),
+        PTEL_REDIS_QUEUE: uniqueName('sched'),
+      },
+      overrides: { 'sources.jira': { baseUrl: jira.url, email: 'bot@acme.example' }, org: { programs: org.programs } },
+      cwd: dataDir,
+    });
+  }
+
+  async function pullOnSchedule(rt: Runtime): Promise<Array<{ stream: string; status: string; error: string }>> {
+    const schedules = pullSchedules(rt.config);
+    expect(schedules).toEqual([{ id: 'pull-jira', job: 'pull', everyMs: 15 * 60_000, data: { source: 'jira' } }]);
+    const scheduler = createScheduler(rt, schedules, pullHandlers(rt));
+    expect(scheduler.kind).toBe(rt.config.mode === 'distributed' ? 'bullmq' : 'local');
+    await scheduler.start();
+    try {
+      // Every stream and project of the source has a finished run once the first scheduled pull is done.
+      const streams = rt.config.org.programs.flatMap((p) => p.teams.flatMap((t) => t.jira.projects)).length * 3;
+      return await waitFor(
+        'the first scheduled pull to finish',
+        () =>
+          queryRows<{ stream: string; status: string; error: string }>(
+            rt.store,
+            "SELECT stream, status, error FROM sync_runs WHERE source = 'jira' ORDER BY stream",
+          ),
+        (rows) => rows.length >= streams,
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+    } finally {
+      await scheduler.stop();
+    }
+  }
+
+  it.each(['embedded', 'distributed'] as const)('pulls a configured source on its schedule (%s mode)', async (mode) => {
+    const rt = await createRuntime(config(mode), { logger: quietLogger(), migrate: true });
+    try {
+      const runs = await pullOnSchedule(rt);
+      expect(runs.filter((r) => r.status !== 'ok')).toEqual([]);
+      expect(new Set(runs.map((r) => r.stream))).toEqual(new Set(['issue_deletions', 'issues', 'versions']));
+      const lag = await rt.bus.lag(uniqueName('reader'), `${rt.config.kafka.topicPrefix}raw.jira`);
+      expect(lag.reduce((n, p) => n + p.end, 0)).toBeGreaterThan(100);
+    } finally {
+      await rt.close();
+    }
+  });
+});
