@@ -1,13 +1,13 @@
 import type { Connector } from '../core/types.js';
 import { createJiraClient, type JiraClient } from './client.js';
 import { jiraDoctor } from './doctor.js';
-import { DEFAULT_DELETION_SCAN_MS, jiraStreams } from './streams.js';
+import { jiraStreams } from './streams.js';
 
 export type { JiraClient } from './client.js';
 export { jiraWebhook } from './webhook.js';
 
 export interface JiraConnectorOptions {
-  /** Shortest time between two full issue-id listings of a project (deletion detection). */
+  /** Overrides sources.jira.deletionScanMinutes (tests). */
   deletionScanEveryMs?: number;
 }
 
@@ -23,7 +23,7 @@ export function createJiraConnector(options: JiraConnectorOptions = {}): Connect
       return (config.secrets.jiraApiToken ?? '') === '' ? 'set PTEL_JIRA_API_TOKEN in the environment' : undefined;
     },
     client: createJiraClient,
-    streams: jiraStreams({ scanEveryMs: options.deletionScanEveryMs ?? DEFAULT_DELETION_SCAN_MS }),
+    streams: jiraStreams(options.deletionScanEveryMs !== undefined ? { scanEveryMs: options.deletionScanEveryMs } : {}),
     doctor: jiraDoctor,
   };
 }

@@ -262,8 +262,8 @@ const sprints: Stream<JiraClient> = {
 };
 
 export interface DeletionOptions {
-  /** Shortest time between two full id listings of a project. */
-  scanEveryMs: number;
+  /** Shortest time between two full id listings of a project; default: sources.jira.deletionScanMinutes. */
+  scanEveryMs?: number;
 }
 
 /**
@@ -278,7 +278,8 @@ export function issueDeletions(options: DeletionOptions): Stream<JiraClient> {
     scopes: jiraProjects,
     async *pull(client, project, cursor, ctx) {
       const listedAt = typeof cursor?.['listedAt'] === 'string' ? Date.parse(cursor['listedAt']) : undefined;
-      if (!ctx.backfill && listedAt !== undefined && Date.now() - listedAt < options.scanEveryMs) return;
+      const every = options.scanEveryMs ?? (ctx.config.sources.jira?.deletionScanMinutes ?? 360) * 60_000;
+      if (!ctx.backfill && listedAt !== undefined && Date.now() - listedAt < every) return;
       const previous = cursor === undefined ? undefined : decodeIds(cursor['ids']);
       const counter = { n: 0 };
       const current = new Set<string>();
@@ -322,8 +323,6 @@ async function issueProject(client: JiraClient, id: string, ctx: StreamContext, 
   }
 }
 
-export const DEFAULT_DELETION_SCAN_MS = 6 * 3_600_000;
-
-export function jiraStreams(options: DeletionOptions = { scanEveryMs: DEFAULT_DELETION_SCAN_MS }): Array<Stream<JiraClient>> {
+export function jiraStreams(options: DeletionOptions = {}): Array<Stream<JiraClient>> {
   return [issues, versions, sprints, issueDeletions(options)];
 }

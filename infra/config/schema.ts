@@ -92,6 +92,8 @@ const sourcesSchema = z.strictObject({
       projects: z.array(z.string().min(1)).optional(),
       /** Extra JQL ANDed to the project filter, e.g. 'issuetype != Sub-task'. */
       jql: z.string().optional(),
+      /** Minutes between two full issue-id listings of a project, which is how deleted issues are found on Cloud. */
+      deletionScanMinutes: z.number().int().min(0).default(360),
       /** Agile boards whose sprints are pulled. */
       boards: z.array(z.number().int().positive()).default([]),
       /** Custom field ids (customfield_NNNNN) for the values the metrics read. */
