@@ -158,6 +158,32 @@ describe('github pull streams', () => {
     expect(repeats.filter((e) => !expectedRepeat(e))).toEqual([]);
   });
 
+  it('polls an unfinished deployment for new statuses until it is final, and gives up on one abandoned for a week', async () => {
+    const repo = emptyRepo({ full_name: 'acme/dep', updated_at: '2026-10-01T00:00:00Z', default_branch: 'main' });
+    const now = Date.now();
+    const iso8601 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const young = iso8601(now - 3_600_000);
+    const old = iso8601(now - 8 * 86_400_000);
+    repo.deployments.set(1, { id: 1, created_at: young, updated_at: young });
+    repo.statuses.set(1, [{ id: 11, state: 'in_progress', created_at: young }]);
+    repo.deployments.set(2, { id: 2, created_at: old, updated_at: old });
+    repo.statuses.set(2, [{ id: 21, state: 'in_progress', created_at: old }]);
+    const h = await setup({ repos: [repo], repositories: ['acme/dep'] });
+    okAll(await h.sync({ stream: 'deployments' }));
+    // Both are unfinished: the next poll reads the list (304) and the young one's statuses only.
+    h.fake.resetCounts();
+    okAll(await h.sync({ stream: 'deployments' }));
+    expect(h.fake.requests.byPath.get('/repos/acme/dep/deployments/1/statuses')).toBe(1);
+    expect(h.fake.requests.byPath.get('/repos/acme/dep/deployments/2/statuses')).toBeUndefined();
+    // Once final, it is no longer polled.
+    repo.statuses.set(1, [{ id: 12, state: 'success', created_at: iso8601(now) }, ...repo.statuses.get(1)!]);
+    okAll(await h.sync({ stream: 'deployments' }));
+    expect((await h.events()).some((e) => e.subject === 'acme/dep/deployments/1/statuses/12')).toBe(true);
+    h.fake.resetCounts();
+    okAll(await h.sync({ stream: 'deployments' }));
+    expect(h.fake.requests.total).toBe(1);
+  });
+
   it('pages through Link rel="next" with per_page=100', async () => {
     const repo = emptyRepo({ full_name: 'acme/big', updated_at: '2026-10-01T00:00:00Z', default_branch: 'main' });
     const base = Date.parse('2026-10-01T00:00:00Z');

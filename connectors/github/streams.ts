@@ -265,6 +265,23 @@ const isoSeconds = (ms: number): string => new Date(Math.max(0, ms)).toISOString
 
 const TERMINAL_DEPLOYMENT = new Set(['success', 'failure', 'error', 'inactive']);
 
+/** A deployment still without a final status this long after it was created is no longer polled. */
+const OPEN_DEPLOYMENT_MAX_AGE_MS = 7 * 86_400_000;
+
+/** The cursor's open deployments: `id@createdMs` (a bare id, from older cursors, counts as created now). */
+function readOpen(text: unknown, now: number): Map<number, number> {
+  if (typeof text !== 'string') return new Map();
+  return new Map(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((e): [number, number] => {
+        const [id, created] = e.split('@');
+        return [Number(id), created !== undefined ? Number(created) : now];
+      }),
+  );
+}
+
 /**
  * Deployments newest first down to the mark, with their statuses. A deployment whose latest status is
  * not final stays in the cursor's `open` list and has its statuses polled until it is: new statuses
@@ -274,7 +291,8 @@ async function* deployments(client: GithubClient, scope: string, cursor: Cursor 
   const { owner, repo } = ownerRepo(scope);
   const mark = Mark.from(cursor, ctx);
   const next = Mark.from(cursor, ctx);
-  const open = new Set(typeof cursor?.['open'] === 'string' && !ctx.backfill ? cursor['open'].split(',').filter(Boolean).map(Number) : []);
+  const now = Date.now();
+  const open = ctx.backfill ? new Map<number, number>() : readOpen(cursor?.['open'], now);
   const statuses = async (id: number): Promise<{ records: SourceRecord[]; requests: number; final: boolean }> => {
     const res = await listAll(
       client,
@@ -313,7 +331,7 @@ async function* deployments(client: GithubClient, scope: string, cursor: Cursor 
       requests += s.requests;
       polled.add(d.id);
       if (s.final) open.delete(d.id);
-      else open.add(d.id);
+      else open.set(d.id, Date.parse(d.created_at));
       next.see(d.updated_at, String(d.id));
     });
     const last = deps[deps.length - 1];
@@ -323,14 +341,23 @@ async function* deployments(client: GithubClient, scope: string, cursor: Cursor 
     requests = 0;
   }
   // Deployments still under way get their statuses polled: new statuses do not change the list.
-  for (const id of [...open]) {
+  for (const [id, created] of [...open]) {
     if (polled.has(id)) continue;
+    if (now - created > OPEN_DEPLOYMENT_MAX_AGE_MS) {
+      // Abandoned without a final status (a crashed deploy job): stop paying a request per poll for it.
+      open.delete(id);
+      continue;
+    }
     const s = await statuses(id);
     records.push(...s.records);
     requests += s.requests;
     if (s.final) open.delete(id);
   }
-  yield { records, requests, cursor: next.cursor({ etag: etag ?? null, open: [...open].join(',') }) };
+  yield {
+    records,
+    requests,
+    cursor: next.cursor({ etag: etag ?? null, open: [...open].map(([id, created]) => `${id}@${created}`).join(',') }),
+  };
 }
 
 /** Releases: few per repository, so a change to the first page re-reads the list and keeps what is newer than the mark. */
