@@ -33,6 +33,7 @@ function listSource(
           if (scope === options.failScope) throw new SourceError(`GET /job/${scope}: 401 unauthorized`, 'fatal', 401);
           const fresh = items.filter((t) => t > since);
           for (let i = 0; i < fresh.length; i += 2) {
+            await new Promise((r) => setImmediate(r)); // a request's turn of the event loop
             const page = fresh.slice(i, i + 2);
             yield {
               records: page.map((t) => ({
