@@ -146,8 +146,6 @@ const webhooksSchema = z.strictObject({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(5 * 1024 * 1024),
-  /** Oldest accepted signature timestamp, where the vendor signs one. */
-  maxAgeSeconds: z.number().int().min(10).default(300),
 });
 
 export const configSchema = z.strictObject({
