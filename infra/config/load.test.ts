@@ -147,3 +147,12 @@ describe('pull settings', () => {
     expect(pullSettingsOf(cfg, 'jira')).toBeUndefined();
   });
 });
+
+describe('the example configuration, sources', () => {
+  it('configures GitHub, Jira and PagerDuty, which then only need their credentials', () => {
+    const cfg = loadConfig({ file: path.join(import.meta.dirname, '../../ptel.example.yaml'), env: {} });
+    expect(Object.keys(cfg.sources).sort()).toEqual(['github', 'jira', 'pagerduty']);
+    expect(cfg.sources.jira?.deletionScanMinutes).toBe(360);
+    expect(cfg.webhooks.maxBodyBytes).toBe(5_242_880);
+  });
+});
