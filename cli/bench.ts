@@ -15,6 +15,7 @@ import { migrate } from '../infra/store/migrate.js';
 import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
+import { mapContext } from '../workers/normalize/registry.js';
 import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
 
 /** Each source's full and no-change sync against its fake API, one after the other. */
@@ -149,7 +150,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       registry: createMapperRegistry(),
       metrics,
       logger,
-      context: { org: config.org },
+      context: mapContext(config.org),
       groupId,
       topics: [topic],
       concurrency: config.normalizer.concurrency,

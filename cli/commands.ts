@@ -8,6 +8,7 @@ import { migrate } from '../infra/store/migrate.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
+import { mapContext } from '../workers/normalize/registry.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { benchConnectors, runBench } from './bench.js';
@@ -102,7 +103,7 @@ async function startNormalizing(rt: Runtime, org: OrgConfig) {
     registry: createMapperRegistry(),
     metrics: rt.metrics,
     logger: rt.logger,
-    context: { org },
+    context: mapContext(org),
     groupId: rt.config.normalizer.groupId,
     topics: rawTopics(rt.config),
     concurrency: rt.config.normalizer.concurrency,
@@ -347,7 +348,7 @@ export const COMMANDS: Record<string, Command> = {
           store: rt.store,
           writer: rt.writer,
           registry: createMapperRegistry(),
-          context: { org: ctx.config.org },
+          context: mapContext(ctx.config.org),
           filter: { source: ctx.values['source'] as string | undefined, type: ctx.values['type'] as string | undefined, since: sinceDate },
           onProgress: (n) => rt.logger.info({ events: n }, 'replay progress'),
         });

@@ -31,8 +31,11 @@ export const orgSchema = z
   })
   .superRefine((org, ctx) => {
     const seen = new Map<string, string>();
+    // Each repository, project, component, service and pipeline belongs to one team, so every row has one owner.
+    const owned = new Map<string, string>();
     org.programs.forEach((p, pi) => {
       p.teams.forEach((t, ti) => {
+        const at = `programs[${pi}].teams[${ti}]`;
         const where = seen.get(t.id);
         if (where !== undefined) {
           ctx.addIssue({
@@ -41,7 +44,30 @@ export const orgSchema = z
             message: `team id '${t.id}' is already used at ${where}; team ids must be unique across programs`,
           });
         } else {
-          seen.set(t.id, `programs[${pi}].teams[${ti}]`);
+          seen.set(t.id, at);
+        }
+        const lists: Array<[string[], string[]]> = [
+          [['repositories'], t.repositories],
+          [['jira', 'projects'], t.jira.projects],
+          [['jira', 'components'], t.jira.components],
+          [['pagerduty', 'services'], t.pagerduty.services],
+          [['ci', 'pipelines'], t.ci.pipelines],
+          [['services'], t.services],
+        ];
+        for (const [field, values] of lists) {
+          values.forEach((v, vi) => {
+            const key = `${field.join('.')}\u0000${v.toLowerCase()}`;
+            const first = owned.get(key);
+            if (first !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['programs', pi, 'teams', ti, ...field, vi],
+                message: `'${v}' is already listed at ${first}; each belongs to one team, so its numbers have one owner`,
+              });
+            } else {
+              owned.set(key, `${at}.${field.join('.')}`);
+            }
+          });
         }
       });
     });

@@ -9,7 +9,7 @@ import type { Store } from '../../infra/store/client.js';
 import { deadLetterTopic, rawTopic } from '../../schemas/raw-event.js';
 import { waitUntilDrained } from '../../workers/normalize/drain.js';
 import { DLQ_HEADERS, startNormalizer } from '../../workers/normalize/normalizer.js';
-import { MapperRegistry } from '../../workers/normalize/registry.js';
+import { MapperRegistry, mapContext } from '../../workers/normalize/registry.js';
 import { queryRows, quietLogger, sampleEvents, tempDir, testStore, uniqueName } from '../support/harness.js';
 
 const logger = quietLogger();
@@ -45,7 +45,7 @@ describe.each(buses)('raw events through %s into ClickHouse', (_name, makeBus) =
       registry: new MapperRegistry(),
       metrics,
       logger,
-      context: { org: { programs: [] } },
+      context: mapContext({ programs: [] }),
       groupId,
       topics: [rawTopic('github', prefix), rawTopic('jira', prefix)],
       concurrency: 3,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { RawEvent, Source } from '../../schemas/raw-event.js';
 import type { Row } from '../../infra/store/batch-writer.js';
 import type { OrgConfig } from '../../infra/config/schema.js';
+import { OrgIndex } from './org-index.js';
 
 export interface TableRows {
   table: string;
@@ -17,6 +18,12 @@ export type Outcome =
 
 export interface MapContext {
   org: OrgConfig;
+  /** The org mapping as lookups: which team and program own a repository, project or service. */
+  owners: OrgIndex;
+}
+
+export function mapContext(org: OrgConfig): MapContext {
+  return { org, owners: new OrgIndex(org) };
 }
 
 export type Mapper = (event: RawEvent, ctx: MapContext) => Outcome;

@@ -5,7 +5,7 @@ import type { Store } from '../../infra/store/client.js';
 import { queryRows, sampleEvents, testStore } from '../../test/support/harness.js';
 import { rawEventRow } from './normalizer.js';
 import { replay } from './replay.js';
-import { MapperRegistry, ok, withPayload } from './registry.js';
+import { mapContext, MapperRegistry, ok, withPayload } from './registry.js';
 
 const payload = z.object({ id: z.number(), version: z.number(), updated_at: z.string() });
 
@@ -42,7 +42,7 @@ describe('replay from raw_events', () => {
 
   it('re-normalizes stored events with the current mappers and converges to the latest version', async () => {
     const writer = new BatchWriter(store, { flushRows: 1000, flushIntervalMs: 50 });
-    const first = await replay({ store, writer, registry: registry(1), context: { org: { programs: [] } }, pageSize: 7 });
+    const first = await replay({ store, writer, registry: registry(1), context: mapContext({ programs: [] }), pageSize: 7 });
     expect(first.events).toBe(125);
     expect(first.outcomes).toEqual({ ok: 125 });
     expect(first.rows).toEqual({ items: 120 });
@@ -53,7 +53,13 @@ describe('replay from raw_events', () => {
     expect(v1).toHaveLength(40);
     expect(v1.every((r) => r.version === 2 && r.doubled === 0)).toBe(true);
 
-    const second = await replay({ store, writer, registry: registry(2), context: { org: { programs: [] } }, filter: { source: 'github' } });
+    const second = await replay({
+      store,
+      writer,
+      registry: registry(2),
+      context: mapContext({ programs: [] }),
+      filter: { source: 'github' },
+    });
     expect(second.events).toBe(120);
     const v2 = await queryRows<{ subject: string; doubled: number; mapped_by: number }>(
       store,
@@ -75,7 +81,7 @@ describe('replay from raw_events', () => {
       store,
       writer,
       registry: strict,
-      context: { org: { programs: [] } },
+      context: mapContext({ programs: [] }),
       filter: { type: 'github.pull_request', since },
     });
     expect(r.events).toBe(20);
