@@ -150,7 +150,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       registry: createMapperRegistry(),
       metrics,
       logger,
-      context: mapContext(config.org),
+      context: mapContext(config),
       groupId,
       topics: [topic],
       concurrency: config.normalizer.concurrency,

@@ -97,13 +97,14 @@ async function syncWithProgress(rt: Runtime, ctx: CommandContext, options: Param
 }
 
 async function startNormalizing(rt: Runtime, org: OrgConfig) {
+  const config = rt.config;
   return startNormalizer({
     bus: rt.bus,
     writer: rt.writer,
     registry: createMapperRegistry(),
     metrics: rt.metrics,
     logger: rt.logger,
-    context: mapContext(org),
+    context: mapContext({ org, model: config.model, people: config.people }),
     groupId: rt.config.normalizer.groupId,
     topics: rawTopics(rt.config),
     concurrency: rt.config.normalizer.concurrency,
@@ -348,7 +349,7 @@ export const COMMANDS: Record<string, Command> = {
           store: rt.store,
           writer: rt.writer,
           registry: createMapperRegistry(),
-          context: mapContext(ctx.config.org),
+          context: mapContext(ctx.config),
           filter: { source: ctx.values['source'] as string | undefined, type: ctx.values['type'] as string | undefined, since: sinceDate },
           onProgress: (n) => rt.logger.info({ events: n }, 'replay progress'),
         });

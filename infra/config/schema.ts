@@ -4,6 +4,25 @@ const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, "expected ho
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "expected a lower-case id of letters, digits, '-' or '_', for example 'payments'");
 
+/**
+ * A deployable service. Written as its name alone, or with what else names it: the repositories it is
+ * built from, the PagerDuty services that page for it, the CI pipelines that deploy it.
+ */
+const serviceSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.string().min(1),
+    repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'")).default([]),
+    pagerduty: z.array(z.string().min(1)).default([]),
+    pipelines: z.array(z.string().min(1)).default([]),
+    /** Other names the service goes by in deployment payloads and CDEvents. */
+    aliases: z.array(z.string().min(1)).default([]),
+  }),
+]);
+
+export type ServiceEntry = z.infer<typeof serviceSchema>;
+export const serviceName = (s: ServiceEntry): string => (typeof s === 'string' ? s : s.name);
+
 const teamSchema = z.strictObject({
   id,
   name: z.string().min(1),
@@ -16,7 +35,7 @@ const teamSchema = z.strictObject({
     .default({ projects: [], components: [] }),
   pagerduty: z.strictObject({ services: z.array(z.string().min(1)).default([]) }).default({ services: [] }),
   ci: z.strictObject({ pipelines: z.array(z.string().min(1)).default([]) }).default({ pipelines: [] }),
-  services: z.array(z.string().min(1)).default([]),
+  services: z.array(serviceSchema).default([]),
 });
 
 const programSchema = z.strictObject({
@@ -52,7 +71,7 @@ export const orgSchema = z
           [['jira', 'components'], t.jira.components],
           [['pagerduty', 'services'], t.pagerduty.services],
           [['ci', 'pipelines'], t.ci.pipelines],
-          [['services'], t.services],
+          [['services'], t.services.map(serviceName)],
         ];
         for (const [field, values] of lists) {
           values.forEach((v, vi) => {
@@ -103,8 +122,6 @@ const sourcesSchema = z.strictObject({
       appId: z.number().int().positive().optional(),
       installationId: z.number().int().positive().optional(),
       repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'")).optional(),
-      /** Deployment environments that count as production (case-insensitive). */
-      productionEnvironments: z.array(z.string().min(1)).default(['production', 'prod', 'prd', 'live']),
     })
     .optional(),
   jira: z
@@ -172,6 +189,74 @@ const webhooksSchema = z.strictObject({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(5 * 1024 * 1024),
+});
+
+const pattern = z.string().refine(
+  (v) => {
+    try {
+      new RegExp(v, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected a regular expression (matched case-insensitively)' },
+);
+
+/**
+ * How vendor facts become the domain model: what counts as production, how links are inferred, how a
+ * Jira site's issue types and fields map to the metrics' kinds.
+ */
+const modelSchema = z.strictObject({
+  /** Deployment environments that count as production (case-insensitive). */
+  productionEnvironments: z.array(z.string().min(1)).default(['production', 'prod', 'prd', 'live']),
+  /** An incident that names no deployment is linked to the last one of its service that finished this long before it. */
+  incidentWindowHours: z.number().positive().max(24 * 30).default(24),
+  /** A deployment is a hotfix when its ref or description matches, or a linked change carries one of the labels. */
+  hotfix: z
+    .strictObject({
+      refPattern: pattern.default('^(refs/heads/)?hotfix[/_-]'),
+      textPattern: pattern.default('\\bhot-?fix\\b'),
+      labels: z.array(z.string().min(1)).default(['hotfix']),
+    })
+    .prefault({}),
+  workItems: z
+    .strictObject({
+      /** Issue type names (case-insensitive) per kind; the rest map by Jira's own hierarchy, else to 'other'. */
+      types: z
+        .strictObject({
+          bug: z.array(z.string().min(1)).default(['Bug', 'Defect', 'Incident']),
+          story: z.array(z.string().min(1)).default(['Story', 'User Story']),
+          task: z.array(z.string().min(1)).default(['Task', 'Improvement', 'New Feature', 'Feature']),
+          epic: z.array(z.string().min(1)).default(['Epic']),
+          risk: z.array(z.string().min(1)).default(['Risk']),
+          decision: z.array(z.string().min(1)).default(['Decision']),
+          action: z.array(z.string().min(1)).default(['Action', 'Action Item']),
+        })
+        .prefault({}),
+      /** Statuses whose category is overridden (by name, case-insensitive): e.g. { Blocked: in_progress }. */
+      statusCategories: z.record(z.string(), z.enum(['todo', 'in_progress', 'done'])).default({}),
+      /** Which work items are milestones besides Jira versions and sprints: epics with a due date. */
+      epicsAreMilestones: z.boolean().default(true),
+      /** A bug was found in production when its found-in value is a production environment, or it has one of these labels. */
+      productionLabels: z.array(z.string().min(1)).default(['production', 'prod', 'escaped-defect', 'customer-reported']),
+    })
+    .prefault({}),
+});
+
+/**
+ * The people behind accounts in several systems, so one person is one id across GitHub, GitLab, Jira
+ * and PagerDuty. Only the id chosen here is stored; accounts not listed are stored as a pseudonym.
+ */
+const personSchema = z.strictObject({
+  id,
+  github: z.array(z.string().min(1)).default([]),
+  gitlab: z.array(z.string().min(1)).default([]),
+  /** Jira account ids (Cloud) or user keys (Data Center). */
+  jira: z.array(z.string().min(1)).default([]),
+  pagerduty: z.array(z.string().min(1)).default([]),
+  /** The team the person works in, for hand-offs between teams. */
+  team: z.string().optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -250,6 +335,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   org: orgSchema.prefault({}),
+  model: modelSchema.prefault({}),
+  people: z.array(personSchema).default([]),
 });
 
 /** Secrets: only ever read from the environment, never from the file. */
@@ -292,6 +379,10 @@ export const SECRET_ENV: Record<keyof Secrets, string> = {
 export type FileConfig = z.infer<typeof configSchema>;
 export type OrgConfig = z.infer<typeof orgSchema>;
 export type SourcesConfig = z.infer<typeof sourcesSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+/** The model settings with every default, for code that runs without a config file. */
+export const defaultModel = (): ModelConfig => modelSchema.parse({});
+export type PersonConfig = z.infer<typeof personSchema>;
 export type Config = Omit<FileConfig, 'clickhouse'> & {
   clickhouse: FileConfig['clickhouse'] & { engine: 'server' | 'embedded' };
   secrets: Secrets;

@@ -45,7 +45,7 @@ describe.each(buses)('raw events through %s into ClickHouse', (_name, makeBus) =
       registry: new MapperRegistry(),
       metrics,
       logger,
-      context: mapContext({ programs: [] }),
+      context: mapContext(),
       groupId,
       topics: [rawTopic('github', prefix), rawTopic('jira', prefix)],
       concurrency: 3,

@@ -1,4 +1,13 @@
-import { MapperRegistry } from './registry.js';
+import { cdeventsMappers } from '../../connectors/cdevents/mapper.js';
+import { githubMappers } from '../../connectors/github/mapper.js';
+import { gitlabMappers } from '../../connectors/gitlab/mapper.js';
+import { jenkinsMappers } from '../../connectors/jenkins/mapper.js';
+import { jiraMappers } from '../../connectors/jira/mapper.js';
+import { pagerdutyMappers } from '../../connectors/pagerduty/mapper.js';
+import { MapperRegistry, type SourceMappers } from './registry.js';
+
+/** Every source's mappers: each connector folder keeps its own beside its streams and webhook. */
+export const SOURCE_MAPPERS: SourceMappers[] = [githubMappers, jiraMappers, pagerdutyMappers, gitlabMappers, jenkinsMappers, cdeventsMappers];
 
 /**
  * The mappers of every source, registered in one place. Event types without a mapper are still kept
@@ -6,5 +15,7 @@ import { MapperRegistry } from './registry.js';
  * domain tables from history.
  */
 export function createMapperRegistry(): MapperRegistry {
-  return new MapperRegistry();
+  const registry = new MapperRegistry();
+  for (const { source, mappers } of SOURCE_MAPPERS) for (const [type, mapper] of Object.entries(mappers)) registry.register(source, type, mapper);
+  return registry;
 }

@@ -1,8 +1,7 @@
 import type { z } from 'zod';
 import type { RawEvent, Source } from '../../schemas/raw-event.js';
 import type { Row } from '../../infra/store/batch-writer.js';
-import type { OrgConfig } from '../../infra/config/schema.js';
-import { OrgIndex } from './org-index.js';
+import type { MapContext } from './context.js';
 
 export interface TableRows {
   table: string;
@@ -16,15 +15,8 @@ export interface TableRows {
 export type Outcome =
   { kind: 'ok'; rows: TableRows[] } | { kind: 'dead_letter'; code: string; reason: string } | { kind: 'drop'; reason: string };
 
-export interface MapContext {
-  org: OrgConfig;
-  /** The org mapping as lookups: which team and program own a repository, project or service. */
-  owners: OrgIndex;
-}
-
-export function mapContext(org: OrgConfig): MapContext {
-  return { org, owners: new OrgIndex(org) };
-}
+export type { MapContext } from './context.js';
+export { mapContext } from './context.js';
 
 export type Mapper = (event: RawEvent, ctx: MapContext) => Outcome;
 
@@ -51,16 +43,28 @@ export function withPayload<S extends z.ZodType>(
   schema: S,
   map: (payload: z.infer<S>, event: RawEvent, ctx: MapContext) => Outcome,
 ): Mapper {
-  return (event, ctx) => {
-    const parsed = schema.safeParse(event.data);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      const where = first !== undefined && first.path.length > 0 ? first.path.map(String).join('.') : '(payload)';
-      const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
-      return deadLetter('invalid_payload', `${event.type} ${event.subject}: field '${where}': ${first?.message ?? 'invalid'}${more}`);
-    }
-    return map(parsed.data, event, ctx);
-  };
+  return (event, ctx) => map(parsePayload(schema, event.data, event), event, ctx);
+}
+
+/**
+ * Checks `data` (the payload, or a part of it found at `at`) against the subset of the vendor's schema
+ * a mapper reads. Throws a MappingError whose reason names the first field that is missing or wrong,
+ * which the registry turns into a dead letter.
+ */
+export function parsePayload<S extends z.ZodType>(schema: S, data: unknown, event: Pick<RawEvent, 'type' | 'subject'>, at = ''): z.infer<S> {
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  const path = [...(at === '' ? [] : [at]), ...(first?.path ?? []).map(String)];
+  const where = path.length > 0 ? path.join('.') : '(payload)';
+  const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
+  throw new MappingError('invalid_payload', `${event.type} ${event.subject}: field '${where}': ${first?.message ?? 'invalid'}${more}`);
+}
+
+/** The mappers of one source, by event type. */
+export interface SourceMappers {
+  source: Source;
+  mappers: Record<string, Mapper>;
 }
 
 /** Which mapper handles which (source, type): one declarative table, filled at start-up. */

@@ -42,7 +42,7 @@ describe('replay from raw_events', () => {
 
   it('re-normalizes stored events with the current mappers and converges to the latest version', async () => {
     const writer = new BatchWriter(store, { flushRows: 1000, flushIntervalMs: 50 });
-    const first = await replay({ store, writer, registry: registry(1), context: mapContext({ programs: [] }), pageSize: 7 });
+    const first = await replay({ store, writer, registry: registry(1), context: mapContext(), pageSize: 7 });
     expect(first.events).toBe(125);
     expect(first.outcomes).toEqual({ ok: 125 });
     expect(first.rows).toEqual({ items: 120 });
@@ -57,7 +57,7 @@ describe('replay from raw_events', () => {
       store,
       writer,
       registry: registry(2),
-      context: mapContext({ programs: [] }),
+      context: mapContext(),
       filter: { source: 'github' },
     });
     expect(second.events).toBe(120);
@@ -81,7 +81,7 @@ describe('replay from raw_events', () => {
       store,
       writer,
       registry: strict,
-      context: mapContext({ programs: [] }),
+      context: mapContext(),
       filter: { type: 'github.pull_request', since },
     });
     expect(r.events).toBe(20);

@@ -1,0 +1,320 @@
+/**
+ * The rows of the domain tables (schemas/migrations/0004_domain.sql), as the mappers write them. Times
+ * are ISO-8601 strings in UTC, dates 'YYYY-MM-DD'; `version` is built by rowVersion().
+ */
+
+interface Owned {
+  team: string;
+  program: string;
+}
+
+interface Versioned {
+  raw_event_id: string;
+  version: number;
+}
+
+interface Deletable {
+  is_deleted: 0 | 1;
+}
+
+export type Iso = string;
+export type IsoDate = string;
+
+export interface RepositoryRow extends Owned, Versioned, Deletable {
+  source: string;
+  repo: string;
+  name: string;
+  url: string;
+  default_branch: string;
+  created_at: Iso | null;
+  updated_at: Iso;
+}
+
+export type PullRequestState = 'open' | 'closed' | 'merged';
+
+export interface PullRequestRow extends Owned, Versioned, Deletable {
+  source: string;
+  repo: string;
+  number: number;
+  pr_id: string;
+  title: string;
+  author: string;
+  state: PullRequestState;
+  raw_state: string;
+  draft: 0 | 1;
+  base_branch: string;
+  head_branch: string;
+  head_sha: string;
+  merge_commit_sha: string;
+  labels: string[];
+  created_at: Iso;
+  updated_at: Iso;
+  merged_at: Iso | null;
+  closed_at: Iso | null;
+  url: string;
+}
+
+export interface PullRequestCommitsRow extends Versioned {
+  source: string;
+  repo: string;
+  number: number;
+  head_sha: string;
+  shas: string[];
+  authored_at: Iso[];
+  fingerprints: string[];
+}
+
+export type ReviewState = 'approved' | 'changes_requested' | 'commented' | 'dismissed' | 'pending';
+
+export interface ReviewRow extends Versioned {
+  source: string;
+  repo: string;
+  number: number;
+  review_id: string;
+  reviewer: string;
+  state: ReviewState;
+  raw_state: string;
+  submitted_at: Iso;
+}
+
+export interface CommitRow extends Owned, Versioned {
+  source: string;
+  repo: string;
+  sha: string;
+  parents: string[];
+  parents_known: 0 | 1;
+  author: string;
+  authored_at: Iso;
+  committed_at: Iso;
+  fingerprint: string;
+}
+
+export interface DeploymentRow extends Owned, Versioned {
+  source: string;
+  deployment_id: string;
+  repo: string;
+  service: string;
+  environment: string;
+  is_production: 0 | 1;
+  sha: string;
+  ref: string;
+  description: string;
+  is_rollback: 0 | 1;
+  created_at: Iso;
+  url: string;
+}
+
+export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'cancelled' | 'inactive';
+
+export interface DeploymentStatusRow extends Versioned {
+  source: string;
+  deployment_id: string;
+  status_id: string;
+  state: DeploymentState;
+  raw_state: string;
+  at: Iso;
+}
+
+export type RunStatus = 'queued' | 'running' | 'done';
+export type RunResult = 'success' | 'failure' | 'cancelled' | 'skipped' | '';
+
+export interface PipelineRunRow extends Owned, Versioned {
+  source: string;
+  run_id: string;
+  repo: string;
+  pipeline: string;
+  name: string;
+  sha: string;
+  branch: string;
+  trigger: string;
+  status: RunStatus;
+  result: RunResult;
+  raw_result: string;
+  attempt: number;
+  created_at: Iso;
+  started_at: Iso | null;
+  finished_at: Iso | null;
+  service: string;
+  url: string;
+}
+
+export interface PipelineJobRow extends Owned, Versioned {
+  source: string;
+  job_id: string;
+  run_id: string;
+  repo: string;
+  pipeline: string;
+  name: string;
+  sha: string;
+  status: RunStatus;
+  result: RunResult;
+  raw_result: string;
+  started_at: Iso | null;
+  finished_at: Iso | null;
+  url: string;
+}
+
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+export interface IncidentRow extends Owned, Versioned {
+  source: string;
+  incident_id: string;
+  number: string;
+  title: string;
+  service_id: string;
+  service: string;
+  urgency: string;
+  severity: string;
+  raw_severity: string;
+  status: IncidentStatus;
+  raw_status: string;
+  created_at: Iso;
+  acknowledged_at: Iso | null;
+  resolved_at: Iso | null;
+  description: string;
+  url: string;
+}
+
+export type IncidentEventKind = 'trigger' | 'acknowledge' | 'resolve' | 'escalate' | 'assign' | 'annotate' | 'other';
+
+export interface IncidentEventRow extends Versioned {
+  source: string;
+  incident_id: string;
+  event_id: string;
+  kind: IncidentEventKind;
+  raw_type: string;
+  at: Iso;
+}
+
+export interface ServiceRow extends Owned, Versioned, Deletable {
+  source: string;
+  service_id: string;
+  name: string;
+  service: string;
+}
+
+export interface ReleaseRow extends Owned, Versioned, Deletable {
+  source: string;
+  release_id: string;
+  repo: string;
+  tag: string;
+  name: string;
+  is_draft: 0 | 1;
+  is_prerelease: 0 | 1;
+  created_at: Iso;
+  published_at: Iso | null;
+  service: string;
+  url: string;
+}
+
+export type WorkItemKind = 'bug' | 'story' | 'task' | 'subtask' | 'epic' | 'risk' | 'decision' | 'action' | 'other';
+export type StatusCategory = 'todo' | 'in_progress' | 'done';
+
+export interface WorkItemRow extends Owned, Versioned, Deletable {
+  source: string;
+  item_id: string;
+  key: string;
+  project: string;
+  type: string;
+  kind: WorkItemKind;
+  status: string;
+  status_category: StatusCategory;
+  priority: string;
+  priority_rank: number;
+  assignee: string;
+  reporter: string;
+  components: string[];
+  labels: string[];
+  due_date: IsoDate | null;
+  start_date: IsoDate | null;
+  fix_versions: string[];
+  affects_versions: string[];
+  sprints: string[];
+  parent_id: string;
+  story_points: number | null;
+  severity: string;
+  found_in: string;
+  created_at: Iso;
+  updated_at: Iso;
+  resolved_at: Iso | null;
+  resolution: string;
+  summary: string;
+  url: string;
+}
+
+export interface WorkItemHistoryRow extends Versioned {
+  source: string;
+  item_id: string;
+  history_id: string;
+  field: string;
+  field_id: string;
+  from_value: string;
+  from_string: string;
+  to_value: string;
+  to_string: string;
+  changed_at: Iso;
+  author: string;
+}
+
+export type LinkType = 'blocks' | 'relates' | 'duplicates' | 'clones' | 'other';
+
+export interface WorkItemLinkRow extends Versioned, Deletable {
+  source: string;
+  from_key: string;
+  to_key: string;
+  link_type: LinkType;
+  raw_type: string;
+  link_id: string;
+  from_item_id: string;
+  to_item_id: string;
+  created_at: Iso | null;
+}
+
+export type MilestoneKind = 'version' | 'sprint' | 'epic';
+export type MilestoneState = 'open' | 'active' | 'done' | 'archived';
+
+export interface MilestoneRow extends Owned, Versioned, Deletable {
+  source: string;
+  milestone_id: string;
+  kind: MilestoneKind;
+  name: string;
+  project: string;
+  state: MilestoneState;
+  raw_state: string;
+  start_date: IsoDate | null;
+  committed_date: IsoDate | null;
+  completed_at: Iso | null;
+  url: string;
+}
+
+export interface MilestoneDateRow extends Versioned {
+  source: string;
+  milestone_id: string;
+  committed_date: IsoDate | null;
+  observed_at: Iso;
+  basis: 'snapshot' | 'changelog';
+}
+
+/** Each domain table and the row type the mappers write to it. */
+export interface DomainTables {
+  repositories: RepositoryRow;
+  pull_requests: PullRequestRow;
+  pull_request_commits: PullRequestCommitsRow;
+  reviews: ReviewRow;
+  commits: CommitRow;
+  deployments: DeploymentRow;
+  deployment_statuses: DeploymentStatusRow;
+  pipeline_runs: PipelineRunRow;
+  pipeline_jobs: PipelineJobRow;
+  incidents: IncidentRow;
+  incident_events: IncidentEventRow;
+  services: ServiceRow;
+  releases: ReleaseRow;
+  work_items: WorkItemRow;
+  work_item_history: WorkItemHistoryRow;
+  work_item_links: WorkItemLinkRow;
+  milestones: MilestoneRow;
+  milestone_dates: MilestoneDateRow;
+}
+
+export type DomainTable = keyof DomainTables;
