@@ -1,14 +1,14 @@
 import type { ParseArgsConfig } from 'node:util';
 import { publishRecords } from '../connectors/core/publish.js';
 import { loadDemo } from '../connectors/demo/source.js';
-import type { Config, OrgConfig } from '../infra/config/schema.js';
+import type { Config } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
-import { mapContext } from '../workers/normalize/registry.js';
+import { mapContext, type MapContext } from '../workers/normalize/registry.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { benchConnectors, runBench } from './bench.js';
@@ -19,7 +19,9 @@ import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import { createLogger } from '../infra/observability/logger.js';
 import type { Scheduler } from '../infra/scheduler/types.js';
 import { onShutdownSignal } from './lifecycle.js';
-import { configuredConnectors, createScheduler, pullHandlers, pullSchedules, syncOnce, webhookRoutesFor } from './sources.js';
+import { configuredConnectors, createScheduler, jobHandlers, jobSchedules, mappingContext, syncOnce, webhookRoutesFor } from './sources.js';
+import { link } from '../workers/link/linker.js';
+import { printModelSummary } from './model-summary.js';
 import { printTable } from './output.js';
 
 export interface CommandContext {
@@ -96,15 +98,14 @@ async function syncWithProgress(rt: Runtime, ctx: CommandContext, options: Param
   }
 }
 
-async function startNormalizing(rt: Runtime, org: OrgConfig) {
-  const config = rt.config;
+async function startNormalizing(rt: Runtime, context: MapContext) {
   return startNormalizer({
     bus: rt.bus,
     writer: rt.writer,
     registry: createMapperRegistry(),
     metrics: rt.metrics,
     logger: rt.logger,
-    context: mapContext({ org, model: config.model, people: config.people }),
+    context,
     groupId: rt.config.normalizer.groupId,
     topics: rawTopics(rt.config),
     concurrency: rt.config.normalizer.concurrency,
@@ -152,12 +153,22 @@ export const COMMANDS: Record<string, Command> = {
         const started = Date.now();
         const real = configuredConnectors(ctx.config);
         const demo = real.length === 0 ? loadDemo(ctx.config) : undefined;
-        const org = ctx.config.org.programs.length > 0 || demo === undefined ? ctx.config.org : demo.org;
-        const normalizer = await startNormalizing(rt, org);
+        const context =
+          demo !== undefined && ctx.config.org.programs.length === 0 ? mappingContext(ctx.config, demo) : mapContext(ctx.config);
+        const normalizer = await startNormalizing(rt, context);
         const http = once ? undefined : await serveHttp(rt, { webhooks: true });
         let scheduler: Scheduler | undefined;
         let failed = 0;
         if (demo !== undefined) {
+          // The demo is published once; the linker still runs on schedule while serving.
+          if (!once) {
+            scheduler = createScheduler(
+              rt,
+              jobSchedules(ctx.config).filter((s) => s.job === 'link'),
+              jobHandlers(rt),
+            );
+            await scheduler.start();
+          }
           ctx.out.write(
             `source: demo organisation (${demo.org.programs.length} programs, ${demo.teams} teams, ${demo.records.length} entity versions, as of ${demo.now}); ` +
               'configure sources (see ptel.example.yaml) to pull real data\n',
@@ -171,14 +182,16 @@ export const COMMANDS: Record<string, Command> = {
           ctx.out.write(`sources: ${real.map((c) => c.source).join(', ')}\n`);
           failed = (await syncWithProgress(rt, ctx)).filter((r) => r.status === 'failed').length;
         } else {
-          scheduler = createScheduler(rt, pullSchedules(ctx.config), pullHandlers(rt));
+          scheduler = createScheduler(rt, jobSchedules(ctx.config), jobHandlers(rt));
           await scheduler.start();
         }
         if (once) {
           await waitUntilDrained(rt.bus, ctx.config.normalizer.groupId, rawTopics(ctx.config));
           await normalizer.stop();
+          await link({ store: rt.store, model: ctx.config.model, logger: rt.logger });
           const secs = (Date.now() - started) / 1000;
           await printSummary(rt, ctx.out, (total) => `stored ${total} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}`);
+          await printModelSummary(rt, ctx.out);
           if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
           return failed > 0 ? 1 : 0;
         }
@@ -261,20 +274,33 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   connect: {
-    summary: 'run the scheduled pulls of every configured source (a scalable worker)',
+    summary: 'run the scheduled jobs: the pulls of every configured source and the linker (a scalable worker)',
     usage: 'usage: ptel connect\n\nIn distributed mode the schedules live on Redis and any number of these workers share them.',
     options: {},
     run(ctx) {
       return withRuntime(ctx.config, async (rt) => {
-        const schedules = pullSchedules(ctx.config);
-        if (schedules.length === 0) rt.logger.warn('no source is configured; nothing to pull');
-        const scheduler = createScheduler(rt, schedules, pullHandlers(rt));
+        const schedules = jobSchedules(ctx.config);
+        if (!schedules.some((s) => s.job === 'pull')) rt.logger.warn('no source is configured; nothing to pull');
+        const scheduler = createScheduler(rt, schedules, jobHandlers(rt));
         await scheduler.start();
         const http = await serveHttp(rt, { webhooks: false });
         await onShutdownSignal(rt.logger, async () => {
           await http.close();
           await scheduler.stop();
         });
+        return 0;
+      });
+    },
+  },
+
+  link: {
+    summary: 'recompute the links: commits to pull requests and deployments, incidents to deployments, hotfixes, escaped bugs',
+    usage: 'usage: ptel link\n\nRuns on schedule in `run` and `connect`; this runs it once now and prints what the model holds.',
+    options: {},
+    run(ctx) {
+      return withRuntime(ctx.config, async (rt) => {
+        await link({ store: rt.store, model: ctx.config.model, logger: rt.logger });
+        await printModelSummary(rt, ctx.out);
         return 0;
       });
     },
@@ -307,7 +333,7 @@ export const COMMANDS: Record<string, Command> = {
     options: {},
     run(ctx) {
       return withRuntime(ctx.config, async (rt) => {
-        const normalizer = await startNormalizing(rt, ctx.config.org);
+        const normalizer = await startNormalizing(rt, mappingContext(ctx.config));
         const http = await serveHttp(rt, { webhooks: false });
         await onShutdownSignal(rt.logger, async () => {
           await normalizer.stop();
@@ -349,11 +375,13 @@ export const COMMANDS: Record<string, Command> = {
           store: rt.store,
           writer: rt.writer,
           registry: createMapperRegistry(),
-          context: mapContext(ctx.config),
+          context: mappingContext(ctx.config),
           filter: { source: ctx.values['source'] as string | undefined, type: ctx.values['type'] as string | undefined, since: sinceDate },
           onProgress: (n) => rt.logger.info({ events: n }, 'replay progress'),
         });
         ctx.out.write(`replayed ${result.events} events: ${JSON.stringify(result.outcomes)}; rows ${JSON.stringify(result.rows)}\n`);
+        await link({ store: rt.store, model: ctx.config.model, logger: rt.logger });
+        await printModelSummary(rt, ctx.out);
         return 0;
       });
     },

@@ -9,6 +9,10 @@ import type { Runtime } from '../infra/runtime.js';
 import { createBullScheduler } from '../infra/scheduler/bullmq.js';
 import { createLocalScheduler } from '../infra/scheduler/local.js';
 import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
+import type { DemoOrg } from '../connectors/demo/generator.js';
+import { loadDemo } from '../connectors/demo/source.js';
+import { link } from '../workers/link/linker.js';
+import { mapContext, type MapContext } from '../workers/normalize/context.js';
 
 /** The connectors whose configuration and credentials are complete. */
 export function configuredConnectors(config: Config): Connector[] {
@@ -51,6 +55,33 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
     },
   };
 }
+
+/** The scheduled jobs besides the pulls: the linker, every `model.linkIntervalMinutes`. */
+export function jobSchedules(config: Config): ScheduleSpec[] {
+  return [...pullSchedules(config), { id: 'link', job: 'link', everyMs: config.model.linkIntervalMinutes * 60_000 }];
+}
+
+export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
+  return {
+    ...pullHandlers(rt),
+    link: async () => {
+      await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
+    },
+  };
+}
+
+/**
+ * What the mappers need from the config. With no source and no org mapping configured, the pipeline
+ * runs on the demo organisation, whose org mapping and Jira fields then apply, live and in replays.
+ */
+export function mappingContext(config: Config, demo?: Pick<DemoOrg, 'org' | 'jiraFields'>): MapContext {
+  const d = demo ?? (usesDemo(config) ? loadDemo(config) : undefined);
+  return d === undefined
+    ? mapContext(config)
+    : mapContext({ org: d.org, model: config.model, people: config.people, jiraFields: d.jiraFields });
+}
+
+export const usesDemo = (config: Config): boolean => configuredConnectors(config).length === 0 && config.org.programs.length === 0;
 
 /** Embedded mode schedules in process; distributed mode on Redis, shared by every process. */
 export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers: Record<string, JobHandler>): Scheduler {

@@ -535,7 +535,8 @@ describe('org config', () => {
       expect(t.repositories.length).toBeLessThanOrEqual(2);
       expect(t.jira.projects).toHaveLength(1);
       expect(t.pagerduty.services.length).toBe(t.repositories.length);
-      expect(t.services).toEqual(t.repositories.map((r) => r.split('/')[1]));
+      expect(t.services.map((s) => s.name)).toEqual(t.repositories.map((r) => r.split('/')[1]));
+      expect(t.services.map((s) => s.repositories[0])).toEqual(t.repositories);
       for (const p of t.ci.pipelines) expect(p).toMatch(/^github:acme\/[a-z0-9-]+:(ci|deploy)\.yml$/);
     }
   });

@@ -6,7 +6,7 @@
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { simulateDelivery, type Window } from './delivery.js';
 import { githubRecords } from './github.js';
-import { planJira, jiraRecords } from './jira.js';
+import { JIRA_FIELDS, planJira, jiraRecords } from './jira.js';
 import { buildOrganisation, orgConfig, type DemoOrgConfig } from './org.js';
 import { numberIncidents, pagerdutyRecords, planBackgroundIncidents } from './pagerduty.js';
 import { Rng } from './prng.js';
@@ -26,6 +26,8 @@ export interface DemoOptions {
 
 export interface DemoOrg {
   org: DemoOrgConfig;
+  /** The custom field ids of the demo's Jira site, as a real site's config would give them. */
+  jiraFields: { storyPoints: string; sprint: string; startDate: string; foundIn: string; severity: string };
   /** Every entity version, sorted by time ascending. */
   records: SourceRecord[];
 }
@@ -70,5 +72,6 @@ export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
 
   const records = [...githubRecords(org, deliveries, window), ...pagerdutyRecords(org, incidents, window), ...jiraRecords(jira, window)];
   records.sort(compareRecords);
-  return { org: orgConfig(org), records };
+  const { storyPoints, sprint, startDate, foundIn, severity } = JIRA_FIELDS;
+  return { org: orgConfig(org), jiraFields: { storyPoints, sprint, startDate, foundIn, severity }, records };
 }

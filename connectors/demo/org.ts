@@ -17,8 +17,8 @@ export interface DemoOrgConfig {
       pagerduty: { services: string[] };
       /** `github:<owner/repo>:<workflow file>`. */
       ci: { pipelines: string[] };
-      /** Deployable service names. */
-      services: string[];
+      /** Deployable services, each with the repository it is built from and the PagerDuty service that pages for it. */
+      services: Array<{ name: string; repositories: string[]; pagerduty: string[]; pipelines: string[]; aliases: string[] }>;
     }>;
   }>;
   /** Jira Cloud host, e.g. `acme.atlassian.net`. */
@@ -538,7 +538,13 @@ export function orgConfig(org: Organisation): DemoOrgConfig {
         jira: { projects: [t.jira.key], components: t.jira.components.map((c) => c.name) },
         pagerduty: { services: t.repos.map((r) => r.pagerduty.id) },
         ci: { pipelines: t.repos.flatMap((r) => [r.workflows.ci, r.workflows.deploy].map((w) => `github:${r.fullName}:${w.file}`)) },
-        services: t.repos.map((r) => r.name),
+        services: t.repos.map((r) => ({
+          name: r.name,
+          repositories: [r.fullName],
+          pagerduty: [r.pagerduty.id],
+          pipelines: [`github:${r.fullName}:${r.workflows.deploy.file}`],
+          aliases: [],
+        })),
       })),
     })),
   };

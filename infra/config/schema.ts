@@ -210,8 +210,14 @@ const pattern = z.string().refine(
 const modelSchema = z.strictObject({
   /** Deployment environments that count as production (case-insensitive). */
   productionEnvironments: z.array(z.string().min(1)).default(['production', 'prod', 'prd', 'live']),
+  /** Minutes between two runs of the linker (commits to PRs and deployments, incidents to deployments, ...). */
+  linkIntervalMinutes: z.number().int().min(1).max(1440).default(5),
   /** An incident that names no deployment is linked to the last one of its service that finished this long before it. */
-  incidentWindowHours: z.number().positive().max(24 * 30).default(24),
+  incidentWindowHours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(24),
   /** A deployment is a hotfix when its ref or description matches, or a linked change carries one of the labels. */
   hotfix: z
     .strictObject({

@@ -32,14 +32,16 @@ export function mappedOk(events: RawEvent[], context?: MapContext): Record<strin
   const bad = outcomes.filter((o) => o.outcome.kind !== 'ok');
   if (bad.length > 0) {
     const first = bad[0]!;
-    throw new Error(`${bad.length} event(s) not mapped, first ${first.event.type} ${first.event.subject}: ${JSON.stringify(first.outcome)}`);
+    throw new Error(
+      `${bad.length} event(s) not mapped, first ${first.event.type} ${first.event.subject}: ${JSON.stringify(first.outcome)}`,
+    );
   }
   return tables;
 }
 
 /** Inserts mapped rows into their tables of a migrated store, so a test proves they fit the schema. */
-export async function insertTables(store: Store, tables: Record<string, Row[]>): Promise<void> {
+export async function insertTables(store: Store, tables: Record<string, readonly object[]>): Promise<void> {
   for (const [table, values] of Object.entries(tables)) {
-    if (values.length > 0) await store.client.insert({ table, values, format: 'JSONEachRow' });
+    if (values.length > 0) await store.client.insert({ table, values: [...values], format: 'JSONEachRow' });
   }
 }

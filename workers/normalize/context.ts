@@ -56,7 +56,13 @@ export interface MapContext {
 export type JiraFields = NonNullable<SourcesConfig['jira']>['fields'];
 
 export function mapContext(
-  config: { org?: OrgConfig; model?: ModelConfig; people?: PersonConfig[]; sources?: Pick<SourcesConfig, 'jira'>; jiraFields?: JiraFields } = {},
+  config: {
+    org?: OrgConfig;
+    model?: ModelConfig;
+    people?: PersonConfig[];
+    sources?: Pick<SourcesConfig, 'jira'>;
+    jiraFields?: JiraFields;
+  } = {},
 ): MapContext {
   const org = config.org ?? { programs: [] };
   return {

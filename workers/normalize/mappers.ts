@@ -7,7 +7,14 @@ import { pagerdutyMappers } from '../../connectors/pagerduty/mapper.js';
 import { MapperRegistry, type SourceMappers } from './registry.js';
 
 /** Every source's mappers: each connector folder keeps its own beside its streams and webhook. */
-export const SOURCE_MAPPERS: SourceMappers[] = [githubMappers, jiraMappers, pagerdutyMappers, gitlabMappers, jenkinsMappers, cdeventsMappers];
+export const SOURCE_MAPPERS: SourceMappers[] = [
+  githubMappers,
+  jiraMappers,
+  pagerdutyMappers,
+  gitlabMappers,
+  jenkinsMappers,
+  cdeventsMappers,
+];
 
 /**
  * The mappers of every source, registered in one place. Event types without a mapper are still kept
@@ -16,6 +23,7 @@ export const SOURCE_MAPPERS: SourceMappers[] = [githubMappers, jiraMappers, page
  */
 export function createMapperRegistry(): MapperRegistry {
   const registry = new MapperRegistry();
-  for (const { source, mappers } of SOURCE_MAPPERS) for (const [type, mapper] of Object.entries(mappers)) registry.register(source, type, mapper);
+  for (const { source, mappers } of SOURCE_MAPPERS)
+    for (const [type, mapper] of Object.entries(mappers)) registry.register(source, type, mapper);
   return registry;
 }

@@ -51,7 +51,12 @@ export function withPayload<S extends z.ZodType>(
  * a mapper reads. Throws a MappingError whose reason names the first field that is missing or wrong,
  * which the registry turns into a dead letter.
  */
-export function parsePayload<S extends z.ZodType>(schema: S, data: unknown, event: Pick<RawEvent, 'type' | 'subject'>, at = ''): z.infer<S> {
+export function parsePayload<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  event: Pick<RawEvent, 'type' | 'subject'>,
+  at = '',
+): z.infer<S> {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
   const first = parsed.error.issues[0];

@@ -50,7 +50,10 @@ export const ownerColumns = (o: Ownership | undefined): { team: string; program:
  * keeps while the sha, parents and committer time change.
  */
 export function commitFingerprint(authoredAt: string, message: string): string {
-  return createHash('sha256').update(`${iso(authoredAt, 'authored_at')}\n${message.trim()}`).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(`${iso(authoredAt, 'authored_at')}\n${message.trim()}`)
+    .digest('hex')
+    .slice(0, 24);
 }
 
 /** Whether a deployment environment counts as production (the configured set, case-insensitive). */

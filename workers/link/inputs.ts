@@ -1,0 +1,132 @@
+import type { Store } from '../../infra/store/client.js';
+import type { GraphCommit } from './graph.js';
+
+/**
+ * The facts the linker reads, loaded from the domain tables with FINAL (the latest version of each
+ * entity, deletions dropped). Times come back as epoch milliseconds.
+ */
+
+export interface Deployment {
+  source: string;
+  deployment_id: string;
+  repo: string;
+  service: string;
+  environment: string;
+  is_production: number;
+  sha: string;
+  ref: string;
+  description: string;
+  is_rollback: number;
+  created_ms: number;
+  team: string;
+  program: string;
+  raw_event_id: string;
+}
+
+export interface DeploymentStatus {
+  source: string;
+  deployment_id: string;
+  status_id: string;
+  state: string;
+  raw_state: string;
+  at_ms: number;
+}
+
+export interface Incident {
+  source: string;
+  incident_id: string;
+  number: string;
+  title: string;
+  description: string;
+  service: string;
+  url: string;
+  created_ms: number;
+  resolved_ms: number | null;
+}
+
+export interface PullRequest {
+  source: string;
+  repo: string;
+  number: number;
+  title: string;
+  labels: string[];
+  head_branch: string;
+  merge_commit_sha: string;
+}
+
+export interface Bug {
+  source: string;
+  item_id: string;
+  key: string;
+  summary: string;
+  labels: string[];
+  found_in: string;
+}
+
+async function rows<T>(store: Store, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export async function loadDeployments(store: Store): Promise<Deployment[]> {
+  const list = await rows<Deployment>(
+    store,
+    `SELECT source, deployment_id, repo, service, environment, is_production, sha, ref, description, is_rollback,
+            toUnixTimestamp64Milli(created_at) AS created_ms, team, program, raw_event_id
+     FROM deployments FINAL`,
+  );
+  return list.map((d) => ({ ...d, created_ms: num(d.created_ms), is_production: num(d.is_production), is_rollback: num(d.is_rollback) }));
+}
+
+export async function loadDeploymentStatuses(store: Store): Promise<DeploymentStatus[]> {
+  const list = await rows<DeploymentStatus>(
+    store,
+    `SELECT source, deployment_id, status_id, state, raw_state, toUnixTimestamp64Milli(at) AS at_ms FROM deployment_statuses FINAL`,
+  );
+  return list.map((s) => ({ ...s, at_ms: num(s.at_ms) }));
+}
+
+export async function loadCommitGraph(store: Store, source: string, repo: string): Promise<GraphCommit[]> {
+  const list = await rows<{ sha: string; parents: string[]; parents_known: number; t: string }>(
+    store,
+    `SELECT sha, parents, parents_known, toUnixTimestamp64Milli(committed_at) AS t
+     FROM commits FINAL WHERE source = {source:String} AND repo = {repo:String}`,
+    { source, repo },
+  );
+  return list.map((c) => ({ sha: c.sha, parents: c.parents, parentsKnown: num(c.parents_known) === 1, committedAt: num(c.t) }));
+}
+
+export async function loadIncidents(store: Store): Promise<Incident[]> {
+  const list = await rows<Incident>(
+    store,
+    `SELECT source, incident_id, number, title, description, service, url,
+            toUnixTimestamp64Milli(created_at) AS created_ms,
+            if(resolved_at IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(resolved_at))) AS resolved_ms
+     FROM incidents FINAL`,
+  );
+  return list.map((i) => ({ ...i, created_ms: num(i.created_ms), resolved_ms: numOrNull(i.resolved_ms) }));
+}
+
+export async function loadMergedPullRequests(store: Store): Promise<PullRequest[]> {
+  const list = await rows<PullRequest>(
+    store,
+    `SELECT source, repo, number, title, labels, head_branch, merge_commit_sha FROM pull_requests FINAL WHERE state = 'merged'`,
+  );
+  return list.map((p) => ({ ...p, number: num(p.number) }));
+}
+
+/** Pull request numbers of the commits of these repositories, from the commit -> PR links. */
+export async function loadCommitPullRequests(store: Store): Promise<Array<{ source: string; repo: string; sha: string; number: number }>> {
+  const list = await rows<{ source: string; repo: string; sha: string; number: string }>(
+    store,
+    `SELECT source, repo, sha, number FROM commit_pull_requests FINAL`,
+  );
+  return list.map((r) => ({ ...r, number: num(r.number) }));
+}
+
+export async function loadBugs(store: Store): Promise<Bug[]> {
+  return rows<Bug>(store, `SELECT source, item_id, key, summary, labels, found_in FROM work_items FINAL WHERE kind = 'bug'`);
+}
