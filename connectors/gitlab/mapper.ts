@@ -1,3 +1,696 @@
-import type { SourceMappers } from '../../workers/normalize/registry.js';
+import { z } from 'zod';
+import type {
+  DeploymentState,
+  DeploymentStatusRow,
+  PipelineJobRow,
+  PipelineRunRow,
+  PullRequestState,
+  RunResult,
+  RunStatus,
+} from '../../schemas/domain.js';
+import type { RawEvent } from '../../schemas/raw-event.js';
+import {
+  MappingError,
+  ok,
+  parsePayload,
+  withPayload,
+  type MapContext,
+  type Mapper,
+  type SourceMappers,
+} from '../../workers/normalize/registry.js';
+import { repoName, type Ownership } from '../../workers/normalize/org-index.js';
+import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
 
-export const gitlabMappers: SourceMappers = { source: 'gitlab', mappers: {} };
+/**
+ * GitLab entities arrive as a REST object (pull) or inside a webhook delivery (object_kind names it).
+ * A pull and a delivery of the same status share one event id, so both shapes are reduced to the
+ * facts they both carry before rows are built:
+ * - webhooks give times to the second, REST to the millisecond: every time is truncated to the second;
+ * - the project comes from the event subject ('<host>/<project path>/<kind>/<id>'), which the
+ *   connector builds the same way for both shapes (the configured host, the lower-cased path).
+ * Where one shape lacks a fact the other has, the comment at the field says what stands in for it.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+
+const SUBJECT = /^(([^/]+)\/(.+))\/(pipelines|jobs|deployments|merge_requests)\/(\d+)$/;
+
+interface Where {
+  /** '<host>/<project path>', lower-case: the repo column, as in the subjects. */
+  repo: string;
+  /** The project path, as the org mapping names repositories. */
+  path: string;
+  id: number;
+}
+
+function where(event: RawEvent): Where {
+  const m = SUBJECT.exec(event.subject);
+  if (m === null) throw new MappingError('invalid_subject', `${event.type} ${event.subject}: not a GitLab subject`);
+  return { repo: m[1]!, path: m[3]!, id: Number(m[5]) };
+}
+
+/** A GitLab time truncated to the second (webhooks carry no milliseconds, REST does). */
+function sec(value: string, field: string): string {
+  const d = new Date(iso(value, field));
+  d.setUTCMilliseconds(0);
+  return d.toISOString();
+}
+
+const secOrNull = (value: string | null | undefined, field: string): string | null =>
+  isoOrNull(value, field) === null ? null : sec(value!, field);
+
+const repoOwner = (ctx: MapContext, w: Where): Ownership | undefined =>
+  ctx.owners.firstOwner([
+    ['repository', w.path],
+    ['repository', w.repo],
+  ]);
+
+/** The CI pipeline of a project as the org mapping's ci.pipelines names it. */
+const pipelineOf = (w: Where): string => `gitlab:${w.repo}`;
+
+const ciOwner = (ctx: MapContext, w: Where): Ownership | undefined =>
+  ctx.owners.firstOwner([
+    ['ciPipeline', pipelineOf(w)],
+    ['repository', w.path],
+    ['repository', w.repo],
+  ]);
+
+const time = z.string();
+const project = z.object({ web_url: z.string() });
+const isHook = (data: unknown, kind: string): boolean =>
+  typeof data === 'object' && data !== null && (data as { object_kind?: unknown }).object_kind === kind;
+
+// ---------------------------------------------------------------------------------------------
+// Pipelines and jobs
+
+/**
+ * GitLab pipeline and job statuses -> the table's status and result. 'manual' (waiting for someone to
+ * play it) counts as done and skipped: nothing ran and nothing will unless a person acts; the raw
+ * status stays in raw_result. 'canceling' is still running its cancellation.
+ */
+const RUN_STATUS: Record<string, { status: RunStatus; result: RunResult; rank: number }> = {
+  created: { status: 'queued', result: '', rank: 0 },
+  waiting_for_resource: { status: 'queued', result: '', rank: 1 },
+  preparing: { status: 'queued', result: '', rank: 2 },
+  pending: { status: 'queued', result: '', rank: 3 },
+  scheduled: { status: 'queued', result: '', rank: 3 },
+  running: { status: 'running', result: '', rank: 5 },
+  canceling: { status: 'running', result: '', rank: 6 },
+  success: { status: 'done', result: 'success', rank: 7 },
+  failed: { status: 'done', result: 'failure', rank: 7 },
+  canceled: { status: 'done', result: 'cancelled', rank: 7 },
+  skipped: { status: 'done', result: 'skipped', rank: 7 },
+  manual: { status: 'done', result: 'skipped', rank: 4 },
+};
+/** A status GitLab adds later is taken as finished with an unknown result. */
+const runStatus = (raw: string) => RUN_STATUS[raw] ?? { status: 'done' as const, result: '' as const, rank: 7 };
+
+const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+const restPipeline = z.object({
+  id: z.number(),
+  sha: z.string(),
+  ref: z.string(),
+  status: z.string(),
+  source: z.string().nullish(),
+  name: z.string().nullish(),
+  created_at: time,
+  updated_at: time,
+  web_url: z.string(),
+});
+
+const pipelineHook = z.object({
+  project,
+  object_attributes: z.object({
+    id: z.number(),
+    sha: z.string(),
+    ref: z.string(),
+    status: z.string(),
+    source: z.string().nullish(),
+    name: z.string().nullish(),
+    created_at: time,
+    finished_at: time.nullish(),
+    url: z.string().nullish(),
+  }),
+});
+
+interface Pipeline {
+  id: number;
+  sha: string;
+  ref: string;
+  status: string;
+  source: string;
+  name: string;
+  created_at: string;
+  finished_at: string | null;
+  url: string;
+}
+
+function pipelineOfPayload(event: RawEvent): Pipeline {
+  if (isHook(event.data, 'pipeline')) {
+    const h = parsePayload(pipelineHook, event.data, event);
+    const p = h.object_attributes;
+    return {
+      ...p,
+      source: p.source ?? '',
+      name: p.name ?? '',
+      created_at: sec(p.created_at, 'object_attributes.created_at'),
+      finished_at: secOrNull(p.finished_at, 'object_attributes.finished_at'),
+      url: p.url ?? `${h.project.web_url}/-/pipelines/${p.id}`,
+    };
+  }
+  const p = parsePayload(restPipeline, event.data, event);
+  return {
+    ...p,
+    source: p.source ?? '',
+    name: p.name ?? '',
+    created_at: sec(p.created_at, 'created_at'),
+    // The listing has no finished_at; a pipeline's last update is its last transition, which for a
+    // finished pipeline is when it finished.
+    finished_at: TERMINAL.has(p.status) ? sec(p.updated_at, 'updated_at') : null,
+    url: p.web_url,
+  };
+}
+
+const mapPipeline: Mapper = (event, ctx) => {
+  const w = where(event);
+  const p = pipelineOfPayload(event);
+  const s = runStatus(p.status);
+  const pipeline = pipelineOf(w);
+  const service = ctx.owners.service({ pipeline, repository: w.path });
+  const row: PipelineRunRow = {
+    source: 'gitlab',
+    run_id: event.subject,
+    repo: w.repo,
+    pipeline,
+    name: p.name,
+    sha: p.sha,
+    branch: p.ref,
+    trigger: p.source,
+    status: s.status,
+    result: s.result,
+    raw_result: p.status,
+    // GitLab retries jobs inside the same pipeline; a pipeline has no attempt counter.
+    attempt: 1,
+    created_at: p.created_at,
+    // Neither the listing nor the hook says when the first job started; the jobs' rows do.
+    started_at: null,
+    finished_at: p.finished_at,
+    service: service?.service ?? '',
+    ...ownerColumns(ciOwner(ctx, w) ?? service),
+    url: p.url,
+    raw_event_id: event.id,
+    // A retried pipeline keeps its id: a later finish outranks an earlier one.
+    version: rowVersion(p.finished_at ?? p.created_at, s.rank),
+  };
+  return ok([rowsOf('pipeline_runs', [row])]);
+};
+
+const restJob = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string(),
+  created_at: time,
+  started_at: time.nullish(),
+  finished_at: time.nullish(),
+  web_url: z.string().nullish(),
+  pipeline: z.object({ id: z.number(), sha: z.string() }),
+});
+
+const jobHook = z.object({
+  build_id: z.number(),
+  build_name: z.string(),
+  build_status: z.string(),
+  build_created_at: time.nullish(),
+  build_started_at: time.nullish(),
+  build_finished_at: time.nullish(),
+  // Older GitLab versions send neither the pipeline id nor the project object.
+  pipeline_id: z.number().nullish(),
+  sha: z.string(),
+  project: project.optional(),
+  repository: z.object({ homepage: z.string() }).optional(),
+});
+
+const hookBuild = z.object({
+  id: z.number(),
+  name: z.string(),
+  status: z.string(),
+  created_at: time,
+  started_at: time.nullish(),
+  finished_at: time.nullish(),
+});
+
+const pipelineHookWithBuilds = z.object({
+  project,
+  object_attributes: z.object({ id: z.number(), sha: z.string() }),
+  builds: z.array(z.unknown()),
+});
+
+interface Job {
+  name: string;
+  status: string;
+  pipelineId: number | null;
+  sha: string;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  url: string;
+}
+
+/** A job from a REST job, a job hook, or the builds list of a pipeline hook (the job is found by its id). */
+function jobOfPayload(event: RawEvent, id: number): Job {
+  if (isHook(event.data, 'pipeline')) {
+    const h = parsePayload(pipelineHookWithBuilds, event.data, event);
+    const i = h.builds.findIndex((b) => (b as { id?: unknown } | null)?.id === id);
+    if (i < 0) throw new MappingError('invalid_payload', `${event.type} ${event.subject}: field 'builds': no job with id ${id}`);
+    const b = parsePayload(hookBuild, h.builds[i], event, `builds.${i}`);
+    return {
+      name: b.name,
+      status: b.status,
+      pipelineId: h.object_attributes.id,
+      sha: h.object_attributes.sha,
+      created_at: sec(b.created_at, `builds.${i}.created_at`),
+      started_at: secOrNull(b.started_at, `builds.${i}.started_at`),
+      finished_at: secOrNull(b.finished_at, `builds.${i}.finished_at`),
+      url: `${h.project.web_url}/-/jobs/${id}`,
+    };
+  }
+  if (isHook(event.data, 'build')) {
+    const h = parsePayload(jobHook, event.data, event);
+    const base = h.project?.web_url ?? h.repository?.homepage;
+    return {
+      name: h.build_name,
+      status: h.build_status,
+      pipelineId: h.pipeline_id ?? null,
+      sha: h.sha,
+      created_at: secOrNull(h.build_created_at, 'build_created_at'),
+      started_at: secOrNull(h.build_started_at, 'build_started_at'),
+      finished_at: secOrNull(h.build_finished_at, 'build_finished_at'),
+      url: base === undefined ? '' : `${base}/-/jobs/${id}`,
+    };
+  }
+  const j = parsePayload(restJob, event.data, event);
+  return {
+    name: j.name,
+    status: j.status,
+    pipelineId: j.pipeline.id,
+    sha: j.pipeline.sha,
+    created_at: sec(j.created_at, 'created_at'),
+    started_at: secOrNull(j.started_at, 'started_at'),
+    finished_at: secOrNull(j.finished_at, 'finished_at'),
+    url: j.web_url ?? '',
+  };
+}
+
+const mapJob: Mapper = (event, ctx) => {
+  const w = where(event);
+  const j = jobOfPayload(event, w.id);
+  const s = runStatus(j.status);
+  const row: PipelineJobRow = {
+    source: 'gitlab',
+    job_id: event.subject,
+    run_id: j.pipelineId === null ? '' : `${w.repo}/pipelines/${j.pipelineId}`,
+    repo: w.repo,
+    pipeline: pipelineOf(w),
+    name: j.name,
+    sha: j.sha,
+    status: s.status,
+    result: s.result,
+    raw_result: j.status,
+    started_at: j.started_at,
+    finished_at: j.finished_at,
+    ...ownerColumns(ciOwner(ctx, w)),
+    url: j.url,
+    raw_event_id: event.id,
+    // An old job hook of a job not started yet has no time at all: the delivery's time stands in.
+    version: rowVersion(j.finished_at ?? j.started_at ?? j.created_at ?? event.time, s.rank),
+  };
+  return ok([rowsOf('pipeline_jobs', [row])]);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Deployments
+
+/**
+ * GitLab deployment statuses -> deployment states. 'blocked' waits for an approval and 'approved'
+ * (an approval delivery) still waits for its job: both queued. A rejected deployment never runs.
+ * 'skipped' (a newer deployment superseded it) never deployed either.
+ */
+const DEPLOYMENT_STATE: Record<string, DeploymentState> = {
+  created: 'queued',
+  blocked: 'queued',
+  approved: 'queued',
+  running: 'in_progress',
+  success: 'success',
+  failed: 'failure',
+  canceled: 'cancelled',
+  rejected: 'cancelled',
+  skipped: 'cancelled',
+};
+
+const restDeployment = z.object({
+  id: z.number(),
+  ref: z.string(),
+  sha: z.string(),
+  status: z.string(),
+  created_at: time,
+  updated_at: time,
+  environment: z.object({ name: z.string(), tier: z.string().nullish() }),
+  deployable: z.object({ web_url: z.string().nullish(), commit: z.object({ title: z.string().nullish() }).nullish() }).nullish(),
+});
+
+const deploymentHook = z.object({
+  status: z.string(),
+  status_changed_at: time,
+  deployable_url: z.string().nullish(),
+  environment: z.string(),
+  environment_tier: z.string().nullish(),
+  commit_url: z.string(),
+  commit_title: z.string().nullish(),
+  ref: z.string(),
+});
+
+interface Deployment {
+  status: string;
+  /** When the current status began. */
+  at: string;
+  /** When the deployment was created, or the best bound the payload gives (see `exactCreated`). */
+  created_at: string;
+  exactCreated: boolean;
+  environment: string;
+  tier: string;
+  sha: string;
+  ref: string;
+  description: string;
+  url: string;
+}
+
+function deploymentOfPayload(event: RawEvent): Deployment {
+  if (isHook(event.data, 'deployment')) {
+    const h = parsePayload(deploymentHook, event.data, event);
+    const at = sec(h.status_changed_at, 'status_changed_at');
+    return {
+      status: h.status,
+      at,
+      // The hook has no creation time; the status time bounds it (exact for the 'created' status).
+      created_at: at,
+      exactCreated: h.status === 'created',
+      environment: h.environment,
+      tier: h.environment_tier ?? '',
+      // The hook gives only a short sha; the commit URL ends with the full one.
+      sha: h.commit_url.slice(h.commit_url.lastIndexOf('/') + 1),
+      ref: h.ref,
+      description: h.commit_title ?? '',
+      url: h.deployable_url ?? '',
+    };
+  }
+  const d = parsePayload(restDeployment, event.data, event);
+  return {
+    status: d.status,
+    at: sec(d.updated_at, 'updated_at'),
+    created_at: sec(d.created_at, 'created_at'),
+    exactCreated: true,
+    environment: d.environment.name,
+    tier: d.environment.tier ?? '',
+    sha: d.sha,
+    ref: d.ref,
+    description: d.deployable?.commit?.title ?? '',
+    url: d.deployable?.web_url ?? '',
+  };
+}
+
+/** Far enough ahead that (HORIZON - created) stays positive: 2100-01-01. */
+const HORIZON_MS = Date.UTC(2100, 0, 1);
+
+const mapDeployment: Mapper = (event, ctx) => {
+  const w = where(event);
+  const d = deploymentOfPayload(event);
+  const state = DEPLOYMENT_STATE[d.status];
+  if (state === undefined)
+    throw new MappingError('unknown_status', `${event.type} ${event.subject}: field 'status': unknown '${d.status}'`);
+  const service = ctx.owners.service({ repository: w.path });
+  const deployment = {
+    source: 'gitlab',
+    deployment_id: event.subject,
+    repo: w.repo,
+    service: service?.service ?? repoName(w.path),
+    environment: d.environment,
+    is_production: isProduction(d.environment, ctx.model) || d.tier.toLowerCase() === 'production' ? 1 : 0,
+    sha: d.sha,
+    ref: d.ref,
+    description: d.description,
+    // GitLab has no rollback flag: a rollback is a re-run of an older deployment's job.
+    is_rollback: 0,
+    created_at: d.created_at,
+    ...ownerColumns(repoOwner(ctx, w) ?? service),
+    url: d.url,
+    raw_event_id: event.id,
+    // A deployment's attributes never change, only what is known of its creation time: the earliest
+    // known time is the truest, so it gets the highest version (an exact one wins a tie).
+    version: (HORIZON_MS - Date.parse(d.created_at)) * 1000 + (d.exactCreated ? 1 : 0),
+  } as const;
+  const statuses: DeploymentStatusRow[] = [
+    {
+      source: 'gitlab',
+      deployment_id: event.subject,
+      status_id: d.status,
+      state,
+      raw_state: d.status,
+      at: d.at,
+      raw_event_id: event.id,
+      version: rowVersion(d.at),
+    },
+  ];
+  // A REST deployment past 'created' still tells when it was created: the queued status.
+  if (d.exactCreated && d.status !== 'created')
+    statuses.push({
+      ...statuses[0]!,
+      status_id: 'created',
+      state: 'queued',
+      raw_state: 'created',
+      at: d.created_at,
+      version: rowVersion(d.created_at),
+    });
+  return ok([rowsOf('deployments', [deployment]), rowsOf('deployment_statuses', statuses)]);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Merge requests
+
+/** GitLab merge request states. A locked MR is open with its discussion locked. */
+const MR_STATE: Record<string, { state: PullRequestState; rank: number }> = {
+  opened: { state: 'open', rank: 0 },
+  locked: { state: 'open', rank: 1 },
+  closed: { state: 'closed', rank: 2 },
+  merged: { state: 'merged', rank: 3 },
+};
+
+const restMergeRequest = z.object({
+  id: z.number(),
+  iid: z.number(),
+  title: z.string(),
+  state: z.string(),
+  draft: z.boolean().nullish(),
+  work_in_progress: z.boolean().nullish(),
+  author: z.object({ id: z.number() }).nullish(),
+  source_branch: z.string(),
+  target_branch: z.string(),
+  sha: z.string().nullish(),
+  merge_commit_sha: z.string().nullish(),
+  squash_commit_sha: z.string().nullish(),
+  labels: z.array(z.string()).nullish(),
+  created_at: time,
+  updated_at: time,
+  merged_at: time.nullish(),
+  closed_at: time.nullish(),
+  web_url: z.string().nullish(),
+});
+
+const mergeRequestHook = z.object({
+  object_attributes: z.object({
+    id: z.number(),
+    iid: z.number(),
+    title: z.string(),
+    state: z.string(),
+    draft: z.boolean().nullish(),
+    work_in_progress: z.boolean().nullish(),
+    author_id: z.number().nullish(),
+    source_branch: z.string(),
+    target_branch: z.string(),
+    last_commit: z.object({ id: z.string() }).nullish(),
+    merge_commit_sha: z.string().nullish(),
+    created_at: time,
+    updated_at: time,
+    url: z.string(),
+  }),
+  labels: z.array(z.object({ title: z.string() })).nullish(),
+});
+
+interface MergeRequest {
+  id: number;
+  title: string;
+  state: string;
+  draft: boolean;
+  author: number | null;
+  source_branch: string;
+  target_branch: string;
+  head_sha: string;
+  merge_commit_sha: string;
+  labels: string[];
+  created_at: string;
+  updated_at: string;
+  merged_at: string | null;
+  closed_at: string | null;
+  url: string;
+}
+
+function mergeRequestOfPayload(event: RawEvent): MergeRequest {
+  if (isHook(event.data, 'merge_request')) {
+    const h = parsePayload(mergeRequestHook, event.data, event);
+    const a = h.object_attributes;
+    const updated = sec(a.updated_at, 'object_attributes.updated_at');
+    return {
+      id: a.id,
+      title: a.title,
+      state: a.state,
+      draft: a.draft ?? a.work_in_progress ?? false,
+      author: a.author_id ?? null,
+      source_branch: a.source_branch,
+      target_branch: a.target_branch,
+      head_sha: a.last_commit?.id ?? '',
+      merge_commit_sha: a.merge_commit_sha ?? '',
+      labels: (h.labels ?? []).map((l) => l.title),
+      created_at: sec(a.created_at, 'object_attributes.created_at'),
+      updated_at: updated,
+      // The hook has no merged_at or closed_at: the delivery that reports the merge or the close is
+      // sent by that action, so its updated_at is when it happened.
+      merged_at: a.state === 'merged' ? updated : null,
+      closed_at: a.state === 'merged' || a.state === 'closed' ? updated : null,
+      url: a.url,
+    };
+  }
+  const m = parsePayload(restMergeRequest, event.data, event);
+  const merged = secOrNull(m.merged_at, 'merged_at');
+  return {
+    id: m.id,
+    title: m.title,
+    state: m.state,
+    draft: m.draft ?? m.work_in_progress ?? false,
+    author: m.author?.id ?? null,
+    source_branch: m.source_branch,
+    target_branch: m.target_branch,
+    head_sha: m.sha ?? '',
+    // The commit the MR put on the target branch: the merge commit when GitLab made one, else (a
+    // fast-forward of a squashed MR) the squash commit.
+    merge_commit_sha: m.merge_commit_sha ?? m.squash_commit_sha ?? '',
+    labels: m.labels ?? [],
+    created_at: sec(m.created_at, 'created_at'),
+    updated_at: sec(m.updated_at, 'updated_at'),
+    merged_at: merged,
+    // GitLab leaves closed_at empty on a merge; a merged MR is closed as well (as on GitHub).
+    closed_at: secOrNull(m.closed_at, 'closed_at') ?? merged,
+    url: m.web_url ?? '',
+  };
+}
+
+const mapMergeRequest: Mapper = (event, ctx) => {
+  const w = where(event);
+  const m = mergeRequestOfPayload(event);
+  const s = MR_STATE[m.state];
+  if (s === undefined) throw new MappingError('unknown_state', `${event.type} ${event.subject}: field 'state': unknown '${m.state}'`);
+  return ok([
+    rowsOf('pull_requests', [
+      {
+        source: 'gitlab',
+        repo: w.repo,
+        number: w.id,
+        pr_id: String(m.id),
+        title: m.title,
+        // The numeric account id: the hook carries no username.
+        author: ctx.people.id('gitlab', m.author),
+        state: s.state,
+        raw_state: m.state,
+        draft: m.draft ? 1 : 0,
+        base_branch: m.target_branch,
+        head_branch: m.source_branch,
+        head_sha: m.head_sha,
+        merge_commit_sha: m.merge_commit_sha,
+        labels: m.labels,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        merged_at: m.merged_at,
+        closed_at: m.closed_at,
+        ...ownerColumns(repoOwner(ctx, w)),
+        url: m.url,
+        raw_event_id: event.id,
+        is_deleted: 0,
+        version: rowVersion(m.updated_at, s.rank),
+      },
+    ]),
+  ]);
+};
+
+const mrCommits = z.array(
+  z.object({
+    id: z.string(),
+    title: z.string().nullish(),
+    message: z.string().nullish(),
+    authored_date: time,
+    committed_date: time,
+    parent_ids: z.array(z.string()).nullish(),
+  }),
+);
+
+/** The commit list of a merge request (REST, newest first as GitLab lists it). */
+const mapMergeRequestCommits: Mapper = withPayload(mrCommits, (list, event, ctx) => {
+  const w = where(event);
+  const oldestFirst = [...list].reverse();
+  const version = rowVersion(event.time);
+  const commits = oldestFirst.map((c, i) => {
+    const at = (f: string) => `${list.length - 1 - i}.${f}`;
+    const authored = iso(c.authored_date, at('authored_date'));
+    return {
+      source: 'gitlab',
+      repo: w.repo,
+      sha: c.id,
+      parents: c.parent_ids ?? [],
+      parents_known: c.parent_ids === null || c.parent_ids === undefined ? 0 : 1,
+      // A commit carries only the author's name and e-mail, no account.
+      author: '',
+      authored_at: authored,
+      committed_at: iso(c.committed_date, at('committed_date')),
+      fingerprint: commitFingerprint(authored, c.message ?? c.title ?? ''),
+      ...ownerColumns(repoOwner(ctx, w)),
+      raw_event_id: event.id,
+      version,
+    } as const;
+  });
+  return ok([
+    rowsOf('pull_request_commits', [
+      {
+        source: 'gitlab',
+        repo: w.repo,
+        number: w.id,
+        head_sha: list[0]?.id ?? '',
+        shas: commits.map((c) => c.sha),
+        authored_at: commits.map((c) => c.authored_at),
+        fingerprints: commits.map((c) => c.fingerprint),
+        raw_event_id: event.id,
+        version,
+      },
+    ]),
+    rowsOf('commits', commits),
+  ]);
+});
+
+export const gitlabMappers: SourceMappers = {
+  source: 'gitlab',
+  mappers: {
+    'gitlab.pipeline': mapPipeline,
+    'gitlab.job': mapJob,
+    'gitlab.deployment': mapDeployment,
+    'gitlab.merge_request': mapMergeRequest,
+    'gitlab.merge_request_commits': mapMergeRequestCommits,
+  },
+};

@@ -29,13 +29,19 @@ function statusKey(table: Record<string, number>, terminal: number, status: stri
   return `${TERMINAL.has(status) ? terminal : (table[status] ?? 2)}-${status}`;
 }
 
-export const pipelineVersion = (createdAt: string, status: string): string => timeVersion(createdAt, statusKey(PIPELINE_RANK, 6, status));
+/** Webhooks give times to the second and REST to the millisecond: versions use the second, so both shapes collide. */
+const toSecond = (at: string): Date => {
+  const d = new Date(at);
+  d.setUTCMilliseconds(0);
+  return d;
+};
+
+export const pipelineVersion = (createdAt: string, status: string): string =>
+  timeVersion(toSecond(createdAt), statusKey(PIPELINE_RANK, 6, status));
 export const jobVersion = (status: string): string => `status:${statusKey(PIPELINE_RANK, 6, status)}`;
 export const deploymentVersion = (status: string): string => `status:${statusKey(DEPLOYMENT_RANK, 4, status)}`;
 export function mergeRequestVersion(updatedAt: string, state: string): string {
-  const d = new Date(updatedAt);
-  d.setUTCMilliseconds(0);
-  return timeVersion(d, state);
+  return timeVersion(toSecond(updatedAt), state);
 }
 
 const time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a timestamp');

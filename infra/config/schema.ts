@@ -26,7 +26,10 @@ export const serviceName = (s: ServiceEntry): string => (typeof s === 'string' ?
 const teamSchema = z.strictObject({
   id,
   name: z.string().min(1),
-  repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, "expected owner/name, for example 'acme/payments-api'")).default([]),
+  /** GitHub owner/name, or a GitLab project path (group/subgroup/project). */
+  repositories: z
+    .array(z.string().regex(/^[^/\s]+(\/[^/\s]+)+$/, "expected owner/name or group/project, for example 'acme/payments-api'"))
+    .default([]),
   jira: z
     .strictObject({
       projects: z.array(z.string().min(1)).default([]),
