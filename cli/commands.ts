@@ -12,6 +12,7 @@ import { mapContext, type MapContext } from '../workers/normalize/registry.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { benchConnectors, runBench } from './bench.js';
+import { benchModel } from './bench-model.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
 import type { Check } from '../connectors/core/types.js';
@@ -448,10 +449,12 @@ export const COMMANDS: Record<string, Command> = {
     usage: [
       'usage: ptel bench [pipeline] [--events N] [--size BYTES]',
       '       ptel bench connectors',
+      '       ptel bench model [--events N] [--commits N] [--repos N]',
       'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
       'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
+      'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
     ].join('\n'),
-    options: { events: { type: 'string' }, size: { type: 'string' } },
+    options: { events: { type: 'string' }, size: { type: 'string' }, commits: { type: 'string' }, repos: { type: 'string' } },
     positionals: true,
     async run(ctx) {
       const what = ctx.positionals[0] ?? 'pipeline';
@@ -459,8 +462,18 @@ export const COMMANDS: Record<string, Command> = {
         await benchConnectors(ctx.out);
         return 0;
       }
+      if (what === 'model') {
+        await benchModel({
+          config: ctx.config,
+          out: ctx.out,
+          events: Number(ctx.values['events'] ?? 100_000),
+          commits: Number(ctx.values['commits'] ?? 1_000_000),
+          repos: Number(ctx.values['repos'] ?? 10),
+        });
+        return 0;
+      }
       if (what !== 'pipeline') {
-        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline or connectors\n`);
+        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline, connectors or model\n`);
         return 2;
       }
       await runBench({

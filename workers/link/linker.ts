@@ -36,6 +36,8 @@ export interface LinkResult {
   /** Rows of earlier runs that no longer hold, marked deleted. */
   retracted: number;
   ms: number;
+  /** Milliseconds per phase: commit_prs (SQL), load, deployments (graphs and walks), rules, write, retract. */
+  phases: Record<string, number>;
 }
 
 export const LINK_TABLES = [
@@ -64,8 +66,16 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   const linkedAt = now.toISOString();
   const stamp = { linked_at: linkedAt, version, is_deleted: 0 };
   const params = { v: version, at: now.getTime() / 1000 };
+  const phases: Record<string, number> = {};
+  let mark = Date.now();
+  const phase = (name: string): void => {
+    const t = Date.now();
+    phases[name] = t - mark;
+    mark = t;
+  };
 
   await store.client.command({ query: COMMIT_PULL_REQUESTS_SQL, query_params: params });
+  phase('commit_prs');
 
   const [deployments, statuses, incidents, prList, commitPrs, bugs] = await Promise.all([
     loadDeployments(store),
@@ -75,8 +85,10 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     loadCommitPullRequests(store),
     loadBugs(store),
   ]);
+  phase('load');
 
   const resolved = await resolveDeployments(store, deployments, statuses);
+  phase('deployments');
   const prs = new Map(prList.map((p) => [`${p.repo}#${p.number}`, p]));
   const prsOfCommit = new Map<string, PullRequest[]>();
   for (const c of commitPrs) {
@@ -98,6 +110,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   const hotfixes = linkHotfixes(resolved, incidents, incidentLinks, shippedPrs, model);
   const hotfixOf = new Map(hotfixes.map((h) => [`${h.deployment.source}/${h.deployment.deployment_id}`, h]));
   const findings = classifyBugs(bugs, incidents, model);
+  phase('rules');
 
   const facts = resolved.map((d) => {
     const h = hotfixOf.get(`${d.source}/${d.deployment_id}`);
@@ -181,10 +194,12 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   await insert(store, 'incident_deployments', incidentRows);
   await insert(store, 'deployment_incident_fixes', hotfixRows);
   await insert(store, 'work_item_production', bugRows);
+  phase('write');
 
   let retracted = 0;
   for (const table of LINK_TABLES) retracted += await retract(store, table, params);
   const commitPullRequests = await count(store, 'commit_pull_requests');
+  phase('retract');
 
   const result: LinkResult = {
     deployments: facts.length,
@@ -195,6 +210,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     bugs: bugRows.length,
     retracted,
     ms: Date.now() - started,
+    phases,
   };
   options.logger?.info(result, 'links recomputed');
   return result;

@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateDemoOrg } from '../connectors/demo/generator.js';
+import { rawEventMessage } from '../connectors/core/publish.js';
+import type { BusMessage } from '../infra/bus/types.js';
+import type { Config } from '../infra/config/schema.js';
+import { BatchWriter } from '../infra/store/batch-writer.js';
+import { openStore, type Store } from '../infra/store/client.js';
+import { migrate } from '../infra/store/migrate.js';
+import { buildRawEvent, rawTopic, type RawEvent } from '../schemas/raw-event.js';
+import { link } from '../workers/link/linker.js';
+import { createMapperRegistry } from '../workers/normalize/mappers.js';
+import { normalizeBatch, rawEventRow } from '../workers/normalize/normalizer.js';
+import { mapContext } from '../workers/normalize/registry.js';
+
+export interface ModelBenchOptions {
+  config: Config;
+  out: NodeJS.WritableStream;
+  /** Events normalized in the throughput runs. */
+  events: number;
+  /** Commits in the linking run, spread over `repos` repositories. */
+  commits: number;
+  repos: number;
+}
+
+const BATCH = 5_000;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** Samples the process's resident memory until stopped; returns the peak in MB. */
+function rssPeak(): () => number {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 25);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage().rss) / 1024 / 1024;
+  };
+}
+
+/**
+ * The domain model's costs on this machine: normalization throughput on one core with the demo
+ * organisation's payloads (vendor REST shapes of real size), into the embedded ClickHouse engine
+ * against its raw insert rate; then linking deployments to commits over a generated history.
+ */
+export async function benchModel(options: ModelBenchOptions): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ptel-bench-model-'));
+  const store = await openStore({ kind: 'embedded', path: dir, database: 'bench' });
+  try {
+    await migrate(store);
+    await benchNormalize(store, options);
+    await benchLink(store, options);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchNormalize(store: Store, options: ModelBenchOptions): Promise<void> {
+  const { out } = options;
+  const demo = generateDemoOrg({ seed: 42, now: new Date('2026-11-01T00:00:00Z'), months: 6, teams: 4 });
+  const context = mapContext({ org: demo.org, jiraFields: demo.jiraFields, model: options.config.model });
+  const registry = createMapperRegistry();
+  const events = demo.records.map((r) => buildRawEvent(r, 'demo', new Date('2026-11-01T00:00:00Z')));
+  const messages = (list: RawEvent[], n: number): BusMessage[] =>
+    Array.from({ length: n }, (_, i) => {
+      const e = list[i % list.length]!;
+      const m = rawEventMessage(e);
+      return {
+        topic: rawTopic(e.source),
+        partition: 0,
+        offset: String(i),
+        key: Buffer.from(m.key),
+        value: Buffer.from(m.value),
+        headers: m.headers,
+        timestamp: 0,
+      };
+    });
+  const size = (list: RawEvent[]): number => list.reduce((s, e) => s + JSON.stringify(e.data).length, 0) / Math.max(1, list.length);
+
+  out.write(
+    `normalization (one core; the demo organisation's ${fmt(events.length)} entity versions, repeated to ${fmt(options.events)} events)\n`,
+  );
+  const kinds: Array<[string, RawEvent[]]> = [
+    ['github.pull_request', events.filter((e) => e.type === 'github.pull_request')],
+    ['jira.issue', events.filter((e) => e.type === 'jira.issue')],
+    ['all types (mix)', events],
+  ];
+  for (const [label, list] of kinds) {
+    const msgs = messages(list, options.events);
+    const t0 = process.hrtime.bigint();
+    let rows = 0;
+    let dead = 0;
+    for (let i = 0; i < msgs.length; i += BATCH) {
+      const r = normalizeBatch(msgs.slice(i, i + BATCH), registry, context, { keepRaw: true, failedAt: '2026-11-01T00:00:00.000Z' });
+      for (const t of r.tables.values()) rows += t.length;
+      dead += r.dead.length;
+    }
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    out.write(
+      `  ${label.padEnd(20)} payload ${fmt(size(list))} B   decode+validate+map: ${fmt(msgs.length / secs)} events/s   ${fmt(rows / secs)} rows/s` +
+        `${dead > 0 ? `   (${dead} dead letters)` : ''}\n`,
+    );
+  }
+
+  // Into the store: the same mix, mapped and written through the batch writer, against inserting the raw rows alone.
+  const msgs = messages(events, options.events);
+  const rawRows = msgs.map((m, i) => rawEventRow(events[i % events.length]!, m));
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < rawRows.length; i += BATCH) {
+    await store.client.insert({ table: 'raw_events', values: rawRows.slice(i, i + BATCH), format: 'JSONEachRow' });
+  }
+  const rawSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await store.client.command({ query: 'TRUNCATE TABLE raw_events' });
+  const writer = new BatchWriter(store, { flushRows: BATCH * 4, flushIntervalMs: 1_000 });
+  const peak = rssPeak();
+  t0 = process.hrtime.bigint();
+  let domainRows = 0;
+  for (let i = 0; i < msgs.length; i += BATCH) {
+    const r = normalizeBatch(msgs.slice(i, i + BATCH), registry, context, { keepRaw: true, failedAt: '2026-11-01T00:00:00.000Z' });
+    for (const [table, t] of r.tables) if (table !== 'raw_events') domainRows += t.length;
+    await writer.write([...r.tables].map(([table, rows]) => ({ table, rows })));
+  }
+  await writer.close();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const mb = peak();
+  out.write(
+    `  into ClickHouse (embedded): ${fmt(msgs.length / secs)} events/s with ${fmt(domainRows / secs)} domain rows/s; ` +
+      `raw insert of the same events alone ${fmt(msgs.length / rawSecs)} events/s (ratio ${(rawSecs / secs).toFixed(2)}); peak RSS ${fmt(mb)} MB\n`,
+  );
+}
+
+/** A sha that is the same for the same (repo, n) on every run. */
+const shaOf = (repo: number, n: number): string => createHash('sha1').update(`${repo}:${n}`).digest('hex');
+
+/**
+ * A history per repository: a main line where every tenth commit merges a two-commit branch, and a
+ * production deployment every 100 commits of the main line (one in 20 failed).
+ */
+async function benchLink(store: Store, options: ModelBenchOptions): Promise<void> {
+  const { out } = options;
+  const perRepo = Math.floor(options.commits / options.repos);
+  const t0 = Date.UTC(2024, 0, 1);
+  let commits = 0;
+  let deployments = 0;
+  const setup = Date.now();
+  for (let r = 0; r < options.repos; r++) {
+    const repo = `bench/repo-${r}`;
+    const rows: object[] = [];
+    const deps: object[] = [];
+    const statuses: object[] = [];
+    let main = '';
+    let n = 0;
+    let mainCount = 0;
+    const add = (parents: string[]): string => {
+      const sha = shaOf(r, n);
+      const at = new Date(t0 + n * 60_000).toISOString();
+      rows.push({
+        source: 'github',
+        repo,
+        sha,
+        parents,
+        parents_known: 1,
+        author: '',
+        authored_at: at,
+        committed_at: at,
+        fingerprint: '',
+        team: '',
+        program: '',
+        raw_event_id: '',
+        version: 1,
+      });
+      n++;
+      return sha;
+    };
+    while (n < perRepo) {
+      mainCount++;
+      if (mainCount % 10 === 0 && main !== '') {
+        const b1 = add([main]);
+        const b2 = add([b1]);
+        main = add([main, b2]);
+      } else {
+        main = add(main === '' ? [] : [main]);
+      }
+      if (mainCount % 100 === 0) {
+        const id = `${r}-${mainCount / 100}`;
+        const at = new Date(t0 + n * 60_000 + 30_000).toISOString();
+        deps.push({
+          source: 'github',
+          deployment_id: id,
+          repo,
+          service: `svc-${r}`,
+          environment: 'production',
+          is_production: 1,
+          sha: main,
+          ref: 'main',
+          description: '',
+          is_rollback: 0,
+          created_at: at,
+          team: '',
+          program: '',
+          url: '',
+          raw_event_id: '',
+          version: 1,
+        });
+        const failed = mainCount % 2000 === 0;
+        statuses.push({
+          source: 'github',
+          deployment_id: id,
+          status_id: '1',
+          state: failed ? 'failure' : 'success',
+          raw_state: '',
+          at,
+          raw_event_id: '',
+          version: 1,
+        });
+      }
+    }
+    for (let i = 0; i < rows.length; i += 100_000)
+      await store.client.insert({ table: 'commits', values: rows.slice(i, i + 100_000), format: 'JSONEachRow' });
+    await store.client.insert({ table: 'deployments', values: deps, format: 'JSONEachRow' });
+    await store.client.insert({ table: 'deployment_statuses', values: statuses, format: 'JSONEachRow' });
+    commits += rows.length;
+    deployments += deps.length;
+  }
+  out.write(
+    `linking (${fmt(commits)} commits in ${options.repos} repositories, ${fmt(deployments)} production deployments; set-up ${((Date.now() - setup) / 1000).toFixed(1)} s)\n`,
+  );
+  for (const run of ['first run', 'again, nothing changed']) {
+    const peak = rssPeak();
+    const result = await link({ store, model: options.config.model });
+    const mb = peak();
+    const phases = Object.entries(result.phases)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(', ');
+    out.write(
+      `  ${run}: ${(result.ms / 1000).toFixed(1)} s (${phases}); ${fmt(result.deploymentCommits)} deployment->commit links, ` +
+        `${fmt(result.deploymentCommits / (result.ms / 1000))} links/s; peak RSS ${fmt(mb)} MB\n`,
+    );
+  }
+}
