@@ -44,8 +44,14 @@ const record = (type: string, subject: string, version: string, at: string, payl
 });
 
 export const toRecord = {
-  repository: (repo: z.infer<typeof repoSchema>, payload: Payload) =>
-    record('github.repository', subjects.githubRepository(repo.full_name), timeVersion(repo.updated_at), repo.updated_at, payload),
+  repository: (repo: z.infer<typeof repoSchema>, payload: Payload, deleted = false) =>
+    record(
+      'github.repository',
+      subjects.githubRepository(repo.full_name),
+      timeVersion(repo.updated_at, deleted ? 'deleted' : undefined),
+      repo.updated_at,
+      payload,
+    ),
   pullRequest: (fullName: string, pr: z.infer<typeof pullSchema>, payload: Payload) =>
     record('github.pull_request', subjects.githubPullRequest(fullName, pr.number), timeVersion(pr.updated_at), pr.updated_at, payload),
   /** The pull request's commit list; a new head sha is a new version. */
@@ -73,9 +79,10 @@ export const toRecord = {
       s.created_at,
       payload,
     ),
-  release: (fullName: string, r: z.infer<typeof releaseSchema>, payload: Payload) => {
+  /** A deletion keeps the last updated_at: it is a version of its own ('deleted' sorts after the live one). */
+  release: (fullName: string, r: z.infer<typeof releaseSchema>, payload: Payload, deleted = false) => {
     const at = releaseTime(r);
-    return record('github.release', subjects.githubRelease(fullName, r.id), timeVersion(at), at, payload);
+    return record('github.release', subjects.githubRelease(fullName, r.id), timeVersion(at, deleted ? 'deleted' : undefined), at, payload);
   },
   workflowRun: (fullName: string, run: z.infer<typeof runSchema>, payload: Payload) =>
     record(

@@ -184,3 +184,25 @@ describe('github webhook', () => {
     expect(events[0]!.id).toBe(events[1]!.id);
   });
 });
+
+describe('deletions', () => {
+  it('a deleted release or repository is a version of its own, not a duplicate of the last live one', () => {
+    const request = (event: string, body: Record<string, unknown>) => ({
+      headers: { 'x-github-event': event },
+      rawBody: Buffer.from(JSON.stringify(body)),
+      body,
+      receivedAt: new Date(),
+    });
+    const config = loadConfig({ env: { PTEL_GITHUB_WEBHOOK_SECRET: SECRET }, cwd: tempDir() });
+    const live = example('release', (e) => e['action'] === 'published');
+    const [published] = githubWebhook.records(request('release', live), config);
+    const [deleted] = githubWebhook.records(request('release', { ...live, action: 'deleted' }), config);
+    expect(deleted!.subject).toBe(published!.subject);
+    expect(deleted!.version > published!.version).toBe(true);
+    // GitHub's examples have no deleted repository: the edited one, deleted, carries the same updated_at.
+    const repo = example('repository', (e) => e['action'] === 'edited');
+    const [gone] = githubWebhook.records(request('repository', { ...repo, action: 'deleted' }), config);
+    const [renamed] = githubWebhook.records(request('repository', repo), config);
+    expect(gone!.version > renamed!.version).toBe(true);
+  });
+});

@@ -61,8 +61,8 @@ const EVENTS: Record<string, Mapper> = {
     return [toRecord.deploymentStatus(d.repository.full_name, d.deployment.id, d.deployment_status, body as Payload)];
   },
   release: (body, event) => {
-    const d = parse(delivery.extend({ release: releaseSchema }), body, event);
-    return [toRecord.release(d.repository.full_name, d.release, body as Payload)];
+    const d = parse(delivery.extend({ release: releaseSchema, action: z.string().optional() }), body, event);
+    return [toRecord.release(d.repository.full_name, d.release, body as Payload, d.action === 'deleted')];
   },
   workflow_run: (body, event) => {
     const d = parse(delivery.extend({ workflow_run: runSchema }), body, event);
@@ -73,8 +73,8 @@ const EVENTS: Record<string, Mapper> = {
     return [toRecord.workflowJob(d.repository.full_name, d.workflow_job, body as Payload)];
   },
   repository: (body, event) => {
-    const d = parse(delivery, body, event);
-    return [toRecord.repository(d.repository, body as Payload)];
+    const d = parse(delivery.extend({ action: z.string().optional() }), body, event);
+    return [toRecord.repository(d.repository, body as Payload, d.action === 'deleted')];
   },
 };
 

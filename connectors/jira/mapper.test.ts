@@ -222,7 +222,7 @@ describe('jira.issue', () => {
         to_item_id: '10077',
         created_at: '2026-05-02T09:00:00.000Z',
         raw_event_id: event!.id,
-        version: version + 1,
+        version: version + 3, // creation time known (1), written by the outward end (2)
         is_deleted: 0,
       },
       // An inward link: the other issue is the link's source.

@@ -354,7 +354,9 @@ function historyRows(v: IssueVersion, event: RawEvent, ctx: MapContext): WorkIte
       changed_at: iso(c.created, 'changelog.created'),
       author: person(ctx, c.author),
       raw_event_id: event.id,
-      version: rowVersion(c.created),
+      // A change never changes, but every later version of the issue repeats it: the latest issue
+      // version carrying it is cited, the same on every replay.
+      version: rowVersion(event.time),
     })),
   );
 }
@@ -402,8 +404,9 @@ function linkRows(v: IssueVersion, event: RawEvent): WorkItemLinkRow[] {
         from_item_id: from.id,
         to_item_id: to.id,
         created_at: isoOrNull(created, 'changelog.created'),
-        // The same version with the link's creation time known is the richer row.
-        version: rowVersion(issue.fields.updated, created === undefined ? 0 : 1),
+        // The same version with the link's creation time known is the richer row. Linking updates
+        // both issues at the same instant: the outward end's row is kept, so replays cite the same event.
+        version: rowVersion(issue.fields.updated, (created === undefined ? 0 : 1) + (outward ? 2 : 0)),
         is_deleted: 0,
       },
     ];
@@ -486,7 +489,8 @@ function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milest
         observed_at: iso(c.created, 'changelog.created'),
         basis: 'changelog',
         raw_event_id: event.id,
-        version: rowVersion(c.created, 1),
+        // Repeated by every later issue version: cite the latest (see historyRows).
+        version: rowVersion(event.time, 1),
       })),
   );
   return { milestones: [milestone], dates: [snapshot, ...changes] };

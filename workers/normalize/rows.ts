@@ -20,6 +20,19 @@ export function rowVersion(at: string | Date, tiebreak = 0): number {
   return Math.max(ms, 0) * 1000 + tiebreak;
 }
 
+/**
+ * The version of a fact that never changes but arrives in several events (a commit in a push, in a pull
+ * request's list and on its own): the richer shape first (`rank`, 0..899), then the later event, so
+ * which event a row cites is the same on every replay.
+ */
+export function rankedVersion(rank: number, eventTime: string): number {
+  if (!Number.isInteger(rank) || rank < 0 || rank >= 900) throw new RangeError(`rank ${rank} is outside 0..899`);
+  const ms = Date.parse(eventTime);
+  if (Number.isNaN(ms)) throw new MappingError('invalid_time', `not a valid timestamp: ${eventTime}`);
+  // 1e13 ms reaches the year 2286; rank * 1e13 + ms stays below 2^53.
+  return rank * 1e13 + ms;
+}
+
 /** An ISO-8601 UTC time from a vendor timestamp; `field` names it in the error when it is not one. */
 export function iso(value: string | number | Date, field: string): string {
   const d = value instanceof Date ? value : new Date(value);
