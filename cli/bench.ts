@@ -5,6 +5,7 @@ import { benchGithub } from '../test/fakes/github-bench.js';
 import { benchGitlab } from '../test/fakes/gitlab-bench.js';
 import { benchJira } from '../test/fakes/jira-bench.js';
 import { benchPagerduty } from '../test/fakes/pagerduty-bench.js';
+import { generateDemoOrg } from '../connectors/demo/generator.js';
 import { createKafkaBus } from '../infra/bus/kafka.js';
 import type { Config } from '../infra/config/schema.js';
 import { createLogger } from '../infra/observability/logger.js';
@@ -31,26 +32,53 @@ export interface BenchOptions {
   out: NodeJS.WritableStream;
 }
 
-/** Events shaped like real ones (a GitHub pull request envelope) padded to the requested size. */
+/**
+ * A GitHub pull request as GET /repos/{owner}/{repo}/pulls lists it (the demo organisation's rendering,
+ * without the nested repository objects and link lists), so the normalizer maps it as it would a real one.
+ */
+let template: Record<string, unknown> | undefined;
+
+function pullRequestTemplate(): Record<string, unknown> {
+  if (template !== undefined) return template;
+  const demo = generateDemoOrg({ seed: 1, now: new Date('2026-01-01T00:00:00Z'), months: 1, teams: 1 });
+  const found = demo.records.find((r) => r.type === 'github.pull_request');
+  if (found === undefined) throw new Error('the demo organisation has no pull request');
+  const pr = structuredClone(found.payload) as Record<string, unknown>;
+  for (const key of Object.keys(pr)) if (key.endsWith('_url') && key !== 'html_url') delete pr[key];
+  for (const key of ['_links', 'user', 'assignee', 'assignees', 'requested_reviewers', 'requested_teams', 'milestone', 'auto_merge'])
+    delete pr[key];
+  for (const side of ['head', 'base']) {
+    const ref = pr[side] as Record<string, unknown>;
+    delete ref['repo'];
+    delete ref['user'];
+  }
+  template = pr;
+  return pr;
+}
+
+/** Pull request events of real shape, each its own entity, with the body padded to the requested size. */
 export function benchEvents(from: number, n: number, size: number, runId: string): RawEvent[] {
+  const pr = pullRequestTemplate();
+  const base = JSON.stringify(pr).length + 450;
   const filler = randomBytes(Math.max(0, size))
     .toString('base64')
-    .slice(0, Math.max(0, size - 420));
+    .slice(0, Math.max(0, size - base));
   const t0 = Date.UTC(2026, 0, 1);
-  return Array.from({ length: n }, (_, k) => from + k).map((i) =>
-    buildRawEvent(
+  return Array.from({ length: n }, (_, k) => from + k).map((i) => {
+    const at = new Date(t0 + i * 1000).toISOString();
+    return buildRawEvent(
       {
         source: 'github',
         type: 'github.pull_request',
         subject: `bench/${runId}#${i}`,
-        version: new Date(t0 + i * 1000).toISOString(),
-        time: new Date(t0 + i * 1000).toISOString(),
-        payload: { number: i, state: 'open', title: `bench ${i}`, body: filler, updated_at: new Date(t0 + i * 1000).toISOString() },
+        version: at,
+        time: at,
+        payload: { ...pr, number: i, id: 1_000_000 + i, title: `bench ${i}`, body: filler, updated_at: at },
       },
       'bench',
       new Date(t0),
-    ),
-  );
+    );
+  });
 }
 
 /**

@@ -295,6 +295,16 @@ export interface MilestoneDateRow extends Versioned {
   basis: 'snapshot' | 'changelog';
 }
 
+export type LifecycleEntity = 'pipeline_run' | 'pipeline_job' | 'pull_request' | 'incident' | 'work_item';
+
+export interface LifecycleEventRow extends Versioned {
+  source: string;
+  entity: LifecycleEntity;
+  entity_id: string;
+  step: string;
+  at: Iso;
+}
+
 /** Each domain table and the row type the mappers write to it. */
 export interface DomainTables {
   repositories: RepositoryRow;
@@ -315,6 +325,7 @@ export interface DomainTables {
   work_item_links: WorkItemLinkRow;
   milestones: MilestoneRow;
   milestone_dates: MilestoneDateRow;
+  lifecycle_events: LifecycleEventRow;
 }
 
 export type DomainTable = keyof DomainTables;

@@ -114,6 +114,28 @@ describe('cdevents mappers', () => {
     expect(mappedOk(received(errored))['pipeline_runs']![0]).toMatchObject({ result: 'failure', raw_result: 'error' });
   });
 
+  it('keeps each step of a run, a change, an incident and a ticket in lifecycle_events', () => {
+    const steps = received(
+      variant('pipelinerun_queued', { id: 'q', timestamp: '2023-03-20T14:00:00Z' }),
+      variant('pipelinerun_started', { id: 's', timestamp: '2023-03-20T14:01:00Z' }),
+      variant('pipelinerun_finished', { id: 'f', timestamp: '2023-03-20T14:09:00Z' }),
+      example('incident_detected'),
+      example('change_created'),
+      example('ticket_created'),
+    );
+    const rows = mappedOk(steps, ctx)['lifecycle_events']!;
+    expect(rows.map((r) => [r['entity'], r['step'], r['at']])).toEqual([
+      ['pipeline_run', 'queued', '2023-03-20T14:00:00.000Z'],
+      ['pipeline_run', 'started', '2023-03-20T14:01:00.000Z'],
+      ['pipeline_run', 'finished', '2023-03-20T14:09:00.000Z'],
+      ['incident', 'detected', expect.any(String)],
+      ['pull_request', 'created', expect.any(String)],
+      ['work_item', 'created', expect.any(String)],
+    ]);
+    // The entity id is the key of the entity's own row.
+    expect(rows[0]!['entity_id']).toBe(mappedOk(steps.slice(0, 1), ctx)['pipeline_runs']![0]!['run_id']);
+  });
+
   it('maps task runs and test suite runs to jobs, builds to runs of the build pipeline', () => {
     const task = mappedOk(received(example('taskrun_finished')))['pipeline_jobs']![0];
     expect(task).toMatchObject({

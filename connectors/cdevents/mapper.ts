@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type {
   DeploymentState,
+  DomainTable,
+  DomainTables,
   IncidentStatus,
+  LifecycleEntity,
+  LifecycleEventRow,
   PullRequestState,
   RunResult,
   RunStatus,
@@ -509,17 +513,47 @@ const dropWith =
   () =>
     drop(reason);
 
+/**
+ * Each CDEvent is one step of its entity's life, and the entity's row keeps only the latest: the step
+ * and its time also go to lifecycle_events, so a finished run keeps when it was queued and started, a
+ * resolved incident when it was detected. (Deployments keep every step as deployment_statuses.)
+ */
+function withLifecycle<T extends DomainTable>(
+  mapper: Mapper,
+  table: T,
+  entity: LifecycleEntity,
+  key: (row: DomainTables[T]) => string,
+): Mapper {
+  return (event, ctx) => {
+    const out = mapper(event, ctx);
+    if (out.kind !== 'ok') return out;
+    const row = out.rows.find((t) => t.table === table)?.rows[0] as DomainTables[T] | undefined;
+    if (row === undefined) return out;
+    const e = cdevent(event);
+    const step: LifecycleEventRow = {
+      source: 'cdevents',
+      entity,
+      entity_id: key(row),
+      step: e.predicate,
+      at: e.at,
+      raw_event_id: event.id,
+      version: version(e),
+    };
+    return ok([...out.rows, rowsOf('lifecycle_events', [step])]);
+  };
+}
+
 export const cdeventsMappers: SourceMappers = {
   source: 'cdevents',
   mappers: {
-    'cdevents.pipelinerun': mapPipelineRun,
-    'cdevents.taskrun': mapTaskRun,
-    'cdevents.build': mapBuild,
-    'cdevents.change': mapChange,
+    'cdevents.pipelinerun': withLifecycle(mapPipelineRun, 'pipeline_runs', 'pipeline_run', (r) => r.run_id),
+    'cdevents.taskrun': withLifecycle(mapTaskRun, 'pipeline_jobs', 'pipeline_job', (r) => r.job_id),
+    'cdevents.build': withLifecycle(mapBuild, 'pipeline_runs', 'pipeline_run', (r) => r.run_id),
+    'cdevents.change': withLifecycle(mapChange, 'pull_requests', 'pull_request', (r) => `${r.repo}#${r.number}`),
     'cdevents.service': mapService,
-    'cdevents.incident': mapIncident,
-    'cdevents.ticket': mapTicket,
-    'cdevents.testsuiterun': mapTestSuiteRun,
+    'cdevents.incident': withLifecycle(mapIncident, 'incidents', 'incident', (r) => r.incident_id),
+    'cdevents.ticket': withLifecycle(mapTicket, 'work_items', 'work_item', (r) => r.item_id),
+    'cdevents.testsuiterun': withLifecycle(mapTestSuiteRun, 'pipeline_jobs', 'pipeline_job', (r) => r.job_id),
     // No domain table describes environments; deployments carry the environment they went to.
     'cdevents.environment': dropWith('an environment event carries no domain fact: deployments name their environment'),
     // An artifact is a build output; what reached users is reported by the service events.

@@ -99,13 +99,17 @@ export async function loadCommitGraph(store: Store, source: string, repo: string
   return list.map((c) => ({ sha: c.sha, parents: c.parents, parentsKnown: num(c.parents_known) === 1, committedAt: num(c.t) }));
 }
 
+/** Incidents with their times from incident_facts (the linker writes those first). */
 export async function loadIncidents(store: Store): Promise<Incident[]> {
   const list = await rows<Incident>(
     store,
-    `SELECT source, incident_id, number, title, description, service, url,
-            toUnixTimestamp64Milli(created_at) AS created_ms,
-            if(resolved_at IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(resolved_at))) AS resolved_ms
-     FROM incidents FINAL`,
+    `SELECT i.source AS source, i.incident_id AS incident_id, i.number AS number, i.title AS title, i.description AS description,
+            i.service AS service, i.url AS url,
+            toUnixTimestamp64Milli(f.created_at) AS created_ms,
+            if(f.resolved_at IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(f.resolved_at))) AS resolved_ms
+     FROM incidents AS i FINAL
+     INNER JOIN (SELECT source, incident_id, created_at, resolved_at FROM incident_facts FINAL) AS f
+       ON i.source = f.source AND i.incident_id = f.incident_id`,
   );
   return list.map((i) => ({ ...i, created_ms: num(i.created_ms), resolved_ms: numOrNull(i.resolved_ms) }));
 }

@@ -383,3 +383,82 @@ describe('linker on a hand-computed scenario', () => {
     expect(again.retracted).toBe(0);
   });
 });
+
+describe('incident facts', () => {
+  let store: Store;
+  afterAll(() => store.close());
+
+  it('take the first trigger and acknowledgement and the resolution from the timeline and lifecycle events', async () => {
+    store = await testStore();
+    const resolvedNoAck = { ...incident('PD1', '7', 'api', 10, 'Errors'), acknowledged_at: null, resolved_at: at(12) };
+    // CDEvents: the row is the resolution; the detection time is only in lifecycle_events
+    const cde = { ...incident('CD1', 'x', 'web', 20, 'Down'), source: 'cdevents', resolved_at: at(20) };
+    const reopened = {
+      ...incident('PD2', '8', 'api', 30, 'Flapping'),
+      status: 'triggered' as const,
+      raw_status: 'triggered',
+      resolved_at: null,
+    };
+    await insertTables(store, {
+      incidents: [resolvedNoAck, cde, reopened],
+      incident_events: [
+        {
+          source: 'pagerduty',
+          incident_id: 'PD1',
+          event_id: 'L1',
+          kind: 'trigger',
+          raw_type: 'trigger_log_entry',
+          at: at(10),
+          raw_event_id: 'e',
+          version: 1,
+        },
+        {
+          source: 'pagerduty',
+          incident_id: 'PD1',
+          event_id: 'L2',
+          kind: 'acknowledge',
+          raw_type: 'acknowledge_log_entry',
+          at: at(10.5),
+          raw_event_id: 'e',
+          version: 1,
+        },
+        {
+          source: 'pagerduty',
+          incident_id: 'PD1',
+          event_id: 'L3',
+          kind: 'acknowledge',
+          raw_type: 'acknowledge_log_entry',
+          at: at(11),
+          raw_event_id: 'e',
+          version: 1,
+        },
+        {
+          source: 'pagerduty',
+          incident_id: 'PD2',
+          event_id: 'L4',
+          kind: 'resolve',
+          raw_type: 'resolve_log_entry',
+          at: at(31),
+          raw_event_id: 'e',
+          version: 1,
+        },
+      ],
+      lifecycle_events: [
+        { source: 'cdevents', entity: 'incident', entity_id: 'CD1', step: 'detected', at: at(18), raw_event_id: 'e', version: 1 },
+        { source: 'cdevents', entity: 'incident', entity_id: 'CD1', step: 'resolved', at: at(20), raw_event_id: 'e', version: 2 },
+      ],
+    });
+    await link({ store, model: defaultModel(), now: new Date('2026-03-10T00:00:00Z') });
+    const rows = await queryRows<{ incident_id: string; created_at: string; acknowledged_at: string | null; resolved_at: string | null }>(
+      store,
+      'SELECT incident_id, created_at, acknowledged_at, resolved_at FROM incident_facts FINAL ORDER BY incident_id',
+    );
+    const ch = (hours: number): string => at(hours).replace('T', ' ').replace('Z', '');
+    expect(rows).toEqual([
+      { incident_id: 'CD1', created_at: ch(18), acknowledged_at: null, resolved_at: ch(20) },
+      { incident_id: 'PD1', created_at: ch(10), acknowledged_at: ch(10.5), resolved_at: ch(12) },
+      // resolved once, then triggered again: open, so no resolution time
+      { incident_id: 'PD2', created_at: ch(30), acknowledged_at: null, resolved_at: null },
+    ]);
+  });
+});

@@ -36,12 +36,13 @@ export interface LinkResult {
   /** Rows of earlier runs that no longer hold, marked deleted. */
   retracted: number;
   ms: number;
-  /** Milliseconds per phase: commit_prs (SQL), load, deployments (graphs and walks), rules, write, retract. */
+  /** Milliseconds per phase: commit_prs and incident_facts (SQL), load, deployments (graphs and walks), rules, write, retract. */
   phases: Record<string, number>;
 }
 
 export const LINK_TABLES = [
   'commit_pull_requests',
+  'incident_facts',
   'deployment_facts',
   'deployment_commits',
   'incident_deployments',
@@ -76,6 +77,8 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
 
   await store.client.command({ query: COMMIT_PULL_REQUESTS_SQL, query_params: params });
   phase('commit_prs');
+  await store.client.command({ query: INCIDENT_FACTS_SQL, query_params: params });
+  phase('incident_facts');
 
   const [deployments, statuses, incidents, prList, commitPrs, bugs] = await Promise.all([
     loadDeployments(store),
@@ -311,3 +314,36 @@ FROM
     WHERE c.sha != p.pr_sha
 )
 GROUP BY source, repo, sha, number`;
+
+/**
+ * Incidents with their times from every place that knows them: the latest version of the incident, its
+ * timeline (PagerDuty log entries: trigger, acknowledge, resolve) and its lifecycle events (CDEvents:
+ * detected, reported, resolved). A webhook version of an incident may not carry its first
+ * acknowledgement, and a CDEvents resolution does not repeat the detection: the timeline does.
+ */
+const INCIDENT_FACTS_SQL = `
+INSERT INTO incident_facts (source, incident_id, number, title, service, urgency, severity, status, created_at,
+                            acknowledged_at, resolved_at, team, program, raw_event_id, linked_at, version, is_deleted)
+SELECT i.source, i.incident_id, i.number, i.title, i.service, i.urgency, i.severity, i.status,
+       if(t.first_trigger IS NULL, i.created_at, least(i.created_at, assumeNotNull(t.first_trigger))),
+       multiIf(t.first_ack IS NULL, i.acknowledged_at, i.acknowledged_at IS NULL, t.first_ack, least(assumeNotNull(i.acknowledged_at), assumeNotNull(t.first_ack))),
+       if(i.status = 'resolved', coalesce(i.resolved_at, t.last_resolve), NULL),
+       i.team, i.program, i.raw_event_id, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+FROM incidents AS i FINAL
+LEFT JOIN
+(
+    SELECT source, incident_id,
+           minIf(toNullable(at), kind = 'trigger') AS first_trigger,
+           minIf(toNullable(at), kind = 'acknowledge') AS first_ack,
+           maxIf(toNullable(at), kind = 'resolve') AS last_resolve
+    FROM
+    (
+        SELECT source, incident_id, kind, at FROM incident_events FINAL
+        UNION ALL
+        SELECT source, entity_id AS incident_id,
+               multiIf(step IN ('detected', 'reported'), 'trigger', step = 'resolved', 'resolve', 'other') AS kind, at
+        FROM lifecycle_events FINAL WHERE entity = 'incident'
+    )
+    GROUP BY source, incident_id
+) AS t ON i.source = t.source AND i.incident_id = t.incident_id
+SETTINGS join_use_nulls = 1`;
