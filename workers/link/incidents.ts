@@ -28,8 +28,13 @@ export class DeploymentIndex {
   readonly production: ResolvedDeployment[];
   private readonly byService = new Map<string, ResolvedDeployment[]>();
   private readonly byId = new Map<string, ResolvedDeployment>();
-  /** The production deployments that shipped each commit, oldest first. */
+  /**
+   * The production deployments that shipped each commit, oldest first: successful ones, and apart the
+   * failed ones, which a reference falls back to only when no successful deployment shipped the commit
+   * (a failed deployment may never have served it).
+   */
   private readonly byCommit = new Map<string, ResolvedDeployment[]>();
+  private readonly failedByCommit = new Map<string, ResolvedDeployment[]>();
 
   constructor(all: ResolvedDeployment[]) {
     this.production = all
@@ -38,8 +43,9 @@ export class DeploymentIndex {
     for (const d of this.production) {
       if (d.service !== '') push(this.byService, d.service, d);
       this.byId.set(d.deployment_id, d);
-      push(this.byCommit, d.sha, d);
-      for (const c of d.commits) if (c.sha !== '' && c.sha !== d.sha) push(this.byCommit, c.sha, d);
+      const shipped = d.result === 'success' ? this.byCommit : this.failedByCommit;
+      push(shipped, d.sha, d);
+      for (const c of d.commits) if (c.sha !== '' && c.sha !== d.sha) push(shipped, c.sha, d);
     }
   }
 
@@ -47,17 +53,12 @@ export class DeploymentIndex {
     return this.byId.get(id);
   }
 
-  /** The first production deployment that shipped a commit whose sha starts with `prefix` (7+ characters). */
+  /**
+   * The first successful production deployment that shipped a commit whose sha starts with `prefix` (7+
+   * characters), else the first failed one that tried to.
+   */
   firstShipping(prefix: string): ResolvedDeployment | undefined {
-    const exact = this.byCommit.get(prefix)?.[0];
-    if (exact !== undefined || prefix.length >= 40) return exact;
-    let best: ResolvedDeployment | undefined;
-    for (const [sha, list] of this.byCommit) {
-      if (!sha.startsWith(prefix)) continue;
-      const d = list[0]!;
-      if (best === undefined || d.finished_ms! < best.finished_ms!) best = d;
-    }
-    return best;
+    return firstIn(this.byCommit, prefix) ?? firstIn(this.failedByCommit, prefix);
   }
 
   /** The production deployment of a service that deployed `ref` (a tag or branch), the earliest first. */
@@ -83,6 +84,18 @@ export class DeploymentIndex {
     }
     return lo > 0 ? list[lo - 1] : undefined;
   }
+}
+
+function firstIn(index: Map<string, ResolvedDeployment[]>, prefix: string): ResolvedDeployment | undefined {
+  const exact = index.get(prefix)?.[0];
+  if (exact !== undefined || prefix.length >= 40) return exact;
+  let best: ResolvedDeployment | undefined;
+  for (const [sha, list] of index) {
+    if (!sha.startsWith(prefix)) continue;
+    const d = list[0]!;
+    if (best === undefined || d.finished_ms! < best.finished_ms!) best = d;
+  }
+  return best;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {

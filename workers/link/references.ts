@@ -41,7 +41,7 @@ export function findReferences(text: string): References {
     prSeen.add(key);
     out.pullRequests.push({ repo: repo.toLowerCase(), number: Number(n), text: t });
   };
-  for (const m of text.matchAll(PR_URL)) addPr(stripHost(m[1]!), m[2]!, m[0]);
+  for (const m of text.matchAll(PR_URL)) addPr(stripHost(m[1]!), m[2]!, m[0].replace(/^\/+/, ''));
   for (const m of text.matchAll(PR_SHORT)) addPr(m[1]!, m[2]!, m[0]);
   for (const m of text.matchAll(DEPLOYMENT)) out.deployments.push({ id: m[1]!, text: m[0] });
   for (const m of text.matchAll(REF)) out.refs.push({ ref: m[1]!, text: m[0] });
