@@ -70,6 +70,13 @@ describe('the main job with configured sources', () => {
     expect(first.status, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('sources: github, jira, pagerduty, gitlab');
     expect(first.stdout).toContain('dead letters: none');
+    // Every payload the fake APIs serve maps to the model, and the linker links it.
+    const model = /^model: (.*)$/m.exec(first.stdout)?.[1] ?? '';
+    for (const kind of ['pull requests', 'commits', 'deployments', 'pipeline runs', 'incidents', 'work items', 'milestones']) {
+      expect(Number(new RegExp(`(\\d+) ${kind}`).exec(model)?.[1] ?? 0), `${kind} in "${model}"`).toBeGreaterThan(0);
+    }
+    expect(first.stdout).toMatch(/^links: commits -> pull requests: explicit [1-9]/m);
+    expect(first.stdout).toMatch(/^links: deployments -> commits: explicit [1-9]/m);
 
     const store = await openStore({ kind: 'embedded', path: path.join(dir, 'data', 'clickhouse'), database: 'ptel' });
     let before: Array<{ source: string; n: string }>;
