@@ -381,6 +381,9 @@ describe('linker on a hand-computed scenario', () => {
     expect(after).toEqual(before);
     const again = await link({ store, model: defaultModel(), now: new Date('2026-03-12T00:00:00Z') });
     expect(again.retracted).toBe(0);
+    // nothing changed: the run reads the link tables and writes none of their rows again
+    expect(again.written).toBe(0);
+    expect(result.written).toBeGreaterThan(0);
   });
 });
 

@@ -4,6 +4,7 @@ import type { Logger } from '../../infra/observability/logger.js';
 import { classifyBugs } from './bugs.js';
 import { resolveHistory, resolveOutcome, historyKey, type ResolvedDeployment } from './deployments.js';
 import { CommitGraph } from './graph.js';
+import { syncTable } from './sync-table.js';
 import { DeploymentIndex, linkHotfixes, linkIncidents } from './incidents.js';
 import {
   loadBugs,
@@ -33,6 +34,8 @@ export interface LinkResult {
   incidentDeployments: number;
   hotfixes: number;
   bugs: number;
+  /** Link rows written because they are new or changed (the SQL-built tables not counted). */
+  written: number;
   /** Rows of earlier runs that no longer hold, marked deleted. */
   retracted: number;
   ms: number;
@@ -40,17 +43,17 @@ export interface LinkResult {
   phases: Record<string, number>;
 }
 
+/** Tables the linker recomputes whole in SQL on every run. */
+const SQL_TABLES = ['commit_pull_requests', 'incident_facts'] as const;
+
 export const LINK_TABLES = [
-  'commit_pull_requests',
-  'incident_facts',
+  ...SQL_TABLES,
   'deployment_facts',
   'deployment_commits',
   'incident_deployments',
   'deployment_incident_fixes',
   'work_item_production',
 ] as const;
-
-const INSERT_CHUNK = 50_000;
 
 /**
  * Recomputes every link from the domain tables: commits to pull requests, deployments to their outcome
@@ -65,7 +68,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   const now = options.now ?? new Date();
   const version = now.getTime() * 1000;
   const linkedAt = now.toISOString();
-  const stamp = { linked_at: linkedAt, version, is_deleted: 0 };
+  const stamp = { linked_at: linkedAt, version };
   const params = { v: version, at: now.getTime() / 1000 };
   const phases: Record<string, number> = {};
   let mark = Date.now();
@@ -192,15 +195,22 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     ...stamp,
   }));
 
-  await insert(store, 'deployment_facts', facts);
-  await insert(store, 'deployment_commits', deploymentCommits);
-  await insert(store, 'incident_deployments', incidentRows);
-  await insert(store, 'deployment_incident_fixes', hotfixRows);
-  await insert(store, 'work_item_production', bugRows);
+  let written = 0;
+  let retracted = 0;
+  const sync = async (table: string, keys: string[], rows: Array<Record<string, unknown>>): Promise<void> => {
+    const r = await syncTable(store, table, keys, rows, stamp);
+    written += r.written;
+    retracted += r.retracted;
+  };
+  await sync('deployment_facts', ['source', 'deployment_id'], facts);
+  await sync('deployment_commits', ['deployment_source', 'deployment_id', 'sha'], deploymentCommits);
+  await sync('incident_deployments', ['incident_source', 'incident_id', 'deployment_source', 'deployment_id'], incidentRows);
+  await sync('deployment_incident_fixes', ['deployment_source', 'deployment_id', 'incident_source', 'incident_id'], hotfixRows);
+  await sync('work_item_production', ['source', 'item_id'], bugRows);
   phase('write');
 
-  let retracted = 0;
-  for (const table of LINK_TABLES) retracted += await retract(store, table, params);
+  // The tables written in SQL above were rewritten whole: what this run did not write again is gone.
+  for (const table of SQL_TABLES) retracted += await retract(store, table, params);
   const commitPullRequests = await count(store, 'commit_pull_requests');
   phase('retract');
 
@@ -211,6 +221,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     incidentDeployments: incidentRows.filter((r) => r.method !== 'none').length,
     hotfixes: hotfixRows.length,
     bugs: bugRows.length,
+    written,
     retracted,
     ms: Date.now() - started,
     phases,
@@ -247,12 +258,6 @@ async function resolveDeployments(store: Store, deployments: Deployment[], statu
   const out: ResolvedDeployment[] = [];
   for (const list of histories.values()) out.push(...resolveHistory(list, (d) => graphs.get(`${d.source}\u0000${d.repo}`)));
   return out;
-}
-
-async function insert(store: Store, table: string, rows: object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await store.client.insert({ table, values: rows.slice(i, i + INSERT_CHUNK), format: 'JSONEachRow' });
-  }
 }
 
 /**

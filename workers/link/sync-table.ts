@@ -1,0 +1,99 @@
+import type { Store } from '../../infra/store/client.js';
+
+/** The columns every link table has for the run that wrote a row; they take no part in comparing rows. */
+const STAMP = new Set(['linked_at', 'version', 'is_deleted']);
+
+const INSERT_CHUNK = 50_000;
+
+type Kind = 'time' | 'int' | 'other';
+
+interface Column {
+  name: string;
+  kind: Kind;
+}
+
+/** ClickHouse prints DateTime64 as 'YYYY-MM-DD hh:mm:ss.sss' (UTC here); rows carry ISO strings. */
+const toMs = (v: unknown): number | null => {
+  if (v === null || v === undefined) return null;
+  const s = String(v);
+  return Date.parse(s.includes('T') ? s : `${s.replace(' ', 'T')}Z`);
+};
+
+function kindOf(type: string): Kind {
+  const t = type.replace(/^(Nullable|LowCardinality)\((.*)\)$/, '$2').replace(/^Nullable\((.*)\)$/, '$1');
+  if (t.startsWith('DateTime')) return 'time';
+  if (/^U?Int\d+$/.test(t)) return 'int';
+  return 'other';
+}
+
+export interface SyncResult {
+  written: number;
+  retracted: number;
+}
+
+/**
+ * Makes a link table hold exactly `rows`, writing only what changed: rows that are new or differ from
+ * the live row with the same key get this run's stamp, and live rows whose key is no longer produced
+ * get a deletion row. A run over unchanged facts therefore reads the table and writes nothing.
+ */
+export async function syncTable(
+  store: Store,
+  table: string,
+  keyColumns: string[],
+  rows: Array<Record<string, unknown>>,
+  stamp: { linked_at: string; version: number },
+): Promise<SyncResult> {
+  const describe = await store.client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
+  const columns: Column[] = (await describe.json<{ name: string; type: string }>())
+    .filter((c) => !STAMP.has(c.name))
+    .map((c) => ({ name: c.name, kind: kindOf(c.type) }));
+  // Rows are compared as strings built from their values in column order: times as epoch ms, integers
+  // as numbers (ClickHouse quotes 64-bit ones), nulls as a marker no value contains.
+  const norm = columns.map(({ kind }) =>
+    kind === 'time'
+      ? (v: unknown) => String(toMs(v))
+      : kind === 'int'
+        ? (v: unknown) => (v === null || v === undefined ? '\u0002' : String(Number(v)))
+        : (v: unknown) => (v === null || v === undefined ? '\u0002' : String(v)),
+  );
+  const keyIndexes = keyColumns.map((k) => {
+    const i = columns.findIndex((c) => c.name === k);
+    if (i < 0) throw new Error(`${table} has no column ${k}`);
+    return i;
+  });
+  // join() gives flat strings; strings built with += stay ropes that every Map lookup must flatten again.
+  const canonical = (values: unknown[]): string => values.map((v, i) => norm[i]!(v)).join('\u0001');
+  const keyOf = (values: unknown[]): string => keyIndexes.map((i) => String(values[i] ?? '')).join('\u0001');
+
+  // Compact rows (arrays in column order) parse much faster than objects when a table holds millions.
+  const rs = await store.client.query({
+    query: `SELECT ${columns.map((c) => `\`${c.name}\``).join(', ')} FROM ${table} FINAL`,
+    format: 'JSONCompactEachRow',
+  });
+  const live = new Map<string, { canon: string; values: unknown[] }>();
+  for (const values of await rs.json<unknown[]>()) live.set(keyOf(values), { canon: canonical(values), values });
+
+  const changed: Array<Record<string, unknown>> = [];
+  const produced = new Set<string>();
+  for (const row of rows) {
+    const values = columns.map((c) => row[c.name]);
+    const key = keyOf(values);
+    produced.add(key);
+    if (live.get(key)?.canon !== canonical(values)) changed.push({ ...row, ...stamp, is_deleted: 0 });
+  }
+  const gone: Array<Record<string, unknown>> = [];
+  for (const [key, { values }] of live) {
+    if (produced.has(key)) continue;
+    const back: Record<string, unknown> = {};
+    columns.forEach(({ name, kind }, i) => {
+      const v = values[i];
+      back[name] = kind === 'time' && v !== null && v !== undefined ? new Date(toMs(v)!).toISOString() : v;
+    });
+    gone.push({ ...back, ...stamp, is_deleted: 1 });
+  }
+  const out = [...changed, ...gone];
+  for (let i = 0; i < out.length; i += INSERT_CHUNK) {
+    await store.client.insert({ table, values: out.slice(i, i + INSERT_CHUNK), format: 'JSONEachRow' });
+  }
+  return { written: changed.length, retracted: gone.length };
+}
