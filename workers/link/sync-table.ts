@@ -12,10 +12,14 @@ interface Column {
   kind: Kind;
 }
 
+/** A column value as text: link tables hold strings and numbers; anything else is compared as JSON. */
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : JSON.stringify(v);
+
 /** ClickHouse prints DateTime64 as 'YYYY-MM-DD hh:mm:ss.sss' (UTC here); rows carry ISO strings. */
 const toMs = (v: unknown): number | null => {
   if (v === null || v === undefined) return null;
-  const s = String(v);
+  const s = text(v);
   return Date.parse(s.includes('T') ? s : `${s.replace(' ', 'T')}Z`);
 };
 
@@ -54,7 +58,7 @@ export async function syncTable(
       ? (v: unknown) => String(toMs(v))
       : kind === 'int'
         ? (v: unknown) => (v === null || v === undefined ? '\u0002' : String(Number(v)))
-        : (v: unknown) => (v === null || v === undefined ? '\u0002' : String(v)),
+        : (v: unknown) => (v === null || v === undefined ? '\u0002' : text(v)),
   );
   const keyIndexes = keyColumns.map((k) => {
     const i = columns.findIndex((c) => c.name === k);
@@ -63,7 +67,7 @@ export async function syncTable(
   });
   // join() gives flat strings; strings built with += stay ropes that every Map lookup must flatten again.
   const canonical = (values: unknown[]): string => values.map((v, i) => norm[i]!(v)).join('\u0001');
-  const keyOf = (values: unknown[]): string => keyIndexes.map((i) => String(values[i] ?? '')).join('\u0001');
+  const keyOf = (values: unknown[]): string => keyIndexes.map((i) => text(values[i] ?? '')).join('\u0001');
 
   // Compact rows (arrays in column order) parse much faster than objects when a table holds millions.
   const rs = await store.client.query({
