@@ -253,6 +253,59 @@ const modelSchema = z.strictObject({
     .prefault({}),
 });
 
+/** How metrics are computed and when; the definitions are in docs/metrics.md. */
+const metricsSchema = z.strictObject({
+  /** Periods (day, week, month) are cut in this IANA time zone. */
+  timeZone: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IANA time zone, for example UTC or Europe/Berlin')
+    .default('UTC'),
+  /** Minutes between two recomputes of the current periods. */
+  recomputeMinutes: z.number().int().min(1).max(1440).default(10),
+  /** The full recompute of all history, a cron pattern in the time zone. */
+  dailyCron: z.string().default('15 2 * * *'),
+  /** The month close: the previous month recomputed once it has ended, a cron pattern. */
+  monthCloseCron: z.string().default('30 3 1 * *'),
+  /** The DORA report year whose tiers the dashboards and exports show. */
+  benchmarkYear: z.number().int().min(2023).default(2024),
+  /** Post-launch incidents: incidents within this many days after a release. */
+  postLaunchDays: z.number().int().min(1).max(90).default(14),
+  /** Weights of post-launch incidents by severity ('' for none). */
+  severityWeights: z.record(z.string(), z.number().min(0)).default({ sev1: 8, sev2: 4, sev3: 2, sev4: 1, sev5: 1, '': 1 }),
+  /** A blocker with no status change and no update for this many business days stalls its dependency, by priority name. */
+  stallBusinessDays: z
+    .strictObject({
+      default: z.number().int().min(1).max(60).default(5),
+      byPriority: z.record(z.string(), z.number().int().min(1).max(60)).default({}),
+    })
+    .prefault({}),
+  /** A blocked item is critical when it is in a milestone, its priority rank is at most this (1 highest), or it has one of the labels. */
+  criticalPriorityRank: z.number().int().min(1).max(5).default(2),
+  criticalLabels: z.array(z.string().min(1)).default(['critical', 'release-blocker']),
+  /** Decisions that block a release should be made within this many hours. */
+  decisionTargetHours: z.number().positive().default(48),
+  releaseCriticalLabels: z.array(z.string().min(1)).default(['release-critical', 'release-blocker']),
+  risk: z
+    .strictObject({
+      /** Trailing weeks a signal compares the week against. */
+      baselineWeeks: z.number().int().min(4).max(104).default(12),
+      /** Weeks of history a signal needs before it may fire. */
+      minHistoryWeeks: z.number().int().min(3).max(104).default(6),
+      /** |robust z| past which a signal fires (in the harmful direction only). */
+      threshold: z.number().positive().default(3.5),
+      /** Weeks of history from which seasonality is removed first. */
+      seasonalMinWeeks: z.number().int().min(8).max(520).default(26),
+    })
+    .prefault({}),
+});
+
 /**
  * The people behind accounts in several systems, so one person is one id across GitHub, GitLab, Jira
  * and PagerDuty. Only the id chosen here is stored; accounts not listed are stored as a pseudonym.
@@ -345,6 +398,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   org: orgSchema.prefault({}),
   model: modelSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   people: z.array(personSchema).default([]),
 });
 
@@ -389,6 +443,8 @@ export type FileConfig = z.infer<typeof configSchema>;
 export type OrgConfig = z.infer<typeof orgSchema>;
 export type SourcesConfig = z.infer<typeof sourcesSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type MetricsConfig = z.infer<typeof metricsSchema>;
+export const defaultMetricsConfig = (): MetricsConfig => metricsSchema.parse({});
 /** The model settings with every default, for code that runs without a config file. */
 export const defaultModel = (): ModelConfig => modelSchema.parse({});
 export type PersonConfig = z.infer<typeof personSchema>;

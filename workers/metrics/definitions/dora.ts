@@ -1,0 +1,236 @@
+import type { MetricDefinition } from '../types.js';
+
+/**
+ * Delivery performance (DORA), items 1-5 of docs/metrics.md. Production means a deployment the mapper
+ * marked production (the configured environments); the linker's deployment_facts give each one's
+ * outcome, previous deployment, rollback and hotfix facts.
+ */
+
+const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
+
+/** Successful production deployments, each with its finish time. */
+const SUCCESSFUL = `(SELECT * FROM deployment_facts FINAL WHERE is_production = 1 AND result = 'success' AND finished_at IS NOT NULL)`;
+
+/**
+ * A production deployment failed when an incident is linked to it (explicitly or inferred), it was
+ * rolled back, or a hotfix deployment was made for it. One row per successful production deployment,
+ * with why it failed, if it did.
+ */
+const WITH_FAILURE = `
+SELECT f.source AS source, f.deployment_id AS deployment_id, f.service AS service, f.environment AS environment, f.repo AS repo,
+       f.team AS team, f.program AS program, f.sha AS sha, f.finished_at AS finished_at, f.rolled_back_by AS rolled_back_by,
+       i.incidents AS incidents, i.resolved AS incidents_resolved, h.hotfixes AS hotfixes,
+       length(i.incidents) > 0 OR f.rolled_back_by != '' OR length(h.hotfixes) > 0 AS failed,
+       concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service, ' (', f.sha, ')') AS item,
+       concat(
+         if(length(i.incidents) > 0, concat('incidents: ', arrayStringConcat(i.incidents, '; ')), 'no incident'),
+         if(f.rolled_back_by != '', concat('; rolled back by ', f.rolled_back_by), ''),
+         if(length(h.hotfixes) > 0, concat('; hotfixed by ', arrayStringConcat(h.hotfixes, ', ')), '')
+       ) AS why
+FROM ${SUCCESSFUL} AS f
+LEFT JOIN
+(
+    SELECT l.deployment_source, l.deployment_id,
+           groupArray(concat(l.incident_source, ' ', l.incident_id, ' [', l.method, '/', l.rule, ': ', l.evidence, ']')) AS incidents,
+           max(x.resolved_at) AS resolved
+    FROM incident_deployments AS l FINAL
+    LEFT JOIN (SELECT source, incident_id, resolved_at FROM incident_facts FINAL) AS x
+      ON x.source = l.incident_source AND x.incident_id = l.incident_id
+    WHERE l.method != 'none'
+    GROUP BY l.deployment_source, l.deployment_id
+) AS i ON i.deployment_source = f.source AND i.deployment_id = f.deployment_id
+LEFT JOIN
+(
+    SELECT source, hotfix_for, groupArray(deployment_id) AS hotfixes
+    FROM deployment_facts FINAL
+    WHERE is_hotfix = 1 AND hotfix_for != '' AND is_production = 1
+    GROUP BY source, hotfix_for
+) AS h ON h.source = f.source AND h.hotfix_for = f.deployment_id`;
+
+export const deploymentFrequency: MetricDefinition = {
+  id: 'deployment_frequency',
+  version: 1,
+  title: 'Deployment frequency (successful production deployments)',
+  item: 1,
+  unit: 'count',
+  better: 'higher',
+  aggregate: { kind: 'count' },
+  units: `
+SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS item,
+       concat(f.environment, ' ', f.ref, ' ', f.sha, ', ', toString(f.commit_count), ' commits') AS detail
+FROM ${SUCCESSFUL} AS f`,
+};
+
+/** Distinct days with a successful production deployment, per week. */
+export const deploymentDays: MetricDefinition = {
+  id: 'deployment_days',
+  version: 1,
+  title: 'Deployment days per week',
+  item: 1,
+  unit: 'per_week',
+  better: 'higher',
+  aggregate: { kind: 'distinct' },
+  periods: ['week'],
+  units: `
+SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       toString(toDate(toTimeZone(assumeNotNull(f.finished_at), {tz:String}))) AS item,
+       concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS detail
+FROM ${SUCCESSFUL} AS f`,
+};
+
+/**
+ * Changes: pull requests merged and deployed (first commit = their earliest authored commit, or the PR's
+ * creation when the list is unknown), and direct pushes (shipped commits in no pull request). Each is
+ * deployed by the first successful production deployment that shipped its merge commit (or itself);
+ * changes from before a history's first deployment are shipped by none and are not counted.
+ */
+function changes(value: string, prOnly = false): string {
+  return `
+WITH shipped AS
+(
+    SELECT dc.repo AS repo, dc.sha AS sha,
+           min(assumeNotNull(f.finished_at)) AS deployed_at,
+           argMin(f.deployment_id, assumeNotNull(f.finished_at)) AS deployment_id,
+           argMin(f.service, assumeNotNull(f.finished_at)) AS service
+    FROM deployment_commits AS dc FINAL
+    INNER JOIN ${SUCCESSFUL} AS f ON dc.deployment_source = f.source AND dc.deployment_id = f.deployment_id
+    WHERE dc.method != 'none'
+    GROUP BY dc.repo, dc.sha
+)
+SELECT c.deployed_at AS at, c.program, c.team, c.service, c.repo, 1.0 AS num, 0.0 AS den, ${value} AS value, c.item, c.detail
+FROM
+(
+    SELECT s.deployed_at AS deployed_at, p.program AS program, p.team AS team, s.service AS service, p.repo AS repo,
+           if(length(l.authored_at) > 0, least(arrayMin(l.authored_at), p.created_at), p.created_at) AS first_commit,
+           p.created_at AS opened, r.first_review AS first_review, assumeNotNull(p.merged_at) AS merged,
+           concat(p.source, ' ', p.repo, '#', toString(p.number)) AS item,
+           concat('merged ', toString(p.merged_at), ' as ', p.merge_commit_sha, ', deployed by ', s.deployment_id, ' at ', toString(s.deployed_at)) AS detail
+    FROM (SELECT * FROM pull_requests FINAL WHERE state = 'merged' AND merge_commit_sha != '' AND merged_at IS NOT NULL) AS p
+    INNER JOIN shipped AS s ON s.repo = p.repo AND s.sha = p.merge_commit_sha
+    LEFT JOIN (SELECT source, repo, number, authored_at FROM pull_request_commits FINAL) AS l
+      ON l.source = p.source AND l.repo = p.repo AND l.number = p.number
+    LEFT JOIN
+    (
+        SELECT source, repo, number, toNullable(min(submitted_at)) AS first_review FROM reviews FINAL GROUP BY source, repo, number
+    ) AS r ON r.source = p.source AND r.repo = p.repo AND r.number = p.number
+    ${
+      prOnly
+        ? ''
+        : `UNION ALL
+    SELECT s.deployed_at, c.program, c.team, s.service, c.repo, c.authored_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
+           CAST(NULL AS Nullable(DateTime64(3, 'UTC'))), c.committed_at,
+           concat(c.source, ' ', c.repo, '@', c.sha), concat('pushed, deployed by ', s.deployment_id, ' at ', toString(s.deployed_at))
+    FROM (SELECT * FROM commits FINAL) AS c
+    INNER JOIN shipped AS s ON s.repo = c.repo AND s.sha = c.sha
+    WHERE (c.source, c.repo, c.sha) NOT IN (SELECT source, repo, sha FROM commit_pull_requests FINAL)`
+    }
+) AS c
+SETTINGS join_use_nulls = 1`;
+}
+
+const hours = (from: string, to: string): string => `greatest(0, dateDiff('millisecond', ${from}, ${to}) / 3600000.0)`;
+
+function leadTime(q: number): MetricDefinition {
+  return {
+    id: `change_lead_time_p${Math.round(q * 100)}`,
+    version: 1,
+    title: `Change lead time, p${Math.round(q * 100)} (first commit to production)`,
+    item: 2,
+    unit: 'hours',
+    better: 'lower',
+    aggregate: { kind: 'quantile', q },
+    units: changes(hours('c.first_commit', 'c.deployed_at')),
+  };
+}
+
+function leadTimeStage(id: string, title: string, from: string, to: string): MetricDefinition {
+  return {
+    id: `lead_time_${id}_p50`,
+    version: 1,
+    title: `Lead time breakdown: ${title}, p50`,
+    item: 2,
+    unit: 'hours',
+    better: 'lower',
+    aggregate: { kind: 'quantile', q: 0.5 },
+    units: changes(`if(${from} IS NULL OR ${to} IS NULL, ${NO_VALUE}, ${hours(`assumeNotNull(${from})`, `assumeNotNull(${to})`)})`, true),
+  };
+}
+
+export const changeFailureRate: MetricDefinition = {
+  id: 'change_failure_rate',
+  version: 1,
+  title: 'Change failure rate (failed / successful production deployments)',
+  item: 3,
+  unit: 'ratio',
+  better: 'lower',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT assumeNotNull(finished_at) AS at, program, team, service, repo, if(failed, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value,
+       item, if(failed, concat('failed: ', why), why) AS detail
+FROM (${WITH_FAILURE})
+SETTINGS join_use_nulls = 0`,
+};
+
+/**
+ * For each failed deployment, from its finish to recovery: its last linked incident resolved, or the next
+ * successful production deployment of its service and environment that did not fail, whichever is earlier.
+ */
+export const recoveryTime: MetricDefinition = {
+  id: 'failed_deployment_recovery_time_p50',
+  version: 1,
+  title: 'Failed deployment recovery time, p50',
+  item: 4,
+  unit: 'hours',
+  better: 'lower',
+  aggregate: { kind: 'quantile', q: 0.5 },
+  units: `
+SELECT assumeNotNull(w.finished_at) AS at, w.program, w.team, w.service, w.repo, 1.0 AS num, 0.0 AS den,
+       if(recovered IS NULL, ${NO_VALUE}, ${hours('assumeNotNull(w.finished_at)', 'assumeNotNull(recovered)')}) AS value,
+       w.item,
+       concat(w.why, '; recovered ', if(recovered IS NULL, 'not yet', toString(recovered)),
+              if(n.deployment_id != '' AND (w.incidents_resolved IS NULL OR n.finished_at < w.incidents_resolved),
+                 concat(' by deployment ', n.deployment_id), ' when the last incident was resolved')) AS detail,
+       multiIf(w.incidents_resolved IS NULL AND n.deployment_id = '', NULL,
+               w.incidents_resolved IS NULL, toNullable(n.finished_at),
+               n.deployment_id = '', w.incidents_resolved,
+               least(assumeNotNull(w.incidents_resolved), n.finished_at)) AS recovered
+FROM (SELECT * FROM (${WITH_FAILURE}) WHERE failed) AS w
+ASOF LEFT JOIN
+(
+    SELECT source, service, environment, deployment_id, assumeNotNull(finished_at) AS finished_at
+    FROM (${WITH_FAILURE})
+    WHERE NOT failed
+) AS n ON n.source = w.source AND n.service = w.service AND n.environment = w.environment AND n.finished_at > assumeNotNull(w.finished_at)
+SETTINGS join_use_nulls = 0`,
+};
+
+export const reworkRate: MetricDefinition = {
+  id: 'deployment_rework_rate',
+  version: 1,
+  title: 'Deployment rework rate (hotfix deployments / production deployments)',
+  item: 5,
+  unit: 'ratio',
+  better: 'lower',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, toFloat64(f.is_hotfix) AS num, 1.0 AS den, ${NO_VALUE} AS value,
+       concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS item,
+       if(f.is_hotfix = 1, concat('hotfix (', f.hotfix_rule, ') for ', if(f.hotfix_for = '', 'no known deployment', f.hotfix_for)), 'planned') AS detail
+FROM ${SUCCESSFUL} AS f`,
+};
+
+export const DORA_METRICS: MetricDefinition[] = [
+  deploymentFrequency,
+  deploymentDays,
+  leadTime(0.5),
+  leadTime(0.75),
+  leadTime(0.9),
+  leadTimeStage('coding', 'first commit to pull request opened', 'c.first_commit', 'c.opened'),
+  leadTimeStage('pickup', 'pull request opened to first review', 'c.opened', 'c.first_review'),
+  leadTimeStage('review', 'first review to merge', 'c.first_review', 'c.merged'),
+  leadTimeStage('deploy', 'merge to production', 'c.merged', 'c.deployed_at'),
+  changeFailureRate,
+  recoveryTime,
+  reworkRate,
+];

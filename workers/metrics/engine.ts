@@ -1,0 +1,234 @@
+import type { Store } from '../../infra/store/client.js';
+import type { MetricsConfig, ModelConfig } from '../../infra/config/schema.js';
+import type { Aggregate, MetricDefinition, MetricParams, PeriodKind, ScopeKind } from './types.js';
+import { PERIOD_KINDS } from './types.js';
+
+/** The query parameters of the units queries, from the config. */
+export function metricParams(model: ModelConfig, metrics: MetricsConfig): MetricParams {
+  const severities = Object.entries(metrics.severityWeights);
+  const stall = Object.entries(metrics.stallBusinessDays.byPriority);
+  return {
+    tz: metrics.timeZone,
+    production: model.productionEnvironments.map((e) => e.toLowerCase()),
+    incident_window_hours: model.incidentWindowHours,
+    post_launch_days: metrics.postLaunchDays,
+    severity_names: severities.map(([k]) => k),
+    severity_weights: severities.map(([, w]) => w),
+    stall_days: metrics.stallBusinessDays.default,
+    stall_priorities: stall.map(([k]) => k.toLowerCase()),
+    stall_priority_days: stall.map(([, d]) => d),
+    critical_priority_rank: metrics.criticalPriorityRank,
+    critical_labels: metrics.criticalLabels,
+    decision_target_hours: metrics.decisionTargetHours,
+    release_critical_labels: metrics.releaseCriticalLabels,
+    production_labels: model.workItems.productionLabels,
+  };
+}
+
+/** A date 'YYYY-MM-DD' (a calendar day in the metrics' time zone). */
+export type Day = string;
+
+/** The first day of the period of `kind` that contains `day` (weeks start on Monday). */
+export function periodStart(kind: PeriodKind, day: Day): Day {
+  const d = new Date(`${day}T00:00:00Z`);
+  if (kind === 'week') d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  if (kind === 'month') d.setUTCDate(1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The first day of the period after the one starting on `start`. */
+export function nextPeriod(kind: PeriodKind, start: Day): Day {
+  const d = new Date(`${start}T00:00:00Z`);
+  if (kind === 'day') d.setUTCDate(d.getUTCDate() + 1);
+  else if (kind === 'week') d.setUTCDate(d.getUTCDate() + 7);
+  else d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Every period start of `kind` from the one containing `from` up to (not including) the one starting at or after `to`. */
+export function periodsBetween(kind: PeriodKind, from: Day, to: Day): Day[] {
+  const out: Day[] = [];
+  for (let p = periodStart(kind, from); p < to; p = nextPeriod(kind, p)) out.push(p);
+  return out;
+}
+
+const PERIOD_EXPR: Record<PeriodKind, string> = {
+  day: 'toDate(toTimeZone(u.at, {tz:String}))',
+  week: 'toMonday(toTimeZone(u.at, {tz:String}))',
+  month: 'toStartOfMonth(toTimeZone(u.at, {tz:String}))',
+};
+
+function aggregateExpr(a: Aggregate): { value: string; numerator: string; denominator: string } {
+  switch (a.kind) {
+    case 'count':
+      return { value: 'sum(u.num)', numerator: 'sum(u.num)', denominator: 'CAST(NULL AS Nullable(Float64))' };
+    case 'distinct':
+      return {
+        value: 'toFloat64(uniqExact(u.item))',
+        numerator: 'toFloat64(uniqExact(u.item))',
+        denominator: 'CAST(NULL AS Nullable(Float64))',
+      };
+    case 'ratio':
+      return { value: 'if(sum(u.den) = 0, NULL, sum(u.num) / sum(u.den))', numerator: 'sum(u.num)', denominator: 'sum(u.den)' };
+    case 'quantile':
+      if (!(a.q > 0 && a.q < 1)) throw new RangeError(`quantile ${a.q} is outside (0, 1)`);
+      return {
+        value: `quantileExactInclusiveIf(${a.q})(u.value, u.value IS NOT NULL)`,
+        numerator: 'CAST(NULL AS Nullable(Float64))',
+        denominator: 'CAST(NULL AS Nullable(Float64))',
+      };
+    case 'mean':
+      return {
+        value: 'avgIf(u.value, u.value IS NOT NULL)',
+        numerator: 'CAST(NULL AS Nullable(Float64))',
+        denominator: 'CAST(NULL AS Nullable(Float64))',
+      };
+  }
+}
+
+/** The `__PERIODS__` table of a range: each period's start and the instant it ends, in the metrics' time zone. */
+function periodsTable(kind: PeriodKind, from: Day, to: Day): string {
+  const starts = periodsBetween(kind, from, to);
+  if (starts.length === 0)
+    return `(SELECT toDate('1970-01-01') AS period_start, toDateTime64('1970-01-01', 3, 'UTC') AS period_end LIMIT 0)`;
+  const pairs = starts.map((s) => `('${s}', '${nextPeriod(kind, s)}')`).join(', ');
+  return `(SELECT toDate(s) AS period_start, toDateTime64(toDate(e), 3, {tz:String}) AS period_end FROM values('s String, e String', ${pairs}))`;
+}
+
+/** The units of a metric with the engine's own columns, limited to the range being computed. */
+function unitsSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day): string {
+  return `(SELECT * FROM (${def.units.replaceAll('__PERIODS__', periodsTable(kind, from, to))})
+           WHERE at >= toDateTime64(toDate({from_day:String}), 3, {tz:String}) AND at < toDateTime64(toDate({to_day:String}), 3, {tz:String}))`;
+}
+
+function params(p: MetricParams, from: Day, to: Day, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...p,
+    from_day: from,
+    to_day: to,
+    from: `${from} 00:00:00.000`,
+    to: `${to} 00:00:00.000`,
+    ...extra,
+  };
+}
+
+export interface ComputeOptions {
+  store: Store;
+  definitions: MetricDefinition[];
+  params: MetricParams;
+  /** The first day to recompute; widened to the start of each period kind's period containing it. */
+  from: Day;
+  /** The day after the last one to recompute; widened to the end of the period containing the day before. */
+  to: Day;
+  periods?: PeriodKind[];
+  now?: Date;
+}
+
+export interface ComputeResult {
+  metrics: number;
+  rows: number;
+  retracted: number;
+  ms: number;
+}
+
+/**
+ * Recomputes the metrics for every period of each kind that overlaps [from, to): each period's values
+ * are replaced (rows with this run's version), and a scope that had a value in one of those periods and
+ * no longer has one gets a deletion row. Recomputing a period twice gives the same values.
+ */
+export async function computeMetrics(options: ComputeOptions): Promise<ComputeResult> {
+  const started = Date.now();
+  const now = options.now ?? new Date();
+  const version = now.getTime() * 1000;
+  let rows = 0;
+  let retracted = 0;
+  for (const def of options.definitions) {
+    for (const kind of options.periods ?? PERIOD_KINDS) {
+      if (def.periods !== undefined && !def.periods.includes(kind)) continue;
+      const from = periodStart(kind, options.from);
+      const last = periodStart(kind, addDays(options.to, -1));
+      const to = nextPeriod(kind, last);
+      const agg = aggregateExpr(def.aggregate);
+      const p = params(options.params, from, to, {
+        metric: def.id,
+        period: kind,
+        unit: def.unit,
+        dv: def.version,
+        v: version,
+        at: now.getTime() / 1000,
+      });
+      await options.store.client.command({
+        query: `INSERT INTO metric_values (metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
+                                           sample_size, unit, definition_version, computed_at, version, is_deleted)
+                SELECT {metric:String}, s.1, s.2, {period:String}, ${PERIOD_EXPR[kind]} AS ps,
+                       ${agg.value}, ${agg.numerator}, ${agg.denominator}, count(),
+                       {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+                FROM ${unitsSql(def, kind, from, to)} AS u
+                ARRAY JOIN [('org', 'org'), ('program', u.program), ('team', u.team), ('service', u.service), ('repo', u.repo)] AS s
+                WHERE s.2 != ''
+                GROUP BY s.1, s.2, ps`,
+        query_params: p,
+      });
+      const counted = await options.store.client.query({
+        query: `SELECT countIf(version = {v:UInt64}) AS written, countIf(version < {v:UInt64}) AS stale FROM metric_values FINAL
+                WHERE metric = {metric:String} AND period_kind = {period:String} AND period_start >= {from_day:Date} AND period_start < {to_day:Date}`,
+        query_params: p,
+        format: 'JSONEachRow',
+      });
+      const [c] = await counted.json<{ written: string; stale: string }>();
+      rows += Number(c?.written ?? 0);
+      const stale = Number(c?.stale ?? 0);
+      if (stale > 0) {
+        retracted += stale;
+        await options.store.client.command({
+          query: `INSERT INTO metric_values
+                  SELECT * REPLACE ({v:UInt64} AS version, 1 AS is_deleted, toDateTime64({at:Float64}, 3, 'UTC') AS computed_at)
+                  FROM (SELECT * FROM metric_values FINAL
+                        WHERE metric = {metric:String} AND period_kind = {period:String}
+                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date} AND version < {v:UInt64})`,
+          query_params: p,
+        });
+      }
+    }
+  }
+  return { metrics: options.definitions.length, rows, retracted, ms: Date.now() - started };
+}
+
+export interface ExplainRow {
+  at: string;
+  item: string;
+  num: number;
+  den: number;
+  value: number | null;
+  detail: string;
+}
+
+/** The units behind one value: what was counted, with the facts and links that made it count. */
+export async function explainMetric(options: {
+  store: Store;
+  definition: MetricDefinition;
+  params: MetricParams;
+  scope: { kind: ScopeKind; id: string };
+  period: { kind: PeriodKind; start: Day };
+}): Promise<ExplainRow[]> {
+  const { definition: def, scope, period } = options;
+  const from = periodStart(period.kind, period.start);
+  const to = nextPeriod(period.kind, from);
+  const column = scope.kind === 'org' ? "'org'" : `u.${scope.kind}`;
+  const rs = await options.store.client.query({
+    query: `SELECT toString(u.at) AS at, u.item AS item, u.num AS num, u.den AS den, u.value AS value, u.detail AS detail
+            FROM ${unitsSql(def, period.kind, from, to)} AS u
+            WHERE ${column} = {scope_id:String}
+            ORDER BY u.at, u.item`,
+    query_params: params(options.params, from, to, { scope_id: scope.id }),
+    format: 'JSONEachRow',
+  });
+  const out = await rs.json<ExplainRow>();
+  return out.map((r) => ({ ...r, num: Number(r.num), den: Number(r.den), value: r.value === null ? null : Number(r.value) }));
+}
+
+export function addDays(day: Day, n: number): Day {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,73 @@
+export const SCOPE_KINDS = ['org', 'program', 'team', 'service', 'repo'] as const;
+export type ScopeKind = (typeof SCOPE_KINDS)[number];
+
+export const PERIOD_KINDS = ['day', 'week', 'month'] as const;
+export type PeriodKind = (typeof PERIOD_KINDS)[number];
+
+/**
+ * How a metric's units become one value per scope and period:
+ * - count: the sum of `num` (1 per unit unless the units say otherwise);
+ * - ratio: sum(num) / sum(den), with both kept;
+ * - quantile: the exact quantile `q` of `value` (linear interpolation between the two nearest values, so
+ *   the median of an even count is the mean of the middle two);
+ * - mean: the mean of `value`;
+ * - distinct: how many different `item`s (e.g. days with a deployment).
+ */
+export type Aggregate = { kind: 'count' } | { kind: 'distinct' } | { kind: 'ratio' } | { kind: 'quantile'; q: number } | { kind: 'mean' };
+
+/**
+ * One metric: its definition as data. `units` is a ClickHouse SELECT giving one row per thing counted
+ * (a deployment, a change, an incident, a work item, ...) with these columns:
+ *   at          DateTime64  the instant that puts the unit in a period
+ *   program, team, service, repo   String  its scopes ('' where one does not apply)
+ *   num, den    Float64     its part of a ratio or a count
+ *   value       Nullable(Float64)  its value for quantiles and means (hours, days, percent ...)
+ *   item        String      what the unit is, e.g. 'github deployment 1234'
+ *   detail      String      why it counts: the facts and links behind it, with how each link was made
+ * The query may read {from:DateTime64(3)} and {to:DateTime64(3)} (the range being computed; the engine
+ * filters `at` to it as well) and the model parameters in MetricParams. Snapshot metrics (a count at
+ * the end of each period) can use the `__PERIODS__` table (period_start Date, period_end DateTime64)
+ * and give each unit `at` = its period's start.
+ */
+export interface MetricDefinition {
+  id: string;
+  /** Raised whenever the definition changes what it computes; stored with every value. */
+  version: number;
+  title: string;
+  /** The metrics.md item it implements. */
+  item: number;
+  unit: 'count' | 'ratio' | 'hours' | 'days' | 'percent' | 'per_week' | 'score';
+  better: 'higher' | 'lower';
+  aggregate: Aggregate;
+  /** The period kinds it is computed for (default all). */
+  periods?: PeriodKind[];
+  units: string;
+}
+
+/**
+ * The parameters every units query may read, as query parameters ({name:Type}):
+ *   {tz:String}, {production:Array(String)}, {incident_window_hours:Float64}, {post_launch_days:UInt32},
+ *   {severity_names:Array(String)} with {severity_weights:Array(Float64)} (same order),
+ *   {stall_days:UInt32}, {stall_priorities:Array(String)} with {stall_priority_days:Array(UInt32)},
+ *   {critical_priority_rank:UInt8}, {critical_labels:Array(String)}, {decision_target_hours:Float64},
+ *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
+ * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String}.
+ */
+export interface MetricParams {
+  /** The time zone periods are cut in. */
+  tz: string;
+  /** The configured production environments, lower case. */
+  production: string[];
+  incident_window_hours: number;
+  post_launch_days: number;
+  severity_names: string[];
+  severity_weights: number[];
+  stall_days: number;
+  stall_priorities: string[];
+  stall_priority_days: number[];
+  critical_priority_rank: number;
+  critical_labels: string[];
+  decision_target_hours: number;
+  release_critical_labels: string[];
+  production_labels: string[];
+}
