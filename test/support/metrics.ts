@@ -24,8 +24,9 @@ export async function compute(
   from: Day,
   to: Day,
   params: MetricParams = testParams(),
+  scopes?: Array<{ kind: ScopeKind; id: string }>,
 ): Promise<(metric: string, scope: `${ScopeKind}:${string}`, period: PeriodKind, start: Day) => Promise<Value | undefined>> {
-  await computeMetrics({ store, definitions, params, from, to });
+  await computeMetrics({ store, definitions, params, from, to, ...(scopes !== undefined ? { scopes } : {}) });
   return async (metric, scope, period, start) => {
     const [kind, ...rest] = scope.split(':');
     const rows = await queryRows<{ value: number | null; numerator: number | null; denominator: number | null; sample_size: string }>(

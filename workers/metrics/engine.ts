@@ -1,5 +1,5 @@
 import type { Store } from '../../infra/store/client.js';
-import type { MetricsConfig, ModelConfig } from '../../infra/config/schema.js';
+import { serviceName, type MetricsConfig, type ModelConfig, type OrgConfig } from '../../infra/config/schema.js';
 import type { Aggregate, MetricDefinition, MetricParams, PeriodKind, ScopeKind } from './types.js';
 import { PERIOD_KINDS } from './types.js';
 
@@ -121,7 +121,27 @@ export interface ComputeOptions {
   /** The day after the last one to recompute; widened to the end of the period containing the day before. */
   to: Day;
   periods?: PeriodKind[];
+  /**
+   * The scopes the org mapping names. Counts are zero, not missing, for these in a period with no units
+   * (a team that did not deploy that week deployed 0 times); ratios and quantiles of an empty period
+   * have no value and no row.
+   */
+  scopes?: Array<{ kind: ScopeKind; id: string }>;
   now?: Date;
+}
+
+/** org, and every program, team, service and repository of the org mapping. */
+export function scopesOf(org: OrgConfig): Array<{ kind: ScopeKind; id: string }> {
+  const out: Array<{ kind: ScopeKind; id: string }> = [{ kind: 'org', id: 'org' }];
+  for (const p of org.programs) {
+    out.push({ kind: 'program', id: p.id });
+    for (const t of p.teams) {
+      out.push({ kind: 'team', id: t.id });
+      for (const s of t.services) out.push({ kind: 'service', id: serviceName(s) });
+      for (const r of t.repositories) out.push({ kind: 'repo', id: r.toLowerCase() });
+    }
+  }
+  return out;
 }
 
 export interface ComputeResult {
@@ -169,6 +189,27 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
                 GROUP BY s.1, s.2, ps`,
         query_params: p,
       });
+      const scopes = options.scopes ?? [];
+      if ((def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') && scopes.length > 0) {
+        await options.store.client.command({
+          query: `INSERT INTO metric_values (metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
+                                             sample_size, unit, definition_version, computed_at, version, is_deleted)
+                  SELECT {metric:String}, g.sk, g.sid, {period:String}, g.ps, 0, 0, NULL, 0, {unit:String}, {dv:UInt16},
+                         toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+                  FROM
+                  (
+                      SELECT sc.1 AS sk, sc.2 AS sid, p.period_start AS ps
+                      FROM ${periodsTable(kind, from, to)} AS p
+                      ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
+                  ) AS g
+                  WHERE (g.sk, g.sid, g.ps) NOT IN
+                  (
+                      SELECT scope_kind, scope_id, period_start FROM metric_values
+                      WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
+                  )`,
+          query_params: { ...p, scope_kinds: scopes.map((x) => x.kind), scope_ids: scopes.map((x) => x.id) },
+        });
+      }
       const counted = await options.store.client.query({
         query: `SELECT countIf(version = {v:UInt64}) AS written, countIf(version < {v:UInt64}) AS stale FROM metric_values FINAL
                 WHERE metric = {metric:String} AND period_kind = {period:String} AND period_start >= {from_day:Date} AND period_start < {to_day:Date}`,
