@@ -23,6 +23,8 @@ import { onShutdownSignal } from './lifecycle.js';
 import { configuredConnectors, createScheduler, jobHandlers, jobSchedules, mappingContext, syncOnce, webhookRoutesFor } from './sources.js';
 import { link } from '../workers/link/linker.js';
 import { printModelSummary } from './model-summary.js';
+import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
+import { runMetricsJob } from '../workers/metrics/job.js';
 import { printTable } from './output.js';
 
 export interface CommandContext {
@@ -42,7 +44,7 @@ export interface Command {
 }
 
 /** Builds the runtime, runs `fn`, and always closes the runtime in the shutdown order. */
-async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>, options?: RuntimeOptions): Promise<number> {
+export async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>, options?: RuntimeOptions): Promise<number> {
   const rt = await createRuntime(config, options);
   try {
     return await fn(rt);
@@ -165,7 +167,7 @@ export const COMMANDS: Record<string, Command> = {
           if (!once) {
             scheduler = createScheduler(
               rt,
-              jobSchedules(ctx.config).filter((s) => s.job === 'link'),
+              jobSchedules(ctx.config).filter((s) => s.job !== 'pull'),
               jobHandlers(rt),
             );
             await scheduler.start();
@@ -190,9 +192,11 @@ export const COMMANDS: Record<string, Command> = {
           await waitUntilDrained(rt.bus, ctx.config.normalizer.groupId, rawTopics(ctx.config));
           await normalizer.stop();
           await link({ store: rt.store, model: ctx.config.model, logger: rt.logger });
+          await runMetricsJob({ store: rt.store, config: { ...ctx.config, org: context.org }, run: { mode: 'full' }, logger: rt.logger });
           const secs = (Date.now() - started) / 1000;
           await printSummary(rt, ctx.out, (total) => `stored ${total} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}`);
           await printModelSummary(rt, ctx.out);
+          await printKpiSummary(rt.store, ctx.out);
           if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
           return failed > 0 ? 1 : 0;
         }
@@ -485,4 +489,5 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...METRICS_COMMANDS,
 };

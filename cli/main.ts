@@ -68,6 +68,12 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(ctx);
 }
 
+// Output piped into a reader that stops early (ptel metrics | head): stop quietly, as other tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

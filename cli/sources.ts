@@ -11,7 +11,9 @@ import { createLocalScheduler } from '../infra/scheduler/local.js';
 import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
 import type { DemoOrg } from '../connectors/demo/generator.js';
 import { loadDemo } from '../connectors/demo/source.js';
+import { z } from 'zod';
 import { link } from '../workers/link/linker.js';
+import { runMetricsJob } from '../workers/metrics/job.js';
 import { mapContext, type MapContext } from '../workers/normalize/context.js';
 
 /** The connectors whose configuration and credentials are complete. */
@@ -56,16 +58,35 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
   };
 }
 
-/** The scheduled jobs besides the pulls: the linker, every `model.linkIntervalMinutes`. */
+/**
+ * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, and the
+ * metrics (the recent periods every few minutes, all history daily, the month just ended on the first).
+ * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
+ */
 export function jobSchedules(config: Config): ScheduleSpec[] {
-  return [...pullSchedules(config), { id: 'link', job: 'link', everyMs: config.model.linkIntervalMinutes * 60_000 }];
+  const tz = config.metrics.timeZone;
+  return [
+    ...pullSchedules(config),
+    { id: 'link', job: 'link', everyMs: config.model.linkIntervalMinutes * 60_000 },
+    { id: 'metrics-recent', job: 'metrics', everyMs: config.metrics.recomputeMinutes * 60_000, data: { mode: 'recent' }, attempts: 3 },
+    { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
+    { id: 'metrics-month-close', job: 'metrics', cron: config.metrics.monthCloseCron, tz, data: { mode: 'month-close' }, attempts: 5 },
+  ];
 }
+
+const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
 
 export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
   return {
     ...pullHandlers(rt),
     link: async () => {
       await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
+    },
+    metrics: async (data) => {
+      const run = runSchema.parse(data);
+      // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
+      if (run.mode === 'full') await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
+      await runMetricsJob({ store: rt.store, config: rt.config, run, logger: rt.logger });
     },
   };
 }

@@ -1,0 +1,259 @@
+import type { Store } from '../infra/store/client.js';
+import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
+import { addDays, explainMetric, metricParams, periodStart } from '../workers/metrics/engine.js';
+import { runMetricsJob, today } from '../workers/metrics/job.js';
+import { PERIOD_KINDS, SCOPE_KINDS, type MetricDefinition, type PeriodKind, type ScopeKind } from '../workers/metrics/types.js';
+import { withRuntime, type Command, type CommandContext } from './commands.js';
+import { printTable } from './output.js';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+type Format = 'table' | 'json' | 'csv';
+
+function fail(ctx: CommandContext, message: string): number {
+  ctx.err.write(`ptel metrics: ${message}\n`);
+  return 2;
+}
+
+/** Writes rows as a table on a terminal, or as JSON lines, or CSV. */
+function emit(ctx: CommandContext, format: Format, header: string[], rows: Array<Record<string, unknown>>): void {
+  if (format === 'json') {
+    for (const r of rows) ctx.out.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const cell = (v: unknown): string =>
+    v === null || v === undefined
+      ? ''
+      : typeof v === 'number'
+        ? String(Number(v.toPrecision(6)))
+        : typeof v === 'string'
+          ? v
+          : JSON.stringify(v);
+  if (format === 'csv') {
+    const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+    ctx.out.write(`${header.join(',')}\n`);
+    for (const r of rows) ctx.out.write(`${header.map((h) => quote(cell(r[h]))).join(',')}\n`);
+    return;
+  }
+  printTable(
+    ctx.out,
+    header,
+    rows.map((r) => header.map((h) => cell(r[h]))),
+  );
+}
+
+function parseScope(value: string | undefined): { kind: ScopeKind; id: string | undefined } | string | undefined {
+  if (value === undefined) return undefined;
+  const [kind, ...rest] = value.split(':');
+  if (!(SCOPE_KINDS as readonly string[]).includes(kind ?? ''))
+    return `--scope '${value}': expected KIND or KIND:ID with KIND one of ${SCOPE_KINDS.join(', ')}`;
+  return { kind: kind as ScopeKind, id: rest.length > 0 ? rest.join(':') : undefined };
+}
+
+function option(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+const numberOf = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+async function show(ctx: CommandContext, format: Format): Promise<number> {
+  const scope = parseScope(option(ctx, 'scope'));
+  if (typeof scope === 'string') return fail(ctx, scope);
+  const period = option(ctx, 'period') ?? 'month';
+  if (!(PERIOD_KINDS as readonly string[]).includes(period)) return fail(ctx, `--period '${period}': expected day, week or month`);
+  const metric = option(ctx, 'metric');
+  if (metric !== undefined && metricById(metric) === undefined) return fail(ctx, `unknown metric '${metric}'; see ptel metrics list`);
+  const from = option(ctx, 'from');
+  const to = option(ctx, 'to');
+  for (const [k, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
+  }
+  return withRuntime(ctx.config, async (rt) => {
+    const rs = await rt.store.client.query({
+      query: `SELECT metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
+                     sample_size, unit, definition_version
+              FROM metric_values FINAL
+              WHERE period_kind = {period:String}
+                AND ({metric:String} = '' OR metric = {metric:String})
+                AND ({scope_kind:String} = '' OR scope_kind = {scope_kind:String})
+                AND ({scope_id:String} = '' OR scope_id = {scope_id:String})
+                AND period_start >= {from:Date} AND period_start < {to:Date}
+              ORDER BY metric, scope_kind, scope_id, period_start`,
+      query_params: {
+        period,
+        metric: metric ?? '',
+        scope_kind: scope?.kind ?? (metric === undefined ? 'org' : ''),
+        scope_id: scope?.id ?? '',
+        from: from ?? addDays(today(ctx.config.metrics.timeZone, new Date()), -92),
+        to: to ?? '2999-01-01',
+      },
+      format: 'JSONEachRow',
+    });
+    const rows = (await rs.json<Record<string, unknown>>()).map((r) => ({
+      ...r,
+      value: numberOf(r['value']),
+      numerator: numberOf(r['numerator']),
+      denominator: numberOf(r['denominator']),
+      sample_size: Number(r['sample_size']),
+    }));
+    emit(
+      ctx,
+      format,
+      ['metric', 'scope_kind', 'scope_id', 'period_start', 'value', 'numerator', 'denominator', 'sample_size', 'unit'],
+      rows,
+    );
+    if (rows.length === 0 && format === 'table')
+      ctx.err.write('no values; compute them with `ptel metrics compute` or let the schedules run\n');
+    return 0;
+  });
+}
+
+async function explain(ctx: CommandContext, format: Format): Promise<number> {
+  const id = ctx.positionals[1];
+  const definition = id === undefined ? undefined : metricById(id);
+  if (definition === undefined) return fail(ctx, `explain needs a metric id (see ptel metrics list), got '${id ?? ''}'`);
+  const scope = parseScope(option(ctx, 'scope') ?? 'org:org');
+  if (typeof scope === 'string') return fail(ctx, scope);
+  const period = (option(ctx, 'period') ?? 'month') as PeriodKind;
+  if (!(PERIOD_KINDS as readonly string[]).includes(period)) return fail(ctx, `--period '${period}': expected day, week or month`);
+  const start = option(ctx, 'start') ?? periodStart(period, today(ctx.config.metrics.timeZone, new Date()));
+  if (!DAY.test(start)) return fail(ctx, `--start '${start}': expected a date YYYY-MM-DD`);
+  const scopeId = scope?.id ?? (scope?.kind === 'org' ? 'org' : undefined);
+  if (scope === undefined || scopeId === undefined) return fail(ctx, '--scope needs KIND:ID, for example team:checkout');
+  return withRuntime(ctx.config, async (rt) => {
+    const rows = await explainMetric({
+      store: rt.store,
+      definition,
+      params: metricParams(ctx.config.model, ctx.config.metrics),
+      scope: { kind: scope.kind, id: scopeId },
+      period: { kind: period, start: periodStart(period, start) },
+    });
+    if (format === 'table') {
+      ctx.out.write(
+        `${definition.id} (${definition.title}) for ${scope.kind} ${scopeId}, ${period} of ${periodStart(period, start)}: ${rows.length} units\n`,
+      );
+    }
+    emit(ctx, format, ['at', 'item', 'num', 'den', 'value', 'detail'], rows as unknown as Array<Record<string, unknown>>);
+    return 0;
+  });
+}
+
+function list(ctx: CommandContext, format: Format): number {
+  emit(
+    ctx,
+    format,
+    ['id', 'item', 'unit', 'better', 'version', 'title'],
+    METRICS.map((m: MetricDefinition) => ({ id: m.id, item: m.item, unit: m.unit, better: m.better, version: m.version, title: m.title })),
+  );
+  return 0;
+}
+
+async function compute(ctx: CommandContext, backfill: boolean): Promise<number> {
+  const from = option(ctx, 'from');
+  const to = option(ctx, 'to');
+  if (backfill && from === undefined) return fail(ctx, 'backfill needs --from YYYY-MM-DD');
+  for (const [k, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
+  }
+  return withRuntime(ctx.config, async (rt) => {
+    const end = to ?? addDays(today(ctx.config.metrics.timeZone, new Date()), 1);
+    if (from === undefined) {
+      const r = await runMetricsJob({ store: rt.store, config: ctx.config, run: { mode: 'full' }, logger: rt.logger });
+      ctx.out.write(
+        `recomputed ${r.from ?? '-'} .. ${r.to ?? '-'}: ${r.rows} values of ${r.metrics} metrics in ${(r.ms / 1000).toFixed(1)} s\n`,
+      );
+      return 0;
+    }
+    // Month by month, so a long backfill shows progress and a failure keeps what was done.
+    let rows = 0;
+    for (let month = periodStart('month', from); month < end;) {
+      const next = addDays(periodStart('month', addDays(month, 32)), 0);
+      const r = await runMetricsJob({
+        store: rt.store,
+        config: ctx.config,
+        run: { mode: 'range', from: month, to: next < end ? next : end },
+        logger: rt.logger,
+      });
+      rows += r.rows;
+      ctx.out.write(`${month.slice(0, 7)}: ${r.rows} values in ${(r.ms / 1000).toFixed(1)} s\n`);
+      month = next;
+    }
+    ctx.out.write(`backfilled ${from} .. ${end}: ${rows} values\n`);
+    return 0;
+  });
+}
+
+export const METRICS_COMMANDS: Record<string, Command> = {
+  metrics: {
+    summary: 'show, compute, backfill and explain the metrics (DORA, quality, program KPIs)',
+    usage: [
+      'usage: ptel metrics [show] [--metric ID] [--scope KIND[:ID]] [--period day|week|month] [--from DATE] [--to DATE] [--format table|json|csv]',
+      '       ptel metrics list',
+      '       ptel metrics compute [--from DATE] [--to DATE]     recompute (all history without --from)',
+      '       ptel metrics backfill --from DATE [--to DATE]      compute history month by month, with progress',
+      '       ptel metrics explain ID [--scope KIND:ID] [--period day|week|month] [--start DATE]',
+      'KIND is org, program, team, service or repo. show defaults to org-level monthly values of the last three months.',
+      'explain lists the units behind one value (for change_failure_rate: each deployment, its incidents and how each was linked).',
+    ].join('\n'),
+    options: {
+      metric: { type: 'string' },
+      scope: { type: 'string' },
+      period: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      start: { type: 'string' },
+      format: { type: 'string' },
+    },
+    positionals: true,
+    async run(ctx) {
+      const format = (option(ctx, 'format') ?? 'table') as Format;
+      if (!['table', 'json', 'csv'].includes(format)) return fail(ctx, `--format '${format}': expected table, json or csv`);
+      const sub = ctx.positionals[0] ?? 'show';
+      switch (sub) {
+        case 'show':
+          return show(ctx, format);
+        case 'list':
+          return list(ctx, format);
+        case 'compute':
+          return compute(ctx, false);
+        case 'backfill':
+          return compute(ctx, true);
+        case 'explain':
+          return explain(ctx, format);
+        default:
+          return fail(ctx, `unknown subcommand '${sub}'; use show, list, compute, backfill or explain`);
+      }
+    },
+  },
+};
+
+/** The org's key numbers for the last complete month, after a run. */
+export async function printKpiSummary(store: Store, out: NodeJS.WritableStream): Promise<void> {
+  const rs = await store.client.query({
+    query: `SELECT metric, toString(period_start) AS month, value, unit, sample_size FROM metric_values FINAL
+            WHERE scope_kind = 'org' AND period_kind = 'month'
+              AND period_start = (SELECT max(period_start) FROM metric_values FINAL WHERE period_kind = 'month' AND period_start < toStartOfMonth(today()))
+            ORDER BY metric`,
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ metric: string; month: string; value: number | null; unit: string; sample_size: string }>();
+  if (rows.length === 0) return;
+  const shown = (v: number | null, unit: string): string =>
+    v === null
+      ? 'no data'
+      : unit === 'ratio'
+        ? `${(v * 100).toFixed(1)}%`
+        : unit === 'hours'
+          ? `${v.toFixed(1)} h`
+          : String(Number(v.toFixed(2)));
+  out.write(`org metrics for ${rows[0]!.month.slice(0, 7)} (ptel metrics shows more, ptel metrics explain tells why):\n`);
+  for (const r of rows)
+    out.write(`  ${r.metric.padEnd(40)} ${shown(r.value === null ? null : Number(r.value), r.unit)} (n=${r.sample_size})\n`);
+}

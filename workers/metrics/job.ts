@@ -1,0 +1,142 @@
+import type { Config } from '../../infra/config/schema.js';
+import type { Logger } from '../../infra/observability/logger.js';
+import type { Store } from '../../infra/store/client.js';
+import { METRICS } from './definitions/index.js';
+import { addDays, computeMetrics, metricParams, periodStart, scopesOf, type ComputeResult, type Day } from './engine.js';
+import type { MetricDefinition, PeriodKind } from './types.js';
+
+/**
+ * What a metrics run recomputes:
+ * - recent: the periods still changing: today and yesterday, the current and previous week, the current
+ *   month (every few minutes);
+ * - full: every period from the first fact on (daily);
+ * - month-close: the month that has just ended, once more, after late data (on the first of the month);
+ * - range: the given days (backfill, or a user's recompute).
+ */
+export type MetricsRun = { mode: 'recent' } | { mode: 'full' } | { mode: 'month-close' } | { mode: 'range'; from: Day; to: Day };
+
+/** Today in the metrics' time zone. */
+export function today(tz: string, now: Date): Day {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/** The first day with any fact the metrics read, or undefined for an empty store. */
+async function firstFactDay(store: Store): Promise<Day | undefined> {
+  const rs = await store.client.query({
+    query: `SELECT toString(toDate(min(t))) AS day, count() AS n FROM
+            (
+                SELECT min(created_at) AS t FROM deployments
+                UNION ALL SELECT min(created_at) FROM incidents
+                UNION ALL SELECT min(created_at) FROM work_items
+                UNION ALL SELECT min(created_at) FROM pipeline_runs
+                UNION ALL SELECT min(created_at) FROM pull_requests
+            ) WHERE t > toDateTime64('1971-01-01', 3, 'UTC')`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ day: string; n: string }>();
+  return row === undefined || Number(row.n) === 0 ? undefined : row.day;
+}
+
+/** The days [from, to) a run covers. */
+export async function runRange(store: Store, run: MetricsRun, tz: string, now: Date): Promise<{ from: Day; to: Day } | undefined> {
+  const day = today(tz, now);
+  const tomorrow = addDays(day, 1);
+  switch (run.mode) {
+    case 'recent': {
+      const starts = [addDays(day, -1), periodStart('week', addDays(day, -7)), periodStart('month', day)].sort();
+      return { from: starts[0]!, to: tomorrow };
+    }
+    case 'full': {
+      const first = await firstFactDay(store);
+      return first === undefined ? undefined : { from: first, to: tomorrow };
+    }
+    case 'month-close': {
+      const thisMonth = periodStart('month', day);
+      return { from: periodStart('month', addDays(thisMonth, -1)), to: thisMonth };
+    }
+    case 'range':
+      return { from: run.from, to: run.to };
+  }
+}
+
+export interface MetricsJobResult extends ComputeResult {
+  from: Day | undefined;
+  to: Day | undefined;
+}
+
+/**
+ * One metrics run: recompute the periods of the run's range (see MetricsRun) for every metric, each
+ * period replacing its earlier values, and record the run in metric_runs (failed runs too, with the
+ * error, before the error goes on to the scheduler, which retries).
+ */
+export async function runMetricsJob(options: {
+  store: Store;
+  config: Pick<Config, 'model' | 'metrics' | 'org'>;
+  run: MetricsRun;
+  definitions?: MetricDefinition[];
+  periods?: PeriodKind[];
+  logger?: Logger;
+  now?: Date;
+}): Promise<MetricsJobResult> {
+  const { store, config } = options;
+  const now = options.now ?? new Date();
+  const started = new Date();
+  const job = `metrics-${options.run.mode}`;
+  let range: { from: Day; to: Day } | undefined;
+  try {
+    range = await runRange(store, options.run, config.metrics.timeZone, now);
+    const result: ComputeResult =
+      range === undefined
+        ? { metrics: 0, rows: 0, retracted: 0, ms: 0 }
+        : await computeMetrics({
+            store,
+            definitions: options.definitions ?? METRICS,
+            params: metricParams(config.model, config.metrics),
+            from: range.from,
+            to: range.to,
+            scopes: scopesOf(config.org),
+            ...(options.periods !== undefined ? { periods: options.periods } : {}),
+            now,
+          });
+    await record(store, { job, started, range, metrics: result.metrics, rows: result.rows, status: 'ok', error: '' });
+    options.logger?.info({ job, ...range, ...result }, 'metrics recomputed');
+    return { ...result, from: range?.from, to: range?.to };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await record(store, { job, started, range, metrics: 0, rows: 0, status: 'failed', error: message.slice(0, 2000) }).catch(
+      () => undefined,
+    );
+    throw err;
+  }
+}
+
+async function record(
+  store: Store,
+  r: {
+    job: string;
+    started: Date;
+    range: { from: Day; to: Day } | undefined;
+    metrics: number;
+    rows: number;
+    status: string;
+    error: string;
+  },
+): Promise<void> {
+  await store.client.insert({
+    table: 'metric_runs',
+    values: [
+      {
+        job: r.job,
+        started_at: r.started.toISOString(),
+        finished_at: new Date().toISOString(),
+        period_from: r.range?.from ?? '1970-01-01',
+        period_to: r.range?.to ?? '1970-01-01',
+        metrics: r.metrics,
+        rows_written: r.rows,
+        status: r.status,
+        error: r.error,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
+}
