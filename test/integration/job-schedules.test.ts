@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createScheduler, jobHandlers, jobSchedules } from '../../cli/sources.js';
+import { loadConfig } from '../../infra/config/load.js';
+import type { Config } from '../../infra/config/schema.js';
+import { PipelineMetrics } from '../../infra/observability/metrics.js';
+import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { migrationsDir } from '../../infra/paths.js';
+import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
+
+async function schedulerIds(redisUrl: string, queueName: string): Promise<string[]> {
+  const url = new URL(redisUrl);
+  const q = new Queue(queueName, { connection: { host: url.hostname, port: Number(url.port) } });
+  try {
+    return (await q.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
+  } finally {
+    await q.close();
+  }
+}
+
+/**
+ * The product's own schedule list on the real Redis: the pulls, the linker and the metrics runs are
+ * registered once however often the workers restart, a schedule that leaves the list leaves Redis, and
+ * a failing metrics run is retried with back-off and recorded.
+ */
+describe('the scheduled jobs on the real Redis', () => {
+  const redisUrl = (): string => inject('redisUrl');
+  const queue = uniqueName('jobs');
+  const config = (extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Config =>
+    loadConfig({
+      env,
+      cwd: tempDir(),
+      overrides: {
+        mode: 'distributed',
+        kafka: { brokers: inject('kafkaBrokers').split(',') },
+        dataDir: tempDir('ptel-jobs-'),
+        clickhouse: { engine: 'embedded', database: 'jobs' },
+        redis: { url: redisUrl(), queue },
+        log: { level: 'silent' },
+        ...extra,
+      },
+    });
+
+  let rt: Runtime;
+  const metrics = new PipelineMetrics({ defaultMetrics: false });
+  beforeAll(async () => {
+    rt = await createRuntime(config(), { logger: quietLogger(), metrics, migrate: true });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('registers each job once across restarts, adds a source pull when a source is configured and removes it when it is not', async () => {
+    const noHandlers = () => Promise.resolve();
+    const start = async (c: Config): Promise<void> => {
+      const handlers = Object.fromEntries(Object.keys(jobHandlers(rt)).map((k) => [k, noHandlers]));
+      const s = createScheduler({ ...rt, config: c }, jobSchedules(c), handlers);
+      await s.start();
+      await s.stop();
+    };
+    const plain = config();
+    for (let i = 0; i < 3; i++) await start(plain);
+    expect(await schedulerIds(redisUrl(), queue)).toEqual(['link', 'metrics-daily', 'metrics-month-close', 'metrics-recent']);
+
+    const withGithub = config({ sources: { github: { repositories: ['acme/api'] } } }, { PTEL_GITHUB_TOKEN: 'token' });
+    await start(withGithub);
+    expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'link',
+      'metrics-daily',
+      'metrics-month-close',
+      'metrics-recent',
+      'pull-github',
+    ]);
+
+    await start(plain);
+    expect(await schedulerIds(redisUrl(), queue)).toEqual(['link', 'metrics-daily', 'metrics-month-close', 'metrics-recent']);
+  });
+
+  it('retries a failing metrics run with back-off, records each failure, and succeeds once the cause is gone', async () => {
+    // The metrics run cannot write: its table is gone. The first run of a schedule starts at once.
+    await rt.store.client.command({ query: 'DROP TABLE metric_values' });
+    const handlers = jobHandlers(rt);
+    const failing = jobSchedules(rt.config).filter((s) => s.id === 'metrics-recent');
+    // A queue of its own: a new schedule's first run starts at once.
+    const counters = new PipelineMetrics({ defaultMetrics: false });
+    const own = { ...rt, metrics: counters, config: { ...rt.config, redis: { ...rt.config.redis, queue: uniqueName('retry') } } };
+    const s = createScheduler(own, failing, { metrics: handlers['metrics']! });
+    await s.start();
+    try {
+      await waitFor(
+        'two failed metrics runs',
+        () => queryRows<{ n: string }>(rt.store, "SELECT count() AS n FROM metric_runs WHERE job = 'metrics-recent' AND status = 'failed'"),
+        (r) => Number(r[0]?.n) >= 2,
+        { timeoutMs: 30_000 },
+      );
+      // Put the table back, as a fixed deployment would: the next attempt succeeds.
+      const sql = readFileSync(path.join(migrationsDir(), '0007_metrics.sql'), 'utf8');
+      const create = /CREATE TABLE IF NOT EXISTS metric_values[\s\S]*?;\s*$/m.exec(sql)?.[0] ?? '';
+      await rt.store.client.command({ query: create.replace(/;\s*$/, '') });
+      await waitFor(
+        'a successful metrics run',
+        () => queryRows<{ n: string }>(rt.store, "SELECT count() AS n FROM metric_runs WHERE job = 'metrics-recent' AND status = 'ok'"),
+        (r) => Number(r[0]?.n) >= 1,
+        { timeoutMs: 30_000 },
+      );
+      await waitFor(
+        'the success to be counted',
+        () => counters.registry.getSingleMetricAsString('ptel_job_runs_total'),
+        (t) => t.includes('ptel_job_runs_total{job="metrics",outcome="ok"} 1'),
+        { timeoutMs: 10_000 },
+      );
+    } finally {
+      await s.stop();
+    }
+    const failed = await queryRows<{ error: string }>(rt.store, "SELECT error FROM metric_runs WHERE status = 'failed' LIMIT 1");
+    expect(failed[0]?.error).toMatch(/metric_values/);
+    const counted = await counters.registry.getSingleMetricAsString('ptel_job_runs_total');
+    expect(counted).toMatch(/ptel_job_runs_total\{job="metrics",outcome="retried"\} [2-9]/);
+  });
+});
