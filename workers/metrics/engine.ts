@@ -52,6 +52,9 @@ export function periodsBetween(kind: PeriodKind, from: Day, to: Day): Day[] {
   return out;
 }
 
+/** Each unit counts for the org and for each of its program, team, service and repository. */
+const SCOPES_JOIN = "ARRAY JOIN [('org', 'org'), ('program', u.program), ('team', u.team), ('service', u.service), ('repo', u.repo)] AS s";
+
 const PERIOD_EXPR: Record<PeriodKind, string> = {
   day: 'toDate(toTimeZone(u.at, {tz:String}))',
   week: 'toMonday(toTimeZone(u.at, {tz:String}))',
@@ -170,6 +173,8 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
       const to = nextPeriod(kind, last);
       const agg = aggregateExpr(def.aggregate);
       const p = params(options.params, from, to, {
+        scope_kinds: (options.scopes ?? []).map((x) => x.kind),
+        scope_ids: (options.scopes ?? []).map((x) => x.id),
         metric: def.id,
         period: kind,
         unit: def.unit,
@@ -184,7 +189,7 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
                        ${agg.value}, ${agg.numerator}, ${agg.denominator}, count(),
                        {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
                 FROM ${unitsSql(def, kind, from, to)} AS u
-                ARRAY JOIN [('org', 'org'), ('program', u.program), ('team', u.team), ('service', u.service), ('repo', u.repo)] AS s
+                ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
                 WHERE s.2 != ''
                 GROUP BY s.1, s.2, ps`,
         query_params: p,
@@ -207,7 +212,7 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
                       SELECT scope_kind, scope_id, period_start FROM metric_values
                       WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
                   )`,
-          query_params: { ...p, scope_kinds: scopes.map((x) => x.kind), scope_ids: scopes.map((x) => x.id) },
+          query_params: p,
         });
       }
       const counted = await options.store.client.query({
@@ -251,17 +256,27 @@ export async function explainMetric(options: {
   params: MetricParams;
   scope: { kind: ScopeKind; id: string };
   period: { kind: PeriodKind; start: Day };
+  /** The org mapping's scopes, for definitions whose units read them. */
+  scopes?: Array<{ kind: ScopeKind; id: string }>;
 }): Promise<ExplainRow[]> {
   const { definition: def, scope, period } = options;
   const from = periodStart(period.kind, period.start);
   const to = nextPeriod(period.kind, from);
-  const column = scope.kind === 'org' ? "'org'" : `u.${scope.kind}`;
+  const where =
+    def.scoped === true
+      ? 'u.scope_kind = {scope_kind:String} AND u.scope_id = {scope_id:String}'
+      : `${scope.kind === 'org' ? "'org'" : `u.${scope.kind}`} = {scope_id:String}`;
   const rs = await options.store.client.query({
     query: `SELECT toString(u.at) AS at, u.item AS item, u.num AS num, u.den AS den, u.value AS value, u.detail AS detail
             FROM ${unitsSql(def, period.kind, from, to)} AS u
-            WHERE ${column} = {scope_id:String}
+            WHERE ${where}
             ORDER BY u.at, u.item`,
-    query_params: params(options.params, from, to, { scope_id: scope.id }),
+    query_params: params(options.params, from, to, {
+      scope_kind: scope.kind,
+      scope_id: scope.id,
+      scope_kinds: (options.scopes ?? []).map((x) => x.kind),
+      scope_ids: (options.scopes ?? []).map((x) => x.id),
+    }),
     format: 'JSONEachRow',
   });
   const out = await rs.json<ExplainRow>();

@@ -41,6 +41,12 @@ export interface MetricDefinition {
   aggregate: Aggregate;
   /** The period kinds it is computed for (default all). */
   periods?: PeriodKind[];
+  /**
+   * The units already say their scope (columns scope_kind, scope_id) instead of program/team/service/repo:
+   * for values that are themselves aggregates per scope (a median over a scope's weeks). Such units may
+   * read {scope_kinds:Array(String)} and {scope_ids:Array(String)}, the org mapping's scopes.
+   */
+  scoped?: boolean;
   units: string;
 }
 

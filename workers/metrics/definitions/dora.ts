@@ -80,6 +80,49 @@ FROM ${SUCCESSFUL} AS f`,
 };
 
 /**
+ * The median over a month of the weekly deployment days, as the DORA reports use it: every week whose
+ * Monday falls in the month counts, weeks without a deployment as 0. Computed for the org mapping's
+ * scopes (a scope the config does not name has no weeks to count).
+ */
+export const deploymentDaysMedian: MetricDefinition = {
+  id: 'deployment_days_per_week_median',
+  version: 1,
+  title: 'Deployment days per week, median over the month',
+  item: 1,
+  unit: 'per_week',
+  better: 'higher',
+  aggregate: { kind: 'quantile', q: 0.5 },
+  periods: ['month'],
+  scoped: true,
+  units: `
+SELECT toDateTime64(g.week, 3, {tz:String}) AS at, g.sk AS scope_kind, g.sid AS scope_id, 1.0 AS num, 0.0 AS den,
+       toFloat64(d.days) AS value,
+       concat('week of ', toString(g.week)) AS item,
+       concat(toString(d.days), ' day(s) with a successful production deployment') AS detail
+FROM
+(
+    SELECT sc.1 AS sk, sc.2 AS sid, w AS week
+    FROM
+    (
+        SELECT arrayJoin(arrayMap(i -> addDays(toMonday(toDate({from_day:String})), 7 * i),
+                                  range(toUInt32(dateDiff('day', toMonday(toDate({from_day:String})), toDate({to_day:String})) / 7 + 1)))) AS w
+    )
+    ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
+    WHERE w >= toDate({from_day:String}) AND w < toDate({to_day:String})
+) AS g
+LEFT JOIN
+(
+    SELECT s.1 AS sk, s.2 AS sid, toMonday(toTimeZone(assumeNotNull(f.finished_at), {tz:String})) AS week,
+           uniqExact(toDate(toTimeZone(assumeNotNull(f.finished_at), {tz:String}))) AS days
+    FROM ${SUCCESSFUL} AS f
+    ARRAY JOIN [('org', 'org'), ('program', f.program), ('team', f.team), ('service', f.service), ('repo', f.repo)] AS s
+    WHERE s.2 != ''
+    GROUP BY sk, sid, week
+) AS d ON d.sk = g.sk AND d.sid = g.sid AND d.week = g.week
+SETTINGS join_use_nulls = 0`,
+};
+
+/**
  * Changes: pull requests merged and deployed (first commit = their earliest authored commit, or the PR's
  * creation when the list is unknown), and direct pushes (shipped commits in no pull request). Each is
  * deployed by the first successful production deployment that shipped its merge commit (or itself);
@@ -223,6 +266,7 @@ FROM ${SUCCESSFUL} AS f`,
 export const DORA_METRICS: MetricDefinition[] = [
   deploymentFrequency,
   deploymentDays,
+  deploymentDaysMedian,
   leadTime(0.5),
   leadTime(0.75),
   leadTime(0.9),

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultModel } from '../../infra/config/schema.js';
+import type { Store } from '../../infra/store/client.js';
+import { queryRows, testStore } from '../../test/support/harness.js';
+import { insertTables } from '../../test/support/mapping.js';
+import { testParams } from '../../test/support/metrics.js';
+import { link } from '../link/linker.js';
+import { changeFailureRate, deploymentDaysMedian, deploymentFrequency } from './definitions/dora.js';
+import { computeMetrics, nextPeriod, periodStart, periodsBetween } from './engine.js';
+
+describe('periods', () => {
+  it('start on the day, the Monday and the first of the month', () => {
+    expect(periodStart('day', '2026-03-04')).toBe('2026-03-04');
+    expect(periodStart('week', '2026-03-04')).toBe('2026-03-02');
+    expect(periodStart('week', '2026-03-01')).toBe('2026-02-23');
+    expect(periodStart('month', '2026-03-31')).toBe('2026-03-01');
+    expect(nextPeriod('month', '2026-12-01')).toBe('2027-01-01');
+    expect(periodsBetween('week', '2026-03-04', '2026-03-17')).toEqual(['2026-03-02', '2026-03-09', '2026-03-16']);
+  });
+});
+
+const deployment = (id: string, service: string, team: string, day: string) => ({
+  source: 'github',
+  deployment_id: id,
+  repo: `acme/${service}`,
+  service,
+  environment: 'production',
+  is_production: 1,
+  sha: id,
+  ref: 'main',
+  description: '',
+  is_rollback: 0,
+  created_at: `${day}T10:00:00Z`,
+  team,
+  program: 'p',
+  url: '',
+  raw_event_id: '',
+  version: 1,
+});
+const status = (id: string, day: string, state = 'success', version = 1) => ({
+  source: 'github',
+  deployment_id: id,
+  status_id: '1',
+  state,
+  raw_state: state,
+  at: `${day}T11:00:00Z`,
+  raw_event_id: '',
+  version,
+});
+
+describe('computing and recomputing', () => {
+  let store: Store;
+  const scopes = [
+    { kind: 'org' as const, id: 'org' },
+    { kind: 'team' as const, id: 'a' },
+    { kind: 'team' as const, id: 'b' },
+  ];
+  const values = (metric: string) =>
+    queryRows<{ scope_id: string; period_start: string; value: number | null; sample_size: string }>(
+      store,
+      `SELECT scope_id, period_start, value, sample_size FROM metric_values FINAL
+       WHERE metric = {m:String} AND period_kind = 'month' AND scope_kind IN ('org', 'team') ORDER BY scope_id, period_start`,
+      { m: metric },
+    );
+  beforeAll(async () => {
+    store = await testStore();
+    // March 2026 Mondays: 2, 9, 16, 23, 30. Team a deploys on the 2nd, 3rd, 17th (twice) and 31st; team b on the 3rd.
+    const days: Array<[string, string, string]> = [
+      ['a1', 'a', '2026-03-02'],
+      ['a2', 'a', '2026-03-03'],
+      ['a3', 'a', '2026-03-17'],
+      ['a4', 'a', '2026-03-17'],
+      ['a5', 'a', '2026-03-31'],
+      ['b1', 'b', '2026-03-03'],
+    ];
+    await insertTables(store, {
+      deployments: days.map(([id, team, day]) => deployment(id, `svc-${team}`, team, day)),
+      deployment_statuses: days.map(([id, , day]) => status(id, day)),
+    });
+    await link({ store, model: defaultModel() });
+  });
+  afterAll(() => store.close());
+
+  it('takes the median of weekly deployment days over the weeks of the month, weeks without one as 0', async () => {
+    await computeMetrics({
+      store,
+      definitions: [deploymentDaysMedian],
+      params: testParams(),
+      from: '2026-03-01',
+      to: '2026-04-01',
+      scopes,
+    });
+    // weeks of 2, 9, 16, 23, 30 March: org 2,0,1,0,1 -> median 1; team b 1,0,0,0,0 -> 0
+    expect(await values('deployment_days_per_week_median')).toEqual([
+      { scope_id: 'a', period_start: '2026-03-01', value: 1, sample_size: '5' },
+      { scope_id: 'b', period_start: '2026-03-01', value: 0, sample_size: '5' },
+      { scope_id: 'org', period_start: '2026-03-01', value: 1, sample_size: '5' },
+    ]);
+  });
+
+  it('replaces a period on recompute: a count drops to 0 for a scope the mapping names, a ratio loses its row', async () => {
+    const defs = [deploymentFrequency, changeFailureRate];
+    await computeMetrics({
+      store,
+      definitions: defs,
+      params: testParams(),
+      from: '2026-03-01',
+      to: '2026-04-01',
+      scopes,
+      now: new Date('2026-04-01T00:00:00Z'),
+    });
+    expect(await values('deployment_frequency')).toEqual([
+      { scope_id: 'a', period_start: '2026-03-01', value: 5, sample_size: '5' },
+      { scope_id: 'b', period_start: '2026-03-01', value: 1, sample_size: '1' },
+      { scope_id: 'org', period_start: '2026-03-01', value: 6, sample_size: '6' },
+    ]);
+    expect((await values('change_failure_rate')).map((r) => r.scope_id)).toEqual(['a', 'b', 'org']);
+
+    // Team b's only deployment turns out to have failed: it no longer counts.
+    await insertTables(store, { deployment_statuses: [{ ...status('b1', '2026-03-03', 'failure', 2), status_id: '2' }] });
+    await link({ store, model: defaultModel() });
+    const again = await computeMetrics({
+      store,
+      definitions: defs,
+      params: testParams(),
+      from: '2026-03-01',
+      to: '2026-04-01',
+      scopes,
+      now: new Date('2026-04-02T00:00:00Z'),
+    });
+    expect(await values('deployment_frequency')).toEqual([
+      { scope_id: 'a', period_start: '2026-03-01', value: 5, sample_size: '5' },
+      { scope_id: 'b', period_start: '2026-03-01', value: 0, sample_size: '0' },
+      { scope_id: 'org', period_start: '2026-03-01', value: 5, sample_size: '5' },
+    ]);
+    // no successful deployment of team b: no change failure rate, not 0%
+    expect((await values('change_failure_rate')).map((r) => r.scope_id)).toEqual(['a', 'org']);
+    expect(again.retracted).toBeGreaterThan(0);
+  });
+});
