@@ -1,6 +1,7 @@
 import type { Store } from '../infra/store/client.js';
 import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
-import { addDays, explainMetric, metricParams, periodStart } from '../workers/metrics/engine.js';
+import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../workers/metrics/engine.js';
+import { mappingContext } from './sources.js';
 import { runMetricsJob, today } from '../workers/metrics/job.js';
 import { PERIOD_KINDS, SCOPE_KINDS, type MetricDefinition, type PeriodKind, type ScopeKind } from '../workers/metrics/types.js';
 import { withRuntime, type Command, type CommandContext } from './commands.js';
@@ -131,6 +132,7 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
       params: metricParams(ctx.config.model, ctx.config.metrics),
       scope: { kind: scope.kind, id: scopeId },
       period: { kind: period, start: periodStart(period, start) },
+      scopes: scopesOf(mappingContext(ctx.config).org),
     });
     if (format === 'table') {
       ctx.out.write(
@@ -162,10 +164,11 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
   ] as const) {
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
+  const scoped = { ...ctx.config, org: mappingContext(ctx.config).org };
   return withRuntime(ctx.config, async (rt) => {
     const end = to ?? addDays(today(ctx.config.metrics.timeZone, new Date()), 1);
     if (from === undefined) {
-      const r = await runMetricsJob({ store: rt.store, config: ctx.config, run: { mode: 'full' }, logger: rt.logger });
+      const r = await runMetricsJob({ store: rt.store, config: scoped, run: { mode: 'full' }, logger: rt.logger });
       ctx.out.write(
         `recomputed ${r.from ?? '-'} .. ${r.to ?? '-'}: ${r.rows} values of ${r.metrics} metrics in ${(r.ms / 1000).toFixed(1)} s\n`,
       );
@@ -177,7 +180,7 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
       const next = addDays(periodStart('month', addDays(month, 32)), 0);
       const r = await runMetricsJob({
         store: rt.store,
-        config: ctx.config,
+        config: scoped,
         run: { mode: 'range', from: month, to: next < end ? next : end },
         logger: rt.logger,
       });

@@ -77,6 +77,9 @@ export function jobSchedules(config: Config): ScheduleSpec[] {
 const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
 
 export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
+  // The org the metrics are scoped by: the config's, or the demo organisation's when it runs on the demo.
+  let org: Config['org'] | undefined;
+  const metricsConfig = (): Config => ({ ...rt.config, org: (org ??= mappingContext(rt.config).org) });
   return {
     ...pullHandlers(rt),
     link: async () => {
@@ -86,7 +89,7 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
       const run = runSchema.parse(data);
       // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
       if (run.mode === 'full') await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
-      await runMetricsJob({ store: rt.store, config: rt.config, run, logger: rt.logger });
+      await runMetricsJob({ store: rt.store, config: metricsConfig(), run, logger: rt.logger });
     },
   };
 }
