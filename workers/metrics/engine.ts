@@ -61,7 +61,14 @@ const PERIOD_EXPR: Record<PeriodKind, string> = {
   month: 'toStartOfMonth(toTimeZone(u.at, {tz:String}))',
 };
 
-function aggregateExpr(a: Aggregate): { value: string; numerator: string; denominator: string } {
+/** The value, numerator, denominator and sample size of a period from its units. */
+function aggregateExpr(a: Aggregate): { value: string; numerator: string; denominator: string; sample: string } {
+  const base = aggregateValue(a);
+  // A quantile or mean is taken over the units that have a value; its sample is those units.
+  return { ...base, sample: a.kind === 'quantile' || a.kind === 'mean' ? 'countIf(u.value IS NOT NULL)' : 'count()' };
+}
+
+function aggregateValue(a: Aggregate): { value: string; numerator: string; denominator: string } {
   switch (a.kind) {
     case 'count':
       return { value: 'sum(u.num)', numerator: 'sum(u.num)', denominator: 'CAST(NULL AS Nullable(Float64))' };
@@ -186,7 +193,7 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
         query: `INSERT INTO metric_values (metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
                                            sample_size, unit, definition_version, computed_at, version, is_deleted)
                 SELECT {metric:String}, s.1, s.2, {period:String}, ${PERIOD_EXPR[kind]} AS ps,
-                       ${agg.value}, ${agg.numerator}, ${agg.denominator}, count(),
+                       ${agg.value}, ${agg.numerator}, ${agg.denominator}, ${agg.sample},
                        {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
                 FROM ${unitsSql(def, kind, from, to)} AS u
                 ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}

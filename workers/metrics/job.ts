@@ -1,7 +1,9 @@
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { Store } from '../../infra/store/client.js';
+import { writeBenchmarks } from './benchmarks.js';
 import { METRICS } from './definitions/index.js';
+import { computeRiskSignals } from './risk.js';
 import { addDays, computeMetrics, metricParams, periodStart, scopesOf, type ComputeResult, type Day } from './engine.js';
 import type { MetricDefinition, PeriodKind } from './types.js';
 
@@ -14,6 +16,8 @@ import type { MetricDefinition, PeriodKind } from './types.js';
  * - range: the given days (backfill, or a user's recompute).
  */
 export type MetricsRun = { mode: 'recent' } | { mode: 'full' } | { mode: 'month-close' } | { mode: 'range'; from: Day; to: Day };
+
+const minDay = (a: Day, b: Day): Day => (a < b ? a : b);
 
 /** Today in the metrics' time zone. */
 export function today(tz: string, now: Date): Day {
@@ -98,9 +102,23 @@ export async function runMetricsJob(options: {
             ...(options.periods !== undefined ? { periods: options.periods } : {}),
             now,
           });
-    await record(store, { job, started, range, metrics: result.metrics, rows: result.rows, status: 'ok', error: '' });
-    options.logger?.info({ job, ...range, ...result }, 'metrics recomputed');
-    return { ...result, from: range?.from, to: range?.to };
+    // Risk signals read the weekly values just written; benchmarks are data the dashboards join.
+    const risk =
+      range === undefined || (options.periods !== undefined && !options.periods.includes('week'))
+        ? undefined
+        : await computeRiskSignals({
+            store,
+            params: metricParams(config.model, config.metrics),
+            risk: config.metrics.risk,
+            // Only whole weeks: a week still running would look like a drop in every count.
+            weeks: { from: range.from, to: minDay(range.to, periodStart('week', today(config.metrics.timeZone, now))) },
+            now,
+          });
+    if (options.run.mode === 'full') await writeBenchmarks(store);
+    const rows = result.rows + (risk === undefined ? 0 : risk.signals + risk.scores);
+    await record(store, { job, started, range, metrics: result.metrics, rows, status: 'ok', error: '' });
+    options.logger?.info({ job, ...range, ...result, risk }, 'metrics recomputed');
+    return { ...result, rows, from: range?.from, to: range?.to };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     await record(store, { job, started, range, metrics: 0, rows: 0, status: 'failed', error: message.slice(0, 2000) }).catch(

@@ -32,7 +32,8 @@ LEFT JOIN
 (
     SELECT l.deployment_source, l.deployment_id,
            groupArray(concat(l.incident_source, ' ', l.incident_id, ' [', l.method, '/', l.rule, ': ', l.evidence, ']')) AS incidents,
-           max(x.resolved_at) AS resolved
+           -- recovered by incidents only once every linked incident is resolved (an open one has no resolved_at)
+           if(countIf(x.resolved_at IS NULL) > 0, NULL, max(x.resolved_at)) AS resolved
     FROM incident_deployments AS l FINAL
     LEFT JOIN (SELECT source, incident_id, resolved_at FROM incident_facts FINAL) AS x
       ON x.source = l.incident_source AND x.incident_id = l.incident_id
@@ -155,7 +156,13 @@ FROM
       ON l.source = p.source AND l.repo = p.repo AND l.number = p.number
     LEFT JOIN
     (
-        SELECT source, repo, number, toNullable(min(submitted_at)) AS first_review FROM reviews FINAL GROUP BY source, repo, number
+        -- the first review by someone other than the author, before the merge
+        SELECT rv.source AS source, rv.repo AS repo, rv.number AS number, toNullable(min(rv.submitted_at)) AS first_review
+        FROM reviews AS rv FINAL
+        INNER JOIN (SELECT source, repo, number, author, merged_at FROM pull_requests FINAL) AS pr
+          ON pr.source = rv.source AND pr.repo = rv.repo AND pr.number = rv.number
+        WHERE (rv.reviewer = '' OR rv.reviewer != pr.author) AND (pr.merged_at IS NULL OR rv.submitted_at <= pr.merged_at)
+        GROUP BY rv.source, rv.repo, rv.number
     ) AS r ON r.source = p.source AND r.repo = p.repo AND r.number = p.number
     ${
       prOnly

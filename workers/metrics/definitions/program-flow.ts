@@ -1,0 +1,543 @@
+import type { MetricDefinition } from '../types.js';
+
+/**
+ * Program delivery from Jira, items 15-19 of docs/metrics.md: dependency stalls, risk burn-down, decision
+ * latency, action item closure and flow.
+ *
+ * Status categories in the past. work_item_history keeps status names (from_string/to_string), not their
+ * categories. The category of a name is the one the work items that have that status now carry (their
+ * status_category already applies the site's category and `model.workItems.statusCategories`); when
+ * they disagree, the most common wins. A name no current item has falls back to Jira's defaults:
+ * "to do", "open", "backlog", "new", "reopened", "selected for development" are todo; "done", "closed",
+ * "resolved", "cancelled", "won't do", "rejected" are done; any other name is in_progress (an in-flight
+ * step such as review or QA). An item with no status change has had its current status all along, and
+ * before its first change it had that change's from-status.
+ *
+ * When things happened:
+ * - done_at: the last move from a not-done into a done category status (an item moved from Done to
+ *   Closed was done at Done); else, for an item done now with no such change, its resolution time, else
+ *   its last update. Reopened items are not done.
+ * - started_at: the first move into an in_progress category status.
+ * - the state "at" a period end T is the state after every change before T.
+ */
+
+const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
+
+/** The category of a status name (a SQL expression over `name`), given `cats` = (names, categories). */
+const categoryOf = (name: string): string =>
+  `if(indexOf(tupleElement(cats, 1), lower(${name})) > 0, arrayElement(tupleElement(cats, 2), indexOf(tupleElement(cats, 1), lower(${name}))),
+      multiIf(lower(${name}) IN ('to do', 'todo', 'open', 'backlog', 'new', 'reopened', 'selected for development'), 'todo',
+              lower(${name}) IN ('done', 'closed', 'resolved', 'cancelled', 'canceled', 'won''t do', 'rejected'), 'done',
+              'in_progress'))`;
+
+/**
+ * Per work item, its history folded into arrays:
+ *   st      status changes (changed_at, from name, to name, from category, to category), oldest first
+ *   changes every change's time (any field: each is an update)
+ *   asg     assignee changes (changed_at, from, to), oldest first
+ *   moves   project moves (changed_at, old key, new key), from the 'Key' changes Jira writes on a move
+ */
+const HISTORY = `
+(
+    WITH (
+        SELECT (groupArray(name), groupArray(category))
+        FROM
+        (
+            SELECT name, argMax(category, (n, category)) AS category
+            FROM (SELECT lower(status) AS name, toString(status_category) AS category, count() AS n FROM work_items FINAL GROUP BY name, category)
+            GROUP BY name
+        )
+    ) AS cats
+    SELECT source AS h_source, item_id AS h_item_id,
+           arraySort(x -> (x.1, x.3),
+                     groupArrayIf((changed_at, from_string, to_string, ${categoryOf('from_string')}, ${categoryOf('to_string')}),
+                                  lower(field) = 'status')) AS st,
+           groupArray(changed_at) AS changes,
+           arraySort(x -> x.1, groupArrayIf((changed_at, from_value, to_value), lower(field) = 'assignee')) AS asg,
+           arraySort(x -> x.1, groupArrayIf((changed_at, from_string, to_string), lower(field) = 'key')) AS moves
+    FROM work_item_history FINAL
+    GROUP BY source, item_id
+)`;
+
+/** Work items with their history, their current done time and start time. */
+const ITEMS = `
+(
+    SELECT w.source AS source, w.item_id AS item_id, w.key AS key, toString(w.kind) AS kind, toString(w.team) AS team,
+           toString(w.program) AS program, toString(w.project) AS project, toString(w.priority) AS priority, w.priority_rank AS priority_rank,
+           w.severity AS severity, w.labels AS labels, w.assignee AS assignee, w.due_date AS due_date, w.created_at AS created_at,
+           w.updated_at AS updated_at, w.resolved_at AS resolved_at, toString(w.status) AS status, toString(w.status_category) AS status_category,
+           h.st AS st, h.changes AS changes, h.asg AS asg, h.moves AS moves,
+           arrayLastIndex(x -> x.5 = 'done' AND x.4 != 'done', h.st) AS done_ix,
+           arrayFirstIndex(x -> x.5 = 'in_progress', h.st) AS start_ix,
+           if(w.status_category != 'done', CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
+              toNullable(if(done_ix > 0, tupleElement(h.st[done_ix], 1), ifNull(w.resolved_at, w.updated_at)))) AS done_at,
+           if(start_ix > 0, toNullable(tupleElement(h.st[start_ix], 1)), CAST(NULL AS Nullable(DateTime64(3, 'UTC')))) AS started_at
+    FROM (SELECT * FROM work_items FINAL) AS w
+    LEFT JOIN ${HISTORY} AS h ON h.h_source = w.source AND h.h_item_id = w.item_id
+)`;
+
+/** The status category of item `i` at instant `t` (after every change before t). */
+const categoryAt = (i: string, t: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.st) > 0, tupleElement(${i}.st[arrayLastIndex(x -> x.1 < ${t}, ${i}.st)], 5),
+      if(empty(${i}.st), ${i}.status_category, tupleElement(${i}.st[1], 4)))`;
+
+/** The status name of item `i` at instant `t`. */
+const statusAt = (i: string, t: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.st) > 0, tupleElement(${i}.st[arrayLastIndex(x -> x.1 < ${t}, ${i}.st)], 3),
+      if(empty(${i}.st), ${i}.status, tupleElement(${i}.st[1], 2)))`;
+
+/** Whether item `i` had no assignee at instant `t`. */
+const unassignedAt = (i: string, t: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.asg) > 0, tupleElement(${i}.asg[arrayLastIndex(x -> x.1 < ${t}, ${i}.asg)], 3) = '',
+      if(empty(${i}.asg), ${i}.assignee = '', tupleElement(${i}.asg[1], 2) = ''))`;
+
+/** The last update of item `i` before instant `t`: its creation, any history change, or its last update when that is before t. */
+const lastActivityAt = (i: string, t: string): string =>
+  `greatest(arrayReduce('max', arrayPushBack(arrayFilter(c -> c < ${t}, ${i}.changes), ${i}.created_at)),
+            if(${i}.updated_at < ${t}, ${i}.updated_at, ${i}.created_at))`;
+
+/** Weekdays strictly between two dates. */
+const businessDaysBetween = (a: string, b: string): string =>
+  `arrayCount(x -> toDayOfWeek(x) <= 5, arrayMap(k -> addDays(${a}, k + 1), range(toUInt32(greatest(0, dateDiff('day', ${a}, ${b}) - 1)))))`;
+
+const hours = (from: string, to: string): string => `greatest(0, dateDiff('millisecond', ${from}, ${to}) / 3600000.0)`;
+const days = (from: string, to: string): string => `greatest(0, dateDiff('millisecond', ${from}, ${to}) / 86400000.0)`;
+
+// ---------------------------------------------------------------------------------------------------
+// 15. Dependency stall
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Stalled blocking links at instant `t` (with `endDay`, the calendar day in the metrics' time zone that
+ * the idle business days are counted up to, not included). A "blocks" link is open at t when it existed
+ * (created before t; a link whose creation the changelog does not show is taken from when both items
+ * existed) and neither the blocker nor the blocked item was done. It is stalled when
+ * - idle: the blocker had no status change and no update (any field change, its creation, or its last
+ *   update when that is before t) for at least N business days: whole weekdays strictly after the day
+ *   of its last activity and before endDay. N is the blocker's priority's entry in
+ *   metrics.stallBusinessDays.byPriority (names compared in lower case), else the default (5); or
+ * - due after: the blocker's due date is after the blocked item's due date (both set; the current due
+ *   dates, as the due date history is not kept per item).
+ * The stall is the blocked item's team's (its work waits); cross-team when both items have an owner
+ * and the owners differ. `periods` adds the period columns of `__PERIODS__` (alias p).
+ */
+function stalledLinks(t: string, endDay: string, periods: boolean): string {
+  return `
+SELECT * FROM
+(
+    SELECT ${periods ? 'p.period_start AS period_start,' : ''}
+           l.source AS source, l.raw_type AS raw_type, l.created_at AS link_created_at,
+           b.key AS blocker_key, d.key AS blocked_key, b.team AS blocker_team, d.team AS blocked_team,
+           b.program AS blocker_program, d.program AS blocked_program, b.priority AS blocker_priority,
+           b.due_date AS blocker_due, d.due_date AS blocked_due,
+           ${statusAt('b', t)} AS blocker_status, ${categoryAt('b', t)} AS blocker_category, ${categoryAt('d', t)} AS blocked_category,
+           ${lastActivityAt('b', t)} AS blocker_last_activity,
+           ${businessDaysBetween(`toDate(blocker_last_activity, {tz:String})`, endDay)} AS idle_days,
+           if(indexOf({stall_priorities:Array(String)}, lower(b.priority)) > 0,
+              arrayElement({stall_priority_days:Array(UInt32)}, indexOf({stall_priorities:Array(String)}, lower(b.priority))),
+              {stall_days:UInt32}) AS threshold_days,
+           idle_days >= threshold_days AS idle,
+           b.due_date IS NOT NULL AND d.due_date IS NOT NULL AND assumeNotNull(b.due_date) > assumeNotNull(d.due_date) AS due_after,
+           b.team != '' AND d.team != '' AND b.team != d.team AS cross_team,
+           concat(if(idle, concat('idle ', toString(idle_days), ' business days since ', toString(blocker_last_activity),
+                                   ' (threshold ', toString(threshold_days), ' for priority ''', b.priority, ''')'), ''),
+                  if(idle AND due_after, '; ', ''),
+                  if(due_after, concat('blocker due ', toString(b.due_date), ' after blocked item due ', toString(d.due_date)), '')) AS reason,
+           l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
+    FROM (SELECT * FROM work_item_links FINAL WHERE link_type = 'blocks') AS l
+    INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id
+    INNER JOIN ${ITEMS} AS d ON d.source = l.source AND d.item_id = l.to_item_id
+    ${periods ? 'CROSS JOIN __PERIODS__ AS p' : ''}
+    WHERE b.created_at < ${t} AND d.created_at < ${t}
+)
+WHERE link_existed AND blocker_category != 'done' AND blocked_category != 'done' AND (idle OR due_after)`;
+}
+
+function stallMetric(crossTeamOnly: boolean): MetricDefinition {
+  return {
+    id: crossTeamOnly ? 'dependency_stalls_cross_team' : 'dependency_stalls',
+    version: 1,
+    title: crossTeamOnly ? 'Stalled cross-team blocking links at period end' : 'Stalled blocking links at period end',
+    item: 15,
+    unit: 'count',
+    better: 'lower',
+    aggregate: { kind: 'count' },
+    units: `
+SELECT toDateTime64(s.period_start, 3, {tz:String}) AS at, s.blocked_program AS program, s.blocked_team AS team, '' AS service, '' AS repo,
+       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       concat(s.source, ' ', s.blocker_key, ' blocks ', s.blocked_key) AS item,
+       concat('stalled: ', s.reason, '; blocker ', s.blocker_key, ' (', s.blocker_status, ', team ''', s.blocker_team, ''') blocks ',
+              s.blocked_key, ' (team ''', s.blocked_team, '''); link: explicit Jira issue link ''', s.raw_type, ''' created ',
+              if(s.link_created_at IS NULL, 'unknown', toString(s.link_created_at))) AS detail
+FROM (${stalledLinks('p.period_end', 'toDate(p.period_end, {tz:String})', true)}) AS s
+${crossTeamOnly ? 'WHERE s.cross_team' : ''}
+SETTINGS join_use_nulls = 0`,
+  };
+}
+
+/**
+ * The blocking links stalled now, for the alerting job: one row per link with its blocker and blocked
+ * item, their teams, the business days the blocker has been idle, and why it is stalled. Reads the
+ * query parameters {tz:String}, {stall_days:UInt32}, {stall_priorities:Array(String)} and
+ * {stall_priority_days:Array(UInt32)} (see metricParams).
+ */
+export const STALLS_NOW_SQL = `
+SELECT s.source AS source, s.blocker_key AS blocker, s.blocked_key AS blocked, s.blocker_team AS blocker_team,
+       s.blocked_team AS blocked_team, s.blocked_program AS program, s.cross_team AS cross_team, s.idle_days AS days_stalled,
+       s.threshold_days AS threshold_days, s.blocker_last_activity AS blocker_last_activity, s.reason AS reason
+FROM (${stalledLinks('now64(3)', 'toDate(now64(3), {tz:String})', false)}) AS s
+ORDER BY s.cross_team DESC, s.idle_days DESC, s.blocker_key, s.blocked_key
+SETTINGS join_use_nulls = 0`;
+
+// ---------------------------------------------------------------------------------------------------
+// 16. Risk burn-down
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A risk's severity band: its severity field when that names one (critical, highest, high, blocker,
+ * major, sev1, sev2 are high; medium, moderate, normal, sev3 are medium; low, lowest, minor, trivial,
+ * sev4, sev5 are low), else its priority rank (1-2 high, 3 medium, 4-5 low), else unknown. The current
+ * severity is used for every period.
+ */
+const SEVERITY_BAND = `multiIf(
+    lower(trimBoth(r.severity)) IN ('critical', 'highest', 'high', 'blocker', 'very high', 'major', 'severe', 'sev1', 'sev2'), 'high',
+    lower(trimBoth(r.severity)) IN ('medium', 'moderate', 'normal', 'sev3'), 'medium',
+    lower(trimBoth(r.severity)) IN ('low', 'lowest', 'minor', 'trivial', 'very low', 'sev4', 'sev5'), 'low',
+    r.priority_rank IN (1, 2), 'high', r.priority_rank = 3, 'medium', r.priority_rank IN (4, 5), 'low', 'unknown')`;
+
+/** Risks (kind 'risk') open at each period end: created before it and not in a done category status then. */
+const OPEN_RISKS = `
+SELECT * FROM
+(
+    SELECT p.period_start AS period_start, r.source AS source, r.key AS key, r.team AS team, r.program AS program, ${SEVERITY_BAND} AS band,
+           r.severity AS severity, r.priority AS priority, ${statusAt('r', 'p.period_end')} AS status_then,
+           ${categoryAt('r', 'p.period_end')} AS category_then, ${unassignedAt('r', 'p.period_end')} AS unowned
+    FROM ${ITEMS} AS r
+    CROSS JOIN __PERIODS__ AS p
+    WHERE r.kind = 'risk' AND r.created_at < p.period_end
+)
+WHERE category_then != 'done'`;
+
+/** Open risks at period end: all of them, or one severity band (a fixed name of this file, not a value from data or config). */
+function openRisks(band: 'high' | 'medium' | 'low' | undefined): MetricDefinition {
+  return {
+    id: band === undefined ? 'risks_open' : `risks_open_${band}`,
+    version: 1,
+    title: band === undefined ? 'Open risks at period end' : `Open ${band}-severity risks at period end`,
+    item: 16,
+    unit: 'count',
+    better: 'lower',
+    aggregate: { kind: 'count' },
+    units: `
+SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
+       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
+       concat('open (', o.status_then, '), severity ', o.band, ' (severity ''', o.severity, ''', priority ''', o.priority, ''')') AS detail
+FROM (${OPEN_RISKS}) AS o
+${band === undefined ? '' : `WHERE o.band = '${band}'`}
+SETTINGS join_use_nulls = 0`,
+  };
+}
+
+/**
+ * Of the high risks live in a period (open at its start, or raised during it), the share done at its
+ * end: the burn-down of the period. A high risk mitigated in an earlier period is not counted again.
+ */
+export const highRisksMitigated: MetricDefinition = {
+  id: 'high_risks_mitigated_share',
+  version: 1,
+  title: 'High risks mitigated (done at period end / high risks live in the period)',
+  item: 16,
+  unit: 'ratio',
+  better: 'higher',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT toDateTime64(x.period_start, 3, {tz:String}) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
+       if(x.done_at_end, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, concat(x.source, ' risk ', x.key) AS item,
+       concat(if(x.done_at_end, 'mitigated: ', 'not mitigated: '), x.status_start, ' at period start, ', x.status_end, ' at period end; severity ',
+              '''', x.severity, ''', priority ''', x.priority, '''') AS detail
+FROM
+(
+    SELECT p.period_start AS period_start, r.source AS source, r.key AS key, r.team AS team, r.program AS program, r.severity AS severity,
+           r.priority AS priority, ${SEVERITY_BAND} AS band,
+           if(r.created_at < toDateTime64(p.period_start, 3, {tz:String}), ${statusAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')}, 'not raised') AS status_start,
+           r.created_at >= toDateTime64(p.period_start, 3, {tz:String}) OR ${categoryAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')} != 'done' AS live,
+           ${statusAt('r', 'p.period_end')} AS status_end,
+           ${categoryAt('r', 'p.period_end')} = 'done' AS done_at_end
+    FROM ${ITEMS} AS r
+    CROSS JOIN __PERIODS__ AS p
+    WHERE r.kind = 'risk' AND r.created_at < p.period_end
+) AS x
+WHERE x.band = 'high' AND x.live
+SETTINGS join_use_nulls = 0`,
+};
+
+/** High risks open at period end with no assignee then (from the assignee changes in the history). */
+export const highRisksUnowned: MetricDefinition = {
+  id: 'high_risks_unowned',
+  version: 1,
+  title: 'Open high risks with no owner at period end',
+  item: 16,
+  unit: 'count',
+  better: 'lower',
+  aggregate: { kind: 'count' },
+  units: `
+SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
+       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
+       concat('open (', o.status_then, '), high severity, no assignee') AS detail
+FROM (${OPEN_RISKS}) AS o
+WHERE o.band = 'high' AND o.unowned
+SETTINGS join_use_nulls = 0`,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// 17. Decision latency
+// ---------------------------------------------------------------------------------------------------
+
+/** Decisions (kind 'decision') made in the period: hours from created to done, p50. */
+export const decisionLatency: MetricDefinition = {
+  id: 'decision_latency_p50',
+  version: 1,
+  title: 'Decision latency, p50 (created to decided)',
+  item: 17,
+  unit: 'hours',
+  better: 'lower',
+  aggregate: { kind: 'quantile', q: 0.5 },
+  units: `
+SELECT assumeNotNull(d.done_at) AS at, d.program AS program, d.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
+       ${hours('d.created_at', 'assumeNotNull(d.done_at)')} AS value, concat(d.source, ' decision ', d.key) AS item,
+       concat('created ', toString(d.created_at), ', decided (', d.status, ') ', toString(d.done_at)) AS detail
+FROM ${ITEMS} AS d
+WHERE d.kind = 'decision' AND d.done_at IS NOT NULL
+SETTINGS join_use_nulls = 0`,
+};
+
+/** Decisions open at each period end, and their mean age then in days (the sample size is how many). */
+export const openDecisionAge: MetricDefinition = {
+  id: 'open_decision_age_days',
+  version: 1,
+  title: 'Open decisions at period end: mean age',
+  item: 17,
+  unit: 'days',
+  better: 'lower',
+  aggregate: { kind: 'mean' },
+  units: `
+SELECT toDateTime64(x.period_start, 3, {tz:String}) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
+       1.0 AS num, 0.0 AS den, toNullable(x.age) AS value, concat(x.source, ' decision ', x.key) AS item,
+       concat('open (', x.status_then, ') since ', toString(x.created_at), ': ', toString(round(x.age, 2)), ' days at period end') AS detail
+FROM
+(
+    SELECT p.period_start AS period_start, d.source AS source, d.key AS key, d.team AS team, d.program AS program, d.created_at AS created_at,
+           ${statusAt('d', 'p.period_end')} AS status_then, ${categoryAt('d', 'p.period_end')} AS category_then,
+           ${days('d.created_at', 'p.period_end')} AS age
+    FROM ${ITEMS} AS d
+    CROSS JOIN __PERIODS__ AS p
+    WHERE d.kind = 'decision' AND d.created_at < p.period_end
+) AS x
+WHERE x.category_then != 'done'
+SETTINGS join_use_nulls = 0`,
+};
+
+/**
+ * Release-critical decisions (a label in metrics.releaseCriticalLabels, case-insensitive) against the
+ * target (metrics.decisionTargetHours, 48 h): each decision counts once, when its outcome is known:
+ * made within the target (at its decision), or not made when the target passed (at created + target;
+ * a decision made later still counts as missed, in that period). Open decisions within their target
+ * are not counted yet.
+ */
+export const releaseCriticalDecisions: MetricDefinition = {
+  id: 'release_critical_decisions_on_time',
+  version: 1,
+  title: 'Release-critical decisions made within the target',
+  item: 17,
+  unit: 'ratio',
+  better: 'higher',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT if(x.on_time, assumeNotNull(x.done_at), x.deadline) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
+       if(x.on_time, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, concat(x.source, ' decision ', x.key) AS item,
+       concat(if(x.on_time, 'within target: ', 'missed target: '), 'created ', toString(x.created_at), ', target ', toString(x.deadline),
+              ', ', if(x.done_at IS NULL, 'not decided', concat('decided ', toString(x.done_at))), '; labels ', arrayStringConcat(x.labels, ', ')) AS detail
+FROM
+(
+    SELECT d.source AS source, d.key AS key, d.team AS team, d.program AS program, d.created_at AS created_at, d.done_at AS done_at, d.labels AS labels,
+           d.created_at + toIntervalMillisecond(toInt64(round({decision_target_hours:Float64} * 3600000))) AS deadline,
+           d.done_at IS NOT NULL AND assumeNotNull(d.done_at) <= deadline AS on_time
+    FROM ${ITEMS} AS d
+    WHERE d.kind = 'decision'
+      AND hasAny(arrayMap(z -> lower(z), d.labels), arrayMap(z -> lower(z), {release_critical_labels:Array(String)}))
+) AS x
+WHERE x.on_time OR x.deadline <= now64(3)
+SETTINGS join_use_nulls = 0`,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// 18. Action item closure rate
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Action items (kind 'action') due in the period (their current due date, a day in the metrics' time
+ * zone): closed on or before it (done now, done on or before the due day) / due. An item due in the
+ * current period and still open counts as not closed until it is closed.
+ */
+export const actionItemClosure: MetricDefinition = {
+  id: 'action_item_closure_rate',
+  version: 1,
+  title: 'Action items closed by their due date / action items due',
+  item: 18,
+  unit: 'ratio',
+  better: 'higher',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT toDateTime64(toDate(assumeNotNull(a.due_date)), 3, {tz:String}) AS at, a.program AS program, a.team AS team, '' AS service, '' AS repo,
+       if(a.done_at IS NOT NULL AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), 1.0, 0.0) AS num, 1.0 AS den,
+       ${NO_VALUE} AS value, concat(a.source, ' action ', a.key) AS item,
+       concat('due ', toString(a.due_date), ', ', if(a.done_at IS NULL, concat('open (', a.status, ')'), concat('closed ', toString(a.done_at))),
+              if(a.done_at IS NOT NULL AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), ' (on time)', ' (late or open)')) AS detail
+FROM ${ITEMS} AS a
+WHERE a.kind = 'action' AND a.due_date IS NOT NULL
+SETTINGS join_use_nulls = 0`,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// 19. Flow
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Flow counts delivery work: stories, tasks, bugs and other issue types; not epics (containers of
+ * other items), sub-tasks (parts of an item already counted), risks, decisions or action items.
+ */
+const FLOW_KINDS = `('story', 'task', 'bug', 'other')`;
+
+/**
+ * Active time: time in in_progress category statuses whose name does not say the work is waiting
+ * (names containing "block", "wait" or "hold"), between the start and the finish.
+ */
+const ACTIVE_MS = `arraySum(arrayMap(k -> if(tupleElement(f.st[k], 5) = 'in_progress' AND NOT match(lower(tupleElement(f.st[k], 3)), 'block|wait|hold'),
+        greatest(0, dateDiff('millisecond', greatest(tupleElement(f.st[k], 1), assumeNotNull(f.started_at)),
+                                            least(if(k < length(f.st), tupleElement(f.st[k + 1], 1), assumeNotNull(f.done_at)), assumeNotNull(f.done_at)))),
+        0), arrayEnumerate(f.st)))`;
+
+/** Items done in flow, with a start: cycle time from the first move into progress to done. */
+const CYCLES = `
+SELECT f.source AS source, f.key AS key, f.team AS team, f.program AS program, f.status AS status,
+       assumeNotNull(f.started_at) AS started, assumeNotNull(f.done_at) AS done,
+       dateDiff('millisecond', started, done) AS cycle_ms, ${ACTIVE_MS} AS active_ms
+FROM ${ITEMS} AS f
+WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL AND f.started_at IS NOT NULL AND assumeNotNull(f.started_at) <= assumeNotNull(f.done_at)`;
+
+function cycleTime(q: number): MetricDefinition {
+  return {
+    id: `cycle_time_p${Math.round(q * 100)}`,
+    version: 1,
+    title: `Cycle time, p${Math.round(q * 100)} (first in progress to done)`,
+    item: 19,
+    unit: 'days',
+    better: 'lower',
+    aggregate: { kind: 'quantile', q },
+    units: `
+SELECT c.done AS at, c.program AS program, c.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
+       toNullable(c.cycle_ms / 86400000.0) AS value, concat(c.source, ' ', c.key) AS item,
+       concat('started ', toString(c.started), ', done ', toString(c.done), ' (', c.status, ')') AS detail
+FROM (${CYCLES}) AS c
+SETTINGS join_use_nulls = 0`,
+  };
+}
+
+/**
+ * Items done per team per week (done at their last move into a done category status). Items that went
+ * straight to done without being in progress count here, though they have no cycle time.
+ */
+export const throughput: MetricDefinition = {
+  id: 'throughput',
+  version: 1,
+  title: 'Throughput (work items done per week)',
+  item: 19,
+  unit: 'count',
+  better: 'higher',
+  aggregate: { kind: 'count' },
+  periods: ['week'],
+  units: `
+SELECT assumeNotNull(f.done_at) AS at, f.program AS program, f.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
+       ${NO_VALUE} AS value, concat(f.source, ' ', f.key) AS item, concat(f.kind, ' done ', toString(f.done_at), ' (', f.status, ')') AS detail
+FROM ${ITEMS} AS f
+WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL
+SETTINGS join_use_nulls = 0`,
+};
+
+/** Active time / cycle time over the items done in the period (time-weighted: sum of active / sum of cycle, in hours). */
+export const flowEfficiency: MetricDefinition = {
+  id: 'flow_efficiency',
+  version: 1,
+  title: 'Flow efficiency (active time / cycle time)',
+  item: 19,
+  unit: 'ratio',
+  better: 'higher',
+  aggregate: { kind: 'ratio' },
+  units: `
+SELECT c.done AS at, c.program AS program, c.team AS team, '' AS service, '' AS repo,
+       c.active_ms / 3600000.0 AS num, c.cycle_ms / 3600000.0 AS den, ${NO_VALUE} AS value, concat(c.source, ' ', c.key) AS item,
+       concat('active ', toString(round(c.active_ms / 3600000.0, 2)), ' h of ', toString(round(c.cycle_ms / 3600000.0, 2)),
+              ' h cycle (started ', toString(c.started), ', done ', toString(c.done), ')') AS detail
+FROM (${CYCLES}) AS c
+WHERE c.cycle_ms > 0
+SETTINGS join_use_nulls = 0`,
+};
+
+/**
+ * Work items moved across teams: a move to another Jira project (the 'Key' change Jira writes) whose
+ * old project belongs to another team than the item's team now. A project's team is the team most of
+ * its work items have now (the org mapping by project or component, as the mapper applied it). Counted
+ * when the move happened, for the receiving team; moves from or to a project with no owner are not
+ * counted. Hand-offs between people of different teams are not counted: the people mapping's teams are
+ * not in the store.
+ */
+export const crossTeamMoves: MetricDefinition = {
+  id: 'cross_team_moves',
+  version: 1,
+  title: 'Work items moved across teams',
+  item: 19,
+  unit: 'count',
+  better: 'lower',
+  aggregate: { kind: 'count' },
+  units: `
+SELECT m.moved_at AS at, m.program AS program, m.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       concat(m.source, ' ', m.key) AS item,
+       concat('moved ', m.old_key, ' -> ', m.new_key, ' at ', toString(m.moved_at), ': project ', m.old_project, ' (team ''', t.team,
+              ''') to team ''', m.team, '''') AS detail
+FROM
+(
+    SELECT i.source AS source, i.key AS key, i.team AS team, i.program AS program, mv.1 AS moved_at, mv.2 AS old_key, mv.3 AS new_key,
+           splitByChar('-', mv.2)[1] AS old_project
+    FROM ${ITEMS} AS i
+    ARRAY JOIN i.moves AS mv
+    WHERE i.team != ''
+) AS m
+INNER JOIN
+(
+    SELECT project, argMax(team, (n, team)) AS team
+    FROM (SELECT toString(project) AS project, toString(team) AS team, count() AS n FROM work_items FINAL WHERE team != '' GROUP BY project, team)
+    GROUP BY project
+) AS t ON t.project = m.old_project
+WHERE t.team != m.team
+SETTINGS join_use_nulls = 0`,
+};
+
+export const FLOW_METRICS: MetricDefinition[] = [
+  stallMetric(false),
+  stallMetric(true),
+  openRisks(undefined),
+  openRisks('high'),
+  openRisks('medium'),
+  openRisks('low'),
+  highRisksMitigated,
+  highRisksUnowned,
+  decisionLatency,
+  openDecisionAge,
+  releaseCriticalDecisions,
+  actionItemClosure,
+  cycleTime(0.5),
+  cycleTime(0.85),
+  throughput,
+  flowEfficiency,
+  crossTeamMoves,
+];
