@@ -3,9 +3,9 @@ import { defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
-import { testParams } from '../../test/support/metrics.js';
+import { compute, explain, testParams } from '../../test/support/metrics.js';
 import { link } from '../link/linker.js';
-import { changeFailureRate, deploymentDaysMedian, deploymentFrequency } from './definitions/dora.js';
+import { changeFailureRate, deploymentDaysMedian, deploymentFrequency, incidentCount } from './definitions/dora.js';
 import { computeMetrics, nextPeriod, periodStart, periodsBetween } from './engine.js';
 
 describe('periods', () => {
@@ -136,5 +136,53 @@ describe('computing and recomputing', () => {
     // no successful deployment of team b: no change failure rate, not 0%
     expect((await values('change_failure_rate')).map((r) => r.scope_id)).toEqual(['a', 'org']);
     expect(again.retracted).toBeGreaterThan(0);
+  });
+});
+
+describe('incident count', () => {
+  it('counts incidents by when they started, on their team and service, open or resolved', async () => {
+    const store = await testStore();
+    try {
+      const fact = (id: string, team: string, service: string, at: string, resolved: string | null) => ({
+        source: 'pagerduty',
+        incident_id: id,
+        number: id,
+        title: `incident ${id}`,
+        service,
+        urgency: 'high',
+        severity: 'sev2',
+        status: resolved === null ? 'triggered' : 'resolved',
+        created_at: at,
+        acknowledged_at: null,
+        resolved_at: resolved,
+        team,
+        program: 'p',
+        raw_event_id: '',
+        linked_at: at,
+        version: 1,
+        is_deleted: 0,
+      });
+      await insertTables(store, {
+        incident_facts: [
+          fact('1', 'a', 'svc-a', '2026-03-02T10:00:00Z', '2026-03-02T12:00:00Z'),
+          fact('2', 'a', 'svc-a', '2026-03-09T10:00:00Z', null),
+          fact('3', 'b', 'svc-b', '2026-03-09T23:59:59Z', '2026-03-10T01:00:00Z'),
+          fact('4', 'b', 'svc-b', '2026-02-28T10:00:00Z', null),
+        ],
+      });
+      const read = await compute(store, [incidentCount], '2026-03-01', '2026-04-01');
+      expect((await read('incident_count', 'team:a', 'month', '2026-03-01'))?.value).toBe(2);
+      // incident 4 started in February: not in March
+      expect((await read('incident_count', 'team:b', 'month', '2026-03-01'))?.value).toBe(1);
+      expect((await read('incident_count', 'service:svc-b', 'week', '2026-03-09'))?.value).toBe(1);
+      expect((await read('incident_count', 'org:org', 'week', '2026-03-09'))?.value).toBe(2);
+      const rows = await explain(store, incidentCount, 'team:a', 'month', '2026-03-01');
+      expect(rows.map((r) => r.detail)).toEqual([
+        'sev2 high: incident 1 (resolved 2026-03-02 12:00:00.000)',
+        'sev2 high: incident 2 (open)',
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -56,9 +56,9 @@ export interface RiskIndicator {
  * `reopened_items` has no metric computing it yet: it reads `reopened_item_count` once one does.
  */
 export const RISK_INDICATORS: readonly RiskIndicator[] = [
-  { indicator: 'cycle_time', metric: 'flow_cycle_time_p50', harmful: 'higher', label: 'Cycle time (p50)' },
+  { indicator: 'cycle_time', metric: 'cycle_time_p50', harmful: 'higher', label: 'Cycle time (p50)' },
   { indicator: 'lead_time', metric: 'change_lead_time_p50', harmful: 'higher', label: 'Change lead time (p50)' },
-  { indicator: 'ci_failure_rate', metric: 'ci_failure_rate', harmful: 'higher', label: 'CI failure rate' },
+  { indicator: 'ci_success_rate', metric: 'ci_success_rate', harmful: 'lower', label: 'CI success rate' },
   { indicator: 'build_duration', metric: 'ci_duration_p50', harmful: 'higher', label: 'CI build duration (p50)' },
   { indicator: 'deployment_count', metric: 'deployment_frequency', harmful: 'lower', label: 'Production deployment count' },
   { indicator: 'change_failure_rate', metric: 'change_failure_rate', harmful: 'higher', label: 'Change failure rate' },

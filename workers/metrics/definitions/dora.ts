@@ -270,6 +270,22 @@ SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo,
 FROM ${SUCCESSFUL} AS f`,
 };
 
+/** Production incidents by when they started, on their service, team and program (a leading indicator for risk signals). */
+export const incidentCount: MetricDefinition = {
+  id: 'incident_count',
+  version: 1,
+  title: 'Incidents started',
+  item: 20,
+  unit: 'count',
+  better: 'lower',
+  aggregate: { kind: 'count' },
+  units: `
+SELECT i.created_at AS at, i.program, i.team, i.service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       concat(i.source, ' incident ', i.number, ' ', i.incident_id) AS item,
+       concat(i.severity, ' ', i.urgency, ': ', i.title, if(i.resolved_at IS NULL, ' (open)', concat(' (resolved ', toString(i.resolved_at), ')'))) AS detail
+FROM incident_facts AS i FINAL`,
+};
+
 export const DORA_METRICS: MetricDefinition[] = [
   deploymentFrequency,
   deploymentDays,
@@ -284,4 +300,5 @@ export const DORA_METRICS: MetricDefinition[] = [
   changeFailureRate,
   recoveryTime,
   reworkRate,
+  incidentCount,
 ];
