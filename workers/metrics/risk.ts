@@ -69,10 +69,10 @@ export const RISK_INDICATORS: readonly RiskIndicator[] = [
     label: 'Failed deployment recovery time (p50)',
   },
   { indicator: 'incident_count', metric: 'incident_count', harmful: 'higher', label: 'Incident count' },
-  { indicator: 'dependency_aging', metric: 'dependency_aging_avg', harmful: 'higher', label: 'Average blocking dependency age' },
+  { indicator: 'dependency_aging', metric: 'dependency_age_mean_days', harmful: 'higher', label: 'Average blocking dependency age' },
   { indicator: 'scope_change', metric: 'scope_change_rate_count', harmful: 'higher', label: 'Scope change rate (by count)' },
   { indicator: 'replans', metric: 'replan_frequency', harmful: 'higher', label: 'Re-plan frequency' },
-  { indicator: 'reopened_items', metric: 'reopened_item_count', harmful: 'higher', label: 'Reopened item count' },
+  { indicator: 'reopened_items', metric: 'reopened_items', harmful: 'higher', label: 'Reopened item count' },
 ];
 
 export interface RiskOptions {

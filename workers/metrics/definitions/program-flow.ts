@@ -491,6 +491,24 @@ SETTINGS join_use_nulls = 0`,
  * counted. Hand-offs between people of different teams are not counted: the people mapping's teams are
  * not in the store.
  */
+/** Flow items moved from a done status back to one that is not done, counted when reopened (a leading indicator of rework). */
+export const reopenedItems: MetricDefinition = {
+  id: 'reopened_items',
+  version: 1,
+  title: 'Work items reopened',
+  item: 20,
+  unit: 'count',
+  better: 'lower',
+  aggregate: { kind: 'count' },
+  units: `
+SELECT tupleElement(r, 1) AS at, i.program AS program, i.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
+       concat(i.source, ' ', i.key) AS item,
+       concat('reopened: ', tupleElement(r, 2), ' -> ', tupleElement(r, 3)) AS detail
+FROM ${ITEMS} AS i
+ARRAY JOIN arrayFilter(x -> x.4 = 'done' AND x.5 != 'done', i.st) AS r
+WHERE i.kind IN ${FLOW_KINDS}`,
+};
+
 export const crossTeamMoves: MetricDefinition = {
   id: 'cross_team_moves',
   version: 1,
@@ -540,4 +558,5 @@ export const FLOW_METRICS: MetricDefinition[] = [
   throughput,
   flowEfficiency,
   crossTeamMoves,
+  reopenedItems,
 ];
