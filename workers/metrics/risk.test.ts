@@ -4,7 +4,7 @@ import { queryRows, testStore } from '../../test/support/harness.js';
 import { testParams } from '../../test/support/metrics.js';
 import { METRICS } from './definitions/index.js';
 import { addDays, type Day } from './engine.js';
-import { computeRiskSignals, RISK_INDICATORS, scoreRows, type RiskOptions } from './risk.js';
+import { computeRiskSignals, RISK_INDICATORS, scoreRows, type RiskOptions, spreadFloor } from './risk.js';
 
 /**
  * Hand-built weekly metric_values series. The week under test is 2026-03-02 (a Monday); its 12-week
@@ -263,7 +263,8 @@ describe('risk signals (item 20)', () => {
   it('falls back to the mean absolute deviation when the MAD is 0, and gives no score to a baseline with no variation', async () => {
     const store = await testStore();
     // 2 incidents a week except one week with 6: median 2, MAD 0 (eleven deviations of 0). Mean absolute
-    // deviation 4 / 12 = .333333, spread 1.253314 * .333333 = .417771; 6 incidents is z = 4 / .417771 = 9.5746.
+    // deviation 4 / 12 = .333333, spread 1.253314 * .333333 = .417771, raised to the floor for counts of
+    // half an incident: 6 incidents is z = 4 / .5 = 8, band 2 +- 3.5 * .5 = .25 .. 3.75.
     const oneOutlier = [2, 2, 2, 2, 2, 2, 2, 6, 2, 2, 2, 2];
     await series(store, 'incident_count', 'team:checkout', 'count', [...oneOutlier, 6]);
     await series(store, 'incident_count', 'team:search', 'count', [...oneOutlier, 2]);
@@ -273,13 +274,12 @@ describe('risk signals (item 20)', () => {
     const rows = await signals(store);
 
     const fired = find(rows, 'team:checkout', 'incident_count')!;
-    const spread = (1.253314 * 4) / 12;
-    expect(fired.score).toBeCloseTo(4 / spread, 6);
+    expect(fired.score).toBeCloseTo(8, 6);
     expect(fired.active).toBe(1);
-    expect(fired.lower).toBeCloseTo(2 - 3.5 * spread, 6); // .537801
-    expect(fired.upper).toBeCloseTo(2 + 3.5 * spread, 6); // 3.462199
+    expect(fired.lower).toBeCloseTo(0.25, 6);
+    expect(fired.upper).toBeCloseTo(3.75, 6);
     expect(fired.explanation).toBe(
-      'Incident count for team checkout was 6 in the week of 2026-03-02, against 2 expected (band 0.54-3.5) over the previous 12 weeks.',
+      'Incident count for team checkout was 6 in the week of 2026-03-02, against 2 expected (band 0.25-3.8) over the previous 12 weeks.',
     );
     const usual = find(rows, 'team:search', 'incident_count')!;
     expect(usual).toMatchObject({ score: 0, active: 0, expected: 2 });
@@ -431,5 +431,27 @@ describe('risk signals (item 20)', () => {
     for (const id of ['deployment_frequency', 'change_lead_time_p50', 'change_failure_rate', 'failed_deployment_recovery_time_p50']) {
       expect(METRICS.some((m) => m.id === id)).toBe(true);
     }
+  });
+});
+
+describe('spread floor', () => {
+  it('needs a move a reader would call a change: a tenth of the expected value, half an event, two points of a share', async () => {
+    expect(spreadFloor('count', 2)).toBe(0.5);
+    expect(spreadFloor('count', 40)).toBe(4);
+    expect(spreadFloor('ratio', 0.05)).toBe(0.02);
+    expect(spreadFloor('hours', 30)).toBe(3);
+    const store = await testStore();
+    // A failure rate that sits near 1% (MAD .005): 3% is four MADs out, but only one floor (2 points) above: no signal.
+    await series(
+      store,
+      'change_failure_rate',
+      'team:checkout',
+      'ratio',
+      [0.01, 0.015, 0.005, 0.01, 0.01, 0.015, 0.005, 0.01, 0.01, 0.015, 0.005, 0.01, 0.03],
+    );
+    await run(store);
+    const s = find(await signals(store), 'team:checkout', 'change_failure_rate')!;
+    expect(s.active).toBe(0);
+    expect(s.score).toBeCloseTo((0.03 - 0.01) / 0.02, 6);
   });
 });

@@ -103,6 +103,15 @@ export interface RiskResult {
 const MAD_TO_Z = 0.6745;
 /** sqrt(pi / 2): the mean absolute deviation of a normal distribution times this is its standard deviation. */
 const MEAN_AD_TO_SD = 1.253314;
+/**
+ * The least spread a baseline is given: a tenth of the expected value, and for counts half an event, for
+ * shares two points, so a signal needs a move a reader would call a change.
+ */
+export function spreadFloor(unit: string, expected: number): number {
+  const absolute = unit === 'count' ? 0.5 : unit === 'ratio' ? 0.02 : 0;
+  return Math.max(0.1 * Math.abs(expected), absolute);
+}
+
 /** Each active signal adds at most this much to a risk score. */
 const MAX_CONTRIBUTION = 3;
 const DEFAULT_SEASON_PERIOD = 13;
@@ -253,16 +262,20 @@ export async function computeRiskSignals(options: {
     const seasonal = s.season_ok === 1 && s.season_expected !== null && s.resid_med !== null;
     const history = seasonal ? Number(s.season_n) : Number(s.base_n);
     if (history < risk.minHistoryWeeks || history === 0) continue;
-    const expected = seasonal ? s.season_expected! + s.resid_med! : s.base_med!;
-    const spread = seasonal
+    const ceiling = s.unit === 'ratio' ? 1 : Infinity;
+    // Every indicator is a count, a duration or a share: a seasonal fit below 0 (or above 100%) expects what cannot be.
+    const expected = Math.min(ceiling, Math.max(0, seasonal ? s.season_expected! + s.resid_med! : s.base_med!));
+    const measured = seasonal
       ? spreadOf(s.resid_mad ?? 0, s.resid_mean_ad ?? 0, expected)
       : spreadOf(s.base_mad ?? 0, s.base_mean_ad ?? 0, expected);
+    // A spread floor: a near-constant history would otherwise turn the smallest move into a signal.
+    const spread = measured > 0 ? Math.max(measured, spreadFloor(s.unit, expected)) : 0;
     const score = spread > 0 ? (s.x - expected) / spread : 0;
     const harmful = ind.harmful === 'higher' ? score : -score;
-    const active = spread > 0 && harmful > risk.threshold;
-    const ceiling = s.unit === 'ratio' ? 1 : Infinity;
     const lower = Math.min(ceiling, Math.max(0, expected - risk.threshold * spread));
     const upper = Math.min(ceiling, Math.max(0, expected + risk.threshold * spread));
+    // Past the threshold in the harmful direction, and outside the band a reader sees.
+    const active = spread > 0 && harmful > risk.threshold && (ind.harmful === 'higher' ? s.x > upper : s.x < lower);
     signals.push({
       scope_kind: s.scope_kind,
       scope_id: s.scope_id,
