@@ -13,6 +13,7 @@ import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { benchConnectors, runBench } from './bench.js';
 import { benchModel } from './bench-model.js';
+import { benchMetrics } from './bench-metrics.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
 import type { Check } from '../connectors/core/types.js';
@@ -454,11 +455,21 @@ export const COMMANDS: Record<string, Command> = {
       'usage: ptel bench [pipeline] [--events N] [--size BYTES]',
       '       ptel bench connectors',
       '       ptel bench model [--events N] [--commits N] [--repos N]',
+      '       ptel bench metrics [--teams N] [--years N] [--scale X]',
       'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
       'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
       'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
+      'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric: full, per metric, at a tenth of the teams, and the last day.',
     ].join('\n'),
-    options: { events: { type: 'string' }, size: { type: 'string' }, commits: { type: 'string' }, repos: { type: 'string' } },
+    options: {
+      events: { type: 'string' },
+      size: { type: 'string' },
+      commits: { type: 'string' },
+      repos: { type: 'string' },
+      teams: { type: 'string' },
+      years: { type: 'string' },
+      scale: { type: 'string' },
+    },
     positionals: true,
     async run(ctx) {
       const what = ctx.positionals[0] ?? 'pipeline';
@@ -476,8 +487,18 @@ export const COMMANDS: Record<string, Command> = {
         });
         return 0;
       }
+      if (what === 'metrics') {
+        await benchMetrics({
+          config: ctx.config,
+          out: ctx.out,
+          teams: Number(ctx.values['teams'] ?? 50),
+          years: Number(ctx.values['years'] ?? 2),
+          scale: Number(ctx.values['scale'] ?? 1),
+        });
+        return 0;
+      }
       if (what !== 'pipeline') {
-        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline, connectors or model\n`);
+        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline, connectors, model or metrics\n`);
         return 2;
       }
       await runBench({
