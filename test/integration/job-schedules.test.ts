@@ -120,3 +120,38 @@ describe('the scheduled jobs on the real Redis', () => {
     expect(counted).toMatch(/ptel_job_runs_total\{job="metrics",outcome="retried"\} [2-9]/);
   });
 });
+
+describe('the scheduled jobs in process (embedded mode)', () => {
+  it('runs the linker and the three metrics runs from the same list, once each at start', async () => {
+    const config = loadConfig({
+      env: {},
+      cwd: tempDir(),
+      overrides: { dataDir: tempDir('ptel-jobs-local-'), log: { level: 'silent' } },
+    });
+    const rt = await createRuntime(config, { logger: quietLogger(), metrics: new PipelineMetrics({ defaultMetrics: false }) });
+    try {
+      const schedules = jobSchedules(config);
+      expect(schedules.map((s) => s.id)).toEqual(['link', 'metrics-recent', 'metrics-daily', 'metrics-month-close']);
+      const s = createScheduler(rt, schedules, jobHandlers(rt));
+      expect(s.kind).toBe('local');
+      await s.start();
+      try {
+        await waitFor(
+          'the three metrics runs',
+          () => queryRows<{ job: string }>(rt.store, "SELECT DISTINCT job FROM metric_runs WHERE status = 'ok' ORDER BY job"),
+          (r) => r.length === 3,
+          { timeoutMs: 60_000 },
+        );
+      } finally {
+        await s.stop();
+      }
+      expect((await queryRows<{ job: string }>(rt.store, 'SELECT DISTINCT job FROM metric_runs ORDER BY job')).map((r) => r.job)).toEqual([
+        'metrics-full',
+        'metrics-month-close',
+        'metrics-recent',
+      ]);
+    } finally {
+      await rt.close();
+    }
+  });
+});
