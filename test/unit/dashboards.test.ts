@@ -10,6 +10,7 @@ import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import { buildRawEvent, rawTopic } from '../../schemas/raw-event.js';
 import { link } from '../../workers/link/linker.js';
+import { writeBenchmarks } from '../../workers/metrics/benchmarks.js';
 import { runMetricsJob } from '../../workers/metrics/job.js';
 import { createMapperRegistry } from '../../workers/normalize/mappers.js';
 import { normalizeBatch } from '../../workers/normalize/normalizer.js';
@@ -156,6 +157,7 @@ describe('every panel query against a seeded store', () => {
       format: 'JSONEachRow',
     });
     await link({ store, model: defaultModel() });
+    await writeBenchmarks(store);
     await runMetricsJob({
       store,
       config: { model: defaultModel(), metrics: defaultMetricsConfig(), org: demo.org },
@@ -216,6 +218,20 @@ describe('every panel query against a seeded store', () => {
       }
       if (p.type === 'stat' || p.type === 'gauge') expect(columns.some((c) => numeric(rows[0]![c]))).toBe(true);
     }
+  });
+
+  it('places the last complete month in a DORA tier', async () => {
+    const tiers = dashboards.find((d) => d.json.uid === 'ptel-delivery')!.json.panels.find((p) => p.title.startsWith('DORA tiers'))!;
+    // The range ends on 2026-10-01, but "last complete month" is relative to today: give the engine the seeded month.
+    const sql = expandMacros(tiers.targets[0]!.rawSql, range, values[0]!).replace('toStartOfMonth(today())', "toDate('2026-10-01')");
+    const rows = await queryRows<{ metric: string; tier: string }>(store, sql);
+    expect(rows.map((r) => r.metric)).toEqual([
+      'change_failure_rate',
+      'change_lead_time_p50',
+      'deployment_frequency',
+      'failed_deployment_recovery_time_p50',
+    ]);
+    expect(rows.filter((r) => ['elite', 'high', 'medium', 'low'].includes(r.tier)).length).toBeGreaterThanOrEqual(3);
   });
 
   it('resolves every variable from the store', async () => {
