@@ -223,7 +223,7 @@ describe('every panel query against a seeded store', () => {
   it('places the last complete month in a DORA tier', async () => {
     const tiers = dashboards.find((d) => d.json.uid === 'ptel-delivery')!.json.panels.find((p) => p.title.startsWith('DORA tiers'))!;
     // The range ends on 2026-10-01, but "last complete month" is relative to today: give the engine the seeded month.
-    const sql = expandMacros(tiers.targets[0]!.rawSql, range, values[0]!).replace('toStartOfMonth(today())', "toDate('2026-10-01')");
+    const sql = expandMacros(tiers.targets[0]!.rawSql, range, values[0]).replace('toStartOfMonth(today())', "toDate('2026-10-01')");
     const rows = await queryRows<{ metric: string; tier: string }>(store, sql);
     expect(rows.map((r) => r.metric)).toEqual([
       'change_failure_rate',
