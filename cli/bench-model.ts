@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateDemoOrg } from '../connectors/demo/generator.js';
-import { rawEventMessage } from '../connectors/core/publish.js';
+import { rawEventBusMessage } from '../connectors/core/publish.js';
 import type { BusMessage } from '../infra/bus/types.js';
 import type { Config } from '../infra/config/schema.js';
 import { BatchWriter } from '../infra/store/batch-writer.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
-import { buildRawEvent, rawTopic, type RawEvent } from '../schemas/raw-event.js';
+import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
 import { link } from '../workers/link/linker.js';
 import { createMapperRegistry } from '../workers/normalize/mappers.js';
 import { normalizeBatch, rawEventRow } from '../workers/normalize/normalizer.js';
@@ -65,19 +65,7 @@ async function benchNormalize(store: Store, options: ModelBenchOptions): Promise
   const registry = createMapperRegistry();
   const events = demo.records.map((r) => buildRawEvent(r, 'demo', new Date('2026-11-01T00:00:00Z')));
   // One message per distinct event, built once; batches cycle through them, so memory holds the pool, not the run.
-  const pool = (list: RawEvent[]): BusMessage[] =>
-    list.map((e, i) => {
-      const m = rawEventMessage(e);
-      return {
-        topic: rawTopic(e.source),
-        partition: 0,
-        offset: String(i),
-        key: Buffer.from(m.key),
-        value: Buffer.from(m.value),
-        headers: m.headers,
-        timestamp: 0,
-      };
-    });
+  const pool = (list: RawEvent[]): BusMessage[] => list.map((e, i) => rawEventBusMessage(e, i));
   const batch = <T>(items: T[], from: number, n: number): T[] => Array.from({ length: n }, (_, k) => items[(from + k) % items.length]!);
   const size = (list: RawEvent[]): number => list.reduce((s, e) => s + JSON.stringify(e.data).length, 0) / Math.max(1, list.length);
 

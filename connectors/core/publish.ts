@@ -1,4 +1,4 @@
-import type { Bus } from '../../infra/bus/types.js';
+import type { Bus, BusMessage } from '../../infra/bus/types.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { buildRawEvent, rawTopic, type RawEvent, type Source, type SourceRecord } from '../../schemas/raw-event.js';
 
@@ -8,6 +8,20 @@ export function rawEventMessage(event: RawEvent): { key: string; value: string; 
     key: event.partitionkey,
     value: JSON.stringify(event),
     headers: { 'ce-id': event.id, 'ce-type': event.type, 'ce-source': event.source },
+  };
+}
+
+/** A RawEvent as the normalizer receives it from `topic` at `offset` (replays, benches and tests feed it these). */
+export function rawEventBusMessage(event: RawEvent, offset: number, topicPrefix = ''): BusMessage {
+  const m = rawEventMessage(event);
+  return {
+    topic: rawTopic(event.source, topicPrefix),
+    partition: 0,
+    offset: String(offset),
+    key: Buffer.from(m.key),
+    value: Buffer.from(m.value),
+    headers: m.headers,
+    timestamp: 0,
   };
 }
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScheduler, jobHandlers, jobSchedules } from '../../cli/sources.js';
 import { loadConfig } from '../../infra/config/load.js';
@@ -8,17 +7,7 @@ import type { Config } from '../../infra/config/schema.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { createRuntime, type Runtime } from '../../infra/runtime.js';
 import { migrationsDir } from '../../infra/paths.js';
-import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
-
-async function schedulerIds(redisUrl: string, queueName: string): Promise<string[]> {
-  const url = new URL(redisUrl);
-  const q = new Queue(queueName, { connection: { host: url.hostname, port: Number(url.port) } });
-  try {
-    return (await q.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
-  } finally {
-    await q.close();
-  }
-}
+import { queryRows, quietLogger, tempDir, uniqueName, waitFor, schedulerIds } from '../support/harness.js';
 
 /**
  * The product's own schedule list on the real Redis: the pulls, the linker and the metrics runs are

@@ -1,21 +1,10 @@
-import { Queue } from 'bullmq';
 import { describe, expect, inject, it } from 'vitest';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { createBullScheduler } from '../../infra/scheduler/bullmq.js';
 import type { JobHandler, ScheduleSpec } from '../../infra/scheduler/types.js';
-import { quietLogger, uniqueName, waitFor } from '../support/harness.js';
+import { quietLogger, uniqueName, waitFor, schedulerIds } from '../support/harness.js';
 
 const logger = quietLogger();
-
-async function schedulerIds(redisUrl: string, queueName: string): Promise<string[]> {
-  const url = new URL(redisUrl);
-  const q = new Queue(queueName, { connection: { host: url.hostname, port: Number(url.port) } });
-  try {
-    return (await q.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
-  } finally {
-    await q.close();
-  }
-}
 
 describe('schedules on the real Redis (BullMQ)', () => {
   const redisUrl = (): string => inject('redisUrl');

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -106,4 +107,15 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       resolve({ status, signal, stdout, stderr });
     });
   });
+}
+
+/** The ids of the job schedulers a BullMQ queue holds on Redis, sorted. */
+export async function schedulerIds(redisUrl: string, queueName: string): Promise<string[]> {
+  const url = new URL(redisUrl);
+  const q = new Queue(queueName, { connection: { host: url.hostname, port: Number(url.port) } });
+  try {
+    return (await q.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
+  } finally {
+    await q.close();
+  }
 }

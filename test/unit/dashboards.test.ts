@@ -3,12 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { rawEventMessage } from '../../connectors/core/publish.js';
+import { rawEventBusMessage } from '../../connectors/core/publish.js';
 import { generateDemoOrg } from '../../connectors/demo/generator.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
-import { buildRawEvent, rawTopic } from '../../schemas/raw-event.js';
+import { buildRawEvent } from '../../schemas/raw-event.js';
 import { link } from '../../workers/link/linker.js';
 import { writeBenchmarks } from '../../workers/metrics/benchmarks.js';
 import { runMetricsJob } from '../../workers/metrics/job.js';
@@ -101,18 +101,7 @@ describe('every panel query against a seeded store', () => {
     const context = mapContext({ org: demo.org, jiraFields: demo.jiraFields });
     const writer = new BatchWriter(store, { flushRows: 10_000, flushIntervalMs: 100 });
     const events = demo.records.map((r) => buildRawEvent(r, 'demo', new Date(Date.parse(r.time) + 60_000)));
-    const messages = events.map((e, i) => {
-      const m = rawEventMessage(e);
-      return {
-        topic: rawTopic(e.source),
-        partition: 0,
-        offset: String(i),
-        key: Buffer.from(m.key),
-        value: Buffer.from(m.value),
-        headers: m.headers,
-        timestamp: 0,
-      };
-    });
+    const messages = events.map((e, i) => rawEventBusMessage(e, i));
     // one message no mapper accepts, so the dead-letter panels have a row
     messages.push({
       topic: 'raw.github',

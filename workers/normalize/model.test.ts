@@ -3,7 +3,7 @@ import { generateDemoOrg } from '../../connectors/demo/generator.js';
 import { defaultModel } from '../../infra/config/schema.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
-import { buildRawEvent, rawTopic, type RawEvent } from '../../schemas/raw-event.js';
+import { buildRawEvent, type RawEvent } from '../../schemas/raw-event.js';
 import type { DomainTable } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { link, LINK_TABLES } from '../link/linker.js';
@@ -11,7 +11,7 @@ import { createMapperRegistry } from './mappers.js';
 import { normalizeBatch } from './normalizer.js';
 import { replay } from './replay.js';
 import { mapContext } from './registry.js';
-import { rawEventMessage } from '../../connectors/core/publish.js';
+import { rawEventBusMessage } from '../../connectors/core/publish.js';
 
 const DOMAIN_TABLES: DomainTable[] = [
   'repositories',
@@ -61,18 +61,7 @@ describe('the domain model from the demo organisation', () => {
     const doubled = [...events, ...events].map((e, i) => ({ e, k: (i * 7919) % 104_729 })).sort((a, b) => a.k - b.k);
     const registry = createMapperRegistry();
     for (let i = 0; i < doubled.length; i += 2_000) {
-      const messages = doubled.slice(i, i + 2_000).map(({ e }, j) => {
-        const m = rawEventMessage(e);
-        return {
-          topic: rawTopic(e.source),
-          partition: 0,
-          offset: String(i + j),
-          key: Buffer.from(m.key),
-          value: Buffer.from(m.value),
-          headers: m.headers,
-          timestamp: 0,
-        };
-      });
+      const messages = doubled.slice(i, i + 2_000).map(({ e }, j) => rawEventBusMessage(e, i + j));
       const r = normalizeBatch(messages, registry, context, { keepRaw: true, failedAt: '2026-10-01T00:00:00.000Z' });
       for (const c of r.counts) outcomes[c.outcome] = (outcomes[c.outcome] ?? 0) + c.n;
       await writer.write([...r.tables].map(([table, rows]) => ({ table, rows })));
