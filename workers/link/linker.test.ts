@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { workItemRow } from '../../test/support/rows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
@@ -144,10 +145,8 @@ function incident(id: string, number: string, service: string, hours: number, ti
 }
 
 function bug(id: string, key: string, summary: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
-  return {
+  return workItemRow({
     ...base,
-    is_deleted: 0,
-    source: 'jira',
     item_id: id,
     key,
     project: 'CHK',
@@ -157,27 +156,11 @@ function bug(id: string, key: string, summary: string, extra: Partial<WorkItemRo
     status_category: 'todo',
     priority: 'High',
     priority_rank: 2,
-    assignee: '',
-    reporter: '',
-    components: [],
-    labels: [],
-    due_date: null,
-    start_date: null,
-    fix_versions: [],
-    affects_versions: [],
-    sprints: [],
-    parent_id: '',
-    story_points: null,
-    severity: '',
-    found_in: '',
     created_at: at(1),
     updated_at: at(1),
-    resolved_at: null,
-    resolution: '',
     summary,
-    url: '',
     ...extra,
-  };
+  });
 }
 
 // api: a1 - s1 (squash of PR 1: p1a, p1b) - r2a - r2b (rebase of PR 2: p2a, p2b) - h1 (hotfix, PR 3)

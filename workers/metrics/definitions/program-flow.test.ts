@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workItemRow } from '../../../test/support/rows.js';
 import type { Store } from '../../../infra/store/client.js';
 import type { WorkItemHistoryRow, WorkItemKind, WorkItemLinkRow, WorkItemRow } from '../../../schemas/domain.js';
 import { queryRows, testStore } from '../../../test/support/harness.js';
@@ -22,8 +23,7 @@ const def = (id: string): MetricDefinition => {
 
 function wi(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
   const status = extra.status ?? 'To Do';
-  return {
-    source: 'jira',
+  return workItemRow({
     item_id: `id-${key}`,
     key,
     project: key.split('-')[0]!,
@@ -35,30 +35,15 @@ function wi(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkIt
     priority_rank: 3,
     assignee: 'dana',
     reporter: 'sam',
-    components: [],
-    labels: [],
-    due_date: null,
-    start_date: null,
-    fix_versions: [],
-    affects_versions: [],
-    sprints: [],
-    parent_id: '',
-    story_points: null,
-    severity: '',
-    found_in: '',
     created_at: '2026-02-01T00:00:00.000Z',
     updated_at: '2026-02-01T00:00:00.000Z',
-    resolved_at: null,
-    resolution: '',
     summary: key,
-    url: '',
     team,
     program: PROGRAM[team] ?? '',
     raw_event_id: 'e',
     version: 1,
-    is_deleted: 0,
     ...extra,
-  };
+  });
 }
 
 let historyIds = 0;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workItemRow } from '../../../test/support/rows.js';
 import type { Store } from '../../../infra/store/client.js';
 import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow, WorkItemLinkRow, WorkItemRow } from '../../../schemas/domain.js';
 import { testStore } from '../../../test/support/harness.js';
@@ -23,8 +24,7 @@ const CHECKOUT = { team: 'checkout', program: 'payments' };
 const SEARCH = { team: 'search', program: 'discovery' };
 
 function item(id: string, key: string, owner: { team: string; program: string }, extra: Partial<WorkItemRow> = {}): WorkItemRow {
-  return {
-    source: 'jira',
+  return workItemRow({
     item_id: id,
     key,
     project: key.split('-')[0]!,
@@ -34,31 +34,14 @@ function item(id: string, key: string, owner: { team: string; program: string },
     status_category: 'todo',
     priority: 'Medium',
     priority_rank: 3,
-    assignee: '',
-    reporter: '',
-    components: [],
-    labels: [],
-    due_date: null,
-    start_date: null,
-    fix_versions: [],
-    affects_versions: [],
-    sprints: [],
-    parent_id: '',
-    story_points: null,
-    severity: '',
-    found_in: '',
     created_at: '2026-02-01T00:00:00.000Z',
     updated_at: '2026-02-01T00:00:00.000Z',
-    resolved_at: null,
-    resolution: '',
     summary: key,
     ...owner,
-    url: '',
     raw_event_id: 'e',
     version: 1,
-    is_deleted: 0,
     ...extra,
-  };
+  });
 }
 
 let historyId = 0;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workItemRow } from '../../../test/support/rows.js';
 import { defaultModel } from '../../../infra/config/schema.js';
 import type { Store } from '../../../infra/store/client.js';
 import type {
@@ -85,11 +86,9 @@ function incident(
 // 7. Defect escape rate
 
 function workItem(id: string, key: string, created: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
-  return {
+  return workItemRow({
     ...v,
     ...checkout,
-    is_deleted: 0,
-    source: 'jira',
     item_id: id,
     key,
     project: key.split('-')[0]!,
@@ -99,27 +98,11 @@ function workItem(id: string, key: string, created: string, extra: Partial<WorkI
     status_category: 'todo',
     priority: 'High',
     priority_rank: 2,
-    assignee: '',
-    reporter: '',
-    components: [],
-    labels: [],
-    due_date: null,
-    start_date: null,
-    fix_versions: [],
-    affects_versions: [],
-    sprints: [],
-    parent_id: '',
-    story_points: null,
-    severity: '',
-    found_in: '',
     created_at: created,
     updated_at: created,
-    resolved_at: null,
-    resolution: '',
     summary: `Bug ${key}`,
-    url: '',
     ...extra,
-  };
+  });
 }
 
 describe('defect escape rate', () => {

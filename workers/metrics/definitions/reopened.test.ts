@@ -1,46 +1,31 @@
+import type { StatusCategory, WorkItemKind } from '../../../schemas/domain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workItemRow } from '../../../test/support/rows.js';
 import type { Store } from '../../../infra/store/client.js';
 import { testStore } from '../../../test/support/harness.js';
 import { insertTables } from '../../../test/support/mapping.js';
 import { compute, explain } from '../../../test/support/metrics.js';
 import { reopenedItems } from './program-flow.js';
 
-const item = (id: string, kind: string, status: string, category: string) => ({
-  source: 'jira',
-  item_id: id,
-  key: `CHK-${id}`,
-  project: 'CHK',
-  type: kind,
-  kind,
-  status,
-  status_category: category,
-  priority: 'Medium',
-  priority_rank: 3,
-  assignee: '',
-  reporter: '',
-  components: [],
-  labels: [],
-  due_date: null,
-  start_date: null,
-  fix_versions: [],
-  affects_versions: [],
-  sprints: [],
-  parent_id: '',
-  story_points: null,
-  severity: '',
-  found_in: '',
-  created_at: '2026-03-01T00:00:00Z',
-  updated_at: '2026-03-20T00:00:00Z',
-  resolved_at: null,
-  resolution: '',
-  summary: id,
-  team: 'checkout',
-  program: 'payments',
-  url: '',
-  raw_event_id: '',
-  version: 1,
-  is_deleted: 0,
-});
+const item = (id: string, kind: WorkItemKind, status: string, category: StatusCategory) =>
+  workItemRow({
+    item_id: id,
+    key: `CHK-${id}`,
+    project: 'CHK',
+    type: kind,
+    kind,
+    status,
+    status_category: category,
+    priority: 'Medium',
+    priority_rank: 3,
+    created_at: '2026-03-01T00:00:00Z',
+    updated_at: '2026-03-20T00:00:00Z',
+    summary: id,
+    team: 'checkout',
+    program: 'payments',
+    raw_event_id: '',
+    version: 1,
+  });
 const change = (id: string, n: number, from: string, to: string, at: string) => ({
   source: 'jira',
   item_id: id,
