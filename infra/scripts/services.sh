@@ -5,6 +5,8 @@
 #   infra/scripts/services.sh up     [kafka|redis|all]   install what is missing, start, wait until ready
 #   infra/scripts/services.sh down   [kafka|redis|all]   stop, drop the Kafka data (fresh state next time)
 #   infra/scripts/services.sh status [kafka|redis|all]   exit 0 if all named are up and ready, else 1
+#   infra/scripts/services.sh chromium                   install Debian's chromium (/usr/bin/chromium) when missing,
+#                                                        for the browser tests of the export report
 #
 # Environment (all optional):
 #   PTEL_SERVICES_HOME          where everything is downloaded/written (default <repo>/.local/services)
@@ -44,6 +46,7 @@ die() {
 usage() {
   cat >&2 <<EOF
 usage: $(basename "$0") up|down|status [kafka|redis|all]
+       $(basename "$0") chromium
 EOF
   exit 2
 }
@@ -53,7 +56,7 @@ EOF
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 ACTION="$1"
 TARGET="${2:-all}"
-case "$ACTION" in up | down | status) ;; *) usage ;; esac
+case "$ACTION" in up | down | status | chromium) ;; *) usage ;; esac
 case "$TARGET" in
   kafka) WANT_KAFKA=1 WANT_REDIS=0 ;;
   redis) WANT_KAFKA=0 WANT_REDIS=1 ;;
@@ -499,6 +502,17 @@ stop_redis() {
   rm -f "$REDIS_PID"
 }
 
+# ---------------------------------------------------------------- chromium
+
+CHROMIUM=/usr/bin/chromium
+ensure_chromium() {
+  if [ ! -x "$CHROMIUM" ]; then
+    apt_install chromium
+    [ -x "$CHROMIUM" ] || die "$CHROMIUM still not found after apt-get install chromium"
+  fi
+  log "chromium ready: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
+}
+
 # ---------------------------------------------------------------- env file
 
 write_env() { # lists the services that are running now; no file when none is
@@ -625,4 +639,5 @@ case "$ACTION" in
   up) do_up ;;
   down) do_down ;;
   status) do_status ;;
+  chromium) ensure_chromium ;;
 esac
