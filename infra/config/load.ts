@@ -108,7 +108,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const parsed = configSchema.safeParse(doc, { reportInput: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => describeIssue(issue, where));
+    const problems = parsed.error.issues.map((issue) => describeIssue(issue, where, doc));
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, problems);
   }
   const cfg = parsed.data;
@@ -209,10 +209,10 @@ export function formatKey(p: ReadonlyArray<PropertyKey>): string {
   return out === '' ? '(top level)' : out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+function describeIssue(issue: z.core.$ZodIssue, where: string, doc: unknown): string {
   const key = formatKey(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeys(issue.path);
+    const allowed = allowedKeys(issue.path, doc);
     return issue.keys
       .map((k) => {
         const full = formatKey([...issue.path, k]);
@@ -229,20 +229,35 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
   return `${where}: key '${key}': ${issue.message}${got}`;
 }
 
-/** The keys the schema allows at a path, for "did you mean" hints. */
-function allowedKeys(p: ReadonlyArray<PropertyKey>): string[] {
+/**
+ * The keys the schema allows at a path, for "did you mean" hints. Inside a union (a channel of some
+ * `type`), the options whose `type` is the one written in `doc` at that place.
+ */
+function allowedKeys(p: ReadonlyArray<PropertyKey>, doc: unknown): string[] {
   let schema: z.ZodType = configSchema;
+  let value: unknown = doc;
+  const pick = (s: z.ZodType): z.ZodType[] => {
+    const u = unwrap(s);
+    if (!(u instanceof z.ZodUnion)) return [u];
+    const options = (u.options as z.ZodType[]).map(unwrap);
+    const type = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['type'] : undefined;
+    const matching = options.filter(
+      (o) => o instanceof z.ZodObject && o.shape['type'] instanceof z.ZodLiteral && o.shape['type'].value === type,
+    );
+    return matching.length > 0 ? matching : options;
+  };
   for (const seg of p) {
-    schema = unwrap(schema);
-    if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
-    else if (schema instanceof z.ZodObject && typeof seg === 'string') {
-      const next = (schema.shape as Record<string, z.ZodType>)[seg];
+    const [current] = pick(schema);
+    value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[seg] : undefined;
+    if (current instanceof z.ZodArray) schema = current.element as z.ZodType;
+    else if (current instanceof z.ZodRecord) schema = current.valueType as z.ZodType;
+    else if (current instanceof z.ZodObject && typeof seg === 'string') {
+      const next = (current.shape as Record<string, z.ZodType>)[seg];
       if (next === undefined) return [];
       schema = next;
     } else return [];
   }
-  schema = unwrap(schema);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  return [...new Set(pick(schema).flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : [])))];
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -71,6 +71,13 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly alertDeliveries = new Counter({
+    name: 'ptel_alert_deliveries_total',
+    help: 'Stall alert messages by channel type, kind (opened, renotified, resolved) and outcome (sent, failed).',
+    labelNames: ['channel_type', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'ptel_process_' });
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
@@ -39,6 +40,8 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   let queue: Queue<JobData> | undefined;
   let worker: Worker<JobData> | undefined;
   const abort = new AbortController();
+  const exclusive = new Set(options.schedules.filter((s) => s.exclusive === true).map((s) => s.id));
+  let locks: Redis | undefined;
 
   return {
     kind: 'bullmq',
@@ -53,7 +56,11 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
           const { scheduleId, ...data } = job.data;
           const end = options.metrics?.jobDuration.startTimer({ job: job.name });
           try {
-            await handler(data, { scheduleId, attempt: job.attemptsMade, signal: abort.signal });
+            const run = (): Promise<void> => handler(data, { scheduleId, attempt: job.attemptsMade, signal: abort.signal });
+            if (!exclusive.has(scheduleId)) await run();
+            else if (!(await whileLocked((locks ??= connect()), `${name}:lock:${scheduleId}`, run))) {
+              log.info({ job: job.name, scheduleId }, 'run skipped: the previous run of this schedule is still going');
+            }
           } finally {
             end?.();
           }
@@ -77,6 +84,29 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
       await Promise.allSettled(connections.map((c) => c.quit()));
     },
   };
+}
+
+const LOCK_TTL_MS = 60_000;
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/**
+ * Runs `fn` holding the lock `key` (a token with a time to live, renewed while `fn` runs, released
+ * only by its holder); resolves false without running it when another holder has the lock.
+ */
+export async function whileLocked(redis: Redis, key: string, fn: () => Promise<void>): Promise<boolean> {
+  const token = randomUUID();
+  if ((await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') return false;
+  const renew = setInterval(() => {
+    redis.eval(RENEW, 1, key, token, String(LOCK_TTL_MS)).catch(() => undefined);
+  }, LOCK_TTL_MS / 3);
+  try {
+    await fn();
+  } finally {
+    clearInterval(renew);
+    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+  }
+  return true;
 }
 
 /** Upserts every declared schedule and removes the schedulers no longer declared. */

@@ -14,6 +14,11 @@ export interface ScheduleSpec {
   data?: Record<string, unknown>;
   /** Attempts before a run counts as failed (retried with exponential back-off). */
   attempts?: number;
+  /**
+   * At most one run of this schedule at a time across every process: a run that finds another one
+   * still going is skipped. (Runs of one schedule never overlap within a process.)
+   */
+  exclusive?: boolean;
 }
 
 export interface JobContext {

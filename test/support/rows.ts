@@ -1,4 +1,4 @@
-import type { WorkItemRow } from '../../schemas/domain.js';
+import type { WorkItemLinkRow, WorkItemRow } from '../../schemas/domain.js';
 
 /** The fields of a work item a test must choose; the rest default to an empty, live Jira item. */
 type Chosen =
@@ -43,4 +43,23 @@ const BLANK: Omit<WorkItemRow, Chosen> = {
 /** A work_items row for tests that write the domain tables by hand. */
 export function workItemRow(fields: Pick<WorkItemRow, Chosen> & Partial<WorkItemRow>): WorkItemRow {
   return { ...BLANK, ...fields };
+}
+
+/** A Jira "blocks" link row from item `id-<from>` to item `id-<to>`. */
+export function blocksLinkRow(from: string, to: string, createdAt: string | null, extra: Partial<WorkItemLinkRow> = {}): WorkItemLinkRow {
+  return {
+    source: 'jira',
+    from_key: from,
+    to_key: to,
+    link_type: 'blocks',
+    raw_type: 'Blocks',
+    link_id: `${from}-${to}`,
+    from_item_id: `id-${from}`,
+    to_item_id: `id-${to}`,
+    created_at: createdAt,
+    raw_event_id: 'e',
+    version: 1,
+    is_deleted: 0,
+    ...extra,
+  };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workItemRow } from '../../../test/support/rows.js';
+import { blocksLinkRow, workItemRow } from '../../../test/support/rows.js';
 import type { Store } from '../../../infra/store/client.js';
-import type { WorkItemHistoryRow, WorkItemKind, WorkItemLinkRow, WorkItemRow } from '../../../schemas/domain.js';
+import type { WorkItemHistoryRow, WorkItemKind, WorkItemRow } from '../../../schemas/domain.js';
 import { queryRows, testStore } from '../../../test/support/harness.js';
 import { insertTables } from '../../../test/support/mapping.js';
 import { compute, explain, testParams, type Value } from '../../../test/support/metrics.js';
@@ -77,23 +77,7 @@ function change(
 const statuses = (key: string, steps: Array<[string, string, string]>): WorkItemHistoryRow[] =>
   steps.map(([at, from, to]) => change(key, at, 'status', from, to));
 
-function blocks(from: string, to: string, createdAt: string | null, extra: Partial<WorkItemLinkRow> = {}): WorkItemLinkRow {
-  return {
-    source: 'jira',
-    from_key: from,
-    to_key: to,
-    link_type: 'blocks',
-    raw_type: 'Blocks',
-    link_id: `${from}-${to}`,
-    from_item_id: `id-${from}`,
-    to_item_id: `id-${to}`,
-    created_at: createdAt,
-    raw_event_id: 'e',
-    version: 1,
-    is_deleted: 0,
-    ...extra,
-  };
-}
+const blocks = blocksLinkRow;
 
 type Reader = (
   metric: string,
@@ -275,7 +259,7 @@ describe('dependency stall (item 15)', () => {
       cross_team: number;
       days_stalled: string;
       reason: string;
-    }>(store, STALLS_NOW_SQL, { ...params });
+    }>(store, STALLS_NOW_SQL, { ...params, now: Date.parse('2026-04-01T09:00:00Z') / 1000 });
     // Open now: L1, L2, L3, L7, L8 (B4 is done, D5 is done); all idle since March at the latest. Cross-team first, then
     // the longest idle.
     expect(rows.map((r) => `${r.blocker}>${r.blocked}`)).toEqual(['B-6>D-7', 'B-1>D-1', 'B-7>D-9', 'B-2>D-2', 'B-3>D-3']);

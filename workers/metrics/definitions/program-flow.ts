@@ -178,14 +178,14 @@ SETTINGS join_use_nulls = 0`,
 /**
  * The blocking links stalled now, for the alerting job: one row per link with its blocker and blocked
  * item, their teams, the business days the blocker has been idle, and why it is stalled. Reads the
- * query parameters {tz:String}, {stall_days:UInt32}, {stall_priorities:Array(String)} and
- * {stall_priority_days:Array(UInt32)} (see metricParams).
+ * query parameters {now:DateTime64(3)} (the instant, as epoch seconds), {tz:String}, {stall_days:UInt32},
+ * {stall_priorities:Array(String)} and {stall_priority_days:Array(UInt32)} (see metricParams).
  */
 export const STALLS_NOW_SQL = `
 SELECT s.source AS source, s.blocker_key AS blocker, s.blocked_key AS blocked, s.blocker_team AS blocker_team,
        s.blocked_team AS blocked_team, s.blocked_program AS program, s.cross_team AS cross_team, s.idle_days AS days_stalled,
        s.threshold_days AS threshold_days, s.blocker_last_activity AS blocker_last_activity, s.reason AS reason
-FROM (${stalledLinks('now64(3)', 'toDate(now64(3), {tz:String})', false)}) AS s
+FROM (${stalledLinks('{now:DateTime64(3)}', 'toDate({now:DateTime64(3)}, {tz:String})', false)}) AS s
 ORDER BY s.cross_team DESC, s.idle_days DESC, s.blocker_key, s.blocked_key
 SETTINGS join_use_nulls = 0`;
 

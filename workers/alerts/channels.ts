@@ -1,0 +1,259 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import { event as pagerdutyEvent } from '@pagerduty/pdjs';
+import { classifyHttpFailure, withRetries, type RetryOptions } from '../../connectors/core/http.js';
+import type { AlertsConfig, ChannelConfig } from '../../infra/config/schema.js';
+import { alertRecord, type AlertMessage, type StallAlert } from './types.js';
+
+export type ChannelType = ChannelConfig['type'];
+
+/** A channel ready to send: its secret resolved, its transport built. */
+export interface Notifier {
+  readonly id: string;
+  readonly type: ChannelType;
+  /** Sends one message; resolves with the HTTP status of the accepted delivery, throws a SourceError otherwise. */
+  send(message: AlertMessage): Promise<number>;
+}
+
+export interface NotifierOptions {
+  /** Where channel secrets are read from (the process environment). */
+  env?: NodeJS.ProcessEnv;
+  retry?: RetryOptions;
+}
+
+/** A channel whose secret is missing: every send fails and says which variable to set. */
+class MissingSecret extends Error {}
+
+/**
+ * The notifiers of every configured channel. A channel whose secret variable is unset still gets a
+ * notifier: its deliveries fail with an error naming the variable, and are recorded like any failure.
+ */
+export function createNotifiers(config: AlertsConfig, options: NotifierOptions = {}): Map<string, Notifier> {
+  const env = options.env ?? process.env;
+  const ca = config.caFile !== undefined ? readFileSync(config.caFile) : undefined;
+  const agent = ca !== undefined ? new Agent({ ca, keepAlive: false }) : undefined;
+  const out = new Map<string, Notifier>();
+  for (const [id, channel] of Object.entries(config.channels)) {
+    out.set(id, createNotifier(id, channel, { env, agent, timeoutMs: config.timeoutMs, retry: options.retry }));
+  }
+  return out;
+}
+
+interface Transport {
+  env: NodeJS.ProcessEnv;
+  agent: Agent | undefined;
+  timeoutMs: number;
+  retry: RetryOptions | undefined;
+}
+
+function secretOf(env: NodeJS.ProcessEnv, name: string, id: string, what: string): string {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') throw new MissingSecret(`channel '${id}': ${name} is not set; it must hold the ${what}`);
+  return v.trim();
+}
+
+function createNotifier(id: string, channel: ChannelConfig, t: Transport): Notifier {
+  const retried = (fn: () => Promise<number>): Promise<number> => withRetries(fn, { attempts: 3, maxRateLimitWaitMs: 30_000, ...t.retry });
+  switch (channel.type) {
+    case 'slack':
+      return {
+        id,
+        type: channel.type,
+        send: (m) => {
+          const url = secretOf(t.env, channel.urlEnv, id, 'incoming webhook URL');
+          const body = JSON.stringify(slackBody(m));
+          return retried(() => postJson(url, body, {}, t, `channel '${id}' (slack)`));
+        },
+      };
+    case 'webhook':
+      return {
+        id,
+        type: channel.type,
+        send: (m) => {
+          const secret = secretOf(t.env, channel.secretEnv, id, 'signing secret');
+          const body = JSON.stringify(webhookBody(m));
+          return retried(() => {
+            // Signed per attempt: the timestamp says when this attempt left.
+            const timestamp = String(Math.floor(Date.now() / 1000));
+            const headers = {
+              'x-ptel-event': `stall.${m.kind}`,
+              'x-ptel-delivery': m.deliveryId,
+              'x-ptel-timestamp': timestamp,
+              'x-ptel-signature': signature(secret, timestamp, body),
+            };
+            return postJson(channel.url, body, headers, t, `channel '${id}' (webhook)`);
+          });
+        },
+      };
+    case 'pagerduty':
+      return {
+        id,
+        type: channel.type,
+        send: (m) => {
+          const routingKey = secretOf(t.env, channel.routingKeyEnv, id, 'PagerDuty integration routing key');
+          return retried(() => sendPagerduty(channel.server, routingKey, channel.severity, m, t, `channel '${id}' (pagerduty)`));
+        },
+      };
+  }
+}
+
+/** X-Ptel-Signature: "sha256=" and the hex HMAC-SHA256 of "<timestamp>.<body>" under the channel's secret. */
+export function signature(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** POSTs a JSON body; resolves with the status of a 2xx answer, throws a classified SourceError otherwise. */
+function postJson(url: string, body: string, headers: Record<string, string>, t: Transport, what: string): Promise<number> {
+  const u = new URL(url);
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<number>((resolve, reject) => {
+    const req = request(
+      u,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'ptel-alerts',
+          ...headers,
+        },
+        ...(u.protocol === 'https:' && t.agent !== undefined ? { agent: t.agent } : {}),
+        timeout: t.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          if (chunks.length < 16) chunks.push(c);
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(status);
+          else
+            reject(
+              classifyHttpFailure(status, res.headers, `POST to ${what}`, Buffer.concat(chunks).toString('utf8').slice(0, 300).trim()),
+            );
+        });
+        res.on('error', (err) => reject(classifyHttpFailure(undefined, undefined, `POST to ${what}`, err.message)));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${t.timeoutMs} ms`)));
+    req.on('error', (err) => reject(classifyHttpFailure(undefined, undefined, `POST to ${what}`, err.message)));
+    req.end(body);
+  });
+}
+
+/** Trigger (opened, renotified, test) or resolve through the Events API v2, with the alert's dedup key. */
+async function sendPagerduty(
+  server: string,
+  routingKey: string,
+  severity: 'critical' | 'error' | 'warning' | 'info',
+  m: AlertMessage,
+  t: Transport,
+  what: string,
+): Promise<number> {
+  const a = m.alert;
+  const links = Object.entries(m.links)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([name, href]) => ({
+      href,
+      text: name === 'dashboard' ? 'Dependencies dashboard' : `${name} ${name === 'blocker' ? a.blocker : a.blocked}`,
+    }));
+  let response: Awaited<ReturnType<typeof pagerdutyEvent>>;
+  try {
+    response = await pagerdutyEvent({
+      server,
+      // pdjs hands these to its fetch (node-fetch), which honours an https agent
+      ...(t.agent !== undefined ? { agent: t.agent } : {}),
+      signal: AbortSignal.timeout(t.timeoutMs),
+      // pdjs waits this long between its own 429 retries
+      retryTimeout: 1_000,
+      data: {
+        routing_key: routingKey,
+        event_action: m.kind === 'resolved' ? 'resolve' : 'trigger',
+        dedup_key: m.dedupKey,
+        payload: {
+          summary: truncate(headline(m), 1024),
+          source: 'ptel',
+          severity,
+          timestamp: m.sentAt.toISOString(),
+          component: a.blocker,
+          group: a.blockedTeam !== '' ? a.blockedTeam : a.program,
+          class: 'dependency stall',
+          custom_details: alertDetails(a),
+        },
+        links,
+      },
+    });
+  } catch (err) {
+    const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) : undefined;
+    throw classifyHttpFailure(status, undefined, `POST to ${what}`, err instanceof Error ? err.message : String(err));
+  }
+  if (response.status >= 200 && response.status < 300) return response.status;
+  const data = response.data as { message?: unknown; errors?: unknown } | undefined;
+  const detail = [data?.message, Array.isArray(data?.errors) ? data.errors.join('; ') : undefined]
+    .filter((x) => typeof x === 'string')
+    .join(': ');
+  throw classifyHttpFailure(response.status, response.headers, `POST to ${what}`, detail);
+}
+
+const truncate = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+const team = (t: string): string => (t === '' ? 'no team' : `team ${t}`);
+
+/** One line that says what happened, for a chat line, a PagerDuty summary or an e-mail subject. */
+export function headline(m: AlertMessage): string {
+  const a = m.alert;
+  const pair = `${a.blocker} (${team(a.blockerTeam)}) blocks ${a.blocked} (${team(a.blockedTeam)})`;
+  switch (m.kind) {
+    case 'opened':
+      return `${a.crossTeam ? 'Cross-team dependency stalled' : 'Dependency stalled'}: ${pair}, idle ${a.daysStalled} business days`;
+    case 'renotified':
+      return `Still stalled: ${pair}, idle ${a.daysStalled} business days, open since ${day(a.openedAt)}`;
+    case 'resolved':
+      return `Stall resolved: ${a.blocker} blocks ${a.blocked}: ${a.resolution !== '' ? a.resolution : 'no longer stalled'}`;
+    case 'test':
+      return `Test message from ptel: stall alerts reach this channel (example: ${pair})`;
+  }
+}
+
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The alert's facts, as the generic webhook and PagerDuty's custom details carry them (no bookkeeping). */
+export function alertDetails(a: StallAlert): Record<string, unknown> {
+  const { last_seen_at: _seen, notified_at: _first, last_notified_at: _last, notifications: _count, ...facts } = alertRecord(a);
+  return facts;
+}
+
+/** The generic webhook's JSON body (docs/alerts.md). */
+export function webhookBody(m: AlertMessage): Record<string, unknown> {
+  return {
+    event: `stall.${m.kind}`,
+    delivery_id: m.deliveryId,
+    sent_at: m.sentAt.toISOString(),
+    summary: headline(m),
+    alert: { ...alertDetails(m.alert), links: m.links },
+  };
+}
+
+/** Slack mrkdwn needs &, < and > escaped; everything else is text. */
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const linked = (key: string, url: string | undefined): string => (url === undefined ? esc(key) : `<${url}|${esc(key)}>`);
+
+/** A Slack-compatible incoming-webhook body: `text` for every client, blocks for Slack's layout. */
+export function slackBody(m: AlertMessage): { text: string; blocks: unknown[] } {
+  const a = m.alert;
+  const icon = m.kind === 'resolved' ? ':white_check_mark:' : m.kind === 'test' ? ':information_source:' : ':warning:';
+  const lines = [
+    `${icon} *${esc(headline(m))}*`,
+    `${linked(a.blocker, m.links.blocker)} (${esc(team(a.blockerTeam))}) blocks ${linked(a.blocked, m.links.blocked)} (${esc(team(a.blockedTeam))})` +
+      (a.program !== '' ? `, program ${esc(a.program)}` : ''),
+    m.kind === 'resolved' ? `Open from ${day(a.openedAt)} to ${day(a.resolvedAt ?? m.sentAt.getTime())}` : `Why: ${esc(a.reason)}`,
+  ];
+  if (m.links.dashboard !== undefined) lines.push(`<${m.links.dashboard}|Dependencies dashboard>`);
+  return {
+    text: lines.join('\n'),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }],
+  };
+}

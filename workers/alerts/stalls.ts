@@ -1,0 +1,390 @@
+import { createHash } from 'node:crypto';
+import { createLimiter } from '../../connectors/core/http.js';
+import type { Config } from '../../infra/config/schema.js';
+import type { Logger } from '../../infra/observability/logger.js';
+import type { PipelineMetrics } from '../../infra/observability/metrics.js';
+import type { Store } from '../../infra/store/client.js';
+import { STALLS_NOW_SQL } from '../metrics/definitions/program-flow.js';
+import { metricParams } from '../metrics/engine.js';
+import type { Notifier } from './channels.js';
+import { channelsFor, owed, type ChannelHistory } from './routing.js';
+import { alertRecord, iso, newAlert, type StallFacts, type AlertMessage, type MessageKind, type StallAlert } from './types.js';
+
+/**
+ * The dependency-stall detector (item 15 of docs/metrics.md) and the alerts' lifecycle. Each run:
+ * 1. lists the blocking links stalled now;
+ * 2. opens an alert for each one with no open alert, refreshes the open ones still stalled, and
+ *    resolves the open ones no longer stalled (saying what ended them);
+ * 3. sends each routed channel the message it is owed (routing.ts: opened once, renotified after the
+ *    interval, resolved once), records every attempt in alert_notifications, and moves the alert's
+ *    status (opened -> notified -> renotified; resolved).
+ * The state is written before any message leaves, and what a channel was told is read back from
+ * alert_notifications, so a rerun, a retried job or a restart never tells a channel twice; a failed
+ * delivery is tried again on the next run. Runs of the job must not overlap (its schedule is exclusive).
+ */
+
+export interface StallAlertsOptions {
+  store: Store;
+  config: Pick<Config, 'model' | 'metrics' | 'alerts'>;
+  notifiers: ReadonlyMap<string, Notifier>;
+  now?: Date;
+  logger?: Logger;
+  metrics?: PipelineMetrics;
+}
+
+export interface Delivery {
+  linkKey: string;
+  openedAt: number;
+  channel: string;
+  kind: MessageKind;
+  ok: boolean;
+  httpStatus: number;
+  error: string;
+}
+
+export interface StallAlertsResult {
+  /** Links stalled now. */
+  stalled: number;
+  opened: StallAlert[];
+  resolved: StallAlert[];
+  /** Alerts open after the run. */
+  open: number;
+  deliveries: Delivery[];
+}
+
+/** Resolved alerts whose resolution message is still owed are looked at for this long. */
+const RESOLVED_LOOKBACK_MS = 7 * 86_400_000;
+
+type Num = number | string;
+
+/** A link stalled now, as STALLS_NOW_SQL gives it (with the last activity in epoch ms). */
+interface StallRow {
+  source: string;
+  blocker: string;
+  blocked: string;
+  blocker_team: string;
+  blocked_team: string;
+  program: string;
+  cross_team: Num | boolean;
+  days_stalled: Num;
+  threshold_days: Num;
+  last_activity_ms: Num;
+  reason: string;
+}
+
+export const linkKeyOf = (source: string, blocker: string, blocked: string): string => `${source}:${blocker}>${blocked}`;
+
+export async function runStallAlerts(options: StallAlertsOptions): Promise<StallAlertsResult> {
+  const { store, config } = options;
+  const now = (options.now ?? new Date()).getTime();
+  const stalls = await stalledNow(store, config, now);
+  const open = await readAlerts(store, "status != 'resolved'", {});
+  const openByKey = new Map(open.map((a) => [a.linkKey, a]));
+
+  const opened: StallAlert[] = [];
+  const changed: StallAlert[] = [];
+  for (const s of stalls) {
+    const key = linkKeyOf(s.source, s.blocker, s.blocked);
+    const facts: StallFacts = {
+      source: s.source,
+      blocker: s.blocker,
+      blocked: s.blocked,
+      blockerTeam: s.blocker_team,
+      blockedTeam: s.blocked_team,
+      program: s.program,
+      crossTeam: Number(s.cross_team) === 1 || s.cross_team === true,
+      daysStalled: Number(s.days_stalled),
+      thresholdDays: Number(s.threshold_days),
+      blockerLastActivity: Number(s.last_activity_ms),
+      reason: s.reason,
+      lastSeenAt: now,
+    };
+    const current = openByKey.get(key);
+    if (current === undefined) {
+      const a = newAlert(key, facts, now);
+      opened.push(a);
+      changed.push(a);
+    } else {
+      openByKey.delete(key);
+      changed.push({ ...current, ...facts });
+    }
+  }
+  const gone = [...openByKey.values()];
+  const endings = await resolutions(store, gone);
+  const resolved = gone.map((a): StallAlert => ({ ...a, status: 'resolved', resolvedAt: now, resolution: endings.get(a.linkKey) ?? '' }));
+  changed.push(...resolved);
+  await writeAlerts(store, changed, now);
+
+  // Messages: every open alert, and the alerts resolved lately that a channel may still need to hear of.
+  const recent = await readAlerts(store, "status = 'resolved' AND resolved_at >= {since:DateTime64(3)}", {
+    since: (now - RESOLVED_LOOKBACK_MS) / 1000,
+  });
+  const candidates = [...changed.filter((a) => a.status !== 'resolved'), ...recent];
+  const deliveries = await deliver(options, candidates, now);
+
+  if (opened.length > 0 || resolved.length > 0 || deliveries.some((d) => !d.ok)) {
+    options.logger?.info(
+      {
+        stalled: stalls.length,
+        opened: opened.length,
+        resolved: resolved.length,
+        sent: deliveries.filter((d) => d.ok).length,
+        failed: deliveries.filter((d) => !d.ok).map((d) => `${d.channel}: ${d.error}`),
+      },
+      'stall alerts',
+    );
+  }
+  return { stalled: stalls.length, opened, resolved, open: stalls.length, deliveries };
+}
+
+async function stalledNow(store: Store, config: StallAlertsOptions['config'], now: number): Promise<StallRow[]> {
+  const rs = await store.client.query({
+    query: `SELECT *, toUnixTimestamp64Milli(blocker_last_activity) AS last_activity_ms FROM (${STALLS_NOW_SQL})`,
+    query_params: { ...metricParams(config.model, config.metrics), now: now / 1000 },
+    format: 'JSONEachRow',
+  });
+  return rs.json<StallRow>();
+}
+
+const ALERT_COLUMNS = `link_key, toUnixTimestamp64Milli(opened_at) AS opened_ms, source, blocker, blocked, toString(blocker_team) AS blocker_team,
+  toString(blocked_team) AS blocked_team, toString(program) AS program, cross_team, toString(status) AS status, days_stalled, threshold_days,
+  toUnixTimestamp64Milli(blocker_last_activity) AS last_activity_ms, reason, toUnixTimestamp64Milli(last_seen_at) AS last_seen_ms,
+  toUnixTimestamp64Milli(notified_at) AS notified_ms, toUnixTimestamp64Milli(last_notified_at) AS last_notified_ms, notifications,
+  toUnixTimestamp64Milli(resolved_at) AS resolved_ms, resolution, version`;
+
+interface AlertDbRow extends StallRow {
+  link_key: string;
+  opened_ms: Num;
+  status: StallAlert['status'];
+  last_seen_ms: Num;
+  notified_ms: Num | null;
+  last_notified_ms: Num | null;
+  notifications: Num;
+  resolved_ms: Num | null;
+  resolution: string;
+  version: Num;
+}
+
+const orNull = (v: Num | null): number | null => (v === null ? null : Number(v));
+
+/** The latest version of the alerts matching `where` (a condition on stall_alerts' columns). */
+export async function readAlerts(store: Store, where: string, params: Record<string, unknown>): Promise<StallAlert[]> {
+  const rs = await store.client.query({
+    query: `SELECT ${ALERT_COLUMNS} FROM (SELECT * FROM stall_alerts FINAL) WHERE ${where} ORDER BY opened_at, link_key`,
+    query_params: params,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<AlertDbRow>()).map((r) => ({
+    linkKey: r.link_key,
+    openedAt: Number(r.opened_ms),
+    source: r.source,
+    blocker: r.blocker,
+    blocked: r.blocked,
+    blockerTeam: r.blocker_team,
+    blockedTeam: r.blocked_team,
+    program: r.program,
+    crossTeam: Number(r.cross_team) === 1,
+    status: r.status,
+    daysStalled: Number(r.days_stalled),
+    thresholdDays: Number(r.threshold_days),
+    blockerLastActivity: Number(r.last_activity_ms),
+    reason: r.reason,
+    lastSeenAt: Number(r.last_seen_ms),
+    notifiedAt: orNull(r.notified_ms),
+    lastNotifiedAt: orNull(r.last_notified_ms),
+    notifications: Number(r.notifications),
+    resolvedAt: orNull(r.resolved_ms),
+    resolution: r.resolution,
+    version: Number(r.version),
+  }));
+}
+
+/** Writes a new version of each alert: above both its last version and the run's clock. */
+async function writeAlerts(store: Store, alerts: StallAlert[], now: number): Promise<void> {
+  if (alerts.length === 0) return;
+  for (const a of alerts) a.version = Math.max(now * 1000, a.version + 1);
+  await store.client.insert({
+    table: 'stall_alerts',
+    format: 'JSONEachRow',
+    values: alerts.map((a) => ({ ...alertRecord(a), version: a.version })),
+  });
+}
+
+interface ItemRow {
+  source: string;
+  key: string;
+  item_id: string;
+  status: string;
+  category: string;
+  url: string;
+}
+
+async function itemsByKey(store: Store, keys: string[]): Promise<Map<string, ItemRow>> {
+  if (keys.length === 0) return new Map();
+  const rs = await store.client.query({
+    query: `SELECT source, key, item_id, toString(status) AS status, toString(status_category) AS category, url
+            FROM work_items FINAL WHERE key IN {keys:Array(String)}`,
+    query_params: { keys: [...new Set(keys)] },
+    format: 'JSONEachRow',
+  });
+  return new Map((await rs.json<ItemRow>()).map((r) => [`${r.source}:${r.key}`, r]));
+}
+
+/** What ended each stall: an item done, the link removed, an item gone, or the blocker active again. */
+async function resolutions(store: Store, alerts: StallAlert[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (alerts.length === 0) return out;
+  const items = await itemsByKey(
+    store,
+    alerts.flatMap((a) => [a.blocker, a.blocked]),
+  );
+  const rs = await store.client.query({
+    query: `SELECT source, from_item_id, to_item_id FROM work_item_links FINAL
+            WHERE link_type = 'blocks' AND from_item_id IN {ids:Array(String)}`,
+    query_params: { ids: [...items.values()].map((i) => i.item_id) },
+    format: 'JSONEachRow',
+  });
+  const links = new Set(
+    (await rs.json<{ source: string; from_item_id: string; to_item_id: string }>()).map(
+      (l) => `${l.source}:${l.from_item_id}>${l.to_item_id}`,
+    ),
+  );
+  for (const a of alerts) {
+    const blocker = items.get(`${a.source}:${a.blocker}`);
+    const blocked = items.get(`${a.source}:${a.blocked}`);
+    let why: string;
+    if (blocker === undefined || blocked === undefined)
+      why = `${blocker === undefined ? a.blocker : a.blocked} no longer found (deleted, or moved to another key)`;
+    else if (blocked.category === 'done') why = `${a.blocked} done (${blocked.status})`;
+    else if (blocker.category === 'done') why = `${a.blocker} done (${blocker.status})`;
+    else if (!links.has(`${a.source}:${blocker.item_id}>${blocked.item_id}`)) why = 'link removed';
+    else why = `no longer stalled: ${a.blocker} was updated or the due dates changed`;
+    out.set(a.linkKey, why);
+  }
+  return out;
+}
+
+interface HistoryRow {
+  link_key: string;
+  opened_ms: Num;
+  channel: string;
+  kind: MessageKind;
+  sent: Num;
+  last_ms: Num;
+}
+
+/** What each channel was told of each alert (successful sends only), keyed by alert and channel. */
+async function histories(store: Store, alerts: StallAlert[]): Promise<Map<string, ChannelHistory>> {
+  const out = new Map<string, ChannelHistory>();
+  if (alerts.length === 0) return out;
+  const rs = await store.client.query({
+    query: `SELECT link_key, toUnixTimestamp64Milli(opened_at) AS opened_ms, toString(channel) AS channel, toString(kind) AS kind,
+                   count() AS sent, toUnixTimestamp64Milli(max(sent_at)) AS last_ms
+            FROM alert_notifications
+            WHERE link_key IN {keys:Array(String)} AND status = 'sent'
+            GROUP BY link_key, opened_at, channel, kind`,
+    query_params: { keys: [...new Set(alerts.map((a) => a.linkKey))] },
+    format: 'JSONEachRow',
+  });
+  for (const r of await rs.json<HistoryRow>()) {
+    const k = `${r.link_key}@${Number(r.opened_ms)}/${r.channel}`;
+    const h = out.get(k) ?? { sent: {} };
+    h.sent[r.kind] = { count: Number(r.sent), lastAt: Number(r.last_ms) };
+    out.set(k, h);
+  }
+  return out;
+}
+
+/** A message's id: the same for every attempt of the same message to the same channel. */
+function deliveryIdOf(a: StallAlert, channel: string, kind: MessageKind, seq: number): string {
+  const h = createHash('sha256').update(`${a.linkKey}\n${a.openedAt}\n${channel}\n${kind}\n${seq}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** One PagerDuty dedup key per alert: trigger, re-trigger and resolve name the same incident. */
+export const dedupKeyOf = (a: Pick<StallAlert, 'linkKey' | 'openedAt'>): string => `ptel-stall/${a.linkKey}/${a.openedAt}`;
+
+async function deliver(options: StallAlertsOptions, alerts: StallAlert[], now: number): Promise<Delivery[]> {
+  const { store, config, notifiers } = options;
+  const cfg = config.alerts;
+  if (notifiers.size === 0 || alerts.length === 0) return [];
+  const told = await histories(store, alerts);
+  const plans: Array<{ alert: StallAlert; channel: string; kind: MessageKind; seq: number }> = [];
+  for (const a of alerts) {
+    for (const channel of channelsFor(a, cfg)) {
+      const h = told.get(`${a.linkKey}@${a.openedAt}/${channel}`);
+      const kind = owed(a, h, now, cfg);
+      if (kind !== undefined) plans.push({ alert: a, channel, kind, seq: h?.sent[kind]?.count ?? 0 });
+    }
+  }
+  if (plans.length === 0) return [];
+  const items = await itemsByKey(
+    store,
+    plans.flatMap((p) => [p.alert.blocker, p.alert.blocked]),
+  );
+  const dashboard = cfg.grafanaUrl !== undefined ? `${cfg.grafanaUrl.replace(/\/+$/, '')}/d/ptel-dependencies` : undefined;
+  const limit = createLimiter(4);
+  const deliveries = await Promise.all(
+    plans.map((p) =>
+      limit(async (): Promise<Delivery> => {
+        const notifier = notifiers.get(p.channel);
+        const url = (key: string): string | undefined => {
+          const u = items.get(`${p.alert.source}:${key}`)?.url;
+          return u === undefined || u === '' ? undefined : u;
+        };
+        const message: AlertMessage = {
+          kind: p.kind,
+          alert: p.alert,
+          deliveryId: deliveryIdOf(p.alert, p.channel, p.kind, p.seq),
+          dedupKey: dedupKeyOf(p.alert),
+          sentAt: new Date(now),
+          links: { blocker: url(p.alert.blocker), blocked: url(p.alert.blocked), dashboard },
+        };
+        const base = { linkKey: p.alert.linkKey, openedAt: p.alert.openedAt, channel: p.channel, kind: p.kind };
+        if (notifier === undefined) return { ...base, ok: false, httpStatus: 0, error: `no channel '${p.channel}' is configured` };
+        try {
+          const httpStatus = await notifier.send(message);
+          options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'sent' });
+          return { ...base, ok: true, httpStatus, error: '' };
+        } catch (err) {
+          options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'failed' });
+          const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) || 0 : 0;
+          return { ...base, ok: false, httpStatus: status, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    ),
+  );
+  await store.client.insert({
+    table: 'alert_notifications',
+    format: 'JSONEachRow',
+    values: deliveries.map((d, i) => ({
+      link_key: d.linkKey,
+      opened_at: iso(d.openedAt),
+      channel: d.channel,
+      channel_type: notifiers.get(d.channel)?.type ?? '',
+      kind: d.kind,
+      delivery_id: deliveryIdOf(plans[i]!.alert, d.channel, d.kind, plans[i]!.seq),
+      sent_at: iso(now),
+      status: d.ok ? 'sent' : 'failed',
+      http_status: d.httpStatus,
+      error: d.error.slice(0, 2_000),
+    })),
+  });
+  // The alerts' status and counters follow what was delivered.
+  const touched = new Map<StallAlert, StallAlert>();
+  deliveries.forEach((d, i) => {
+    if (!d.ok) return;
+    const a = plans[i]!.alert;
+    const next = touched.get(a) ?? { ...a };
+    next.notifications += 1;
+    if (d.kind !== 'resolved') {
+      next.notifiedAt ??= now;
+      next.lastNotifiedAt = now;
+      if (next.status === 'opened') next.status = 'notified';
+      if (d.kind === 'renotified') next.status = 'renotified';
+    }
+    touched.set(a, next);
+  });
+  await writeAlerts(store, [...touched.values()], now);
+  return deliveries;
+}
