@@ -27,6 +27,7 @@ import { printModelSummary } from './model-summary.js';
 import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { printTable } from './output.js';
+import { ALERTS_COMMANDS, runStallAlertsOnce } from './alerts-commands.js';
 
 export interface CommandContext {
   config: Config;
@@ -198,6 +199,7 @@ export const COMMANDS: Record<string, Command> = {
           await printSummary(rt, ctx.out, (total) => `stored ${total} events in ${secs.toFixed(1)} s; data in ${ctx.config.dataDir}`);
           await printModelSummary(rt, ctx.out);
           await printKpiSummary(rt.store, ctx.out);
+          if (ctx.config.alerts.stalls.enabled) await runStallAlertsOnce(ctx.config, rt.store, ctx.out);
           if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
           return failed > 0 ? 1 : 0;
         }
@@ -511,4 +513,5 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   ...METRICS_COMMANDS,
+  ...ALERTS_COMMANDS,
 };

@@ -14,6 +14,8 @@ import { loadDemo } from '../connectors/demo/source.js';
 import { z } from 'zod';
 import { link } from '../workers/link/linker.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
+import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
+import { runStallAlerts } from '../workers/alerts/stalls.js';
 import { mapContext, type MapContext } from '../workers/normalize/context.js';
 
 /** The connectors whose configuration and credentials are complete. */
@@ -60,7 +62,8 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 
 /**
  * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, and the
- * metrics (the recent periods every few minutes, all history daily, the month just ended on the first).
+ * metrics (the recent periods every few minutes, all history daily, the month just ended on the first),
+ * and the dependency-stall detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
 export function jobSchedules(config: Config): ScheduleSpec[] {
@@ -71,6 +74,9 @@ export function jobSchedules(config: Config): ScheduleSpec[] {
     { id: 'metrics-recent', job: 'metrics', everyMs: config.metrics.recomputeMinutes * 60_000, data: { mode: 'recent' }, attempts: 3 },
     { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
     { id: 'metrics-month-close', job: 'metrics', cron: config.metrics.monthCloseCron, tz, data: { mode: 'month-close' }, attempts: 5 },
+    ...(config.alerts.stalls.enabled
+      ? [{ id: 'stall-alerts', job: 'stall-alerts', everyMs: config.alerts.stalls.intervalMinutes * 60_000, attempts: 2, exclusive: true }]
+      : []),
   ];
 }
 
@@ -80,10 +86,20 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
   // The org the metrics are scoped by: the config's, or the demo organisation's when it runs on the demo.
   let org: Config['org'] | undefined;
   const metricsConfig = (): Config => ({ ...rt.config, org: (org ??= mappingContext(rt.config).org) });
+  let notifiers: Map<string, Notifier> | undefined;
   return {
     ...pullHandlers(rt),
     link: async () => {
       await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
+    },
+    'stall-alerts': async () => {
+      await runStallAlerts({
+        store: rt.store,
+        config: rt.config,
+        notifiers: (notifiers ??= createNotifiers(rt.config.alerts)),
+        logger: rt.logger,
+        metrics: rt.metrics,
+      });
     },
     metrics: async (data) => {
       const run = runSchema.parse(data);

@@ -306,6 +306,7 @@ const metricsSchema = z.strictObject({
     .prefault({}),
 });
 
+
 /**
  * The people behind accounts in several systems, so one person is one id across GitHub, GitLab, Jira
  * and PagerDuty. Only the id chosen here is stored; accounts not listed are stored as a pseudonym.
@@ -320,6 +321,99 @@ const personSchema = z.strictObject({
   /** The team the person works in, for hand-offs between teams. */
   team: z.string().optional(),
 });
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable's name, for example 'PTEL_SLACK_CHECKOUT_URL'");
+
+/**
+ * Where stall alerts go. Secrets (a Slack webhook URL, a signing secret, a PagerDuty routing key) are
+ * never in the file: each channel names the environment variable that holds its secret.
+ */
+const channelSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    /** A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Google Chat's `text` form). */
+    type: z.literal('slack'),
+    /** The variable holding the webhook URL (the URL carries its own token). */
+    urlEnv: envName,
+  }),
+  z.strictObject({
+    /** JSON POSTed to `url`, signed with HMAC-SHA256 over "<timestamp>.<body>" (docs/alerts.md). */
+    type: z.literal('webhook'),
+    url: httpUrl,
+    /** The variable holding the signing secret. */
+    secretEnv: envName,
+  }),
+  z.strictObject({
+    /** PagerDuty Events API v2: trigger on open, resolve on resolution, one dedup key per alert. */
+    type: z.literal('pagerduty'),
+    /** The variable holding the integration's routing key. */
+    routingKeyEnv: envName,
+    /** The Events API host: events.pagerduty.com, or events.eu.pagerduty.com for EU accounts. */
+    server: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "expected a host name, for example 'events.eu.pagerduty.com'")
+      .default('events.pagerduty.com'),
+    severity: z.enum(['critical', 'error', 'warning', 'info']).default('warning'),
+  }),
+]);
+
+/** Which stalls a route sends to which channels. A route with neither teams nor programs matches every stall. */
+const routeSchema = z.strictObject({
+  /** Stalls whose blocked or blocker team (see `side`) is one of these. */
+  teams: z.array(z.string().min(1)).default([]),
+  /** Stalls whose blocked item is in one of these programs. */
+  programs: z.array(z.string().min(1)).default([]),
+  /** Which team of a stall the route looks at: the blocked team (whose work waits), the blocker's, or either. */
+  side: z.enum(['blocked', 'blocker', 'both']).default('both'),
+  /** Only stalls between two teams. */
+  crossTeamOnly: z.boolean().default(false),
+  channels: z.array(z.string().min(1)).min(1, 'a route needs at least one channel'),
+});
+
+/** Dependency-stall alerting (docs/alerts.md). */
+const alertsSchema = z
+  .strictObject({
+    stalls: z
+      .strictObject({
+        /** Run the detector on schedule. Alert state is kept (for the dashboards) even with no channel. */
+        enabled: z.boolean().default(true),
+        intervalMinutes: z.number().int().min(1).max(1440).default(15),
+        /** Tell the channels again about a stall still open after this long; 0 never. */
+        renotifyHours: z
+          .number()
+          .min(0)
+          .max(24 * 90)
+          .default(24),
+        /** Tell the channels when a stall resolves. */
+        notifyResolved: z.boolean().default(true),
+      })
+      .prefault({}),
+    channels: z.record(id, channelSchema).default({}),
+    routes: z.array(routeSchema).default([]),
+    /** Channels for stalls that no route matched. */
+    defaultChannels: z.array(z.string().min(1)).default([]),
+    /** A PEM file of extra certificate authorities trusted for deliveries (a TLS-inspecting proxy, a private receiver). */
+    caFile: z.string().min(1).optional(),
+    /** Grafana's base URL, for a link to the Dependencies dashboard in each message. */
+    grafanaUrl: httpUrl.optional(),
+    /** Longest a delivery may take before it counts as failed. */
+    timeoutMs: durationMs.max(120_000).default(10_000),
+  })
+  .superRefine((a, ctx) => {
+    const known = Object.keys(a.channels);
+    const check = (names: string[], at: PropertyKey[]): void => {
+      names.forEach((name, i) => {
+        if (!(name in a.channels)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, i],
+            message: `no channel '${name}' in alerts.channels (${known.length > 0 ? `known: ${known.join(', ')}` : 'none is defined'})`,
+          });
+        }
+      });
+    };
+    a.routes.forEach((r, i) => check(r.channels, ['routes', i, 'channels']));
+    check(a.defaultChannels, ['defaultChannels']);
+  });
 
 export const configSchema = z.strictObject({
   mode: z.enum(['embedded', 'distributed']).default('embedded'),
@@ -400,6 +494,7 @@ export const configSchema = z.strictObject({
   model: modelSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   people: z.array(personSchema).default([]),
+  alerts: alertsSchema.prefault({}),
 });
 
 /** Secrets: only ever read from the environment, never from the file. */
@@ -448,6 +543,9 @@ export const defaultMetricsConfig = (): MetricsConfig => metricsSchema.parse({})
 /** The model settings with every default, for code that runs without a config file. */
 export const defaultModel = (): ModelConfig => modelSchema.parse({});
 export type PersonConfig = z.infer<typeof personSchema>;
+export type AlertsConfig = z.infer<typeof alertsSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;
 export type Config = Omit<FileConfig, 'clickhouse'> & {
   clickhouse: FileConfig['clickhouse'] & { engine: 'server' | 'embedded' };
   secrets: Secrets;

@@ -51,7 +51,13 @@ describe('the scheduled jobs on the real Redis', () => {
     };
     const plain = config();
     for (let i = 0; i < 3; i++) await start(plain);
-    expect(await schedulerIds(redisUrl(), queue)).toEqual(['link', 'metrics-daily', 'metrics-month-close', 'metrics-recent']);
+    expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'link',
+      'metrics-daily',
+      'metrics-month-close',
+      'metrics-recent',
+      'stall-alerts',
+    ]);
 
     const withGithub = config({ sources: { github: { repositories: ['acme/api'] } } }, { PTEL_GITHUB_TOKEN: 'token' });
     await start(withGithub);
@@ -61,10 +67,17 @@ describe('the scheduled jobs on the real Redis', () => {
       'metrics-month-close',
       'metrics-recent',
       'pull-github',
+      'stall-alerts',
     ]);
 
     await start(plain);
-    expect(await schedulerIds(redisUrl(), queue)).toEqual(['link', 'metrics-daily', 'metrics-month-close', 'metrics-recent']);
+    expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'link',
+      'metrics-daily',
+      'metrics-month-close',
+      'metrics-recent',
+      'stall-alerts',
+    ]);
   });
 
   it('retries a failing metrics run with back-off, records each failure, and succeeds once the cause is gone', async () => {
@@ -120,7 +133,13 @@ describe('the scheduled jobs in process (embedded mode)', () => {
     const rt = await createRuntime(config, { logger: quietLogger(), metrics: new PipelineMetrics({ defaultMetrics: false }) });
     try {
       const schedules = jobSchedules(config);
-      expect(schedules.map((s) => s.id)).toEqual(['link', 'metrics-recent', 'metrics-daily', 'metrics-month-close']);
+      expect(schedules.map((s) => s.id)).toEqual([
+        'link',
+        'metrics-recent',
+        'metrics-daily',
+        'metrics-month-close',
+          'stall-alerts',
+      ]);
       const s = createScheduler(rt, schedules, jobHandlers(rt));
       expect(s.kind).toBe('local');
       await s.start();
