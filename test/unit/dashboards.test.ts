@@ -8,6 +8,7 @@ import { generateDemoOrg } from '../../connectors/demo/generator.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
+import type { StatusCategory, WorkItemRow } from '../../schemas/domain.js';
 import { buildRawEvent } from '../../schemas/raw-event.js';
 import { link } from '../../workers/link/linker.js';
 import { writeBenchmarks } from '../../workers/metrics/benchmarks.js';
@@ -17,6 +18,7 @@ import { normalizeBatch } from '../../workers/normalize/normalizer.js';
 import { mapContext } from '../../workers/normalize/registry.js';
 import { expandMacros, type Variables } from '../support/grafana.js';
 import { queryRows, repoRoot, testStore } from '../support/harness.js';
+import { blocksLinkRow, workItemRow } from '../support/rows.js';
 
 const DIR = path.join(repoRoot, 'dashboards');
 const DATASOURCE_UID = 'ptel-clickhouse';
@@ -33,6 +35,7 @@ const panel = z.object({
   type: z.string(),
   datasource: z.object({ uid: z.string() }),
   targets: z.array(target).min(1),
+  transformations: z.array(z.object({ id: z.string(), options: z.record(z.string(), z.unknown()) })).optional(),
 });
 const variable = z.object({
   name: z.string(),
@@ -83,6 +86,192 @@ describe('dashboard provisioning', () => {
     for (const v of json.templating.list) expect(v.datasource.uid).toBe(DATASOURCE_UID);
   });
 });
+
+/**
+ * Blocking links and dependency-stall alerts beside the demo organisation's own (it has open blocking
+ * links, all across its two teams): a same-team link with no creation time (aged from when both items
+ * existed), one whose blocker is done and one removed later (neither is open), and stall alerts as the
+ * detector writes them, a new version per change: a cross-team alert notified then renotified, one
+ * still undelivered after hours of failures, one resolved, and another open one of the other program.
+ */
+/** One episode of a stalled blocking link, keyed and described as stall_alerts keeps it. */
+const episode = (blocker: string, blocked: string, teams: [string, string], program: string, opened_at: string) => ({
+  link_key: `jira:${blocker}>${blocked}`,
+  opened_at,
+  blocker,
+  blocked,
+  blocker_team: teams[0],
+  blocked_team: teams[1],
+  program,
+  cross_team: teams[0] === teams[1] ? 0 : 1,
+});
+const STALLS = {
+  crossTeam: episode('CHK-724', 'PAY-584', ['checkout', 'payments'], 'checkout-modernization', '2026-09-20T09:00:00Z'),
+  undelivered: episode('PAY-9001', 'PAY-9002', ['payments', 'payments'], 'checkout-modernization', '2026-09-30T20:00:00Z'),
+  resolved: episode('PAY-599', 'CHK-736', ['payments', 'checkout'], 'platform-reliability', '2026-09-10T09:00:00Z'),
+  otherProgram: episode('PAY-611', 'CHK-751', ['payments', 'checkout'], 'platform-reliability', '2026-09-24T09:00:00Z'),
+};
+
+/** Keeps every version an insert writes (the engine would otherwise collapse them in the block), so only FINAL reads the latest. */
+const KEEP_VERSIONS = { optimize_on_insert: 0 } as const;
+
+async function seedDependencies(store: Store): Promise<void> {
+  const item = (key: string, status: string, status_category: StatusCategory, created: string, updated = created): WorkItemRow =>
+    workItemRow({
+      item_id: `id-${key}`,
+      key,
+      project: 'PAY',
+      type: 'Task',
+      kind: 'task',
+      status,
+      status_category,
+      priority: 'Medium',
+      priority_rank: 3,
+      created_at: created,
+      updated_at: updated,
+      summary: '',
+      team: 'payments',
+      program: 'checkout-modernization',
+      raw_event_id: 'test',
+      version: 1,
+    });
+  await store.client.insert({
+    table: 'work_items',
+    values: [
+      item('PAY-9001', 'To Do', 'todo', '2026-09-01T09:00:00Z'),
+      item('PAY-9002', 'In Progress', 'in_progress', '2026-09-10T09:00:00Z'),
+      item('PAY-9003', 'Done', 'done', '2026-08-01T09:00:00Z', '2026-08-20T09:00:00Z'),
+      item('PAY-9004', 'To Do', 'todo', '2026-09-02T09:00:00Z'),
+    ],
+    format: 'JSONEachRow',
+  });
+  await store.client.insert({
+    table: 'work_item_links',
+    values: [
+      blocksLinkRow('PAY-9001', 'PAY-9002', null),
+      blocksLinkRow('PAY-9003', 'PAY-9002', '2026-09-11T09:00:00Z'),
+      blocksLinkRow('PAY-9001', 'PAY-9004', '2026-09-12T09:00:00Z'),
+      blocksLinkRow('PAY-9001', 'PAY-9004', '2026-09-12T09:00:00Z', { version: 2, is_deleted: 1 }),
+    ],
+    format: 'JSONEachRow',
+    clickhouse_settings: KEEP_VERSIONS,
+  });
+  const idle = (days: number): string => `idle ${days} business days since 2026-09-10 12:00:00.000 (threshold 5 for priority 'Medium')`;
+  const alert = (fields: Record<string, unknown>) => ({
+    source: 'jira',
+    threshold_days: 5,
+    blocker_last_activity: '2026-09-10T12:00:00Z',
+    notified_at: null,
+    last_notified_at: null,
+    notifications: 0,
+    resolved_at: null,
+    resolution: '',
+    ...fields,
+  });
+  const told = (first: string, last: string, notifications: number) => ({ notified_at: first, last_notified_at: last, notifications });
+  await store.client.insert({
+    table: 'stall_alerts',
+    values: [
+      alert({ ...STALLS.crossTeam, status: 'opened', days_stalled: 7, reason: idle(7), last_seen_at: '2026-09-20T09:00:00Z', version: 1 }),
+      alert({
+        ...STALLS.crossTeam,
+        ...told('2026-09-20T09:05:00Z', '2026-09-20T09:05:00Z', 1),
+        status: 'notified',
+        days_stalled: 8,
+        reason: idle(8),
+        last_seen_at: '2026-09-21T09:00:00Z',
+        version: 2,
+      }),
+      alert({
+        ...STALLS.crossTeam,
+        ...told('2026-09-20T09:05:00Z', '2026-09-27T09:05:00Z', 2),
+        status: 'renotified',
+        days_stalled: 12,
+        reason: idle(12),
+        last_seen_at: '2026-09-30T23:00:00Z',
+        version: 3,
+      }),
+      alert({
+        ...STALLS.undelivered,
+        status: 'opened',
+        days_stalled: 0,
+        blocker_last_activity: '2026-09-01T09:00:00Z',
+        reason: 'blocker due 2026-10-20 after blocked item due 2026-10-10',
+        last_seen_at: '2026-09-30T23:00:00Z',
+        version: 1,
+      }),
+      alert({
+        ...STALLS.resolved,
+        ...told('2026-09-10T09:05:00Z', '2026-09-10T09:05:00Z', 1),
+        status: 'notified',
+        days_stalled: 6,
+        reason: idle(6),
+        last_seen_at: '2026-09-20T09:00:00Z',
+        version: 1,
+      }),
+      alert({
+        ...STALLS.resolved,
+        ...told('2026-09-10T09:05:00Z', '2026-09-25T09:05:00Z', 2),
+        status: 'resolved',
+        days_stalled: 6,
+        reason: idle(6),
+        last_seen_at: '2026-09-24T09:00:00Z',
+        resolved_at: '2026-09-25T09:00:00Z',
+        resolution: 'blocker done',
+        version: 2,
+      }),
+      alert({
+        ...STALLS.otherProgram,
+        ...told('2026-09-24T09:05:00Z', '2026-09-24T09:05:00Z', 1),
+        status: 'notified',
+        days_stalled: 5,
+        reason: idle(5),
+        last_seen_at: '2026-09-30T23:00:00Z',
+        version: 1,
+      }),
+    ],
+    format: 'JSONEachRow',
+    clickhouse_settings: KEEP_VERSIONS,
+  });
+  const delivery = (
+    a: { link_key: string; opened_at: string },
+    channel: string,
+    sent_at: string,
+    fields: Record<string, unknown> = {},
+  ) => ({
+    link_key: a.link_key,
+    opened_at: a.opened_at,
+    channel,
+    channel_type: channel === 'ops-webhook' ? 'webhook' : 'slack',
+    kind: 'opened',
+    delivery_id: `${a.link_key}@${a.opened_at}/${channel}`,
+    sent_at,
+    status: 'sent',
+    http_status: 200,
+    error: '',
+    ...fields,
+  });
+  const notFound = { status: 'failed', http_status: 404, error: 'channel_not_found' };
+  await store.client.insert({
+    table: 'alert_notifications',
+    values: [
+      delivery(STALLS.crossTeam, 'tpm-slack', '2026-09-20T09:05:00Z'),
+      delivery(STALLS.crossTeam, 'ops-webhook', '2026-09-20T09:05:00Z', {
+        status: 'failed',
+        http_status: 502,
+        error: 'HTTP 502 Bad Gateway',
+      }),
+      delivery(STALLS.crossTeam, 'ops-webhook', '2026-09-20T09:10:00Z'),
+      delivery(STALLS.crossTeam, 'tpm-slack', '2026-09-27T09:05:00Z', { kind: 'renotified' }),
+      delivery(STALLS.undelivered, 'tpm-slack', '2026-09-30T20:05:00Z', notFound),
+      delivery(STALLS.undelivered, 'tpm-slack', '2026-09-30T21:05:00Z', notFound),
+      delivery(STALLS.resolved, 'tpm-slack', '2026-09-10T09:05:00Z'),
+      delivery(STALLS.resolved, 'tpm-slack', '2026-09-25T09:05:00Z', { kind: 'resolved' }),
+      delivery(STALLS.otherProgram, 'tpm-slack', '2026-09-24T09:05:00Z'),
+    ],
+    format: 'JSONEachRow',
+  });
+}
 
 /**
  * Every panel query of every dashboard, with the data source's macros and the dashboard's variables
@@ -182,6 +371,7 @@ describe('every panel query against a seeded store', () => {
       ],
       format: 'JSONEachRow',
     });
+    await seedDependencies(store);
     const team = demo.org.programs[0]!.teams[0]!;
     values = [
       { program: '', team: '', service: '' },
@@ -221,6 +411,90 @@ describe('every panel query against a seeded store', () => {
       'failed_deployment_recovery_time_p50',
     ]);
     expect(rows.filter((r) => ['elite', 'high', 'medium', 'low'].includes(r.tier)).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lists the open stall alerts in their latest version, without the resolved one', async () => {
+    for (const [uid, title] of [
+      ['ptel-program-health', 'Open dependency stalls'],
+      ['ptel-dependencies', 'Open stall alerts'],
+    ] as const) {
+      const p = dashboards.find((d) => d.json.uid === uid)!.json.panels.find((x) => x.title === title)!;
+      const rows = await queryRows<{ blocker: string; blocked: string; status: string; days_stalled: number; notifications: number }>(
+        store,
+        expandMacros(p.targets[0]!.rawSql, range, values[0]),
+      );
+      expect(rows.map((r) => `${r.blocker}>${r.blocked}`).sort(), title).toEqual([
+        'CHK-724>PAY-584',
+        'PAY-611>CHK-751',
+        'PAY-9001>PAY-9002',
+      ]);
+      // three versions of this alert were written: the last one shows, once
+      expect(
+        rows.find((r) => r.blocker === STALLS.crossTeam.blocker),
+        title,
+      ).toMatchObject({ status: 'renotified', days_stalled: 12, notifications: 2 });
+      // the program is the blocked item's, the team either side's
+      const scoped = await queryRows<{ blocker: string }>(
+        store,
+        expandMacros(p.targets[0]!.rawSql, range, { program: 'platform-reliability', team: 'payments', service: 'checkout-web' }),
+      );
+      expect(
+        scoped.map((r) => r.blocker),
+        title,
+      ).toEqual(['PAY-611']);
+    }
+  });
+
+  it('ages an open blocking link from its creation, or from when both items existed, oldest first', async () => {
+    const p = dashboards
+      .find((d) => d.json.uid === 'ptel-dependencies')!
+      .json.panels.find((x) => x.title === 'Open blocking links, oldest first')!;
+    const rows = await queryRows<{ blocker: string; blocked: string; since: string; age_days: number; cross_team: string }>(
+      store,
+      expandMacros(p.targets[0]!.rawSql, range, values[0]),
+    );
+    expect(rows.map((r) => r.age_days)).toEqual(rows.map((r) => r.age_days).sort((a, b) => b - a));
+    // no creation time: the blocked item, created 2026-09-10 09:00, is the later of the two
+    expect(rows.find((r) => r.blocker === 'PAY-9001')).toEqual(
+      expect.objectContaining({ blocked: 'PAY-9002', since: '2026-09-10 09:00:00.000', age_days: 20.6, cross_team: 'no' }),
+    );
+    // a done blocker and a removed link are not open
+    expect(rows.filter((r) => r.blocker === 'PAY-9003' || r.blocked === 'PAY-9004')).toEqual([]);
+  });
+
+  it('counts the open blocking links of each blocker team and blocked team as the links table does', async () => {
+    const matrix = dashboards
+      .find((d) => d.json.uid === 'ptel-dependencies')!
+      .json.panels.find((p) => p.title === 'Blocker team x blocked team')!;
+    const shown = await queryRows<{ blocker_team: string; blocked_team: string; links: string }>(
+      store,
+      expandMacros(matrix.targets[0]!.rawSql, range, values[0]),
+    );
+    // the latest version of each link and item, read without FINAL; open: neither item done now
+    const direct = await queryRows<{ blocker_team: string; blocked_team: string; links: string }>(
+      store,
+      `WITH items AS (SELECT source, item_id, argMax(team, version) AS team, argMax(status_category, version) AS category, argMax(is_deleted, version) AS deleted
+                      FROM work_items GROUP BY source, item_id)
+       SELECT b.team AS blocker_team, d.team AS blocked_team, count() AS links
+       FROM (SELECT source, argMax(from_item_id, version) AS from_id, argMax(to_item_id, version) AS to_id, argMax(is_deleted, version) AS deleted
+             FROM work_item_links WHERE link_type = 'blocks' GROUP BY source, from_key, to_key) AS l
+       INNER JOIN items AS b ON b.source = l.source AND b.item_id = l.from_id
+       INNER JOIN items AS d ON d.source = l.source AND d.item_id = l.to_id
+       WHERE l.deleted = 0 AND b.deleted = 0 AND d.deleted = 0 AND b.category != 'done' AND d.category != 'done'
+       GROUP BY blocker_team, blocked_team`,
+    );
+    const counts = (rows: typeof shown): Record<string, number> =>
+      Object.fromEntries(rows.filter((r) => Number(r.links) > 0).map((r) => [`${r.blocker_team}>${r.blocked_team}`, Number(r.links)]));
+    expect(counts(shown)).toEqual(counts(direct));
+    // the demo's own links cross its two teams; of the three added within payments only one is open
+    expect(counts(shown)).toMatchObject({ 'checkout>payments': 2, 'payments>checkout': 2, 'payments>payments': 1 });
+    // every cell of the matrix is a row, empty ones with 0
+    const teams = new Set(shown.map((r) => r.blocker_team));
+    expect(shown).toHaveLength(teams.size * new Set(shown.map((r) => r.blocked_team)).size);
+    expect(matrix.transformations?.[0]).toMatchObject({
+      id: 'groupingToMatrix',
+      options: { rowField: 'blocker_team', columnField: 'blocked_team', valueField: 'links' },
+    });
   });
 
   it('resolves every variable from the store', async () => {
