@@ -306,6 +306,18 @@ const metricsSchema = z.strictObject({
     .prefault({}),
 });
 
+/** The monthly KPI export (docs/export.md): `ptel export`, and the month just ended on schedule. */
+const exportSchema = z.strictObject({
+  /** Where exports are written, one folder per month (<dir>/YYYY-MM); relative to the config file's folder. Default: <dataDir>/exports. */
+  dir: z.string().min(1).optional(),
+  /** Export the month just ended on schedule (`cron`). */
+  enabled: z.boolean().default(true),
+  /**
+   * When the scheduled export runs, a cron pattern in metrics.timeZone: on the first of the month, after the
+   * month close (metrics.monthCloseCron). The run closes the month first if no metrics run has since it ended.
+   */
+  cron: z.string().default('30 5 1 * *'),
+});
 
 /**
  * The people behind accounts in several systems, so one person is one id across GitHub, GitLab, Jira
@@ -493,6 +505,7 @@ export const configSchema = z.strictObject({
   org: orgSchema.prefault({}),
   model: modelSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  export: exportSchema.prefault({}),
   people: z.array(personSchema).default([]),
   alerts: alertsSchema.prefault({}),
 });
