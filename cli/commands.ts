@@ -25,6 +25,7 @@ import { configuredConnectors, createScheduler, jobHandlers, jobSchedules, mappi
 import { link } from '../workers/link/linker.js';
 import { printModelSummary } from './model-summary.js';
 import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
+import { EXPORT_COMMANDS } from './export-command.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { printTable } from './output.js';
 import { ALERTS_COMMANDS, runStallAlertsOnce } from './alerts-commands.js';
@@ -514,4 +515,5 @@ export const COMMANDS: Record<string, Command> = {
   },
   ...METRICS_COMMANDS,
   ...ALERTS_COMMANDS,
+  ...EXPORT_COMMANDS,
 };

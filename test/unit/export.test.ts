@@ -1,0 +1,385 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPORT_COMMANDS } from '../../cli/export-command.js';
+import type { DemoOrg } from '../../connectors/demo/generator.js';
+import { loadConfig } from '../../infra/config/load.js';
+import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
+import type { Store } from '../../infra/store/client.js';
+import { ExportError, runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
+import { CSV_COLUMNS } from '../../workers/export/kpis.js';
+import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export/month.js';
+import { tierOf } from '../../workers/metrics/benchmarks.js';
+import { metricById } from '../../workers/metrics/definitions/index.js';
+import { queryRows, tempDir, testStore } from '../support/harness.js';
+import { seedDemoStore } from '../support/seeded-demo.js';
+
+/** RFC 4180: CRLF between records, fields in double quotes may hold commas, CR, LF and doubled quotes. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"' && field === '') {
+      // a quoted field runs to the quote that is not doubled
+      for (i++; ; i++) {
+        if (i >= text.length) throw new Error('unterminated quoted field');
+        if (text[i] === '"' && text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else if (text[i] === '"') break;
+        else field += text[i];
+      }
+      i++;
+      if (i < text.length && text[i] !== ',' && text[i] !== '\r') throw new Error(`text after a closing quote at ${i}`);
+      continue;
+    }
+    if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else if (c === '\r' || c === '\n' || c === '"') {
+      throw new Error(`a bare ${JSON.stringify(c)} outside quotes at ${i}`);
+    } else {
+      field += c;
+    }
+    i++;
+  }
+  if (field !== '' || record.length > 0) throw new Error('the last record does not end with CRLF');
+  return records;
+}
+
+const HOSTILE_SCOPE = '<img src=x onerror="alert(1)">, "quoted"\nsecond line';
+const HOSTILE_TEXT = `<script>document.title='pwned'</script> & "more"`;
+const MONTH = '2026-09';
+const NOW = new Date('2026-10-01T00:00:00Z');
+
+interface StoredRow {
+  metric: string;
+  scope_kind: string;
+  scope_id: string;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  sample_size: string;
+  unit: string;
+  definition_version: number;
+}
+
+const storedMonth = (store: Store, start: string): Promise<StoredRow[]> =>
+  queryRows<StoredRow>(
+    store,
+    `SELECT metric, scope_kind, scope_id, value, numerator, denominator, sample_size, unit, definition_version
+     FROM metric_values FINAL WHERE period_kind = 'month' AND period_start = {s:Date}`,
+    { s: start },
+  );
+
+const keyOf = (r: { metric: string; scope_kind: string; scope_id: string }): string => `${r.scope_kind}|${r.scope_id}|${r.metric}`;
+
+/** A CSV field as the number it stands for ('' is no value). */
+const num = (field: string): number | null => (field === '' ? null : Number(field));
+
+let store: Store;
+let demo: DemoOrg;
+let settings: ExportSettings;
+const out = tempDir('ptel-export-');
+let csv: string;
+let records: Array<Record<string, string>>;
+let json: KpiExport;
+let report: string;
+
+beforeAll(async () => {
+  store = await testStore();
+  demo = await seedDemoStore(store, { now: NOW, months: 4, teams: 2, seed: 7 });
+  const team = demo.org.programs[0]!.teams[0]!.id;
+  // A scope id with a comma, quotes and a line break, written as a stored value would be, in September and August.
+  await store.client.insert({
+    table: 'metric_values',
+    values: ['2026-09-01', '2026-08-01'].map((start, i) => ({
+      metric: 'incident_count',
+      scope_kind: 'team',
+      scope_id: HOSTILE_SCOPE,
+      period_kind: 'month',
+      period_start: start,
+      value: i === 0 ? 3 : 5,
+      numerator: i === 0 ? 3 : 5,
+      denominator: null,
+      sample_size: i === 0 ? 3 : 5,
+      unit: 'count',
+      definition_version: 1,
+      computed_at: '2026-10-01 00:00:00.000',
+      version: 1,
+    })),
+    format: 'JSONEachRow',
+  });
+  // Text that would be markup if the report did not escape it: a risk explanation and an incident title.
+  await store.client.insert({
+    table: 'risk_signals',
+    values: [
+      {
+        scope_kind: 'team',
+        scope_id: team,
+        indicator: 'cycle_time',
+        week_start: '2026-09-14',
+        observed: 9,
+        expected: 3,
+        lower: 1,
+        upper: 5,
+        score: 8.5,
+        active: 1,
+        method: 'robust_z',
+        history_weeks: 12,
+        explanation: HOSTILE_TEXT,
+        computed_at: '2026-10-01 00:00:00.000',
+        // above the computed signal of the same week, which it replaces
+        version: Number.MAX_SAFE_INTEGER,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
+  await store.client.insert({
+    table: 'incident_facts',
+    values: [
+      {
+        source: 'pagerduty',
+        incident_id: 'PHOSTILE',
+        number: '9999',
+        title: HOSTILE_TEXT,
+        service: '',
+        urgency: 'high',
+        severity: 'sev1',
+        status: 'resolved',
+        created_at: '2026-09-10 08:00:00.000',
+        acknowledged_at: null,
+        resolved_at: '2026-09-10 11:30:00.000',
+        team,
+        program: demo.org.programs[0]!.id,
+        raw_event_id: 'test',
+        linked_at: '2026-10-01 00:00:00.000',
+        version: 1,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
+  settings = {
+    model: defaultModel(),
+    metrics: defaultMetricsConfig(),
+    org: demo.org,
+    export: { enabled: true, cron: '30 5 1 * *' },
+    dataDir: out,
+    configPath: undefined,
+  };
+  await runExport({ store, config: settings, month: MONTH, out, now: NOW });
+  const dir = path.join(out, MONTH);
+  csv = readFileSync(path.join(dir, 'kpis.csv'), 'utf8');
+  const [header, ...body] = parseCsv(csv);
+  records = body.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
+  json = JSON.parse(readFileSync(path.join(dir, 'kpis.json'), 'utf8')) as KpiExport;
+  report = readFileSync(path.join(dir, 'report.html'), 'utf8');
+}, 120_000);
+afterAll(() => store.close());
+
+describe('ptel export: the files', () => {
+  it('writes the three files into <out>/<YYYY-MM>/, leaving no temporary folder beside it', () => {
+    expect(readdirSync(out)).toEqual([MONTH]);
+    expect(readdirSync(path.join(out, MONTH)).sort()).toEqual(['kpis.csv', 'kpis.json', 'report.html']);
+  });
+
+  it('kpis.csv holds the month of metric_values FINAL, row for row and number for number', async () => {
+    const stored = await storedMonth(store, '2026-09-01');
+    expect(stored.length).toBeGreaterThan(300);
+    expect(csv.split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
+    expect(records).toHaveLength(stored.length);
+    const byKey = new Map(records.map((r) => [keyOf({ metric: r['metric']!, scope_kind: r['scope_kind']!, scope_id: r['scope_id']! }), r]));
+    expect(byKey.size).toBe(stored.length);
+    for (const s of stored) {
+      const r = byKey.get(keyOf(s));
+      expect(r, keyOf(s)).toBeDefined();
+      expect(r!['month']).toBe(MONTH);
+      expect(num(r!['value']!)).toBe(s.value);
+      expect(num(r!['numerator']!)).toBe(s.numerator);
+      expect(num(r!['denominator']!)).toBe(s.denominator);
+      expect(Number(r!['sample_size'])).toBe(Number(s.sample_size));
+      expect(r!['unit']).toBe(s.unit);
+      expect(Number(r!['definition_version'])).toBe(s.definition_version);
+      expect(r!['title']).toBe(metricById(s.metric)?.title ?? '');
+    }
+  });
+
+  it('kpis.json holds the same rows, in the same order, with its metadata', async () => {
+    expect(json).toMatchObject({
+      format: 'ptel-kpi-export',
+      format_version: 1,
+      month: MONTH,
+      period_start: '2026-09-01',
+      generated_at: NOW.toISOString(),
+      time_zone: 'UTC',
+      benchmark_year: 2024,
+      scope_filter: [],
+    });
+    expect(json.kpis.map(keyOf)).toEqual(
+      records.map((r) => keyOf({ metric: r['metric']!, scope_kind: r['scope_kind']!, scope_id: r['scope_id']! })),
+    );
+    const stored = new Map((await storedMonth(store, '2026-09-01')).map((s) => [keyOf(s), s]));
+    for (const k of json.kpis) {
+      const s = stored.get(keyOf(k))!;
+      expect([k.value, k.numerator, k.denominator, k.sample_size, k.unit]).toEqual([
+        s.value,
+        s.numerator,
+        s.denominator,
+        Number(s.sample_size),
+        s.unit,
+      ]);
+    }
+    const program = demo.org.programs[0]!;
+    expect(json.scopes.slice(0, 3)).toEqual([
+      { kind: 'org', id: 'org', name: 'Organisation' },
+      { kind: 'program', id: program.id, name: program.name },
+      { kind: 'team', id: program.teams[0]!.id, name: program.teams[0]!.name, program: program.id },
+    ]);
+  });
+
+  it('orders rows by scope kind, scope id, then the metric catalogue', () => {
+    const kinds = json.kpis.map((k) => ['org', 'program', 'team', 'service', 'repo'].indexOf(k.scope_kind));
+    expect(kinds).toEqual([...kinds].sort((a, b) => a - b));
+    const org = json.kpis.filter((k) => k.scope_kind === 'org').map((k) => k.metric);
+    expect(org.slice(0, 2)).toEqual(['deployment_frequency', 'deployment_days_per_week_median']);
+  });
+
+  it("gives the previous month's value and the change, better or worse by the metric's direction", async () => {
+    const previous = new Map((await storedMonth(store, '2026-08-01')).map((s) => [keyOf(s), s.value]));
+    let compared = 0;
+    for (const k of json.kpis) {
+      const prev = previous.get(keyOf(k)) ?? null;
+      expect(k.previous_value, keyOf(k)).toBe(prev);
+      if (k.value === null || prev === null) {
+        expect(k.change).toBeNull();
+        expect(k.change_direction).toBeNull();
+        continue;
+      }
+      compared++;
+      expect(k.change).toBe(k.value - prev);
+      const better = metricById(k.metric)?.better;
+      const expected = k.value === prev ? 'same' : k.value > prev === (better === 'higher') ? 'better' : 'worse';
+      expect(k.change_direction, keyOf(k)).toBe(expected);
+    }
+    expect(compared).toBeGreaterThan(200);
+    const hostile = json.kpis.find((k) => k.scope_id === HOSTILE_SCOPE)!;
+    expect(hostile).toMatchObject({ value: 3, previous_value: 5, change: -2, change_direction: 'better' });
+  });
+
+  it('places the four DORA metrics in the tiers of metrics.benchmarkYear, and no other metric', () => {
+    const dora = ['deployment_frequency', 'change_lead_time_p50', 'change_failure_rate', 'failed_deployment_recovery_time_p50'];
+    for (const k of json.kpis) {
+      if (!dora.includes(k.metric) || k.value === null) {
+        expect(k.tier, keyOf(k)).toBeNull();
+        continue;
+      }
+      // deployment frequency is benchmarked per week: the month's count over its weeks
+      const basis = k.metric === 'deployment_frequency' ? k.value / (daysInMonth(MONTH) / 7) : k.value;
+      expect(k.tier, keyOf(k)).toBe(tierOf(2024, k.metric, basis) ?? null);
+    }
+    expect(json.kpis.filter((k) => k.scope_kind === 'org' && k.tier !== null)).toHaveLength(4);
+    const csvTiers = records.filter((r) => r['tier'] !== '').map((r) => r['tier']);
+    expect(csvTiers).toEqual(json.kpis.filter((k) => k.tier !== null).map((k) => k.tier));
+  });
+
+  it('quotes a value holding a comma, quotes and a line break, and reads back the same', () => {
+    expect(csv).toContain('"<img src=x onerror=""alert(1)"">, ""quoted""\nsecond line"');
+    const row = records.find((r) => r['scope_id'] === HOSTILE_SCOPE);
+    expect(row).toMatchObject({ scope_kind: 'team', metric: 'incident_count', value: '3', previous_value: '5', change: '-2' });
+    // a field holding a comma is quoted too
+    expect(csv).toContain('"Change lead time, p50 (first commit to production)"');
+  });
+
+  it('escapes every value from the data in report.html', () => {
+    expect(report).not.toContain('<img');
+    expect(report).not.toContain('<script');
+    expect(report).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt; &amp; &quot;more&quot;');
+    expect(report).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;, &quot;quoted&quot;');
+    // self-contained: nothing is fetched
+    expect(report).not.toMatch(/<link|@import|url\(|src=["']?http/i);
+  });
+
+  it('has a section per org, program and team with the DORA tiers, trends, KPIs, risks, stalls and incidents', () => {
+    const scopes = [...report.matchAll(/<section class="scope" id="[^"]+" data-scope="([^"]+)"/g)].map((m) => m[1]);
+    const teams = demo.org.programs.flatMap((p) => p.teams.map((t) => `team:${t.id}`));
+    expect(scopes).toContain('org:org');
+    for (const p of demo.org.programs) expect(scopes).toContain(`program:${p.id}`);
+    for (const t of teams) expect(scopes).toContain(t);
+    for (const name of ['dora', 'trends', 'kpis', 'risks', 'stalls', 'incidents'])
+      expect(report.match(new RegExp(`data-section="${name}"`, 'g'))).toHaveLength(scopes.length);
+  });
+});
+
+describe('ptel export: choices and errors', () => {
+  it('exports only the scopes asked for, and replaces an earlier export of the month', async () => {
+    const team = demo.org.programs[0]!.teams[0]!.id;
+    const r = await runExport({
+      store,
+      config: settings,
+      month: MONTH,
+      out,
+      scopes: [{ kind: 'team', id: team }, { kind: 'program' }],
+      now: NOW,
+    });
+    const doc = JSON.parse(readFileSync(path.join(r.dir, 'kpis.json'), 'utf8')) as KpiExport;
+    expect(new Set(doc.kpis.map((k) => `${k.scope_kind}:${k.scope_kind === 'team' ? k.scope_id : '*'}`))).toEqual(
+      new Set([`team:${team}`, 'program:*']),
+    );
+    expect(doc.scope_filter).toEqual([`team:${team}`, 'program']);
+    expect(readdirSync(out)).toEqual([MONTH]);
+    await runExport({ store, config: settings, month: MONTH, out, now: NOW });
+    expect(readFileSync(path.join(out, MONTH, 'kpis.csv'), 'utf8')).toBe(csv);
+  });
+
+  it('says which month has no values and how to compute them', async () => {
+    const err = await runExport({ store, config: settings, month: '2025-01', out }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExportError);
+    expect((err as ExportError).code).toBe('no_values');
+    expect((err as ExportError).message).toContain('no metric values for 2025-01');
+    expect((err as ExportError).message).toContain('ptel metrics backfill --from 2025-01-01 --to 2025-02-01');
+    expect(existsSync(path.join(out, '2025-01'))).toBe(false);
+    const none = await runExport({ store, config: settings, month: MONTH, out, scopes: [{ kind: 'team', id: 'nobody' }] }).catch(
+      (e: unknown) => e,
+    );
+    expect((none as ExportError).code).toBe('no_scope_values');
+    expect((none as ExportError).message).toContain('team:nobody');
+  });
+
+  it('refuses a malformed --month or --scope as wrong usage (exit 2), before opening the store', async () => {
+    const config = loadConfig({ env: {}, cwd: tempDir(), overrides: { dataDir: tempDir() } });
+    const run = async (values: Record<string, string | boolean | undefined>) => {
+      const err = new PassThrough();
+      let text = '';
+      err.on('data', (d: Buffer) => (text += d.toString()));
+      const code = await EXPORT_COMMANDS['export']!.run({ config, values, positionals: [], out: new PassThrough(), err });
+      return { code, text };
+    };
+    for (const month of ['2026-13', '2026-9', '26-09', '2026-09-01', 'september']) {
+      const r = await run({ month });
+      expect(r.code, month).toBe(2);
+      expect(r.text).toContain(`--month '${month}': expected a month YYYY-MM`);
+    }
+    const r = await run({ month: '2026-09', scope: 'squad:x' });
+    expect(r.code).toBe(2);
+    expect(r.text).toContain("--scope 'squad:x'");
+  });
+
+  it('reads months and knows the last complete one in the time zone', () => {
+    expect(parseMonth('2026-09')).toBe('2026-09');
+    expect(parseMonth('2026-00')).toBeUndefined();
+    expect(lastCompleteMonth('UTC', new Date('2026-10-01T00:30:00Z'))).toBe('2026-09');
+    // still September 30 in New York
+    expect(lastCompleteMonth('America/New_York', new Date('2026-10-01T00:30:00Z'))).toBe('2026-08');
+    expect(lastCompleteMonth('UTC', new Date('2026-01-15T00:00:00Z'))).toBe('2025-12');
+  });
+});

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../infra/config/schema.js';
+import type { Logger } from '../../infra/observability/logger.js';
+import type { Store } from '../../infra/store/client.js';
+import { runMetricsJob } from '../metrics/job.js';
+import { toCsv } from './csv.js';
+import { CSV_COLUMNS, kpiRows, readMonthlyValues, type KpiRow, type ScopeFilter } from './kpis.js';
+import { addMonths, lastCompleteMonth, monthStart, type Month } from './month.js';
+import { describeScopes, reportData, type ScopeInfo } from './report-data.js';
+import { renderReport } from './report.js';
+
+/** What an export reads from the configuration. */
+export type ExportSettings = Pick<Config, 'model' | 'metrics' | 'org' | 'export' | 'dataDir' | 'configPath'>;
+
+/** An export that cannot be made from what the store holds. */
+export class ExportError extends Error {
+  constructor(
+    /** no_values: the month has no monthly metric value at all; no_scope_values: none in the scopes asked for. */
+    readonly code: 'no_values' | 'no_scope_values',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExportError';
+  }
+}
+
+/** The folder exports go to: `export.dir` (relative to the config file's folder), else `<dataDir>/exports`. */
+export function exportRoot(config: Pick<Config, 'export' | 'dataDir' | 'configPath'>): string {
+  const dir = config.export.dir;
+  if (dir === undefined) return path.join(config.dataDir, 'exports');
+  return path.resolve(config.configPath !== undefined ? path.dirname(config.configPath) : process.cwd(), dir);
+}
+
+/** The shape of kpis.json (docs/export.md). */
+export interface KpiExport {
+  format: 'ptel-kpi-export';
+  format_version: 1;
+  month: Month;
+  period_start: string;
+  generated_at: string;
+  time_zone: string;
+  benchmark_year: number;
+  /** The --scope filters asked for ('team:checkout', 'program'), empty for every scope. */
+  scope_filter: string[];
+  scopes: ScopeInfo[];
+  kpis: KpiRow[];
+}
+
+export interface ExportResult {
+  month: Month;
+  dir: string;
+  rows: number;
+  scopes: number;
+}
+
+export const EXPORT_FILES = ['kpis.csv', 'kpis.json', 'report.html'] as const;
+
+const filterText = (f: ScopeFilter): string => (f.id === undefined ? f.kind : `${f.kind}:${f.id}`);
+
+/**
+ * Exports one month: kpis.csv, kpis.json and report.html in `<out>/<YYYY-MM>/`, written into a temporary
+ * folder beside it and renamed into place, so a reader sees the previous export or the new one, never a
+ * part of either. The numbers are the stored monthly values (metric_values FINAL), not recomputed.
+ */
+export async function runExport(options: {
+  store: Store;
+  config: ExportSettings;
+  month: Month;
+  /** The folder that holds the month folders (default: exportRoot). */
+  out?: string;
+  scopes?: ScopeFilter[];
+  now?: Date;
+}): Promise<ExportResult> {
+  const { store, config, month } = options;
+  const filters = options.scopes ?? [];
+  const history = await readMonthlyValues(store, month);
+  if (!history.some((v) => v.period_start === monthStart(month))) {
+    throw new ExportError(
+      'no_values',
+      `no metric values for ${month}: the store has no monthly value of any metric for that month. ` +
+        `Compute them with \`ptel metrics backfill --from ${monthStart(month)} --to ${monthStart(addMonths(month, 1))}\`, ` +
+        `or let the month-close job run (metrics.monthCloseCron), then export again.`,
+    );
+  }
+  const rows = kpiRows(history, month, filters, config.metrics.benchmarkYear);
+  if (rows.length === 0) {
+    throw new ExportError(
+      'no_scope_values',
+      `no metric values for ${filters.map(filterText).join(', ')} in ${month}, though the month has values for other scopes; ` +
+        'check the scope ids with `ptel metrics show --scope KIND`.',
+    );
+  }
+  const scopes = describeScopes(rows, config.org);
+  const reports = await reportData({ store, month, scopes, rows, filters, config });
+  const generatedAt = (options.now ?? new Date()).toISOString();
+  const doc: KpiExport = {
+    format: 'ptel-kpi-export',
+    format_version: 1,
+    month,
+    period_start: monthStart(month),
+    generated_at: generatedAt,
+    time_zone: config.metrics.timeZone,
+    benchmark_year: config.metrics.benchmarkYear,
+    scope_filter: filters.map(filterText),
+    scopes,
+    kpis: rows,
+  };
+  const files: Record<(typeof EXPORT_FILES)[number], string> = {
+    'kpis.csv': toCsv(
+      CSV_COLUMNS,
+      rows.map((r) => ({ month, ...r })),
+    ),
+    'kpis.json': `${JSON.stringify(doc, null, 2)}\n`,
+    'report.html': renderReport({
+      month,
+      generatedAt,
+      timeZone: config.metrics.timeZone,
+      benchmarkYear: config.metrics.benchmarkYear,
+      rows,
+      history,
+      scopes: reports,
+    }),
+  };
+  const dir = path.join(options.out ?? exportRoot(config), month);
+  await writeFolder(dir, files);
+  return { month, dir, rows: rows.length, scopes: scopes.length };
+}
+
+/** Writes the files into a new folder beside `target` (each synced to disk), then swaps it into place. */
+async function writeFolder(target: string, files: Record<string, string>): Promise<void> {
+  const parent = path.dirname(target);
+  await mkdir(parent, { recursive: true });
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  await mkdir(tmp);
+  const old = `${tmp}.old`;
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      const fh = await open(path.join(tmp, name), 'w');
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    // A folder cannot be renamed over a folder that has files: the previous export steps aside first.
+    const replacing = existsSync(target);
+    if (replacing) await rename(target, old);
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      if (replacing) await rename(old, target);
+      throw err;
+    }
+    const dir = await open(parent, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Whether a metrics run that covers the whole month succeeded after the month ended (the month close, a
+ * full run, or a backfill), so its values are final.
+ */
+export async function monthClosed(store: Store, month: Month, tz: string): Promise<boolean> {
+  const rs = await store.client.query({
+    query: `SELECT count() AS n FROM metric_runs
+            WHERE status = 'ok' AND period_from <= {from:Date} AND period_to >= {to:Date}
+              AND started_at >= toDateTime64(toDate({to:String}), 3, {tz:String})`,
+    query_params: { from: monthStart(month), to: monthStart(addMonths(month, 1)), tz },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ n: string }>();
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
+ * The scheduled export of the month just ended (in metrics.timeZone). Its numbers must be final: when no
+ * metrics run has covered the month since it ended (the month close has not run yet, is late, or failed
+ * every attempt), it closes the month itself first; a recompute replaces the same periods, so a month
+ * close running at the same time does no harm.
+ */
+export async function exportMonthJustEnded(options: {
+  store: Store;
+  config: ExportSettings;
+  logger?: Logger;
+  now?: Date;
+}): Promise<ExportResult> {
+  const { store, config, logger } = options;
+  const now = options.now ?? new Date();
+  const month = lastCompleteMonth(config.metrics.timeZone, now);
+  if (!(await monthClosed(store, month, config.metrics.timeZone))) {
+    logger?.info({ month }, 'no metrics run has covered the month since it ended; closing it before the export');
+    await runMetricsJob({ store, config, run: { mode: 'month-close' }, now, ...(logger !== undefined ? { logger } : {}) });
+  }
+  const result = await runExport({ store, config, month, now });
+  logger?.info(result, 'monthly export written');
+  return result;
+}

@@ -1,0 +1,165 @@
+import type { Store } from '../../infra/store/client.js';
+import { tierOf, type Tier } from '../metrics/benchmarks.js';
+import { METRICS, metricById } from '../metrics/definitions/index.js';
+import { SCOPE_KINDS, type MetricDefinition, type ScopeKind } from '../metrics/types.js';
+import { addMonths, daysInMonth, monthStart, type Month } from './month.js';
+
+/** A scope filter of the export: a kind, or a kind and an id. */
+export interface ScopeFilter {
+  kind: ScopeKind;
+  id?: string;
+}
+
+export type ChangeDirection = 'better' | 'worse' | 'same';
+
+/** One row of kpis.csv and kpis.json: a metric's monthly value for one scope, as metric_values FINAL holds it. */
+export interface KpiRow {
+  scope_kind: ScopeKind;
+  scope_id: string;
+  metric: string;
+  title: string;
+  unit: string;
+  /** Which way is good, from the metric's definition ('' for a metric the catalogue no longer has). */
+  better: 'higher' | 'lower' | '';
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  sample_size: number;
+  /** The DORA tier of the value by metrics.benchmarkYear (the four benchmarked metrics only). */
+  tier: Tier | null;
+  previous_value: number | null;
+  /** value - previous_value, when both exist. */
+  change: number | null;
+  change_direction: ChangeDirection | null;
+  definition_version: number;
+}
+
+/** The stored monthly values the export reads, one per metric, scope and month. */
+export interface StoredValue {
+  metric: string;
+  scope_kind: string;
+  scope_id: string;
+  period_start: string;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  sample_size: number;
+  unit: string;
+  definition_version: number;
+}
+
+/** How many months back the report's trend charts go, the export's month included. */
+export const TREND_MONTHS = 6;
+
+/** The monthly values of the months [month - TREND_MONTHS + 1, month], exactly as metric_values FINAL holds them. */
+export async function readMonthlyValues(store: Store, month: Month): Promise<StoredValue[]> {
+  const rs = await store.client.query({
+    query: `SELECT metric, scope_kind, scope_id, toString(period_start) AS start, value, numerator, denominator, sample_size, unit,
+                   definition_version
+            FROM metric_values FINAL
+            WHERE period_kind = 'month' AND period_start >= {from:Date} AND period_start <= {to:Date}`,
+    query_params: { from: monthStart(addMonths(month, -(TREND_MONTHS - 1))), to: monthStart(month) },
+    format: 'JSONEachRow',
+  });
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return (await rs.json<Record<string, unknown>>()).map((r) => ({
+    metric: String(r['metric']),
+    scope_kind: String(r['scope_kind']),
+    scope_id: String(r['scope_id']),
+    period_start: String(r['start']),
+    value: num(r['value']),
+    numerator: num(r['numerator']),
+    denominator: num(r['denominator']),
+    // UInt64 arrives as a string in JSON formats
+    sample_size: Number(r['sample_size']),
+    definition_version: Number(r['definition_version']),
+    unit: String(r['unit']),
+  }));
+}
+
+export const matchesScope = (filters: readonly ScopeFilter[], kind: string, id: string): boolean =>
+  filters.length === 0 || filters.some((f) => f.kind === kind && (f.id === undefined || f.id === id));
+
+/**
+ * The value a DORA tier is read from. The benchmarks give deployment frequency per week; a month's
+ * count becomes a weekly rate over the month's days (as the Delivery dashboard does). Other metrics are
+ * already in the benchmarks' units.
+ */
+function tierBasis(metric: string, value: number, month: Month): number {
+  return metric === 'deployment_frequency' ? value / (daysInMonth(month) / 7) : value;
+}
+
+function direction(def: MetricDefinition | undefined, change: number): ChangeDirection | null {
+  if (change === 0) return 'same';
+  if (def === undefined) return null;
+  return change > 0 === (def.better === 'higher') ? 'better' : 'worse';
+}
+
+const scopeRank = (kind: string): number => {
+  const i = (SCOPE_KINDS as readonly string[]).indexOf(kind);
+  return i < 0 ? SCOPE_KINDS.length : i;
+};
+const metricRank = new Map(METRICS.map((m, i) => [m.id, i]));
+
+/**
+ * The export's rows for a month: every stored value of the month in the filtered scopes, with the
+ * previous month's value, the change, and the DORA tier. Order: scope kind (org, program, team, service,
+ * repo), scope id, then the metric catalogue's order (docs/metrics.md), metrics it no longer has last.
+ */
+export function kpiRows(values: readonly StoredValue[], month: Month, filters: readonly ScopeFilter[], benchmarkYear: number): KpiRow[] {
+  const start = monthStart(month);
+  const previousStart = monthStart(addMonths(month, -1));
+  const key = (v: Pick<StoredValue, 'metric' | 'scope_kind' | 'scope_id'>): string => `${v.metric}\u0000${v.scope_kind}\u0000${v.scope_id}`;
+  const previous = new Map(values.filter((v) => v.period_start === previousStart).map((v) => [key(v), v.value]));
+  const rows = values
+    .filter((v) => v.period_start === start && matchesScope(filters, v.scope_kind, v.scope_id))
+    .map((v): KpiRow => {
+      const def = metricById(v.metric);
+      const prev = previous.get(key(v)) ?? null;
+      const change = v.value !== null && prev !== null ? v.value - prev : null;
+      return {
+        scope_kind: v.scope_kind as ScopeKind,
+        scope_id: v.scope_id,
+        metric: v.metric,
+        title: def?.title ?? '',
+        unit: v.unit,
+        better: def?.better ?? '',
+        value: v.value,
+        numerator: v.numerator,
+        denominator: v.denominator,
+        sample_size: v.sample_size,
+        tier: v.value === null ? null : (tierOf(benchmarkYear, v.metric, tierBasis(v.metric, v.value, month)) ?? null),
+        previous_value: prev,
+        change,
+        change_direction: change === null ? null : direction(def, change),
+        definition_version: v.definition_version,
+      };
+    });
+  return rows.sort(
+    (a, b) =>
+      scopeRank(a.scope_kind) - scopeRank(b.scope_kind) ||
+      (a.scope_id < b.scope_id ? -1 : a.scope_id > b.scope_id ? 1 : 0) ||
+      (metricRank.get(a.metric) ?? METRICS.length) - (metricRank.get(b.metric) ?? METRICS.length) ||
+      (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0),
+  );
+}
+
+/** kpis.csv's columns, in order. */
+export const CSV_COLUMNS = [
+  'month',
+  'scope_kind',
+  'scope_id',
+  'metric',
+  'title',
+  'unit',
+  'better',
+  'value',
+  'numerator',
+  'denominator',
+  'sample_size',
+  'tier',
+  'previous_value',
+  'change',
+  'change_direction',
+  'definition_version',
+] as const;
