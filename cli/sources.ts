@@ -14,6 +14,7 @@ import { loadDemo } from '../connectors/demo/source.js';
 import { z } from 'zod';
 import { link } from '../workers/link/linker.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
+import { exportMonthJustEnded } from '../workers/export/export.js';
 import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
 import { runStallAlerts } from '../workers/alerts/stalls.js';
 import { mapContext, type MapContext } from '../workers/normalize/context.js';
@@ -61,9 +62,9 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 }
 
 /**
- * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, and the
+ * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, the
  * metrics (the recent periods every few minutes, all history daily, the month just ended on the first),
- * and the dependency-stall detector with its alerts.
+ * the export of the month just ended, and the dependency-stall detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
 export function jobSchedules(config: Config): ScheduleSpec[] {
@@ -74,6 +75,8 @@ export function jobSchedules(config: Config): ScheduleSpec[] {
     { id: 'metrics-recent', job: 'metrics', everyMs: config.metrics.recomputeMinutes * 60_000, data: { mode: 'recent' }, attempts: 3 },
     { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
     { id: 'metrics-month-close', job: 'metrics', cron: config.metrics.monthCloseCron, tz, data: { mode: 'month-close' }, attempts: 5 },
+    // The month just ended, exported after the month close (which it runs first when no metrics run has covered the month yet).
+    ...(config.export.enabled ? [{ id: 'export-monthly', job: 'export', cron: config.export.cron, tz, attempts: 3 }] : []),
     ...(config.alerts.stalls.enabled
       ? [{ id: 'stall-alerts', job: 'stall-alerts', everyMs: config.alerts.stalls.intervalMinutes * 60_000, attempts: 2, exclusive: true }]
       : []),
@@ -106,6 +109,9 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
       // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
       if (run.mode === 'full') await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
       await runMetricsJob({ store: rt.store, config: metricsConfig(), run, logger: rt.logger });
+    },
+    export: async () => {
+      await exportMonthJustEnded({ store: rt.store, config: metricsConfig(), logger: rt.logger });
     },
   };
 }

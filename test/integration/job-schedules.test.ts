@@ -52,6 +52,7 @@ describe('the scheduled jobs on the real Redis', () => {
     const plain = config();
     for (let i = 0; i < 3; i++) await start(plain);
     expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'export-monthly',
       'link',
       'metrics-daily',
       'metrics-month-close',
@@ -62,6 +63,7 @@ describe('the scheduled jobs on the real Redis', () => {
     const withGithub = config({ sources: { github: { repositories: ['acme/api'] } } }, { PTEL_GITHUB_TOKEN: 'token' });
     await start(withGithub);
     expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'export-monthly',
       'link',
       'metrics-daily',
       'metrics-month-close',
@@ -72,6 +74,7 @@ describe('the scheduled jobs on the real Redis', () => {
 
     await start(plain);
     expect(await schedulerIds(redisUrl(), queue)).toEqual([
+      'export-monthly',
       'link',
       'metrics-daily',
       'metrics-month-close',
@@ -138,7 +141,8 @@ describe('the scheduled jobs in process (embedded mode)', () => {
         'metrics-recent',
         'metrics-daily',
         'metrics-month-close',
-          'stall-alerts',
+        'export-monthly',
+        'stall-alerts',
       ]);
       const s = createScheduler(rt, schedules, jobHandlers(rt));
       expect(s.kind).toBe('local');

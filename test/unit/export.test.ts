@@ -6,17 +6,27 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EXPORT_COMMANDS } from '../../cli/export-command.js';
+import { jobHandlers, jobSchedules } from '../../cli/sources.js';
 import type { DemoOrg } from '../../connectors/demo/generator.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
+import type { Runtime } from '../../infra/runtime.js';
+import { nextCronTime } from '../../infra/scheduler/types.js';
 import type { Store } from '../../infra/store/client.js';
-import { ExportError, runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
+import {
+  ExportError,
+  exportMonthJustEnded,
+  monthClosed,
+  runExport,
+  type ExportSettings,
+  type KpiExport,
+} from '../../workers/export/export.js';
 import { CSV_COLUMNS } from '../../workers/export/kpis.js';
 import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export/month.js';
 import { tierOf } from '../../workers/metrics/benchmarks.js';
 import { metricById } from '../../workers/metrics/definitions/index.js';
 import { REPORT_KINDS } from '../../workers/export/report-data.js';
-import { queryRows, repoRoot, tempDir, testStore } from '../support/harness.js';
+import { queryRows, quietLogger, repoRoot, tempDir, testStore } from '../support/harness.js';
 import { seedDemoStore } from '../support/seeded-demo.js';
 
 /** RFC 4180: CRLF between records, fields in double quotes may hold commas, CR, LF and doubled quotes. */
@@ -386,6 +396,51 @@ describe('ptel export: choices and errors', () => {
     expect(lastCompleteMonth('America/New_York', new Date('2026-10-01T00:30:00Z'))).toBe('2026-08');
     expect(lastCompleteMonth('UTC', new Date('2026-01-15T00:00:00Z'))).toBe('2025-12');
   });
+});
+
+describe('the scheduled monthly export', () => {
+  it('is in the schedule list on export.cron, in the metrics time zone, after the month close; not when disabled', () => {
+    const config = loadConfig({ env: {}, cwd: tempDir(), overrides: { metrics: { timeZone: 'Europe/Berlin' } } });
+    const entry = jobSchedules(config).find((s) => s.id === 'export-monthly');
+    expect(entry).toEqual({ id: 'export-monthly', job: 'export', cron: '30 5 1 * *', tz: 'Europe/Berlin', attempts: 3 });
+    const from = new Date('2026-10-31T12:00:00Z');
+    const close = nextCronTime(config.metrics.monthCloseCron, 'Europe/Berlin', from);
+    const exported = nextCronTime(entry!.cron!, 'Europe/Berlin', from);
+    expect(close.toISOString()).toBe('2026-11-01T02:30:00.000Z');
+    expect(exported.getTime()).toBeGreaterThan(close.getTime());
+    expect(exported.toISOString().slice(0, 10)).toBe('2026-11-01');
+    const off = loadConfig({ env: {}, cwd: tempDir(), overrides: { export: { enabled: false } } });
+    expect(jobSchedules(off).some((s) => s.job === 'export')).toBe(false);
+  });
+
+  it('closes the month first when no metrics run has covered it since it ended, then exports it', async () => {
+    const root = tempDir('ptel-export-sched-');
+    expect(await monthClosed(store, '2026-09', 'UTC')).toBe(true);
+    expect(await monthClosed(store, '2026-10', 'UTC')).toBe(false);
+    const r = await exportMonthJustEnded({
+      store,
+      config: { ...settings, export: { ...settings.export, dir: root } },
+      now: new Date('2026-11-01T05:30:00Z'),
+    });
+    expect(r).toMatchObject({ month: '2026-10', dir: path.join(root, '2026-10') });
+    expect(await monthClosed(store, '2026-10', 'UTC')).toBe(true);
+    const doc = JSON.parse(readFileSync(path.join(r.dir, 'kpis.json'), 'utf8')) as KpiExport;
+    expect(doc.kpis.length).toBe((await storedMonth(store, '2026-10-01')).length);
+  }, 120_000);
+
+  it('its handler writes the folder of the month just ended into export.dir', async () => {
+    const root = tempDir('ptel-export-handler-');
+    const config = loadConfig({
+      env: {},
+      cwd: tempDir(),
+      overrides: { dataDir: tempDir(), org: { programs: demo.org.programs }, export: { dir: root } },
+    });
+    // The export handler reads the config, the store and the logger of the runtime.
+    const rt = { config, store, logger: quietLogger() } as unknown as Runtime;
+    await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 0, signal: new AbortController().signal });
+    const month = lastCompleteMonth('UTC', new Date());
+    expect(readdirSync(path.join(root, month)).sort()).toEqual(['kpis.csv', 'kpis.json', 'report.html']);
+  }, 120_000);
 });
 
 /**
