@@ -9,6 +9,7 @@ import { link } from '../workers/link/linker.js';
 import { METRICS } from '../workers/metrics/definitions/index.js';
 import { computeMetrics, metricParams, scopesOf, type Day } from '../workers/metrics/engine.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
+import { runStallAlerts } from '../workers/alerts/stalls.js';
 
 export interface MetricsBenchOptions {
   config: Config;
@@ -166,6 +167,21 @@ async function runSize(
         );
       }
       out.write(`  ${'sum'.padEnd(44)} ${secs(total).padStart(8)}\n`);
+    }
+
+    // (4) The stall detector, as its schedule runs it: the first run opens every alert, the next refreshes them.
+    if (incremental) {
+      for (const [label, at] of [
+        ['first run', endMs + 90_000],
+        ['next run', endMs + 15 * 60_000],
+      ] as const) {
+        t0 = Date.now();
+        const r = await runStallAlerts({ store, config, notifiers: new Map(), now: new Date(at) });
+        out.write(
+          `stall detector, ${label}: ${secs(Date.now() - t0)} for ${fmt(r.stalled)} stalled blocking links ` +
+            `(${fmt(r.opened.length)} alerts opened, ${fmt(r.resolved.length)} resolved)\n`,
+        );
+      }
     }
 
     // The same again: the parts written by the load have been merged by now and the engine's caches are warm.

@@ -176,6 +176,8 @@ interface TeamState {
   /** Items of the month being generated, and of the month before (what other teams' items may be blocked by). */
   current: ItemRef[];
   previous: ItemRef[];
+  /** The latest items parked once started (never touched again): blockers that stall. */
+  parked: ItemRef[];
 }
 
 /** Buffers rows per table and hands them to the sink once `chunkRows` rows are waiting. */
@@ -260,6 +262,7 @@ export async function generateLargeOrg(options: LargeOrgOptions, sink: RowSink):
       sprint: '',
       current: [],
       previous: [],
+      parked: [],
     };
     for (const s of shape.services) {
       const first = rng.hex(40);
@@ -864,12 +867,7 @@ function generateDay(team: TeamState, all: TeamState[], rng: Rng, out: Chunks, w
     const ref = workItem(team, rng, out, w, { kind, created: day + 8 * HOUR + rng.int(0, 9 * 60) * MINUTE, person: c.jiraPerson });
     if (kind === 'story') stories.push(ref);
   }
-  const blocks = rng.poisson(0.3 * w.scale);
-  for (let i = 0; i < blocks && stories.length > 0; i++) {
-    const other = all[(team.t + 1 + rng.int(0, all.length - 2)) % all.length]!;
-    if (other === team || other.previous.length === 0) continue;
-    const blocker = rng.pick(other.previous);
-    const blocked = rng.pick(stories);
+  const link = (blocker: ItemRef, blocked: ItemRef): void => {
     team.links++;
     const at = day + 18 * HOUR;
     out.add('work_item_links', {
@@ -886,6 +884,20 @@ function generateDay(team: TeamState, all: TeamState[], rng: Rng, out: Chunks, w
       version: at * 1000,
       is_deleted: 0,
     });
+  };
+  const blocks = rng.poisson(0.3 * w.scale);
+  for (let i = 0; i < blocks && stories.length > 0; i++) {
+    const other = all[(team.t + 1 + rng.int(0, all.length - 2)) % all.length]!;
+    if (other === team || other.previous.length === 0) continue;
+    link(rng.pick(other.previous), rng.pick(stories));
+  }
+  // Now and then a new story waits, not started, on another team's parked item: a dependency that stalls.
+  if (rng.chance(0.05 * w.scale)) {
+    const other = all[(team.t + 1 + rng.int(0, all.length - 2)) % all.length]!;
+    if (other !== team && other.parked.length > 0) {
+      const waiting = workItem(team, rng, out, w, { kind: 'story', created: day + 9 * HOUR, person: c.jiraPerson, waiting: true });
+      link(rng.pick(other.parked), waiting);
+    }
   }
 }
 
@@ -902,7 +914,7 @@ function workItem(
   rng: Rng,
   out: Chunks,
   w: Window,
-  spec: { kind: WorkItemKind; created: number; due?: number; person: () => string },
+  spec: { kind: WorkItemKind; created: number; due?: number; person: () => string; waiting?: boolean },
 ): ItemRef {
   team.items++;
   const id = String(team.t * 1_000_000 + team.items);
@@ -924,14 +936,18 @@ function workItem(
   } else if (kind === 'decision') {
     step('In Progress', days(0.3));
     step('Done', days(1.5, 1));
-  } else {
+  } else if (spec.waiting !== true) {
     step('In Progress', days(kind === 'action' ? 2 : 1.5));
-    if (rng.chance(0.06)) {
-      step('Blocked', days(1));
-      step('In Progress', days(3, 0.9));
+    // A few items are parked once started and never touched again: the tail that stalls dependencies.
+    if (rng.chance(0.03)) team.parked = [...team.parked.slice(-9), ref];
+    else {
+      if (rng.chance(0.06)) {
+        step('Blocked', days(1));
+        step('In Progress', days(3, 0.9));
+      }
+      if (kind !== 'action' && kind !== 'risk') step('In Review', days(1.5));
+      step('Done', days(kind === 'risk' ? 10 : 0.6));
     }
-    if (kind !== 'action' && kind !== 'risk') step('In Review', days(1.5));
-    step('Done', days(kind === 'risk' ? 10 : 0.6));
   }
   const seen = path.filter(([, at]) => at < w.endMs);
   const [status, updated] = seen[seen.length - 1]!;
