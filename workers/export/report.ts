@@ -255,7 +255,7 @@ function riskScoreLine(scores: readonly RiskScore[]): Html {
 
 /** A section of items: its heading (and what comes before the list), then a table of them or a line saying there are none. */
 function itemSection(name: string, heading: Html, before: Html | '', empty: string, columns: string[], rows: Html[]): Html {
-  return html`<section class="block" data-section="${name}">
+  return html`<section class="block items" data-section="${name}">
     <h3>${heading}</h3>
     ${before}
     ${
@@ -421,7 +421,7 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11px
   h2, h3 { break-after: avoid; }
   tr, figure.chart, .card, .score { break-inside: avoid; }
   thead { display: table-header-group; }
-  table.small { break-inside: avoid; }
+  table.small, .items { break-inside: avoid; }
   .cards { grid-template-columns: repeat(4, 1fr); }
   .charts { grid-template-columns: repeat(3, 1fr); }
 }
