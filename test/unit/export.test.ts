@@ -424,9 +424,22 @@ describe('the scheduled monthly export', () => {
     });
     expect(r).toMatchObject({ month: '2026-10', dir: path.join(root, '2026-10') });
     expect(await monthClosed(store, '2026-10', 'UTC')).toBe(true);
-    const doc = JSON.parse(readFileSync(path.join(r.dir, 'kpis.json'), 'utf8')) as KpiExport;
+    const doc = JSON.parse(readFileSync(path.join(root, '2026-10', 'kpis.json'), 'utf8')) as KpiExport;
     expect(doc.kpis.length).toBe((await storedMonth(store, '2026-10-01')).length);
   }, 120_000);
+
+  it('writes nothing while the store holds no event from before the month ended', async () => {
+    const empty = await testStore();
+    try {
+      const root = tempDir('ptel-export-empty-');
+      const r = await exportMonthJustEnded({ store: empty, config: { ...settings, export: { ...settings.export, dir: root } }, now: NOW });
+      expect(r).toBeUndefined();
+      expect(readdirSync(root)).toEqual([]);
+      expect(await monthClosed(empty, MONTH, 'UTC')).toBe(false);
+    } finally {
+      await empty.close();
+    }
+  });
 
   it('its handler writes the folder of the month just ended into export.dir', async () => {
     const root = tempDir('ptel-export-handler-');

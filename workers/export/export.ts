@@ -183,21 +183,37 @@ export async function monthClosed(store: Store, month: Month, tz: string): Promi
   return Number(row?.n ?? 0) > 0;
 }
 
+/** Whether the store holds any event from before the month's end: without one there is nothing to export. */
+async function hasEventsBefore(store: Store, month: Month, tz: string): Promise<boolean> {
+  const rs = await store.client.query({
+    query: `SELECT count() AS n FROM (SELECT 1 FROM raw_events WHERE time < toDateTime64(toDate({to:String}), 3, {tz:String}) LIMIT 1)`,
+    query_params: { to: monthStart(addMonths(month, 1)), tz },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ n: string }>();
+  return Number(row?.n ?? 0) > 0;
+}
+
 /**
  * The scheduled export of the month just ended (in metrics.timeZone). Its numbers must be final: when no
  * metrics run has covered the month since it ended (the month close has not run yet, is late, or failed
  * every attempt), it closes the month itself first; a recompute replaces the same periods, so a month
- * close running at the same time does no harm.
+ * close running at the same time does no harm. A store with no event from before the month's end (a
+ * first start, before anything was pulled) has nothing to export: the run says so and writes nothing.
  */
 export async function exportMonthJustEnded(options: {
   store: Store;
   config: ExportSettings;
   logger?: Logger;
   now?: Date;
-}): Promise<ExportResult> {
+}): Promise<ExportResult | undefined> {
   const { store, config, logger } = options;
   const now = options.now ?? new Date();
   const month = lastCompleteMonth(config.metrics.timeZone, now);
+  if (!(await hasEventsBefore(store, month, config.metrics.timeZone))) {
+    logger?.info({ month }, 'the store holds no event from before the end of the month; nothing to export yet');
+    return undefined;
+  }
   if (!(await monthClosed(store, month, config.metrics.timeZone))) {
     logger?.info({ month }, 'no metrics run has covered the month since it ended; closing it before the export');
     await runMetricsJob({ store, config, run: { mode: 'month-close' }, now, ...(logger !== undefined ? { logger } : {}) });
