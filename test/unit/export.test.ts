@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { chromium, type Browser } from 'playwright-core';
@@ -453,6 +453,10 @@ describe('the scheduled monthly export', () => {
     await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 0, signal: new AbortController().signal });
     const month = lastCompleteMonth('UTC', new Date());
     expect(readdirSync(path.join(root, month)).sort()).toEqual(['kpis.csv', 'kpis.json', 'report.html']);
+    // Run again (a restart, a retry): the month's export stays as it went out.
+    const written = statSync(path.join(root, month, 'kpis.csv')).mtimeMs;
+    await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 1, signal: new AbortController().signal });
+    expect(statSync(path.join(root, month, 'kpis.csv')).mtimeMs).toBe(written);
   }, 120_000);
 });
 

@@ -210,6 +210,11 @@ export async function exportMonthJustEnded(options: {
   const { store, config, logger } = options;
   const now = options.now ?? new Date();
   const month = lastCompleteMonth(config.metrics.timeZone, now);
+  // What went out for a month stays as it was: a restart or a retried run does not rewrite it (ptel export does).
+  if (existsSync(path.join(exportRoot(config), month, 'kpis.csv'))) {
+    logger?.info({ month }, 'the month is exported already; ptel export --month rewrites it');
+    return undefined;
+  }
   if (!(await hasEventsBefore(store, month, config.metrics.timeZone))) {
     logger?.info({ month }, 'the store holds no event from before the end of the month; nothing to export yet');
     return undefined;
