@@ -283,7 +283,7 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   connect: {
-    summary: 'run the scheduled jobs: the pulls of every configured source and the linker (a scalable worker)',
+    summary: 'run the scheduled jobs: pulls, the linker, the metrics, stall alerts and the monthly export (a scalable worker)',
     usage: 'usage: ptel connect\n\nIn distributed mode the schedules live on Redis and any number of these workers share them.',
     options: {},
     run(ctx) {
