@@ -3,22 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { rawEventBusMessage } from '../../connectors/core/publish.js';
-import { generateDemoOrg } from '../../connectors/demo/generator.js';
-import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
-import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import type { StatusCategory, WorkItemRow } from '../../schemas/domain.js';
-import { buildRawEvent } from '../../schemas/raw-event.js';
-import { link } from '../../workers/link/linker.js';
-import { writeBenchmarks } from '../../workers/metrics/benchmarks.js';
-import { runMetricsJob } from '../../workers/metrics/job.js';
-import { createMapperRegistry } from '../../workers/normalize/mappers.js';
-import { normalizeBatch } from '../../workers/normalize/normalizer.js';
-import { mapContext } from '../../workers/normalize/registry.js';
 import { expandMacros, type Variables } from '../support/grafana.js';
 import { queryRows, repoRoot, testStore } from '../support/harness.js';
 import { blocksLinkRow, workItemRow } from '../support/rows.js';
+import { seedDemoStore } from '../support/seeded-demo.js';
 
 const DIR = path.join(repoRoot, 'dashboards');
 const DATASOURCE_UID = 'ptel-clickhouse';
@@ -351,24 +341,25 @@ describe('every panel query against a seeded store', () => {
 
   beforeAll(async () => {
     store = await testStore();
-    const demo = generateDemoOrg({ seed: 11, now, months: 3, teams: 2 });
-    const context = mapContext({ org: demo.org, jiraFields: demo.jiraFields });
-    const writer = new BatchWriter(store, { flushRows: 10_000, flushIntervalMs: 100 });
-    const events = demo.records.map((r) => buildRawEvent(r, 'demo', new Date(Date.parse(r.time) + 60_000)));
-    const messages = events.map((e, i) => rawEventBusMessage(e, i));
-    // one message no mapper accepts, so the dead-letter panels have a row
-    messages.push({
-      topic: 'raw.github',
-      partition: 0,
-      offset: String(messages.length),
-      key: Buffer.from('k'),
-      value: Buffer.from('not json'),
-      headers: {},
-      timestamp: 0,
+    const demo = await seedDemoStore(store, {
+      now,
+      months: 3,
+      teams: 2,
+      seed: 11,
+      // one message no mapper accepts, so the dead-letter panels have a row
+      extraMessages: [
+        {
+          topic: 'raw.github',
+          partition: 0,
+          offset: '0',
+          key: Buffer.from('k'),
+          value: Buffer.from('not json'),
+          headers: {},
+          timestamp: 0,
+        },
+      ],
+      failedAt: '2026-09-30T12:00:00.000Z',
     });
-    const r = normalizeBatch(messages, createMapperRegistry(), context, { keepRaw: true, failedAt: '2026-09-30T12:00:00.000Z' });
-    await writer.write([...r.tables].map(([table, rows]) => ({ table, rows })));
-    await writer.close();
     await store.client.insert({
       table: 'sync_runs',
       values: [
@@ -398,14 +389,6 @@ describe('every panel query against a seeded store', () => {
         },
       ],
       format: 'JSONEachRow',
-    });
-    await link({ store, model: defaultModel() });
-    await writeBenchmarks(store);
-    await runMetricsJob({
-      store,
-      config: { model: defaultModel(), metrics: defaultMetricsConfig(), org: demo.org },
-      run: { mode: 'range', from: '2026-07-01', to: '2026-10-01' },
-      now,
     });
     await store.client.insert({
       table: 'metric_runs',
