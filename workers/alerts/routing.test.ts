@@ -49,15 +49,15 @@ describe('stall alert routing', () => {
     const t = Date.parse('2026-03-20T09:00:00Z');
     const h = 3_600_000;
     expect(owed({ status: 'opened' }, undefined, t, alerts)).toBe('opened');
-    const told = { sent: { opened: { count: 1, lastAt: t } } };
+    const told = { sent: { opened: { count: 1, firstAt: t, lastAt: t } } };
     expect(owed({ status: 'notified' }, told, t + 23 * h, alerts)).toBeUndefined();
     expect(owed({ status: 'notified' }, told, t + 24 * h, alerts)).toBe('renotified');
-    const reminded = { sent: { ...told.sent, renotified: { count: 1, lastAt: t + 24 * h } } };
+    const reminded = { sent: { ...told.sent, renotified: { count: 1, firstAt: t + 24 * h, lastAt: t + 24 * h } } };
     expect(owed({ status: 'renotified' }, reminded, t + 47 * h, alerts)).toBeUndefined();
     expect(owed({ status: 'renotified' }, reminded, t + 48 * h, alerts)).toBe('renotified');
     expect(owed({ status: 'resolved' }, reminded, t + 49 * h, alerts)).toBe('resolved');
     expect(
-      owed({ status: 'resolved' }, { sent: { ...reminded.sent, resolved: { count: 1, lastAt: t } } }, t + 50 * h, alerts),
+      owed({ status: 'resolved' }, { sent: { ...reminded.sent, resolved: { count: 1, firstAt: t, lastAt: t } } }, t + 50 * h, alerts),
     ).toBeUndefined();
     // never told it opened: not told it resolved
     expect(owed({ status: 'resolved' }, undefined, t, alerts)).toBeUndefined();

@@ -26,7 +26,7 @@ export function channelsFor(
 
 /** What a channel has been told of one alert: per message kind, the successful sends and the last one. */
 export interface ChannelHistory {
-  sent: Partial<Record<MessageKind, { count: number; lastAt: number }>>;
+  sent: Partial<Record<MessageKind, { count: number; firstAt: number; lastAt: number }>>;
 }
 
 /**

@@ -191,7 +191,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
     expect(episodes.map((a) => a.status)).toEqual(['resolved', 'notified']);
   });
 
-  it('records a delivery that cannot leave because its secret is unset, naming the variable', async () => {
+  it('records a delivery that cannot leave because its secret is unset, and heals the state of an interrupted run', async () => {
     const { alerts } = scenarioAlertsConfig(receiver);
     const notifiers = createNotifiers(alerts, { env: {}, retry: { attempts: 1 } });
     const other = await testStore();
@@ -206,6 +206,34 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
       expect(receiver.received).toEqual([]);
       const failed = await queryRows<{ n: string }>(other, "SELECT count() AS n FROM alert_notifications WHERE status = 'failed'");
       expect(Number(failed[0]!.n)).toBe(r.deliveries.length);
+      // A run that delivered and recorded a message but stopped before the alert's state was written: the
+      // next run takes the state from the record, and does not send that message again.
+      const alert = (await readAlerts(other, "link_key = 'jira:CHK-2>CHK-3'", {}))[0]!;
+      expect(alert.status).toBe('opened');
+      await insertTables(other, {
+        alert_notifications: [
+          {
+            link_key: alert.linkKey,
+            opened_at: new Date(alert.openedAt).toISOString(),
+            channel: 'checkout-slack',
+            channel_type: 'slack',
+            kind: 'opened',
+            delivery_id: 'd-1',
+            sent_at: new Date(SCENARIO_T0 + 60_000).toISOString(),
+            status: 'sent',
+            http_status: 200,
+            error: '',
+          },
+        ],
+      });
+      const next = await runStallAlerts({ store: other, config: { ...base, alerts }, notifiers, now: new Date(SCENARIO_T0 + 3_600_000) });
+      expect(next.deliveries.filter((d) => d.linkKey === alert.linkKey)).toEqual([]);
+      expect((await readAlerts(other, "link_key = 'jira:CHK-2>CHK-3'", {}))[0]).toMatchObject({
+        status: 'notified',
+        notifications: 1,
+        notifiedAt: SCENARIO_T0 + 60_000,
+        lastNotifiedAt: SCENARIO_T0 + 60_000,
+      });
     } finally {
       await other.close();
     }

@@ -8,7 +8,16 @@ import { STALLS_NOW_SQL } from '../metrics/definitions/program-flow.js';
 import { metricParams } from '../metrics/engine.js';
 import type { Notifier } from './channels.js';
 import { channelsFor, owed, type ChannelHistory } from './routing.js';
-import { alertRecord, iso, newAlert, type StallFacts, type AlertMessage, type MessageKind, type StallAlert } from './types.js';
+import {
+  alertRecord,
+  iso,
+  MESSAGE_KINDS,
+  newAlert,
+  type StallFacts,
+  type AlertMessage,
+  type MessageKind,
+  type StallAlert,
+} from './types.js';
 
 /**
  * The dependency-stall detector (item 15 of docs/metrics.md) and the alerts' lifecycle. Each run:
@@ -270,16 +279,19 @@ interface HistoryRow {
   channel: string;
   kind: MessageKind;
   sent: Num;
+  first_ms: Num;
   last_ms: Num;
 }
 
-/** What each channel was told of each alert (successful sends only), keyed by alert and channel. */
-async function histories(store: Store, alerts: StallAlert[]): Promise<Map<string, ChannelHistory>> {
-  const out = new Map<string, ChannelHistory>();
+const alertKeyOf = (a: Pick<StallAlert, 'linkKey' | 'openedAt'>): string => `${a.linkKey}@${a.openedAt}`;
+
+/** What each channel was told of each alert (successful sends only): alert key -> channel -> history. */
+async function histories(store: Store, alerts: StallAlert[]): Promise<Map<string, Map<string, ChannelHistory>>> {
+  const out = new Map<string, Map<string, ChannelHistory>>();
   if (alerts.length === 0) return out;
   const rs = await store.client.query({
     query: `SELECT link_key, toUnixTimestamp64Milli(opened_at) AS opened_ms, toString(channel) AS channel, toString(kind) AS kind,
-                   count() AS sent, toUnixTimestamp64Milli(max(sent_at)) AS last_ms
+                   count() AS sent, toUnixTimestamp64Milli(min(sent_at)) AS first_ms, toUnixTimestamp64Milli(max(sent_at)) AS last_ms
             FROM alert_notifications
             WHERE link_key IN {keys:Array(String)} AND status = 'sent'
             GROUP BY link_key, opened_at, channel, kind`,
@@ -287,12 +299,49 @@ async function histories(store: Store, alerts: StallAlert[]): Promise<Map<string
     format: 'JSONEachRow',
   });
   for (const r of await rs.json<HistoryRow>()) {
-    const k = `${r.link_key}@${Number(r.opened_ms)}/${r.channel}`;
-    const h = out.get(k) ?? { sent: {} };
-    h.sent[r.kind] = { count: Number(r.sent), lastAt: Number(r.last_ms) };
-    out.set(k, h);
+    told(out, `${r.link_key}@${Number(r.opened_ms)}`, r.channel).sent[r.kind] = {
+      count: Number(r.sent),
+      firstAt: Number(r.first_ms),
+      lastAt: Number(r.last_ms),
+    };
   }
   return out;
+}
+
+/** The history of one channel for one alert, created empty when there is none. */
+function told(all: Map<string, Map<string, ChannelHistory>>, alertKey: string, channel: string): ChannelHistory {
+  const byChannel = all.get(alertKey) ?? new Map<string, ChannelHistory>();
+  all.set(alertKey, byChannel);
+  const h = byChannel.get(channel) ?? { sent: {} };
+  byChannel.set(channel, h);
+  return h;
+}
+
+/**
+ * The alert's status and counters as what the channels were told says: notified once any channel heard
+ * of it, renotified once any was reminded; first and last notification (resolutions aside), successful
+ * deliveries of every kind. Derived anew each run, so an interrupted run heals on the next.
+ */
+export function followTold(a: StallAlert, channels: Iterable<ChannelHistory>): StallAlert {
+  let notifications = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  let opened = false;
+  let reminded = false;
+  for (const h of channels) {
+    for (const kind of MESSAGE_KINDS) {
+      const s = h.sent[kind];
+      if (s === undefined) continue;
+      notifications += s.count;
+      if (kind === 'resolved') continue;
+      first = first === null ? s.firstAt : Math.min(first, s.firstAt);
+      last = last === null ? s.lastAt : Math.max(last, s.lastAt);
+      if (kind === 'opened') opened = true;
+      else reminded = true;
+    }
+  }
+  const status = a.status === 'resolved' ? 'resolved' : reminded ? 'renotified' : opened ? 'notified' : 'opened';
+  return { ...a, status, notifications, notifiedAt: first, lastNotifiedAt: last };
 }
 
 /** A message's id: the same for every attempt of the same message to the same channel. */
@@ -304,87 +353,93 @@ function deliveryIdOf(a: StallAlert, channel: string, kind: MessageKind, seq: nu
 /** One PagerDuty dedup key per alert: trigger, re-trigger and resolve name the same incident. */
 export const dedupKeyOf = (a: Pick<StallAlert, 'linkKey' | 'openedAt'>): string => `ptel-stall/${a.linkKey}/${a.openedAt}`;
 
+/** Deliveries are sent, and recorded, in groups of this many: a crash loses the record of one group at most. */
+const DELIVERY_GROUP = 20;
+
 async function deliver(options: StallAlertsOptions, alerts: StallAlert[], now: number): Promise<Delivery[]> {
   const { store, config, notifiers } = options;
   const cfg = config.alerts;
   if (notifiers.size === 0 || alerts.length === 0) return [];
-  const told = await histories(store, alerts);
+  const history = await histories(store, alerts);
   const plans: Array<{ alert: StallAlert; channel: string; kind: MessageKind; seq: number }> = [];
   for (const a of alerts) {
     for (const channel of channelsFor(a, cfg)) {
-      const h = told.get(`${a.linkKey}@${a.openedAt}/${channel}`);
+      const h = history.get(alertKeyOf(a))?.get(channel);
       const kind = owed(a, h, now, cfg);
       if (kind !== undefined) plans.push({ alert: a, channel, kind, seq: h?.sent[kind]?.count ?? 0 });
     }
   }
-  if (plans.length === 0) return [];
   const items = await itemsByKey(
     store,
     plans.flatMap((p) => [p.alert.blocker, p.alert.blocked]),
   );
   const dashboard = cfg.grafanaUrl !== undefined ? `${cfg.grafanaUrl.replace(/\/+$/, '')}/d/ptel-dependencies` : undefined;
   const limit = createLimiter(4);
-  const deliveries = await Promise.all(
-    plans.map((p) =>
-      limit(async (): Promise<Delivery> => {
-        const notifier = notifiers.get(p.channel);
-        const url = (key: string): string | undefined => {
-          const u = items.get(`${p.alert.source}:${key}`)?.url;
-          return u === undefined || u === '' ? undefined : u;
-        };
-        const message: AlertMessage = {
-          kind: p.kind,
-          alert: p.alert,
-          deliveryId: deliveryIdOf(p.alert, p.channel, p.kind, p.seq),
-          dedupKey: dedupKeyOf(p.alert),
-          sentAt: new Date(now),
-          links: { blocker: url(p.alert.blocker), blocked: url(p.alert.blocked), dashboard },
-        };
-        const base = { linkKey: p.alert.linkKey, openedAt: p.alert.openedAt, channel: p.channel, kind: p.kind };
-        if (notifier === undefined) return { ...base, ok: false, httpStatus: 0, error: `no channel '${p.channel}' is configured` };
-        try {
-          const httpStatus = await notifier.send(message);
-          options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'sent' });
-          return { ...base, ok: true, httpStatus, error: '' };
-        } catch (err) {
-          options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'failed' });
-          const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) || 0 : 0;
-          return { ...base, ok: false, httpStatus: status, error: err instanceof Error ? err.message : String(err) };
-        }
-      }),
-    ),
-  );
-  await store.client.insert({
-    table: 'alert_notifications',
-    format: 'JSONEachRow',
-    values: deliveries.map((d, i) => ({
-      link_key: d.linkKey,
-      opened_at: iso(d.openedAt),
-      channel: d.channel,
-      channel_type: notifiers.get(d.channel)?.type ?? '',
-      kind: d.kind,
-      delivery_id: deliveryIdOf(plans[i]!.alert, d.channel, d.kind, plans[i]!.seq),
-      sent_at: iso(now),
-      status: d.ok ? 'sent' : 'failed',
-      http_status: d.httpStatus,
-      error: d.error.slice(0, 2_000),
-    })),
-  });
-  // The alerts' status and counters follow what was delivered.
-  const touched = new Map<StallAlert, StallAlert>();
-  deliveries.forEach((d, i) => {
-    if (!d.ok) return;
-    const a = plans[i]!.alert;
-    const next = touched.get(a) ?? { ...a };
-    next.notifications += 1;
-    if (d.kind !== 'resolved') {
-      next.notifiedAt ??= now;
-      next.lastNotifiedAt = now;
-      if (next.status === 'opened') next.status = 'notified';
-      if (d.kind === 'renotified') next.status = 'renotified';
+  const send = async (p: (typeof plans)[number]): Promise<Delivery & { deliveryId: string }> => {
+    const notifier = notifiers.get(p.channel);
+    const url = (key: string): string | undefined => {
+      const u = items.get(`${p.alert.source}:${key}`)?.url;
+      return u === undefined || u === '' ? undefined : u;
+    };
+    const deliveryId = deliveryIdOf(p.alert, p.channel, p.kind, p.seq);
+    const message: AlertMessage = {
+      kind: p.kind,
+      alert: p.alert,
+      deliveryId,
+      dedupKey: dedupKeyOf(p.alert),
+      sentAt: new Date(now),
+      links: { blocker: url(p.alert.blocker), blocked: url(p.alert.blocked), dashboard },
+    };
+    const base = { linkKey: p.alert.linkKey, openedAt: p.alert.openedAt, channel: p.channel, kind: p.kind, deliveryId };
+    if (notifier === undefined) return { ...base, ok: false, httpStatus: 0, error: `no channel '${p.channel}' is configured` };
+    try {
+      const httpStatus = await notifier.send(message);
+      options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'sent' });
+      return { ...base, ok: true, httpStatus, error: '' };
+    } catch (err) {
+      options.metrics?.alertDeliveries.inc({ channel_type: notifier.type, kind: p.kind, outcome: 'failed' });
+      const status = typeof err === 'object' && err !== null && 'status' in err ? Number(err.status) || 0 : 0;
+      return { ...base, ok: false, httpStatus: status, error: err instanceof Error ? err.message : String(err) };
     }
-    touched.set(a, next);
-  });
-  await writeAlerts(store, [...touched.values()], now);
+  };
+  const deliveries: Delivery[] = [];
+  for (let i = 0; i < plans.length; i += DELIVERY_GROUP) {
+    const group = await Promise.all(plans.slice(i, i + DELIVERY_GROUP).map((p) => limit(() => send(p))));
+    await store.client.insert({
+      table: 'alert_notifications',
+      format: 'JSONEachRow',
+      values: group.map((d) => ({
+        link_key: d.linkKey,
+        opened_at: iso(d.openedAt),
+        channel: d.channel,
+        channel_type: notifiers.get(d.channel)?.type ?? '',
+        kind: d.kind,
+        delivery_id: d.deliveryId,
+        sent_at: iso(now),
+        status: d.ok ? 'sent' : 'failed',
+        http_status: d.httpStatus,
+        error: d.error.slice(0, 2_000),
+      })),
+    });
+    for (const { deliveryId: _id, ...d } of group) {
+      deliveries.push(d);
+      if (!d.ok) continue;
+      const s = told(history, alertKeyOf(d), d.channel).sent;
+      const was = s[d.kind];
+      s[d.kind] = { count: (was?.count ?? 0) + 1, firstAt: was?.firstAt ?? now, lastAt: now };
+    }
+  }
+  // Each alert's status and counters follow what its channels were told, this run and before.
+  const changed = alerts
+    .map((a) => [a, followTold(a, history.get(alertKeyOf(a))?.values() ?? [])] as const)
+    .filter(
+      ([a, b]) =>
+        a.status !== b.status ||
+        a.notifications !== b.notifications ||
+        a.notifiedAt !== b.notifiedAt ||
+        a.lastNotifiedAt !== b.lastNotifiedAt,
+    )
+    .map(([, b]) => b);
+  await writeAlerts(store, changed, now);
   return deliveries;
 }
