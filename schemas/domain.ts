@@ -329,3 +329,25 @@ export interface DomainTables {
 }
 
 export type DomainTable = keyof DomainTables;
+
+/** The domain tables of vendor entities: every one but lifecycle_events (the step log of event-per-step sources). */
+export const ENTITY_TABLES = [
+  'repositories',
+  'pull_requests',
+  'pull_request_commits',
+  'reviews',
+  'commits',
+  'deployments',
+  'deployment_statuses',
+  'pipeline_runs',
+  'pipeline_jobs',
+  'incidents',
+  'incident_events',
+  'services',
+  'releases',
+  'work_items',
+  'work_item_history',
+  'work_item_links',
+  'milestones',
+  'milestone_dates',
+] as const satisfies readonly DomainTable[];

@@ -1,7 +1,7 @@
 import { Rng } from '../../connectors/demo/prng.js';
 import { orgSchema, type OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import type { DomainTable, DomainTables, IncidentEventKind, StatusCategory, WorkItemKind } from '../../schemas/domain.js';
+import { ENTITY_TABLES, type DomainTables, type IncidentEventKind, type StatusCategory, type WorkItemKind } from '../../schemas/domain.js';
 import { commitFingerprint } from '../../workers/normalize/rows.js';
 
 /**
@@ -29,26 +29,7 @@ export interface LargeOrgOptions {
 }
 
 /** The tables the generator writes. */
-export const LARGE_ORG_TABLES = [
-  'repositories',
-  'pull_requests',
-  'pull_request_commits',
-  'reviews',
-  'commits',
-  'deployments',
-  'deployment_statuses',
-  'pipeline_runs',
-  'pipeline_jobs',
-  'incidents',
-  'incident_events',
-  'services',
-  'releases',
-  'work_items',
-  'work_item_history',
-  'work_item_links',
-  'milestones',
-  'milestone_dates',
-] as const satisfies readonly DomainTable[];
+export const LARGE_ORG_TABLES = ENTITY_TABLES;
 
 export type LargeOrgTable = (typeof LARGE_ORG_TABLES)[number];
 

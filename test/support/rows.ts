@@ -1,4 +1,4 @@
-import type { WorkItemLinkRow, WorkItemRow } from '../../schemas/domain.js';
+import type { DeploymentRow, WorkItemLinkRow, WorkItemRow } from '../../schemas/domain.js';
 
 /** The fields of a work item a test must choose; the rest default to an empty, live Jira item. */
 type Chosen =
@@ -61,5 +61,24 @@ export function blocksLinkRow(from: string, to: string, createdAt: string | null
     version: 1,
     is_deleted: 0,
     ...extra,
+  };
+}
+
+/** A deployments row: a successful-path GitHub production deployment of `service` from `acme/<service>`, unless `fields` say otherwise. */
+export function deploymentRow(
+  fields: Pick<DeploymentRow, 'deployment_id' | 'service' | 'sha' | 'created_at' | 'team' | 'program'> & Partial<DeploymentRow>,
+): DeploymentRow {
+  return {
+    source: 'github',
+    repo: `acme/${fields.service}`,
+    environment: 'production',
+    is_production: 1,
+    ref: 'main',
+    description: '',
+    is_rollback: 0,
+    url: '',
+    raw_event_id: 'e',
+    version: 1,
+    ...fields,
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { workItemRow } from '../../test/support/rows.js';
+import { deploymentRow, workItemRow } from '../../test/support/rows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
@@ -91,22 +91,7 @@ function deployment(
   hours: number,
   extra: Partial<DeploymentRow> = {},
 ): DeploymentRow {
-  return {
-    ...base,
-    source: 'github',
-    deployment_id: id,
-    repo,
-    service,
-    environment: 'production',
-    is_production: 1,
-    sha: sha(commitName),
-    ref: 'main',
-    description: '',
-    is_rollback: 0,
-    created_at: at(hours),
-    url: '',
-    ...extra,
-  };
+  return deploymentRow({ ...base, deployment_id: id, repo, service, sha: sha(commitName), created_at: at(hours), ...extra });
 }
 
 function status(id: string, state: DeploymentStatusRow['state'], hours: number, n = 1): DeploymentStatusRow {

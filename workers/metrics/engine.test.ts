@@ -4,6 +4,7 @@ import type { Store } from '../../infra/store/client.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { compute, explain, testParams } from '../../test/support/metrics.js';
+import { deploymentRow } from '../../test/support/rows.js';
 import { link } from '../link/linker.js';
 import { changeFailureRate, deploymentDaysMedian, deploymentFrequency, incidentCount } from './definitions/dora.js';
 import { computeMetrics, nextPeriod, periodStart, periodsBetween } from './engine.js';
@@ -19,24 +20,8 @@ describe('periods', () => {
   });
 });
 
-const deployment = (id: string, service: string, team: string, day: string) => ({
-  source: 'github',
-  deployment_id: id,
-  repo: `acme/${service}`,
-  service,
-  environment: 'production',
-  is_production: 1,
-  sha: id,
-  ref: 'main',
-  description: '',
-  is_rollback: 0,
-  created_at: `${day}T10:00:00Z`,
-  team,
-  program: 'p',
-  url: '',
-  raw_event_id: '',
-  version: 1,
-});
+const deployment = (id: string, service: string, team: string, day: string) =>
+  deploymentRow({ deployment_id: id, service, sha: id, created_at: `${day}T10:00:00Z`, team, program: 'p' });
 const status = (id: string, day: string, state = 'success', version = 1) => ({
   source: 'github',
   deployment_id: id,

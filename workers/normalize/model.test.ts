@@ -4,7 +4,7 @@ import { defaultModel } from '../../infra/config/schema.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import { buildRawEvent, type RawEvent } from '../../schemas/raw-event.js';
-import type { DomainTable } from '../../schemas/domain.js';
+import { ENTITY_TABLES } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { link, LINK_TABLES } from '../link/linker.js';
 import { createMapperRegistry } from './mappers.js';
@@ -12,27 +12,6 @@ import { normalizeBatch } from './normalizer.js';
 import { replay } from './replay.js';
 import { mapContext } from './registry.js';
 import { rawEventBusMessage } from '../../connectors/core/publish.js';
-
-const DOMAIN_TABLES: DomainTable[] = [
-  'repositories',
-  'pull_requests',
-  'pull_request_commits',
-  'reviews',
-  'commits',
-  'deployments',
-  'deployment_statuses',
-  'pipeline_runs',
-  'pipeline_jobs',
-  'incidents',
-  'incident_events',
-  'services',
-  'releases',
-  'work_items',
-  'work_item_history',
-  'work_item_links',
-  'milestones',
-  'milestone_dates',
-];
 
 /** Every live row of a table under FINAL, in a fixed order; link tables without the run's own stamp. */
 async function snapshot(store: Store, table: string): Promise<string[]> {
@@ -68,7 +47,7 @@ describe('the domain model from the demo organisation', () => {
     }
     await writer.close();
     await link({ store, model: defaultModel(), now: new Date('2026-10-02T00:00:00Z') });
-    for (const t of [...DOMAIN_TABLES, ...LINK_TABLES]) live.set(t, await snapshot(store, t));
+    for (const t of [...ENTITY_TABLES, ...LINK_TABLES]) live.set(t, await snapshot(store, t));
   }, 120_000);
   afterAll(() => store.close());
 
@@ -77,7 +56,7 @@ describe('the domain model from the demo organisation', () => {
   });
 
   it('fills every table the demo has facts for, with owners', async () => {
-    const empty = DOMAIN_TABLES.filter((t) => live.get(t)!.length === 0);
+    const empty = ENTITY_TABLES.filter((t) => live.get(t)!.length === 0);
     expect(empty).toEqual([]);
     const unowned = await queryRows<{ t: string; n: string }>(
       store,
@@ -111,12 +90,12 @@ describe('the domain model from the demo organisation', () => {
   });
 
   it('re-normalizing from raw_events gives the same tables, row for row', async () => {
-    for (const t of [...DOMAIN_TABLES, ...LINK_TABLES]) await store.client.command({ query: `TRUNCATE TABLE ${t}` });
+    for (const t of [...ENTITY_TABLES, ...LINK_TABLES]) await store.client.command({ query: `TRUNCATE TABLE ${t}` });
     const writer = new BatchWriter(store, { flushRows: 10_000, flushIntervalMs: 100 });
     const result = await replay({ store, writer, registry: createMapperRegistry(), context, pageSize: 1_500 });
     expect(result.events).toBe(events.length);
     await link({ store, model: defaultModel(), now: new Date('2026-10-03T00:00:00Z') });
-    for (const t of [...DOMAIN_TABLES, ...LINK_TABLES]) {
+    for (const t of [...ENTITY_TABLES, ...LINK_TABLES]) {
       const now = await snapshot(store, t);
       const before = live.get(t)!;
       expect(now.filter((r) => !before.includes(r)).slice(0, 2), t).toEqual(before.filter((r) => !now.includes(r)).slice(0, 2));

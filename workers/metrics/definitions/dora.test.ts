@@ -15,6 +15,7 @@ import type {
 import { queryRows, testStore } from '../../../test/support/harness.js';
 import { insertTables } from '../../../test/support/mapping.js';
 import { compute, explain, testParams, type Value } from '../../../test/support/metrics.js';
+import { deploymentRow } from '../../../test/support/rows.js';
 import { link } from '../../link/linker.js';
 import { commitFingerprint } from '../../normalize/rows.js';
 import type { PeriodKind, ScopeKind } from '../types.js';
@@ -147,23 +148,7 @@ function deployment(
   hours: number,
   extra: Partial<DeploymentRow> = {},
 ): DeploymentRow {
-  return {
-    ...owner,
-    ...meta,
-    source: 'github',
-    deployment_id: id,
-    repo: `acme/${service}`,
-    service,
-    environment: 'production',
-    is_production: 1,
-    sha: sha(commitName),
-    ref: 'main',
-    description: '',
-    is_rollback: 0,
-    created_at: at(hours),
-    url: '',
-    ...extra,
-  };
+  return deploymentRow({ ...owner, ...meta, deployment_id: id, service, sha: sha(commitName), created_at: at(hours), ...extra });
 }
 
 function status(id: string, state: DeploymentStatusRow['state'], hours: number): DeploymentStatusRow {
