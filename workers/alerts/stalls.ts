@@ -56,8 +56,6 @@ export interface StallAlertsResult {
   stalled: number;
   opened: StallAlert[];
   resolved: StallAlert[];
-  /** Alerts open after the run. */
-  open: number;
   deliveries: Delivery[];
 }
 
@@ -87,8 +85,12 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
   const { store, config } = options;
   const now = (options.now ?? new Date()).getTime();
   const stalls = await stalledNow(store, config, now);
-  const open = await readAlerts(store, "status != 'resolved'", {});
-  const openByKey = new Map(open.map((a) => [a.linkKey, a]));
+  // The open alerts, and the ones resolved lately that a channel may still need to hear of.
+  const known = await readAlerts(store, "status != 'resolved' OR resolved_at >= {since:DateTime64(3)}", {
+    since: (now - RESOLVED_LOOKBACK_MS) / 1000,
+  });
+  const openByKey = new Map(known.filter((a) => a.status !== 'resolved').map((a) => [a.linkKey, a]));
+  const items = itemReader(store);
 
   const opened: StallAlert[] = [];
   const changed: StallAlert[] = [];
@@ -119,17 +121,14 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
     }
   }
   const gone = [...openByKey.values()];
-  const endings = await resolutions(store, gone);
+  const endings = await resolutions(store, gone, items);
   const resolved = gone.map((a): StallAlert => ({ ...a, status: 'resolved', resolvedAt: now, resolution: endings.get(a.linkKey) ?? '' }));
   changed.push(...resolved);
   await writeAlerts(store, changed, now);
 
-  // Messages: every open alert, and the alerts resolved lately that a channel may still need to hear of.
-  const recent = await readAlerts(store, "status = 'resolved' AND resolved_at >= {since:DateTime64(3)}", {
-    since: (now - RESOLVED_LOOKBACK_MS) / 1000,
-  });
-  const candidates = [...changed.filter((a) => a.status !== 'resolved'), ...recent];
-  const deliveries = await deliver(options, candidates, now);
+  // Messages: every open alert, and the alerts resolved this run or lately.
+  const candidates = [...changed, ...known.filter((a) => a.status === 'resolved')];
+  const deliveries = await deliver(options, candidates, items, now);
 
   if (opened.length > 0 || resolved.length > 0 || deliveries.some((d) => !d.ok)) {
     options.logger?.info(
@@ -143,7 +142,7 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
       'stall alerts',
     );
   }
-  return { stalled: stalls.length, opened, resolved, open: stalls.length, deliveries };
+  return { stalled: stalls.length, opened, resolved, deliveries };
 }
 
 async function stalledNow(store: Store, config: StallAlertsOptions['config'], now: number): Promise<StallRow[]> {
@@ -228,29 +227,36 @@ interface ItemRow {
   url: string;
 }
 
-async function itemsByKey(store: Store, keys: string[]): Promise<Map<string, ItemRow>> {
-  if (keys.length === 0) return new Map();
-  const rs = await store.client.query({
-    query: `SELECT source, key, item_id, toString(status) AS status, toString(status_category) AS category, url
-            FROM work_items FINAL WHERE key IN {keys:Array(String)}`,
-    query_params: { keys: [...new Set(keys)] },
-    format: 'JSONEachRow',
-  });
-  return new Map((await rs.json<ItemRow>()).map((r) => [`${r.source}:${r.key}`, r]));
+/** Reads work items by key (`source:key` in the map it gives), each key at most once per run. */
+type ItemReader = (keys: string[]) => Promise<ReadonlyMap<string, ItemRow>>;
+
+function itemReader(store: Store): ItemReader {
+  const items = new Map<string, ItemRow>();
+  const asked = new Set<string>();
+  return async (keys) => {
+    const missing = [...new Set(keys)].filter((k) => !asked.has(k));
+    if (missing.length === 0) return items;
+    for (const k of missing) asked.add(k);
+    const rs = await store.client.query({
+      query: `SELECT source, key, item_id, toString(status) AS status, toString(status_category) AS category, url
+              FROM work_items FINAL WHERE key IN {keys:Array(String)}`,
+      query_params: { keys: missing },
+      format: 'JSONEachRow',
+    });
+    for (const r of await rs.json<ItemRow>()) items.set(`${r.source}:${r.key}`, r);
+    return items;
+  };
 }
 
 /** What ended each stall: an item done, the link removed, an item gone, or the blocker active again. */
-async function resolutions(store: Store, alerts: StallAlert[]): Promise<Map<string, string>> {
+async function resolutions(store: Store, alerts: StallAlert[], read: ItemReader): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (alerts.length === 0) return out;
-  const items = await itemsByKey(
-    store,
-    alerts.flatMap((a) => [a.blocker, a.blocked]),
-  );
+  const items = await read(alerts.flatMap((a) => [a.blocker, a.blocked]));
   const rs = await store.client.query({
     query: `SELECT source, from_item_id, to_item_id FROM work_item_links FINAL
             WHERE link_type = 'blocks' AND from_item_id IN {ids:Array(String)}`,
-    query_params: { ids: [...items.values()].map((i) => i.item_id) },
+    query_params: { ids: alerts.map((a) => items.get(`${a.source}:${a.blocker}`)?.item_id ?? '').filter((id) => id !== '') },
     format: 'JSONEachRow',
   });
   const links = new Set(
@@ -356,7 +362,7 @@ export const dedupKeyOf = (a: Pick<StallAlert, 'linkKey' | 'openedAt'>): string 
 /** Deliveries are sent, and recorded, in groups of this many: a crash loses the record of one group at most. */
 const DELIVERY_GROUP = 20;
 
-async function deliver(options: StallAlertsOptions, alerts: StallAlert[], now: number): Promise<Delivery[]> {
+async function deliver(options: StallAlertsOptions, alerts: StallAlert[], read: ItemReader, now: number): Promise<Delivery[]> {
   const { store, config, notifiers } = options;
   const cfg = config.alerts;
   if (notifiers.size === 0 || alerts.length === 0) return [];
@@ -369,10 +375,7 @@ async function deliver(options: StallAlertsOptions, alerts: StallAlert[], now: n
       if (kind !== undefined) plans.push({ alert: a, channel, kind, seq: h?.sent[kind]?.count ?? 0 });
     }
   }
-  const items = await itemsByKey(
-    store,
-    plans.flatMap((p) => [p.alert.blocker, p.alert.blocked]),
-  );
+  const items = plans.length > 0 ? await read(plans.flatMap((p) => [p.alert.blocker, p.alert.blocked])) : new Map<string, ItemRow>();
   const dashboard = cfg.grafanaUrl !== undefined ? `${cfg.grafanaUrl.replace(/\/+$/, '')}/d/ptel-dependencies` : undefined;
   const limit = createLimiter(4);
   const send = async (p: (typeof plans)[number]): Promise<Delivery & { deliveryId: string }> => {
