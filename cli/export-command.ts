@@ -1,4 +1,4 @@
-import { SCOPE_KINDS, type ScopeKind } from '../workers/metrics/types.js';
+import { parseScope } from '../workers/metrics/types.js';
 import { EXPORT_FILES, ExportError, exportRoot, runExport } from '../workers/export/export.js';
 import type { ScopeFilter } from '../workers/export/kpis.js';
 import { lastCompleteMonth, parseMonth } from '../workers/export/month.js';
@@ -11,17 +11,14 @@ function usageError(ctx: CommandContext, message: string): number {
   return 2;
 }
 
-/** The --scope options (repeatable) as filters, or the first one that is not KIND or KIND:ID. */
+/** The --scope options (repeatable) as filters, or what is wrong with the first one that is not KIND or KIND:ID. */
 function scopeFilters(raw: unknown): ScopeFilter[] | string {
   const texts = Array.isArray(raw) ? raw.filter((v): v is string => typeof v === 'string') : typeof raw === 'string' ? [raw] : [];
   const out: ScopeFilter[] = [];
   for (const text of texts) {
-    const at = text.indexOf(':');
-    const kind = at < 0 ? text : text.slice(0, at);
-    const id = at < 0 ? undefined : text.slice(at + 1);
-    if (!(SCOPE_KINDS as readonly string[]).includes(kind) || id === '')
-      return `--scope '${text}': expected KIND or KIND:ID with KIND one of ${SCOPE_KINDS.join(', ')}, for example team:checkout`;
-    out.push(id === undefined ? { kind: kind as ScopeKind } : { kind: kind as ScopeKind, id });
+    const scope = parseScope(text);
+    if (typeof scope === 'string') return scope;
+    out.push(scope);
   }
   return out;
 }

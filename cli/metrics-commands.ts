@@ -3,9 +3,10 @@ import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
 import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../workers/metrics/engine.js';
 import { mappingContext } from './sources.js';
 import { runMetricsJob, today } from '../workers/metrics/job.js';
-import { PERIOD_KINDS, SCOPE_KINDS, type MetricDefinition, type PeriodKind, type ScopeKind } from '../workers/metrics/types.js';
+import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
 import { withRuntime, type Command, type CommandContext } from './commands.js';
 import { printTable } from './output.js';
+import { csvField } from '../workers/export/csv.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -31,9 +32,8 @@ function emit(ctx: CommandContext, format: Format, header: string[], rows: Array
           ? v
           : JSON.stringify(v);
   if (format === 'csv') {
-    const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-    ctx.out.write(`${header.join(',')}\n`);
-    for (const r of rows) ctx.out.write(`${header.map((h) => quote(cell(r[h]))).join(',')}\n`);
+    ctx.out.write(`${header.map(csvField).join(',')}\n`);
+    for (const r of rows) ctx.out.write(`${header.map((h) => csvField(cell(r[h]))).join(',')}\n`);
     return;
   }
   printTable(
@@ -41,14 +41,6 @@ function emit(ctx: CommandContext, format: Format, header: string[], rows: Array
     header,
     rows.map((r) => header.map((h) => cell(r[h]))),
   );
-}
-
-function parseScope(value: string | undefined): { kind: ScopeKind; id: string | undefined } | string | undefined {
-  if (value === undefined) return undefined;
-  const [kind, ...rest] = value.split(':');
-  if (!(SCOPE_KINDS as readonly string[]).includes(kind ?? ''))
-    return `--scope '${value}': expected KIND or KIND:ID with KIND one of ${SCOPE_KINDS.join(', ')}`;
-  return { kind: kind as ScopeKind, id: rest.length > 0 ? rest.join(':') : undefined };
 }
 
 function option(ctx: CommandContext, name: string): string | undefined {
@@ -59,7 +51,8 @@ function option(ctx: CommandContext, name: string): string | undefined {
 const numberOf = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 async function show(ctx: CommandContext, format: Format): Promise<number> {
-  const scope = parseScope(option(ctx, 'scope'));
+  const scopeText = option(ctx, 'scope');
+  const scope = scopeText === undefined ? undefined : parseScope(scopeText);
   if (typeof scope === 'string') return fail(ctx, scope);
   const period = option(ctx, 'period') ?? 'month';
   if (!(PERIOD_KINDS as readonly string[]).includes(period)) return fail(ctx, `--period '${period}': expected day, week or month`);

@@ -1,6 +1,16 @@
 export const SCOPE_KINDS = ['org', 'program', 'team', 'service', 'repo'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
 
+/** A scope as an option writes it, KIND or KIND:ID (team:checkout); what is wrong with it otherwise. */
+export function parseScope(text: string): { kind: ScopeKind; id?: string } | string {
+  const at = text.indexOf(':');
+  const kind = at < 0 ? text : text.slice(0, at);
+  const id = at < 0 ? undefined : text.slice(at + 1);
+  if (!(SCOPE_KINDS as readonly string[]).includes(kind) || id === '')
+    return `--scope '${text}': expected KIND or KIND:ID with KIND one of ${SCOPE_KINDS.join(', ')}, for example team:checkout`;
+  return id === undefined ? { kind: kind as ScopeKind } : { kind: kind as ScopeKind, id };
+}
+
 export const PERIOD_KINDS = ['day', 'week', 'month'] as const;
 export type PeriodKind = (typeof PERIOD_KINDS)[number];
 
