@@ -21,11 +21,11 @@ import {
   type ExportSettings,
   type KpiExport,
 } from '../../workers/export/export.js';
-import { CSV_COLUMNS } from '../../workers/export/kpis.js';
+import { CSV_COLUMNS, kpiRows, readMonthlyValues } from '../../workers/export/kpis.js';
 import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export/month.js';
 import { tierOf } from '../../workers/metrics/benchmarks.js';
 import { metricById } from '../../workers/metrics/definitions/index.js';
-import { REPORT_KINDS } from '../../workers/export/report-data.js';
+import { describeScopes, REPORT_KINDS, reportData } from '../../workers/export/report-data.js';
 import { queryRows, quietLogger, repoRoot, tempDir, testStore } from '../support/harness.js';
 import { seedDemoStore } from '../support/seeded-demo.js';
 
@@ -321,6 +321,15 @@ describe('ptel export: the files', () => {
     expect(report).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;, &quot;quoted&quot;');
     // self-contained: nothing is fetched
     expect(report).not.toMatch(/<link|@import|url\(|src=["']?http/i);
+  });
+
+  it("lists under each scope's stalls as many links as its stored dependency_stalls value", async () => {
+    const rows = kpiRows(await readMonthlyValues(store, MONTH), MONTH, [], settings.metrics.benchmarkYear);
+    const data = await reportData({ store, month: MONTH, scopes: describeScopes(rows, demo.org), rows, filters: [], config: settings });
+    const stored = (kind: string, id: string): number =>
+      rows.find((r) => r.scope_kind === kind && r.scope_id === id && r.metric === 'dependency_stalls')?.value ?? 0;
+    expect(data.some((d) => d.stalls.length > 0)).toBe(true);
+    for (const d of data) expect(d.stalls.length, `${d.scope.kind}:${d.scope.id}`).toBe(stored(d.scope.kind, d.scope.id));
   });
 
   it('has a section per org, program and team with the DORA tiers, trends, KPIs, risks, stalls and incidents', () => {

@@ -223,23 +223,27 @@ export async function reportData(options: {
     riskScores(store, month),
     incidents(store, month, config.metrics.timeZone),
   ]);
+  // The stalled links of the whole org, read once; each scope takes its own.
+  const stalledIn = (kind: string, id: string): boolean =>
+    (options.rows.find((r) => r.scope_kind === kind && r.scope_id === id && r.metric === 'dependency_stalls')?.value ?? 0) > 0;
   const stallDef = metricById('dependency_stalls');
-  const params = metricParams(config.model, config.metrics);
+  const allStalls =
+    stallDef !== undefined && shown.some((s) => stalledIn(s.kind, s.id))
+      ? await explainMetric({
+          store,
+          definition: stallDef,
+          params: metricParams(config.model, config.metrics),
+          scope: { kind: 'org', id: 'org' },
+          period: { kind: 'month', start: monthStart(month) },
+          scopes: scopesOf(config.org),
+        })
+      : [];
   const out: ScopeReport[] = [];
   for (const scope of shown) {
     const key = `${scope.kind}:${scope.id}`;
-    const stalled = options.rows.find((r) => r.scope_kind === scope.kind && r.scope_id === scope.id && r.metric === 'dependency_stalls');
-    const stalls =
-      stallDef !== undefined && stalled !== undefined && (stalled.value ?? 0) > 0
-        ? await explainMetric({
-            store,
-            definition: stallDef,
-            params,
-            scope: { kind: scope.kind, id: scope.id },
-            period: { kind: 'month', start: monthStart(month) },
-            scopes: scopesOf(config.org),
-          })
-        : [];
+    const stalls = !stalledIn(scope.kind, scope.id)
+      ? []
+      : allStalls.filter((s) => scope.kind === 'org' || (scope.kind === 'program' ? s.program === scope.id : s.team === scope.id));
     out.push({
       scope,
       risks: (risks.get(key) ?? []).slice(0, REPORT_LIMITS.risks),

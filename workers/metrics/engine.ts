@@ -249,6 +249,9 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
 
 export interface ExplainRow {
   at: string;
+  /** The unit's owners (the scope columns of the definition's units). */
+  program: string;
+  team: string;
   item: string;
   num: number;
   den: number;
@@ -274,7 +277,7 @@ export async function explainMetric(options: {
       ? 'u.scope_kind = {scope_kind:String} AND u.scope_id = {scope_id:String}'
       : `${scope.kind === 'org' ? "'org'" : `u.${scope.kind}`} = {scope_id:String}`;
   const rs = await options.store.client.query({
-    query: `SELECT toString(u.at) AS at, u.item AS item, u.num AS num, u.den AS den, u.value AS value, u.detail AS detail
+    query: `SELECT toString(u.at) AS at, toString(u.program) AS program, toString(u.team) AS team, u.item AS item, u.num AS num, u.den AS den, u.value AS value, u.detail AS detail
             FROM ${unitsSql(def, period.kind, from, to)} AS u
             WHERE ${where}
             ORDER BY u.at, u.item`,
