@@ -4,7 +4,7 @@ import { queryRows, testStore } from '../../test/support/harness.js';
 import { testParams } from '../../test/support/metrics.js';
 import { METRICS } from './definitions/index.js';
 import { addDays, type Day } from './engine.js';
-import { computeRiskSignals, RISK_INDICATORS, scoreRows, type RiskOptions, spreadFloor } from './risk.js';
+import { computeRiskSignals, RISK_INDICATORS, scoreRows, type RiskOptions, type SignalRow, spreadFloor } from './risk.js';
 
 /**
  * Hand-built weekly metric_values series. The week under test is 2026-03-02 (a Monday); its 12-week
@@ -15,21 +15,8 @@ const WEEK = '2026-03-02';
 const RISK: RiskOptions = { baselineWeeks: 12, minHistoryWeeks: 6, threshold: 3.5, seasonalMinWeeks: 26 };
 const T0 = new Date('2026-03-10T00:00:00Z');
 
-interface Signal {
-  scope_kind: string;
-  scope_id: string;
-  indicator: string;
-  week_start: string;
-  observed: number;
-  expected: number;
-  lower: number;
-  upper: number;
-  score: number;
-  active: number;
-  method: string;
-  history_weeks: number;
-  explanation: string;
-}
+/** A risk_signals row as read back (the bookkeeping columns aside). */
+type Signal = Omit<SignalRow, 'computed_at' | 'version' | 'is_deleted'>;
 
 interface Score {
   scope_kind: string;

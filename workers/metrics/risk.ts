@@ -181,7 +181,8 @@ FROM
 )
 ORDER BY scope_kind, scope_id, metric, week`;
 
-interface SignalRow {
+/** A risk_signals row as the job writes it. */
+export interface SignalRow {
   scope_kind: string;
   scope_id: string;
   indicator: string;
