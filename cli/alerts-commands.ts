@@ -3,7 +3,7 @@ import type { Store } from '../infra/store/client.js';
 import { createNotifiers } from '../workers/alerts/channels.js';
 import { dedupKeyOf, readAlerts, runStallAlerts } from '../workers/alerts/stalls.js';
 import { newAlert, type StallAlert } from '../workers/alerts/types.js';
-import { withRuntime, type Command, type CommandContext } from './commands.js';
+import { withRuntime, type Command, type CommandContext } from './command.js';
 import { printTable } from './output.js';
 
 function fail(ctx: CommandContext, message: string): number {

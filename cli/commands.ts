@@ -1,9 +1,8 @@
-import type { ParseArgsConfig } from 'node:util';
 import { publishRecords } from '../connectors/core/publish.js';
 import { loadDemo } from '../connectors/demo/source.js';
 import type { Config } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
+import type { Runtime } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
@@ -28,33 +27,8 @@ import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
 import { EXPORT_COMMANDS } from './export-command.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { printTable } from './output.js';
+import { withRuntime, type Command, type CommandContext } from './command.js';
 import { ALERTS_COMMANDS, runStallAlertsOnce } from './alerts-commands.js';
-
-export interface CommandContext {
-  config: Config;
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-}
-
-export interface Command {
-  summary: string;
-  usage: string;
-  options: ParseArgsConfig['options'];
-  positionals?: boolean;
-  run(ctx: CommandContext): Promise<number>;
-}
-
-/** Builds the runtime, runs `fn`, and always closes the runtime in the shutdown order. */
-export async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>, options?: RuntimeOptions): Promise<number> {
-  const rt = await createRuntime(config, options);
-  try {
-    return await fn(rt);
-  } finally {
-    await rt.close();
-  }
-}
 
 /** A date option: undefined when absent, null (after saying why) when it is not a date. */
 function parseDate(ctx: CommandContext, option: string): Date | undefined | null {

@@ -3,7 +3,7 @@ import { EXPORT_FILES, ExportError, exportRoot, runExport } from '../workers/exp
 import type { ScopeFilter } from '../workers/export/kpis.js';
 import { lastCompleteMonth, parseMonth } from '../workers/export/month.js';
 import { today } from '../workers/metrics/job.js';
-import { withRuntime, type Command, type CommandContext } from './commands.js';
+import { withRuntime, type Command, type CommandContext } from './command.js';
 import { mappingContext } from './sources.js';
 
 function usageError(ctx: CommandContext, message: string): number {

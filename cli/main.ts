@@ -2,7 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../infra/config/load.js';
 import type { Config } from '../infra/config/schema.js';
-import { COMMANDS, type CommandContext } from './commands.js';
+import type { CommandContext } from './command.js';
+import { COMMANDS } from './commands.js';
 
 const GLOBAL_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ptel: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: CommandContext['values'];
   let positionals: string[];
   try {
     const parsed = parseArgs({

@@ -4,7 +4,7 @@ import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../
 import { mappingContext } from './sources.js';
 import { runMetricsJob, today } from '../workers/metrics/job.js';
 import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
-import { withRuntime, type Command, type CommandContext } from './commands.js';
+import { withRuntime, type Command, type CommandContext } from './command.js';
 import { printTable } from './output.js';
 import { csvField } from '../workers/export/csv.js';
 
