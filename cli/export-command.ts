@@ -4,7 +4,7 @@ import type { ScopeFilter } from '../workers/export/kpis.js';
 import { lastCompleteMonth, parseMonth } from '../workers/export/month.js';
 import { today } from '../workers/metrics/job.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
-import { mappingContext } from './sources.js';
+import { orgOf } from './sources.js';
 
 function usageError(ctx: CommandContext, message: string): number {
   ctx.err.write(`ptel export: ${message}\n`);
@@ -43,7 +43,7 @@ export const EXPORT_COMMANDS: Record<string, Command> = {
       const scopes = scopeFilters(ctx.values['scope']);
       if (typeof scopes === 'string') return usageError(ctx, scopes);
       const out = typeof ctx.values['out'] === 'string' ? ctx.values['out'] : exportRoot(ctx.config);
-      const config = { ...ctx.config, org: mappingContext(ctx.config).org };
+      const config = { ...ctx.config, org: orgOf(ctx.config) };
       return withRuntime(ctx.config, async (rt) => {
         try {
           const r = await runExport({ store: rt.store, config, month, out, scopes });

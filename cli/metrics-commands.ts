@@ -1,7 +1,7 @@
 import type { Store } from '../infra/store/client.js';
 import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
 import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../workers/metrics/engine.js';
-import { mappingContext } from './sources.js';
+import { orgOf } from './sources.js';
 import { runMetricsJob, today } from '../workers/metrics/job.js';
 import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
@@ -125,7 +125,7 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
       params: metricParams(ctx.config.model, ctx.config.metrics),
       scope: { kind: scope.kind, id: scopeId },
       period: { kind: period, start: periodStart(period, start) },
-      scopes: scopesOf(mappingContext(ctx.config).org),
+      scopes: scopesOf(orgOf(ctx.config)),
     });
     if (format === 'table') {
       ctx.out.write(
@@ -157,7 +157,7 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
   ] as const) {
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
-  const scoped = { ...ctx.config, org: mappingContext(ctx.config).org };
+  const scoped = { ...ctx.config, org: orgOf(ctx.config) };
   return withRuntime(ctx.config, async (rt) => {
     const end = to ?? addDays(today(ctx.config.metrics.timeZone, new Date()), 1);
     if (from === undefined) {

@@ -10,7 +10,7 @@ import { createBullScheduler } from '../infra/scheduler/bullmq.js';
 import { createLocalScheduler } from '../infra/scheduler/local.js';
 import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
 import type { DemoOrg } from '../connectors/demo/generator.js';
-import { loadDemo } from '../connectors/demo/source.js';
+import { loadDemo, loadDemoOrgConfig } from '../connectors/demo/source.js';
 import { z } from 'zod';
 import { link } from '../workers/link/linker.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
@@ -86,9 +86,8 @@ export function jobSchedules(config: Config): ScheduleSpec[] {
 const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
 
 export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
-  // The org the metrics are scoped by: the config's, or the demo organisation's when it runs on the demo.
   let org: Config['org'] | undefined;
-  const metricsConfig = (): Config => ({ ...rt.config, org: (org ??= mappingContext(rt.config).org) });
+  const metricsConfig = (): Config => ({ ...rt.config, org: (org ??= orgOf(rt.config)) });
   let notifiers: Map<string, Notifier> | undefined;
   return {
     ...pullHandlers(rt),
@@ -126,6 +125,9 @@ export function mappingContext(config: Config, demo?: Pick<DemoOrg, 'org' | 'jir
     ? mapContext(config)
     : mapContext({ org: d.org, model: config.model, people: config.people, jiraFields: d.jiraFields });
 }
+
+/** The org the metrics are scoped by: the config's, or the demo organisation's when the pipeline runs on the demo. */
+export const orgOf = (config: Config): Config['org'] => (usesDemo(config) ? loadDemoOrgConfig(config) : config.org);
 
 export const usesDemo = (config: Config): boolean => configuredConnectors(config).length === 0 && config.org.programs.length === 0;
 

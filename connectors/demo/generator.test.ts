@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { z } from 'zod';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { ENTITY_TYPES, timeVersion } from '../core/entities.js';
-import { generateDemoOrg } from './generator.js';
+import { demoOrgConfig, generateDemoOrg } from './generator.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Shapes: the fields mappers read, with the vendors' types and formats (unknown fields are allowed)
@@ -498,6 +498,13 @@ describe('generateDemoOrg', () => {
       expect(seen.has(key), key).toBe(false);
       seen.add(key);
     }
+  });
+
+  it('gives the same org mapping alone as with its history', () => {
+    for (const options of [{}, { seed: 3, teams: 7, months: 2, now: new Date('2026-05-17T00:00:00Z') }]) {
+      expect(demoOrgConfig(options)).toEqual(generateDemoOrg(options).org);
+    }
+    expect(demoOrgConfig({ seed: 3 })).not.toEqual(demoOrgConfig({ seed: 4 }));
   });
 
   it('works for a real-looking now and other sizes, and rejects bad options', () => {

@@ -7,7 +7,7 @@ import type { SourceRecord } from '../../schemas/raw-event.js';
 import { simulateDelivery, type Window } from './delivery.js';
 import { githubRecords } from './github.js';
 import { JIRA_FIELDS, planJira, jiraRecords } from './jira.js';
-import { buildOrganisation, orgConfig, type DemoOrgConfig } from './org.js';
+import { buildOrganisation, orgConfig, type DemoOrgConfig, type Organisation } from './org.js';
 import { numberIncidents, pagerdutyRecords, planBackgroundIncidents } from './pagerduty.js';
 import { Rng } from './prng.js';
 import { floorSecond, monthsBefore } from './time.js';
@@ -52,18 +52,25 @@ function compareRecords(a: SourceRecord, b: SourceRecord): number {
   return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 }
 
-export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
+/** The options checked, the window and the organisation: what the whole demo and its org mapping alone share. */
+function organisation(options: DemoOptions): { rng: Rng; window: Window; org: Organisation } {
   const seed = options.seed ?? DEMO_DEFAULTS.seed;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const nowDate = options.now ?? DEMO_DEFAULTS.now;
   if (Number.isNaN(nowDate.getTime())) throw new RangeError('now is not a valid date');
   const months = positiveInteger('months', options.months ?? DEMO_DEFAULTS.months);
   const teamCount = positiveInteger('teams', options.teams ?? DEMO_DEFAULTS.teams);
-
   const now = floorSecond(nowDate.getTime());
   const window: Window = { start: monthsBefore(now, months), now };
   const rng = new Rng(seed);
-  const org = buildOrganisation(rng.fork('organisation'), teamCount, window.start);
+  return { rng, window, org: buildOrganisation(rng.fork('organisation'), teamCount, window.start) };
+}
+
+/** The demo organisation's org mapping alone, as generateDemoOrg gives it with the same options, without its history. */
+export const demoOrgConfig = (options: DemoOptions = {}): DemoOrg['org'] => orgConfig(organisation(options).org);
+
+export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
+  const { rng, window, org } = organisation(options);
 
   const deliveries = org.repos.map((repo) => simulateDelivery(org, repo, rng.fork(`delivery:${repo.fullName}`), window));
   const background = org.repos.flatMap((repo) => planBackgroundIncidents(org, repo, rng.fork(`incidents:${repo.fullName}`), window));
