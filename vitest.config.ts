@@ -8,7 +8,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{cli,connectors,workers,schemas,infra}/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['{app,cli,connectors,workers,mapping,schemas,infra}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

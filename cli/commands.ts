@@ -6,13 +6,10 @@ import type { Runtime } from '../infra/runtime.js';
 import { migrate } from '../infra/store/migrate.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
-import { createMapperRegistry } from '../workers/normalize/mappers.js';
-import { mapContext, type MapContext } from '../workers/normalize/registry.js';
+import { createMapperRegistry } from '../connectors/mappers.js';
+import { mapContext, type MapContext } from '../mapping/registry.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
-import { benchConnectors, runBench } from './bench.js';
-import { benchModel } from './bench-model.js';
-import { benchMetrics } from './bench-metrics.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
 import type { Check } from '../connectors/core/types.js';
@@ -426,67 +423,6 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
-  bench: {
-    summary: 'measure the pipeline (Kafka -> normalizer -> ClickHouse) or the connectors (against fake APIs)',
-    usage: [
-      'usage: ptel bench [pipeline] [--events N] [--size BYTES]',
-      '       ptel bench connectors',
-      '       ptel bench model [--events N] [--commits N] [--repos N]',
-      '       ptel bench metrics [--teams N] [--years N] [--scale X]',
-      'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
-      'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
-      'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
-      'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric: full, per metric, at a tenth of the teams, and the last day.',
-    ].join('\n'),
-    options: {
-      events: { type: 'string' },
-      size: { type: 'string' },
-      commits: { type: 'string' },
-      repos: { type: 'string' },
-      teams: { type: 'string' },
-      years: { type: 'string' },
-      scale: { type: 'string' },
-    },
-    positionals: true,
-    async run(ctx) {
-      const what = ctx.positionals[0] ?? 'pipeline';
-      if (what === 'connectors') {
-        await benchConnectors(ctx.out);
-        return 0;
-      }
-      if (what === 'model') {
-        await benchModel({
-          config: ctx.config,
-          out: ctx.out,
-          events: Number(ctx.values['events'] ?? 100_000),
-          commits: Number(ctx.values['commits'] ?? 1_000_000),
-          repos: Number(ctx.values['repos'] ?? 10),
-        });
-        return 0;
-      }
-      if (what === 'metrics') {
-        await benchMetrics({
-          config: ctx.config,
-          out: ctx.out,
-          teams: Number(ctx.values['teams'] ?? 50),
-          years: Number(ctx.values['years'] ?? 2),
-          scale: Number(ctx.values['scale'] ?? 1),
-        });
-        return 0;
-      }
-      if (what !== 'pipeline') {
-        ctx.err.write(`ptel bench: unknown benchmark '${what}'; use pipeline, connectors, model or metrics\n`);
-        return 2;
-      }
-      await runBench({
-        config: ctx.config,
-        events: Number(ctx.values['events'] ?? 200_000),
-        size: Number(ctx.values['size'] ?? 1024),
-        out: ctx.out,
-      });
-      return 0;
-    },
-  },
   ...METRICS_COMMANDS,
   ...ALERTS_COMMANDS,
   ...EXPORT_COMMANDS,

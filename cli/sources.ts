@@ -17,7 +17,7 @@ import { runMetricsJob } from '../workers/metrics/job.js';
 import { exportMonthJustEnded } from '../workers/export/export.js';
 import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
 import { runStallAlerts } from '../workers/alerts/stalls.js';
-import { mapContext, type MapContext } from '../workers/normalize/context.js';
+import { mapContext, type MapContext } from '../mapping/context.js';
 
 /** The connectors whose configuration and credentials are complete. */
 export function configuredConnectors(config: Config): Connector[] {

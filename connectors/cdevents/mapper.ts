@@ -23,8 +23,8 @@ import {
   type MapContext,
   type Mapper,
   type SourceMappers,
-} from '../../workers/normalize/registry.js';
-import { iso, isProduction, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
+} from '../../mapping/registry.js';
+import { iso, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 import { kindOf } from './schemas.js';
 
 /**

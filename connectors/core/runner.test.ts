@@ -4,7 +4,7 @@ import { createLocalBus } from '../../infra/bus/local.js';
 import { readTopic } from '../../test/support/bus.js';
 import { quietLogger, tempDir } from '../../test/support/harness.js';
 import { memoryCursorStore } from './cursor-store.js';
-import { SourceError } from './http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import { runSync } from './runner.js';
 import type { Connector, Cursor, Page, StreamContext } from './types.js';
 

@@ -4,7 +4,7 @@ import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import type { Store } from '../../infra/store/client.js';
 import type { CursorStore } from './cursor-store.js';
-import { createLimiter, SourceError } from './http.js';
+import { createLimiter, SourceError } from '../../infra/http-retry.js';
 import { publishRecords } from './publish.js';
 import { isConfigured, type Connector, type Cursor, type StreamContext } from './types.js';
 

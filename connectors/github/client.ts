@@ -4,7 +4,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../core/http.js';
+import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 
 const GithubOctokit = Octokit.plugin(throttling, retry);
 export type GithubOctokit = InstanceType<typeof GithubOctokit>;

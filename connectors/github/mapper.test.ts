@@ -21,8 +21,8 @@ import type {
 import type { RawEvent, SourceRecord } from '../../schemas/raw-event.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { eventsOf, insertTables, mapEvents, mappedOk } from '../../test/support/mapping.js';
-import { mapContext, type Outcome } from '../../workers/normalize/registry.js';
-import { commitFingerprint, rowVersion, rankedVersion } from '../../workers/normalize/rows.js';
+import { mapContext, type Outcome } from '../../mapping/registry.js';
+import { commitFingerprint, rowVersion, rankedVersion } from '../../mapping/rows.js';
 import { ENTITY_TYPES } from '../core/entities.js';
 import { generateDemoOrg } from '../demo/generator.js';
 import { githubMappers } from './mapper.js';

@@ -11,8 +11,8 @@ import type {
   RunStatus,
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import { MappingError, ok, parsePayload, type MapContext, type Mapper, type SourceMappers } from '../../workers/normalize/registry.js';
-import { repoName } from '../../workers/normalize/org-index.js';
+import { MappingError, ok, parsePayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
+import { repoName } from '../../mapping/org-index.js';
 import {
   commitFingerprint,
   iso,
@@ -22,7 +22,7 @@ import {
   rankedVersion,
   rowsOf,
   rowVersion,
-} from '../../workers/normalize/rows.js';
+} from '../../mapping/rows.js';
 import { jobTime, releaseTime } from './records.js';
 
 /**

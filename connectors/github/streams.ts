@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { get, PER_PAGE, type GithubClient } from './client.js';
 import {

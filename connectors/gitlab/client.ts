@@ -1,6 +1,6 @@
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { abortableSleep, classifyHttpFailure, retryAfterMs, SourceError, withRetries } from '../core/http.js';
+import { abortableSleep, classifyHttpFailure, retryAfterMs, SourceError, withRetries } from '../../infra/http-retry.js';
 
 export type Query = Record<string, string | number | undefined>;
 

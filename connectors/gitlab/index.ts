@@ -1,5 +1,5 @@
 import type { Check, Connector, WebhookSource } from '../core/types.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import { createGitlabClient, projectId, type GitlabClient } from './client.js';
 import { gitlabStreams } from './streams.js';
 import { gitlabWebhook as webhook } from './webhook.js';

@@ -8,8 +8,8 @@ import type { RawEvent, SourceRecord } from '../../schemas/raw-event.js';
 import { gitlabDataset } from '../../test/fakes/gitlab.js';
 import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
 import { eventsOf, insertTables, mapEvents, mappedOk } from '../../test/support/mapping.js';
-import { mapContext } from '../../workers/normalize/registry.js';
-import { rowVersion } from '../../workers/normalize/rows.js';
+import { mapContext } from '../../mapping/registry.js';
+import { rowVersion } from '../../mapping/rows.js';
 import { deploymentRecord, jobRecord, mergeRequestRecord, pipelineRecord } from './records.js';
 import { gitlabWebhook } from './webhook.js';
 

@@ -17,9 +17,9 @@ import {
   type MapContext,
   type Mapper,
   type SourceMappers,
-} from '../../workers/normalize/registry.js';
-import { repoName, type Ownership } from '../../workers/normalize/org-index.js';
-import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
+} from '../../mapping/registry.js';
+import { repoName, type Ownership } from '../../mapping/org-index.js';
+import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
 /**
  * GitLab entities arrive as a REST object (pull) or inside a webhook delivery (object_kind names it).

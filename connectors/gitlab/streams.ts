@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
-import { createLimiter, SourceError } from '../core/http.js';
+import { createLimiter, SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { projectId, type GitlabClient, type Query } from './client.js';
 import {

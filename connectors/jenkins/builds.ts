@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { jobUrlPath, normaliseJobPath, type JenkinsClient } from './client.js';
 

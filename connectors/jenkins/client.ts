@@ -1,6 +1,6 @@
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../core/http.js';
+import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 
 export interface JenkinsClient {
   /** The configured base URL without a trailing slash, e.g. https://ci.example.com/jenkins. */

@@ -7,8 +7,8 @@ import type { RawEvent } from '../../schemas/raw-event.js';
 import { jenkinsBuild, type JenkinsBuild } from '../../test/fakes/jenkins.js';
 import { queryRows, tempDir, testStore } from '../../test/support/harness.js';
 import { eventsOf, insertTables, mapEvents, mappedOk } from '../../test/support/mapping.js';
-import { mapContext } from '../../workers/normalize/registry.js';
-import { rowVersion } from '../../workers/normalize/rows.js';
+import { mapContext } from '../../mapping/registry.js';
+import { rowVersion } from '../../mapping/rows.js';
 import { buildRecord } from './builds.js';
 import { jenkinsWebhookRecords } from './webhook.js';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { DeploymentState, PipelineRunRow, RunResult, RunStatus } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import type { MapContext } from '../../workers/normalize/context.js';
-import { MappingError, ok, parsePayload, type SourceMappers, type TableRows } from '../../workers/normalize/registry.js';
-import { iso, isProduction, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
+import type { MapContext } from '../../mapping/context.js';
+import { MappingError, ok, parsePayload, type SourceMappers, type TableRows } from '../../mapping/registry.js';
+import { iso, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
 /**
  * Jenkins builds -> pipeline_runs, and for a build of a deploying pipeline also deployments and

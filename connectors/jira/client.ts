@@ -2,7 +2,7 @@ import { AgileClient, HttpException, Version2Client, Version3Client, type Config
 import type { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { classifyHttpFailure, createLimiter, SourceError, withRetries, type HeaderBag } from '../core/http.js';
+import { classifyHttpFailure, createLimiter, SourceError, withRetries, type HeaderBag } from '../../infra/http-retry.js';
 
 type JiraSettings = NonNullable<Config['sources']['jira']>;
 

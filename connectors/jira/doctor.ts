@@ -1,5 +1,5 @@
 import type { Config } from '../../infra/config/schema.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import type { Check } from '../core/types.js';
 import { jiraSettings, type JiraClient } from './client.js';
 import * as S from './schemas.js';

@@ -8,7 +8,7 @@ import type { Row } from '../../infra/store/batch-writer.js';
 import type { RawEvent, SourceRecord } from '../../schemas/raw-event.js';
 import { eventsOf, insertTables, mapEvents, mappedOk } from '../../test/support/mapping.js';
 import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
-import { mapContext, type MapContext } from '../../workers/normalize/registry.js';
+import { mapContext, type MapContext } from '../../mapping/registry.js';
 import { generateDemoOrg } from '../demo/generator.js';
 import { JIRA_FIELDS } from '../demo/jira.js';
 import { issueDeletedRecord, issueRecord, sprintRecord, versionRecord } from './records.js';

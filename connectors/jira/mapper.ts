@@ -12,8 +12,8 @@ import type {
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import type { ModelConfig } from '../../infra/config/schema.js';
-import { MappingError, ok, parsePayload, type MapContext, type Outcome, type SourceMappers } from '../../workers/normalize/registry.js';
-import { iso, isoDate, isoOrNull, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
+import { MappingError, ok, parsePayload, type MapContext, type Outcome, type SourceMappers } from '../../mapping/registry.js';
+import { iso, isoDate, isoOrNull, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
 const SOURCE = 'jira';
 

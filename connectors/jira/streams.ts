@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { jiraSettings, type JiraClient } from './client.js';
 import { issueDeletedRecord, issueRecord, sprintRecord, sprintVersion, versionHash, versionRecord } from './records.js';

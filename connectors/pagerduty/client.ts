@@ -1,7 +1,7 @@
 import { api } from '@pagerduty/pdjs';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../core/http.js';
+import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 
 /** The largest page PagerDuty serves. */
 export const PAGE_LIMIT = 100;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { IncidentEventKind, IncidentRow, IncidentStatus } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import type { MapContext } from '../../workers/normalize/context.js';
-import { ok, parsePayload, withPayload, type SourceMappers } from '../../workers/normalize/registry.js';
-import { iso, ownerColumns, rowsOf, rowVersion } from '../../workers/normalize/rows.js';
+import type { MapContext } from '../../mapping/context.js';
+import { ok, parsePayload, withPayload, type SourceMappers } from '../../mapping/registry.js';
+import { iso, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 import { toSecond } from './records.js';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
-import { SourceError } from '../core/http.js';
+import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { OFFSET_CAP, PAGE_LIMIT, type PagerdutyClient, type Query } from './client.js';
 import {

@@ -2,7 +2,7 @@ import { Rng } from '../../connectors/demo/prng.js';
 import { orgSchema, type OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { ENTITY_TABLES, type DomainTables, type IncidentEventKind, type StatusCategory, type WorkItemKind } from '../../schemas/domain.js';
-import { commitFingerprint } from '../../workers/normalize/rows.js';
+import { commitFingerprint } from '../../mapping/rows.js';
 
 /**
  * A large organisation written straight into the domain tables, as the mappers would have written it:

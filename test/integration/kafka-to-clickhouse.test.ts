@@ -9,7 +9,7 @@ import type { Store } from '../../infra/store/client.js';
 import { deadLetterTopic, rawTopic } from '../../schemas/raw-event.js';
 import { waitUntilDrained } from '../../workers/normalize/drain.js';
 import { DLQ_HEADERS, startNormalizer } from '../../workers/normalize/normalizer.js';
-import { MapperRegistry, mapContext } from '../../workers/normalize/registry.js';
+import { MapperRegistry, mapContext } from '../../mapping/registry.js';
 import { queryRows, quietLogger, sampleEvents, tempDir, testStore, uniqueName } from '../support/harness.js';
 
 const logger = quietLogger();

@@ -1,8 +1,8 @@
 import type { Row } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import { buildRawEvent, type RawEvent, type SourceRecord } from '../../schemas/raw-event.js';
-import { createMapperRegistry } from '../../workers/normalize/mappers.js';
-import { mapContext, type MapContext, type Outcome } from '../../workers/normalize/registry.js';
+import { createMapperRegistry } from '../../connectors/mappers.js';
+import { mapContext, type MapContext, type Outcome } from '../../mapping/registry.js';
 
 /** The RawEvents a connector would publish for these records (pull: `<source>/<stream>`; webhook: `webhook/<source>`). */
 export function eventsOf(records: SourceRecord[], connector: string, ingestTime = new Date('2026-06-01T00:00:00Z')): RawEvent[] {

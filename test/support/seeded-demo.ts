@@ -9,9 +9,9 @@ import { link } from '../../workers/link/linker.js';
 import { writeBenchmarks } from '../../workers/metrics/benchmarks.js';
 import { addDays, periodStart } from '../../workers/metrics/engine.js';
 import { runMetricsJob } from '../../workers/metrics/job.js';
-import { createMapperRegistry } from '../../workers/normalize/mappers.js';
+import { createMapperRegistry } from '../../connectors/mappers.js';
 import { normalizeBatch } from '../../workers/normalize/normalizer.js';
-import { mapContext } from '../../workers/normalize/registry.js';
+import { mapContext } from '../../mapping/registry.js';
 
 /**
  * A store filled as production fills it: the demo organisation's payloads through the normalizer, then

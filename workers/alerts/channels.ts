@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { event as pagerdutyEvent } from '@pagerduty/pdjs';
-import { classifyHttpFailure, withRetries, type RetryOptions } from '../../connectors/core/http.js';
+import { classifyHttpFailure, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 import type { AlertsConfig, ChannelConfig } from '../../infra/config/schema.js';
 import { alertRecord, type AlertMessage, type StallAlert } from './types.js';
 

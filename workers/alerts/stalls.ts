@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createLimiter } from '../../connectors/core/http.js';
+import { createLimiter } from '../../infra/http-retry.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';

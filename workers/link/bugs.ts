@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../infra/config/schema.js';
-import { isProduction } from '../normalize/rows.js';
+import { isProduction } from '../../mapping/rows.js';
 import type { Bug, Incident } from './inputs.js';
 import { findReferences } from './references.js';
 

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../infra/config/schema.js';
-import { looksLikeHotfix } from '../normalize/rows.js';
+import { looksLikeHotfix } from '../../mapping/rows.js';
 import type { ResolvedDeployment } from './deployments.js';
 import type { Incident, PullRequest } from './inputs.js';
 import { findReferences } from './references.js';

@@ -14,7 +14,7 @@ import type {
 } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
-import { commitFingerprint } from '../normalize/rows.js';
+import { commitFingerprint } from '../../mapping/rows.js';
 import { link } from './linker.js';
 
 /**

@@ -30,7 +30,7 @@ import {
   type Json,
   type PullSpec,
 } from '../../test/support/scenario-payloads.js';
-import { mapContext } from '../normalize/context.js';
+import { mapContext } from '../../mapping/context.js';
 import { link } from './linker.js';
 
 /**

@@ -7,10 +7,10 @@ import { buildRawEvent, type RawEvent } from '../../schemas/raw-event.js';
 import { ENTITY_TABLES } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { link, LINK_TABLES } from '../link/linker.js';
-import { createMapperRegistry } from './mappers.js';
+import { createMapperRegistry } from '../../connectors/mappers.js';
 import { normalizeBatch } from './normalizer.js';
 import { replay } from './replay.js';
-import { mapContext } from './registry.js';
+import { mapContext } from '../../mapping/registry.js';
 import { rawEventBusMessage } from '../../connectors/core/publish.js';
 
 /** Every live row of a table under FINAL, in a fixed order; link tables without the run's own stamp. */

@@ -4,7 +4,7 @@ import type { BatchWriter, Row } from '../../infra/store/batch-writer.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deadLetterTopic, rawEventSchema, sourceOfRawTopic, type RawEvent } from '../../schemas/raw-event.js';
-import type { MapContext, MapperRegistry, TableRows } from './registry.js';
+import type { MapContext, MapperRegistry, TableRows } from '../../mapping/registry.js';
 
 export interface NormalizerDeps {
   bus: Bus;

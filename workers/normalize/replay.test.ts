@@ -5,7 +5,7 @@ import type { Store } from '../../infra/store/client.js';
 import { queryRows, sampleEvents, testStore } from '../../test/support/harness.js';
 import { rawEventRow } from './normalizer.js';
 import { replay } from './replay.js';
-import { mapContext, MapperRegistry, ok, withPayload } from './registry.js';
+import { mapContext, MapperRegistry, ok, withPayload } from '../../mapping/registry.js';
 
 const payload = z.object({ id: z.number(), version: z.number(), updated_at: z.string() });
 

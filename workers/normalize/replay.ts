@@ -3,7 +3,7 @@ import type { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { normalizeBatch } from './normalizer.js';
-import type { MapContext, MapperRegistry } from './registry.js';
+import type { MapContext, MapperRegistry } from '../../mapping/registry.js';
 
 export interface ReplayFilter {
   source?: string | undefined;

@@ -17,7 +17,7 @@ import { insertTables } from '../../../test/support/mapping.js';
 import { compute, explain, testParams, type Value } from '../../../test/support/metrics.js';
 import { deploymentRow } from '../../../test/support/rows.js';
 import { link } from '../../link/linker.js';
-import { commitFingerprint } from '../../normalize/rows.js';
+import { commitFingerprint } from '../../../mapping/rows.js';
 import type { PeriodKind, ScopeKind } from '../types.js';
 import { DORA_METRICS } from './dora.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, ConfigError } from '../../infra/config/load.js';
-import { tempDir } from '../../test/support/harness.js';
-import { generateDemoOrg } from '../../connectors/demo/generator.js';
+import { loadConfig, ConfigError } from '../infra/config/load.js';
+import { tempDir } from '../test/support/harness.js';
+import { generateDemoOrg } from '../connectors/demo/generator.js';
 import { OrgIndex } from './org-index.js';
 
 const org = {

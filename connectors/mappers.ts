@@ -1,10 +1,10 @@
-import { cdeventsMappers } from '../../connectors/cdevents/mapper.js';
-import { githubMappers } from '../../connectors/github/mapper.js';
-import { gitlabMappers } from '../../connectors/gitlab/mapper.js';
-import { jenkinsMappers } from '../../connectors/jenkins/mapper.js';
-import { jiraMappers } from '../../connectors/jira/mapper.js';
-import { pagerdutyMappers } from '../../connectors/pagerduty/mapper.js';
-import { MapperRegistry, type SourceMappers } from './registry.js';
+import { cdeventsMappers } from './cdevents/mapper.js';
+import { githubMappers } from './github/mapper.js';
+import { gitlabMappers } from './gitlab/mapper.js';
+import { jenkinsMappers } from './jenkins/mapper.js';
+import { jiraMappers } from './jira/mapper.js';
+import { pagerdutyMappers } from './pagerduty/mapper.js';
+import { MapperRegistry, type SourceMappers } from '../mapping/registry.js';
 
 /** Every source's mappers: each connector folder keeps its own beside its streams and webhook. */
 export const SOURCE_MAPPERS: SourceMappers[] = [

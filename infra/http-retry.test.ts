@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyHttpFailure, createLimiter, retryAfterMs, SourceError, withRetries } from './http.js';
+import { classifyHttpFailure, createLimiter, retryAfterMs, SourceError, withRetries } from './http-retry.js';
 
 const now = Date.parse('2026-11-24T10:00:00Z');
 

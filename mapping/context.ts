@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { defaultModel, type ModelConfig, type OrgConfig, type PersonConfig, type SourcesConfig } from '../../infra/config/schema.js';
+import { defaultModel, type ModelConfig, type OrgConfig, type PersonConfig, type SourcesConfig } from '../infra/config/schema.js';
 import { OrgIndex } from './org-index.js';
 
 /** The systems whose accounts the people mapping covers. */

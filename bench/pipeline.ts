@@ -15,8 +15,8 @@ import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
 import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
-import { createMapperRegistry } from '../workers/normalize/mappers.js';
-import { mapContext } from '../workers/normalize/registry.js';
+import { createMapperRegistry } from '../connectors/mappers.js';
+import { mapContext } from '../mapping/registry.js';
 import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
 
 /** Each source's full and no-change sync against its fake API, one after the other. */

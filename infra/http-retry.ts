@@ -1,4 +1,4 @@
-import { backoffDelay } from '../../infra/retry.js';
+import { backoffDelay } from './retry.js';
 
 /**
  * How a failed request to a source is handled. Classified from the status and headers, never from

@@ -11,9 +11,9 @@ import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
 import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
 import { link } from '../workers/link/linker.js';
-import { createMapperRegistry } from '../workers/normalize/mappers.js';
+import { createMapperRegistry } from '../connectors/mappers.js';
 import { normalizeBatch, rawEventRow } from '../workers/normalize/normalizer.js';
-import { mapContext } from '../workers/normalize/registry.js';
+import { mapContext } from '../mapping/registry.js';
 
 export interface ModelBenchOptions {
   config: Config;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { RawEvent, Source } from '../../schemas/raw-event.js';
-import type { Row } from '../../infra/store/batch-writer.js';
+import type { RawEvent, Source } from '../schemas/raw-event.js';
+import type { Row } from '../infra/store/batch-writer.js';
 import type { MapContext } from './context.js';
 
 export interface TableRows {

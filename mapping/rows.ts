@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DomainTable, DomainTables } from '../../schemas/domain.js';
-import type { ModelConfig } from '../../infra/config/schema.js';
+import type { DomainTable, DomainTables } from '../schemas/domain.js';
+import type { ModelConfig } from '../infra/config/schema.js';
 import type { Ownership } from './org-index.js';
 import { MappingError, type TableRows } from './registry.js';
 

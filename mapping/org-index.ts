@@ -1,4 +1,4 @@
-import { serviceName, type OrgConfig } from '../../infra/config/schema.js';
+import { serviceName, type OrgConfig } from '../infra/config/schema.js';
 
 /** Where a row belongs in the organisation: its team and that team's program. */
 export interface Ownership {

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The benchmarks' entry point, apart from the product: they drive the fake vendor APIs of the test
+ * suite, which the product build leaves out. `npm run bench -- <name> [options]`.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../infra/config/load.js';
+import { benchMetrics } from './metrics.js';
+import { benchModel } from './model.js';
+import { benchConnectors, runBench } from './pipeline.js';
+
+const USAGE = [
+  'usage: npm run bench -- [pipeline] [--events N] [--size BYTES]',
+  '       npm run bench -- connectors',
+  '       npm run bench -- model [--events N] [--commits N] [--repos N]',
+  '       npm run bench -- metrics [--teams N] [--years N] [--scale X]',
+  '       npm run bench -- all        pipeline, connectors and model in turn',
+  'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
+  'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
+  'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
+  'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric.',
+  'Every command takes --config FILE.',
+].join('\n');
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        events: { type: 'string' },
+        size: { type: 'string' },
+        commits: { type: 'string' },
+        repos: { type: 'string' },
+        teams: { type: 'string' },
+        years: { type: 'string' },
+        scale: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const number = (name: keyof typeof values, fallback: number): number => {
+    const v = values[name];
+    if (typeof v !== 'string') return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} '${v}': expected a positive number`);
+    return n;
+  };
+  let config;
+  try {
+    config = loadConfig({ file: values.config });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 78;
+  }
+  const out = process.stdout;
+  const what = positionals[0] ?? 'pipeline';
+  try {
+    const pipeline = (): Promise<void> =>
+      runBench({ config, events: number('events', 200_000), size: number('size', 1024), out });
+    const model = (): Promise<void> =>
+      benchModel({ config, out, events: number('events', 100_000), commits: number('commits', 1_000_000), repos: number('repos', 10) });
+    switch (what) {
+      case 'pipeline':
+        await pipeline();
+        return 0;
+      case 'connectors':
+        await benchConnectors(out);
+        return 0;
+      case 'model':
+        await model();
+        return 0;
+      case 'metrics':
+        await benchMetrics({ config, out, teams: number('teams', 50), years: number('years', 2), scale: number('scale', 1) });
+        return 0;
+      case 'all':
+        await pipeline();
+        await benchConnectors(out);
+        await model();
+        return 0;
+      default:
+        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics or all`);
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,84 @@
+/**
+ * The one source of "now". Every rule that depends on the current instant (periods, ages, stalls,
+ * schedules, cursors, versions) reads it from a Clock that the composition root builds and passes in,
+ * so tests and backtests move time freely and `--as-of` evaluates a past instant.
+ */
+export interface Clock {
+  /** The current instant, epoch milliseconds. */
+  now(): number;
+  /** The current instant as a Date. */
+  date(): Date;
+  /**
+   * Calls `fn` once after `ms` (any length: delays beyond the 2^31-1 ms a Node timer takes are chained).
+   * Returns a function that cancels it.
+   */
+  setTimer(fn: () => void, ms: number): () => void;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The longest delay a Node timer honours; a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The wall clock with Node's timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  date: () => new Date(),
+  setTimer(fn, ms) {
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const due = Date.now() + Math.max(0, ms);
+    const arm = (): void => {
+      const left = due - Date.now();
+      if (left > MAX_TIMER_MS) {
+        timer = setTimeout(arm, MAX_TIMER_MS);
+        return;
+      }
+      timer = setTimeout(() => {
+        if (!cancelled) fn();
+      }, Math.max(0, left));
+    };
+    arm();
+    return () => {
+      cancelled = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  },
+  sleep(ms, signal) {
+    return sleepWith(systemClock, ms, signal);
+  },
+};
+
+/** A sleep built on a clock's timer, for clocks that implement only setTimer. */
+export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      cancel();
+      reject(signal?.reason);
+    };
+    const cancel = clock.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A clock stopped at one instant: what `--as-of` evaluates against. Its timers run on the wall clock
+ * (a read command waits for nothing scheduled), so only `now` is fixed.
+ */
+export function fixedClock(at: Date | number): Clock {
+  const ms = typeof at === 'number' ? at : at.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError(`not an instant: ${String(at)}`);
+  return {
+    now: () => ms,
+    date: () => new Date(ms),
+    setTimer: (fn, delay) => systemClock.setTimer(fn, delay),
+    sleep: (delay, signal) => systemClock.sleep(delay, signal),
+  };
+}
