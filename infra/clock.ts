@@ -20,34 +20,61 @@ export interface Clock {
 /** The longest delay a Node timer honours; a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/** What a clock needs from a timer host: a time source and one-shot timers that honour up to MAX_TIMER_MS. */
+export interface TimerHost<H = unknown> {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): H;
+  clearTimeout(handle: H): void;
+}
+
+/**
+ * A clock over a timer host. A delay longer than MAX_TIMER_MS is armed as a chain of shorter timers,
+ * each re-reading the host's time, so the callback fires at its due instant and never before it.
+ */
+export function timerClock<H>(host: TimerHost<H>): Clock {
+  const clock: Clock = {
+    now: () => host.now(),
+    date: () => new Date(host.now()),
+    setTimer(fn, ms) {
+      let handle: H | undefined;
+      let cancelled = false;
+      const due = host.now() + (Number.isFinite(ms) ? Math.max(0, ms) : ms > 0 ? Infinity : 0);
+      const arm = (): void => {
+        if (cancelled) return;
+        const left = due - host.now();
+        if (left > MAX_TIMER_MS) {
+          handle = host.setTimeout(arm, MAX_TIMER_MS);
+          return;
+        }
+        handle = host.setTimeout(
+          () => {
+            if (cancelled) return;
+            // A host timer may fire a little before its delay is up: wait out the rest.
+            if (host.now() < due) arm();
+            else fn();
+          },
+          Math.max(0, left),
+        );
+      };
+      arm();
+      return () => {
+        cancelled = true;
+        if (handle !== undefined) host.clearTimeout(handle);
+      };
+    },
+    sleep(ms, signal) {
+      return sleepWith(clock, ms, signal);
+    },
+  };
+  return clock;
+}
+
 /** The wall clock with Node's timers. */
-export const systemClock: Clock = {
+export const systemClock: Clock = timerClock<NodeJS.Timeout>({
   now: () => Date.now(),
-  date: () => new Date(),
-  setTimer(fn, ms) {
-    let timer: NodeJS.Timeout | undefined;
-    let cancelled = false;
-    const due = Date.now() + Math.max(0, ms);
-    const arm = (): void => {
-      const left = due - Date.now();
-      if (left > MAX_TIMER_MS) {
-        timer = setTimeout(arm, MAX_TIMER_MS);
-        return;
-      }
-      timer = setTimeout(() => {
-        if (!cancelled) fn();
-      }, Math.max(0, left));
-    };
-    arm();
-    return () => {
-      cancelled = true;
-      if (timer !== undefined) clearTimeout(timer);
-    };
-  },
-  sleep(ms, signal) {
-    return sleepWith(systemClock, ms, signal);
-  },
-};
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle),
+});
 
 /** A sleep built on a clock's timer, for clocks that implement only setTimer. */
 export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortSignal): Promise<void> {

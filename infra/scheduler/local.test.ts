@@ -1,53 +1,210 @@
 import { describe, expect, it } from 'vitest';
-import { quietLogger, waitFor } from '../../test/support/harness.js';
+import { ManualClock, nodeLikeTimerHost } from '../../test/support/clock.js';
+import { quietLogger } from '../../test/support/harness.js';
+import { timerClock } from '../clock.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import { createLocalScheduler } from './local.js';
 import { nextCronTime, validateSchedules } from './types.js';
 
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 describe('in-process scheduler', () => {
-  it('runs each schedule repeatedly without overlapping runs, and retries a failed run', async () => {
+  it('runs a monthly cron once on the 1st of each month and not before, from a start mid-month', async () => {
+    const clock = new ManualClock('2026-03-03T10:00:00Z');
+    const runs: string[] = [];
+    const s = createLocalScheduler({
+      schedules: [{ id: 'month-close', job: 'close', cron: '0 3 1 * *' }],
+      handlers: {
+        close: () => {
+          runs.push(clock.date().toISOString());
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      clock,
+    });
+    await s.start();
+    expect(clock.nextDue()).toBe(Date.parse('2026-04-01T03:00:00Z'));
+
+    await clock.set('2026-04-01T02:59:59.999Z');
+    expect(runs).toEqual([]);
+    await clock.set('2026-04-01T03:00:00Z');
+    expect(runs).toEqual(['2026-04-01T03:00:00.000Z']);
+    await clock.set('2026-04-30T23:59:59Z');
+    expect(runs).toHaveLength(1);
+    await clock.set('2026-07-15T00:00:00Z');
+    expect(runs).toEqual(['2026-04-01T03:00:00.000Z', '2026-05-01T03:00:00.000Z', '2026-06-01T03:00:00.000Z', '2026-07-01T03:00:00.000Z']);
+    expect(clock.pending).toBe(1);
+    await s.stop();
+  });
+
+  it('waits out a month on timers that clamp long delays as Node does', async () => {
+    // The wall clock's timer logic over manual time: a delay above 2^31-1 ms asked of the host fires after 1 ms.
+    const manual = new ManualClock('2026-03-03T10:00:00Z');
+    const clock = timerClock(nodeLikeTimerHost(manual));
+    const runs: string[] = [];
+    const s = createLocalScheduler({
+      schedules: [{ id: 'month-close', job: 'close', cron: '0 3 1 * *' }],
+      handlers: {
+        close: () => {
+          runs.push(clock.date().toISOString());
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      clock,
+    });
+    await s.start();
+    await manual.set('2026-03-31T00:00:00Z');
+    expect(runs).toEqual([]);
+    await manual.set('2026-05-15T00:00:00Z');
+    expect(runs).toEqual(['2026-04-01T03:00:00.000Z', '2026-05-01T03:00:00.000Z']);
+    await s.stop();
+  });
+
+  it('runs an everyMs schedule every interval after the previous run', async () => {
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    const t0 = clock.now();
+    const runs: number[] = [];
+    const s = createLocalScheduler({
+      schedules: [{ id: 'pull', job: 'pull', everyMs: 60_000 }],
+      handlers: {
+        pull: () => {
+          runs.push(clock.now() - t0);
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      clock,
+    });
+    await s.start();
+    await clock.advance(59_999);
+    expect(runs).toEqual([]);
+    await clock.advance(1);
+    expect(runs).toEqual([60_000]);
+    await clock.set(t0 + 300_000);
+    expect(runs).toEqual([60_000, 120_000, 180_000, 240_000, 300_000]);
+    await s.stop();
+  });
+
+  it('with runAtStart runs each schedule at once, then on its own times', async () => {
+    const clock = new ManualClock('2026-03-03T10:00:00Z');
+    const runs: string[] = [];
+    const s = createLocalScheduler({
+      schedules: [
+        { id: 'month-close', job: 'close', cron: '0 3 1 * *' },
+        { id: 'pull', job: 'pull', everyMs: 3_600_000 },
+      ],
+      handlers: {
+        close: () => {
+          runs.push(`close ${clock.date().toISOString()}`);
+          return Promise.resolve();
+        },
+        pull: () => {
+          runs.push(`pull ${clock.date().toISOString()}`);
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      runAtStart: true,
+      clock,
+    });
+    await s.start();
+    await clock.advance(0);
+    expect(runs.sort()).toEqual(['close 2026-03-03T10:00:00.000Z', 'pull 2026-03-03T10:00:00.000Z']);
+    runs.length = 0;
+    await clock.set('2026-04-01T03:00:00Z');
+    expect(runs.filter((r) => r.startsWith('close'))).toEqual(['close 2026-04-01T03:00:00.000Z']);
+    expect(runs.filter((r) => r.startsWith('pull'))).toHaveLength(
+      (Date.parse('2026-04-01T03:00:00Z') - Date.parse('2026-03-03T10:00:00Z')) / 3_600_000,
+    );
+    await s.stop();
+  });
+
+  it('never overlaps runs of one schedule, and retries a failed run after a back-off on the clock', async () => {
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    const t0 = clock.now();
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     let active = 0;
     let maxActive = 0;
-    let runs = 0;
-    let failures = 0;
+    let slowRuns = 0;
+    const flakyAt: number[] = [];
     const s = createLocalScheduler({
       schedules: [
-        { id: 'slow', job: 'slow', everyMs: 5 },
-        { id: 'flaky', job: 'flaky', everyMs: 60_000, attempts: 3 },
+        { id: 'slow', job: 'slow', everyMs: 5_000 },
+        { id: 'flaky', job: 'flaky', everyMs: 3_600_000, attempts: 3 },
       ],
       handlers: {
-        slow: async () => {
+        slow: async (_data, ctx) => {
           active++;
           maxActive = Math.max(maxActive, active);
-          await new Promise((r) => setTimeout(r, 30));
+          await clock.sleep(30_000, ctx.signal);
           active--;
-          runs++;
+          slowRuns++;
         },
-        flaky: () => (++failures < 2 ? Promise.reject(new Error('once')) : Promise.resolve()),
+        flaky: () => {
+          flakyAt.push(clock.now() - t0);
+          return flakyAt.length < 3 ? Promise.reject(new Error('not yet')) : Promise.resolve();
+        },
       },
       logger: quietLogger(),
       metrics,
       runAtStart: true,
+      clock,
     });
     await s.start();
-    await waitFor(
-      'three slow runs',
-      () => runs,
-      (n) => n >= 3,
-      { timeoutMs: 10_000 },
-    );
-    await waitFor(
-      'the flaky job to succeed',
-      () => failures,
-      (n) => n >= 2,
-      { timeoutMs: 10_000 },
-    );
-    await s.stop();
+    await clock.advance(0);
+    expect(flakyAt).toEqual([0]);
+    await clock.advance(400);
+    expect(flakyAt).toEqual([0]); // the first back-off is at least half its 1 s ceiling
+    await clock.advance(600);
+    expect(flakyAt).toHaveLength(2);
+    expect(flakyAt[1]).toBeGreaterThanOrEqual(500);
+    await clock.advance(2_000);
+    expect(flakyAt).toHaveLength(3);
+    expect(flakyAt[2]! - flakyAt[1]!).toBeGreaterThanOrEqual(1_000);
+
+    await clock.set(t0 + 140_000);
+    // 0-30 s, 35-65 s, 70-100 s, 105-135 s: four runs, one at a time.
+    expect(slowRuns).toBe(4);
     expect(maxActive).toBe(1);
     const counted = await metrics.registry.getSingleMetricAsString('ptel_job_runs_total');
-    expect(counted).toContain('ptel_job_runs_total{job="flaky",outcome="retried"} 1');
+    expect(counted).toContain('ptel_job_runs_total{job="flaky",outcome="retried"} 2');
     expect(counted).toContain('ptel_job_runs_total{job="flaky",outcome="ok"} 1');
+    await s.stop();
+  });
+
+  it('stop() cancels every timer and ends a back-off wait without running the job again', async () => {
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    let attempts = 0;
+    let cronRuns = 0;
+    const s = createLocalScheduler({
+      schedules: [
+        { id: 'failing', job: 'failing', everyMs: 60_000, attempts: 5 },
+        { id: 'nightly', job: 'nightly', cron: '0 2 * * *' },
+      ],
+      handlers: {
+        failing: () => {
+          attempts++;
+          return Promise.reject(new Error('down'));
+        },
+        nightly: () => {
+          cronRuns++;
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      clock,
+    });
+    await s.start();
+    await clock.advance(60_000);
+    expect(attempts).toBe(1);
+    expect(clock.pending).toBe(2); // the back-off and the nightly timer
+    await s.stop();
+    expect(clock.pending).toBe(0);
+    await clock.advance(7 * 86_400_000);
+    expect(attempts).toBe(1);
+    expect(cronRuns).toBe(0);
   });
 
   it('refuses a schedule list with a mistake, naming it', () => {
@@ -66,9 +223,10 @@ describe('in-process scheduler', () => {
     ).toThrow("schedule id 'x' is listed twice");
   });
 
-  it('computes the next cron time in the given time zone', () => {
+  it('computes the next cron time in the given time zone, strictly after the given instant', () => {
     const from = new Date('2026-03-31T23:30:00Z');
     expect(nextCronTime('0 3 1 * *', 'UTC', from).toISOString()).toBe('2026-04-01T03:00:00.000Z');
     expect(nextCronTime('0 3 1 * *', 'Europe/Berlin', from).toISOString()).toBe('2026-04-01T01:00:00.000Z');
+    expect(iso(nextCronTime('0 3 1 * *', 'UTC', new Date('2026-04-01T03:00:00Z')).getTime())).toBe('2026-05-01T03:00:00.000Z');
   });
 });

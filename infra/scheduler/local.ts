@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import { backoffDelay } from '../retry.js';
@@ -5,7 +6,9 @@ import { nextCronTime, validateSchedules, type JobHandler, type ScheduleSpec, ty
 
 /**
  * The in-process scheduler of embedded mode: one timer per schedule, runs of one schedule never
- * overlap, a failed run is retried with exponential back-off up to its attempts.
+ * overlap, a failed run is retried with exponential back-off up to its attempts. Times come from the
+ * clock: a cron schedule waits on the clock's timer for its next instant, however far away (a monthly
+ * job waits weeks), and never runs twice for one instant.
  */
 export function createLocalScheduler(options: {
   schedules: ScheduleSpec[];
@@ -14,16 +17,27 @@ export function createLocalScheduler(options: {
   metrics?: PipelineMetrics;
   /** Run each schedule once right at start (embedded default), not only after its first interval. */
   runAtStart?: boolean;
+  /** Where "now" and the timers come from (default: the wall clock). */
+  clock?: Clock;
 }): Scheduler {
   validateSchedules(options.schedules, options.handlers);
+  const clock = options.clock ?? systemClock;
   const log = options.logger.child({ component: 'scheduler' });
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, () => void>();
+  /** Per cron schedule, the instant its last timer was due: the next one comes strictly after it. */
+  const lastDue = new Map<string, number>();
   const running = new Set<Promise<void>>();
   const abort = new AbortController();
   let stopped = false;
 
-  const delayFor = (s: ScheduleSpec): number =>
-    s.everyMs !== undefined ? s.everyMs : Math.max(0, nextCronTime(s.cron!, s.tz, new Date()).getTime() - Date.now());
+  const delayFor = (s: ScheduleSpec): number => {
+    if (s.everyMs !== undefined) return s.everyMs;
+    const now = clock.now();
+    const from = Math.max(now, lastDue.get(s.id) ?? now);
+    const due = nextCronTime(s.cron!, s.tz, new Date(from)).getTime();
+    lastDue.set(s.id, due);
+    return Math.max(0, due - now);
+  };
 
   const runOnce = async (s: ScheduleSpec): Promise<void> => {
     const handler = options.handlers[s.job]!;
@@ -40,7 +54,13 @@ export function createLocalScheduler(options: {
         const last = attempt + 1 >= attempts;
         options.metrics?.jobRuns.inc({ job: s.job, outcome: last ? 'failed' : 'retried' });
         log.warn({ err, schedule: s.id, attempt }, last ? 'job failed' : 'job failed; retrying');
-        if (!last) await new Promise((r) => setTimeout(r, backoffDelay(attempt, 1_000, 60_000)));
+        if (!last) {
+          try {
+            await clock.sleep(backoffDelay(attempt, 1_000, 60_000), abort.signal);
+          } catch {
+            return; // stopped while waiting to retry
+          }
+        }
       }
     }
   };
@@ -49,7 +69,9 @@ export function createLocalScheduler(options: {
     if (stopped) return;
     timers.set(
       s.id,
-      setTimeout(() => {
+      clock.setTimer(() => {
+        timers.delete(s.id);
+        if (stopped) return;
         const run = runOnce(s).finally(() => {
           running.delete(run);
           arm(s, delayFor(s));
@@ -67,7 +89,7 @@ export function createLocalScheduler(options: {
     },
     async stop() {
       stopped = true;
-      for (const t of timers.values()) clearTimeout(t);
+      for (const cancel of timers.values()) cancel();
       timers.clear();
       abort.abort(new Error('scheduler stopped'));
       await Promise.allSettled([...running]);

@@ -45,7 +45,7 @@ export function validateSchedules(specs: ScheduleSpec[], handlers: Record<string
     ids.add(s.id);
     if (handlers[s.job] === undefined) throw new Error(`schedule '${s.id}' names job '${s.job}', which has no handler`);
     if ((s.everyMs === undefined) === (s.cron === undefined)) throw new Error(`schedule '${s.id}' needs exactly one of everyMs and cron`);
-    if (s.cron !== undefined) nextCronTime(s.cron, s.tz, new Date());
+    if (s.cron !== undefined) nextCronTime(s.cron, s.tz, new Date(0));
   }
 }
 

@@ -1,4 +1,4 @@
-import { sleepWith, type Clock } from '../../infra/clock.js';
+import { MAX_TIMER_MS, sleepWith, type Clock, type TimerHost } from '../../infra/clock.js';
 
 /**
  * A clock that moves only when a test moves it. Timers fire, in due order, while `advance` or `set`
@@ -79,4 +79,16 @@ export class ManualClock implements Clock {
 /** Lets pending promise callbacks and I/O callbacks run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * A timer host on a manual clock that clamps like Node's: a delay above MAX_TIMER_MS fires after
+ * 1 ms. `timerClock(nodeLikeTimerHost(manual))` is the wall clock's timer logic on manual time.
+ */
+export function nodeLikeTimerHost(clock: ManualClock): TimerHost<() => void> {
+  return {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimer(fn, ms > MAX_TIMER_MS || !(ms >= 1) ? 1 : ms),
+    clearTimeout: (cancel) => cancel(),
+  };
 }
