@@ -78,14 +78,18 @@ export const systemClock: Clock = timerClock<NodeJS.Timeout>({
 
 /** A sleep built on a clock's timer, for clocks that implement only setTimer. */
 export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortSignal): Promise<void> {
+  const reason = (): Error => {
+    const r: unknown = signal?.reason;
+    return r instanceof Error ? r : new Error(r === undefined ? 'aborted' : String(r));
+  };
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
-      reject(signal.reason);
+      reject(reason());
       return;
     }
     const onAbort = (): void => {
       cancel();
-      reject(signal?.reason);
+      reject(reason());
     };
     const cancel = clock.setTimer(() => {
       signal?.removeEventListener('abort', onAbort);
