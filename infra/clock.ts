@@ -80,7 +80,7 @@ export const systemClock: Clock = timerClock<NodeJS.Timeout>({
 export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortSignal): Promise<void> {
   const reason = (): Error => {
     const r: unknown = signal?.reason;
-    return r instanceof Error ? r : new Error(r === undefined ? 'aborted' : String(r));
+    return r instanceof Error ? r : new Error('aborted', { cause: r });
   };
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
