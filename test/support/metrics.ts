@@ -1,6 +1,6 @@
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import { computeMetrics, explainMetric, metricParams, type Day } from '../../workers/metrics/engine.js';
+import { addDays, computeMetrics, explainMetric, metricParams, nextPeriod, periodStart, type Day } from '../../workers/metrics/engine.js';
 import type { MetricDefinition, MetricParams, PeriodKind, ScopeKind } from '../../workers/metrics/types.js';
 import { queryRows } from './harness.js';
 
@@ -17,7 +17,31 @@ export interface Value {
   sample_size: number;
 }
 
-/** Computes the metrics over [from, to) and returns a reader of single values. */
+/**
+ * An instant after every day, week and month overlapping [.., to) has ended (a day of margin for any
+ * time zone): the default "now" of the helpers, so each period in a test is a complete one.
+ */
+export function settledAfter(to: Day): Date {
+  const last = addDays(to, -1);
+  const ends = (['day', 'week', 'month'] as const).map((k) => nextPeriod(k, periodStart(k, last))).sort();
+  return new Date(`${addDays(ends[ends.length - 1]!, 1)}T00:00:00Z`);
+}
+
+let lastRun = 0;
+
+/**
+ * The default instant of a run over [.., to): after every period of the range has ended, and later than
+ * the previous default run, so a recompute in the same store replaces what an earlier one wrote.
+ */
+function runInstant(to: Day): Date {
+  lastRun = Math.max(settledAfter(to).getTime(), lastRun + 1);
+  return new Date(lastRun);
+}
+
+/**
+ * Computes the metrics over [from, to) and returns a reader of single values. The run's instant is
+ * `options.now`, by default one after every period of the range has ended (see runInstant).
+ */
 export async function compute(
   store: Store,
   definitions: MetricDefinition[],
@@ -25,8 +49,10 @@ export async function compute(
   to: Day,
   params: MetricParams = testParams(),
   scopes?: Array<{ kind: ScopeKind; id: string }>,
+  options: { now?: Date } = {},
 ): Promise<(metric: string, scope: `${ScopeKind}:${string}`, period: PeriodKind, start: Day) => Promise<Value | undefined>> {
-  await computeMetrics({ store, definitions, params, from, to, ...(scopes !== undefined ? { scopes } : {}) });
+  const now = options.now ?? runInstant(to);
+  await computeMetrics({ store, definitions, params, from, to, now, ...(scopes !== undefined ? { scopes } : {}) });
   return async (metric, scope, period, start) => {
     const [kind, ...rest] = scope.split(':');
     const rows = await queryRows<{ value: number | null; numerator: number | null; denominator: number | null; sample_size: string }>(
@@ -42,7 +68,7 @@ export async function compute(
   };
 }
 
-/** The units behind one value (see explainMetric). */
+/** The units behind one value (see explainMetric), as of `asOf` (default: once the period has ended). */
 export function explain(
   store: Store,
   definition: MetricDefinition,
@@ -50,6 +76,7 @@ export function explain(
   period: PeriodKind,
   start: Day,
   params = testParams(),
+  asOf: Date = settledAfter(nextPeriod(period, periodStart(period, start))),
 ) {
   const [kind, ...rest] = scope.split(':');
   return explainMetric({
@@ -58,5 +85,6 @@ export function explain(
     params,
     scope: { kind: kind as ScopeKind, id: rest.join(':') },
     period: { kind: period, start },
+    asOf,
   });
 }

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
 import { serviceName, type MetricsConfig, type ModelConfig, type OrgConfig } from '../../infra/config/schema.js';
 import type { Aggregate, MetricDefinition, MetricParams, PeriodKind, ScopeKind } from './types.js';
@@ -30,6 +32,14 @@ export type Day = string;
 
 /** The first day of the period of `kind` that contains `day` (weeks start on Monday). */
 export function periodStart(kind: PeriodKind, day: Day): Day {
+/** The calendar day of an instant in the metrics' time zone. */
+export function today(tz: string, now: Date): Day {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/** An instant as the engine's queries read it: epoch seconds, for a {name:DateTime64(3)} parameter. */
+export const instantParam = (at: Date): number => at.getTime() / 1000;
+
   const d = new Date(`${day}T00:00:00Z`);
   if (kind === 'week') d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
   if (kind === 'month') d.setUTCDate(1);
@@ -96,22 +106,32 @@ function aggregateValue(a: Aggregate): { value: string; numerator: string; denom
   }
 }
 
-/** The `__PERIODS__` table of a range: each period's start and the instant it ends, in the metrics' time zone. */
+/**
+ * The `__PERIODS__` table of a range, in the metrics' time zone: each period's start, the instant it
+ * ends, and the instant it is evaluated at: its end once it has ended, else the run's instant
+ * {as_of:DateTime64(3)} (a period still running is taken as it stands now, or as it stood at --as-of).
+ */
 function periodsTable(kind: PeriodKind, from: Day, to: Day): string {
   const starts = periodsBetween(kind, from, to);
   if (starts.length === 0)
-    return `(SELECT toDate('1970-01-01') AS period_start, toDateTime64('1970-01-01', 3, 'UTC') AS period_end LIMIT 0)`;
+    return `(SELECT toDate('1970-01-01') AS period_start, toDateTime64('1970-01-01', 3, 'UTC') AS period_end, period_end AS period_at LIMIT 0)`;
   const pairs = starts.map((s) => `('${s}', '${nextPeriod(kind, s)}')`).join(', ');
-  return `(SELECT toDate(s) AS period_start, toDateTime64(toDate(e), 3, {tz:String}) AS period_end FROM values('s String, e String', ${pairs}))`;
+  return `(SELECT toDate(s) AS period_start, toDateTime64(toDate(e), 3, {tz:String}) AS period_end,
+                  least(period_end, toTimeZone({as_of:DateTime64(3)}, {tz:String})) AS period_at
+           FROM values('s String, e String', ${pairs}))`;
 }
 
-/** The units of a metric with the engine's own columns, limited to the range being computed. */
+/**
+ * The units of a metric with the engine's own columns, limited to the range being computed and to what
+ * had happened by the run's instant (a unit dated after {as_of} is not counted yet).
+ */
 function unitsSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day): string {
   return `(SELECT * FROM (${def.units.replaceAll('__PERIODS__', periodsTable(kind, from, to))})
-           WHERE at >= toDateTime64(toDate({from_day:String}), 3, {tz:String}) AND at < toDateTime64(toDate({to_day:String}), 3, {tz:String}))`;
+           WHERE at >= toDateTime64(toDate({from_day:String}), 3, {tz:String}) AND at < toDateTime64(toDate({to_day:String}), 3, {tz:String})
+             AND at <= {as_of:DateTime64(3)})`;
 }
 
-function params(p: MetricParams, from: Day, to: Day, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function params(p: MetricParams, from: Day, to: Day, asOf: Date, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ...p,
     from_day: from,
@@ -120,6 +140,7 @@ function params(p: MetricParams, from: Day, to: Day, extra: Record<string, unkno
     to: `${to} 00:00:00.000`,
     ...extra,
   };
+    as_of: instantParam(asOf),
 }
 
 export interface ComputeOptions {
@@ -139,7 +160,14 @@ export interface ComputeOptions {
   scopes?: Array<{ kind: ScopeKind; id: string }>;
   now?: Date;
 }
+  /**
+   * The run's instant (default: the clock's now). Periods still running are evaluated at it, units
+   * dated after it are not counted, and the values are stamped with it (computed_at and version), so a
+   * run at a past instant records what the store would have said then and does not replace values
+   * computed after it.
+   */
 
+  clock?: Clock;
 /** org, and every program, team, service and repository of the org mapping. */
 export function scopesOf(org: OrgConfig): Array<{ kind: ScopeKind; id: string }> {
   const out: Array<{ kind: ScopeKind; id: string }> = [{ kind: 'org', id: 'org' }];
@@ -162,13 +190,14 @@ export interface ComputeResult {
 }
 
 /**
- * Recomputes the metrics for every period of each kind that overlaps [from, to): each period's values
+ * Recomputes the metrics for every period of each kind that overlaps [from, to) and has started by the
+ * run's instant (`now`; a period still running is evaluated at it): each period's values
  * are replaced (rows with this run's version), and a scope that had a value in one of those periods and
  * no longer has one gets a deletion row. Recomputing a period twice gives the same values.
  */
 export async function computeMetrics(options: ComputeOptions): Promise<ComputeResult> {
-  const started = Date.now();
-  const now = options.now ?? new Date();
+  const started = performance.now();
+  const now = options.now ?? (options.clock ?? systemClock).date();
   const version = now.getTime() * 1000;
   let rows = 0;
   let retracted = 0;
@@ -176,10 +205,14 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
     for (const kind of options.periods ?? PERIOD_KINDS) {
       if (def.periods !== undefined && !def.periods.includes(kind)) continue;
       const from = periodStart(kind, options.from);
-      const last = periodStart(kind, addDays(options.to, -1));
+      // Periods up to the one containing the run's instant: a period that has not started has no value yet.
+      const requested = periodStart(kind, addDays(options.to, -1));
+      const current = periodStart(kind, today(options.params.tz, now));
+      const last = requested < current ? requested : current;
+      if (last < from) continue;
       const to = nextPeriod(kind, last);
       const agg = aggregateExpr(def.aggregate);
-      const p = params(options.params, from, to, {
+      const p = params(options.params, from, to, now, {
         scope_kinds: (options.scopes ?? []).map((x) => x.kind),
         scope_ids: (options.scopes ?? []).map((x) => x.id),
         metric: def.id,
@@ -244,7 +277,7 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
       }
     }
   }
-  return { metrics: options.definitions.length, rows, retracted, ms: Date.now() - started };
+  return { metrics: options.definitions.length, rows, retracted, ms: Math.round(performance.now() - started) };
 }
 
 export interface ExplainRow {
@@ -270,6 +303,12 @@ export async function explainMetric(options: {
   scopes?: Array<{ kind: ScopeKind; id: string }>;
 }): Promise<ExplainRow[]> {
   const { definition: def, scope, period } = options;
+  /**
+   * The instant to explain the value at (--as-of): a period still running then is evaluated at it and
+   * units dated after it are left out. Default: the clock's now.
+   */
+  asOf?: Date;
+  clock?: Clock;
   const from = periodStart(period.kind, period.start);
   const to = nextPeriod(period.kind, from);
   const where =
@@ -281,7 +320,7 @@ export async function explainMetric(options: {
             FROM ${unitsSql(def, period.kind, from, to)} AS u
             WHERE ${where}
             ORDER BY u.at, u.item`,
-    query_params: params(options.params, from, to, {
+    query_params: params(options.params, from, to, options.asOf ?? (options.clock ?? systemClock).date(), {
       scope_kind: scope.kind,
       scope_id: scope.id,
       scope_kinds: (options.scopes ?? []).map((x) => x.kind),

@@ -1,10 +1,12 @@
+import { performance } from 'node:perf_hooks';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { Store } from '../../infra/store/client.js';
 import { writeBenchmarks } from './benchmarks.js';
 import { METRICS } from './definitions/index.js';
 import { computeRiskSignals } from './risk.js';
-import { addDays, computeMetrics, metricParams, periodStart, scopesOf, type ComputeResult, type Day } from './engine.js';
+import { addDays, computeMetrics, metricParams, periodStart, scopesOf, today, type ComputeResult, type Day } from './engine.js';
 import type { MetricDefinition, PeriodKind } from './types.js';
 
 /**
@@ -19,13 +21,10 @@ export type MetricsRun = { mode: 'recent' } | { mode: 'full' } | { mode: 'month-
 
 const minDay = (a: Day, b: Day): Day => (a < b ? a : b);
 
-/** Today in the metrics' time zone. */
-export function today(tz: string, now: Date): Day {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
+export { today };
 
 /** The first day with any fact the metrics read, or undefined for an empty store. */
-async function firstFactDay(store: Store): Promise<Day | undefined> {
+async function firstFactDay(store: Store, before: Date): Promise<Day | undefined> {
   const rs = await store.client.query({
     query: `SELECT toString(toDate(min(t))) AS day, count() AS n FROM
             (
@@ -34,14 +33,15 @@ async function firstFactDay(store: Store): Promise<Day | undefined> {
                 UNION ALL SELECT min(created_at) FROM work_items
                 UNION ALL SELECT min(created_at) FROM pipeline_runs
                 UNION ALL SELECT min(created_at) FROM pull_requests
-            ) WHERE t > toDateTime64('1971-01-01', 3, 'UTC')`,
+            ) WHERE t > toDateTime64('1971-01-01', 3, 'UTC') AND t <= {before:DateTime64(3)}`,
+    query_params: { before: before.getTime() / 1000 },
     format: 'JSONEachRow',
   });
   const [row] = await rs.json<{ day: string; n: string }>();
   return row === undefined || Number(row.n) === 0 ? undefined : row.day;
 }
 
-/** The days [from, to) a run covers. */
+/** The days [from, to) a run at instant `now` covers (periods up to the one containing it). */
 export async function runRange(store: Store, run: MetricsRun, tz: string, now: Date): Promise<{ from: Day; to: Day } | undefined> {
   const day = today(tz, now);
   const tomorrow = addDays(day, 1);
@@ -51,7 +51,7 @@ export async function runRange(store: Store, run: MetricsRun, tz: string, now: D
       return { from: starts[0]!, to: tomorrow };
     }
     case 'full': {
-      const first = await firstFactDay(store);
+      const first = await firstFactDay(store, now);
       return first === undefined ? undefined : { from: first, to: tomorrow };
     }
     case 'month-close': {
@@ -80,11 +80,25 @@ export async function runMetricsJob(options: {
   definitions?: MetricDefinition[];
   periods?: PeriodKind[];
   logger?: Logger;
+  /** Where "now" comes from (default the system clock): the run's instant and its record's times. */
+  clock?: Clock;
+  /** The run's instant when it is not the clock's now. */
   now?: Date;
+  /**
+   * Evaluate the metrics as of this past instant (--as-of): the periods up to the one containing it,
+   * a period still running then taken as it stood then, nothing dated after it counted, and the values
+   * and risk signals recorded as computed at it (see computeMetrics). Not after the clock's now.
+   */
+  asOf?: Date;
 }): Promise<MetricsJobResult> {
   const { store, config } = options;
-  const now = options.now ?? new Date();
-  const started = new Date();
+  const clock = options.clock ?? systemClock;
+  const current = options.now ?? clock.date();
+  if (options.asOf !== undefined && !(options.asOf.getTime() <= current.getTime()))
+    throw new RangeError(`--as-of ${options.asOf.toISOString()} is not an instant up to now (${current.toISOString()})`);
+  const now = options.asOf ?? current;
+  const started = clock.date();
+  const startedMs = performance.now();
   const job = `metrics-${options.run.mode}`;
   let range: { from: Day; to: Day } | undefined;
   try {
@@ -113,15 +127,19 @@ export async function runMetricsJob(options: {
             // Only whole weeks: a week still running would look like a drop in every count.
             weeks: { from: range.from, to: minDay(range.to, periodStart('week', today(config.metrics.timeZone, now))) },
             now,
+            ...(options.asOf !== undefined ? { asOf: options.asOf } : {}),
           });
     if (options.run.mode === 'full') await writeBenchmarks(store);
     const rows = result.rows + (risk === undefined ? 0 : risk.signals + risk.scores);
-    await record(store, { job, started, range, metrics: result.metrics, rows, status: 'ok', error: '' });
-    options.logger?.info({ job, ...range, ...result, risk }, 'metrics recomputed');
+    await record(store, clock, { job, started, range, metrics: result.metrics, rows, status: 'ok', error: '' });
+    options.logger?.info(
+      { job, ...range, ...result, risk, ms: Math.round(performance.now() - startedMs), asOf: options.asOf?.toISOString() },
+      'metrics recomputed',
+    );
     return { ...result, rows, from: range?.from, to: range?.to };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await record(store, { job, started, range, metrics: 0, rows: 0, status: 'failed', error: message.slice(0, 2000) }).catch(
+    await record(store, clock, { job, started, range, metrics: 0, rows: 0, status: 'failed', error: message.slice(0, 2000) }).catch(
       () => undefined,
     );
     throw err;
@@ -130,6 +148,7 @@ export async function runMetricsJob(options: {
 
 async function record(
   store: Store,
+  clock: Clock,
   r: {
     job: string;
     started: Date;
@@ -146,7 +165,7 @@ async function record(
       {
         job: r.job,
         started_at: r.started.toISOString(),
-        finished_at: new Date().toISOString(),
+        finished_at: clock.date().toISOString(),
         period_from: r.range?.from ?? '1970-01-01',
         period_to: r.range?.to ?? '1970-01-01',
         metrics: r.metrics,

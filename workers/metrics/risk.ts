@@ -1,5 +1,8 @@
+import { performance } from 'node:perf_hooks';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
-import { addDays, nextPeriod, periodStart, type Day } from './engine.js';
+import { addDays, instantParam, nextPeriod, periodStart, today, type Day } from './engine.js';
+import { metricValuesAsOfSql } from './queries.js';
 import type { MetricParams } from './types.js';
 
 /**
@@ -136,11 +139,16 @@ interface WeekStats {
   resid_mean_ad: number | null;
 }
 
+/** The weekly values the statistics read: the stored ones now, or as the store held them at {as_of}. */
+const WEEKLY_FILTER = `metric IN {metrics:Array(String)} AND period_kind = 'week' AND period_start >= {lookback_from:Date} AND period_start < {to_week:Date}`;
+const WEEKLY_NOW = `(SELECT * FROM metric_values FINAL WHERE ${WEEKLY_FILTER})`;
+const WEEKLY_AS_OF = `(${metricValuesAsOfSql(WEEKLY_FILTER)})`;
+
 /**
  * Per scope and week in [from_week, to_week): the indicator's value, the values of the `baseline` weeks
  * before it (median, MAD, mean absolute deviation) and, with a long enough unbroken history, the
  * seasonal expectation and the spread of the decomposition's residuals. `hist` holds the (week number,
- * value) pairs of up to `lookback` weeks before, oldest first.
+ * value) pairs of up to `lookback` weeks before, oldest first. __WEEKLY__ is the weekly values read.
  */
 const STATS_SQL = `
 SELECT metric, scope_kind, scope_id, toString(week) AS week, unit, x,
@@ -173,9 +181,8 @@ FROM
                assumeNotNull(v.value) AS x, toInt64(toRelativeWeekNum(v.period_start)) AS wn,
                groupArray((wn, x)) OVER (PARTITION BY v.metric, v.scope_kind, v.scope_id ORDER BY wn ASC
                                          RANGE BETWEEN {lookback:UInt32} PRECEDING AND 1 PRECEDING) AS hist
-        FROM metric_values AS v FINAL
-        WHERE v.metric IN {metrics:Array(String)} AND v.period_kind = 'week' AND v.value IS NOT NULL
-          AND v.period_start >= {lookback_from:Date} AND v.period_start < {to_week:Date}
+        FROM __WEEKLY__ AS v
+        WHERE v.value IS NOT NULL
     ) AS h
     WHERE h.week >= {from_week:Date}
 )
@@ -215,6 +222,10 @@ function spreadOf(mad: number, meanAd: number, magnitude: number): number {
  * weekly metric values (compute those first). Each recomputed week's rows are replaced (this run's
  * version) and rows of those weeks this run no longer produces are retracted, so recomputing a week
  * twice gives the same rows. Weeks are the metric values' own (cut in `params.tz` when they were computed).
+ *
+ * As of a past instant T (`asOf`, --as-of): the weekly values are read as the store held them at T, only
+ * the whole weeks before the week containing T are scored, and the rows are stamped as computed at T
+ * (so rows computed after T keep precedence).
  */
 export async function computeRiskSignals(options: {
   store: Store;
@@ -222,12 +233,16 @@ export async function computeRiskSignals(options: {
   risk: RiskOptions;
   weeks: { from: Day; to: Day };
   indicators?: readonly RiskIndicator[];
+  /** The run's instant (default the clock's now): stamps the rows' computed_at and version. */
   now?: Date;
+  clock?: Clock;
+  asOf?: Date;
 }): Promise<RiskResult> {
-  const started = Date.now();
-  const { store, risk } = options;
+  const started = performance.now();
+  const { store, risk, asOf } = options;
   const indicators = options.indicators ?? RISK_INDICATORS;
-  const now = options.now ?? new Date();
+  const now = asOf ?? options.now ?? (options.clock ?? systemClock).date();
+  if (asOf !== undefined && !Number.isFinite(asOf.getTime())) throw new RangeError('risk signals as of: not an instant');
   const version = now.getTime() * 1000;
   const computedAt = now.toISOString().replace('T', ' ').replace('Z', '');
   const period = risk.seasonPeriodWeeks ?? DEFAULT_SEASON_PERIOD;
@@ -236,12 +251,17 @@ export async function computeRiskSignals(options: {
   const seasonCap = Math.max(risk.seasonalMinWeeks, 4 * period);
   const lookback = Math.max(risk.baselineWeeks, seasonCap);
   const fromWeek = periodStart('week', options.weeks.from);
-  const toWeek = nextPeriod('week', periodStart('week', addDays(options.weeks.to, -1)));
+  const lastWeek = nextPeriod('week', periodStart('week', addDays(options.weeks.to, -1)));
+  // As of T, the week containing T was still running: only the weeks before it had their values.
+  const asOfWeek = asOf === undefined ? undefined : periodStart('week', today(options.params.tz, asOf));
+  const toWeek = asOfWeek !== undefined && asOfWeek < lastWeek ? asOfWeek : lastWeek;
+  if (toWeek <= fromWeek) return { signals: 0, active: 0, scores: 0, retracted: 0, ms: Math.round(performance.now() - started) };
   const byMetric = new Map(indicators.map((i) => [i.metric, i]));
 
   const rs = await store.client.query({
-    query: STATS_SQL,
+    query: STATS_SQL.replace('__WEEKLY__', asOf === undefined ? WEEKLY_NOW : WEEKLY_AS_OF),
     query_params: {
+      ...(asOf !== undefined ? { as_of: instantParam(asOf) } : {}),
       metrics: [...byMetric.keys()],
       from_week: fromWeek,
       to_week: toWeek,
@@ -341,7 +361,7 @@ export async function computeRiskSignals(options: {
     active: signals.filter((s) => s.active === 1).length,
     scores: scores.length,
     retracted,
-    ms: Date.now() - started,
+    ms: Math.round(performance.now() - started),
   };
 }
 

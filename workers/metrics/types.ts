@@ -36,8 +36,9 @@ export type Aggregate = { kind: 'count' } | { kind: 'distinct' } | { kind: 'rati
  *   detail      String      why it counts: the facts and links behind it, with how each link was made
  * The query may read {from:DateTime64(3)} and {to:DateTime64(3)} (the range being computed; the engine
  * filters `at` to it as well) and the model parameters in MetricParams. Snapshot metrics (a count at
- * the end of each period) can use the `__PERIODS__` table (period_start Date, period_end DateTime64)
- * and give each unit `at` = its period's start.
+ * each period's instant) can use the `__PERIODS__` table (period_start Date, period_end DateTime64,
+ * period_at DateTime64: the end, or the run's instant for a period that has not ended) and give each
+ * unit `at` = its period's start. Units dated after the run's instant {as_of:DateTime64(3)} are not counted.
  */
 export interface MetricDefinition {
   id: string;
@@ -67,7 +68,8 @@ export interface MetricDefinition {
  *   {stall_days:UInt32}, {stall_priorities:Array(String)} with {stall_priority_days:Array(UInt32)},
  *   {critical_priority_rank:UInt8}, {critical_labels:Array(String)}, {decision_target_hours:Float64},
  *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
- * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String}.
+ * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String},
+ * {as_of:DateTime64(3)} (the run's instant: now, or --as-of).
  */
 export interface MetricParams {
   /** The time zone periods are cut in. */

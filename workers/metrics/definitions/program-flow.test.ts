@@ -221,7 +221,7 @@ describe('dependency stall (item 15)', () => {
       "idle 2 business days since 2026-03-04 10:00:00.000 (threshold 2 for priority 'Highest')",
     );
     expect(why.find((r) => r.item === 'jira B-3 blocks D-3')?.detail).toContain(
-      'stalled: blocker due 2026-03-20 after blocked item due 2026-03-13',
+      'stalled at 2026-03-09 00:00:00.000: blocker due 2026-03-20 after blocked item due 2026-03-13',
     );
     expect(why.find((r) => r.item === 'jira B-1 blocks D-1')?.detail).toContain(
       'idle 7 business days since 2026-02-25 10:00:00.000 (threshold 5',
@@ -519,8 +519,11 @@ describe('decision latency (item 17)', () => {
     const wide = testParams({ decision_target_hours: 72 });
     const relaxed = await explain(store, def('release_critical_decisions_on_time'), 'org:org', 'week', '2026-03-02', wide);
     expect(relaxed.map((r) => r.num)).toEqual([1, 1]);
-    // An open decision is not counted before its target passes.
-    expect(await explain(store, def('release_critical_decisions_on_time'), 'org:org', 'week', '2099-03-02')).toEqual([]);
+    // An open decision is not counted before its target passes (DC-8: created 2099-03-02, target 03-04 00:00).
+    const open = (at: string) =>
+      explain(store, def('release_critical_decisions_on_time'), 'org:org', 'week', '2099-03-02', testParams(), new Date(at));
+    expect(await open('2099-03-03T23:59:59Z')).toEqual([]);
+    expect((await open('2099-03-04T00:00:00Z')).map((r) => [r.item, r.num])).toEqual([['jira decision DC-8', 0]]);
   });
 });
 
@@ -750,5 +753,99 @@ describe('flow (item 19)', () => {
     expect(why.map((r) => [r.item, r.detail])).toEqual([
       ['jira CHK-9', "moved SRCH-4 -> CHK-9 at 2026-03-03 10:00:00.000: project SRCH (team 'search') to team 'checkout'"],
     ]);
+  });
+});
+
+describe('snapshots of the current period', () => {
+  // Wednesday 2026-03-11 12:00 UTC, mid-month and mid-week: March and the week of 03-09 are still running.
+  const NOW = new Date('2026-03-11T12:00:00Z');
+  let store: Store;
+  let read: Reader;
+
+  beforeAll(async () => {
+    store = await testStore();
+    const work = [
+      // S1: blocker idle since 02-20 (Fri). Weekdays strictly between 02-20 and 03-11: 02-23..27, 03-02..06, 03-09, 03-10 = 12 >= 5.
+      wi('B-20', 'task', 'checkout', {
+        status: 'In Progress',
+        status_category: 'in_progress',
+        created_at: '2026-02-20T00:00:00Z',
+        updated_at: '2026-02-20T00:00:00Z',
+      }),
+      wi('D-20', 'story', 'checkout', { created_at: '2026-02-20T00:00:00Z' }),
+      // S2: blocker last updated Fri 03-06: by 03-11 only 03-09 and 03-10 passed (2 < 5), not stalled now.
+      // At the month's end (04-01) it would be idle 17 weekdays: the month-end reading counted it.
+      wi('B-21', 'task', 'checkout', {
+        status: 'In Progress',
+        status_category: 'in_progress',
+        created_at: '2026-02-20T00:00:00Z',
+        updated_at: '2026-03-06T10:00:00Z',
+      }),
+      wi('D-21', 'story', 'checkout', { created_at: '2026-02-20T00:00:00Z' }),
+      // Open decisions: 6.5 and 14 days old now (mean 10.25); at 04-01 they would be 27 and 34.5 days (30.75).
+      wi('DEC-1', 'decision', 'checkout', { status: 'Open', created_at: '2026-03-05T00:00:00Z', updated_at: '2026-03-05T00:00:00Z' }),
+      wi('DEC-2', 'decision', 'checkout', { status: 'Open', created_at: '2026-02-25T12:00:00Z', updated_at: '2026-02-25T12:00:00Z' }),
+      // An open high risk with no owner, raised 03-02 00:00: 9.5 days old now.
+      wi('R-20', 'risk', 'checkout', {
+        severity: 'High',
+        assignee: '',
+        created_at: '2026-03-02T00:00:00Z',
+        updated_at: '2026-03-02T00:00:00Z',
+      }),
+    ];
+    const links = [blocks('B-20', 'D-20', '2026-02-23T00:00:00Z'), blocks('B-21', 'D-21', '2026-02-23T00:00:00Z')];
+    await insertTables(store, { work_items: work, work_item_links: links });
+    read = await compute(
+      store,
+      FLOW_METRICS.filter((m) => ['dependency_stalls', 'open_decision_age_days', 'risks_open_high', 'high_risks_unowned'].includes(m.id)),
+      '2026-03-01',
+      '2026-04-01',
+      testParams({ stall_days: 5, stall_priorities: [], stall_priority_days: [] }),
+      undefined,
+      { now: NOW },
+    );
+  });
+  afterAll(() => store.close());
+
+  it('takes the current month and week as they stand now, not at their end', async () => {
+    expect(await read('dependency_stalls', 'team:checkout', 'month', '2026-03-01')).toMatchObject({ value: 1, sample_size: 1 });
+    expect(await read('dependency_stalls', 'team:checkout', 'week', '2026-03-09')).toMatchObject({ value: 1 });
+    expect(await read('open_decision_age_days', 'team:checkout', 'month', '2026-03-01')).toMatchObject({ value: 10.25, sample_size: 2 });
+    expect(await read('open_decision_age_days', 'team:checkout', 'week', '2026-03-09')).toMatchObject({ value: 10.25 });
+    expect(await read('risks_open_high', 'team:checkout', 'month', '2026-03-01')).toMatchObject({ value: 1 });
+    expect(await read('high_risks_unowned', 'team:checkout', 'month', '2026-03-01')).toMatchObject({ value: 1 });
+    // Today is a running day too: its snapshot is now's.
+    expect(await read('open_decision_age_days', 'team:checkout', 'day', '2026-03-11')).toMatchObject({ value: 10.25 });
+  });
+
+  it('takes a period that has ended at its end', async () => {
+    // Week of 03-02 ended 03-09 00:00: S1 idle 10 weekdays (stalled), S2 none (03-07, 03-08 are a weekend); DEC-1 4 days, DEC-2 11.5 -> 7.75.
+    expect(await read('dependency_stalls', 'team:checkout', 'week', '2026-03-02')).toMatchObject({ value: 1 });
+    expect(await read('open_decision_age_days', 'team:checkout', 'week', '2026-03-02')).toMatchObject({ value: 7.75 });
+    // Periods that had not started are not computed.
+    expect(await read('dependency_stalls', 'team:checkout', 'week', '2026-03-16')).toBeUndefined();
+    expect(await read('open_decision_age_days', 'team:checkout', 'day', '2026-03-12')).toBeUndefined();
+  });
+
+  it('explains each snapshot unit with its age at the instant it was taken', async () => {
+    const at = (id: string) => explain(store, def(id), 'team:checkout', 'month', '2026-03-01', testParams(), NOW);
+    expect((await at('open_decision_age_days')).map((r) => r.detail)).toEqual([
+      'open (Open) since 2026-03-05 00:00:00.000: 6.5 days at 2026-03-11 12:00:00.000',
+      'open (Open) since 2026-02-25 12:00:00.000: 14 days at 2026-03-11 12:00:00.000',
+    ]);
+    expect((await at('high_risks_unowned')).map((r) => r.detail)).toEqual([
+      'open (To Do) at 2026-03-11 12:00:00.000, 9.5 days since raised 2026-03-02 00:00:00.000; high severity, no assignee',
+    ]);
+    const stalls = await explain(
+      store,
+      def('dependency_stalls'),
+      'team:checkout',
+      'month',
+      '2026-03-01',
+      testParams({ stall_days: 5, stall_priorities: [], stall_priority_days: [] }),
+      NOW,
+    );
+    expect(stalls.map((r) => r.item)).toEqual(['jira B-20 blocks D-20']);
+    expect(stalls[0]!.detail).toContain('stalled at 2026-03-11 12:00:00.000: idle 12 business days since 2026-02-20 00:00:00.000');
   });
 });

@@ -18,7 +18,11 @@ import type { MetricDefinition } from '../types.js';
  *   Closed was done at Done); else, for an item done now with no such change, its resolution time, else
  *   its last update. Reopened items are not done.
  * - started_at: the first move into an in_progress category status.
- * - the state "at" a period end T is the state after every change before T.
+ * - the state "at" an instant T is the state after every change before T.
+ *
+ * Snapshots (stalls, open risks, open decisions) are taken at each period's instant `p.period_at` of
+ * `__PERIODS__`: its end once it has ended, else the run's instant (now, or --as-of), so the current
+ * period says how things stand, not how they would stand at its end if nothing moved.
  */
 
 const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
@@ -125,7 +129,7 @@ function stalledLinks(t: string, endDay: string, periods: boolean): string {
   return `
 SELECT * FROM
 (
-    SELECT ${periods ? 'p.period_start AS period_start,' : ''}
+    SELECT ${periods ? 'p.period_start AS period_start, p.period_at AS period_at,' : ''}
            l.source AS source, l.raw_type AS raw_type, l.created_at AS link_created_at,
            b.key AS blocker_key, d.key AS blocked_key, b.team AS blocker_team, d.team AS blocked_team,
            b.program AS blocker_program, d.program AS blocked_program, b.priority AS blocker_priority,
@@ -166,10 +170,10 @@ function stallMetric(crossTeamOnly: boolean): MetricDefinition {
 SELECT toDateTime64(s.period_start, 3, {tz:String}) AS at, s.blocked_program AS program, s.blocked_team AS team, '' AS service, '' AS repo,
        1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
        concat(s.source, ' ', s.blocker_key, ' blocks ', s.blocked_key) AS item,
-       concat('stalled: ', s.reason, '; blocker ', s.blocker_key, ' (', s.blocker_status, ', team ''', s.blocker_team, ''') blocks ',
+       concat('stalled at ', toString(s.period_at), ': ', s.reason, '; blocker ', s.blocker_key, ' (', s.blocker_status, ', team ''', s.blocker_team, ''') blocks ',
               s.blocked_key, ' (team ''', s.blocked_team, '''); link: explicit Jira issue link ''', s.raw_type, ''' created ',
               if(s.link_created_at IS NULL, 'unknown', toString(s.link_created_at))) AS detail
-FROM (${stalledLinks('p.period_end', 'toDate(p.period_end, {tz:String})', true)}) AS s
+FROM (${stalledLinks('p.period_at', 'toDate(p.period_at, {tz:String})', true)}) AS s
 ${crossTeamOnly ? 'WHERE s.cross_team' : ''}
 SETTINGS join_use_nulls = 0`,
   };
@@ -205,16 +209,20 @@ const SEVERITY_BAND = `multiIf(
     lower(trimBoth(r.severity)) IN ('low', 'lowest', 'minor', 'trivial', 'very low', 'sev4', 'sev5'), 'low',
     r.priority_rank IN (1, 2), 'high', r.priority_rank = 3, 'medium', r.priority_rank IN (4, 5), 'low', 'unknown')`;
 
-/** Risks (kind 'risk') open at each period end: created before it and not in a done category status then. */
+/**
+ * Risks (kind 'risk') open at each period's instant (its end, or now for the current period): created
+ * before it and not in a done category status then; `age` is the days from its creation to that instant.
+ */
 const OPEN_RISKS = `
 SELECT * FROM
 (
-    SELECT p.period_start AS period_start, r.source AS source, r.key AS key, r.team AS team, r.program AS program, ${SEVERITY_BAND} AS band,
-           r.severity AS severity, r.priority AS priority, ${statusAt('r', 'p.period_end')} AS status_then,
-           ${categoryAt('r', 'p.period_end')} AS category_then, ${unassignedAt('r', 'p.period_end')} AS unowned
+    SELECT p.period_start AS period_start, p.period_at AS period_at, r.source AS source, r.key AS key, r.team AS team, r.program AS program,
+           ${SEVERITY_BAND} AS band, r.severity AS severity, r.priority AS priority, r.created_at AS created_at,
+           ${days('r.created_at', 'p.period_at')} AS age, ${statusAt('r', 'p.period_at')} AS status_then,
+           ${categoryAt('r', 'p.period_at')} AS category_then, ${unassignedAt('r', 'p.period_at')} AS unowned
     FROM ${ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
-    WHERE r.kind = 'risk' AND r.created_at < p.period_end
+    WHERE r.kind = 'risk' AND r.created_at < p.period_at
 )
 WHERE category_then != 'done'`;
 
@@ -231,7 +239,8 @@ function openRisks(band: 'high' | 'medium' | 'low' | undefined): MetricDefinitio
     units: `
 SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
        1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
-       concat('open (', o.status_then, '), severity ', o.band, ' (severity ''', o.severity, ''', priority ''', o.priority, ''')') AS detail
+       concat('open (', o.status_then, ') at ', toString(o.period_at), ', ', toString(round(o.age, 2)), ' days since raised ', toString(o.created_at),
+              '; severity ', o.band, ' (severity ''', o.severity, ''', priority ''', o.priority, ''')') AS detail
 FROM (${OPEN_RISKS}) AS o
 ${band === undefined ? '' : `WHERE o.band = '${band}'`}
 SETTINGS join_use_nulls = 0`,
@@ -261,11 +270,11 @@ FROM
            r.priority AS priority, ${SEVERITY_BAND} AS band,
            if(r.created_at < toDateTime64(p.period_start, 3, {tz:String}), ${statusAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')}, 'not raised') AS status_start,
            r.created_at >= toDateTime64(p.period_start, 3, {tz:String}) OR ${categoryAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')} != 'done' AS live,
-           ${statusAt('r', 'p.period_end')} AS status_end,
-           ${categoryAt('r', 'p.period_end')} = 'done' AS done_at_end
+           ${statusAt('r', 'p.period_at')} AS status_end,
+           ${categoryAt('r', 'p.period_at')} = 'done' AS done_at_end
     FROM ${ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
-    WHERE r.kind = 'risk' AND r.created_at < p.period_end
+    WHERE r.kind = 'risk' AND r.created_at < p.period_at
 ) AS x
 WHERE x.band = 'high' AND x.live
 SETTINGS join_use_nulls = 0`,
@@ -283,7 +292,8 @@ export const highRisksUnowned: MetricDefinition = {
   units: `
 SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
        1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
-       concat('open (', o.status_then, '), high severity, no assignee') AS detail
+       concat('open (', o.status_then, ') at ', toString(o.period_at), ', ', toString(round(o.age, 2)), ' days since raised ', toString(o.created_at),
+              '; high severity, no assignee') AS detail
 FROM (${OPEN_RISKS}) AS o
 WHERE o.band = 'high' AND o.unowned
 SETTINGS join_use_nulls = 0`,
@@ -311,7 +321,7 @@ WHERE d.kind = 'decision' AND d.done_at IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
 
-/** Decisions open at each period end, and their mean age then in days (the sample size is how many). */
+/** Decisions open at each period's instant (its end, or now), and their mean age then in days (the sample size is how many). */
 export const openDecisionAge: MetricDefinition = {
   id: 'open_decision_age_days',
   version: 1,
@@ -323,15 +333,15 @@ export const openDecisionAge: MetricDefinition = {
   units: `
 SELECT toDateTime64(x.period_start, 3, {tz:String}) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
        1.0 AS num, 0.0 AS den, toNullable(x.age) AS value, concat(x.source, ' decision ', x.key) AS item,
-       concat('open (', x.status_then, ') since ', toString(x.created_at), ': ', toString(round(x.age, 2)), ' days at period end') AS detail
+       concat('open (', x.status_then, ') since ', toString(x.created_at), ': ', toString(round(x.age, 2)), ' days at ', toString(x.period_at)) AS detail
 FROM
 (
-    SELECT p.period_start AS period_start, d.source AS source, d.key AS key, d.team AS team, d.program AS program, d.created_at AS created_at,
-           ${statusAt('d', 'p.period_end')} AS status_then, ${categoryAt('d', 'p.period_end')} AS category_then,
-           ${days('d.created_at', 'p.period_end')} AS age
+    SELECT p.period_start AS period_start, p.period_at AS period_at, d.source AS source, d.key AS key, d.team AS team, d.program AS program,
+           d.created_at AS created_at, ${statusAt('d', 'p.period_at')} AS status_then, ${categoryAt('d', 'p.period_at')} AS category_then,
+           ${days('d.created_at', 'p.period_at')} AS age
     FROM ${ITEMS} AS d
     CROSS JOIN __PERIODS__ AS p
-    WHERE d.kind = 'decision' AND d.created_at < p.period_end
+    WHERE d.kind = 'decision' AND d.created_at < p.period_at
 ) AS x
 WHERE x.category_then != 'done'
 SETTINGS join_use_nulls = 0`,
@@ -342,7 +352,7 @@ SETTINGS join_use_nulls = 0`,
  * target (metrics.decisionTargetHours, 48 h): each decision counts once, when its outcome is known:
  * made within the target (at its decision), or not made when the target passed (at created + target;
  * a decision made later still counts as missed, in that period). Open decisions within their target
- * are not counted yet.
+ * at the run's instant ({as_of}: now, or --as-of) are not counted yet.
  */
 export const releaseCriticalDecisions: MetricDefinition = {
   id: 'release_critical_decisions_on_time',
@@ -366,7 +376,7 @@ FROM
     WHERE d.kind = 'decision'
       AND hasAny(arrayMap(z -> lower(z), d.labels), arrayMap(z -> lower(z), {release_critical_labels:Array(String)}))
 ) AS x
-WHERE x.on_time OR x.deadline <= now64(3)
+WHERE x.on_time OR x.deadline <= {as_of:DateTime64(3)}
 SETTINGS join_use_nulls = 0`,
 };
 
@@ -376,8 +386,8 @@ SETTINGS join_use_nulls = 0`,
 
 /**
  * Action items (kind 'action') due in the period (their current due date, a day in the metrics' time
- * zone): closed on or before it (done now, done on or before the due day) / due. An item due in the
- * current period and still open counts as not closed until it is closed.
+ * zone): closed on or before it (done by the run's instant, on or before the due day) / due. An item due
+ * in the current period and still open counts as not closed until it is closed.
  */
 export const actionItemClosure: MetricDefinition = {
   id: 'action_item_closure_rate',
@@ -389,11 +399,11 @@ export const actionItemClosure: MetricDefinition = {
   aggregate: { kind: 'ratio' },
   units: `
 SELECT toDateTime64(toDate(assumeNotNull(a.due_date)), 3, {tz:String}) AS at, a.program AS program, a.team AS team, '' AS service, '' AS repo,
-       if(a.done_at IS NOT NULL AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), 1.0, 0.0) AS num, 1.0 AS den,
+       if(a.closed AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), 1.0, 0.0) AS num, 1.0 AS den,
        ${NO_VALUE} AS value, concat(a.source, ' action ', a.key) AS item,
-       concat('due ', toString(a.due_date), ', ', if(a.done_at IS NULL, concat('open (', a.status, ')'), concat('closed ', toString(a.done_at))),
-              if(a.done_at IS NOT NULL AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), ' (on time)', ' (late or open)')) AS detail
-FROM ${ITEMS} AS a
+       concat('due ', toString(a.due_date), ', ', if(NOT a.closed, concat('open (', a.status, ')'), concat('closed ', toString(a.done_at))),
+              if(a.closed AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), ' (on time)', ' (late or open)')) AS detail
+FROM (SELECT *, done_at IS NOT NULL AND assumeNotNull(done_at) <= {as_of:DateTime64(3)} AS closed FROM ${ITEMS}) AS a
 WHERE a.kind = 'action' AND a.due_date IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };

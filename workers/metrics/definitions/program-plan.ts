@@ -167,7 +167,8 @@ WHERE completed_at IS NOT NULL AND start_date IS NOT NULL AND ${plannedDays} > 0
 /**
  * Re-plans per milestone per month: for each period, the committed-date changes seen in it (a date
  * different from the previous one seen, up to completion), over the milestone-months of exposure: each
- * day from the first commitment to completion (or today) adds 1/(days of its month). A milestone
+ * day from the first commitment to completion (or to the run's instant: today, or the --as-of day) adds
+ * 1/(days of its month), re-plans counted up to that instant. A milestone
  * committed for all of March gives exactly one milestone-month; a weekly value is still per month.
  * Abandoned milestones (archived, never completed) are left out: their exposure has no known end.
  */
@@ -196,13 +197,13 @@ FROM
     SELECT pl.program AS program, pl.team AS team, pl.done_day AS done_day, pl.committed_at AS committed_at,
            concat(pl.source, ' ', pl.kind, ' ', pl.milestone_id, ' "', pl.name, '"') AS item,
            p.period_start AS period_start,
-           arrayFilter(c -> c.1 >= ${dayStart('p.period_start')} AND c.1 < p.period_end, pl.changes) AS moved,
+           arrayFilter(c -> c.1 >= ${dayStart('p.period_start')} AND c.1 < p.period_at, pl.changes) AS moved,
            greatest(${dayOf('pl.committed_at')}, p.period_start) AS first_day,
-           least(ifNull(pl.done_day, ${dayOf('now64(3)')}), ${dayOf('p.period_end')} - 1) AS last_day
+           least(ifNull(pl.done_day, ${dayOf('{as_of:DateTime64(3)}')}), ${dayOf('{as_of:DateTime64(3)}')}, ${dayOf('p.period_end')} - 1) AS last_day
     FROM (${PLANS}) AS pl
     CROSS JOIN __PERIODS__ AS p
     WHERE NOT (pl.state = 'archived' AND pl.completed_at IS NULL)
-      AND pl.committed_at < p.period_end
+      AND pl.committed_at < p.period_at
       AND (pl.done_day IS NULL OR assumeNotNull(pl.done_day) >= p.period_start)
 ) AS x
 WHERE num > 0 OR den > 0`,
@@ -323,11 +324,11 @@ FROM
     FROM
     (
         SELECT s.*, p.period_start AS period_start,
-               arrayFilter(v -> v.1 >= ${dayStart('p.period_start')} AND v.1 < p.period_end, s.changes) AS moved,
+               arrayFilter(v -> v.1 >= ${dayStart('p.period_start')} AND v.1 < p.period_at, s.changes) AS moved,
                arrayStringConcat(arrayMap(v -> concat(if(v.2 > 0, 'added ', 'removed '), s.key, ' (', toString(s.points), ' points) at ', toString(v.1)), moved), ', ') AS moved_text
         FROM (${SCOPED_PAIRS}) AS s
         CROSS JOIN __PERIODS__ AS p
-        WHERE s.commit_at < p.period_end AND s.end_at > ${dayStart('p.period_start')}
+        WHERE s.commit_at < p.period_at AND s.end_at > ${dayStart('p.period_start')}
     ) AS y
     GROUP BY y.source, y.milestone_id, y.team, y.program, y.period_start
 ) AS z
@@ -336,7 +337,8 @@ WHERE z.committed_items > 0 OR z.changed > 0 OR z.moves != ''`,
 }
 
 /**
- * Open blocking dependencies at each period end (or now, for the current period): a 'blocks' link
+ * Open blocking dependencies at each period's instant (its end, or the run's instant for the current
+ * period: now, or --as-of): a 'blocks' link
  * (from_key blocks to_key) that existed then, whose blocker was not done then, and whose blocked item was
  * not done either (a dependency of finished work no longer holds anything up). An item's status at an
  * instant is the old status of its first status change after it, else its current status; a status's
@@ -397,13 +399,13 @@ WITH
     ),
     at_end AS
     (
-        SELECT deps.*, p.period_start AS period_start, least(p.period_end, now64(3)) AS asof,
+        SELECT deps.*, p.period_start AS period_start, p.period_at AS asof,
                arrayFirstIndex(m -> m.1 > asof, blocker_moves) AS bi,
                arrayFirstIndex(m -> m.1 > asof, blocked_moves) AS di,
                if(bi = 0, blocker_status, blocker_moves[bi].2) AS blocker_then,
                if(di = 0, blocked_status, blocked_moves[di].2) AS blocked_then
         FROM deps CROSS JOIN __PERIODS__ AS p
-        WHERE deps.since < least(p.period_end, now64(3))
+        WHERE deps.since < p.period_at
     )
 SELECT a.period_start AS period_start, a.asof AS asof, a.team AS team, a.program AS program, a.critical AS critical,
        dateDiff('millisecond', a.since, a.asof) / 86400000.0 AS age_days,

@@ -1,0 +1,145 @@
+import type { Store } from '../../infra/store/client.js';
+import { instantParam, periodStart, today, type Day } from './engine.js';
+import type { PeriodKind, ScopeKind } from './types.js';
+
+/**
+ * Reads of the stored metric values, as they are now or as the store held them at a past instant.
+ *
+ * metric_values keeps one row per (metric, scope, period) and version: a recompute adds a higher version
+ * (computed_at is when it was computed), a value that no longer holds gets a deletion row. Now is the
+ * highest version that is not a deletion. At an instant T it is the highest version computed at or
+ * before T, unless that one is a deletion. The table merges superseded versions away in the background,
+ * so a reading at T shows what the store still holds of that time: after a merge, a value replaced since
+ * T reads as its replacement would (or not at all).
+ */
+
+/**
+ * The metric_values rows as the store held them at {as_of:DateTime64(3)}: per (metric, scope, period), the
+ * latest version computed at or before it, deletions dropped. `where` narrows the rows first (a condition
+ * on the key columns: metric, period_kind, scope_kind, scope_id, period_start).
+ */
+export function metricValuesAsOfSql(where = '1'): string {
+  return `
+SELECT * FROM
+(
+    SELECT * FROM metric_values
+    WHERE computed_at <= {as_of:DateTime64(3)} AND (${where})
+    ORDER BY version DESC
+    LIMIT 1 BY metric, period_kind, scope_kind, scope_id, period_start
+)
+WHERE is_deleted = 0`;
+}
+
+export interface MetricValueFilter {
+  metric?: string;
+  /** A scope kind, or one scope (KIND:ID). */
+  scope?: { kind: ScopeKind; id?: string };
+  period: PeriodKind;
+  /** Periods starting on or after this day. */
+  from?: Day;
+  /** Periods starting before this day. */
+  to?: Day;
+  /** What the store said at this instant, instead of what it says now. */
+  asOf?: Date;
+}
+
+export interface MetricValueRow {
+  metric: string;
+  scope_kind: ScopeKind;
+  scope_id: string;
+  period_kind: PeriodKind;
+  period_start: Day;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  sample_size: number;
+  unit: string;
+  definition_version: number;
+  /** When the value was computed ('YYYY-MM-DD hh:mm:ss.sss', UTC). */
+  computed_at: string;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** The stored values matching `filter`, by metric, scope and period; as of `filter.asOf` when given. */
+export async function readMetricValues(store: Store, filter: MetricValueFilter): Promise<MetricValueRow[]> {
+  for (const [name, day] of [
+    ['from', filter.from],
+    ['to', filter.to],
+  ] as const) {
+    if (day !== undefined && !DAY.test(day)) throw new RangeError(`metric values ${name} '${day}': expected a date YYYY-MM-DD`);
+  }
+  if (filter.asOf !== undefined && !Number.isFinite(filter.asOf.getTime())) throw new RangeError('metric values as of: not an instant');
+  const where = `period_kind = {period:String}
+                 AND ({metric:String} = '' OR metric = {metric:String})
+                 AND ({scope_kind:String} = '' OR scope_kind = {scope_kind:String})
+                 AND ({scope_id:String} = '' OR scope_id = {scope_id:String})
+                 AND period_start >= {from:Date} AND period_start < {to:Date}`;
+  const source = filter.asOf === undefined ? `(SELECT * FROM metric_values FINAL WHERE ${where})` : `(${metricValuesAsOfSql(where)})`;
+  const rs = await store.client.query({
+    query: `SELECT metric, scope_kind, scope_id, period_kind, toString(period_start) AS period_start, value, numerator, denominator,
+                   sample_size, unit, definition_version, toString(computed_at) AS computed_at
+            FROM ${source}
+            ORDER BY metric, scope_kind, scope_id, period_start`,
+    query_params: {
+      period: filter.period,
+      metric: filter.metric ?? '',
+      scope_kind: filter.scope?.kind ?? '',
+      scope_id: filter.scope?.id ?? '',
+      from: filter.from ?? '1970-01-01',
+      to: filter.to ?? '2149-06-06',
+      ...(filter.asOf !== undefined ? { as_of: instantParam(filter.asOf) } : {}),
+    },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<Record<string, unknown>>();
+  return rows.map((r) => ({
+    metric: String(r['metric']),
+    scope_kind: String(r['scope_kind']) as ScopeKind,
+    scope_id: String(r['scope_id']),
+    period_kind: String(r['period_kind']) as PeriodKind,
+    period_start: String(r['period_start']),
+    value: numberOrNull(r['value']),
+    numerator: numberOrNull(r['numerator']),
+    denominator: numberOrNull(r['denominator']),
+    sample_size: Number(r['sample_size']),
+    unit: String(r['unit']),
+    definition_version: Number(r['definition_version']),
+    computed_at: String(r['computed_at']),
+  }));
+}
+
+export interface KpiRow {
+  metric: string;
+  /** The month, its first day. */
+  month: Day;
+  value: number | null;
+  unit: string;
+  sample_size: number;
+}
+
+/**
+ * The org's monthly values of the last complete month that has any: the latest month with values that
+ * started before the month containing `now` (in the metrics' time zone `tz`). Empty when there is none.
+ */
+export async function kpiSummary(store: Store, options: { now: Date; tz: string }): Promise<KpiRow[]> {
+  const thisMonth = periodStart('month', today(options.tz, options.now));
+  const rs = await store.client.query({
+    query: `SELECT metric, toString(period_start) AS month, value, unit, sample_size FROM metric_values FINAL
+            WHERE scope_kind = 'org' AND period_kind = 'month'
+              AND period_start = (SELECT max(period_start) FROM metric_values FINAL WHERE period_kind = 'month' AND period_start < {month:Date})
+            ORDER BY metric`,
+    query_params: { month: thisMonth },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ metric: string; month: string; value: number | string | null; unit: string; sample_size: string }>();
+  return rows.map((r) => ({
+    metric: r.metric,
+    month: r.month,
+    value: numberOrNull(r.value),
+    unit: r.unit,
+    sample_size: Number(r.sample_size),
+  }));
+}
