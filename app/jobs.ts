@@ -1,33 +1,30 @@
+import { z } from 'zod';
 import { clickhouseCursorStore } from '../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress, type SyncFilter } from '../connectors/core/runner.js';
-import { isConfigured, type Connector } from '../connectors/core/types.js';
 import { webhookRoutes } from '../connectors/core/webhooks.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import { pullSettingsOf, type Config } from '../infra/config/schema.js';
 import type { RouteHandler } from '../infra/observability/http.js';
-import type { Runtime } from '../infra/runtime.js';
 import { createBullScheduler } from '../infra/scheduler/bullmq.js';
 import { createLocalScheduler } from '../infra/scheduler/local.js';
 import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
-import type { DemoOrg } from '../connectors/demo/generator.js';
-import { loadDemo, loadDemoOrgConfig } from '../connectors/demo/source.js';
-import { z } from 'zod';
-import { link } from '../workers/link/linker.js';
-import { runMetricsJob } from '../workers/metrics/job.js';
-import { exportMonthJustEnded } from '../workers/export/export.js';
 import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
-import { runStallAlerts } from '../workers/alerts/stalls.js';
-import { mapContext, type MapContext } from '../mapping/context.js';
+import { runStallAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
+import { exportMonthJustEnded } from '../workers/export/export.js';
+import { link, type LinkResult } from '../workers/link/linker.js';
+import { runMetricsJob, type MetricsRun } from '../workers/metrics/job.js';
+import { configuredConnectors, type Organisation } from './organisation.js';
+import type { Runtime } from './runtime.js';
 
-/** The connectors whose configuration and credentials are complete. */
-export function configuredConnectors(config: Config): Connector[] {
-  return CONNECTORS.filter((c) => isConfigured(c, config));
+export interface SyncOptions {
+  filter?: SyncFilter;
+  backfillSince?: Date;
+  onProgress?: (p: StreamProgress) => void;
+  signal?: AbortSignal;
 }
 
-export function syncOnce(
-  rt: Runtime,
-  options: { filter?: SyncFilter; backfillSince?: Date; onProgress?: (p: StreamProgress) => void; signal?: AbortSignal } = {},
-): Promise<StreamProgress[]> {
+/** Pulls the configured sources once (all, one source or one stream) onto the bus. */
+export function syncOnce(rt: Runtime, options: SyncOptions = {}): Promise<StreamProgress[]> {
   return runSync({
     config: rt.config,
     connectors: CONNECTORS,
@@ -36,13 +33,14 @@ export function syncOnce(
     logger: rt.logger,
     metrics: rt.metrics,
     store: rt.store,
+    now: () => rt.clock.date(),
     ...options,
   });
 }
 
 /** One incremental pull per configured source, every `intervalMinutes`. */
-export function pullSchedules(config: Config): ScheduleSpec[] {
-  return configuredConnectors(config).map((c) => {
+export function pullSchedules(config: Config, organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) }): ScheduleSpec[] {
+  return organisation.connectors.map((c) => {
     const settings = pullSettingsOf(config, c.source);
     return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
   });
@@ -67,10 +65,10 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
  * the export of the month just ended, and the dependency-stall detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
-export function jobSchedules(config: Config): ScheduleSpec[] {
+export function jobSchedules(config: Config, organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) }): ScheduleSpec[] {
   const tz = config.metrics.timeZone;
   return [
-    ...pullSchedules(config),
+    ...pullSchedules(config, organisation),
     { id: 'link', job: 'link', everyMs: config.model.linkIntervalMinutes * 60_000 },
     { id: 'metrics-recent', job: 'metrics', everyMs: config.metrics.recomputeMinutes * 60_000, data: { mode: 'recent' }, attempts: 3 },
     { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
@@ -83,53 +81,53 @@ export function jobSchedules(config: Config): ScheduleSpec[] {
   ];
 }
 
+/** The config the metrics, alerts and exports read, scoped by the resolved organisation. */
+export const scopedConfig = (rt: Pick<Runtime, 'config' | 'organisation'>): Config => ({ ...rt.config, org: rt.organisation.org });
+
+/** Recomputes the links now. */
+export function linkNow(rt: Runtime): Promise<LinkResult> {
+  return link({ store: rt.store, model: rt.config.model, logger: rt.logger, now: rt.clock.date() });
+}
+
+/** One metrics run, on fresh links when it covers all history. */
+export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<ReturnType<typeof runMetricsJob>>> {
+  // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
+  if (run.mode === 'full') await linkNow(rt);
+  return runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, now: rt.clock.date() });
+}
+
+/** The stall detector and its deliveries, once, at the clock's instant. */
+export function stallAlertsNow(rt: Runtime, notifiers?: ReadonlyMap<string, Notifier>): Promise<StallAlertsResult> {
+  return runStallAlerts({
+    store: rt.store,
+    config: rt.config,
+    notifiers: notifiers ?? createNotifiers(rt.config.alerts),
+    logger: rt.logger,
+    metrics: rt.metrics,
+    now: rt.clock.date(),
+  });
+}
+
 const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
 
 export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
-  let org: Config['org'] | undefined;
-  const metricsConfig = (): Config => ({ ...rt.config, org: (org ??= orgOf(rt.config)) });
   let notifiers: Map<string, Notifier> | undefined;
   return {
     ...pullHandlers(rt),
     link: async () => {
-      await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
+      await linkNow(rt);
     },
     'stall-alerts': async () => {
-      await runStallAlerts({
-        store: rt.store,
-        config: rt.config,
-        notifiers: (notifiers ??= createNotifiers(rt.config.alerts)),
-        logger: rt.logger,
-        metrics: rt.metrics,
-      });
+      await stallAlertsNow(rt, (notifiers ??= createNotifiers(rt.config.alerts)));
     },
     metrics: async (data) => {
-      const run = runSchema.parse(data);
-      // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
-      if (run.mode === 'full') await link({ store: rt.store, model: rt.config.model, logger: rt.logger });
-      await runMetricsJob({ store: rt.store, config: metricsConfig(), run, logger: rt.logger });
+      await metricsNow(rt, runSchema.parse(data));
     },
     export: async () => {
-      await exportMonthJustEnded({ store: rt.store, config: metricsConfig(), logger: rt.logger });
+      await exportMonthJustEnded({ store: rt.store, config: scopedConfig(rt), logger: rt.logger, now: rt.clock.date() });
     },
   };
 }
-
-/**
- * What the mappers need from the config. With no source and no org mapping configured, the pipeline
- * runs on the demo organisation, whose org mapping and Jira fields then apply, live and in replays.
- */
-export function mappingContext(config: Config, demo?: Pick<DemoOrg, 'org' | 'jiraFields'>): MapContext {
-  const d = demo ?? (usesDemo(config) ? loadDemo(config) : undefined);
-  return d === undefined
-    ? mapContext(config)
-    : mapContext({ org: d.org, model: config.model, people: config.people, jiraFields: d.jiraFields });
-}
-
-/** The org the metrics are scoped by: the config's, or the demo organisation's when the pipeline runs on the demo. */
-export const orgOf = (config: Config): Config['org'] => (usesDemo(config) ? loadDemoOrgConfig(config) : config.org);
-
-export const usesDemo = (config: Config): boolean => configuredConnectors(config).length === 0 && config.org.programs.length === 0;
 
 /** Embedded mode schedules in process; distributed mode on Redis, shared by every process. */
 export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers: Record<string, JobHandler>): Scheduler {

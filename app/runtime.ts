@@ -1,21 +1,27 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createKafkaBus } from './bus/kafka.js';
-import { createLocalBus } from './bus/local.js';
-import type { Bus } from './bus/types.js';
-import type { Config } from './config/schema.js';
-import { createLogger, type Logger } from './observability/logger.js';
-import { PipelineMetrics } from './observability/metrics.js';
-import { BatchWriter } from './store/batch-writer.js';
-import { openStore, type Store } from './store/client.js';
-import { migrate } from './store/migrate.js';
+import { createKafkaBus } from '../infra/bus/kafka.js';
+import { createLocalBus } from '../infra/bus/local.js';
+import type { Bus } from '../infra/bus/types.js';
+import type { Config } from '../infra/config/schema.js';
+import { createLogger, type Logger } from '../infra/observability/logger.js';
+import { PipelineMetrics } from '../infra/observability/metrics.js';
+import { BatchWriter } from '../infra/store/batch-writer.js';
+import { openStore, type Store } from '../infra/store/client.js';
+import { migrate } from '../infra/store/migrate.js';
+import { systemClock, type Clock } from '../infra/clock.js';
+import { resolveOrganisation, type Organisation } from './organisation.js';
 
 /**
  * The composition root: builds each client once from the configuration and hands them to the parts
- * that need them. Nothing else creates a bus, a store or a logger.
+ * that need them. Nothing else creates a bus, a store, a logger or a clock.
  */
 export interface Runtime {
   config: Config;
+  /** The one source of "now" for every job, rule and query of this process. */
+  clock: Clock;
+  /** The organisation, configured or demo, resolved once. */
+  organisation: Organisation;
   logger: Logger;
   metrics: PipelineMetrics;
   bus: Bus;
@@ -28,6 +34,7 @@ export interface Runtime {
 export interface RuntimeOptions {
   logger?: Logger;
   metrics?: PipelineMetrics;
+  clock?: Clock;
   /** Apply pending migrations on start (embedded default; distributed runs `ptel migrate` once). */
   migrate?: boolean;
 }
@@ -35,6 +42,8 @@ export interface RuntimeOptions {
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const metrics = options.metrics ?? new PipelineMetrics();
+  const clock = options.clock ?? systemClock;
+  const organisation = resolveOrganisation(config, clock);
   const ownsDataDir = config.mode === 'embedded' || config.clickhouse.engine === 'embedded';
   const release = ownsDataDir ? lockDataDir(config.dataDir) : () => undefined;
   let bus: Bus | undefined;
@@ -92,6 +101,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let closing: Promise<void> | undefined;
   return {
     config,
+    clock,
+    organisation,
     logger,
     metrics,
     bus: b,

@@ -1,10 +1,11 @@
+import { stallAlertsNow } from '../app/jobs.js';
+import { systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
-import type { Store } from '../infra/store/client.js';
 import { createNotifiers } from '../workers/alerts/channels.js';
-import { dedupKeyOf, readAlerts, runStallAlerts } from '../workers/alerts/stalls.js';
+import { dedupKeyOf, readAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
 import { newAlert, type StallAlert } from '../workers/alerts/types.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
-import { printTable } from './output.js';
+import { parseInstant, printTable } from './output.js';
 
 function fail(ctx: CommandContext, message: string): number {
   ctx.err.write(`ptel alerts: ${message}\n`);
@@ -35,9 +36,8 @@ function printAlerts(ctx: CommandContext, alerts: StallAlert[], json: boolean): 
   );
 }
 
-/** Runs the detector once; prints what it opened, resolved and delivered. */
-export async function runStallAlertsOnce(config: Config, store: Store, out: NodeJS.WritableStream): Promise<{ failed: number }> {
-  const r = await runStallAlerts({ store, config, notifiers: createNotifiers(config.alerts) });
+/** Prints what a detector run opened, resolved and delivered. */
+export function printStallRun(out: NodeJS.WritableStream, r: StallAlertsResult, config: Pick<Config, 'alerts'>): void {
   const failed = r.deliveries.filter((d) => !d.ok);
   out.write(
     `stall alerts: ${r.stalled} blocking link(s) stalled now; ${r.opened.length} opened, ${r.resolved.length} resolved; ` +
@@ -45,34 +45,45 @@ export async function runStallAlertsOnce(config: Config, store: Store, out: Node
       `${Object.keys(config.alerts.channels).length === 0 ? ' (no alert channel is configured)' : ''}\n`,
   );
   for (const f of failed) out.write(`  FAILED ${f.kind} ${f.linkKey} to ${f.channel}: ${f.error}\n`);
-  return { failed: failed.length };
 }
 
 export const ALERTS_COMMANDS: Record<string, Command> = {
   alerts: {
     summary: 'dependency-stall alerts: list them, run the detector now, or send a test message to the channels',
     usage: [
-      'usage: ptel alerts [list] [--all] [--format table|json]   the open stall alerts (--all: resolved ones too)',
+      'usage: ptel alerts [list] [--all] [--as-of INSTANT] [--format table|json]',
+      '                                                          the open stall alerts (--all: resolved ones too;',
+      '                                                          --as-of: as the store held them then)',
       '       ptel alerts run                                    detect stalls and deliver what is owed, now',
       '       ptel alerts test [CHANNEL ...]                     send a test message to every (or the named) channel',
       'The detector runs on schedule in `run` and `connect` (alerts.stalls.intervalMinutes); docs/alerts.md explains',
       'the channels, the routes and the lifecycle (opened, notified, renotified, resolved).',
     ].join('\n'),
-    options: { all: { type: 'boolean' }, format: { type: 'string' } },
+    options: { all: { type: 'boolean' }, format: { type: 'string' }, 'as-of': { type: 'string' } },
     positionals: true,
     run(ctx) {
       const sub = ctx.positionals[0] ?? 'list';
       const format = typeof ctx.values['format'] === 'string' ? ctx.values['format'] : 'table';
       if (format !== 'table' && format !== 'json') return Promise.resolve(fail(ctx, `--format '${format}': expected table or json`));
       switch (sub) {
-        case 'list':
+        case 'list': {
+          const asOf = parseInstant(ctx, 'as-of', 'ptel alerts');
+          if (asOf === null) return Promise.resolve(2);
           return withRuntime(ctx.config, async (rt) => {
-            const alerts = await readAlerts(rt.store, ctx.values['all'] === true ? '1' : "status != 'resolved'", {});
+            const alerts = await readAlerts(rt.store, {
+              ...(ctx.values['all'] === true ? {} : { status: 'open' as const }),
+              ...(asOf !== undefined ? { asOf } : {}),
+            });
             printAlerts(ctx, alerts, format === 'json');
             return 0;
           });
+        }
         case 'run':
-          return withRuntime(ctx.config, async (rt) => ((await runStallAlertsOnce(ctx.config, rt.store, ctx.out)).failed > 0 ? 1 : 0));
+          return withRuntime(ctx.config, async (rt) => {
+            const r = await stallAlertsNow(rt);
+            printStallRun(ctx.out, r, ctx.config);
+            return r.deliveries.some((d) => !d.ok) ? 1 : 0;
+          });
         case 'test':
           return sendTest(ctx);
         default:
@@ -90,7 +101,7 @@ async function sendTest(ctx: CommandContext): Promise<number> {
   const unknown = wanted.filter((w) => !notifiers.has(w));
   if (unknown.length > 0)
     return fail(ctx, `no channel ${unknown.map((u) => `'${u}'`).join(', ')}; configured: ${[...notifiers.keys()].join(', ')}`);
-  const now = Date.now();
+  const now = systemClock.now();
   const alert = newAlert(
     'test:EXAMPLE-1>EXAMPLE-2',
     {

@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../infra/config/schema.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../infra/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../app/runtime.js';
 
 /** What a command gets: the resolved config, its parsed options and positionals, and where to write. */
 export interface CommandContext {

@@ -4,7 +4,6 @@ import type { ScopeFilter } from '../workers/export/kpis.js';
 import { lastCompleteMonth, parseMonth } from '../workers/export/month.js';
 import { today } from '../workers/metrics/job.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
-import { orgOf } from './sources.js';
 
 function usageError(ctx: CommandContext, message: string): number {
   ctx.err.write(`ptel export: ${message}\n`);
@@ -43,8 +42,8 @@ export const EXPORT_COMMANDS: Record<string, Command> = {
       const scopes = scopeFilters(ctx.values['scope']);
       if (typeof scopes === 'string') return usageError(ctx, scopes);
       const out = typeof ctx.values['out'] === 'string' ? ctx.values['out'] : exportRoot(ctx.config);
-      const config = { ...ctx.config, org: orgOf(ctx.config) };
       return withRuntime(ctx.config, async (rt) => {
+        const config = { ...ctx.config, org: rt.organisation.org };
         try {
           const r = await runExport({ store: rt.store, config, month, out, scopes });
           ctx.out.write(`exported ${r.month}: ${r.rows} values of ${r.scopes} scopes to ${r.dir} (${EXPORT_FILES.join(', ')})\n`);

@@ -1,7 +1,6 @@
-import type { Store } from '../infra/store/client.js';
+import type { Runtime } from '../app/runtime.js';
 import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
 import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../workers/metrics/engine.js';
-import { orgOf } from './sources.js';
 import { runMetricsJob, today } from '../workers/metrics/job.js';
 import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
@@ -125,7 +124,7 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
       params: metricParams(ctx.config.model, ctx.config.metrics),
       scope: { kind: scope.kind, id: scopeId },
       period: { kind: period, start: periodStart(period, start) },
-      scopes: scopesOf(orgOf(ctx.config)),
+      scopes: scopesOf(rt.organisation.org),
     });
     if (format === 'table') {
       ctx.out.write(
@@ -157,8 +156,8 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
   ] as const) {
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
-  const scoped = { ...ctx.config, org: orgOf(ctx.config) };
   return withRuntime(ctx.config, async (rt) => {
+    const scoped = { ...ctx.config, org: rt.organisation.org };
     const end = to ?? addDays(today(ctx.config.metrics.timeZone, new Date()), 1);
     if (from === undefined) {
       const r = await runMetricsJob({ store: rt.store, config: scoped, run: { mode: 'full' }, logger: rt.logger });
@@ -231,8 +230,8 @@ export const METRICS_COMMANDS: Record<string, Command> = {
 };
 
 /** The org's key numbers for the last complete month, after a run. */
-export async function printKpiSummary(store: Store, out: NodeJS.WritableStream): Promise<void> {
-  const rs = await store.client.query({
+export async function printKpiSummary(rt: Pick<Runtime, 'store' | 'clock'>, out: NodeJS.WritableStream): Promise<void> {
+  const rs = await rt.store.client.query({
     query: `SELECT metric, toString(period_start) AS month, value, unit, sample_size FROM metric_values FINAL
             WHERE scope_kind = 'org' AND period_kind = 'month'
               AND period_start = (SELECT max(period_start) FROM metric_values FINAL WHERE period_kind = 'month' AND period_start < toStartOfMonth(today()))

@@ -4,179 +4,33 @@
  * rollbacks and hotfixes that answer them). Plain data; github.ts and pagerduty.ts render it.
  */
 import type { MergeMethod, Organisation, Person, Repo, Workflow } from './org.js';
-import { openIncident, type ExplicitRef, type Incident } from './pagerduty.js';
+import { openIncident } from './pagerduty.js';
+import {
+  type Window,
+  type GitCommit,
+  type ReviewState,
+  type PullRequest,
+  type Landing,
+  landingHead,
+  type Environment,
+  type DeploymentKind,
+  type DeploymentState,
+  type DeploymentRef,
+  type Deployment,
+  deploymentFinish,
+  type Release,
+  type Conclusion,
+  type JobStep,
+  type Job,
+  type RunAttempt,
+  type RunTrigger,
+  type WorkflowRun,
+  type RepoDelivery,
+  type ExplicitRef,
+  type Incident,
+} from './model.js';
 import type { Rng, WeightTable } from './prng.js';
 import { DAY, HOUR, MINUTE, SECOND, floorSecond } from './time.js';
-
-export interface Window {
-  start: number;
-  now: number;
-}
-
-export interface GitCommit {
-  sha: string;
-  treeSha: string;
-  /** `work`: written by a person; `merge`/`squash`: made by the merge button for `pr`. */
-  role: 'work' | 'merge' | 'squash';
-  pr?: PullRequest;
-  message: string;
-  author: Person;
-  authoredAt: number;
-  /** `null`: committed by GitHub itself (merge button, rebase merges), shown as web-flow. */
-  committer: Person | null;
-  committedAt: number;
-  parents: string[];
-  additions: number;
-  deletions: number;
-  changedFiles: number;
-}
-
-export interface Push {
-  at: number;
-  commits: GitCommit[];
-  /** GitHub keeps a test merge commit for open pull requests; it is their `merge_commit_sha`. */
-  testMergeSha: string;
-}
-
-export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
-
-export interface Review {
-  id: number;
-  reviewer: Person;
-  state: ReviewState;
-  at: number;
-  body: string;
-}
-
-export type PullRequestOutcome =
-  { kind: 'merged'; at: number; method: MergeMethod; by: Person } | { kind: 'closed'; at: number; by: Person } | { kind: 'open' };
-
-export interface PullRequest {
-  repo: Repo;
-  id: number;
-  number: number;
-  title: string;
-  body: string;
-  branch: string;
-  labels: string[];
-  author: Person;
-  requestedReviewers: Person[];
-  openedAt: number;
-  pushes: Push[];
-  reviews: Review[];
-  outcome: PullRequestOutcome;
-  landing?: Landing;
-  /** The incident a hotfix pull request fixes. */
-  fixes?: Incident;
-}
-
-/** New commits reaching `main` at one moment: a merged pull request or a direct push. */
-export interface Landing {
-  at: number;
-  kind: MergeMethod | 'direct';
-  pr?: PullRequest;
-  commits: GitCommit[];
-  pusher: Person;
-}
-
-export const landingHead = (l: Landing): GitCommit => l.commits[l.commits.length - 1]!;
-
-export type Environment = 'production' | 'staging';
-export type DeploymentKind = 'baseline' | 'regular' | 'retry' | 'rollback' | 'hotfix';
-export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error';
-export type DeploymentRef = { kind: 'branch'; name: string } | { kind: 'tag'; name: string } | { kind: 'sha' };
-
-export interface DeploymentStatus {
-  id: number;
-  state: DeploymentState;
-  at: number;
-}
-
-export interface Deployment {
-  repo: Repo;
-  id: number;
-  env: Environment;
-  kind: DeploymentKind;
-  landing: Landing;
-  ref: DeploymentRef;
-  createdAt: number;
-  statuses: DeploymentStatus[];
-  run: WorkflowRun;
-  release?: Release;
-  rollbackTo?: Deployment;
-  fixes?: Incident;
-}
-
-export const deploymentFinish = (d: Deployment): DeploymentStatus => d.statuses[d.statuses.length - 1]!;
-
-export interface Release {
-  repo: Repo;
-  id: number;
-  tag: string;
-  landing: Landing;
-  author: Person;
-  publishedAt: number;
-}
-
-export type Conclusion = 'success' | 'failure';
-
-export interface JobStep {
-  name: string;
-  startedAt: number;
-  completedAt: number;
-  conclusion: Conclusion | 'skipped';
-}
-
-export interface Job {
-  id: number;
-  name: string;
-  startedAt: number;
-  completedAt: number;
-  conclusion: Conclusion;
-  steps: JobStep[];
-  runnerId: number;
-}
-
-export interface RunAttempt {
-  attempt: number;
-  startedAt: number;
-  completedAt: number;
-  conclusion: Conclusion;
-  jobs: Job[];
-}
-
-export type RunTrigger =
-  | { kind: 'pull_request'; pr: PullRequest; push: Push }
-  | { kind: 'push'; landing: Landing }
-  | { kind: 'deploy'; landing: Landing; ref: DeploymentRef };
-
-export interface WorkflowRun {
-  repo: Repo;
-  id: number;
-  checkSuiteId: number;
-  workflow: Workflow;
-  number: number;
-  event: 'pull_request' | 'push' | 'workflow_dispatch';
-  trigger: RunTrigger;
-  actor: Person;
-  createdAt: number;
-  attempts: RunAttempt[];
-}
-
-export interface RepoDelivery {
-  repo: Repo;
-  /** Tip of `main` before the window; its history is not part of the demo. */
-  preWindowSha: string;
-  prs: PullRequest[];
-  /** Sorted by time. */
-  landings: Landing[];
-  /** Tip of `main` after each landing. */
-  heads: Array<{ at: number; sha: string }>;
-  deployments: Deployment[];
-  releases: Release[];
-  runs: WorkflowRun[];
-  incidents: Incident[];
-}
 
 /** The sha `main` pointed at, at `t`. */
 export function mainHeadAt(d: RepoDelivery, t: number): string {

@@ -4,7 +4,8 @@
  * The same seed and `now` always give the same records.
  */
 import type { SourceRecord } from '../../schemas/raw-event.js';
-import { simulateDelivery, type Window } from './delivery.js';
+import { simulateDelivery } from './delivery.js';
+import type { Window } from './model.js';
 import { githubRecords } from './github.js';
 import { JIRA_FIELDS, planJira, jiraRecords } from './jira.js';
 import { buildOrganisation, orgConfig, type DemoOrgConfig, type Organisation } from './org.js';
@@ -69,6 +70,12 @@ function organisation(options: DemoOptions): { rng: Rng; window: Window; org: Or
 /** The demo organisation's org mapping alone, as generateDemoOrg gives it with the same options, without its history. */
 export const demoOrgConfig = (options: DemoOptions = {}): DemoOrg['org'] => orgConfig(organisation(options).org);
 
+/** The Jira custom field ids the demo's issues use (the same for every seed). */
+export function demoJiraFields(): DemoOrg['jiraFields'] {
+  const { storyPoints, sprint, startDate, foundIn, severity } = JIRA_FIELDS;
+  return { storyPoints, sprint, startDate, foundIn, severity };
+}
+
 export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
   const { rng, window, org } = organisation(options);
 
@@ -79,6 +86,5 @@ export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
 
   const records = [...githubRecords(org, deliveries, window), ...pagerdutyRecords(org, incidents, window), ...jiraRecords(jira, window)];
   records.sort(compareRecords);
-  const { storyPoints, sprint, startDate, foundIn, severity } = JIRA_FIELDS;
-  return { org: orgConfig(org), jiraFields: { storyPoints, sprint, startDate, foundIn, severity }, records };
+  return { org: orgConfig(org), jiraFields: demoJiraFields(), records };
 }

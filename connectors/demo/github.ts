@@ -5,9 +5,9 @@
  */
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
+import { mainHeadAt } from './delivery.js';
 import {
   landingHead,
-  mainHeadAt,
   type Deployment,
   type DeploymentState,
   type GitCommit,
@@ -17,7 +17,7 @@ import {
   type RunAttempt,
   type Window,
   type WorkflowRun,
-} from './delivery.js';
+} from './model.js';
 import { legacyNodeId } from './ids.js';
 import type { Organisation, Person, Repo } from './org.js';
 import { incidentUrl } from './pagerduty.js';

@@ -8,9 +8,10 @@
  */
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
-import type { Window } from './delivery.js';
+import type { Window } from './model.js';
 import { JIRA_SITE, type Organisation, type Person, type Team } from './org.js';
-import { incidentTitle, incidentUrl, type Incident } from './pagerduty.js';
+import { incidentTitle, incidentUrl } from './pagerduty.js';
+import type { Incident } from './model.js';
 import type { Rng, WeightTable } from './prng.js';
 import { DAY, HOUR, MINUTE, SECOND, WEEK, agileDateTime, dateToMs, floorSecond, isoDate, jiraDateTime, jiraUserDate } from './time.js';
 

@@ -4,38 +4,10 @@
  */
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
-import { landingHead, type Deployment, type Window } from './delivery.js';
+import { landingHead, type Deployment, type ExplicitRef, type Incident, type IncidentCause, type PriorityName, type Window } from './model.js';
 import { PAGERDUTY_SUBDOMAIN, type Organisation, type Person, type Repo } from './org.js';
 import type { Rng, WeightTable } from './prng.js';
 import { MINUTE, SECOND, WEEK, floorSecond, isoSeconds } from './time.js';
-
-export type ExplicitRef = 'sha' | 'pr' | 'deployment' | 'release';
-export type PriorityName = 'P1' | 'P2' | 'P3' | 'P4';
-
-export interface IncidentCause {
-  deployment: Deployment;
-  /** `explicit`: the title names the deployment (`ref` says how); `inferred`: only timing and service tie them. */
-  link: 'explicit' | 'inferred';
-  ref?: ExplicitRef;
-}
-
-export interface Incident {
-  id: string;
-  number: number;
-  repo: Repo;
-  cause?: IncidentCause;
-  symptom: string;
-  urgency: 'high' | 'low';
-  priority: PriorityName;
-  triggeredAt: number;
-  acknowledgedAt?: number;
-  resolvedAt?: number;
-  responder: Person;
-  /** Resolved by the monitoring integration (the alert cleared), not by a person. */
-  autoResolved: boolean;
-  incidentKey: string;
-  logEntryIds: { trigger: string; acknowledge: string; resolve: string };
-}
 
 const SEVERITY = {
   major: {

@@ -1,25 +1,39 @@
 import { mkdirSync } from 'node:fs';
 import type * as ChdbConnectionModule from 'chdb/connection';
-import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions, type ClickHouseSettings } from '@clickhouse/client';
+import {
+  ClickHouseLogLevel,
+  createClient,
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+  type ClickHouseSettings,
+} from '@clickhouse/client';
 
 /** The client's pluggable back-end connection, which the in-process engine implements. */
-type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>;
+export type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>;
 
 /**
  * The analytical store: one @clickhouse/client, talking either to a ClickHouse server over HTTP or
- * to the ClickHouse engine in this process (chdb). The rest of the code sees the same client API
- * and runs the same SQL in both cases.
+ * to the ClickHouse engine in this process (chdb), or to the engine of another ptel process that
+ * serves its store over HTTP ('attached', see bridge.ts). The rest of the code sees the same client
+ * API and runs the same SQL in all cases.
  */
 export interface Store {
   readonly client: ClickHouseClient;
   readonly database: string;
-  readonly kind: 'server' | 'embedded';
+  readonly kind: 'server' | 'embedded' | 'attached';
+  /**
+   * Embedded only: a new session on this process's engine, with its own current database, settings
+   * and parameter state, sharing the engine's data. The caller closes it.
+   */
+  readonly openSession?: () => Connection;
   close(): Promise<void>;
 }
 
 export type StoreTarget =
   | { kind: 'server'; url: string; username: string; password: string | undefined; database: string; requestTimeoutMs?: number }
-  | { kind: 'embedded'; path: string; database: string };
+  | { kind: 'embedded'; path: string; database: string }
+  /** The store another ptel process serves over ClickHouse's HTTP protocol (its advertisement, attach.ts). */
+  | { kind: 'attached'; url: string; username: string; password: string; database: string; requestTimeoutMs?: number };
 
 /**
  * Settings every session gets, so both back ends answer alike: 64-bit integers quoted in JSON (the
@@ -59,6 +73,21 @@ export async function openStore(target: StoreTarget): Promise<Store> {
     });
     return { client, database: target.database, kind: 'server', close: () => client.close() };
   }
+  if (target.kind === 'attached') {
+    // The serving process owns the database: it exists already and is not created from here.
+    const client = createClient({
+      url: target.url,
+      username: target.username,
+      password: target.password,
+      database: target.database,
+      request_timeout: target.requestTimeoutMs ?? 300_000,
+      clickhouse_settings: COMMON_SETTINGS,
+      // Every failure reaches the caller as an error; the client's own logger would print it again,
+      // with its stack, on stderr.
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+    return { client, database: target.database, kind: 'attached', close: () => client.close() };
+  }
   return openEmbedded(target.path, target.database);
 }
 
@@ -70,7 +99,8 @@ async function openEmbedded(dir: string, database: string): Promise<Store> {
   // Loaded on first use: the engine is large and distributed mode never needs it.
   chdbModule ??= import('chdb/connection');
   const { createChdbConnection } = await chdbModule;
-  const engine = createChdbConnection({ path: dir }) as unknown as Connection;
+  const openSession = (): Connection => createChdbConnection({ path: dir }) as unknown as Connection;
+  const engine = openSession();
   // The engine's current database is whatever the last statement chose, so create from `system`.
   await createClient({ connection: inDatabase(engine, 'system') }).command({
     query: `CREATE DATABASE IF NOT EXISTS \`${database}\``,
@@ -80,6 +110,7 @@ async function openEmbedded(dir: string, database: string): Promise<Store> {
     client,
     database,
     kind: 'embedded',
+    openSession,
     async close() {
       await client.close();
       await engine.close();

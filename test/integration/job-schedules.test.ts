@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createScheduler, jobHandlers, jobSchedules } from '../../cli/sources.js';
+import { createScheduler, jobHandlers, jobSchedules } from '../../app/jobs.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
-import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { createRuntime, type Runtime } from '../../app/runtime.js';
 import { migrationsDir } from '../../infra/paths.js';
 import { queryRows, quietLogger, tempDir, uniqueName, waitFor, schedulerIds } from '../support/harness.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createScheduler, pullHandlers, pullSchedules } from '../../cli/sources.js';
+import { createScheduler, pullHandlers, pullSchedules } from '../../app/jobs.js';
 import { generateDemoOrg } from '../../connectors/demo/generator.js';
 import { loadConfig } from '../../infra/config/load.js';
-import { createRuntime, type Runtime } from '../../infra/runtime.js';
+import { createRuntime, type Runtime } from '../../app/runtime.js';
 import { startJiraFake, type JiraFake } from '../fakes/jira.js';
 import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
 

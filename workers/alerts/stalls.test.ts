@@ -58,7 +58,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
       ['checkout-slack', 'jira:CHK-2>CHK-3', 503],
       ['checkout-slack', 'jira:SRCH-1>CHK-1', 503],
     ]);
-    const afterFirst = await readAlerts(store, '1', {});
+    const afterFirst = await readAlerts(store);
     expect(Object.fromEntries(afterFirst.map((a) => [a.linkKey, a.status]))).toEqual({
       'jira:CHK-2>CHK-3': 'opened', // told no channel yet
       'jira:SRCH-1>CHK-1': 'notified', // PagerDuty has it
@@ -86,7 +86,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
     const third = await run(SCENARIO_T0 + 2 * HOUR);
     expect(third.deliveries).toEqual([]);
     expect(receiver.received).toEqual([]);
-    expect((await readAlerts(store, "status = 'notified'", {})).length).toBe(3);
+    expect((await readAlerts(store, { status: 'notified' })).length).toBe(3);
   });
 
   it('sends messages each channel can use: signed JSON, Slack text with links, PagerDuty events with one dedup key', async () => {
@@ -130,7 +130,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
       event_action: 'trigger',
       payload: { source: 'ptel', severity: 'warning', component: 'SRCH-1', group: 'checkout', class: 'dependency stall' },
     });
-    const opened = (await readAlerts(store, "link_key = 'jira:SRCH-1>CHK-1'", {}))[0]!;
+    const opened = (await readAlerts(store, { linkKey: 'jira:SRCH-1>CHK-1' }))[0]!;
     expect(pd.json['dedup_key']).toBe(`ptel-stall/jira:SRCH-1>CHK-1/${opened.openedAt}`);
     expect(opened).toMatchObject({ status: 'renotified', daysStalled: 14 });
     // Four reminders (two to Slack, one to PagerDuty, one to the webhook), and no more the next hour.
@@ -164,7 +164,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
     const again = await run(SCENARIO_T0 + 28 * HOUR);
     expect(again.resolved).toEqual([]);
     expect(receiver.received).toEqual([]);
-    const final = await readAlerts(store, "status = 'resolved'", {});
+    const final = await readAlerts(store, { status: 'resolved' });
     expect(final.map((a) => a.linkKey).sort()).toEqual(['jira:CHK-2>CHK-3', 'jira:SRCH-1>CHK-1']);
     // Each alert's row kept its whole story: opened, told, reminded, resolved.
     expect(final.find((a) => a.linkKey === 'jira:SRCH-1>CHK-1')).toMatchObject({
@@ -187,7 +187,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
     expect(r.opened.map((a) => a.linkKey).sort()).toEqual(['jira:SRCH-1>CHK-1', 'jira:SRCH-4>CHK-4']);
     const pd = receiver.received.find((x) => x.path === '/v2/enqueue' && x.body.includes('SRCH-1>CHK-1'))!;
     expect(pd.json).toMatchObject({ event_action: 'trigger', dedup_key: `ptel-stall/jira:SRCH-1>CHK-1/${later}` });
-    const episodes = await readAlerts(store, "link_key = 'jira:SRCH-1>CHK-1'", {});
+    const episodes = await readAlerts(store, { linkKey: 'jira:SRCH-1>CHK-1' });
     expect(episodes.map((a) => a.status)).toEqual(['resolved', 'notified']);
   });
 
@@ -208,7 +208,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
       expect(Number(failed[0]!.n)).toBe(r.deliveries.length);
       // A run that delivered and recorded a message but stopped before the alert's state was written: the
       // next run takes the state from the record, and does not send that message again.
-      const alert = (await readAlerts(other, "link_key = 'jira:CHK-2>CHK-3'", {}))[0]!;
+      const alert = (await readAlerts(other, { linkKey: 'jira:CHK-2>CHK-3' }))[0]!;
       expect(alert.status).toBe('opened');
       await insertTables(other, {
         alert_notifications: [
@@ -228,7 +228,7 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
       });
       const next = await runStallAlerts({ store: other, config: { ...base, alerts }, notifiers, now: new Date(SCENARIO_T0 + 3_600_000) });
       expect(next.deliveries.filter((d) => d.linkKey === alert.linkKey)).toEqual([]);
-      expect((await readAlerts(other, "link_key = 'jira:CHK-2>CHK-3'", {}))[0]).toMatchObject({
+      expect((await readAlerts(other, { linkKey: 'jira:CHK-2>CHK-3' }))[0]).toMatchObject({
         status: 'notified',
         notifications: 1,
         notifiedAt: SCENARIO_T0 + 60_000,

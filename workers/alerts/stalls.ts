@@ -86,9 +86,7 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
   const now = (options.now ?? new Date()).getTime();
   const stalls = await stalledNow(store, config, now);
   // The open alerts, and the ones resolved lately that a channel may still need to hear of.
-  const known = await readAlerts(store, "status != 'resolved' OR resolved_at >= {since:DateTime64(3)}", {
-    since: (now - RESOLVED_LOOKBACK_MS) / 1000,
-  });
+  const known = await readAlerts(store, { status: 'open', orResolvedSince: now - RESOLVED_LOOKBACK_MS });
   const openByKey = new Map(known.filter((a) => a.status !== 'resolved').map((a) => [a.linkKey, a]));
   const items = itemReader(store);
 
@@ -175,11 +173,38 @@ interface AlertDbRow extends StallRow {
 
 const orNull = (v: Num | null): number | null => (v === null ? null : Number(v));
 
-/** The latest version of the alerts matching `where` (a condition on stall_alerts' columns). */
-export async function readAlerts(store: Store, where: string, params: Record<string, unknown>): Promise<StallAlert[]> {
+/** Which alerts to read. Every condition given must hold; `orResolvedSince` widens `status: 'open'`. */
+export interface AlertFilter {
+  /** 'open': every status but resolved; or one status. Default: any. */
+  status?: 'open' | StallAlert['status'];
+  /** With status 'open': also the alerts resolved at or after this instant (epoch ms). */
+  orResolvedSince?: number;
+  linkKey?: string;
+  /** The alerts as the store held them at this instant: each one's latest version written by then. */
+  asOf?: Date;
+}
+
+/** The latest version of each alert that matches the filter, oldest first. */
+export async function readAlerts(store: Store, filter: AlertFilter = {}): Promise<StallAlert[]> {
   const rs = await store.client.query({
-    query: `SELECT ${ALERT_COLUMNS} FROM (SELECT * FROM stall_alerts FINAL) WHERE ${where} ORDER BY opened_at, link_key`,
-    query_params: params,
+    query: `SELECT ${ALERT_COLUMNS} FROM
+            (
+                SELECT * FROM stall_alerts
+                WHERE {as_of_v:Nullable(UInt64)} IS NULL OR version <= {as_of_v:Nullable(UInt64)}
+                ORDER BY version DESC LIMIT 1 BY link_key, opened_at
+            )
+            WHERE ({status:String} = ''
+                   OR ({status:String} = 'open' AND (status != 'resolved'
+                        OR ({since:Nullable(DateTime64(3, 'UTC'))} IS NOT NULL AND resolved_at >= {since:Nullable(DateTime64(3, 'UTC'))})))
+                   OR status = {status:String})
+              AND ({link_key:String} = '' OR link_key = {link_key:String})
+            ORDER BY opened_at, link_key`,
+    query_params: {
+      as_of_v: filter.asOf === undefined ? null : filter.asOf.getTime() * 1000 + 999,
+      status: filter.status ?? '',
+      since: filter.orResolvedSince === undefined ? null : filter.orResolvedSince / 1000,
+      link_key: filter.linkKey ?? '',
+    },
     format: 'JSONEachRow',
   });
   return (await rs.json<AlertDbRow>()).map((r) => ({
