@@ -5,25 +5,31 @@ import type { PeriodKind, ScopeKind } from './types.js';
 /**
  * Reads of the stored metric values, as they are now or as the store held them at a past instant.
  *
- * metric_values keeps one row per (metric, scope, period) and version: a recompute adds a higher version
- * (computed_at is when it was computed), a value that no longer holds gets a deletion row. Now is the
- * highest version that is not a deletion. At an instant T it is the highest version computed at or
- * before T, unless that one is a deletion. The table merges superseded versions away in the background,
- * so a reading at T shows what the store still holds of that time: after a merge, a value replaced since
- * T reads as its replacement would (or not at all).
+ * Each (metric, scope, period) gets a new version whenever it is recomputed (computed_at is when), and
+ * a deletion row when it no longer holds. Now is the highest version of metric_values, unless it is a
+ * deletion. At an instant T it is the highest version computed at or before T, unless that one is a
+ * deletion. metric_values merges superseded versions away, so those are read from
+ * metric_value_history, which keeps every version written (values computed before that table existed
+ * are known only in their latest version).
  */
 
 /**
- * The metric_values rows as the store held them at {as_of:DateTime64(3)}: per (metric, scope, period), the
+ * The metric value rows as the store held them at {as_of:DateTime64(3)}: per (metric, scope, period), the
  * latest version computed at or before it, deletions dropped. `where` narrows the rows first (a condition
  * on the key columns: metric, period_kind, scope_kind, scope_id, period_start).
  */
 export function metricValuesAsOfSql(where = '1'): string {
+  const versions = `metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator, sample_size, unit,
+                    definition_version, computed_at, version, is_deleted`;
   return `
 SELECT * FROM
 (
-    SELECT * FROM metric_values
-    WHERE computed_at <= {as_of:DateTime64(3)} AND (${where})
+    SELECT * FROM
+    (
+        SELECT ${versions} FROM metric_value_history WHERE computed_at <= {as_of:DateTime64(3)} AND (${where})
+        UNION ALL
+        SELECT ${versions} FROM metric_values WHERE computed_at <= {as_of:DateTime64(3)} AND (${where})
+    )
     ORDER BY version DESC
     LIMIT 1 BY metric, period_kind, scope_kind, scope_id, period_start
 )
