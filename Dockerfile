@@ -8,17 +8,19 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 
 # Dependencies first, so that this layer is cached while only sources change.
-# npm install rather than npm ci: the lock file records only the platform packages of
-# the machine that wrote it (chdb's engine ships one package per platform).
+# npm ci installs exactly the lock file (which lists every platform package of chdb's
+# engine, so it is complete on any machine).
 # --ignore-scripts: the root package's `prepare` script runs the build, which
 # cannot work before the sources are copied (no dependency needs its install
 # script: chdb's is empty and msgpackr-extract loads a prebuilt binary).
 COPY package.json package-lock.json ./
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
+COPY app ./app
 COPY cli ./cli
 COPY connectors ./connectors
+COPY mapping ./mapping
 COPY workers ./workers
 COPY schemas ./schemas
 COPY infra ./infra

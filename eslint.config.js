@@ -18,4 +18,10 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // Plain JavaScript tools (infra/scripts) are linted without type information.
+  {
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { process: 'readonly' } },
+  },
 );

@@ -39,7 +39,10 @@ export function syncOnce(rt: Runtime, options: SyncOptions = {}): Promise<Stream
 }
 
 /** One incremental pull per configured source, every `intervalMinutes`. */
-export function pullSchedules(config: Config, organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) }): ScheduleSpec[] {
+export function pullSchedules(
+  config: Config,
+  organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) },
+): ScheduleSpec[] {
   return organisation.connectors.map((c) => {
     const settings = pullSettingsOf(config, c.source);
     return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
@@ -65,7 +68,10 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
  * the export of the month just ended, and the dependency-stall detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
-export function jobSchedules(config: Config, organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) }): ScheduleSpec[] {
+export function jobSchedules(
+  config: Config,
+  organisation: Pick<Organisation, 'connectors'> = { connectors: configuredConnectors(config) },
+): ScheduleSpec[] {
   const tz = config.metrics.timeZone;
   return [
     ...pullSchedules(config, organisation),

@@ -47,7 +47,12 @@ function printModel(out: NodeJS.WritableStream, model: ModelSummary): void {
 }
 
 /** Runs a long-running role until SIGINT or SIGTERM, then stops it in the shutdown order. */
-async function untilSignal(ctx: CommandContext, role: RunningRole, logger: Parameters<typeof onShutdownSignal>[0], banner?: string): Promise<number> {
+async function untilSignal(
+  ctx: CommandContext,
+  role: RunningRole,
+  logger: Parameters<typeof onShutdownSignal>[0],
+  banner?: string,
+): Promise<number> {
   if (banner !== undefined) ctx.out.write(`${banner}\n`);
   await onShutdownSignal(logger, () => role.stop());
   return 0;
@@ -80,7 +85,12 @@ export const COMMANDS: Record<string, Command> = {
       return withRuntime(ctx.config, async (rt) => {
         if (ctx.values['once'] !== true) {
           const role = await startRun(rt, startHooks(ctx));
-          return untilSignal(ctx, role, rt.logger, `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>); Ctrl-C stops`);
+          return untilSignal(
+            ctx,
+            role,
+            rt.logger,
+            `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>); Ctrl-C stops`,
+          );
         }
         const display = createProgressDisplay(ctx.out);
         let r;

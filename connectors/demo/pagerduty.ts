@@ -4,7 +4,7 @@
  */
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
-import { landingHead, type Deployment, type ExplicitRef, type Incident, type IncidentCause, type PriorityName, type Window } from './model.js';
+import { landingHead, type Incident, type IncidentCause, type PriorityName, type Window } from './model.js';
 import { PAGERDUTY_SUBDOMAIN, type Organisation, type Person, type Repo } from './org.js';
 import type { Rng, WeightTable } from './prng.js';
 import { MINUTE, SECOND, WEEK, floorSecond, isoSeconds } from './time.js';

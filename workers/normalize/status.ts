@@ -56,7 +56,14 @@ export async function latestDeadLetters(store: Store, limit: number): Promise<De
     query_params: { limit },
     format: 'JSONEachRow',
   });
-  const rows = await rs.json<{ failed_at: string; topic: string; bus_partition: number | string; bus_offset: string; reason_code: string; reason: string }>();
+  const rows = await rs.json<{
+    failed_at: string;
+    topic: string;
+    bus_partition: number | string;
+    bus_offset: string;
+    reason_code: string;
+    reason: string;
+  }>();
   return rows.map((r) => ({
     failedAt: r.failed_at,
     topic: r.topic,
