@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '../../infra/bus/types.js';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import { sendJson, type RouteHandler } from '../../infra/observability/http.js';
 import type { Logger } from '../../infra/observability/logger.js';
@@ -28,36 +29,111 @@ export function hmacMatches(secret: string, body: Buffer, received: string | und
   return constantTimeEqual(expected, received.trim());
 }
 
-class BodyTooLarge extends Error {}
+/** A body over the limit; `received` is how much of it was read before that showed. */
+export class BodyTooLarge extends Error {
+  constructor(readonly received: number) {
+    super('request body too large');
+  }
+}
 
-/** Reads the request body, refusing more than `limit` bytes without buffering them. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the request body, refusing more than `limit` bytes without buffering them: a declared
+ * length over the limit is refused before reading, a longer body as soon as it passes the limit.
+ * On refusal the request is left paused, for `refuseOversizedBody` to drain.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge());
+    if (req.headers['content-length'] !== undefined && Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge(0));
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        failed = true;
-        reject(new BodyTooLarge());
+        stop();
+        req.pause();
+        reject(new BodyTooLarge(size));
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-    });
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error): void => {
+      stop();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
   });
+}
+
+/** A refused body is still read and dropped up to this many times the limit... */
+export const DRAIN_LIMIT_FACTOR = 8;
+/** ...and for at most this long after the answer, so the sender gets to read the 413. */
+export const DRAIN_MS = 15_000;
+
+/**
+ * Answers 413 at once, then reads and drops the rest of the body before closing the connection:
+ * closing it while the sender is still sending resets it, and the sender never reads the answer.
+ * The drain is bounded: past `maxBytes` read in all, or `maxMs` after the answer, the connection is
+ * cut off.
+ */
+export function refuseOversizedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { limit: number; received: number; maxBytes: number; maxMs: number; clock?: Clock },
+): void {
+  const text = JSON.stringify({ error: `request body larger than ${options.limit} bytes` });
+  res.writeHead(413, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+  });
+  // The whole answer goes out now; the response ends (and the connection closes) once the body is drained.
+  res.write(text);
+  let read = options.received;
+  let done = false;
+  const finish = (drained: boolean): void => {
+    if (done) return;
+    done = true;
+    cancelTimer();
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    res.end();
+    if (!drained) {
+      // Cut off: the answer is flushed first, then the connection closes whatever the sender still sends.
+      const socket = req.socket;
+      socket.end(() => socket.destroy());
+    }
+  };
+  const onData = (chunk: Buffer): void => {
+    read += chunk.length;
+    if (read > options.maxBytes) finish(false);
+  };
+  const onEnd = (): void => finish(true);
+  const onError = (): void => finish(false);
+  const cancelTimer = (options.clock ?? systemClock).setTimer(() => finish(false), options.maxMs);
+  if (req.readableEnded) {
+    finish(true);
+    return;
+  }
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+  req.resume();
 }
 
 export interface WebhookRoutesOptions {
@@ -92,10 +168,8 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
         rawBody = await readBody(req, config.webhooks.maxBodyBytes);
       } catch (err) {
         if (err instanceof BodyTooLarge) {
-          // Answer, then drop the connection: the rest of the body is not read into memory.
-          res.setHeader('connection', 'close');
-          sendJson(res, 413, { error: `request body larger than ${config.webhooks.maxBodyBytes} bytes` });
-          res.on('finish', () => req.destroy());
+          const limit = config.webhooks.maxBodyBytes;
+          refuseOversizedBody(req, res, { limit, received: err.received, maxBytes: limit * DRAIN_LIMIT_FACTOR, maxMs: DRAIN_MS });
           return;
         }
         throw err;
