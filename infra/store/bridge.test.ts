@@ -6,7 +6,7 @@ import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClien
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/support/clock.js';
-import { quietLogger, queryRows, repoRoot, tempDir, testStore, uniqueName } from '../../test/support/harness.js';
+import { quietLogger, queryRows, repoRoot, tempDir, testStore, uniqueName, waitFor } from '../../test/support/harness.js';
 import { ADVERTISEMENT_FILE, advertiseStore, findRunningStore } from './attach.js';
 import { createStoreBridge, engineParam, type StoreBridge } from './bridge.js';
 import { openStore, type Store } from './client.js';
@@ -108,6 +108,13 @@ describe('store bridge: reads', () => {
       headers: { 'x-clickhouse-user': 'default', 'x-clickhouse-key': bridge.password, 'x-clickhouse-database': store.database },
     });
     expect(await viaHeaders.text()).toBe('3\n');
+    const formatHeader = await fetch(`${bridge.url}/?client_protocol_version=54460`, {
+      method: 'POST',
+      headers: { ...auth, 'x-clickhouse-format': 'JSONEachRow', 'x-clickhouse-database': store.database },
+      body: 'SELECT name FROM items WHERE id = 2',
+    });
+    expect(formatHeader.headers.get('x-clickhouse-format')).toBe('JSONEachRow');
+    expect(await formatHeader.text()).toBe('{"name":"beta"}\n');
   });
 
   it('pings without credentials and with a SELECT', async () => {
@@ -293,6 +300,39 @@ describe('store bridge: closing', () => {
       expect(await (await client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }]);
       await own.close();
       await expect(fetch(`${own.url}/ping`)).rejects.toThrow();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('lets a running request finish before it closes', async () => {
+    const own = await createStoreBridge({
+      store,
+      logger: quietLogger(),
+      clock: new ManualClock('2026-06-01T00:00:00Z'),
+      password: 'pw-for-drain',
+    });
+    const client = createClient({
+      url: own.url,
+      password: 'pw-for-drain',
+      database: store.database,
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+    try {
+      const running = client.query({ query: 'SELECT sum(sleepEachRow(0.1)) AS s, count() AS n FROM numbers(5)', format: 'JSONEachRow' });
+      await waitFor(
+        'the query to run in the engine',
+        () =>
+          queryRows<{ n: string }>(
+            store,
+            "SELECT count() AS n FROM system.processes WHERE query LIKE '%sleepEachRow(0.1)%' AND query NOT LIKE '%system.processes%'",
+          ),
+        (rows) => rows[0]?.n === '1',
+        { timeoutMs: 5_000, intervalMs: 10 },
+      );
+      const closed = own.close();
+      expect(await (await running).json()).toEqual([{ s: 0, n: 5 }]);
+      await closed;
     } finally {
       await client.close();
     }

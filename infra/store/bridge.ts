@@ -9,9 +9,10 @@
  * - A query on any other path: `POST` with the query in the body, or in the `query` URL parameter with
  *   the body as the statement's data (`INSERT ... FORMAT X` + rows, ClickHouse's rule: the body follows
  *   the URL's query after a line feed). `GET` runs with `readonly=2`, as ClickHouse does.
- * - `database` (URL parameter or X-ClickHouse-Database header; default: the store's database),
- *   `default_format` (default TabSeparated), `query_id`, `param_<name>` query parameters (URL or
- *   multipart/form-data body), and every other URL parameter as a setting for that query alone.
+ * - `database` (X-ClickHouse-Database header or URL parameter; default: the store's database),
+ *   `default_format` (X-ClickHouse-Format header or URL parameter; default TabSeparated), `query_id`,
+ *   `param_<name>` query parameters (URL or multipart/form-data body), and every other URL parameter
+ *   as a setting for that query alone.
  * - Credentials as ClickHouse takes them: X-ClickHouse-User/X-ClickHouse-Key headers, HTTP Basic, or
  *   `user`/`password` URL parameters; none means user `default` with an empty password. Only `default`
  *   with the bridge's password is let in; anything else is refused with code 516
@@ -180,6 +181,8 @@ const PROTOCOL_PARAMS = new Set([
   'add_http_cors_header',
   'stacktrace',
   'enable_http_compression',
+  'client_protocol_version',
+  'close_session',
 ]);
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -414,14 +417,15 @@ async function runQuery(req: IncomingMessage, res: ServerResponse, ctx: HandlerC
       );
     }
   }
-  const database = url.searchParams.get('database') || header(req, 'x-clickhouse-database') || ctx.store.database;
+  const database = header(req, 'x-clickhouse-database') || url.searchParams.get('database') || ctx.store.database;
   if (!NAME.test(database)) throw new BridgeError(81, 'UNKNOWN_DATABASE', `Database '${database}' is not a name the bridge serves`);
 
-  const settings: ClickHouseSettings & Record<string, unknown> = {};
+  // Values stay the URL's text: the engine converts a SET's quoted value to the setting's type.
+  const settings: Record<string, string> = {};
   const params: Record<string, unknown> = {};
   for (const [key, value] of url.searchParams) {
     if (key.startsWith('param_')) params[key.slice('param_'.length)] = engineParam(value);
-    else if (!PROTOCOL_PARAMS.has(key) && !key.startsWith('http_')) {
+    else if (key !== '' && !PROTOCOL_PARAMS.has(key) && !key.startsWith('http_')) {
       if (!NAME.test(key)) throw new BridgeError(115, 'UNKNOWN_SETTING', `Unknown setting '${key}'`);
       settings[key] = value;
     }
@@ -429,6 +433,8 @@ async function runQuery(req: IncomingMessage, res: ServerResponse, ctx: HandlerC
   for (const [key, value] of q.parts) {
     if (key.startsWith('param_')) params[key.slice('param_'.length)] = engineParam(value);
   }
+  const formatHeader = header(req, 'x-clickhouse-format');
+  if (formatHeader !== '') settings['default_format'] = formatHeader;
   settings['default_format'] ??= 'TabSeparated';
   // A GET is read-only, as on a ClickHouse server; readonly=1 asked by the caller is stricter and kept.
   if (q.method === 'GET' && settings['readonly'] !== '1') settings['readonly'] = '2';
@@ -449,7 +455,7 @@ async function runQuery(req: IncomingMessage, res: ServerResponse, ctx: HandlerC
   const base = {
     query: `USE \`${database}\`; ${q.sql}`,
     query_params: params,
-    clickhouse_settings: settings,
+    clickhouse_settings: settings as ClickHouseSettings,
     query_id: q.queryId,
     abort_signal: abort.signal,
   };
