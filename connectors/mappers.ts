@@ -23,7 +23,7 @@ export const SOURCE_MAPPERS: SourceMappers[] = [
  */
 export function createMapperRegistry(): MapperRegistry {
   const registry = new MapperRegistry();
-  for (const { source, mappers } of SOURCE_MAPPERS)
-    for (const [type, mapper] of Object.entries(mappers)) registry.register(source, type, mapper);
+  for (const { source, mappers, required } of SOURCE_MAPPERS)
+    for (const [type, mapper] of Object.entries(mappers)) registry.register(source, type, mapper, required?.[type]);
   return registry;
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { RawEvent, Source } from '../schemas/raw-event.js';
+import type { RawEvent, Source, SourceRecord } from '../schemas/raw-event.js';
 import type { Row } from '../infra/store/batch-writer.js';
 import type { MapContext } from './context.js';
 
@@ -9,18 +9,33 @@ export interface TableRows {
 }
 
 /**
- * What normalizing one event gives: rows for the domain tables, a dead letter with the reason (the
- * payload lacks what the mapping needs), or a deliberate drop with its reason. Each is counted.
+ * A field of an event that could not be read: its row was still written, with that column empty (or a
+ * stated stand-in). `entity` is the entity type (the event type without its source), `field` the
+ * field's path in the entity (array positions written `[]`), `problem` what was wrong with it.
+ */
+export interface DataQualityNote {
+  entity: string;
+  field: string;
+  problem: string;
+}
+
+/**
+ * What normalizing one event gives: rows for the domain tables (with notes on the fields that could
+ * not be read), a dead letter with the reason (the payload lacks what the entity cannot exist
+ * without), or a deliberate drop with its reason. Each is counted.
  */
 export type Outcome =
-  { kind: 'ok'; rows: TableRows[] } | { kind: 'dead_letter'; code: string; reason: string } | { kind: 'drop'; reason: string };
+  | { kind: 'ok'; rows: TableRows[]; notes: DataQualityNote[] }
+  | { kind: 'dead_letter'; code: string; reason: string }
+  | { kind: 'drop'; reason: string };
 
 export type { MapContext } from './context.js';
 export { mapContext } from './context.js';
 
-export type Mapper = (event: RawEvent, ctx: MapContext) => Outcome;
+/** Maps one event; fields it cannot read are reported to `notes` and left empty in the row. */
+export type Mapper = (event: RawEvent, ctx: MapContext, notes: FieldNotes) => Outcome;
 
-export const ok = (rows: TableRows[] = []): Outcome => ({ kind: 'ok', rows });
+export const ok = (rows: TableRows[] = [], notes: DataQualityNote[] = []): Outcome => ({ kind: 'ok', rows, notes });
 export const deadLetter = (code: string, reason: string): Outcome => ({ kind: 'dead_letter', code, reason });
 export const drop = (reason: string): Outcome => ({ kind: 'drop', reason });
 
@@ -41,10 +56,51 @@ export class MappingError extends Error {
  */
 export function withPayload<S extends z.ZodType>(
   schema: S,
-  map: (payload: z.infer<S>, event: RawEvent, ctx: MapContext) => Outcome,
+  map: (payload: z.infer<S>, event: RawEvent, ctx: MapContext, notes: FieldNotes) => Outcome,
 ): Mapper {
-  return (event, ctx) => map(parsePayload(schema, event.data, event), event, ctx);
+  return (event, ctx, notes) => map(parsePayload(schema, event.data, event), event, ctx, notes);
 }
+
+/** A field path as notes name it: array positions become `[]`, so one field is one name whatever the position. */
+export const fieldName = (path: ReadonlyArray<PropertyKey>): string =>
+  path
+    .map((p) => (typeof p === 'number' || /^\d+$/.test(String(p)) ? '[]' : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
+
+/**
+ * The fields of one event that could not be read. A mapper reads each field the entity can exist
+ * without through `read`: a value that does not fit its schema becomes the fallback (the column's
+ * empty value), and a note naming the field, instead of a dead letter for the whole entity.
+ */
+export class FieldNotes {
+  private readonly notes = new Map<string, DataQualityNote>();
+
+  constructor(readonly entity: string) {}
+
+  /** Notes that `field` could not be read and why; the same field and problem is noted once per event. */
+  note(field: string, problem: string): void {
+    const name = fieldName(field.split('.').filter((p) => p !== ''));
+    this.notes.set(`${name}\u0000${problem}`, { entity: this.entity, field: name, problem });
+  }
+
+  /** `value` checked against `schema`; when it does not fit, `fallback`, and a note naming the (sub)field and the problem. */
+  read<S extends z.ZodType, F = z.infer<S>>(schema: S, value: unknown, field: string, fallback: F): z.infer<S> | F {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const sub = issue === undefined || issue.path.length === 0 ? '' : `.${issue.path.map(String).join('.')}`;
+    this.note(`${field}${sub}`, value === undefined && sub === '' ? 'missing' : (issue?.message ?? 'invalid'));
+    return fallback;
+  }
+
+  list(): DataQualityNote[] {
+    return [...this.notes.values()];
+  }
+}
+
+/** The entity type of an event type: 'jira.issue' -> 'issue'. */
+export const entityOfType = (type: string): string => type.slice(type.indexOf('.') + 1);
 
 /**
  * Checks `data` (the payload, or a part of it found at `at`) against the subset of the vendor's schema
@@ -66,20 +122,47 @@ export function parsePayload<S extends z.ZodType>(
   throw new MappingError('invalid_payload', `${event.type} ${event.subject}: field '${where}': ${first?.message ?? 'invalid'}${more}`);
 }
 
-/** The mappers of one source, by event type. */
+/**
+ * What an entity cannot exist without (its id, the time its version is ordered by): checked before
+ * the event is mapped, and by the source's webhook before it accepts a delivery, so the two agree.
+ * Throws a MappingError naming the field (see parsePayload).
+ */
+export type Requirement = (data: unknown, event: Pick<RawEvent, 'type' | 'subject'>) => void;
+
+/** The mappers of one source, by event type, and what each type's entity cannot exist without. */
 export interface SourceMappers {
   source: Source;
   mappers: Record<string, Mapper>;
+  required?: Record<string, Requirement>;
+}
+
+/**
+ * Whether a record carries what its entity cannot exist without: undefined when it does, else the
+ * reason naming the field. Webhooks call it before they answer, so a delivery accepted is a delivery
+ * the mapper can place.
+ */
+export function missingRequired(mappers: SourceMappers, record: Pick<SourceRecord, 'type' | 'subject' | 'payload'>): string | undefined {
+  const requirement = mappers.required?.[record.type];
+  if (requirement === undefined) return undefined;
+  try {
+    requirement(record.payload, record);
+    return undefined;
+  } catch (err) {
+    if (err instanceof MappingError) return err.message;
+    throw err;
+  }
 }
 
 /** Which mapper handles which (source, type): one declarative table, filled at start-up. */
 export class MapperRegistry {
   private readonly mappers = new Map<string, Mapper>();
+  private readonly required = new Map<string, Requirement>();
 
-  register(source: Source, type: string, mapper: Mapper): this {
+  register(source: Source, type: string, mapper: Mapper, required?: Requirement): this {
     if (!type.startsWith(`${source}.`)) throw new Error(`mapper type '${type}' must start with '${source}.'`);
     if (this.mappers.has(type)) throw new Error(`a mapper for ${type} is already registered`);
     this.mappers.set(type, mapper);
+    if (required !== undefined) this.required.set(type, required);
     return this;
   }
 
@@ -91,12 +174,18 @@ export class MapperRegistry {
     return [...this.mappers.keys()].sort();
   }
 
-  /** Runs the event's mapper; an exception from it becomes a dead letter with its message. */
+  /**
+   * Checks what the entity cannot exist without, then runs the event's mapper; the fields it could
+   * not read come back as the ok outcome's notes. An exception becomes a dead letter with its message.
+   */
   apply(event: RawEvent, ctx: MapContext): Outcome {
     const mapper = this.mappers.get(event.type);
     if (mapper === undefined) return ok();
     try {
-      return mapper(event, ctx);
+      this.required.get(event.type)?.(event.data, event);
+      const notes = new FieldNotes(entityOfType(event.type));
+      const outcome = mapper(event, ctx, notes);
+      return outcome.kind === 'ok' && notes.list().length > 0 ? { ...outcome, notes: [...outcome.notes, ...notes.list()] } : outcome;
     } catch (err) {
       if (err instanceof MappingError) return deadLetter(err.code, err.message);
       const message = err instanceof Error ? err.message : String(err);

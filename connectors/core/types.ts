@@ -81,6 +81,12 @@ export interface WebhookSource {
   verify(rawBody: Buffer, headers: IncomingHttpHeaders, config: Config, now: Date): VerifyResult;
   /** The records in a delivery; an empty list for deliveries the pipeline has no use for (answered 202 all the same). */
   records(request: WebhookRequest, config: Config): SourceRecord[];
+  /**
+   * Whether a record carries what its entity cannot exist without (the same requirement its mapper
+   * checks): undefined when it does, else the reason naming the field. A delivery with such a record
+   * is answered 400 and nothing of it is published, so nothing accepted is dead-lettered later.
+   */
+  check?(record: SourceRecord): string | undefined;
 }
 
 export const isConfigured = (connector: Connector, config: Config): boolean => connector.missing(config) === undefined;

@@ -6,7 +6,10 @@ import { loadConfig } from '../../infra/config/load.js';
 import type { Bus } from '../../infra/bus/types.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
 import { repoRoot, tempDir } from '../../test/support/harness.js';
+import { createHmac } from 'node:crypto';
 import { cdeventsWebhook } from '../cdevents/index.js';
+import { jiraWebhook } from '../jira/webhook.js';
+import { pagerdutyWebhook } from '../pagerduty/webhook.js';
 import { createProgressDisplay } from './progress.js';
 import type { StreamProgress } from './runner.js';
 
@@ -69,6 +72,61 @@ describe('the webhook receiver', () => {
     bus.publish = () => Promise.reject(new Error('disk full'));
     const r = await post(s, example);
     expect(r.status).toBe(503);
+  });
+});
+
+describe('what an entity cannot exist without, checked before the answer', () => {
+  const SECRET = 'check-secret';
+  const fixture = (p: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures', p), 'utf8')) as Record<string, unknown>;
+  const hmac = (body: string): string => createHmac('sha256', SECRET).update(body).digest('hex');
+
+  async function server(): Promise<WebhookServer> {
+    const config = loadConfig({
+      env: { PTEL_PAGERDUTY_WEBHOOK_SECRETS: SECRET, PTEL_JIRA_WEBHOOK_SECRET: SECRET, PTEL_JIRA_API_TOKEN: 't' },
+      overrides: { 'sources.jira': { baseUrl: 'https://acme.atlassian.net', email: 'bot@acme.example' } },
+      cwd: tempDir(),
+    });
+    const s = await startWebhookServer([pagerdutyWebhook, jiraWebhook], config);
+    servers.push(s);
+    return s;
+  }
+
+  it('answers 400 naming the field, and publishes nothing, when a record lacks what its mapper requires', async () => {
+    const s = await server();
+    // A status PagerDuty's incidents do not have: the mapper could not place the incident's version.
+    const pd = fixture('pagerduty/triggered_v3.json') as { event: { data: Record<string, unknown> } };
+    pd.event.data['status'] = 'snoozed';
+    const pdBody = JSON.stringify(pd);
+    const r1 = await fetch(`${s.url}/webhooks/pagerduty`, {
+      method: 'POST',
+      body: pdBody,
+      headers: { 'content-type': 'application/json', 'x-pagerduty-signature': `v1=${hmac(pdBody)}` },
+    });
+    expect(r1.status).toBe(400);
+    expect(((await r1.json()) as { error: string }).error).toContain("field 'event.data.status'");
+    // An issue without its key.
+    const jira = fixture('jira/issue_updated__status.json') as { issue: Record<string, unknown> };
+    delete jira.issue['key'];
+    const jiraBody = JSON.stringify(jira);
+    const r2 = await fetch(`${s.url}/webhooks/jira`, {
+      method: 'POST',
+      body: jiraBody,
+      headers: { 'content-type': 'application/json', 'x-hub-signature': `sha256=${hmac(jiraBody)}` },
+    });
+    expect(r2.status).toBe(400);
+    expect(((await r2.json()) as { error: string }).error).toContain("field 'issue.key'");
+    expect(await readTopic(s.bus, 'raw.pagerduty')).toEqual([]);
+    expect(await readTopic(s.bus, 'raw.jira')).toEqual([]);
+    // The same deliveries as sent are accepted.
+    const ok = JSON.stringify(fixture('pagerduty/triggered_v3.json'));
+    const r3 = await fetch(`${s.url}/webhooks/pagerduty`, {
+      method: 'POST',
+      body: ok,
+      headers: { 'content-type': 'application/json', 'x-pagerduty-signature': `v1=${hmac(ok)}` },
+    });
+    expect(r3.status).toBe(202);
+    expect(await readTopic(s.bus, 'raw.pagerduty')).toHaveLength(1);
   });
 });
 

@@ -148,7 +148,8 @@ export interface WebhookRoutesOptions {
 /**
  * `POST /webhooks/<source>` for each webhook source. The order is the contract: size limit (413),
  * signature over the raw bytes (401, nothing published), JSON (400), records (400 when the content
- * lacks what they need), publish, and only then 202. A delivery sent twice gives the same event ids,
+ * lacks what they need), what each record's entity cannot exist without (400 naming the field),
+ * publish, and only then 202. A delivery sent twice gives the same event ids,
  * so it is stored once.
  */
 export function webhookRoutes(options: WebhookRoutesOptions): Record<string, RouteHandler> {
@@ -197,6 +198,15 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
           return;
         }
         throw err;
+      }
+      // What the entities cannot exist without is checked now, while the sender can still be told.
+      for (const record of records) {
+        const missing = source.check?.(record);
+        if (missing !== undefined) {
+          log.warn({ source: source.source, type: record.type, reason: missing }, 'webhook delivery refused');
+          sendJson(res, 400, { error: missing });
+          return;
+        }
       }
       try {
         await publishRecords(options.bus, records, `webhook/${source.source}`, {
