@@ -247,17 +247,52 @@ describe('pagerduty.incident', () => {
     ]);
   });
 
-  it('dead letters name the missing field: an old delivery without created_at, a pull without incident_number', () => {
-    const old = webhookEvents(fixture('triggered_v3.json'));
+  it('maps the real v3 deliveries without created_at: a trigger is its own start, a later event stands in and is noted', () => {
+    const names = ['triggered_v3.json', 'acknowledged_v3.json', 'unacknowledged_v3.json', 'resolved_v3.json', 'reassigned_v3.json'];
+    const { outcomes } = mapEvents(
+      names.flatMap((n) => webhookEvents(fixture(n))),
+      ctx,
+    );
+    expect(outcomes.map((o) => o.outcome.kind)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    const row = (i: number) => (outcomes[i]!.outcome.kind === 'ok' ? outcomes[i]!.outcome.rows[0]!.rows[0]! : {});
+    const notes = (i: number) => (outcomes[i]!.outcome.kind === 'ok' ? outcomes[i]!.outcome.notes : []);
+    // A trigger happened when it occurred: exact, nothing to note.
+    expect(row(0)).toMatchObject({ incident_id: 'PFQZPSY', status: 'triggered', created_at: '2021-06-04T13:35:29.781Z', number: '9' });
+    expect(notes(0)).toEqual([]);
+    // A resolution's own time is the latest the incident can have begun; the timeline corrects it when pulled.
+    const resolved = fixture('resolved_v3.json')['event'] as Json;
+    expect(row(3)).toMatchObject({ status: 'resolved', created_at: new Date(resolved['occurred_at'] as string).toISOString() });
+    expect(notes(3)).toEqual([{ entity: 'incident', field: 'created_at', problem: expect.stringContaining('missing') as unknown }]);
+  });
+
+  it('a field that cannot be read leaves that column empty, with a note; the id, status or version time missing is a dead letter', () => {
     const rest = restOf(priorityUpdated, { last_status_change_at: '2026-04-01T02:07:30Z' });
     delete rest['incident_number'];
-    const noService = restOf(priorityUpdated, { last_status_change_at: '2026-04-01T02:07:30Z', service: null });
-    const { outcomes } = mapEvents([...old, ...pulled([incidentRecord(rest), incidentRecord(noService)], 'incidents')], ctx);
-    expect(outcomes.map((o) => o.outcome)).toEqual([
-      { kind: 'dead_letter', code: 'invalid_payload', reason: expect.stringContaining("field 'event.data.created_at'") as unknown },
-      { kind: 'dead_letter', code: 'invalid_payload', reason: expect.stringContaining("field 'incident_number'") as unknown },
-      { kind: 'dead_letter', code: 'invalid_payload', reason: expect.stringContaining("field 'service'") as unknown },
-    ]);
+    const noService = restOf(priorityUpdated, {
+      last_status_change_at: '2026-04-01T02:07:30Z',
+      service: { summary: 'nameless' },
+      urgency: 7,
+    });
+    const noStatus = restOf(priorityUpdated, { last_status_change_at: '2026-04-01T02:07:30Z' });
+    delete noStatus['status'];
+    const noTime = delivery(priorityUpdated, 'incident.priority_updated', 'yesterday', {});
+    // Each payload as the record of the same incident version, as a replay of a stored event would carry it.
+    const base = incidentRecord(restOf(priorityUpdated, { last_status_change_at: '2026-04-01T02:07:30Z' }));
+    const as = (payload: Json): SourceRecord => ({ ...base, payload });
+    const { outcomes } = mapEvents(pulled([as(rest), as(noService), as(noStatus), as(noTime)], 'incidents'), ctx);
+    const [noNumber, unreadable, withoutStatus, withoutTime] = outcomes.map((o) => o.outcome);
+    expect(noNumber).toMatchObject({ kind: 'ok', notes: [] });
+    expect(noNumber!.kind === 'ok' && noNumber!.rows[0]!.rows[0]).toMatchObject({ number: '' });
+    expect(unreadable).toMatchObject({
+      kind: 'ok',
+      notes: [
+        { entity: 'incident', field: 'service.id', problem: expect.any(String) as unknown },
+        { entity: 'incident', field: 'urgency', problem: expect.any(String) as unknown },
+      ],
+    });
+    expect(unreadable!.kind === 'ok' && unreadable!.rows[0]!.rows[0]).toMatchObject({ service_id: '', service: '', team: '', urgency: '' });
+    expect(withoutStatus).toMatchObject({ kind: 'dead_letter', reason: expect.stringContaining("field 'status'") as unknown });
+    expect(withoutTime).toMatchObject({ kind: 'dead_letter', reason: expect.stringContaining("field 'event.occurred_at'") as unknown });
   });
 });
 

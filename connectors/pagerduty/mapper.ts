@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { IncidentEventKind, IncidentRow, IncidentStatus } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import type { MapContext } from '../../mapping/context.js';
-import { ok, parsePayload, withPayload, type SourceMappers } from '../../mapping/registry.js';
+import { ok, parsePayload, withPayload, type FieldNotes, type SourceMappers } from '../../mapping/registry.js';
 import { iso, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 import { toSecond } from './records.js';
 
@@ -46,41 +46,48 @@ const STATUS_EVENTS = new Set([
 ]);
 
 const reference = z.looseObject({ id: z.string().min(1), summary: z.string().nullish() });
+const status = z.enum(Object.keys(STATUS) as [IncidentStatus, ...IncidentStatus[]]);
+const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a timestamp');
 
-/** The fields both incident shapes carry. */
-const incidentFields = {
-  id: z.string().min(1),
-  status: z.enum(Object.keys(STATUS) as [IncidentStatus, ...IncidentStatus[]]),
-  title: z.string().nullish(),
-  description: z.string().nullish(),
-  body: z.looseObject({ details: z.unknown() }).nullish(),
-  created_at: z.string().min(1),
-  service: reference,
-  urgency: z.string().nullish(),
-  priority: z.looseObject({ name: z.string().nullish(), summary: z.string().nullish() }).nullish(),
-  html_url: z.string().nullish(),
-};
-
-const restIncidentSchema = z.looseObject({
-  ...incidentFields,
-  incident_number: z.number().int().nonnegative(),
-  last_status_change_at: z.string().nullish(),
-  updated_at: z.string().nullish(),
-  resolved_at: z.string().nullish(),
-  acknowledgements: z.array(z.looseObject({ at: z.string().min(1) })).nullish(),
+/**
+ * What an incident cannot exist without, in either shape: its id and status, and the time its version
+ * is ordered by (the REST object's created_at, the delivery's occurred_at). The webhook checks the
+ * same before it answers.
+ */
+const restRequired = z.looseObject({ id: z.string().min(1), status, created_at: timestamp });
+const webhookRequired = z.looseObject({
+  event: z.looseObject({
+    event_type: z.string().min(1),
+    occurred_at: timestamp,
+    data: z.looseObject({ id: z.string().min(1), status }),
+  }),
 });
 
-const webhookIncidentSchema = z.looseObject({ ...incidentFields, number: z.number().int().nonnegative() });
+/** A webhook delivery is the only shape with an `event` envelope; replayed events are told apart the same way. */
+const isDelivery = (data: unknown): boolean => typeof data === 'object' && data !== null && 'event' in data && !('incident_number' in data);
 
-const deliverySchema = z.looseObject({
-  event: z.looseObject({ event_type: z.string().min(1), occurred_at: z.string().min(1), data: z.unknown() }),
-});
+function incidentRequired(data: unknown, event: Pick<RawEvent, 'type' | 'subject'>): void {
+  if (isDelivery(data)) parsePayload(webhookRequired, data, event);
+  else parsePayload(restRequired, data, event);
+}
 
-type CommonIncident = z.infer<z.ZodObject<typeof incidentFields>>;
+/** The fields both incident shapes carry; only id and status are required (see incidentRequired). */
+interface CommonIncident {
+  id: string;
+  status: IncidentStatus;
+  title: string;
+  description: string;
+  details: unknown;
+  service: z.infer<typeof reference> | null;
+  urgency: string;
+  priority: string;
+  url: string;
+}
 
 interface IncidentFacts {
   incident: CommonIncident;
-  number: number;
+  number: string;
+  createdAt: string;
   /** When the current status began (to the second), when the payload says. */
   changedAt: string | null;
   /** The version's time: the status change, or the webhook event that changed something else. */
@@ -89,21 +96,45 @@ interface IncidentFacts {
   within: number;
 }
 
+const text = z.string().nullish();
+const optionalTime = timestamp.nullish();
+
+/** The fields an incident can do without, read one by one: one that cannot be read is left empty and noted. */
+function commonIncident(i: Record<string, unknown> & { id: string; status: IncidentStatus }, notes: FieldNotes): CommonIncident {
+  const priority = notes.read(z.looseObject({ name: text, summary: text }).nullish(), i['priority'], 'priority', null);
+  const body = notes.read(z.looseObject({ details: z.unknown() }).nullish(), i['body'], 'body', null);
+  return {
+    id: i.id,
+    status: i.status,
+    title: notes.read(text, i['title'], 'title', null) ?? '',
+    description: notes.read(text, i['description'], 'description', null) ?? '',
+    details: body?.details,
+    service: notes.read(reference.nullable(), i['service'], 'service', null),
+    urgency: notes.read(text, i['urgency'], 'urgency', null) ?? '',
+    priority: priority?.name ?? priority?.summary ?? '',
+    url: notes.read(text, i['html_url'], 'html_url', null) ?? '',
+  };
+}
+
 /** The latest acknowledgement: the one that last moved the status, as last_status_change_at would say. */
 const latest = (times: string[]): string | undefined =>
   times.reduce<string | undefined>((a, t) => (a === undefined || Date.parse(t) > Date.parse(a) ? t : a), undefined);
 
 /** The REST shape: the connector versions it by last_status_change_at, as records.ts incidentVersion() does. */
-function fromRest(data: unknown, event: RawEvent): IncidentFacts {
-  const i = parsePayload(restIncidentSchema, data, event);
-  const fallback =
-    i.status === 'resolved' ? i.resolved_at : i.status === 'acknowledged' ? latest((i.acknowledgements ?? []).map((a) => a.at)) : null;
-  const changed = i.last_status_change_at ?? fallback ?? null;
+function fromRest(data: unknown, event: RawEvent, notes: FieldNotes): IncidentFacts {
+  const i = parsePayload(restRequired, data, event);
+  const lastChange = notes.read(optionalTime, i['last_status_change_at'], 'last_status_change_at', null);
+  const updated = notes.read(optionalTime, i['updated_at'], 'updated_at', null);
+  const resolved = notes.read(optionalTime, i['resolved_at'], 'resolved_at', null);
+  const acks = notes.read(z.array(z.looseObject({ at: timestamp })).nullish(), i['acknowledgements'], 'acknowledgements', null);
+  const fallback = i.status === 'resolved' ? resolved : i.status === 'acknowledged' ? latest((acks ?? []).map((a) => a.at)) : null;
+  const changed = lastChange ?? fallback ?? null;
   return {
-    incident: i,
-    number: i.incident_number,
+    incident: commonIncident(i, notes),
+    number: String(notes.read(z.number().int().nonnegative().nullish(), i['incident_number'], 'incident_number', null) ?? ''),
+    createdAt: iso(i.created_at, 'created_at'),
     changedAt: changed === null ? null : toSecond(iso(changed, 'last_status_change_at')),
-    versionAt: toSecond(iso(i.last_status_change_at ?? i.updated_at ?? i.created_at, 'last_status_change_at')),
+    versionAt: toSecond(iso(lastChange ?? updated ?? i.created_at, 'last_status_change_at')),
     within: 0,
   };
 }
@@ -111,17 +142,25 @@ function fromRest(data: unknown, event: RawEvent): IncidentFacts {
 /**
  * The v3 webhook shape. A status event versions like a pull of the same state; any other event
  * (reassigned, priority_updated, ...) changes no status and sorts after the status change it follows
- * by its millisecond within the second.
+ * by its millisecond within the second. Most deliveries carry no created_at: a trigger happened at
+ * its occurred_at; for any other event occurred_at is the latest the incident can have begun, which
+ * stands in (noted), and the incident's trigger log entry, when pulled, gives the exact time.
  */
-function fromWebhook(data: unknown, event: RawEvent): IncidentFacts {
-  const { event: e } = parsePayload(deliverySchema, data, event);
-  const i = parsePayload(webhookIncidentSchema, e.data, event, 'event.data');
+function fromWebhook(data: unknown, event: RawEvent, notes: FieldNotes): IncidentFacts {
+  const { event: e } = parsePayload(webhookRequired, data, event);
+  const i = e.data;
   const occurred = iso(e.occurred_at, 'event.occurred_at');
   const second = toSecond(occurred);
   const isStatusEvent = STATUS_EVENTS.has(e.event_type);
+  let created = notes.read(optionalTime, i['created_at'], 'created_at', null);
+  if ((created === null || created === undefined) && e.event_type !== 'incident.triggered') {
+    notes.note('created_at', 'missing: the event time (occurred_at) stands in as the latest possible start');
+  }
+  created ??= occurred;
   return {
-    incident: i,
-    number: i.number,
+    incident: commonIncident(i, notes),
+    number: String(notes.read(z.number().int().nonnegative().nullish(), i['number'], 'number', null) ?? ''),
+    createdAt: iso(created, 'created_at'),
     changedAt: isStatusEvent ? second : null,
     versionAt: second,
     within: isStatusEvent ? 0 : 1 + Math.floor((Date.parse(occurred) - Date.parse(second)) / 4),
@@ -136,7 +175,7 @@ const incidentVersion = (f: IncidentFacts): number => rowVersion(f.versionAt, ST
 
 /** The text searched for explicit deployment references: title, description and the alert's details, once each. */
 function searchText(i: CommonIncident): string {
-  const details = i.body?.details;
+  const details = i.details;
   const detailText = typeof details === 'string' ? details : details === undefined || details === null ? '' : JSON.stringify(details);
   return [...new Set([i.title ?? '', i.description ?? '', detailText].map((s) => s.trim()).filter((s) => s !== ''))].join('\n');
 }
@@ -147,37 +186,34 @@ function searchText(i: CommonIncident): string {
  * that service's team.
  */
 function serviceOwnership(ctx: MapContext, serviceId: string, name: string | null | undefined) {
-  const service = ctx.owners.service({ pagerdutyService: serviceId }) ?? ctx.owners.service({ name });
+  const service = (serviceId === '' ? undefined : ctx.owners.service({ pagerdutyService: serviceId })) ?? ctx.owners.service({ name });
   return { service: service?.service ?? '', ...ownerColumns(ctx.owners.owner('pagerdutyService', serviceId) ?? service) };
 }
 
 function incidentRow(f: IncidentFacts, event: RawEvent, ctx: MapContext): IncidentRow {
   const i = f.incident;
-  const priority = i.priority?.name ?? i.priority?.summary ?? '';
+  const serviceId = i.service?.id ?? '';
   return {
     source: 'pagerduty',
     incident_id: i.id,
-    number: String(f.number),
-    title: i.title ?? '',
-    service_id: i.service.id,
-    ...serviceOwnership(ctx, i.service.id, i.service.summary),
-    urgency: i.urgency ?? '',
-    severity: SEVERITY[priority] ?? '',
-    raw_severity: priority,
+    number: f.number,
+    title: i.title,
+    service_id: serviceId,
+    ...serviceOwnership(ctx, serviceId, i.service?.summary),
+    urgency: i.urgency,
+    severity: SEVERITY[i.priority] ?? '',
+    raw_severity: i.priority,
     status: STATUS[i.status],
     raw_status: i.status,
-    created_at: iso(i.created_at, 'created_at'),
+    created_at: f.createdAt,
     acknowledged_at: i.status === 'acknowledged' ? f.changedAt : null,
     resolved_at: i.status === 'resolved' ? f.changedAt : null,
     description: searchText(i),
-    url: i.html_url ?? '',
+    url: i.url,
     raw_event_id: event.id,
     version: incidentVersion(f),
   };
 }
-
-/** A webhook delivery is the only shape with an `event` envelope; replayed events are told apart the same way. */
-const isDelivery = (data: unknown): boolean => typeof data === 'object' && data !== null && 'event' in data && !('incident_number' in data);
 
 const logEntrySchema = z.looseObject({
   id: z.string().min(1),
@@ -190,9 +226,10 @@ const serviceSchema = z.looseObject({ id: z.string().min(1), name: z.string() })
 
 export const pagerdutyMappers: SourceMappers = {
   source: 'pagerduty',
+  required: { 'pagerduty.incident': incidentRequired },
   mappers: {
-    'pagerduty.incident': (event, ctx) => {
-      const facts = isDelivery(event.data) ? fromWebhook(event.data, event) : fromRest(event.data, event);
+    'pagerduty.incident': (event, ctx, notes) => {
+      const facts = isDelivery(event.data) ? fromWebhook(event.data, event, notes) : fromRest(event.data, event, notes);
       return ok([rowsOf('incidents', [incidentRow(facts, event, ctx)])]);
     },
 

@@ -3,6 +3,8 @@ import type { SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
 import type { VerifyResult, WebhookSource } from '../core/types.js';
 import { hmacMatches, WebhookPayloadError } from '../core/webhooks.js';
+import { missingRequired } from '../../mapping/registry.js';
+import { pagerdutyMappers } from './mapper.js';
 import { toSecond } from './records.js';
 
 /**
@@ -92,4 +94,5 @@ export const pagerdutyWebhook: WebhookSource = {
   verify: (rawBody, headers, config) =>
     verifyPagerdutySignature(rawBody, headers['x-pagerduty-signature'], config.secrets.pagerdutyWebhookSecrets),
   records: (request) => pagerdutyWebhookRecords(request.body),
+  check: (record) => missingRequired(pagerdutyMappers, record),
 };
