@@ -9,15 +9,7 @@ import type {
   RunStatus,
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import {
-  MappingError,
-  ok,
-  parsePayload,
-  withPayload,
-  type MapContext,
-  type Mapper,
-  type SourceMappers,
-} from '../../mapping/registry.js';
+import { MappingError, ok, parsePayload, withPayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
 import { repoName, type Ownership } from '../../mapping/org-index.js';
 import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
@@ -423,12 +415,17 @@ function deploymentOfPayload(event: RawEvent): Deployment {
 /** Far enough ahead that (HORIZON - created) stays positive: 2100-01-01. */
 const HORIZON_MS = Date.UTC(2100, 0, 1);
 
+/** A deployment's state: a status GitLab does not document cannot be placed in the lifecycle. */
+function deploymentState(status: string, event: Pick<RawEvent, 'type' | 'subject'>): DeploymentState {
+  const state = DEPLOYMENT_STATE[status];
+  if (state === undefined) throw new MappingError('unknown_status', `${event.type} ${event.subject}: field 'status': unknown '${status}'`);
+  return state;
+}
+
 const mapDeployment: Mapper = (event, ctx) => {
   const w = where(event);
   const d = deploymentOfPayload(event);
-  const state = DEPLOYMENT_STATE[d.status];
-  if (state === undefined)
-    throw new MappingError('unknown_status', `${event.type} ${event.subject}: field 'status': unknown '${d.status}'`);
+  const state = deploymentState(d.status, event);
   const service = ctx.owners.service({ repository: w.path });
   const deployment = {
     source: 'gitlab',
@@ -478,9 +475,13 @@ const mapDeployment: Mapper = (event, ctx) => {
 // ---------------------------------------------------------------------------------------------
 // Merge requests
 
-/** GitLab merge request states. A locked MR is open with its discussion locked. */
+/**
+ * GitLab merge request states. A locked MR is open with its discussion locked; 'reopened' is what
+ * older GitLab versions send as the state of a merge request just reopened (open again).
+ */
 const MR_STATE: Record<string, { state: PullRequestState; rank: number }> = {
   opened: { state: 'open', rank: 0 },
+  reopened: { state: 'open', rank: 0 },
   locked: { state: 'open', rank: 1 },
   closed: { state: 'closed', rank: 2 },
   merged: { state: 'merged', rank: 3 },
@@ -594,11 +595,15 @@ function mergeRequestOfPayload(event: RawEvent): MergeRequest {
   };
 }
 
-const mapMergeRequest: Mapper = (event, ctx) => {
+const mapMergeRequest: Mapper = (event, ctx, notes) => {
   const w = where(event);
   const m = mergeRequestOfPayload(event);
-  const s = MR_STATE[m.state];
-  if (s === undefined) throw new MappingError('unknown_state', `${event.type} ${event.subject}: field 'state': unknown '${m.state}'`);
+  // A state GitLab adds later: the merge request is kept as open, its raw state stored and noted.
+  let s = MR_STATE[m.state];
+  if (s === undefined) {
+    notes.note('state', `unknown state '${m.state}': stored as open`);
+    s = { state: 'open', rank: 0 };
+  }
   return ok([
     rowsOf('pull_requests', [
       {
@@ -684,8 +689,17 @@ const mapMergeRequestCommits: Mapper = withPayload(mrCommits, (list, event, ctx)
   ]);
 });
 
+/** The payload read as its mapper reads it: what a delivery must carry for its entity to be placed. */
+const asEvent = (data: unknown, e: Pick<RawEvent, 'type' | 'subject'>): RawEvent => ({ ...e, data }) as RawEvent;
+
 export const gitlabMappers: SourceMappers = {
   source: 'gitlab',
+  required: {
+    'gitlab.pipeline': (data, e) => void pipelineOfPayload(asEvent(data, e)),
+    'gitlab.job': (data, e) => void jobOfPayload(asEvent(data, e), where(asEvent(data, e)).id),
+    'gitlab.deployment': (data, e) => void deploymentState(deploymentOfPayload(asEvent(data, e)).status, e),
+    'gitlab.merge_request': (data, e) => void mergeRequestOfPayload(asEvent(data, e)),
+  },
   mappers: {
     'gitlab.pipeline': mapPipeline,
     'gitlab.job': mapJob,

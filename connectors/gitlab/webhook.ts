@@ -4,7 +4,9 @@ import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { constantTimeEqual, WebhookPayloadError } from '../core/webhooks.js';
 import type { WebhookRequest, WebhookSource } from '../core/types.js';
+import { missingRequired } from '../../mapping/registry.js';
 import { hostOf } from './client.js';
+import { gitlabMappers } from './mapper.js';
 import { deploymentRecord, jobRecord, mergeRequestRecord, pipelineRecord } from './records.js';
 
 const time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a timestamp');
@@ -136,4 +138,5 @@ export const gitlabWebhook: WebhookSource = {
     const mapper = MAPPERS[kind];
     return mapper === undefined ? [] : mapper(body, config, request.receivedAt);
   },
+  check: (record) => missingRequired(gitlabMappers, record),
 };
