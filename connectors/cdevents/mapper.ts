@@ -15,15 +15,7 @@ import type {
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { subjects } from '../core/entities.js';
-import {
-  drop,
-  MappingError,
-  ok,
-  parsePayload,
-  type MapContext,
-  type Mapper,
-  type SourceMappers,
-} from '../../mapping/registry.js';
+import { drop, MappingError, ok, parsePayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
 import { iso, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 import { kindOf } from './schemas.js';
 
@@ -524,8 +516,8 @@ function withLifecycle<T extends DomainTable>(
   entity: LifecycleEntity,
   key: (row: DomainTables[T]) => string,
 ): Mapper {
-  return (event, ctx) => {
-    const out = mapper(event, ctx);
+  return (event, ctx, notes) => {
+    const out = mapper(event, ctx, notes);
     if (out.kind !== 'ok') return out;
     const row = out.rows.find((t) => t.table === table)?.rows[0] as DomainTables[T] | undefined;
     if (row === undefined) return out;
@@ -539,7 +531,7 @@ function withLifecycle<T extends DomainTable>(
       raw_event_id: event.id,
       version: version(e),
     };
-    return ok([...out.rows, rowsOf('lifecycle_events', [step])]);
+    return ok([...out.rows, rowsOf('lifecycle_events', [step])], out.notes);
   };
 }
 
@@ -560,7 +552,11 @@ export const cdeventsMappers: SourceMappers = {
     'cdevents.artifact': dropWith('an artifact event carries no domain fact: service events report deployments'),
     // One row per test case would drown the jobs; the suite run carries the outcome.
     'cdevents.testcaserun': dropWith('a test case run is below the granularity of pipeline jobs: its suite run is mapped'),
-    // The receiver gives every accepted kind its own type; no accepted CDEvent is a generic one.
-    'cdevents.event': dropWith('a generic CDEvent (repository, branch, approval, test output) carries no domain fact'),
+    // Spec types the model does not use (approval, branch, repository, test output, test runs queued or
+    // started): kept in raw_events, dropped here with the type in the reason.
+    'cdevents.event': (event) => {
+      const type = (event.data as { context?: { type?: unknown } } | null)?.context?.type;
+      return drop(`a ${typeof type === 'string' ? type : 'generic CDEvent'} event carries no domain fact the model uses`);
+    },
   },
 };

@@ -114,17 +114,64 @@ export const CDEVENT_TYPES = {
 
 export type CdeventKind = keyof typeof CDEVENT_TYPES;
 
+/**
+ * The spec's other event types (same draft), which the domain model has no use for: accepted when
+ * valid and dropped with a counted reason, as other sources' unused event types are. Their content
+ * is not read, so only the envelope is checked.
+ */
+export const UNUSED_CDEVENT_TYPES: Record<string, string> = {
+  'approval.created': '0.1.0',
+  'approval.updated': '0.1.0',
+  'approval.closed': '0.1.0',
+  'artifact.deleted': '0.2.0',
+  'artifact.downloaded': '0.2.0',
+  'artifact.signed': '0.3.0',
+  'branch.created': '0.3.0',
+  'branch.deleted': '0.3.0',
+  'repository.created': '0.3.0',
+  'repository.modified': '0.3.0',
+  'repository.deleted': '0.3.0',
+  'testcaserun.queued': '0.3.0',
+  'testcaserun.started': '0.3.0',
+  'testcaserun.skipped': '0.2.0',
+  'testoutput.published': '0.3.0',
+  'testsuiterun.queued': '0.3.0',
+  'testsuiterun.started': '0.3.0',
+};
+
 const TYPE = /^dev\.cdevents\.([a-z]+)\.([a-z]+)\.(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?$/;
 
-/** The accepted kind of a type string: same major.minor as the spec's version, any patch. */
-export function kindOf(type: string): CdeventKind | undefined {
+/** `<subject>.<predicate>` of a type string whose major.minor is `versions`' entry for it (any patch). */
+function matching(type: string, versions: (kind: string) => string | undefined): string | undefined {
   const m = TYPE.exec(type);
   if (m === null) return undefined;
   const kind = `${m[1]}.${m[2]}`;
-  if (!(kind in CDEVENT_TYPES)) return undefined;
-  const [major, minor] = CDEVENT_TYPES[kind as CdeventKind].version.split('.');
-  return m[3] === major && m[4] === minor ? (kind as CdeventKind) : undefined;
+  const [major, minor] = versions(kind)?.split('.') ?? [];
+  return major !== undefined && m[3] === major && m[4] === minor ? kind : undefined;
 }
+
+/** The accepted kind of a type string: same major.minor as the spec's version, any patch. */
+export function kindOf(type: string): CdeventKind | undefined {
+  return matching(type, (k) => (k in CDEVENT_TYPES ? CDEVENT_TYPES[k as CdeventKind].version : undefined)) as CdeventKind | undefined;
+}
+
+/** The kind of a spec event type the model does not use (see UNUSED_CDEVENT_TYPES), at its version. */
+export function unusedKindOf(type: string): string | undefined {
+  return matching(type, (k) => UNUSED_CDEVENT_TYPES[k]);
+}
+
+/** A CDEvent of an unused kind: the envelope every CDEvent has, its content not read. */
+export const unusedEventSchema = z.strictObject({
+  context: contextSchema,
+  subject: z.strictObject({
+    id: text,
+    source: text.optional(),
+    type: z.string().optional(),
+    content: z.record(z.string(), z.unknown()),
+  }),
+  customData: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
+  customDataContentType: z.string().optional(),
+});
 
 /** The whole event of one kind: context, subject (with its content), and the optional custom data. */
 export function eventSchema(kind: CdeventKind) {

@@ -4,7 +4,7 @@ import type { SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
 import type { WebhookSource } from '../core/types.js';
 import { constantTimeEqual, WebhookPayloadError } from '../core/webhooks.js';
-import { CDEVENT_TYPES, eventSchema, kindOf, structuredCloudEvent } from './schemas.js';
+import { CDEVENT_TYPES, eventSchema, kindOf, structuredCloudEvent, unusedEventSchema, unusedKindOf } from './schemas.js';
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -22,6 +22,7 @@ export function cdeventRecord(event: unknown, where = '', ceType?: string): Sour
   if (typeof type !== 'string') throw new WebhookPayloadError(`CDEvent${where}: field 'context.type' is missing`);
   const kind = kindOf(type);
   if (kind === undefined) {
+    if (unusedKindOf(type) !== undefined) return unusedRecord(event, type, where, ceType);
     const accepted = Object.entries(CDEVENT_TYPES).map(([k, v]) => `${k}.${v.version.replace(/\.\d+$/, '.x')}`);
     throw new WebhookPayloadError(`CDEvent${where}: field 'context.type': unsupported type '${type}'; accepted: ${accepted.join(', ')}`);
   }
@@ -36,6 +37,26 @@ export function cdeventRecord(event: unknown, where = '', ceType?: string): Sour
     type: `cdevents.${kind.split('.')[0] ?? 'event'}`,
     subject: subjects.cdeventsSubject(subject.source ?? context.source, subject.id),
     // An event is immutable: its own time and id make its version.
+    version: timeVersion(context.timestamp, context.id),
+    time: new Date(context.timestamp).toISOString(),
+    payload: event as Record<string, unknown>,
+  };
+}
+
+/**
+ * A valid event of a spec type the model does not use (approval, branch, repository, ...): recorded as
+ * a generic cdevents.event, which the normalizer keeps in raw_events and drops with its reason.
+ */
+function unusedRecord(event: unknown, type: string, where: string, ceType: string | undefined): SourceRecord {
+  const parsed = unusedEventSchema.safeParse(event);
+  if (!parsed.success) throw new WebhookPayloadError(`CDEvent ${type}${where}: ${firstIssue(parsed.error)}`);
+  if (ceType !== undefined && ceType !== type)
+    throw new WebhookPayloadError(`CDEvent${where}: field 'type' of the CloudEvent (${ceType}) differs from context.type (${type})`);
+  const { context, subject } = parsed.data;
+  return {
+    source: 'cdevents',
+    type: 'cdevents.event',
+    subject: subjects.cdeventsSubject(subject.source ?? context.source, subject.id),
     version: timeVersion(context.timestamp, context.id),
     time: new Date(context.timestamp).toISOString(),
     payload: event as Record<string, unknown>,
