@@ -62,7 +62,9 @@ export function createGithubClient(config: Config, logger: Logger, options: Clie
       debug: (msg: string) => logger.debug(msg),
       info: (msg: string) => logger.debug(msg),
       warn: (msg: string) => logger.warn(msg),
-      error: (msg: string) => logger.error(msg),
+      // The request log reports every answer outside 2xx at error level; a 304 is the "unchanged"
+      // answer to a conditional request, as routine as a 200, so it goes to debug with those.
+      error: (msg: string) => (isNotModifiedLine(msg) ? logger.debug(msg) : logger.error(msg)),
     },
     // The global Bottleneck groups are keyed by id: one per server, so tests and instances do not share a queue.
     throttle: { id: settings.baseUrl, onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') },
@@ -70,6 +72,11 @@ export function createGithubClient(config: Config, logger: Logger, options: Clie
     retry: { retries: options.serverErrorRetries ?? 2, doNotRetry: [304, 400, 401, 403, 404, 410, 422, 429, 451] },
   });
   return { octokit, logger, limit: createLimiter(settings.concurrency), retry: retryOptions };
+}
+
+/** A request-log line of a 304 answer: 'GET /repos/o/r/pulls?... - 304 with id ... in 3ms'. */
+export function isNotModifiedLine(msg: unknown): boolean {
+  return typeof msg === 'string' && / - 304 with id /.test(msg);
 }
 
 interface OctokitFailure {

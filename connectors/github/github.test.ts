@@ -1,8 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
+import { createLogger, type Logger } from '../../infra/observability/logger.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { emptyRepo, readEvents, startGithubFake, type FakeGithub, type FakeRepo } from '../../test/fakes/github.js';
@@ -29,7 +31,7 @@ function githubConfig(baseUrl: string, repositories: string[], extra: Record<str
   });
 }
 
-async function setup(options: { repos?: FakeRepo[]; repositories?: string[] } = {}) {
+async function setup(options: { repos?: FakeRepo[]; repositories?: string[]; logger?: Logger } = {}) {
   fake = await startGithubFake({
     token: TOKEN,
     prefix: '/api/v3',
@@ -38,7 +40,7 @@ async function setup(options: { repos?: FakeRepo[]; repositories?: string[] } = 
   const config = githubConfig(fake.baseUrl, options.repositories ?? REPOS);
   const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
   const cursors = clickhouseCursorStore(await testStore());
-  const logger = quietLogger();
+  const logger = options.logger ?? quietLogger();
   const sync = (filter?: SyncFilter, via: Bus = bus): Promise<StreamProgress[]> =>
     runSync({ config, connectors: [githubConnector], bus: via, cursors, logger, ...(filter ? { filter } : {}) });
   return { fake, config, bus, sync, events: () => readEvents(bus) };
@@ -108,6 +110,26 @@ describe('github pull streams', () => {
       expect(results.reduce((n, r) => n + r.records, 0)).toBe(0);
     }
     expect((await h.events()).length).toBe(before);
+  });
+
+  it('logs a no-change poll (every answer a 304) below warn: a healthy poll prints no error', async () => {
+    const lines: Array<{ level: string; msg?: string }> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line !== '') lines.push(JSON.parse(line) as { level: string; msg?: string });
+        cb();
+      },
+    });
+    const h = await setup({ logger: createLogger({ level: 'debug', destination }) });
+    okAll(await h.sync());
+    h.fake.resetCounts();
+    lines.splice(0);
+    okAll(await h.sync());
+    expect(h.fake.requests.notModified).toBe(REPOS.length * STREAMS.length);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal')).toEqual([]);
+    // The 304s are still there to see at debug level.
+    expect(lines.filter((l) => l.level === 'debug' && / - 304 /.test(l.msg ?? ''))).toHaveLength(REPOS.length * STREAMS.length);
   });
 
   it('an incremental sync after a change publishes exactly the change', async () => {
