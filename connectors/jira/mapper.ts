@@ -42,6 +42,9 @@ const PRIORITY_RANK: Record<string, number> = {
   trivial: 5,
 };
 
+/** A date field's value: 'YYYY-MM-DD', possibly with a time after it. */
+const DAY_PREFIX = /^\d{4}-\d{2}-\d{2}/;
+
 /** An epic as a milestone: its status category read as the milestone's state. */
 const EPIC_STATE: Record<StatusCategory, MilestoneState> = { todo: 'open', in_progress: 'active', done: 'done' };
 
@@ -447,9 +450,19 @@ function linkRows(v: IssueVersion, event: RawEvent): WorkItemLinkRow[] {
   return [...live, ...removed];
 }
 
-/** An epic is a milestone committed to its due date; each due date change is a re-plan. */
-function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milestones: MilestoneRow[]; dates: MilestoneDateRow[] } {
+/**
+ * An epic is a milestone committed to its due date (model.workItems.milestoneDueDateField: the due date,
+ * or a custom date field); each change of that date is a re-plan. A value that is not a date is no date.
+ */
+function epicRows(
+  v: IssueVersion,
+  item: WorkItemRow,
+  event: RawEvent,
+  dueField: string,
+): { milestones: MilestoneRow[]; dates: MilestoneDateRow[] } {
   const milestoneId = `epic/${item.item_id}`;
+  const raw = (v.issue.fields as Record<string, unknown>)[dueField];
+  const committed = dueField === 'duedate' ? item.due_date : typeof raw === 'string' && DAY_PREFIX.test(raw) ? raw.slice(0, 10) : null;
   const version = rowVersion(v.issue.fields.updated);
   const milestone: MilestoneRow = {
     source: SOURCE,
@@ -460,7 +473,7 @@ function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milest
     state: EPIC_STATE[item.status_category],
     raw_state: item.status,
     start_date: item.start_date,
-    committed_date: item.due_date,
+    committed_date: committed,
     completed_at: item.resolved_at,
     team: item.team,
     program: item.program,
@@ -472,7 +485,7 @@ function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milest
   const snapshot: MilestoneDateRow = {
     source: SOURCE,
     milestone_id: milestoneId,
-    committed_date: item.due_date,
+    committed_date: committed,
     observed_at: item.updated_at,
     basis: 'snapshot',
     raw_event_id: event.id,
@@ -481,7 +494,7 @@ function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milest
   // A changelog row at the same instant as the snapshot states the same date, and is the better evidence.
   const changes = v.changes.flatMap((c) =>
     c.items
-      .filter((i) => (i.fieldId ?? i.field) === 'duedate')
+      .filter((i) => (i.fieldId ?? i.field) === dueField)
       .map((i): MilestoneDateRow => ({
         source: SOURCE,
         milestone_id: milestoneId,
@@ -499,7 +512,10 @@ function epicRows(v: IssueVersion, item: WorkItemRow, event: RawEvent): { milest
 function mapIssue(event: RawEvent, ctx: MapContext): Outcome {
   const v = issueVersion(event);
   const item = workItemRow(v, event, ctx);
-  const epic = item.kind === 'epic' && ctx.model.workItems.epicsAreMilestones ? epicRows(v, item, event) : { milestones: [], dates: [] };
+  const epic =
+    item.kind === 'epic' && ctx.model.workItems.epicsAreMilestones
+      ? epicRows(v, item, event, ctx.model.workItems.milestoneDueDateField)
+      : { milestones: [], dates: [] };
   return ok([
     rowsOf('work_items', [item]),
     rowsOf('work_item_history', historyRows(v, event, ctx)),

@@ -194,17 +194,53 @@ const webhooksSchema = z.strictObject({
     .default(5 * 1024 * 1024),
 });
 
-const pattern = z.string().refine(
-  (v) => {
-    try {
-      new RegExp(v, 'i');
-      return true;
-    } catch {
-      return false;
+/** Why `source` is not a regular expression, or undefined when it is one. */
+function regexProblem(source: string, flags = 'i'): string | undefined {
+  try {
+    new RegExp(source, flags);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+const pattern = z.string().superRefine((v, ctx) => {
+  const problem = regexProblem(v);
+  if (problem !== undefined)
+    ctx.addIssue({ code: 'custom', message: `expected a regular expression (matched case-insensitively): ${problem}` });
+});
+
+/**
+ * A way free text (a pull request title, a deployment description, a bug summary) names an incident:
+ * the first capture group of `pattern` is the incident's id (as its source keys it, e.g. a PagerDuty
+ * incident id) or its number (e.g. "incident #123").
+ */
+const incidentReferenceSchema = z
+  .strictObject({
+    pattern: z.string().min(1),
+    names: z.enum(['id', 'number']),
+    caseSensitive: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    const problem = regexProblem(r.pattern, r.caseSensitive ? '' : 'i');
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `expected a regular expression: ${problem}` });
+      return;
     }
-  },
-  { error: 'expected a regular expression (matched case-insensitively)' },
-);
+    // An alternative that matches the empty string tells how many groups the pattern has.
+    if (new RegExp(`${r.pattern}|`).exec('')!.length < 2)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pattern'],
+        message: `expected a capture group around the incident's ${r.names}, for example '\\bINC-(\\d+)\\b'`,
+      });
+  });
+
+/** The default incident references: an incident URL (/incidents/ID), "incident #N" and "INC-N". */
+export const DEFAULT_INCIDENT_REFERENCES = [
+  { pattern: '/incidents/([A-Z0-9]{6,20})\\b', names: 'id', caseSensitive: true },
+  { pattern: '\\b(?:incident\\s*#?\\s*|INC-?)(\\d+)\\b', names: 'number', caseSensitive: false },
+] as const;
 
 /**
  * How vendor facts become the domain model: what counts as production, how links are inferred, how a
@@ -221,7 +257,11 @@ const modelSchema = z.strictObject({
     .positive()
     .max(24 * 30)
     .default(24),
-  /** A deployment is a hotfix when its ref or description matches, or a linked change carries one of the labels. */
+  /**
+   * A deployment is a hotfix when its ref (or a shipped pull request's branch) matches refPattern, its
+   * description (or a shipped pull request's title) matches textPattern, or a shipped pull request carries
+   * one of the labels. '' turns a pattern off.
+   */
   hotfix: z
     .strictObject({
       refPattern: pattern.default('^(refs/heads/)?hotfix[/_-]'),
@@ -229,6 +269,8 @@ const modelSchema = z.strictObject({
       labels: z.array(z.string().min(1)).default(['hotfix']),
     })
     .prefault({}),
+  /** How pull request titles, deployment descriptions and bug summaries name incidents (see incidentReferenceSchema). */
+  incidentReferences: z.array(incidentReferenceSchema).default(() => DEFAULT_INCIDENT_REFERENCES.map((r) => ({ ...r }))),
   workItems: z
     .strictObject({
       /** Issue type names (case-insensitive) per kind; the rest map by Jira's own hierarchy, else to 'other'. */
@@ -249,6 +291,17 @@ const modelSchema = z.strictObject({
       epicsAreMilestones: z.boolean().default(true),
       /** A bug was found in production when its found-in value is a production environment, or it has one of these labels. */
       productionLabels: z.array(z.string().min(1)).default(['production', 'prod', 'escaped-defect', 'customer-reported']),
+      /**
+       * Link types that make one work item block another (case-insensitive), by the source's own type name
+       * (Jira's 'Blocks', or a custom 'Depends') or the product's link kind ('blocks'). The link's outward
+       * issue is the blocker: for Jira's Blocks, the issue that "blocks".
+       */
+      blockingLinkTypes: z.array(z.string().min(1)).min(1, 'name at least one link type, for example Blocks').default(['blocks']),
+      /** The Jira field that holds an epic's committed date as a milestone: 'duedate', or a custom date field's id. */
+      milestoneDueDateField: z
+        .string()
+        .regex(/^(duedate|customfield_\d+)$/, "expected 'duedate' or a custom field id, for example 'customfield_10015'")
+        .default('duedate'),
     })
     .prefault({}),
 });
@@ -286,8 +339,13 @@ const metricsSchema = z.strictObject({
       byPriority: z.record(z.string(), z.number().int().min(1).max(60)).default({}),
     })
     .prefault({}),
-  /** A blocked item is critical when it is in a milestone, its priority rank is at most this (1 highest), or it has one of the labels. */
-  criticalPriorityRank: z.number().int().min(1).max(5).default(2),
+  /**
+   * A blocked item is critical when it is in a milestone, its priority rank is at most criticalPriorityRank
+   * (1 highest; 0: no rank is), its priority is one of criticalPriorities (names, case-insensitive), or it
+   * has one of the labels.
+   */
+  criticalPriorityRank: z.number().int().min(0).max(5).default(2),
+  criticalPriorities: z.array(z.string().min(1)).default([]),
   criticalLabels: z.array(z.string().min(1)).default(['critical', 'release-blocker']),
   /** Decisions that block a release should be made within this many hours. */
   decisionTargetHours: z.number().positive().default(48),

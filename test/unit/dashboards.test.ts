@@ -455,7 +455,7 @@ describe('every panel query against a seeded store', () => {
     expect(rows.map((r) => r.metric)).toEqual([
       'change_failure_rate',
       'change_lead_time_p50',
-      'deployment_frequency',
+      'deployments_per_week',
       'failed_deployment_recovery_time_p50',
     ]);
     expect(rows.filter((r) => ['elite', 'high', 'medium', 'low'].includes(r.tier)).length).toBeGreaterThanOrEqual(3);

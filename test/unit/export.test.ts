@@ -291,16 +291,30 @@ describe('ptel export: the files', () => {
   });
 
   it('places the four DORA metrics in the tiers of metrics.benchmarkYear, and no other metric', () => {
-    const dora = ['deployment_frequency', 'change_lead_time_p50', 'change_failure_rate', 'failed_deployment_recovery_time_p50'];
+    // deployment frequency is benchmarked per week: its tier is the stored weekly rate's, the month's count has none
+    const benchmarkOf: Record<string, string> = {
+      deployments_per_week: 'deployment_frequency',
+      change_lead_time_p50: 'change_lead_time_p50',
+      change_failure_rate: 'change_failure_rate',
+      failed_deployment_recovery_time_p50: 'failed_deployment_recovery_time_p50',
+    };
     for (const k of json.kpis) {
-      if (!dora.includes(k.metric) || k.value === null) {
+      const benchmark = benchmarkOf[k.metric];
+      if (benchmark === undefined || k.value === null) {
         expect(k.tier, keyOf(k)).toBeNull();
         continue;
       }
-      // deployment frequency is benchmarked per week: the month's count over its weeks
-      const basis = k.metric === 'deployment_frequency' ? k.value / (daysInMonth(MONTH) / 7) : k.value;
-      expect(k.tier, keyOf(k)).toBe(tierOf(2024, k.metric, basis) ?? null);
+      expect(k.tier, keyOf(k)).toBe(tierOf(2024, benchmark, k.value) ?? null);
     }
+    // the weekly rate is the month's count over its weeks
+    for (const k of json.kpis.filter((x) => x.metric === 'deployments_per_week')) {
+      const count = json.kpis.find(
+        (x) => x.metric === 'deployment_frequency' && x.scope_kind === k.scope_kind && x.scope_id === k.scope_id,
+      );
+      expect(k.value, keyOf(k)).toBeCloseTo((count?.value ?? 0) / (daysInMonth(MONTH) / 7), 9);
+      expect(k.denominator, keyOf(k)).toBeCloseTo(daysInMonth(MONTH) / 7, 9);
+    }
+    expect(json.kpis.some((k) => k.metric === 'deployments_per_week' && k.scope_kind === 'team')).toBe(true);
     expect(json.kpis.filter((k) => k.scope_kind === 'org' && k.tier !== null)).toHaveLength(4);
     const csvTiers = records.filter((r) => r['tier'] !== '').map((r) => r['tier']);
     expect(csvTiers).toEqual(json.kpis.filter((k) => k.tier !== null).map((k) => k.tier));

@@ -2,7 +2,7 @@ import type { Store } from '../../infra/store/client.js';
 import { tierOf, type Tier } from '../metrics/benchmarks.js';
 import { METRICS, metricById } from '../metrics/definitions/index.js';
 import { SCOPE_KINDS, type MetricDefinition, type ScopeKind } from '../metrics/types.js';
-import { addMonths, daysInMonth, monthStart, type Month } from './month.js';
+import { addMonths, monthStart, type Month } from './month.js';
 
 /** A scope filter of the export: a kind, or a kind and an id. */
 export interface ScopeFilter {
@@ -25,7 +25,7 @@ export interface KpiRow {
   numerator: number | null;
   denominator: number | null;
   sample_size: number;
-  /** The DORA tier of the value by metrics.benchmarkYear (the four benchmarked metrics only). */
+  /** The DORA tier of the value by metrics.benchmarkYear (the metrics with a benchmark only: deployments_per_week, lead time p50, change failure rate, recovery p50). */
   tier: Tier | null;
   previous_value: number | null;
   /** value - previous_value, when both exist. */
@@ -81,12 +81,12 @@ export const matchesScope = (filters: readonly ScopeFilter[], kind: string, id: 
   filters.length === 0 || filters.some((f) => f.kind === kind && (f.id === undefined || f.id === id));
 
 /**
- * The value a DORA tier is read from. The benchmarks give deployment frequency per week; a month's
- * count becomes a weekly rate over the month's days (as the Delivery dashboard does). Other metrics are
- * already in the benchmarks' units.
+ * The DORA tier of a stored monthly value: by the benchmark its definition names (deployment frequency
+ * is placed by the stored weekly rate, deployments_per_week; the month's count has no tier).
  */
-function tierBasis(metric: string, value: number, month: Month): number {
-  return metric === 'deployment_frequency' ? value / (daysInMonth(month) / 7) : value;
+function tierOfValue(def: MetricDefinition | undefined, value: number | null, benchmarkYear: number): Tier | null {
+  if (def?.benchmark === undefined || value === null) return null;
+  return tierOf(benchmarkYear, def.benchmark, value) ?? null;
 }
 
 function direction(def: MetricDefinition | undefined, change: number): ChangeDirection | null {
@@ -128,7 +128,7 @@ export function kpiRows(values: readonly StoredValue[], month: Month, filters: r
         numerator: v.numerator,
         denominator: v.denominator,
         sample_size: v.sample_size,
-        tier: v.value === null ? null : (tierOf(benchmarkYear, v.metric, tierBasis(v.metric, v.value, month)) ?? null),
+        tier: tierOfValue(def, v.value, benchmarkYear),
         previous_value: prev,
         change,
         change_direction: change === null ? null : direction(def, change),

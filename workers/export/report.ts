@@ -4,7 +4,7 @@ import { metricById } from '../metrics/definitions/index.js';
 import { QUALITY_METRICS } from '../metrics/definitions/quality.js';
 import { Html, html } from './html.js';
 import { TREND_MONTHS, type KpiRow, type StoredValue } from './kpis.js';
-import { addMonths, daysInMonth, monthStart, type Month } from './month.js';
+import { addMonths, monthStart, type Month } from './month.js';
 import type { Incident, RiskScore, ScopeInfo, ScopeReport } from './report-data.js';
 
 /**
@@ -25,8 +25,8 @@ export interface ReportInput {
   scopes: readonly ScopeReport[];
 }
 
-/** The DORA metrics with benchmark tiers, in the order the reports list them. */
-const DORA_KEYS = ['deployment_frequency', 'change_lead_time_p50', 'change_failure_rate', 'failed_deployment_recovery_time_p50'] as const;
+/** The DORA metrics with benchmark tiers, in the order the reports list them (deployment frequency as the stored weekly rate). */
+const DORA_KEYS = ['deployments_per_week', 'change_lead_time_p50', 'change_failure_rate', 'failed_deployment_recovery_time_p50'] as const;
 
 /** The KPIs that get a trend chart. */
 export const TREND_KPIS = [
@@ -39,7 +39,7 @@ export const TREND_KPIS = [
 ] as const;
 
 const SHORT_NAMES: Record<string, string> = {
-  deployment_frequency: 'Deployment frequency',
+  deployments_per_week: 'Deployment frequency',
   change_lead_time_p50: 'Change lead time (p50)',
   change_failure_rate: 'Change failure rate',
   failed_deployment_recovery_time_p50: 'Failed deployment recovery (p50)',
@@ -125,20 +125,22 @@ function changeMark(r: KpiRow): Html {
   >`;
 }
 
-function doraCards(rows: readonly KpiRow[], year: number, month: Month): Html {
+function doraCards(rows: readonly KpiRow[], year: number): Html {
+  // the month's count beside the weekly rate
+  const count = rows.find((x) => x.metric === 'deployment_frequency');
   const cards = DORA_KEYS.map((id) => {
     const r = rows.find((x) => x.metric === id);
     return html`<div class="card">
       <div class="card-title">${SHORT_NAMES[id]}</div>
       <div class="card-value">
         ${r === undefined ? '—' : formatValue(r.unit, r.value)}
-        ${id === 'deployment_frequency' && r !== undefined && r.value !== null ? html`<span class="card-note">${formatValue('per_week', r.value / (daysInMonth(month) / 7))}</span>` : ''}
+        ${id === 'deployments_per_week' && count !== undefined && count.value !== null ? html`<span class="card-note">${trimmed(count.value, 0)} in the month</span>` : ''}
       </div>
       <div>${tierBadge(r?.tier ?? null)}</div>
     </div>`;
   });
   return html`<section class="block" data-section="dora">
-    <h3>DORA tiers <span class="note">(${year} report benchmarks; deployment frequency as a weekly rate over the month)</span></h3>
+    <h3>DORA tiers <span class="note">(${year} report benchmarks; deployment frequency per week, averaged over the month)</span></h3>
     <div class="cards">${cards}</div>
   </section>`;
 }
@@ -354,7 +356,7 @@ function scopeSection(s: ScopeReport, input: ReportInput, programs: ReadonlyMap<
     <p class="sub">
       ${s.scope.kind}:${s.scope.id}${program === undefined ? '' : html` · program ${program}`} · ${monthName(input.month, 'long')}
     </p>
-    ${doraCards(rows, input.benchmarkYear, input.month)} ${trends(s.scope, input)} ${kpiTable(rows)} ${risks(s)} ${stalls(s, rows)}
+    ${doraCards(rows, input.benchmarkYear)} ${trends(s.scope, input)} ${kpiTable(rows)} ${risks(s)} ${stalls(s, rows)}
     ${incidents(s, input.timeZone)}
   </section>`;
 }

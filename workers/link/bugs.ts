@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../../infra/config/schema.js';
 import { isProduction } from '../../mapping/rows.js';
 import type { Bug, Incident } from './inputs.js';
-import { findReferences } from './references.js';
+import { findReferences, incidentPatterns } from './references.js';
 
 export interface BugFinding {
   bug: Bug;
@@ -26,6 +26,7 @@ export function classifyBugs(bugs: Bug[], incidents: Incident[], model: ModelCon
     for (const r of findReferences(`${i.title}\n${i.description}`).workItemKeys) if (!byKey.has(r.key)) byKey.set(r.key, i);
   }
   const labels = new Set(model.workItems.productionLabels.map((l) => l.toLowerCase()));
+  const incidentRules = incidentPatterns(model.incidentReferences);
   return bugs.map((bug): BugFinding => {
     if (bug.found_in !== '' && isProduction(bug.found_in, model)) {
       return {
@@ -46,7 +47,7 @@ export function classifyBugs(bugs: Bug[], incidents: Incident[], model: ModelCon
       const evidence = `incident ${fromIncident.number || fromIncident.incident_id} names ${bug.key}`;
       return { bug, found_in_production: 1, method: 'explicit', rule: 'incident_reference', evidence, incident: fromIncident };
     }
-    for (const r of findReferences(bug.summary).incidents) {
+    for (const r of findReferences(bug.summary, incidentRules).incidents) {
       const i = r.id !== undefined ? byId.get(r.id) : r.number !== undefined ? byNumber.get(r.number) : undefined;
       if (i !== undefined) {
         return {

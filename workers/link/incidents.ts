@@ -1,8 +1,7 @@
 import type { ModelConfig } from '../../infra/config/schema.js';
-import { looksLikeHotfix } from '../../mapping/rows.js';
 import type { ResolvedDeployment } from './deployments.js';
 import type { Incident, PullRequest } from './inputs.js';
-import { findReferences } from './references.js';
+import { findReferences, incidentPatterns } from './references.js';
 
 export interface IncidentLink {
   incident: Incident;
@@ -190,10 +189,12 @@ export function findPullRequest(prs: Map<string, PullRequest>, repo: string, num
 }
 
 /**
- * Hotfix deployments and what they fixed. Explicit: the deployment or a pull request it shipped names an
- * incident. By rule (ref, text or label, from the config): the incident of its service that was open
- * when it was deployed, else no incident. A hotfix repairs its incident's deployment, else the
- * previous deployment of its service.
+ * Hotfix deployments and what they fixed. Only a successful production deployment is a hotfix: a failed
+ * attempt repaired nothing, so it neither counts as rework nor makes the deployment it would have
+ * repaired a failed one. Explicit: the deployment or a pull request it shipped names an incident (by
+ * model.incidentReferences). By rule (ref, text or label, from model.hotfix): the incident of its service
+ * that was open when it was deployed, else no incident. A hotfix repairs its incident's deployment, else
+ * the previous successful deployment of its service.
  */
 export function linkHotfixes(
   deployments: ResolvedDeployment[],
@@ -207,14 +208,16 @@ export function linkHotfixes(
   const causeOf = new Map(incidentLinks.filter((l) => l.deployment !== undefined).map((l) => [l.incident.incident_id, l.deployment!]));
   const byService = new Map<string, Incident[]>();
   for (const i of incidents) if (i.service !== '') push(byService, i.service, i);
+  const incidentRules = incidentPatterns(model.incidentReferences);
+  const rules = hotfixRules(model);
   const out: HotfixLink[] = [];
   for (const d of deployments) {
-    if (d.is_production !== 1) continue;
+    if (d.is_production !== 1 || d.result !== 'success') continue;
     const prs = shippedPrs(d);
     const texts = [d.description, d.ref, ...prs.map((p) => p.title)];
     let named: { incident: Incident; text: string } | undefined;
     for (const t of texts) {
-      for (const r of findReferences(t).incidents) {
+      for (const r of findReferences(t, incidentRules).incidents) {
         const i = r.id !== undefined ? byId.get(r.id) : r.number !== undefined ? byNumber.get(r.number) : undefined;
         if (i !== undefined) {
           named = { incident: i, text: r.text };
@@ -236,7 +239,7 @@ export function linkHotfixes(
       });
       continue;
     }
-    const rule = hotfixRule(model, d, prs);
+    const rule = hotfixRule(rules, d, prs);
     if (rule === undefined) continue;
     const at = d.started_ms;
     const open = (byService.get(d.service) ?? [])
@@ -265,20 +268,41 @@ export function linkHotfixes(
   return out;
 }
 
+/** model.hotfix compiled once: a pattern set to '' is off. */
+interface HotfixRules {
+  ref: RegExp | undefined;
+  text: RegExp | undefined;
+  labels: Set<string>;
+}
+
+export function hotfixRules(model: ModelConfig): HotfixRules {
+  const compile = (source: string): RegExp | undefined => (source === '' ? undefined : new RegExp(source, 'i'));
+  return {
+    ref: compile(model.hotfix.refPattern),
+    text: compile(model.hotfix.textPattern),
+    labels: new Set(model.hotfix.labels.map((l) => l.toLowerCase())),
+  };
+}
+
 /** Which configured hotfix rule a deployment matches, by its own ref and description or its pull requests. */
-function hotfixRule(
-  model: ModelConfig,
-  d: ResolvedDeployment,
-  prs: PullRequest[],
+export function hotfixRule(
+  rules: HotfixRules,
+  d: Pick<ResolvedDeployment, 'ref' | 'description'>,
+  prs: Array<Pick<PullRequest, 'head_branch' | 'title' | 'labels' | 'repo' | 'number'>>,
 ): { rule: 'ref_pattern' | 'text_pattern' | 'label'; evidence: string } | undefined {
-  const refs = [d.ref, ...prs.map((p) => p.head_branch)];
-  for (const ref of refs)
-    if (looksLikeHotfix(model, { ref })) return { rule: 'ref_pattern', evidence: `ref "${ref}" matches the hotfix pattern` };
-  for (const text of [d.description, ...prs.map((p) => p.title)]) {
-    if (looksLikeHotfix(model, { text })) return { rule: 'text_pattern', evidence: `"${text.slice(0, 80)}" matches the hotfix pattern` };
+  if (rules.ref !== undefined) {
+    for (const ref of [d.ref, ...prs.map((p) => p.head_branch)])
+      if (ref !== '' && rules.ref.test(ref)) return { rule: 'ref_pattern', evidence: `ref "${ref}" matches the hotfix pattern` };
+  }
+  if (rules.text !== undefined) {
+    for (const text of [d.description, ...prs.map((p) => p.title)]) {
+      if (text !== '' && rules.text.test(text))
+        return { rule: 'text_pattern', evidence: `"${text.slice(0, 80)}" matches the hotfix pattern` };
+    }
   }
   for (const p of prs) {
-    if (looksLikeHotfix(model, { labels: p.labels })) return { rule: 'label', evidence: `${p.repo}#${p.number} has a hotfix label` };
+    if (p.labels.some((l) => rules.labels.has(l.toLowerCase())))
+      return { rule: 'label', evidence: `${p.repo}#${p.number} has a hotfix label` };
   }
   return undefined;
 }

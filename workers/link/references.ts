@@ -1,3 +1,5 @@
+import { DEFAULT_INCIDENT_REFERENCES, type ModelConfig } from '../../infra/config/schema.js';
+
 /**
  * What a piece of free text (an incident title, a deployment description, a work item summary) names
  * explicitly: commit shas, pull requests, deployments, refs, work item keys and incidents. Each match
@@ -14,7 +16,7 @@ export interface References {
   refs: Array<{ ref: string; text: string }>;
   /** Work item keys such as PAY-123. */
   workItemKeys: Array<{ key: string; text: string }>;
-  /** Incident ids from an incident URL, and numbers from "incident #123" or "INC-123". */
+  /** Incident ids and numbers, by the configured patterns (by default an incident URL, "incident #123", "INC-123"). */
   incidents: Array<{ id?: string; number?: string; text: string }>;
 }
 
@@ -24,10 +26,22 @@ const PR_SHORT = /(?<![\w/.-])([\w.-]+\/[\w.-]+)(?:#|!)(\d+)\b/g;
 const DEPLOYMENT = /(?:\/deployments\/|\bdeployment\s+#?)(\d+)\b/gi;
 const REF = /\b(v?\d+\.\d+(?:\.\d+)*(?:[-+][\w.]+)?|release[-/_][\w.-]+)\b/gi;
 const KEY = /\b([A-Z][A-Z0-9_]{1,9}-\d+)\b/g;
-const INCIDENT_URL = /\/incidents\/([A-Z0-9]{6,20})\b/g;
-const INCIDENT_NUMBER = /\b(?:incident\s*#?\s*|INC-?)(\d+)\b/gi;
 
-export function findReferences(text: string): References {
+/** A configured way text names an incident: the first capture group is the incident's id or number. */
+export interface IncidentPattern {
+  regex: RegExp;
+  names: 'id' | 'number';
+}
+
+/** The incident patterns of the model settings (model.incidentReferences), compiled once. */
+export function incidentPatterns(refs: ModelConfig['incidentReferences']): IncidentPattern[] {
+  return refs.map((r) => ({ regex: new RegExp(r.pattern, r.caseSensitive ? 'g' : 'gi'), names: r.names }));
+}
+
+const DEFAULT_INCIDENT_PATTERNS = incidentPatterns(DEFAULT_INCIDENT_REFERENCES.map((r) => ({ ...r })));
+
+/** What `text` names; incidents by `incidentRules` (the defaults: an incident URL, "incident #N", "INC-N"). */
+export function findReferences(text: string, incidentRules: readonly IncidentPattern[] = DEFAULT_INCIDENT_PATTERNS): References {
   const out: References = { shas: [], pullRequests: [], deployments: [], refs: [], workItemKeys: [], incidents: [] };
   if (text === '') return out;
   for (const m of text.matchAll(SHA)) {
@@ -46,8 +60,13 @@ export function findReferences(text: string): References {
   for (const m of text.matchAll(DEPLOYMENT)) out.deployments.push({ id: m[1]!, text: m[0] });
   for (const m of text.matchAll(REF)) out.refs.push({ ref: m[1]!, text: m[0] });
   for (const m of text.matchAll(KEY)) out.workItemKeys.push({ key: m[1]!, text: m[0] });
-  for (const m of text.matchAll(INCIDENT_URL)) out.incidents.push({ id: m[1]!, text: m[0] });
-  for (const m of text.matchAll(INCIDENT_NUMBER)) out.incidents.push({ number: m[1]!, text: m[0] });
+  for (const rule of incidentRules) {
+    for (const m of text.matchAll(rule.regex)) {
+      const value = m[1];
+      if (value === undefined || value === '') continue;
+      out.incidents.push(rule.names === 'id' ? { id: value, text: m[0] } : { number: value, text: m[0] });
+    }
+  }
   return out;
 }
 

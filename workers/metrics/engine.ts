@@ -20,6 +20,8 @@ export function metricParams(model: ModelConfig, metrics: MetricsConfig): Metric
     stall_priorities: stall.map(([k]) => k.toLowerCase()),
     stall_priority_days: stall.map(([, d]) => d),
     critical_priority_rank: metrics.criticalPriorityRank,
+    critical_priorities: metrics.criticalPriorities.map((n) => n.toLowerCase()),
+    blocking_link_types: model.workItems.blockingLinkTypes.map((n) => n.toLowerCase()),
     critical_labels: metrics.criticalLabels,
     decision_target_hours: metrics.decisionTargetHours,
     release_critical_labels: metrics.releaseCriticalLabels,

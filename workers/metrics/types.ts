@@ -50,8 +50,13 @@ export interface MetricDefinition {
   unit: 'count' | 'ratio' | 'hours' | 'days' | 'percent' | 'per_week' | 'score';
   better: 'higher' | 'lower';
   aggregate: Aggregate;
-  /** The period kinds it is computed for (default all). */
+  /** The period kinds it is computed for (default all; see periodsOf). */
   periods?: PeriodKind[];
+  /**
+   * The DORA benchmark (a metric of dora_benchmarks, workers/metrics/benchmarks.ts) whose tiers its
+   * monthly value is placed in; the value is in the benchmark's unit. None: the metric has no tier.
+   */
+  benchmark?: 'deployment_frequency' | 'change_lead_time_p50' | 'change_failure_rate' | 'failed_deployment_recovery_time_p50';
   /**
    * The units already say their scope (columns scope_kind, scope_id) instead of program/team/service/repo:
    * for values that are themselves aggregates per scope (a median over a scope's weeks). Such units may
@@ -66,7 +71,8 @@ export interface MetricDefinition {
  *   {tz:String}, {production:Array(String)}, {incident_window_hours:Float64}, {post_launch_days:UInt32},
  *   {severity_names:Array(String)} with {severity_weights:Array(Float64)} (same order),
  *   {stall_days:UInt32}, {stall_priorities:Array(String)} with {stall_priority_days:Array(UInt32)},
- *   {critical_priority_rank:UInt8}, {critical_labels:Array(String)}, {decision_target_hours:Float64},
+ *   {critical_priority_rank:UInt8}, {critical_priorities:Array(String)}, {critical_labels:Array(String)},
+ *   {blocking_link_types:Array(String)}, {decision_target_hours:Float64},
  *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
  * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String},
  * {as_of:DateTime64(3)} (the run's instant: now, or --as-of).
@@ -83,9 +89,33 @@ export interface MetricParams {
   stall_days: number;
   stall_priorities: string[];
   stall_priority_days: number[];
+  /** A blocked item is critical at a priority rank 1..this (0: no rank is critical). */
   critical_priority_rank: number;
+  /** Priority names (lower case) that make a blocked item critical whatever their rank. */
+  critical_priorities: string[];
+  /** Link type names (lower case) that make the link's from item block its to item: a source's type name or the link kind. */
+  blocking_link_types: string[];
   critical_labels: string[];
   decision_target_hours: number;
   release_critical_labels: string[];
   production_labels: string[];
+}
+
+/** The period kinds a metric is computed for. */
+export const periodsOf = (def: Pick<MetricDefinition, 'periods'>): PeriodKind[] => def.periods ?? [...PERIOD_KINDS];
+
+/**
+ * Whether a metric is computed for a period kind; when it is not, why, in words a command can print:
+ * "deployment_days is computed per week only; use --period week".
+ */
+export function periodSupport(
+  def: Pick<MetricDefinition, 'id' | 'periods'>,
+  kind: PeriodKind,
+): { ok: true } | { ok: false; periods: PeriodKind[]; message: string } {
+  const periods = periodsOf(def);
+  if (periods.includes(kind)) return { ok: true };
+  const list =
+    periods.length === 1 ? `per ${periods[0]} only` : `per ${periods.slice(0, -1).join(', ')} and ${periods[periods.length - 1]} only`;
+  const use = periods.length === 1 ? `use --period ${periods[0]}` : `use --period with one of ${periods.join(', ')}`;
+  return { ok: false, periods, message: `${def.id} is computed ${list}; ${use}` };
 }

@@ -17,6 +17,7 @@ import { insertTables } from '../../../test/support/mapping.js';
 import { compute, explain, testParams, type Value } from '../../../test/support/metrics.js';
 import { deploymentRow } from '../../../test/support/rows.js';
 import { link } from '../../link/linker.js';
+import { explainMetric } from '../engine.js';
 import { commitFingerprint } from '../../../mapping/rows.js';
 import type { PeriodKind, ScopeKind } from '../types.js';
 import { DORA_METRICS } from './dora.js';
@@ -403,6 +404,40 @@ describe('DORA metrics on a hand-computed scenario', () => {
   });
 
   /*
+   * Deployments per week over March (31 days = 31 / 7 weeks): org 11 deployments -> 11 * 7 / 31 =
+   * 2.4839; checkout 5 -> 35 / 31 = 1.1290; web 6 -> 42 / 31; search none -> 0 (a mapped scope). One unit
+   * per scope and month: numerator the month's count (as deployment_frequency's month value), denominator
+   * its weeks. Per month only.
+   */
+  it("deployments_per_week: the month's successful production deployments over its weeks", async () => {
+    const weeks = 31 / 7;
+    expect(await v('deployments_per_week', 'org:org', 'month', MONTH)).toEqual([11 / weeks, 11, weeks, 1]);
+    expect(await v('deployments_per_week', 'team:checkout', 'month', MONTH)).toEqual([5 / weeks, 5, weeks, 1]);
+    expect(await v('deployments_per_week', 'service:web', 'month', MONTH)).toEqual([6 / weeks, 6, weeks, 1]);
+    expect(await v('deployments_per_week', 'team:search', 'month', MONTH)).toEqual([0, 0, weeks, 1]);
+    expect((await read('deployments_per_week', 'org:org', 'month', MONTH))?.value).toBeCloseTo(2.4839, 4);
+    // the same count as deployment_frequency's month value
+    expect((await read('deployment_frequency', 'org:org', 'month', MONTH))?.value).toBe(11);
+    expect(await read('deployments_per_week', 'org:org', 'week', WEEK1)).toBeUndefined();
+    const rows = await explainMetric({
+      store,
+      definition: def('deployments_per_week'),
+      params: testParams(),
+      scope: { kind: 'team', id: 'checkout' },
+      period: { kind: 'month', start: MONTH },
+      scopes: SCOPES,
+    });
+    expect(rows.map((r) => [r.item, r.num, r.den, r.detail])).toEqual([
+      [
+        'month of 2026-03-01',
+        5,
+        weeks,
+        '5 successful production deployment(s) over 31 days (4.4286 weeks); deployment_frequency lists them',
+      ],
+    ]);
+  });
+
+  /*
    * Changes deployed in week 1 with their lead time, first commit -> finish of the first successful
    * production deployment that shipped them:
    *   checkout  #11  first commit c11a h2 (before the PR opened at h5), deployed by 102 at h12  10 h
@@ -612,4 +647,119 @@ describe('DORA metrics on a hand-computed scenario', () => {
     ]);
     expect(rows).toHaveLength(8);
   });
+});
+
+/*
+ * A failed attempt never makes another deployment fail. acme/api: a0 - b1 - hf - c1; hours from
+ * 2026-03-02 00:00 UTC, all in week 1.
+ *   301 a0   h1   first of the history
+ *   302 b1   h10  incident J1 at h11 (inferred, 24 h window), resolved h25: failed
+ *   303 hf   h20  ref hotfix/cart: the hotfix of J1 (open when it deployed), so of 302: not failed
+ *   304 hf   h30  ref hotfix/cart again, result failure: a failed redeploy of the hotfix. No incident is
+ *                 open; were it a hotfix, it would repair the previous successful deployment, 303, and
+ *                 303 would count as failed (3 / 4)
+ *   305 c1   h40  incident J2 at h41 (the latest production deployment before it is 305): failed
+ * Successful: 301, 302, 303, 305; failed 302 and 305: change failure rate 2 / 4. Rework: 303 of 4.
+ */
+describe('a failed deployment is never a hotfix, a rollback or a reason another one failed', () => {
+  let store: Store;
+  let read: Read;
+  const failedTables = {
+    commits: [api('fa0', [], -10), api('fb1', ['fa0'], 5), api('fhf', ['fb1'], 15), api('fc1', ['fhf'], 35)],
+    deployments: [
+      deployment(CHECKOUT, '301', 'api', 'fa0', 0.5),
+      deployment(CHECKOUT, '302', 'api', 'fb1', 9.5),
+      deployment(CHECKOUT, '303', 'api', 'fhf', 19.5, { ref: 'hotfix/cart' }),
+      deployment(CHECKOUT, '304', 'api', 'fhf', 29.5, { ref: 'hotfix/cart' }),
+      deployment(CHECKOUT, '305', 'api', 'fc1', 39.5),
+    ],
+    deployment_statuses: [
+      status('301', 'success', 1),
+      status('302', 'success', 10),
+      status('303', 'success', 20),
+      status('304', 'in_progress', 29.6),
+      status('304', 'failure', 30),
+      status('305', 'success', 40),
+    ],
+    incidents: [
+      incident(CHECKOUT, 'J1', '11', 'api', 11, 'Cart empty', 25),
+      incident(CHECKOUT, 'J2', '12', 'api', 41, 'Slow checkout', 45),
+    ],
+  };
+  const scopes: Array<{ kind: ScopeKind; id: string }> = [
+    { kind: 'org', id: 'org' },
+    { kind: 'team', id: 'checkout' },
+  ];
+
+  beforeAll(async () => {
+    store = await testStore();
+    await insertTables(store, failedTables);
+    await link({ store, model: defaultModel(), now: new Date('2026-03-20T00:00:00Z') });
+    read = await compute(store, DORA_METRICS, '2026-03-02', '2026-03-09', undefined, scopes);
+  });
+  afterAll(() => store.close());
+
+  it('links the failed redeploy of a hotfix as no hotfix', async () => {
+    const facts = await queryRows<{
+      deployment_id: string;
+      result: string;
+      is_hotfix: number;
+      hotfix_for: string;
+      previous_deployment_id: string;
+    }>(
+      store,
+      'SELECT deployment_id, result, is_hotfix, hotfix_for, previous_deployment_id FROM deployment_facts FINAL ORDER BY deployment_id',
+    );
+    expect(
+      facts.map(
+        (f) => `${f.deployment_id} ${f.result} hotfix=${f.is_hotfix} for=${f.hotfix_for || '-'} prev=${f.previous_deployment_id || '-'}`,
+      ),
+    ).toEqual([
+      '301 success hotfix=0 for=- prev=-',
+      '302 success hotfix=0 for=- prev=301',
+      '303 success hotfix=1 for=302 prev=302',
+      '304 failure hotfix=0 for=- prev=303',
+      '305 success hotfix=0 for=- prev=303',
+    ]);
+    const fixes = await queryRows<{ deployment_id: string; incident_id: string }>(
+      store,
+      'SELECT deployment_id, incident_id FROM deployment_incident_fixes FINAL ORDER BY deployment_id',
+    );
+    expect(fixes).toEqual([{ deployment_id: '303', incident_id: 'J1' }]);
+  });
+
+  it('change_failure_rate 2 / 4 and rework 1 / 4: the successful hotfix 303 did not fail', async () => {
+    expect(await v(read, 'change_failure_rate', 'team:checkout')).toEqual([0.5, 2, 4, 4]);
+    expect(await v(read, 'deployment_rework_rate', 'team:checkout')).toEqual([0.25, 1, 4, 4]);
+    const rows = await explain(store, def('change_failure_rate'), 'team:checkout', 'week', WEEK1);
+    expect(rows.map((r) => `${r.item.split(' (')[0]} ${r.num}`)).toEqual([
+      'github deployment 301 of api 0',
+      'github deployment 302 of api 1',
+      'github deployment 303 of api 0',
+      'github deployment 305 of api 1',
+    ]);
+  });
+
+  it('counts neither a failed hotfix nor a failed rollback against a deployment, whatever the facts say', async () => {
+    // Facts as another writer might leave them: the failed 304 marked a hotfix of 303 and the rollback of 301.
+    await store.client.command({
+      query: `INSERT INTO deployment_facts
+              SELECT * REPLACE (1 AS is_hotfix, '303' AS hotfix_for, 'ref_pattern' AS hotfix_rule, version + 1 AS version)
+              FROM deployment_facts FINAL WHERE deployment_id = '304'`,
+    });
+    await store.client.command({
+      query: `INSERT INTO deployment_facts SELECT * REPLACE ('304' AS rolled_back_by, version + 1 AS version)
+              FROM deployment_facts FINAL WHERE deployment_id = '301'`,
+    });
+    const again = await compute(store, DORA_METRICS, '2026-03-02', '2026-03-09', undefined, scopes);
+    expect(await v(again, 'change_failure_rate', 'team:checkout')).toEqual([0.5, 2, 4, 4]);
+    const rows = await explain(store, def('change_failure_rate'), 'team:checkout', 'week', WEEK1);
+    expect(rows.find((r) => r.item.startsWith('github deployment 301 '))?.detail).toBe('no incident');
+    expect(rows.find((r) => r.item.startsWith('github deployment 303 '))?.detail).not.toContain('hotfixed');
+  });
+
+  const v = async (r: Read, metric: string, scope: `${ScopeKind}:${string}`) => {
+    const x = await r(metric, scope, 'week', WEEK1);
+    return x === undefined ? undefined : [x.value, x.numerator, x.denominator, x.sample_size];
+  };
 });

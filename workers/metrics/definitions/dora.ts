@@ -12,19 +12,21 @@ const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
 const SUCCESSFUL = `(SELECT * FROM deployment_facts FINAL WHERE is_production = 1 AND result = 'success' AND finished_at IS NOT NULL)`;
 
 /**
- * A production deployment failed when an incident is linked to it (explicitly or inferred), it was
- * rolled back, or a hotfix deployment was made for it. One row per successful production deployment,
- * with why it failed, if it did.
+ * A production deployment failed when an incident is linked to it (explicitly or inferred), a successful
+ * deployment rolled it back, or a successful hotfix deployment was made for it: a failed attempt to roll
+ * back or to repair changes nothing that was serving. One row per successful production deployment, with
+ * why it failed, if it did.
  */
 const WITH_FAILURE = `
 SELECT f.source AS source, f.deployment_id AS deployment_id, f.service AS service, f.environment AS environment, f.repo AS repo,
        f.team AS team, f.program AS program, f.sha AS sha, f.finished_at AS finished_at, f.rolled_back_by AS rolled_back_by,
        i.incidents AS incidents, i.resolved AS incidents_resolved, h.hotfixes AS hotfixes,
-       length(i.incidents) > 0 OR f.rolled_back_by != '' OR length(h.hotfixes) > 0 AS failed,
+       f.rolled_back_by != '' AND (f.source, f.rolled_back_by) IN (SELECT source, deployment_id FROM ${SUCCESSFUL}) AS rolled_back,
+       length(i.incidents) > 0 OR rolled_back OR length(h.hotfixes) > 0 AS failed,
        concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service, ' (', f.sha, ')') AS item,
        concat(
          if(length(i.incidents) > 0, concat('incidents: ', arrayStringConcat(i.incidents, '; ')), 'no incident'),
-         if(f.rolled_back_by != '', concat('; rolled back by ', f.rolled_back_by), ''),
+         if(rolled_back, concat('; rolled back by ', f.rolled_back_by), ''),
          if(length(h.hotfixes) > 0, concat('; hotfixed by ', arrayStringConcat(h.hotfixes, ', ')), '')
        ) AS why
 FROM ${SUCCESSFUL} AS f
@@ -44,7 +46,7 @@ LEFT JOIN
 (
     SELECT source, hotfix_for, groupArray(deployment_id) AS hotfixes
     FROM deployment_facts FINAL
-    WHERE is_hotfix = 1 AND hotfix_for != '' AND is_production = 1
+    WHERE is_hotfix = 1 AND hotfix_for != '' AND is_production = 1 AND result = 'success' AND finished_at IS NOT NULL
     GROUP BY source, hotfix_for
 ) AS h ON h.source = f.source AND h.hotfix_for = f.deployment_id`;
 
@@ -124,6 +126,53 @@ SETTINGS join_use_nulls = 0`,
 };
 
 /**
+ * Deployment frequency as the DORA reports read it: successful production deployments per week,
+ * averaged over the month (the month's count over its days / 7, so 31 deployments in March are 7 a
+ * week): one unit per scope and month, whose numerator is the month's deployments and denominator its
+ * weeks. Computed per month for the org mapping's scopes, 0 for a scope that did not deploy; the current
+ * month counts its deployments so far over the whole month. The benchmarks' deployment frequency tiers
+ * are read from this value.
+ */
+export const deploymentsPerWeek: MetricDefinition = {
+  id: 'deployments_per_week',
+  version: 1,
+  title: 'Deployments per week, averaged over the month',
+  item: 1,
+  unit: 'per_week',
+  better: 'higher',
+  aggregate: { kind: 'ratio' },
+  periods: ['month'],
+  scoped: true,
+  benchmark: 'deployment_frequency',
+  units: `
+SELECT toDateTime64(g.month, 3, {tz:String}) AS at, g.sk AS scope_kind, g.sid AS scope_id, '' AS program, '' AS team,
+       toFloat64(d.deployments) AS num, dateDiff('day', g.month, addMonths(g.month, 1)) / 7.0 AS den, ${NO_VALUE} AS value,
+       concat('month of ', toString(g.month)) AS item,
+       concat(toString(d.deployments), ' successful production deployment(s) over ', toString(dateDiff('day', g.month, addMonths(g.month, 1))),
+              ' days (', toString(round(den, 4)), ' weeks); deployment_frequency lists them') AS detail
+FROM
+(
+    SELECT sc.1 AS sk, sc.2 AS sid, m AS month
+    FROM
+    (
+        SELECT arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(toDate({from_day:String})), i),
+                                  range(toUInt32(dateDiff('month', toStartOfMonth(toDate({from_day:String})), toDate({to_day:String})) + 1)))) AS m
+    )
+    ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
+    WHERE m >= toDate({from_day:String}) AND m < toDate({to_day:String})
+) AS g
+LEFT JOIN
+(
+    SELECT s.1 AS sk, s.2 AS sid, toStartOfMonth(toTimeZone(assumeNotNull(f.finished_at), {tz:String})) AS month, count() AS deployments
+    FROM ${SUCCESSFUL} AS f
+    ARRAY JOIN [('org', 'org'), ('program', f.program), ('team', f.team), ('service', f.service), ('repo', f.repo)] AS s
+    WHERE s.2 != ''
+    GROUP BY sk, sid, month
+) AS d ON d.sk = g.sk AND d.sid = g.sid AND d.month = g.month
+SETTINGS join_use_nulls = 0`,
+};
+
+/**
  * Changes: pull requests merged and deployed (first commit = their earliest authored commit, or the PR's
  * creation when the list is unknown), and direct pushes (shipped commits in no pull request). Each is
  * deployed by the first successful production deployment that shipped its merge commit (or itself);
@@ -184,6 +233,7 @@ const hours = (from: string, to: string): string => `greatest(0, dateDiff('milli
 function leadTime(q: number): MetricDefinition {
   return {
     id: `change_lead_time_p${Math.round(q * 100)}`,
+    ...(q === 0.5 ? { benchmark: 'change_lead_time_p50' as const } : {}),
     version: 1,
     title: `Change lead time, p${Math.round(q * 100)} (first commit to production)`,
     item: 2,
@@ -209,7 +259,8 @@ function leadTimeStage(id: string, title: string, from: string, to: string): Met
 
 export const changeFailureRate: MetricDefinition = {
   id: 'change_failure_rate',
-  version: 1,
+  benchmark: 'change_failure_rate',
+  version: 2,
   title: 'Change failure rate (failed / successful production deployments)',
   item: 3,
   unit: 'ratio',
@@ -228,7 +279,8 @@ SETTINGS join_use_nulls = 0`,
  */
 export const recoveryTime: MetricDefinition = {
   id: 'failed_deployment_recovery_time_p50',
-  version: 1,
+  benchmark: 'failed_deployment_recovery_time_p50',
+  version: 2,
   title: 'Failed deployment recovery time, p50',
   item: 4,
   unit: 'hours',
@@ -290,6 +342,7 @@ export const DORA_METRICS: MetricDefinition[] = [
   deploymentFrequency,
   deploymentDays,
   deploymentDaysMedian,
+  deploymentsPerWeek,
   leadTime(0.5),
   leadTime(0.75),
   leadTime(0.9),

@@ -1,4 +1,5 @@
 import type { MetricDefinition } from '../types.js';
+import { BLOCKING_LINKS } from './links.js';
 
 /**
  * Program delivery from Jira, items 15-19 of docs/metrics.md: dependency stalls, risk burn-down, decision
@@ -148,7 +149,7 @@ SELECT * FROM
                   if(idle AND due_after, '; ', ''),
                   if(due_after, concat('blocker due ', toString(b.due_date), ' after blocked item due ', toString(d.due_date)), '')) AS reason,
            l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
-    FROM (SELECT * FROM work_item_links FINAL WHERE link_type = 'blocks') AS l
+    FROM ${BLOCKING_LINKS} AS l
     INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id
     INNER JOIN ${ITEMS} AS d ON d.source = l.source AND d.item_id = l.to_item_id
     ${periods ? 'CROSS JOIN __PERIODS__ AS p' : ''}
@@ -183,7 +184,8 @@ SETTINGS join_use_nulls = 0`,
  * The blocking links stalled now, for the alerting job: one row per link with its blocker and blocked
  * item, their teams, the business days the blocker has been idle, and why it is stalled. Reads the
  * query parameters {now:DateTime64(3)} (the instant, as epoch seconds), {tz:String}, {stall_days:UInt32},
- * {stall_priorities:Array(String)} and {stall_priority_days:Array(UInt32)} (see metricParams).
+ * {stall_priorities:Array(String)}, {stall_priority_days:Array(UInt32)} and {blocking_link_types:Array(String)}
+ * (see metricParams).
  */
 export const STALLS_NOW_SQL = `
 SELECT s.source AS source, s.blocker_key AS blocker, s.blocked_key AS blocked, s.blocker_team AS blocker_team,

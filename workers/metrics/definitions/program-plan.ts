@@ -1,4 +1,5 @@
 import type { MetricDefinition } from '../types.js';
+import { BLOCKING_LINKS } from './links.js';
 
 /**
  * Program delivery against plan, items 10-14 of docs/metrics.md: milestone on-time rate, schedule
@@ -349,7 +350,8 @@ WHERE z.committed_items > 0 OR z.changed > 0 OR z.moves != ''`,
  * starts with 'blocked', or flagged), else the blocked item's creation. The blocked item's team and
  * program own the dependency (the team whose work waits); the detail names the blocker's team.
  * Critical: the blocked item is in a milestone (a fix version, or a parent epic that is a milestone), its
- * priority rank is 1..{critical_priority_rank}, or it carries one of {critical_labels} (case-insensitive).
+ * priority rank is 1..{critical_priority_rank} or its priority is one of {critical_priorities}, or it
+ * carries one of {critical_labels} (case-insensitive). 'blocks' links: see BLOCKING_LINKS.
  * Links removed from Jira are gone from the facts, so a recomputed past period no longer shows them.
  */
 const OPEN_DEPENDENCIES = `
@@ -381,10 +383,11 @@ WITH
                d.team AS team, d.program AS program,
                multiIf(length(d.fix_versions) > 0, concat('in ', arrayStringConcat(d.fix_versions, ', ')),
                        d.parent_id != '' AND concat('epic/', d.parent_id) IN (SELECT milestone_id FROM epics), concat('in epic/', d.parent_id),
-                       d.priority_rank >= 1 AND d.priority_rank <= {critical_priority_rank:UInt8}, concat('priority ', d.priority),
+                       (d.priority_rank >= 1 AND d.priority_rank <= {critical_priority_rank:UInt8}) OR has({critical_priorities:Array(String)}, lower(d.priority)),
+                       concat('priority ', d.priority),
                        hasAny(arrayMap(x -> lower(x), d.labels), arrayMap(x -> lower(x), {critical_labels:Array(String)})), 'critical label',
                        '') AS critical
-        FROM (SELECT * FROM work_item_links FINAL WHERE link_type = 'blocks') AS l
+        FROM ${BLOCKING_LINKS} AS l
         INNER JOIN (SELECT source, item_id, status, status_category, team FROM work_items FINAL) AS b
           ON b.source = l.source AND b.item_id = l.from_item_id
         INNER JOIN

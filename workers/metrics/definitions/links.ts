@@ -1,0 +1,7 @@
+/**
+ * The live work item links that make one item block another: those whose type (the source's own name,
+ * such as Jira's 'Blocks', or the product's link kind, 'blocks') is one of model.workItems.blockingLinkTypes,
+ * compared in lower case. The from item blocks the to item. Reads {blocking_link_types:Array(String)}.
+ */
+export const BLOCKING_LINKS = `(SELECT * FROM work_item_links FINAL
+    WHERE has({blocking_link_types:Array(String)}, lower(raw_type)) OR has({blocking_link_types:Array(String)}, lower(toString(link_type))))`;
