@@ -123,6 +123,7 @@ describe('store bridge: reads', () => {
     const res = await fetch(`${bridge.url}/ping`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('Ok.\n');
+    expect(await (await fetch(`${bridge.url}/`)).text()).toBe('Ok.\n');
   });
 });
 

@@ -200,13 +200,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerCon
     if (method !== 'GET' && method !== 'POST') {
       throw new BridgeError(36, 'BAD_ARGUMENTS', `HTTP method ${method} is not served; use GET or POST`);
     }
-    authenticate(req, url, ctx.password);
     if (method === 'GET' && !url.searchParams.has('query')) {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8', 'content-length': 4 });
       res.end('Ok.\n');
       return;
     }
+    authenticate(req, url, ctx.password);
     const request = await readRequest(req, url, ctx.limits.maxBodyBytes);
     await runQuery(req, res, ctx, { ...request, method, queryId, url });
   } catch (err) {
