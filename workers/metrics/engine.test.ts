@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultModel } from '../../infra/config/schema.js';
+import { fixedClock } from '../../infra/clock.js';
+import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { compute, explain, testParams } from '../../test/support/metrics.js';
-import { deploymentRow } from '../../test/support/rows.js';
+import { deploymentRow, workItemRow } from '../../test/support/rows.js';
 import { link } from '../link/linker.js';
 import { changeFailureRate, deploymentDaysMedian, deploymentFrequency, incidentCount } from './definitions/dora.js';
-import { computeMetrics, nextPeriod, periodStart, periodsBetween } from './engine.js';
+import { FLOW_METRICS } from './definitions/program-flow.js';
+import { computeMetrics, explainMetric, nextPeriod, periodStart, periodsBetween } from './engine.js';
+import { runMetricsJob } from './job.js';
+import { readMetricValues } from './queries.js';
 
 describe('periods', () => {
   it('start on the day, the Monday and the first of the month', () => {
@@ -169,5 +173,132 @@ describe('incident count', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a run as of a past instant', () => {
+  // T: Wednesday 2026-03-11 12:00 UTC. The wall clock says 2026-04-02; the store holds facts from after T.
+  const T = new Date('2026-03-11T12:00:00Z');
+  const WALL = new Date('2026-04-02T00:00:00Z');
+  const config = { model: defaultModel(), metrics: defaultMetricsConfig(), org: { programs: [] } };
+  const definitions = [deploymentFrequency, ...FLOW_METRICS.filter((m) => m.id === 'risks_open')];
+  let store: Store;
+  const risk = (key: string, created: string) =>
+    workItemRow({
+      item_id: `id-${key}`,
+      key,
+      project: 'R',
+      type: 'Risk',
+      kind: 'risk',
+      status: 'Done',
+      status_category: 'done',
+      priority: 'High',
+      priority_rank: 2,
+      created_at: created,
+      updated_at: '2026-03-15T00:00:00Z',
+      summary: key,
+      team: 'a',
+      program: 'p',
+      raw_event_id: 'e',
+      version: 1,
+    });
+  const month = async (metric: string, asOf?: Date) =>
+    (await readMetricValues(store, { metric, period: 'month', scope: { kind: 'org', id: 'org' }, ...(asOf ? { asOf } : {}) })).map((r) => [
+      r.period_start,
+      r.value,
+      r.computed_at,
+    ]);
+
+  beforeAll(async () => {
+    store = await testStore();
+    // a1 finished 03-02, a2 on 03-20 (after T). Risk R-1 raised 03-01, done 03-15 (after T).
+    await insertTables(store, {
+      deployments: [deployment('a1', 'svc-a', 'a', '2026-03-02'), deployment('a2', 'svc-a', 'a', '2026-03-20')],
+      deployment_statuses: [status('a1', '2026-03-02'), status('a2', '2026-03-20')],
+      work_items: [risk('R-1', '2026-03-01T00:00:00Z')],
+      work_item_history: [
+        {
+          source: 'jira',
+          item_id: 'id-R-1',
+          history_id: '1',
+          field: 'status',
+          field_id: 'status',
+          from_value: '',
+          from_string: 'To Do',
+          to_value: '',
+          to_string: 'Done',
+          changed_at: '2026-03-15T00:00:00Z',
+          author: 'dana',
+          raw_event_id: 'e',
+          version: 1,
+        },
+      ],
+    });
+    await link({ store, model: defaultModel() });
+  });
+  afterAll(() => store.close());
+
+  it('counts what had happened by the instant, takes the running month as it stood then, and records the values at it', async () => {
+    const clock = fixedClock(WALL);
+    const r = await runMetricsJob({ store, config, run: { mode: 'recent' }, definitions, periods: ['month'], clock, asOf: T });
+    // The recent periods as of T: from the 1st of March (the month) to the day after T.
+    expect([r.from, r.to]).toEqual(['2026-03-01', '2026-03-12']);
+    // a2 finished after T; R-1 was still open at T.
+    expect(await month('deployment_frequency')).toEqual([['2026-03-01', 1, '2026-03-11 12:00:00.000']]);
+    expect(await month('risks_open')).toEqual([['2026-03-01', 1, '2026-03-11 12:00:00.000']]);
+    // The run itself is recorded at the clock's time.
+    const runs = await queryRows<{ job: string; started_at: string; finished_at: string }>(
+      store,
+      `SELECT job, toString(started_at) AS started_at, toString(finished_at) AS finished_at FROM metric_runs`,
+    );
+    expect(runs).toEqual([{ job: 'metrics-recent', started_at: '2026-04-02 00:00:00.000', finished_at: '2026-04-02 00:00:00.000' }]);
+  });
+
+  it('does not replace values computed after the instant', async () => {
+    await runMetricsJob({
+      store,
+      config,
+      run: { mode: 'range', from: '2026-03-01', to: '2026-04-01' },
+      definitions,
+      periods: ['month'],
+      clock: fixedClock(WALL),
+    });
+    // At the month's end both deployments had finished and R-1 was done.
+    expect(await month('deployment_frequency')).toEqual([['2026-03-01', 2, '2026-04-02 00:00:00.000']]);
+    expect(await month('risks_open')).toEqual([['2026-03-01', 0, '2026-04-02 00:00:00.000']]);
+    // Evaluating T again leaves today's values alone; T's are what the store said then.
+    await runMetricsJob({ store, config, run: { mode: 'recent' }, definitions, periods: ['month'], clock: fixedClock(WALL), asOf: T });
+    expect(await month('deployment_frequency')).toEqual([['2026-03-01', 2, '2026-04-02 00:00:00.000']]);
+    expect(await month('deployment_frequency', T)).toEqual([['2026-03-01', 1, '2026-03-11 12:00:00.000']]);
+    expect(await month('risks_open', T)).toEqual([['2026-03-01', 1, '2026-03-11 12:00:00.000']]);
+  });
+
+  it('explains a value as of the instant', async () => {
+    const rows = await explainMetric({
+      store,
+      definition: definitions[1]!,
+      params: testParams(),
+      scope: { kind: 'team', id: 'a' },
+      period: { kind: 'month', start: '2026-03-01' },
+      asOf: T,
+    });
+    expect(rows.map((r) => r.detail)).toEqual([
+      "open (To Do) at 2026-03-11 12:00:00.000, 10.5 days since raised 2026-03-01 00:00:00.000; severity high (severity '', priority 'High')",
+    ]);
+    const later = await explainMetric({
+      store,
+      definition: deploymentFrequency,
+      params: testParams(),
+      scope: { kind: 'team', id: 'a' },
+      period: { kind: 'month', start: '2026-03-01' },
+      clock: fixedClock(WALL),
+    });
+    expect(later.map((r) => r.item)).toHaveLength(2);
+  });
+
+  it('refuses an instant after now', async () => {
+    await expect(runMetricsJob({ store, config, run: { mode: 'recent' }, definitions, clock: fixedClock(T), asOf: WALL })).rejects.toThrow(
+      '--as-of 2026-04-02T00:00:00.000Z is not an instant up to now (2026-03-11T12:00:00.000Z)',
+    );
   });
 });

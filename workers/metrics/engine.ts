@@ -32,8 +32,6 @@ export function metricParams(model: ModelConfig, metrics: MetricsConfig): Metric
 /** A date 'YYYY-MM-DD' (a calendar day in the metrics' time zone). */
 export type Day = string;
 
-/** The first day of the period of `kind` that contains `day` (weeks start on Monday). */
-export function periodStart(kind: PeriodKind, day: Day): Day {
 /** The calendar day of an instant in the metrics' time zone. */
 export function today(tz: string, now: Date): Day {
   return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
@@ -42,6 +40,8 @@ export function today(tz: string, now: Date): Day {
 /** An instant as the engine's queries read it: epoch seconds, for a {name:DateTime64(3)} parameter. */
 export const instantParam = (at: Date): number => at.getTime() / 1000;
 
+/** The first day of the period of `kind` that contains `day` (weeks start on Monday). */
+export function periodStart(kind: PeriodKind, day: Day): Day {
   const d = new Date(`${day}T00:00:00Z`);
   if (kind === 'week') d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
   if (kind === 'month') d.setUTCDate(1);
@@ -140,9 +140,9 @@ function params(p: MetricParams, from: Day, to: Day, asOf: Date, extra: Record<s
     to_day: to,
     from: `${from} 00:00:00.000`,
     to: `${to} 00:00:00.000`,
+    as_of: instantParam(asOf),
     ...extra,
   };
-    as_of: instantParam(asOf),
 }
 
 export interface ComputeOptions {
@@ -160,16 +160,16 @@ export interface ComputeOptions {
    * have no value and no row.
    */
   scopes?: Array<{ kind: ScopeKind; id: string }>;
-  now?: Date;
-}
   /**
    * The run's instant (default: the clock's now). Periods still running are evaluated at it, units
    * dated after it are not counted, and the values are stamped with it (computed_at and version), so a
    * run at a past instant records what the store would have said then and does not replace values
    * computed after it.
    */
-
+  now?: Date;
   clock?: Clock;
+}
+
 /** org, and every program, team, service and repository of the org mapping. */
 export function scopesOf(org: OrgConfig): Array<{ kind: ScopeKind; id: string }> {
   const out: Array<{ kind: ScopeKind; id: string }> = [{ kind: 'org', id: 'org' }];
@@ -251,14 +251,19 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
                   ) AS g
                   WHERE (g.sk, g.sid, g.ps) NOT IN
                   (
-                      SELECT scope_kind, scope_id, period_start FROM metric_values
+                      -- the rows this run wrote: read from the history, as metric_values may already have merged
+                      -- them away under a newer version (a run as of a past instant)
+                      SELECT scope_kind, scope_id, period_start FROM metric_value_history
                       WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
                   )`,
           query_params: p,
         });
       }
       const counted = await options.store.client.query({
-        query: `SELECT countIf(version = {v:UInt64}) AS written, countIf(version < {v:UInt64}) AS stale FROM metric_values FINAL
+        query: `SELECT (SELECT count() FROM metric_value_history
+                        WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
+                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date}) AS written,
+                       countIf(version < {v:UInt64}) AS stale FROM metric_values FINAL
                 WHERE metric = {metric:String} AND period_kind = {period:String} AND period_start >= {from_day:Date} AND period_start < {to_day:Date}`,
         query_params: p,
         format: 'JSONEachRow',
@@ -303,14 +308,14 @@ export async function explainMetric(options: {
   period: { kind: PeriodKind; start: Day };
   /** The org mapping's scopes, for definitions whose units read them. */
   scopes?: Array<{ kind: ScopeKind; id: string }>;
-}): Promise<ExplainRow[]> {
-  const { definition: def, scope, period } = options;
   /**
    * The instant to explain the value at (--as-of): a period still running then is evaluated at it and
    * units dated after it are left out. Default: the clock's now.
    */
   asOf?: Date;
   clock?: Clock;
+}): Promise<ExplainRow[]> {
+  const { definition: def, scope, period } = options;
   const from = periodStart(period.kind, period.start);
   const to = nextPeriod(period.kind, from);
   const where =

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fixedClock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { testParams } from '../../test/support/metrics.js';
@@ -440,5 +441,64 @@ describe('spread floor', () => {
     const s = find(await signals(store), 'team:checkout', 'change_failure_rate')!;
     expect(s.active).toBe(0);
     expect(s.score).toBeCloseTo((0.03 - 0.01) / 0.02, 6);
+  });
+});
+
+describe('risk signals as of a past instant', () => {
+  it('scores the whole weeks before the instant from the weekly values the store held then', async () => {
+    const store = await testStore();
+    // Weeks up to 03-09, all computed on 03-09; on 03-12 the week of 03-02 was recomputed to a 40% failure rate.
+    await series(store, 'change_failure_rate', 'team:checkout', 'ratio', [...CFR_BASE, 0.08, 0.08], addDays(WEEK, 7));
+    await store.client.insert({
+      table: 'metric_values',
+      values: [
+        {
+          metric: 'change_failure_rate',
+          scope_kind: 'team',
+          scope_id: 'checkout',
+          period_kind: 'week',
+          period_start: WEEK,
+          value: 0.4,
+          numerator: null,
+          denominator: null,
+          sample_size: 1,
+          unit: 'ratio',
+          definition_version: 1,
+          computed_at: '2026-03-12 00:00:00.000',
+          version: 2,
+          is_deleted: 0,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    await store.client.command({ query: 'OPTIMIZE TABLE metric_values FINAL' });
+
+    // As of Tuesday 03-10 12:00 the week of 03-09 was still running: only the week of 03-02 is scored, at .08 (z = 0).
+    const asOf = new Date('2026-03-10T12:00:00Z');
+    const past = await computeRiskSignals({
+      store,
+      params: testParams(),
+      risk: RISK,
+      weeks: { from: WEEK, to: addDays(WEEK, 14) },
+      clock: fixedClock(new Date('2026-03-20T00:00:00Z')),
+      asOf,
+    });
+    expect(past).toMatchObject({ signals: 1, active: 0 });
+    expect((await signals(store)).map((s) => [s.week_start, s.observed, s.active])).toEqual([[WEEK, 0.08, 0]]);
+    const stamped = await queryRows<{ computed_at: string }>(store, 'SELECT toString(computed_at) AS computed_at FROM risk_signals FINAL');
+    expect(stamped).toEqual([{ computed_at: '2026-03-10 12:00:00.000' }]);
+
+    // Now (03-16), the corrected week fires and the week of 03-09 has ended.
+    await computeRiskSignals({
+      store,
+      params: testParams(),
+      risk: RISK,
+      weeks: { from: WEEK, to: addDays(WEEK, 14) },
+      clock: fixedClock(new Date('2026-03-16T00:00:00Z')),
+    });
+    expect((await signals(store)).map((s) => [s.week_start, s.observed, s.active])).toEqual([
+      [WEEK, 0.4, 1],
+      [addDays(WEEK, 7), 0.08, 0],
+    ]);
   });
 });
