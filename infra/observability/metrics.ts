@@ -49,6 +49,13 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly dataQualityNotes = new Counter({
+    name: 'ptel_data_quality_notes_total',
+    help: 'Fields the normalizer could not read and left empty in an otherwise written row, by source, entity type and field.',
+    labelNames: ['source', 'entity', 'field'] as const,
+    registers: [this.registry],
+  });
+
   readonly batchFailures = new Counter({
     name: 'ptel_batch_failures_total',
     help: 'Batches whose handling failed and were retried, by topic.',

@@ -5,6 +5,7 @@ import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deadLetterTopic, rawEventSchema, sourceOfRawTopic, type RawEvent } from '../../schemas/raw-event.js';
 import type { MapContext, MapperRegistry, TableRows } from '../../mapping/registry.js';
+import { systemClock, type Clock } from '../../infra/clock.js';
 
 export interface NormalizerDeps {
   bus: Bus;
@@ -15,6 +16,8 @@ export interface NormalizerDeps {
   context: MapContext;
   /** Consumer group, for the lag metric's label. */
   groupId: string;
+  /** When dead letters failed and notes were seen; the system clock unless given. */
+  clock?: Clock;
 }
 
 export const DLQ_HEADERS = {
@@ -82,16 +85,29 @@ export interface DeadLetter {
   event?: RawEvent;
 }
 
+/** The data-quality notes of a batch, counted per source, entity type, field and problem. */
+export interface NoteCount {
+  source: string;
+  entity: string;
+  field: string;
+  problem: string;
+  n: number;
+  /** The last event of the batch that raised it. */
+  example: string;
+}
+
 export interface NormalizedBatch {
   tables: Map<string, Row[]>;
   dead: DeadLetter[];
   counts: Array<{ source: string; type: string; outcome: string; n: number }>;
+  notes: NoteCount[];
 }
 
 /**
  * Decodes and maps a batch, with no I/O: rows per table (raw_events first, when asked), the dead
- * letters with their reasons, and counts per (source, type, outcome). Live consumption and replay
- * both go through here, so they cannot disagree.
+ * letters with their reasons, counts per (source, type, outcome), and the data-quality notes of the
+ * rows written (as data_quality_notes rows, seen at `failedAt`, the batch's instant). Live consumption
+ * and replay both go through here, so they cannot disagree.
  */
 export function normalizeBatch(
   messages: BusMessage[],
@@ -113,6 +129,7 @@ export function normalizeBatch(
     if (c === undefined) counts.set(k, { source, type, outcome, n: 1 });
     else c.n++;
   };
+  const notes = new Map<string, NoteCount>();
   for (const msg of messages) {
     const decoded = decodeMessage(msg);
     if (!decoded.ok) {
@@ -124,11 +141,36 @@ export function normalizeBatch(
     if (options.keepRaw) add({ table: 'raw_events', rows: [rawEventRow(event, msg)] });
     const outcome = registry.apply(event, context);
     count(event.source, event.type, outcome.kind);
-    if (outcome.kind === 'ok') for (const t of outcome.rows) add(t);
-    else if (outcome.kind === 'dead_letter') dead.push({ msg, code: outcome.code, reason: outcome.reason, event });
+    if (outcome.kind === 'ok') {
+      for (const t of outcome.rows) add(t);
+      for (const note of outcome.notes) {
+        const k = `${event.source}\u0000${note.entity}\u0000${note.field}\u0000${note.problem}`;
+        const c = notes.get(k);
+        if (c === undefined) notes.set(k, { source: event.source, ...note, n: 1, example: event.id });
+        else {
+          c.n++;
+          c.example = event.id;
+        }
+      }
+    } else if (outcome.kind === 'dead_letter') dead.push({ msg, code: outcome.code, reason: outcome.reason, event });
   }
   if (dead.length > 0) add({ table: 'dead_letters', rows: dead.map((d) => deadLetterRow(d, options.failedAt)) });
-  return { tables, dead, counts: [...counts.values()] };
+  if (notes.size > 0) add({ table: 'data_quality_notes', rows: [...notes.values()].map((n) => noteRow(n, options.failedAt)) });
+  return { tables, dead, counts: [...counts.values()], notes: [...notes.values()] };
+}
+
+/** A data_quality_notes row: the batch's count of one note, first and last seen at the batch's instant. */
+export function noteRow(n: NoteCount, seenAt: string): Row {
+  return {
+    source: n.source,
+    entity: n.entity,
+    field: n.field,
+    problem: n.problem,
+    notes: n.n,
+    first_seen: seenAt,
+    last_seen: seenAt,
+    example_event_id: n.example,
+  };
 }
 
 export function deadLetterRow({ msg, code, reason, event }: DeadLetter, failedAt: string): Row {
@@ -156,9 +198,10 @@ export function deadLetterRow({ msg, code, reason, event }: DeadLetter, failedAt
  */
 export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
   const { bus, writer, registry, metrics, context } = deps;
+  const clock = deps.clock ?? systemClock;
   return async (batch: Batch) => {
-    const failedAt = new Date().toISOString();
-    const { tables, dead, counts } = normalizeBatch(batch.messages, registry, context, { keepRaw: true, failedAt });
+    const failedAt = clock.date().toISOString();
+    const { tables, dead, counts, notes } = normalizeBatch(batch.messages, registry, context, { keepRaw: true, failedAt });
     await Promise.all([
       dead.length === 0
         ? Promise.resolve()
@@ -182,6 +225,7 @@ export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
     ]);
     for (const c of counts) metrics.events.inc({ source: c.source, type: c.type, outcome: c.outcome }, c.n);
     for (const d of dead) metrics.deadLetters.inc({ topic: batch.topic, reason: d.code });
+    for (const n of notes) metrics.dataQualityNotes.inc({ source: n.source, entity: n.entity, field: n.field }, n.n);
     if (batch.lag !== undefined)
       metrics.consumerLag.set({ group: deps.groupId, topic: batch.topic, partition: String(batch.partition) }, batch.lag);
   };

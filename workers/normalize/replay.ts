@@ -4,6 +4,7 @@ import type { Store } from '../../infra/store/client.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { normalizeBatch } from './normalizer.js';
 import type { MapContext, MapperRegistry } from '../../mapping/registry.js';
+import { systemClock, type Clock } from '../../infra/clock.js';
 
 export interface ReplayFilter {
   source?: string | undefined;
@@ -48,8 +49,11 @@ export async function replay(options: {
   filter?: ReplayFilter;
   pageSize?: number;
   onProgress?: (done: number) => void;
+  /** When dead letters failed and data-quality notes were seen; the system clock unless given. */
+  clock?: Clock;
 }): Promise<ReplayResult> {
   const { store, writer, registry, context } = options;
+  const clock = options.clock ?? systemClock;
   const pageSize = options.pageSize ?? 5_000;
   const f = options.filter ?? {};
   const where: string[] = [];
@@ -87,7 +91,8 @@ export async function replay(options: {
     const rows = await rs.json<RawRow>();
     if (rows.length === 0) break;
     const messages = rows.map(toMessage);
-    const { tables, counts } = normalizeBatch(messages, registry, context, { keepRaw: false, failedAt: new Date().toISOString() });
+    // Notes are counted again: each replay that still cannot read a field says so (and when).
+    const { tables, counts } = normalizeBatch(messages, registry, context, { keepRaw: false, failedAt: clock.date().toISOString() });
     await writer.write([...tables].map(([table, r]) => ({ table, rows: r })));
     for (const [table, r] of tables) result.rows[table] = (result.rows[table] ?? 0) + r.length;
     for (const c of counts) result.outcomes[c.outcome] = (result.outcomes[c.outcome] ?? 0) + c.n;
