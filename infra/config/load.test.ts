@@ -156,3 +156,55 @@ describe('the example configuration, sources', () => {
     expect(cfg.webhooks.maxBodyBytes).toBe(5_242_880);
   });
 });
+
+describe('alert channel secrets', () => {
+  const channels = [
+    'alerts:',
+    '  channels:',
+    '    checkout-slack: { type: slack, urlEnv: PTEL_SLACK_CHECKOUT_URL }',
+    '    audit: { type: webhook, url: "https://hooks.example.com/ptel", secretEnv: PTEL_ALERT_WEBHOOK_SECRET }',
+    '    platform-pager: { type: pagerduty, routingKeyEnv: PTEL_PD_PLATFORM_KEY }',
+    '  defaultChannels: [audit]',
+  ].join('\n');
+
+  it('are read at load, from the variable each channel names', () => {
+    const cfg = loadConfig({
+      file: fileWith(channels),
+      env: {
+        PTEL_SLACK_CHECKOUT_URL: ' https://hooks.slack.com/services/T/B/x\n',
+        PTEL_ALERT_WEBHOOK_SECRET: 'hook-secret',
+        PTEL_PD_PLATFORM_KEY: 'R0UTINGKEY0123456789ABCDEFGHIJKL',
+      },
+    });
+    expect(cfg.secrets.alertChannels).toEqual({
+      'checkout-slack': 'https://hooks.slack.com/services/T/B/x',
+      audit: 'hook-secret',
+      'platform-pager': 'R0UTINGKEY0123456789ABCDEFGHIJKL',
+    });
+  });
+
+  it('refuse a configured channel whose variable is unset or empty, naming the key and the variable', () => {
+    const file = fileWith(channels);
+    const err = errorOf(() =>
+      loadConfig({ file, env: { PTEL_SLACK_CHECKOUT_URL: 'https://hooks.slack.com/services/T/B/x', PTEL_ALERT_WEBHOOK_SECRET: '  ' } }),
+    );
+    expect(err.problems).toEqual([
+      `${file}: key 'alerts.channels.audit.secretEnv' names PTEL_ALERT_WEBHOOK_SECRET, which is empty; ` +
+        "set PTEL_ALERT_WEBHOOK_SECRET to the channel's signing secret, or remove the channel",
+      `${file}: key 'alerts.channels.platform-pager.routingKeyEnv' names PTEL_PD_PLATFORM_KEY, which is not set; ` +
+        "set PTEL_PD_PLATFORM_KEY to the channel's PagerDuty integration routing key, or remove the channel",
+    ]);
+    expect(err.message).toContain("key 'alerts.channels.audit.secretEnv' names PTEL_ALERT_WEBHOOK_SECRET");
+
+    const slack = errorOf(() => loadConfig({ file, env: { PTEL_ALERT_WEBHOOK_SECRET: 's', PTEL_PD_PLATFORM_KEY: 'k' } }));
+    expect(slack.problems).toEqual([
+      `${file}: key 'alerts.channels.checkout-slack.urlEnv' names PTEL_SLACK_CHECKOUT_URL, which is not set; ` +
+        "set PTEL_SLACK_CHECKOUT_URL to the channel's incoming webhook URL, or remove the channel",
+    ]);
+  });
+
+  it('are not asked for when no channel is configured', () => {
+    const cfg = loadConfig({ file: fileWith('alerts:\n  channels: {}\n'), env: {} });
+    expect(cfg.secrets.alertChannels).toEqual({});
+  });
+});

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema.js';
+import { channelSecretOf, configSchema, SECRET_ENV, type AlertsConfig, type Config, type Secrets } from './schema.js';
 
 /** A configuration problem, with a message that names the key and says how to fix it. */
 export class ConfigError extends Error {
@@ -125,12 +125,33 @@ export function loadConfig(options: LoadOptions = {}): Config {
     clickhouse: { ...cfg.clickhouse, engine },
     dataDir: path.resolve(baseDir, cfg.dataDir),
     configPath,
-    secrets: readSecrets(env),
+    secrets: { ...readSecrets(env), alertChannels: readChannelSecrets(cfg.alerts, env, where) },
   };
 }
 
-function readSecrets(env: Env): Secrets {
-  const get = (k: keyof Secrets): string | undefined => {
+/**
+ * The secret of every configured alert channel, from the variable the channel names. A channel
+ * whose variable is unset or empty is refused here, at start, rather than failing every delivery.
+ */
+function readChannelSecrets(alerts: AlertsConfig, env: Env, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [id, channel] of Object.entries(alerts.channels)) {
+    const { key, variable, what } = channelSecretOf(channel);
+    const value = env[variable]?.trim();
+    if (value === undefined || value === '') {
+      problems.push(
+        `${where}: key '${formatKey(['alerts', 'channels', id, key])}' names ${variable}, which is ${env[variable] === undefined ? 'not set' : 'empty'}; ` +
+          `set ${variable} to the channel's ${what}, or remove the channel`,
+      );
+    } else out[id] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, problems);
+  return out;
+}
+
+function readSecrets(env: Env): Omit<Secrets, 'alertChannels'> {
+  const get = (k: keyof typeof SECRET_ENV): string | undefined => {
     const v = env[SECRET_ENV[k]];
     return v === undefined || v === '' ? undefined : v;
   };

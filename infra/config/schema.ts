@@ -426,6 +426,18 @@ const channelSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Where a channel's secret is: the key that names its variable, the variable, and what it must hold. */
+export function channelSecretOf(channel: ChannelConfig): { key: string; variable: string; what: string } {
+  switch (channel.type) {
+    case 'slack':
+      return { key: 'urlEnv', variable: channel.urlEnv, what: 'incoming webhook URL' };
+    case 'webhook':
+      return { key: 'secretEnv', variable: channel.secretEnv, what: 'signing secret' };
+    case 'pagerduty':
+      return { key: 'routingKeyEnv', variable: channel.routingKeyEnv, what: 'PagerDuty integration routing key' };
+  }
+}
+
 /** Which stalls a route sends to which channels. A route with neither teams nor programs matches every stall. */
 const routeSchema = z.strictObject({
   /** Stalls whose blocked or blocker team (see `side`) is one of these. */
@@ -585,10 +597,12 @@ export interface Secrets {
   jenkinsApiToken: string | undefined;
   jenkinsWebhookToken: string | undefined;
   cdeventsWebhookToken: string | undefined;
+  /** Each alert channel's secret by channel id, from the variable the channel names (checked at load). */
+  alertChannels: Record<string, string>;
 }
 
-/** The environment variable of each secret. */
-export const SECRET_ENV: Record<keyof Secrets, string> = {
+/** The environment variable of each secret (an alert channel names its own). */
+export const SECRET_ENV: Record<Exclude<keyof Secrets, 'alertChannels'>, string> = {
   clickhousePassword: 'PTEL_CLICKHOUSE_PASSWORD',
   kafkaSaslPassword: 'PTEL_KAFKA_SASL_PASSWORD',
   githubToken: 'PTEL_GITHUB_TOKEN',

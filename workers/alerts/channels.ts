@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { event as pagerdutyEvent } from '@pagerduty/pdjs';
 import { classifyHttpFailure, withRetries, type RetryOptions } from '../../infra/http-retry.js';
-import type { AlertsConfig, ChannelConfig } from '../../infra/config/schema.js';
+import { channelSecretOf, type AlertsConfig, type ChannelConfig } from '../../infra/config/schema.js';
 import { alertRecord, type AlertMessage, type StallAlert } from './types.js';
 
 export type ChannelType = ChannelConfig['type'];
@@ -18,7 +18,9 @@ export interface Notifier {
 }
 
 export interface NotifierOptions {
-  /** Where channel secrets are read from (the process environment). */
+  /** Each channel's secret by channel id, as loaded and checked with the configuration (`config.secrets.alertChannels`). */
+  secrets?: Readonly<Record<string, string>>;
+  /** Where a channel's secret is read from when `secrets` lacks it (default: the process environment). */
   env?: NodeJS.ProcessEnv;
   retry?: RetryOptions;
 }
@@ -27,8 +29,10 @@ export interface NotifierOptions {
 class MissingSecret extends Error {}
 
 /**
- * The notifiers of every configured channel. A channel whose secret variable is unset still gets a
- * notifier: its deliveries fail with an error naming the variable, and are recorded like any failure.
+ * The notifiers of every configured channel, each with its secret resolved now. Configuration loading
+ * already refuses a channel whose variable is unset; one built around that check (an alerts section
+ * parsed on its own) still gets a notifier, whose deliveries fail with an error naming the variable
+ * and are recorded like any failure.
  */
 export function createNotifiers(config: AlertsConfig, options: NotifierOptions = {}): Map<string, Notifier> {
   const env = options.env ?? process.env;
@@ -36,33 +40,39 @@ export function createNotifiers(config: AlertsConfig, options: NotifierOptions =
   const agent = ca !== undefined ? new Agent({ ca, keepAlive: false }) : undefined;
   const out = new Map<string, Notifier>();
   for (const [id, channel] of Object.entries(config.channels)) {
-    out.set(id, createNotifier(id, channel, { env, agent, timeoutMs: config.timeoutMs, retry: options.retry }));
+    const secret = options.secrets?.[id] ?? secretOf(env, channel, id);
+    out.set(id, createNotifier(id, channel, secret, { agent, timeoutMs: config.timeoutMs, retry: options.retry }));
   }
   return out;
 }
 
 interface Transport {
-  env: NodeJS.ProcessEnv;
   agent: Agent | undefined;
   timeoutMs: number;
   retry: RetryOptions | undefined;
 }
 
-function secretOf(env: NodeJS.ProcessEnv, name: string, id: string, what: string): string {
-  const v = env[name];
-  if (v === undefined || v.trim() === '') throw new MissingSecret(`channel '${id}': ${name} is not set; it must hold the ${what}`);
+/** A channel's secret from its variable, or the error every one of its deliveries fails with. */
+function secretOf(env: NodeJS.ProcessEnv, channel: ChannelConfig, id: string): string | MissingSecret {
+  const { variable, what } = channelSecretOf(channel);
+  const v = env[variable];
+  if (v === undefined || v.trim() === '') return new MissingSecret(`channel '${id}': ${variable} is not set; it must hold the ${what}`);
   return v.trim();
 }
 
-function createNotifier(id: string, channel: ChannelConfig, t: Transport): Notifier {
+function createNotifier(id: string, channel: ChannelConfig, resolved: string | MissingSecret, t: Transport): Notifier {
   const retried = (fn: () => Promise<number>): Promise<number> => withRetries(fn, { attempts: 3, maxRateLimitWaitMs: 30_000, ...t.retry });
+  const secret = (): string => {
+    if (resolved instanceof MissingSecret) throw resolved;
+    return resolved;
+  };
   switch (channel.type) {
     case 'slack':
       return {
         id,
         type: channel.type,
         send: (m) => {
-          const url = secretOf(t.env, channel.urlEnv, id, 'incoming webhook URL');
+          const url = secret();
           const body = JSON.stringify(slackBody(m));
           return retried(() => postJson(url, body, {}, t, `channel '${id}' (slack)`));
         },
@@ -72,7 +82,7 @@ function createNotifier(id: string, channel: ChannelConfig, t: Transport): Notif
         id,
         type: channel.type,
         send: (m) => {
-          const secret = secretOf(t.env, channel.secretEnv, id, 'signing secret');
+          const key = secret();
           const body = JSON.stringify(webhookBody(m));
           return retried(() => {
             // Signed per attempt: the timestamp says when this attempt left.
@@ -81,7 +91,7 @@ function createNotifier(id: string, channel: ChannelConfig, t: Transport): Notif
               'x-ptel-event': `stall.${m.kind}`,
               'x-ptel-delivery': m.deliveryId,
               'x-ptel-timestamp': timestamp,
-              'x-ptel-signature': signature(secret, timestamp, body),
+              'x-ptel-signature': signature(key, timestamp, body),
             };
             return postJson(channel.url, body, headers, t, `channel '${id}' (webhook)`);
           });
@@ -92,7 +102,7 @@ function createNotifier(id: string, channel: ChannelConfig, t: Transport): Notif
         id,
         type: channel.type,
         send: (m) => {
-          const routingKey = secretOf(t.env, channel.routingKeyEnv, id, 'PagerDuty integration routing key');
+          const routingKey = secret();
           return retried(() => sendPagerduty(channel.server, routingKey, channel.severity, m, t, `channel '${id}' (pagerduty)`));
         },
       };
