@@ -564,6 +564,18 @@ describe('program delivery against plan', () => {
       'jira dependency Y-1 blocks Y-2',
     ]);
     expect(why.find((r) => r.item.includes('Y-2'))!.detail).toContain('blocked item became blocked');
+    // Mid-month, on 03-20 00:00, March is taken as it stands then: Q-2 is 4 days old, not its 16 days at 04-01.
+    const midMarch = await explain(
+      store,
+      def('dependency_age_mean_days'),
+      'program:discovery',
+      'month',
+      '2026-03-01',
+      testParams(),
+      new Date('2026-03-20T00:00:00Z'),
+    );
+    expect(midMarch.map((r) => [r.item, r.value])).toEqual([['jira dependency Q-1 blocks Q-2', 4]]);
+    expect(midMarch[0]!.detail).toMatch(/^open at 2026-03-20 00:00:00.000: .*; age 4 days from 2026-03-16 00:00:00.000/);
   });
 
   it('dependency_age_p90_days and critical_dependency_age_p90_days: exact p90 of the ages', async () => {
