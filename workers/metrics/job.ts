@@ -94,7 +94,8 @@ export async function runMetricsJob(options: {
   const { store, config } = options;
   const clock = options.clock ?? systemClock;
   const current = options.now ?? clock.date();
-  if (options.asOf !== undefined && !(options.asOf.getTime() <= current.getTime()))
+  if (options.asOf !== undefined && !Number.isFinite(options.asOf.getTime())) throw new RangeError('--as-of: not an instant');
+  if (options.asOf !== undefined && options.asOf.getTime() > current.getTime())
     throw new RangeError(`--as-of ${options.asOf.toISOString()} is not an instant up to now (${current.toISOString()})`);
   const now = options.asOf ?? current;
   const started = clock.date();
