@@ -378,25 +378,114 @@ describe('jira.issue', () => {
     });
   });
 
-  it('dead-letters a payload without a field the row needs, naming it', () => {
+  it('keeps an issue whose optional fields cannot be read, leaving those columns empty with a note each', () => {
     const { fields, ...rest } = restEpic as { fields: Json };
     const { created: _c, ...noCreated } = fields;
     const pull = mapEvents(pulled({ ...rest, fields: noCreated }), ctx).outcomes[0]!.outcome;
-    expect(pull).toMatchObject({ kind: 'dead_letter', code: 'invalid_payload' });
-    expect(pull.kind === 'dead_letter' && pull.reason).toContain("field 'fields.created'");
+    // Without its creation time the issue still exists: its last update is the latest it can have been created.
+    expect(pull).toMatchObject({
+      kind: 'ok',
+      notes: [{ entity: 'issue', field: 'fields.created', problem: expect.stringContaining('missing') as unknown }],
+    });
+    expect(pull.kind === 'ok' && pull.rows[0]!.rows[0]).toMatchObject({ created_at: '2026-05-03T08:00:00.250Z' });
 
-    const hook = mapEvents(delivered({ ...epicDelivery, issue: { ...(epicDelivery['issue'] as Json), fields: noCreated } }), ctx)
-      .outcomes[0]!.outcome;
-    expect(hook.kind === 'dead_letter' && hook.reason).toContain("field 'issue.fields.created'");
+    // An unexpected value of a custom field (story points "-1"), a component without a name, a label
+    // that is no text and a change item without a field: each leaves its own value out, never the issue
+    // or its other history entries.
+    const odd = {
+      ...restEpic,
+      fields: {
+        ...epicFields,
+        [JIRA_FIELDS.storyPoints]: '-1',
+        [JIRA_FIELDS.sprint]: 'none',
+        components: [{ id: '1', name: 'Ledger' }, { id: '2' }],
+        labels: ['backend', 7],
+      },
+      changelog: {
+        histories: [
+          ...(restEpic['changelog'] as { histories: Json[] }).histories,
+          { id: '20003', created: '2026-05-02T10:00:00.000+0000', items: [{ fieldtype: 'jira', to: 'x' }] },
+        ],
+      },
+    };
+    const out = mapEvents(pulled(odd), ctx).outcomes[0]!.outcome;
+    expect(out.kind).toBe('ok');
+    if (out.kind !== 'ok') return;
+    const item = out.rows.find((t) => t.table === 'work_items')!.rows[0]!;
+    expect(item).toMatchObject({ key: 'PAY-42', story_points: null, sprints: [], components: ['Ledger'], labels: ['backend'] });
+    expect(out.rows.find((t) => t.table === 'work_item_history')!.rows).toHaveLength(3);
+    expect(out.notes.map((n) => n.field).sort()).toEqual(
+      [
+        `fields.${JIRA_FIELDS.storyPoints}`,
+        `fields.${JIRA_FIELDS.sprint}`,
+        'fields.components[].name',
+        'fields.labels[]',
+        'changelog.histories[].items[].field',
+      ].sort(),
+    );
+    expect(out.notes.every((n) => n.entity === 'issue' && n.problem !== '')).toBe(true);
 
-    // Jira before 6.1 had no status categories: nothing says whether the issue is started.
+    // Numbers in text, as text fields of older sites hold them, are read as numbers.
+    const text = mapEvents(pulled({ ...restEpic, fields: { ...epicFields, [JIRA_FIELDS.storyPoints]: ' 5 ' } }), ctx).outcomes[0]!.outcome;
+    expect(text.kind === 'ok' && text.rows[0]!.rows[0]!['story_points']).toBe(5);
+  });
+
+  it('reads a status without a category (Jira Server) from the resolution, noting the status to configure', () => {
+    // Jira before 6.1 and Server webhooks send no status category.
     const old = mapEvents(delivered(fixture('created_v2.json')), ctx).outcomes[0]!.outcome;
-    expect(old.kind === 'dead_letter' && old.reason).toContain("field 'issue.fields.status.statusCategory.key'");
+    expect(old).toMatchObject({
+      kind: 'ok',
+      notes: [{ entity: 'issue', field: 'fields.status.statusCategory.key', problem: expect.stringContaining("'open'") as unknown }],
+    });
+    expect(old.kind === 'ok' && old.rows[0]!.rows[0]).toMatchObject({ status: 'Open', status_category: 'todo' });
+    const resolved = delivered({
+      ...epicDelivery,
+      issue: {
+        ...(epicDelivery['issue'] as Json),
+        fields: { ...epicFields, status: { name: 'Closed' }, resolution: { name: 'Fixed' }, resolutiondate: epicFields.updated },
+      },
+    });
+    const closed = mapEvents(resolved, ctx).outcomes[0]!.outcome;
+    expect(closed.kind === 'ok' && closed.rows[0]!.rows[0]).toMatchObject({ status_category: 'done' });
+    // A configured category is no degradation.
     const configured = mapContext({ model: { ...ctx.model, workItems: { ...ctx.model.workItems, statusCategories: { open: 'todo' } } } });
-    expect(mapEvents(delivered(fixture('created_v2.json')), configured).outcomes[0]!.outcome.kind).toBe('ok');
+    expect(mapEvents(delivered(fixture('created_v2.json')), configured).outcomes[0]!.outcome).toMatchObject({ kind: 'ok', notes: [] });
+  });
 
-    const badSprint = mapEvents(pulled({ ...restEpic, fields: { ...fields, [JIRA_FIELDS.sprint]: 'none' } }), ctx).outcomes[0]!.outcome;
-    expect(badSprint.kind === 'dead_letter' && badSprint.reason).toContain(`field 'fields.${JIRA_FIELDS.sprint}'`);
+  it('reads a rich text field configured as found-in (Cloud v3 sends an Atlassian Document, Server a string)', () => {
+    const foundIn = mapContext({ org, jiraFields: { ...JIRA_FIELDS, foundIn: 'environment' } });
+    const adf = {
+      type: 'doc',
+      version: 1,
+      content: [
+        {
+          type: 'paragraph',
+          content: [
+            { type: 'text', text: 'production ' },
+            { type: 'text', text: 'eu-west', marks: [{ type: 'strong' }] },
+          ],
+        },
+        { type: 'paragraph', content: [{ type: 'text', text: 'build 412' }] },
+      ],
+    };
+    const cloud = mapEvents(pulled({ ...restEpic, fields: { ...epicFields, environment: adf } }), foundIn).outcomes[0]!.outcome;
+    expect(cloud).toMatchObject({ kind: 'ok', notes: [] });
+    expect(cloud.kind === 'ok' && cloud.rows[0]!.rows[0]!['found_in']).toBe('production eu-west\nbuild 412');
+    const server = mapEvents(delivered(epicDelivery), foundIn).outcomes[0]!.outcome;
+    expect(server.kind === 'ok' && server.rows[0]!.rows[0]!['found_in']).toBe('prod eu-west');
+    // A value of no text shape is left empty and noted, the issue kept.
+    const odd = mapEvents(pulled({ ...restEpic, fields: { ...epicFields, environment: { foo: 1 } } }), foundIn).outcomes[0]!.outcome;
+    expect(odd).toMatchObject({ kind: 'ok', notes: [{ field: 'fields.environment' }] });
+  });
+
+  it('dead-letters an issue without what it cannot exist without (id, key, fields.updated), naming the field', () => {
+    const { key: _k, ...noKey } = restEpic;
+    const pull = mapEvents(pulled(noKey), ctx).outcomes[0]!.outcome;
+    expect(pull).toMatchObject({ kind: 'dead_letter', code: 'invalid_payload' });
+    expect(pull.kind === 'dead_letter' && pull.reason).toContain("field 'key'");
+    const { key: _hk, ...hookIssue } = epicDelivery['issue'] as Json;
+    const hook = mapEvents(delivered({ ...epicDelivery, issue: hookIssue }), ctx).outcomes[0]!.outcome;
+    expect(hook.kind === 'dead_letter' && hook.reason).toContain("field 'issue.key'");
   });
 
   it('reads Data Center sprint strings, type names from the config and status overrides', () => {
@@ -645,7 +734,7 @@ describe('jira.version and jira.sprint', () => {
     expect(mappedOk(hook, ctx)).toEqual(t);
   });
 
-  it('dead-letters a sprint in a state Jira does not have, and a version without a name', () => {
+  it('dead-letters a sprint in a state Jira does not have; a version without a name keeps its row with an empty name', () => {
     const sprint = mapEvents(
       eventsOf([sprintRecord(SITE, { ...s, state: 'paused' }, { ...s, state: 'paused' }, observed)], 'jira/sprints'),
       ctx,
@@ -653,10 +742,7 @@ describe('jira.version and jira.sprint', () => {
     expect(sprint.outcomes[0]!.outcome).toMatchObject({ kind: 'dead_letter', reason: expect.stringContaining("field 'state'") as unknown });
     const { name: _n, ...noName } = v;
     const version = mapEvents(delivered({ timestamp: observed.getTime(), webhookEvent: 'jira:version_created', version: noName }), ctx);
-    expect(version.outcomes[0]!.outcome).toMatchObject({
-      kind: 'dead_letter',
-      reason: expect.stringContaining("field 'version.name'") as unknown,
-    });
+    expect(version.outcomes[0]!.outcome).toMatchObject({ kind: 'ok', notes: [{ entity: 'version', field: 'name', problem: 'missing' }] });
   });
 });
 

@@ -12,7 +12,15 @@ import type {
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import type { ModelConfig } from '../../infra/config/schema.js';
-import { MappingError, ok, parsePayload, type MapContext, type Outcome, type SourceMappers } from '../../mapping/registry.js';
+import {
+  ok,
+  parsePayload,
+  type FieldNotes,
+  type MapContext,
+  type Outcome,
+  type Requirement,
+  type SourceMappers,
+} from '../../mapping/registry.js';
 import { iso, isoDate, isoOrNull, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
 const SOURCE = 'jira';
@@ -108,84 +116,56 @@ const issueLink = z.looseObject({
   outwardIssue: linkedIssue.optional(),
 });
 type IssueLink = z.infer<typeof issueLink>;
-const versionRef = z.array(z.looseObject({ id: z.string() })).nullish();
 
-const issueFields = z.looseObject({
-  updated: z.string(),
-  created: z.string(),
-  summary: z.string(),
-  project: z.looseObject({ key: z.string() }),
-  issuetype: z.looseObject({ name: z.string(), subtask: z.boolean().optional(), hierarchyLevel: z.number().optional() }),
-  status: z.looseObject({ name: z.string(), statusCategory: z.looseObject({ key: z.string() }).optional() }),
-  priority: z.looseObject({ name: z.string() }).nullish(),
-  assignee: user,
-  reporter: user,
-  components: z.array(z.looseObject({ name: z.string() })).nullish(),
-  labels: z.array(z.string()).nullish(),
-  duedate: z.string().nullish(),
-  fixVersions: versionRef,
-  versions: versionRef,
-  parent: z.looseObject({ id: z.string() }).nullish(),
-  environment: z.unknown().optional(),
-  resolution: z.looseObject({ name: z.string() }).nullish(),
-  resolutiondate: z.string().nullish(),
-  issuelinks: z.array(issueLink).nullish(),
+/** A Jira time: the payload's text when it parses as one. */
+const jiraTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected a timestamp');
+/** A calendar date or a timestamp (a custom date field may hold either). */
+const jiraDay = z.string().refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isNaN(Date.parse(v)), 'expected a date');
+
+/**
+ * What an issue cannot exist without: its id and key, and fields.updated (its version). Everything
+ * else is read field by field (see readIssue), so a field of an unexpected shape leaves that column
+ * empty instead of losing the issue. The webhook checks the same before it answers.
+ */
+const issueMinimum = z.looseObject({
+  id: z.string().min(1),
+  key: z.string().min(1),
+  fields: z.looseObject({ updated: jiraTime }),
 });
-const issueSchema = z.looseObject({ id: z.string(), key: z.string(), fields: issueFields });
-type JiraIssue = z.infer<typeof issueSchema>;
 
-const history = z.looseObject({ id: z.string(), created: z.string(), author: user, items: z.array(changeItem) });
-type History = z.infer<typeof history>;
+const history = z.looseObject({ id: z.union([z.string(), z.number()]).transform(String), created: jiraTime, author: user });
 
 /** Pull: the REST issue with its changelog (search with expand=changelog). */
-const pulledIssue = issueSchema.extend({ changelog: z.looseObject({ histories: z.array(history).default([]) }).nullish() });
+const pulledIssue = issueMinimum.extend({ changelog: z.unknown().optional() });
 
 /** Webhook: the delivery, whose changelog is the one change that caused it, without a time of its own. */
 const issueDelivery = z.looseObject({
   webhookEvent: z.string().optional(),
-  issue: issueSchema,
-  user: user,
-  changelog: z.looseObject({ id: z.union([z.string(), z.number()]), items: z.array(changeItem) }).nullish(),
+  issue: issueMinimum,
+  user: z.unknown().optional(),
+  changelog: z.unknown().optional(),
 });
 
-const deletedIssue = z.looseObject({
-  id: z.string(),
-  key: z.string().optional(),
-  project: z.looseObject({ key: z.string() }).optional(),
-  fields: z
-    .looseObject({
-      project: z.looseObject({ key: z.string() }).optional(),
-      issuetype: z.looseObject({ name: z.string() }).optional(),
-    })
-    .optional(),
-});
+const isObjectValue = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const versionSchema = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  archived: z.boolean().optional(),
-  released: z.boolean().optional(),
-  releaseDate: z.string().nullish(),
-  startDate: z.string().nullish(),
-  /** Not in Jira's answers; read when a payload carries the project's key. */
-  project: z.string().optional(),
-  projectKey: z.string().optional(),
-});
+function issueRequired(data: unknown, event: Pick<RawEvent, 'type' | 'subject'>): void {
+  if (isObjectValue(data) && isObjectValue(data['issue'])) parsePayload(issueDelivery, data, event);
+  else parsePayload(pulledIssue, data, event);
+}
 
+/** A deleted issue needs only its id. */
+const deletedIssue = z.looseObject({ id: z.string().min(1) });
+
+/** A version needs only its id; name, flags and dates are read field by field. */
+const versionSchema = z.looseObject({ id: z.string().min(1) });
+
+/** A sprint needs its id and a state Jira has (the state orders its versions). */
 const sprintSchema = z.looseObject({
   id: z.number(),
-  name: z.string(),
-  state: z.string(),
-  startDate: z.string().nullish(),
-  endDate: z.string().nullish(),
-  completeDate: z.string().nullish(),
-  originBoardId: z.number().optional(),
+  state: z.string().refine((v) => SPRINT_STATE[v.toLowerCase()] !== undefined, 'expected future, active or closed'),
 });
 
-/** Custom field values, by the kind of field the site configured. */
-const option = z
-  .union([z.string(), z.looseObject({ value: z.string() }), z.array(z.union([z.string(), z.looseObject({ value: z.string() })]))])
-  .nullish();
+/** The sprint field: Cloud's sprint objects, or Data Center's sprint strings. */
 const sprintField = z.array(z.union([z.looseObject({ id: z.number() }), z.string()])).nullish();
 
 // ---------------------------------------------------------------------------------------------------
@@ -200,7 +180,7 @@ const siteOf = (event: RawEvent): string => event.subject.slice(0, event.subject
 /** The stable account id: accountId on Cloud, the user key (else name) on Data Center. */
 const person = (ctx: MapContext, u: z.infer<typeof user>): string => ctx.people.id(SOURCE, u?.accountId ?? u?.key ?? u?.name);
 
-function kindOf(t: JiraIssue['fields']['issuetype'], model: ModelConfig): WorkItemKind {
+function kindOf(t: { name: string; subtask?: boolean | undefined; hierarchyLevel?: number | undefined }, model: ModelConfig): WorkItemKind {
   const name = t.name.toLowerCase();
   for (const [kind, names] of Object.entries(model.workItems.types)) {
     if (names.some((n) => n.toLowerCase() === name)) return kind as WorkItemKind;
@@ -210,34 +190,68 @@ function kindOf(t: JiraIssue['fields']['issuetype'], model: ModelConfig): WorkIt
   return 'other';
 }
 
-function statusCategoryOf(issue: JiraIssue, model: ModelConfig, event: RawEvent, at: string): StatusCategory {
-  const name = issue.fields.status.name.toLowerCase();
+/**
+ * The status category: the configured one for the status's name, else Jira's statusCategory. Jira
+ * Server and older Cloud sites send none: the resolution then stands in (resolved is done, else to do),
+ * noted so the status can be configured (model.workItems.statusCategories).
+ */
+function statusCategoryOf(issue: Issue, model: ModelConfig, notes: FieldNotes): StatusCategory {
+  const name = issue.status.name.toLowerCase();
   for (const [status, category] of Object.entries(model.workItems.statusCategories)) if (status.toLowerCase() === name) return category;
-  const key = issue.fields.status.statusCategory?.key;
-  const field = `${event.type} ${event.subject}: field '${at}fields.status.statusCategory.key'`;
-  if (key === undefined) throw new MappingError('invalid_payload', `${field}: missing, and no status category is configured for '${name}'`);
-  const category = STATUS_CATEGORY[key];
-  if (category === undefined) throw new MappingError('invalid_payload', `${field}: unknown status category '${key}'`);
-  return category;
+  const key = issue.status.categoryKey;
+  const category = key === undefined ? undefined : STATUS_CATEGORY[key];
+  if (category !== undefined) return category;
+  notes.note(
+    'fields.status.statusCategory.key',
+    key === undefined
+      ? `missing, and no status category is configured for '${name}': read from the resolution`
+      : `unknown status category '${key}': read from the resolution`,
+  );
+  return issue.resolvedAt !== null || issue.resolution !== '' ? 'done' : 'todo';
 }
 
-/** A custom field's value checked against what that kind of field holds. */
-function custom<S extends z.ZodType>(
-  schema: S,
-  issue: JiraIssue,
-  id: string | undefined,
-  event: RawEvent,
-  at: string,
-): z.infer<S> | undefined {
-  if (id === undefined) return undefined;
-  return parsePayload(schema, (issue.fields as Record<string, unknown>)[id], event, `${at}fields.${id}`);
-}
-
-const optionText = (v: z.infer<typeof option>): string => {
+/**
+ * The text of a field: a plain string (REST v2, webhooks, Server), a number, an option ({ value }) or
+ * a named object, an Atlassian Document (REST v3 rich text, read as its plain text), or a list of
+ * these. Undefined when the value is none of them.
+ */
+function textOf(v: unknown): string | undefined {
   if (v === null || v === undefined) return '';
-  const values = Array.isArray(v) ? v : [v];
-  return values.map((o) => (typeof o === 'string' ? o : o.value)).join(', ');
-};
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) {
+    const parts = v.map(textOf);
+    return parts.some((p) => p === undefined) ? undefined : parts.filter((p) => p !== '').join(', ');
+  }
+  if (!isObject(v)) return undefined;
+  if (v['type'] === 'doc') return plainText(v).trim();
+  for (const key of ['value', 'name']) if (typeof v[key] === 'string') return v[key];
+  return undefined;
+}
+
+const text = z.unknown().transform((v, c) => {
+  const t = textOf(v);
+  if (t === undefined) c.addIssue({ code: 'custom', message: 'expected text, an option or rich text' });
+  return t ?? '';
+});
+
+/** Story points: a number, or a number in text (text fields on older sites); never negative. */
+const points = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*-?\d+(\.\d+)?\s*$/, 'expected a number')
+      .transform(Number),
+  ])
+  .nullish()
+  .refine((n) => n === null || n === undefined || n >= 0, 'expected a number of points, not negative');
+
+/** A configured custom field, read with `schema`; one that does not fit is left empty and noted. */
+function custom<S extends z.ZodType>(schema: S, issue: Issue, id: string | undefined, notes: FieldNotes, empty: z.infer<S>): z.infer<S> {
+  if (id === undefined) return empty;
+  return notes.read(schema, issue.fields[id], `fields.${id}`, empty);
+}
 
 /** Data Center renders a sprint as "com.atlassian.greenhopper.service.sprint.Sprint@1f[id=12,rapidViewId=3,...]". */
 const sprintId = (s: { id: number } | string): string => (typeof s === 'string' ? (/[[,]id=(\d+)/.exec(s)?.[1] ?? '') : String(s.id));
@@ -256,6 +270,96 @@ function plainText(node: unknown): string {
 // ---------------------------------------------------------------------------------------------------
 // jira.issue
 
+/** An issue's fields as the rows read them; each optional field read on its own (see readIssue). */
+interface Issue {
+  id: string;
+  key: string;
+  updated: string;
+  created: string;
+  summary: string;
+  project: string;
+  issuetype: { name: string; subtask?: boolean | undefined; hierarchyLevel?: number | undefined };
+  status: { name: string; categoryKey: string | undefined };
+  priority: string;
+  assignee: z.infer<typeof user>;
+  reporter: z.infer<typeof user>;
+  components: string[];
+  labels: string[];
+  duedate: string | null;
+  fixVersions: string[];
+  versions: string[];
+  parent: string;
+  environment: string;
+  resolution: string;
+  resolvedAt: string | null;
+  issuelinks: IssueLink[];
+  /** Every field as sent, for the configured custom fields. */
+  fields: Record<string, unknown>;
+}
+
+const named = z.looseObject({ name: z.string() });
+const optionalTime = jiraTime.nullish();
+
+/** Each element of a list read on its own: an element that does not fit is left out and noted. */
+function readEach<S extends z.ZodType>(schema: S, value: unknown, field: string, notes: FieldNotes): Array<z.infer<S>> {
+  const list = notes.read(z.array(z.unknown()).nullish(), value, field, null) ?? [];
+  return list.flatMap((item) => {
+    const r = notes.read(schema, item, `${field}[]`, undefined);
+    return r === undefined ? [] : [r];
+  });
+}
+
+function readIssue(i: z.infer<typeof issueMinimum>, notes: FieldNotes): Issue {
+  const f = i.fields;
+  const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> =>
+    notes.read(schema, f[key], `fields.${key}`, empty);
+  const issuetype = read(
+    z.looseObject({ name: z.string(), subtask: z.boolean().nullish(), hierarchyLevel: z.number().nullish() }),
+    'issuetype',
+    { name: '' },
+  );
+  const status = read(z.looseObject({ name: z.string(), statusCategory: z.unknown().optional() }), 'status', { name: '' });
+  const categoryKey = notes.read(
+    z.looseObject({ key: z.string() }).optional(),
+    status.statusCategory ?? undefined,
+    'fields.status.statusCategory',
+    undefined,
+  )?.key;
+  let created = read(jiraTime.optional(), 'created', f.updated);
+  if (created === undefined) {
+    notes.note('fields.created', 'missing: fields.updated stands in as the latest possible creation');
+    created = f.updated;
+  }
+  return {
+    id: i.id,
+    key: i.key,
+    updated: f.updated,
+    created,
+    summary: read(z.string().nullish(), 'summary', null) ?? '',
+    project: read(z.looseObject({ key: z.string() }), 'project', { key: '' }).key,
+    issuetype: {
+      name: issuetype.name,
+      subtask: issuetype.subtask ?? undefined,
+      hierarchyLevel: issuetype.hierarchyLevel ?? undefined,
+    },
+    status: { name: status.name, categoryKey },
+    priority: read(named.nullish(), 'priority', null)?.name ?? '',
+    assignee: read(user, 'assignee', null),
+    reporter: read(user, 'reporter', null),
+    components: readEach(named, f['components'], 'fields.components', notes).map((c) => c.name),
+    labels: readEach(z.string(), f['labels'], 'fields.labels', notes),
+    duedate: read(jiraDay.nullish(), 'duedate', null) ?? null,
+    fixVersions: readEach(z.looseObject({ id: z.string() }), f['fixVersions'], 'fields.fixVersions', notes).map((v) => v.id),
+    versions: readEach(z.looseObject({ id: z.string() }), f['versions'], 'fields.versions', notes).map((v) => v.id),
+    parent: read(z.looseObject({ id: z.string() }).nullish(), 'parent', null)?.id ?? '',
+    environment: read(text, 'environment', ''),
+    resolution: read(named.nullish(), 'resolution', null)?.name ?? '',
+    resolvedAt: read(optionalTime, 'resolutiondate', null) ?? null,
+    issuelinks: readEach(issueLink, f['issuelinks'], 'fields.issuelinks', notes),
+    fields: f,
+  };
+}
+
 /** One change group of the changelog, whichever shape it came in. */
 interface Change {
   id: string;
@@ -265,79 +369,95 @@ interface Change {
 }
 
 interface IssueVersion {
-  issue: JiraIssue;
+  issue: Issue;
   changes: Change[];
-  /** Where the issue sits in the payload, for error messages: '' (pull) or 'issue.' (webhook). */
-  at: string;
 }
+
+/** The items of one change group; an item that cannot be read is left out and noted. */
+const changeItems = (items: unknown, field: string, notes: FieldNotes): ChangeItem[] => readEach(changeItem, items, field, notes);
 
 /**
  * The issue and its changes from either shape. A webhook delivery has the issue under `issue`; a REST
  * issue never has that key. A delivery's change has no time: it is the change that made this version,
  * so its time is the issue's `updated` (Jira writes both in one transaction). The changelog of
  * jira:issue_created lists the initial values, which Jira's REST changelog never shows: it is left out
- * so an issue's history is the same whichever way it arrived.
+ * so an issue's history is the same whichever way it arrived. A change group that cannot be read is
+ * left out and noted; the issue and the other changes are kept.
  */
-function issueVersion(event: RawEvent): IssueVersion {
+function issueVersion(event: RawEvent, notes: FieldNotes): IssueVersion {
   if (isObject(event.data) && isObject(event.data['issue'])) {
     const d = parsePayload(issueDelivery, event.data, event);
-    const log = d.changelog;
+    const issue = readIssue(d.issue, notes);
+    const log = notes.read(
+      z.looseObject({ id: z.union([z.string(), z.number()]), items: z.unknown() }).nullish(),
+      d.changelog,
+      'changelog',
+      null,
+    );
+    const author = notes.read(user, d.user, 'user', null);
     const changes =
       log === null || log === undefined || d.webhookEvent === 'jira:issue_created'
         ? []
-        : [{ id: String(log.id), created: d.issue.fields.updated, author: d.user, items: log.items }];
-    return { issue: d.issue, changes, at: 'issue.' };
+        : [{ id: String(log.id), created: issue.updated, author, items: changeItems(log.items, 'changelog.items', notes) }];
+    return { issue, changes };
   }
   const p = parsePayload(pulledIssue, event.data, event);
-  const changes: History[] = p.changelog?.histories ?? [];
-  return { issue: p, changes, at: '' };
+  const log = notes.read(z.looseObject({ histories: z.unknown() }).nullish(), p.changelog, 'changelog', null);
+  const changes = readEach(history, log?.histories, 'changelog.histories', notes).map((h): Change => ({
+    id: h.id,
+    created: h.created,
+    author: h.author,
+    items: changeItems(h['items'], 'changelog.histories[].items', notes),
+  }));
+  return { issue: readIssue(p, notes), changes };
 }
 
-function workItemRow(v: IssueVersion, event: RawEvent, ctx: MapContext): WorkItemRow {
-  const { issue, at } = v;
-  const f = issue.fields;
+function workItemRow(v: IssueVersion, event: RawEvent, ctx: MapContext, notes: FieldNotes): WorkItemRow {
+  const { issue } = v;
   const jf = ctx.jiraFields;
-  const components = (f.components ?? []).map((c) => c.name);
-  const foundIn = optionText(custom(option, issue, jf.foundIn, event, at));
-  const priority = f.priority?.name ?? '';
+  const foundIn = custom(text, issue, jf.foundIn, notes, '');
+  const day = (value: string | null | undefined): string | null => (value === null || value === undefined ? null : isoDate(value, ''));
   return {
     source: SOURCE,
     item_id: issue.id,
     key: issue.key,
-    project: f.project.key,
-    type: f.issuetype.name,
-    kind: kindOf(f.issuetype, ctx.model),
-    status: f.status.name,
-    status_category: statusCategoryOf(issue, ctx.model, event, at),
-    priority,
-    priority_rank: PRIORITY_RANK[priority.toLowerCase()] ?? 0,
-    assignee: person(ctx, f.assignee),
-    reporter: person(ctx, f.reporter),
-    components,
-    labels: f.labels ?? [],
-    due_date: isoDate(f.duedate, `${at}fields.duedate`),
-    start_date: isoDate(custom(z.string().nullish(), issue, jf.startDate, event, at), `${at}fields.${jf.startDate}`),
-    fix_versions: (f.fixVersions ?? []).map((x) => `version/${x.id}`),
-    affects_versions: (f.versions ?? []).map((x) => `version/${x.id}`),
-    sprints: (custom(sprintField, issue, jf.sprint, event, at) ?? [])
+    project: issue.project,
+    type: issue.issuetype.name,
+    kind: kindOf(issue.issuetype, ctx.model),
+    status: issue.status.name,
+    status_category: statusCategoryOf(issue, ctx.model, notes),
+    priority: issue.priority,
+    priority_rank: PRIORITY_RANK[issue.priority.toLowerCase()] ?? 0,
+    assignee: person(ctx, issue.assignee),
+    reporter: person(ctx, issue.reporter),
+    components: issue.components,
+    labels: issue.labels,
+    due_date: day(issue.duedate),
+    start_date: day(custom(jiraDay.nullish(), issue, jf.startDate, notes, null)),
+    fix_versions: issue.fixVersions.map((id) => `version/${id}`),
+    affects_versions: issue.versions.map((id) => `version/${id}`),
+    sprints: (custom(sprintField, issue, jf.sprint, notes, null) ?? [])
       .map(sprintId)
       .filter((id) => id !== '')
       .map((id) => `sprint/${id}`),
-    parent_id: f.parent?.id ?? '',
-    story_points: custom(z.number().nullish(), issue, jf.storyPoints, event, at) ?? null,
-    severity: optionText(custom(option, issue, jf.severity, event, at)),
-    found_in: foundIn !== '' ? foundIn : plainText(f.environment).slice(0, 200),
-    created_at: iso(f.created, `${at}fields.created`),
-    updated_at: iso(f.updated, `${at}fields.updated`),
-    resolved_at: isoOrNull(f.resolutiondate, `${at}fields.resolutiondate`),
-    resolution: f.resolution?.name ?? '',
-    summary: f.summary,
+    parent_id: issue.parent,
+    story_points: custom(points, issue, jf.storyPoints, notes, null) ?? null,
+    severity: custom(text, issue, jf.severity, notes, ''),
+    found_in: (foundIn !== '' ? foundIn : issue.environment).slice(0, 200),
+    created_at: iso(issue.created, 'fields.created'),
+    updated_at: iso(issue.updated, 'fields.updated'),
+    resolved_at: isoOrNull(issue.resolvedAt, 'fields.resolutiondate'),
+    resolution: issue.resolution,
+    summary: issue.summary,
     ...ownerColumns(
-      ctx.owners.firstOwner([...components.map((c): ['jiraComponent', string] => ['jiraComponent', c]), ['jiraProject', f.project.key]]),
+      ctx.owners.firstOwner([
+        ...issue.components.map((c): ['jiraComponent', string] => ['jiraComponent', c]),
+        ['jiraProject', issue.project],
+      ]),
     ),
     url: `https://${siteOf(event)}/browse/${issue.key}`,
     raw_event_id: event.id,
-    version: rowVersion(f.updated),
+    version: rowVersion(issue.updated),
     is_deleted: 0,
   };
 }
@@ -388,7 +508,7 @@ function linkRows(v: IssueVersion, event: RawEvent): WorkItemLinkRow[] {
   }
   const base = { source: SOURCE, raw_event_id: event.id };
 
-  const live = (issue.fields.issuelinks ?? []).flatMap((l): WorkItemLinkRow[] => {
+  const live = issue.issuelinks.flatMap((l): WorkItemLinkRow[] => {
     const outward = l.outwardIssue !== undefined;
     const other = l.outwardIssue ?? l.inwardIssue;
     if (other === undefined) return [];
@@ -409,7 +529,7 @@ function linkRows(v: IssueVersion, event: RawEvent): WorkItemLinkRow[] {
         created_at: isoOrNull(created, 'changelog.created'),
         // The same version with the link's creation time known is the richer row. Linking updates
         // both issues at the same instant: the outward end's row is kept, so replays cite the same event.
-        version: rowVersion(issue.fields.updated, (created === undefined ? 0 : 1) + (outward ? 2 : 0)),
+        version: rowVersion(issue.updated, (created === undefined ? 0 : 1) + (outward ? 2 : 0)),
         is_deleted: 0,
       },
     ];
@@ -459,11 +579,12 @@ function epicRows(
   item: WorkItemRow,
   event: RawEvent,
   dueField: string,
+  notes: FieldNotes,
 ): { milestones: MilestoneRow[]; dates: MilestoneDateRow[] } {
   const milestoneId = `epic/${item.item_id}`;
-  const raw = (v.issue.fields as Record<string, unknown>)[dueField];
+  const raw = v.issue.fields[dueField];
   const committed = dueField === 'duedate' ? item.due_date : typeof raw === 'string' && DAY_PREFIX.test(raw) ? raw.slice(0, 10) : null;
-  const version = rowVersion(v.issue.fields.updated);
+  const version = rowVersion(v.issue.updated);
   const milestone: MilestoneRow = {
     source: SOURCE,
     milestone_id: milestoneId,
@@ -498,7 +619,10 @@ function epicRows(
       .map((i): MilestoneDateRow => ({
         source: SOURCE,
         milestone_id: milestoneId,
-        committed_date: isoDate(str(i.to) !== '' ? str(i.to) : str(i.toString).slice(0, 10), 'changelog.items.to'),
+        committed_date: isoDate(
+          notes.read(jiraDay.or(z.literal('')), str(i.to) !== '' ? str(i.to) : str(i.toString).slice(0, 10), 'changelog.items.to', ''),
+          'changelog.items.to',
+        ),
         observed_at: iso(c.created, 'changelog.created'),
         basis: 'changelog',
         raw_event_id: event.id,
@@ -509,12 +633,12 @@ function epicRows(
   return { milestones: [milestone], dates: [snapshot, ...changes] };
 }
 
-function mapIssue(event: RawEvent, ctx: MapContext): Outcome {
-  const v = issueVersion(event);
-  const item = workItemRow(v, event, ctx);
+function mapIssue(event: RawEvent, ctx: MapContext, notes: FieldNotes): Outcome {
+  const v = issueVersion(event, notes);
+  const item = workItemRow(v, event, ctx, notes);
   const epic =
     item.kind === 'epic' && ctx.model.workItems.epicsAreMilestones
-      ? epicRows(v, item, event, ctx.model.workItems.milestoneDueDateField)
+      ? epicRows(v, item, event, ctx.model.workItems.milestoneDueDateField, notes)
       : { milestones: [], dates: [] };
   return ok([
     rowsOf('work_items', [item]),
@@ -534,7 +658,7 @@ function mapIssue(event: RawEvent, ctx: MapContext): Outcome {
  * and the top tiebreak keeps it above a live version of the same millisecond. An epic's milestone goes
  * with it; the scan cannot tell an epic apart, so any issue of unknown type removes its would-be milestone.
  */
-function mapIssueDeleted(event: RawEvent, ctx: MapContext): Outcome {
+function mapIssueDeleted(event: RawEvent, ctx: MapContext, notes: FieldNotes): Outcome {
   const webhook = isObject(event.data) && isObject(event.data['issue']);
   const d = parsePayload(
     deletedIssue,
@@ -542,17 +666,20 @@ function mapIssueDeleted(event: RawEvent, ctx: MapContext): Outcome {
     event,
     webhook ? 'issue' : '',
   );
-  const project = d.fields?.project?.key ?? d.project?.key ?? '';
-  const type = d.fields?.issuetype?.name ?? '';
+  const keyed = z.looseObject({ key: z.string() }).optional();
+  const fields = notes.read(z.looseObject({ project: keyed, issuetype: named.optional() }).optional(), d['fields'], 'fields', undefined);
+  const project = fields?.project?.key ?? notes.read(keyed, d['project'], 'project', undefined)?.key ?? '';
+  const type = fields?.issuetype?.name ?? '';
   const kind = type === '' ? 'other' : kindOf({ name: type }, ctx.model);
+  const key = notes.read(z.string().optional(), d['key'], 'key', undefined);
   const at = iso(event.time, 'time');
   const version = rowVersion(event.time, 999);
   const owner = ownerColumns(ctx.owners.owner('jiraProject', project));
-  const url = d.key === undefined ? '' : `https://${siteOf(event)}/browse/${d.key}`;
+  const url = key === undefined ? '' : `https://${siteOf(event)}/browse/${key}`;
   const item: WorkItemRow = {
     source: SOURCE,
     item_id: d.id,
-    key: d.key ?? '',
+    key: key ?? '',
     project,
     type,
     kind,
@@ -629,25 +756,29 @@ const snapshotRow = (event: RawEvent, milestoneId: string, committed: string | n
  * the listing's time). Jira's answers name the project by id only; the key, and so the owner and the
  * page's address, are known only when a payload carries it.
  */
-function mapVersion(event: RawEvent, ctx: MapContext): Outcome {
+function mapVersion(event: RawEvent, ctx: MapContext, notes: FieldNotes): Outcome {
   const v = entityOf(versionSchema, event, 'version');
-  const rawState = v.archived === true ? 'archived' : v.released === true ? 'released' : 'unreleased';
+  const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> => notes.read(schema, v[key], key, empty);
+  const archived = read(z.boolean().nullish(), 'archived', null) === true;
+  const released = read(z.boolean().nullish(), 'released', null) === true;
+  const rawState = archived ? 'archived' : released ? 'released' : 'unreleased';
   const state = VERSION_STATE[rawState];
-  const project = v.projectKey ?? v.project ?? '';
-  const releaseDate = isoDate(v.releaseDate, 'releaseDate');
+  // Not in Jira's answers; read when a payload carries the project's key.
+  const project = read(z.string().optional(), 'projectKey', undefined) ?? read(z.string().optional(), 'project', undefined) ?? '';
+  const releaseDate = isoDate(read(jiraDay.nullish(), 'releaseDate', null), 'releaseDate');
   const milestoneId = `version/${v.id}`;
   const version = rowVersion(event.time, VERSION_RANK[state]);
   const row: MilestoneRow = {
     source: SOURCE,
     milestone_id: milestoneId,
     kind: 'version',
-    name: v.name,
+    name: read(z.string(), 'name', ''),
     project,
     state,
     raw_state: rawState,
-    start_date: isoDate(v.startDate, 'startDate'),
+    start_date: isoDate(read(jiraDay.nullish(), 'startDate', null), 'startDate'),
     committed_date: releaseDate,
-    completed_at: v.released === true && releaseDate !== null ? `${releaseDate}T00:00:00.000Z` : null,
+    completed_at: released && releaseDate !== null ? `${releaseDate}T00:00:00.000Z` : null,
     ...ownerColumns(ctx.owners.owner('jiraProject', project)),
     url: project === '' ? '' : `https://${siteOf(event)}/projects/${project}/versions/${v.id}`,
     raw_event_id: event.id,
@@ -658,32 +789,32 @@ function mapVersion(event: RawEvent, ctx: MapContext): Outcome {
 }
 
 /** A sprint's record time is when its state began (created, started, completed); the state rank breaks ties. */
-function mapSprint(event: RawEvent): Outcome {
+function mapSprint(event: RawEvent, notes: FieldNotes): Outcome {
   const s = entityOf(sprintSchema, event, 'sprint');
-  const mapped = SPRINT_STATE[s.state.toLowerCase()];
-  if (mapped === undefined)
-    throw new MappingError('invalid_payload', `${event.type} ${event.subject}: field 'state': unknown sprint state '${s.state}'`);
+  const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> => notes.read(schema, s[key], key, empty);
+  const mapped = SPRINT_STATE[s.state.toLowerCase()]!;
+  const boardId = read(z.number().nullish(), 'originBoardId', null);
   const milestoneId = `sprint/${s.id}`;
-  const committed = isoDate(s.endDate, 'endDate');
+  const committed = isoDate(read(jiraDay.nullish(), 'endDate', null), 'endDate');
   const version = rowVersion(event.time, mapped.rank);
   const row: MilestoneRow = {
     source: SOURCE,
     milestone_id: milestoneId,
     kind: 'sprint',
-    name: s.name,
+    name: read(z.string(), 'name', ''),
     // A sprint belongs to a board, which may span projects and teams.
     project: '',
     state: mapped.state,
     raw_state: s.state,
-    start_date: isoDate(s.startDate, 'startDate'),
+    start_date: isoDate(read(jiraDay.nullish(), 'startDate', null), 'startDate'),
     committed_date: committed,
-    completed_at: isoOrNull(s.completeDate, 'completeDate'),
+    completed_at: isoOrNull(read(jiraTime.nullish(), 'completeDate', null), 'completeDate'),
     team: '',
     program: '',
     url:
-      s.originBoardId === undefined
+      boardId === null || boardId === undefined
         ? ''
-        : `https://${siteOf(event)}/secure/RapidBoard.jspa?rapidView=${s.originBoardId}&view=reporting&chart=sprintRetrospective&sprint=${s.id}`,
+        : `https://${siteOf(event)}/secure/RapidBoard.jspa?rapidView=${boardId}&view=reporting&chart=sprintRetrospective&sprint=${s.id}`,
     raw_event_id: event.id,
     version,
     is_deleted: 0,
@@ -691,12 +822,26 @@ function mapSprint(event: RawEvent): Outcome {
   return ok([rowsOf('milestones', [row]), rowsOf('milestone_dates', [snapshotRow(event, milestoneId, committed, version)])]);
 }
 
+/** What each entity cannot exist without, in either shape (see entityOf): the webhook checks the same. */
+const entityRequired =
+  (schema: z.ZodType, key: string): Requirement =>
+  (data, event) => {
+    const webhook = isObject(data) && isObject(data[key]);
+    parsePayload(schema, webhook ? data[key] : data, event, webhook ? key : '');
+  };
+
 export const jiraMappers: SourceMappers = {
   source: 'jira',
+  required: {
+    'jira.issue': issueRequired,
+    'jira.issue_deleted': entityRequired(deletedIssue, 'issue'),
+    'jira.version': entityRequired(versionSchema, 'version'),
+    'jira.sprint': entityRequired(sprintSchema, 'sprint'),
+  },
   mappers: {
     'jira.issue': mapIssue,
     'jira.issue_deleted': mapIssueDeleted,
     'jira.version': mapVersion,
-    'jira.sprint': (event) => mapSprint(event),
+    'jira.sprint': (event, _ctx, notes) => mapSprint(event, notes),
   },
 };

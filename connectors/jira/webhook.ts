@@ -3,7 +3,9 @@ import type { Config } from '../../infra/config/schema.js';
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import type { VerifyResult, WebhookRequest, WebhookSource } from '../core/types.js';
 import { constantTimeEqual, hmacMatches, WebhookPayloadError } from '../core/webhooks.js';
+import { missingRequired } from '../../mapping/registry.js';
 import { jiraSite } from './client.js';
+import { jiraMappers } from './mapper.js';
 import { issueDeletedRecord, issueRecord, sprintRecord, versionRecord } from './records.js';
 import * as S from './schemas.js';
 
@@ -95,4 +97,5 @@ export const jiraWebhook: WebhookSource = {
   enabled: (config) => config.sources.jira !== undefined && (config.secrets.jiraWebhookSecret ?? '') !== '',
   verify: (rawBody, headers, config) => verify(rawBody, headers, config),
   records,
+  check: (record) => missingRequired(jiraMappers, record),
 };
