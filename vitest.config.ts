@@ -15,6 +15,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Report pages in Debian's headless Chromium, which services.sh installs when missing.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/services.ts'],

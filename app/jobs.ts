@@ -99,7 +99,7 @@ export function linkNow(rt: Runtime): Promise<LinkResult> {
 export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<ReturnType<typeof runMetricsJob>>> {
   // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
   if (run.mode === 'full') await linkNow(rt);
-  return runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, now: rt.clock.date() });
+  return runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, clock: rt.clock });
 }
 
 /** The stall detector and its deliveries, once, at the clock's instant. */

@@ -94,7 +94,12 @@ export interface StoreSummary {
 }
 
 export async function storeSummary(rt: Pick<Runtime, 'store'>): Promise<StoreSummary> {
-  return { events: await storedEvents(rt.store), deadLetters: await deadLetterCounts(rt.store), model: await modelSummary(rt.store) };
+  return { ...(await storeStatus(rt)), model: await modelSummary(rt.store) };
+}
+
+/** The stored events and dead letters, now or as the store held them at `asOf`. */
+export async function storeStatus(rt: Pick<Runtime, 'store'>, options: { asOf?: Date } = {}): Promise<Omit<StoreSummary, 'model'>> {
+  return { events: await storedEvents(rt.store, options), deadLetters: await deadLetterCounts(rt.store, options) };
 }
 
 export interface RunOnceResult {

@@ -8,7 +8,7 @@ import {
   startNormalize,
   startRun,
   startServe,
-  storeSummary,
+  storeStatus,
   syncSources,
   type RunHooks,
   type RunningRole,
@@ -305,12 +305,21 @@ export const COMMANDS: Record<string, Command> = {
 
   status: {
     summary: 'what the store holds and how far behind the normalizer is',
-    usage: 'usage: ptel status',
-    options: {},
-    run(ctx) {
+    usage: [
+      'usage: ptel status [--as-of INSTANT]',
+      '  --as-of  what the store held at that instant (events ingested and dead letters by then)',
+    ].join('\n'),
+    options: { 'as-of': { type: 'string' } },
+    async run(ctx) {
+      const asOf = parseInstant(ctx, 'as-of', 'ptel status');
+      if (asOf === null) return 2;
       return withRuntime(ctx.config, async (rt) => {
-        const summary = await storeSummary(rt);
-        printEvents(ctx.out, summary);
+        if (asOf !== undefined) {
+          ctx.out.write(`as of ${asOf.toISOString()}:\n`);
+          printEvents(ctx.out, await storeStatus(rt, { asOf }));
+          return 0;
+        }
+        printEvents(ctx.out, await storeStatus(rt));
         for (const l of await normalizerLag(rt)) ctx.out.write(`${l.topic}: ${l.behind} behind\n`);
         return 0;
       });

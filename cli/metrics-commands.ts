@@ -1,10 +1,12 @@
+import { metricsNow } from '../app/jobs.js';
 import type { Runtime } from '../app/runtime.js';
 import { METRICS, metricById } from '../workers/metrics/definitions/index.js';
 import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../workers/metrics/engine.js';
-import { runMetricsJob, today } from '../workers/metrics/job.js';
+import { today } from '../workers/metrics/job.js';
+import { kpiSummary, readMetricValues } from '../workers/metrics/queries.js';
 import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
-import { printTable } from './output.js';
+import { parseInstant, printTable } from './output.js';
 import { csvField } from '../workers/export/csv.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -49,6 +51,13 @@ function option(ctx: CommandContext, name: string): string | undefined {
 
 const numberOf = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** The period kinds a metric is computed for; undefined when it is the kind asked for. */
+function periodProblem(def: MetricDefinition, period: string): string | undefined {
+  const kinds = def.periods ?? PERIOD_KINDS;
+  if ((kinds as readonly string[]).includes(period)) return undefined;
+  return `${def.id} is computed per ${kinds.join(' and ')} only, not per ${period}; use --period ${kinds[0] ?? 'week'}`;
+}
+
 async function show(ctx: CommandContext, format: Format): Promise<number> {
   const scopeText = option(ctx, 'scope');
   const scope = scopeText === undefined ? undefined : parseScope(scopeText);
@@ -56,7 +65,10 @@ async function show(ctx: CommandContext, format: Format): Promise<number> {
   const period = option(ctx, 'period') ?? 'month';
   if (!(PERIOD_KINDS as readonly string[]).includes(period)) return fail(ctx, `--period '${period}': expected day, week or month`);
   const metric = option(ctx, 'metric');
-  if (metric !== undefined && metricById(metric) === undefined) return fail(ctx, `unknown metric '${metric}'; see ptel metrics list`);
+  const definition = metric === undefined ? undefined : metricById(metric);
+  if (metric !== undefined && definition === undefined) return fail(ctx, `unknown metric '${metric}'; see ptel metrics list`);
+  const notComputed = definition === undefined ? undefined : periodProblem(definition, period);
+  if (notComputed !== undefined) return fail(ctx, notComputed);
   const from = option(ctx, 'from');
   const to = option(ctx, 'to');
   for (const [k, v] of [
@@ -65,42 +77,30 @@ async function show(ctx: CommandContext, format: Format): Promise<number> {
   ] as const) {
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
+  const asOf = parseInstant(ctx, 'as-of', 'ptel metrics');
+  if (asOf === null) return 2;
   return withRuntime(ctx.config, async (rt) => {
-    const rs = await rt.store.client.query({
-      query: `SELECT metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
-                     sample_size, unit, definition_version
-              FROM metric_values FINAL
-              WHERE period_kind = {period:String}
-                AND ({metric:String} = '' OR metric = {metric:String})
-                AND ({scope_kind:String} = '' OR scope_kind = {scope_kind:String})
-                AND ({scope_id:String} = '' OR scope_id = {scope_id:String})
-                AND period_start >= {from:Date} AND period_start < {to:Date}
-              ORDER BY metric, scope_kind, scope_id, period_start`,
-      query_params: {
-        period,
-        metric: metric ?? '',
-        scope_kind: scope?.kind ?? (metric === undefined ? 'org' : ''),
-        scope_id: scope?.id ?? '',
-        from: from ?? addDays(today(ctx.config.metrics.timeZone, new Date()), -92),
-        to: to ?? '2999-01-01',
-      },
-      format: 'JSONEachRow',
+    const at = asOf ?? rt.clock.date();
+    const rows = await readMetricValues(rt.store, {
+      period: period as PeriodKind,
+      ...(metric !== undefined ? { metric } : {}),
+      ...(scope !== undefined ? { scope } : metric === undefined ? { scope: { kind: 'org' as const } } : {}),
+      from: from ?? addDays(today(ctx.config.metrics.timeZone, at), -92),
+      ...(to !== undefined ? { to } : {}),
+      ...(asOf !== undefined ? { asOf } : {}),
     });
-    const rows = (await rs.json<Record<string, unknown>>()).map((r) => ({
-      ...r,
-      value: numberOf(r['value']),
-      numerator: numberOf(r['numerator']),
-      denominator: numberOf(r['denominator']),
-      sample_size: Number(r['sample_size']),
-    }));
     emit(
       ctx,
       format,
       ['metric', 'scope_kind', 'scope_id', 'period_start', 'value', 'numerator', 'denominator', 'sample_size', 'unit'],
-      rows,
+      rows as unknown as Array<Record<string, unknown>>,
     );
     if (rows.length === 0 && format === 'table')
-      ctx.err.write('no values; compute them with `ptel metrics compute` or let the schedules run\n');
+      ctx.err.write(
+        asOf !== undefined
+          ? `no values had been computed by ${asOf.toISOString()} for this selection\n`
+          : 'no values; compute them with `ptel metrics compute` or let the schedules run\n',
+      );
     return 0;
   });
 }
@@ -113,11 +113,16 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
   if (typeof scope === 'string') return fail(ctx, scope);
   const period = (option(ctx, 'period') ?? 'month') as PeriodKind;
   if (!(PERIOD_KINDS as readonly string[]).includes(period)) return fail(ctx, `--period '${period}': expected day, week or month`);
-  const start = option(ctx, 'start') ?? periodStart(period, today(ctx.config.metrics.timeZone, new Date()));
-  if (!DAY.test(start)) return fail(ctx, `--start '${start}': expected a date YYYY-MM-DD`);
+  const asOf = parseInstant(ctx, 'as-of', 'ptel metrics');
+  if (asOf === null) return 2;
+  const notComputed = periodProblem(definition, period);
+  if (notComputed !== undefined) return fail(ctx, notComputed);
+  const startText = option(ctx, 'start');
+  if (startText !== undefined && !DAY.test(startText)) return fail(ctx, `--start '${startText}': expected a date YYYY-MM-DD`);
   const scopeId = scope?.id ?? (scope?.kind === 'org' ? 'org' : undefined);
   if (scope === undefined || scopeId === undefined) return fail(ctx, '--scope needs KIND:ID, for example team:checkout');
   return withRuntime(ctx.config, async (rt) => {
+    const start = startText ?? periodStart(period, today(ctx.config.metrics.timeZone, asOf ?? rt.clock.date()));
     const rows = await explainMetric({
       store: rt.store,
       definition,
@@ -125,10 +130,13 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
       scope: { kind: scope.kind, id: scopeId },
       period: { kind: period, start: periodStart(period, start) },
       scopes: scopesOf(rt.organisation.org),
+      clock: rt.clock,
+      ...(asOf !== undefined ? { asOf } : {}),
     });
     if (format === 'table') {
       ctx.out.write(
-        `${definition.id} (${definition.title}) for ${scope.kind} ${scopeId}, ${period} of ${periodStart(period, start)}: ${rows.length} units\n`,
+        `${definition.id} (${definition.title}) for ${scope.kind} ${scopeId}, ${period} of ${periodStart(period, start)}` +
+          `${asOf !== undefined ? ` as of ${asOf.toISOString()}` : ''}: ${rows.length} units\n`,
       );
     }
     emit(ctx, format, ['at', 'item', 'num', 'den', 'value', 'detail'], rows as unknown as Array<Record<string, unknown>>);
@@ -157,10 +165,9 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
   return withRuntime(ctx.config, async (rt) => {
-    const scoped = { ...ctx.config, org: rt.organisation.org };
-    const end = to ?? addDays(today(ctx.config.metrics.timeZone, new Date()), 1);
+    const end = to ?? addDays(today(ctx.config.metrics.timeZone, rt.clock.date()), 1);
     if (from === undefined) {
-      const r = await runMetricsJob({ store: rt.store, config: scoped, run: { mode: 'full' }, logger: rt.logger });
+      const r = await metricsNow(rt, { mode: 'full' });
       ctx.out.write(
         `recomputed ${r.from ?? '-'} .. ${r.to ?? '-'}: ${r.rows} values of ${r.metrics} metrics in ${(r.ms / 1000).toFixed(1)} s\n`,
       );
@@ -170,12 +177,7 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
     let rows = 0;
     for (let month = periodStart('month', from); month < end;) {
       const next = addDays(periodStart('month', addDays(month, 32)), 0);
-      const r = await runMetricsJob({
-        store: rt.store,
-        config: scoped,
-        run: { mode: 'range', from: month, to: next < end ? next : end },
-        logger: rt.logger,
-      });
+      const r = await metricsNow(rt, { mode: 'range', from: month, to: next < end ? next : end });
       rows += r.rows;
       ctx.out.write(`${month.slice(0, 7)}: ${r.rows} values in ${(r.ms / 1000).toFixed(1)} s\n`);
       month = next;
@@ -189,13 +191,16 @@ export const METRICS_COMMANDS: Record<string, Command> = {
   metrics: {
     summary: 'show, compute, backfill and explain the metrics (DORA, quality, program KPIs)',
     usage: [
-      'usage: ptel metrics [show] [--metric ID] [--scope KIND[:ID]] [--period day|week|month] [--from DATE] [--to DATE] [--format table|json|csv]',
+      'usage: ptel metrics [show] [--metric ID] [--scope KIND[:ID]] [--period day|week|month] [--from DATE] [--to DATE]',
+      '                          [--as-of INSTANT] [--format table|json|csv]',
       '       ptel metrics list',
       '       ptel metrics compute [--from DATE] [--to DATE]     recompute (all history without --from)',
       '       ptel metrics backfill --from DATE [--to DATE]      compute history month by month, with progress',
-      '       ptel metrics explain ID [--scope KIND:ID] [--period day|week|month] [--start DATE]',
+      '       ptel metrics explain ID [--scope KIND:ID] [--period day|week|month] [--start DATE] [--as-of INSTANT]',
       'KIND is org, program, team, service or repo. show defaults to org-level monthly values of the last three months.',
       'explain lists the units behind one value (for change_failure_rate: each deployment, its incidents and how each was linked).',
+      'show --as-of: the values as the store held them at that instant (what a dashboard showed then);',
+      'explain --as-of: the value evaluated at that instant (a running period as it stood then, nothing later counted).',
     ].join('\n'),
     options: {
       metric: { type: 'string' },
@@ -205,6 +210,7 @@ export const METRICS_COMMANDS: Record<string, Command> = {
       to: { type: 'string' },
       start: { type: 'string' },
       format: { type: 'string' },
+      'as-of': { type: 'string' },
     },
     positionals: true,
     async run(ctx) {
@@ -230,15 +236,8 @@ export const METRICS_COMMANDS: Record<string, Command> = {
 };
 
 /** The org's key numbers for the last complete month, after a run. */
-export async function printKpiSummary(rt: Pick<Runtime, 'store' | 'clock'>, out: NodeJS.WritableStream): Promise<void> {
-  const rs = await rt.store.client.query({
-    query: `SELECT metric, toString(period_start) AS month, value, unit, sample_size FROM metric_values FINAL
-            WHERE scope_kind = 'org' AND period_kind = 'month'
-              AND period_start = (SELECT max(period_start) FROM metric_values FINAL WHERE period_kind = 'month' AND period_start < toStartOfMonth(today()))
-            ORDER BY metric`,
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<{ metric: string; month: string; value: number | null; unit: string; sample_size: string }>();
+export async function printKpiSummary(rt: Pick<Runtime, 'store' | 'clock' | 'config'>, out: NodeJS.WritableStream): Promise<void> {
+  const rows = await kpiSummary(rt.store, { now: rt.clock.date(), tz: rt.config.metrics.timeZone });
   if (rows.length === 0) return;
   const shown = (v: number | null, unit: string): string =>
     v === null
@@ -249,6 +248,5 @@ export async function printKpiSummary(rt: Pick<Runtime, 'store' | 'clock'>, out:
           ? `${v.toFixed(1)} h`
           : String(Number(v.toFixed(2)));
   out.write(`org metrics for ${rows[0]!.month.slice(0, 7)} (ptel metrics shows more, ptel metrics explain tells why):\n`);
-  for (const r of rows)
-    out.write(`  ${r.metric.padEnd(40)} ${shown(r.value === null ? null : Number(r.value), r.unit)} (n=${r.sample_size})\n`);
+  for (const r of rows) out.write(`  ${r.metric.padEnd(40)} ${shown(r.value, r.unit)} (n=${r.sample_size})\n`);
 }
