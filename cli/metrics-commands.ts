@@ -49,7 +49,6 @@ function option(ctx: CommandContext, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-const numberOf = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** The period kinds a metric is computed for; undefined when it is the kind asked for. */
 function periodProblem(def: MetricDefinition, period: string): string | undefined {
