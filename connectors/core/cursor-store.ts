@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
 import type { Cursor } from './types.js';
 
@@ -13,7 +14,7 @@ export interface CursorStore {
 }
 
 /** Cursors in ClickHouse (sync_cursors), so both run modes keep them where the data is. */
-export function clickhouseCursorStore(store: Store): CursorStore {
+export function clickhouseCursorStore(store: Store, clock: Clock = systemClock): CursorStore {
   let last = 0;
   return {
     async get(key) {
@@ -28,7 +29,7 @@ export function clickhouseCursorStore(store: Store): CursorStore {
     },
     async set(key, cursor) {
       // Strictly increasing versions, so two saves within one millisecond still replace in order.
-      last = Math.max(Date.now(), last + 1);
+      last = Math.max(clock.now(), last + 1);
       await store.client.insert({
         table: 'sync_cursors',
         values: [{ ...key, cursor: JSON.stringify(cursor), updated_at: new Date(last).toISOString() }],

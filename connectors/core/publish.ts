@@ -1,4 +1,5 @@
 import type { Bus, BusMessage } from '../../infra/bus/types.js';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { buildRawEvent, rawTopic, type RawEvent, type Source, type SourceRecord } from '../../schemas/raw-event.js';
 
@@ -33,10 +34,11 @@ export async function publishRecords(
   bus: Bus,
   records: Iterable<SourceRecord>,
   connector: string,
-  options: { metrics?: PipelineMetrics; chunk?: number; now?: () => Date; topicPrefix?: string } = {},
+  options: { metrics?: PipelineMetrics; chunk?: number; now?: () => Date; clock?: Clock; topicPrefix?: string } = {},
 ): Promise<Map<Source, number>> {
   const chunk = options.chunk ?? 2_000;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.date());
   const bySource = new Map<Source, RawEvent[]>();
   const counts = new Map<Source, number>();
   const flush = async (source: Source, events: RawEvent[]): Promise<void> => {

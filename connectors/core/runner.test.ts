@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config/load.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { readTopic } from '../../test/support/bus.js';
-import { quietLogger, tempDir } from '../../test/support/harness.js';
-import { memoryCursorStore } from './cursor-store.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { queryRows, quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { clickhouseCursorStore, memoryCursorStore } from './cursor-store.js';
 import { SourceError } from '../../infra/http-retry.js';
 import { runSync } from './runner.js';
 import type { Connector, Cursor, Page, StreamContext } from './types.js';
@@ -15,8 +16,8 @@ import type { Connector, Cursor, Page, StreamContext } from './types.js';
 function listSource(
   items: string[],
   options: { failScope?: string } = {},
-): Connector<null> & { pulls: Array<{ scope: string; since: string }> } {
-  const pulls: Array<{ scope: string; since: string }> = [];
+): Connector<null> & { pulls: Array<{ scope: string; since: string; now: number }> } {
+  const pulls: Array<{ scope: string; since: string; now: number }> = [];
   return {
     source: 'jenkins',
     pulls,
@@ -29,7 +30,7 @@ function listSource(
         scopes: () => ['a', 'b'],
         async *pull(_client, scope, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
           const since = ctx.backfill || cursor === undefined ? ctx.since.toISOString() : String(cursor['after']);
-          pulls.push({ scope, since });
+          pulls.push({ scope, since, now: ctx.clock.now() });
           if (scope === options.failScope) throw new SourceError(`GET /job/${scope}: 401 unauthorized`, 'fatal', 401);
           const fresh = items.filter((t) => t > since);
           for (let i = 0; i < fresh.length; i += 2) {
@@ -72,6 +73,44 @@ describe('the sync runner', () => {
     const again = await runSync({ config, connectors: [source], bus, cursors, logger });
     expect(again.map((r) => r.records)).toEqual([0, 0]);
     expect(await readTopic(bus, 'raw.jenkins')).toHaveLength(6);
+    await bus.close();
+  });
+
+  it('reads "now" from its clock: the first pull\'s depth, the streams\' context, ingest times, run rows and cursor versions', async () => {
+    const at = '2026-03-10T08:00:00.000Z';
+    const clock = new ManualClock(at);
+    const store = await testStore();
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
+    // Two days before the clock's "now", so far from the wall clock's that only the clock's first-pull depth reaches them.
+    const source = listSource(['2026-03-08T00:00:00.000Z', '2026-03-09T00:00:00.000Z']);
+    const results = await runSync({
+      config,
+      connectors: [source],
+      bus,
+      cursors: clickhouseCursorStore(store, clock),
+      logger,
+      store,
+      clock,
+    });
+    expect(results.map((r) => [r.scope, r.status, r.records])).toEqual([
+      ['a', 'ok', 2],
+      ['b', 'ok', 2],
+    ]);
+    const depth = config.sources.jenkins?.initialDays ?? 180;
+    expect(source.pulls).toEqual([
+      { scope: 'a', since: new Date(clock.now() - depth * 86_400_000).toISOString(), now: clock.now() },
+      { scope: 'b', since: new Date(clock.now() - depth * 86_400_000).toISOString(), now: clock.now() },
+    ]);
+    const events = await readTopic(bus, 'raw.jenkins');
+    expect(events.map((e) => e.ingesttime)).toEqual(Array(4).fill(at));
+    const runs = await queryRows<{ started: string; finished: string }>(
+      store,
+      "SELECT formatDateTime(started_at, '%Y-%m-%dT%H:%i:%S') AS started, formatDateTime(finished_at, '%Y-%m-%dT%H:%i:%S') AS finished FROM sync_runs",
+    );
+    expect(runs).toEqual(Array(2).fill({ started: '2026-03-10T08:00:00', finished: '2026-03-10T08:00:00' }));
+    // Cursor versions strictly increase from the clock's instant, one millisecond per save: one page of each scope.
+    const versions = await queryRows<{ latest: string }>(store, 'SELECT toString(max(updated_at)) AS latest FROM sync_cursors');
+    expect(versions).toEqual([{ latest: '2026-03-10 08:00:00.001' }]);
     await bus.close();
   });
 

@@ -1,4 +1,5 @@
 import type { Bus } from '../../infra/bus/types.js';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import { pullSettingsOf, type Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
@@ -36,6 +37,9 @@ export interface SyncOptions {
   filter?: SyncFilter;
   /** A backfill from this date: reads from it whatever the cursors say, and leaves the live cursors alone. */
   backfillSince?: Date;
+  /** Where "now" comes from: run times, the first pull's start, the streams' own reads (default: the wall clock). */
+  clock?: Clock;
+  /** "Now" alone, for callers without a clock; `clock` wins when both are given. */
   now?: () => Date;
   signal?: AbortSignal;
   onProgress?: (p: StreamProgress) => void;
@@ -61,7 +65,8 @@ export function selectConnectors(connectors: Connector[], config: Config, filter
  */
 export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   const { config, bus, cursors, logger } = options;
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? (options.now !== undefined ? clockOfNow(options.now) : systemClock);
+  const now = (): Date => clock.date();
   const backfill = options.backfillSince !== undefined;
   const results: StreamProgress[] = [];
   const work: Array<Promise<void>> = [];
@@ -91,12 +96,20 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
             try {
               const cursor: Cursor | undefined = backfill ? undefined : await cursors.get(key);
               const since = options.backfillSince ?? new Date(started.getTime() - (settings?.initialDays ?? 180) * 86_400_000);
-              const ctx: StreamContext = { config, logger: log, since, backfill, signal: options.signal ?? new AbortController().signal };
+              const ctx: StreamContext = {
+                config,
+                logger: log,
+                since,
+                backfill,
+                signal: options.signal ?? new AbortController().signal,
+                clock,
+              };
               for await (const page of stream.pull(client, scope, cursor, ctx)) {
                 if (page.records.length > 0) {
                   await publishRecords(bus, page.records, `${connector.source}/${stream.name}`, {
                     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
                     topicPrefix: config.kafka.topicPrefix,
+                    clock,
                   });
                 }
                 if (!backfill && page.cursor !== undefined) await cursors.set(key, page.cursor);
@@ -138,4 +151,14 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   }
   await Promise.all(work);
   return results;
+}
+
+/** A clock reading "now" from a function, with the wall clock's timers. */
+function clockOfNow(now: () => Date): Clock {
+  return {
+    now: () => now().getTime(),
+    date: () => new Date(now().getTime()),
+    setTimer: (fn, ms) => systemClock.setTimer(fn, ms),
+    sleep: (ms, signal) => systemClock.sleep(ms, signal),
+  };
 }

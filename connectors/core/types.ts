@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { Source, SourceRecord } from '../../schemas/raw-event.js';
@@ -23,6 +24,8 @@ export interface StreamContext {
   /** True for a backfill: read from `since`, whatever the cursor says. */
   backfill: boolean;
   signal: AbortSignal;
+  /** Where the stream reads "now" (window ends, observation times, scan intervals). */
+  clock: Clock;
 }
 
 /**

@@ -291,7 +291,7 @@ async function* deployments(client: GithubClient, scope: string, cursor: Cursor 
   const { owner, repo } = ownerRepo(scope);
   const mark = Mark.from(cursor, ctx);
   const next = Mark.from(cursor, ctx);
-  const now = Date.now();
+  const now = ctx.clock.now();
   const open = ctx.backfill ? new Map<number, number>() : readOpen(cursor?.['open'], now);
   const statuses = async (id: number): Promise<{ records: SourceRecord[]; requests: number; final: boolean }> => {
     const res = await listAll(

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import { abortableSleep, classifyHttpFailure, retryAfterMs, SourceError, withRetries } from '../../infra/http-retry.js';
@@ -23,11 +24,11 @@ export interface GitlabClient {
 const MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000;
 
 /** GitLab names its rate-limit headers without the X- prefix (RateLimit-Reset is epoch seconds). */
-function gitlabWaitMs(headers: Headers): number | undefined {
+function gitlabWaitMs(headers: Headers, now: number): number | undefined {
   const standard = retryAfterMs(headers);
   if (standard !== undefined) return standard;
   const reset = Number(headers.get('ratelimit-reset'));
-  return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+  return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined;
 }
 
 export function projectId(scope: string): string {
@@ -38,11 +39,16 @@ export function hostOf(baseUrl: string): string {
   return new URL(baseUrl).host.toLowerCase();
 }
 
-export function createGitlabClient(config: Config, logger: Logger, options: { sleep?: typeof abortableSleep } = {}): GitlabClient {
+export function createGitlabClient(
+  config: Config,
+  logger: Logger,
+  options: { sleep?: typeof abortableSleep; clock?: Clock } = {},
+): GitlabClient {
   const settings = config.sources.gitlab;
   const baseUrl = (settings?.baseUrl ?? 'https://gitlab.com').replace(/\/+$/, '');
   const apiUrl = `${baseUrl}/api/v4`;
   const token = config.secrets.gitlabToken ?? '';
+  const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? abortableSleep;
   const paths = new Map<string, string>();
 
@@ -60,7 +66,7 @@ export function createGitlabClient(config: Config, logger: Logger, options: { sl
     if (!res.ok) {
       const detail = (await res.text().catch(() => '')).slice(0, 200);
       if (res.status === 429) {
-        throw new SourceError(`${what}: rate limited (429)`, 'rate_limited', 429, gitlabWaitMs(res.headers) ?? 60_000);
+        throw new SourceError(`${what}: rate limited (429)`, 'rate_limited', 429, gitlabWaitMs(res.headers, clock.now()) ?? 60_000);
       }
       const fix =
         res.status === 401
@@ -73,7 +79,7 @@ export function createGitlabClient(config: Config, logger: Logger, options: { sl
     const body: unknown = await res.json();
     // Spend the last request of a window, then wait for the reset rather than collect a 429.
     if (res.headers.get('ratelimit-remaining') === '0') {
-      const wait = gitlabWaitMs(res.headers);
+      const wait = gitlabWaitMs(res.headers, clock.now());
       if (wait !== undefined && wait > 0 && wait <= MAX_RATE_LIMIT_WAIT_MS) {
         logger.warn({ waitMs: wait }, 'gitlab rate limit reached; waiting for the reset');
         await sleep(wait, signal);

@@ -1,5 +1,6 @@
 import { AgileClient, HttpException, Version2Client, Version3Client, type Config as JiraJsConfig } from 'jira.js';
 import type { z } from 'zod';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import { classifyHttpFailure, createLimiter, SourceError, withRetries, type HeaderBag } from '../../infra/http-retry.js';
@@ -52,7 +53,7 @@ function clientConfig(config: Config): JiraJsConfig {
 }
 
 /** Wait from Jira Cloud's rate-limit headers: Retry-After (seconds), else X-RateLimit-Reset / RateLimit-Reset. */
-function jiraRetryAfterMs(headers: HeaderBag | undefined, now = Date.now()): number | undefined {
+function jiraRetryAfterMs(headers: HeaderBag | undefined, now: number): number | undefined {
   const get = (name: string): string | undefined => {
     if (headers === undefined) return undefined;
     if (headers instanceof Headers) return headers.get(name) ?? undefined;
@@ -72,7 +73,7 @@ function jiraRetryAfterMs(headers: HeaderBag | undefined, now = Date.now()): num
 }
 
 /** A jira.js failure as a SourceError, classified from the status and headers. */
-export function toSourceError(err: unknown, what: string): SourceError {
+export function toSourceError(err: unknown, what: string, now: number = systemClock.now()): SourceError {
   if (err instanceof SourceError) return err;
   if (err instanceof HttpException) {
     const cause = err.cause as { response?: { headers?: HeaderBag; data?: unknown } } | undefined;
@@ -81,7 +82,7 @@ export function toSourceError(err: unknown, what: string): SourceError {
     const detail = Array.isArray(data?.errorMessages) ? data.errorMessages.filter((m) => typeof m === 'string').join('; ') : '';
     const status = cause?.response === undefined ? undefined : err.status;
     const classified = classifyHttpFailure(status, headers, what, detail);
-    const wait = jiraRetryAfterMs(headers);
+    const wait = jiraRetryAfterMs(headers, now);
     if (classified.kind === 'rate_limited' && wait !== undefined) {
       return new SourceError(classified.message, 'rate_limited', classified.status, wait);
     }
@@ -92,7 +93,8 @@ export function toSourceError(err: unknown, what: string): SourceError {
   return classifyHttpFailure(undefined, undefined, what, message);
 }
 
-export function createJiraClient(config: Config, logger: Logger): JiraClient {
+export function createJiraClient(config: Config, logger: Logger, options: { clock?: Clock } = {}): JiraClient {
+  const clock = options.clock ?? systemClock;
   const settings = jiraSettings(config);
   const cfg = clientConfig(config);
   const limit = createLimiter(settings.concurrency);
@@ -116,7 +118,7 @@ export function createJiraClient(config: Config, logger: Logger): JiraClient {
             try {
               return await send();
             } catch (err) {
-              throw toSourceError(err, what);
+              throw toSourceError(err, what, clock.now());
             }
           }),
         {

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
+import type { Clock } from '../../infra/clock.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { buildRawEvent, deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { startJiraFake, type JiraFake, type Json } from '../../test/fakes/jira.js';
+import { ManualClock } from '../../test/support/clock.js';
 import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
 import { readTopic } from '../../test/support/bus.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
@@ -64,8 +66,16 @@ async function setup(jira: Record<string, unknown> = {}, fakeOptions: Parameters
   return { fake, config, site: new URL(fake.url).host, cursors: clickhouseCursorStore(store), bus, dir, projects, boards };
 }
 
-const sync = (e: Env, connector: Connector<JiraClient> = jiraConnector, bus: Bus = e.bus): Promise<StreamProgress[]> =>
-  runSync({ config: e.config, connectors: [connector], bus, cursors: e.cursors, logger, backfillSince: undefined });
+const sync = (e: Env, connector: Connector<JiraClient> = jiraConnector, bus: Bus = e.bus, clock?: Clock): Promise<StreamProgress[]> =>
+  runSync({
+    config: e.config,
+    connectors: [connector],
+    bus,
+    cursors: e.cursors,
+    logger,
+    backfillSince: undefined,
+    ...(clock ? { clock } : {}),
+  });
 
 /** Every record a full pull of the fake's current data must give. */
 function expectedKeys(e: Env): string[] {
@@ -248,6 +258,23 @@ describe('jira pull', () => {
     );
     expect(fromWebhook.map((r) => buildRawEvent(r, 'webhook/jira').id)).toEqual([fresh[0]!.id]);
     expect(issueDeletedRecord(env.site, victimId, new Date(), {}).version).toBe('deleted');
+  });
+
+  it('lists ids for deletions at most once per scan interval of the clock', async () => {
+    const connector = createJiraConnector({ deletionScanEveryMs: 3_600_000 });
+    const clock = new ManualClock(Date.now());
+    allOk(await sync(env, connector, env.bus, clock));
+    const before = (await readJira(env.bus)).length;
+    const victimId = str([...env.fake.data.issues.values()].find((i) => projectKey(i) === env.projects[0])!['id']);
+    env.fake.deleteIssue(victimId);
+    await clock.advance(3_600_000 - 1);
+    allOk(await sync(env, connector, env.bus, clock));
+    expect((await readJira(env.bus)).slice(before)).toEqual([]);
+    await clock.advance(1);
+    allOk(await sync(env, connector, env.bus, clock));
+    const fresh = (await readJira(env.bus)).slice(before);
+    expect(fresh.map((e) => `${e.type} ${e.subject}`)).toEqual([`jira.issue_deleted ${subjects.jiraIssue(env.site, victimId)}`]);
+    expect(fresh[0]!.ingesttime).toBe(clock.date().toISOString());
   });
 
   it('an issue moved to another project is not reported deleted', async () => {

@@ -215,7 +215,7 @@ const versions: Stream<JiraClient> = {
         },
         { signal: ctx.signal, counter },
       );
-      const observedAt = new Date();
+      const observedAt = ctx.clock.date();
       const records: SourceRecord[] = [];
       for (const v of page.values) {
         const h = versionHash(v);
@@ -246,7 +246,7 @@ const sprints: Stream<JiraClient> = {
         () => client.agile.board.getAllSprints<unknown>({ boardId: Number(board), startAt, maxResults: SPRINT_PAGE }),
         { signal: ctx.signal, counter },
       );
-      const observedAt = new Date();
+      const observedAt = ctx.clock.date();
       const records: SourceRecord[] = [];
       for (const s of page.values) {
         const v = sprintVersion(s);
@@ -279,7 +279,7 @@ export function issueDeletions(options: DeletionOptions): Stream<JiraClient> {
     async *pull(client, project, cursor, ctx) {
       const listedAt = typeof cursor?.['listedAt'] === 'string' ? Date.parse(cursor['listedAt']) : undefined;
       const every = options.scanEveryMs ?? (ctx.config.sources.jira?.deletionScanMinutes ?? 360) * 60_000;
-      if (!ctx.backfill && listedAt !== undefined && Date.now() - listedAt < every) return;
+      if (!ctx.backfill && listedAt !== undefined && ctx.clock.now() - listedAt < every) return;
       const previous = cursor === undefined ? undefined : decodeIds(cursor['ids']);
       const counter = { n: 0 };
       const current = new Set<string>();
@@ -291,7 +291,7 @@ export function issueDeletions(options: DeletionOptions): Stream<JiraClient> {
         position = page.next;
       } while (position !== undefined);
       const records: SourceRecord[] = [];
-      const at = new Date();
+      const at = ctx.clock.date();
       for (const id of previous ?? []) {
         if (current.has(id)) continue;
         const where = await issueProject(client, id, ctx, counter);

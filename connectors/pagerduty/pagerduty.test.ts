@@ -14,6 +14,7 @@ import {
   type Json,
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
+import { ManualClock } from '../../test/support/clock.js';
 import { quietLogger, tempDir, repoRoot } from '../../test/support/harness.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { runSync } from '../core/runner.js';
@@ -33,10 +34,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The demo organisation, its history ending an hour ago, so the clock-relative windows cover it. */
+/** Where every sync of these tests starts: the connector reads "now" from a clock at this instant. */
+const T0 = Date.parse('2026-11-20T12:00:00.000Z');
+
+/** The demo organisation, its history ending an hour before T0, so the clock-relative windows cover it. */
 let demo: PagerdutyDataset | undefined;
 const demoData = (): PagerdutyDataset => {
-  demo ??= demoPagerdutyData({ now: new Date(Date.now() - 3_600_000) });
+  demo ??= demoPagerdutyData({ now: new Date(T0 - 3_600_000) });
   return structuredClone(demo);
 };
 
@@ -61,17 +65,21 @@ function config(fake: FakePagerduty | undefined, services: string[] | undefined,
   });
 }
 
-async function setup(data: PagerdutyDataset = demoData()): Promise<{ fake: FakePagerduty; bus: Bus; cursors: CursorStore; cfg: Config }> {
-  const fake = await startPagerdutyFake({ token: TOKEN, data });
+async function setup(
+  data: PagerdutyDataset = demoData(),
+): Promise<{ fake: FakePagerduty; bus: Bus; cursors: CursorStore; cfg: Config; clock: ManualClock }> {
+  const clock = new ManualClock(T0);
+  const fake = await startPagerdutyFake({ token: TOKEN, data, now: () => clock.date() });
   const target = await syncTarget();
   cleanups.push(
     () => fake.close(),
     () => target.close(),
   );
-  return { fake, bus: target.bus, cursors: target.cursors, cfg: config(fake, [...fake.services.keys()]) };
+  return { fake, bus: target.bus, cursors: target.cursors, cfg: config(fake, [...fake.services.keys()]), clock };
 }
 
-const sync = (cfg: Config, bus: Bus, cursors: CursorStore) => runSync({ config: cfg, connectors: [connector], bus, cursors, logger });
+const sync = (cfg: Config, bus: Bus, cursors: CursorStore, clock: ManualClock) =>
+  runSync({ config: cfg, connectors: [connector], bus, cursors, logger, clock });
 
 const eventId = (r: { type: string; subject: string; version: string }): string =>
   deterministicEventId('pagerduty', r.type, r.subject, r.version);
@@ -88,9 +96,6 @@ function expectedIds(fake: FakePagerduty, since: number): Set<string> {
 const ids = (events: RawEvent[]): Set<string> => new Set(events.map((e) => e.id));
 const total = (results: Array<{ records: number }>): number => results.reduce((n, r) => n + r.records, 0);
 
-/** Changes made now land in a second the last sync's windows did not cover yet. */
-const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1_050 - (Date.now() % 1000)));
-
 function openIncident(fake: FakePagerduty, at: Date): Json {
   const incident = [...fake.incidents.values()][0]!;
   return fake.changeStatus(String(incident['id']), 'acknowledged', at);
@@ -98,9 +103,9 @@ function openIncident(fake: FakePagerduty, at: Date): Json {
 
 describe('pagerduty pull', () => {
   it('a full sync publishes every service, incident and log entry; a no-change sync publishes nothing at two requests per service and one per account stream', async () => {
-    const { fake, bus, cursors, cfg } = await setup();
-    const since = Date.now() - 200 * 86_400_000;
-    const results = await sync(cfg, bus, cursors);
+    const { fake, bus, cursors, cfg, clock } = await setup();
+    const since = clock.now() - 200 * 86_400_000;
+    const results = await sync(cfg, bus, cursors, clock);
     expect(results.filter((r) => r.status !== 'ok')).toEqual([]);
     const events = await readTopic(bus, TOPIC);
     expect(ids(events)).toEqual(expectedIds(fake, since));
@@ -110,8 +115,8 @@ describe('pagerduty pull', () => {
     expect(incident.connector).toBe('pagerduty/incidents');
 
     fake.resetCounts();
-    await nextSecond();
-    const again = await sync(cfg, bus, cursors);
+    await clock.advance(60_000);
+    const again = await sync(cfg, bus, cursors, clock);
     expect(again.every((r) => r.status === 'ok')).toBe(true);
     expect(total(again)).toBe(0);
     expect(fake.requests.total).toBe(1 + 2 * fake.services.size + 1);
@@ -119,14 +124,18 @@ describe('pagerduty pull', () => {
   });
 
   it('an incremental sync picks up exactly the change: a new incident, and the resolution of one that was open', async () => {
-    const { fake, bus, cursors, cfg } = await setup();
-    const acked = openIncident(fake, new Date(Date.now() - 60_000));
-    await sync(cfg, bus, cursors);
+    const { fake, bus, cursors, cfg, clock } = await setup();
+    const acked = openIncident(fake, new Date(clock.now() - 60_000));
+    await sync(cfg, bus, cursors, clock);
     const before = ids(await readTopic(bus, TOPIC));
 
-    const resolved = fake.changeStatus(String(acked['id']), 'resolved', new Date());
+    // Changes made in the second the last sync's windows ended in, then a sync a minute later.
+    const resolved = fake.changeStatus(String(acked['id']), 'resolved', clock.date());
     const template = [...fake.incidents.values()][1]!;
-    const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const created = clock
+      .date()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     const fresh: Json = {
       ...template,
       id: 'PNEW001',
@@ -136,8 +145,8 @@ describe('pagerduty pull', () => {
       updated_at: created,
     };
     fake.incidents.set('PNEW001', fresh);
-    await nextSecond();
-    const results = await sync(cfg, bus, cursors);
+    await clock.advance(60_000);
+    const results = await sync(cfg, bus, cursors, clock);
     expect(total(results)).toBe(3);
     const added = (await readTopic(bus, TOPIC)).filter((e) => !before.has(e.id));
     const resolveEntry = [...fake.logEntries.values()].at(-1)!;
@@ -150,9 +159,9 @@ describe('pagerduty pull', () => {
   });
 
   it('pages through offset listings, and halves a window that holds more than the 10000-record cap', async () => {
-    const data = syntheticPagerdutyData({ services: 1, incidentsPerService: 3_400, days: 20 });
-    const { fake, bus, cursors, cfg } = await setup(data);
-    const results = await sync(cfg, bus, cursors);
+    const data = syntheticPagerdutyData({ services: 1, incidentsPerService: 3_400, days: 20, end: new Date(T0) });
+    const { fake, bus, cursors, cfg, clock } = await setup(data);
+    const results = await sync(cfg, bus, cursors, clock);
     expect(results.filter((r) => r.status !== 'ok')).toEqual([]);
     const events = await readTopic(bus, TOPIC);
     expect(ids(events)).toEqual(expectedIds(fake, 0));
@@ -164,13 +173,13 @@ describe('pagerduty pull', () => {
   });
 
   it('honours 429 with Retry-After and retries 5xx', async () => {
-    const { fake, bus, cursors, cfg } = await setup();
+    const { fake, bus, cursors, cfg, clock } = await setup();
     // pdjs retries a 429 three times by itself; the fourth reaches withRetries, which waits Retry-After.
     fake.fault({ path: /^\/services$/, kind: 'rate_limit', times: 4, retryAfterSeconds: 1 });
     fake.fault({ path: /^\/log_entries$/, kind: 'server_error', times: 2, status: 502 });
-    const results = await sync(cfg, bus, cursors);
+    const results = await sync(cfg, bus, cursors, clock);
     expect(results.filter((r) => r.status !== 'ok')).toEqual([]);
-    expect(ids(await readTopic(bus, TOPIC))).toEqual(expectedIds(fake, Date.now() - 200 * 86_400_000));
+    expect(ids(await readTopic(bus, TOPIC))).toEqual(expectedIds(fake, clock.now() - 200 * 86_400_000));
     const services = fake.requests.log.filter((r) => r.path === '/services');
     expect(services.map((r) => r.status)).toEqual([429, 429, 429, 429, 200]);
     expect(services[4]!.at - services[3]!.at).toBeGreaterThanOrEqual(1_000);
@@ -180,9 +189,9 @@ describe('pagerduty pull', () => {
   });
 
   it('a 401 stops the incidents stream with a clear message while the other streams complete', async () => {
-    const { fake, bus, cursors, cfg } = await setup();
+    const { fake, bus, cursors, cfg, clock } = await setup();
     fake.fault({ path: /^\/incidents/, kind: 'unauthorized', times: Infinity });
-    const results = await sync(cfg, bus, cursors);
+    const results = await sync(cfg, bus, cursors, clock);
     const failed = results.filter((r) => r.status === 'failed');
     expect(failed.map((r) => r.stream)).toEqual(Array(fake.services.size).fill('incidents'));
     expect(failed[0]!.error).toMatch(/^service P\w+: GET \/incidents: 401 unauthorized.*PTEL_PAGERDUTY_TOKEN/);
@@ -192,12 +201,12 @@ describe('pagerduty pull', () => {
   });
 
   it('after a crash in the middle of a sync, a restart leaves exactly the ids of a clean sync', async () => {
-    const data = syntheticPagerdutyData({ services: 3, incidentsPerService: 150, days: 150 });
+    const data = syntheticPagerdutyData({ services: 3, incidentsPerService: 150, days: 150, end: new Date(T0) });
     const clean = await setup(structuredClone(data));
-    await sync(clean.cfg, clean.bus, clean.cursors);
+    await sync(clean.cfg, clean.bus, clean.cursors, clean.clock);
     const cleanIds = ids(await readTopic(clean.bus, TOPIC));
 
-    const { fake, bus, cursors, cfg } = await setup(structuredClone(data));
+    const { fake, bus, cursors, cfg, clock } = await setup(structuredClone(data));
     let publishes = 0;
     const failing: Bus = {
       ...bus,
@@ -207,9 +216,10 @@ describe('pagerduty pull', () => {
         await bus.publish(topic, messages);
       },
     };
-    const crashed = await sync(cfg, failing, cursors);
+    const crashed = await sync(cfg, failing, cursors, clock);
     expect(crashed.some((r) => r.status === 'failed')).toBe(true);
-    const resumed = await sync(cfg, bus, cursors);
+    await clock.advance(60_000);
+    const resumed = await sync(cfg, bus, cursors, clock);
     expect(resumed.every((r) => r.status === 'ok')).toBe(true);
     expect(ids(await readTopic(bus, TOPIC))).toEqual(cleanIds);
     expect(cleanIds).toEqual(expectedIds(fake, 0));

@@ -24,7 +24,7 @@ export const ACCOUNT_SCOPE = 'account';
  * The end of this sync's windows: now, down to the second. PagerDuty renders times to the second,
  * so a record of this second is left to the next window rather than risked.
  */
-const windowEnd = (): Date => new Date(Math.floor(Date.now() / 1000) * 1000);
+const windowEnd = (now: number): Date => new Date(Math.floor(now / 1000) * 1000);
 
 const listSchema = z.looseObject({
   more: z.boolean().nullish(),
@@ -134,7 +134,7 @@ async function* pullIncidents(
   cursor: Cursor | undefined,
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
-  const now = windowEnd();
+  const now = windowEnd(ctx.clock.now());
   const resume = ctx.backfill || typeof cursor?.['until'] !== 'string' ? undefined : new Date(cursor['until']);
   const from = resume ?? ctx.since;
   const open = ctx.backfill ? {} : parseOpen(cursor?.['open']);
@@ -200,7 +200,7 @@ async function* pullLogEntries(
   cursor: Cursor | undefined,
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
-  const now = windowEnd();
+  const now = windowEnd(ctx.clock.now());
   const from = ctx.backfill || typeof cursor?.['until'] !== 'string' ? ctx.since : new Date(cursor['until']);
   const services = new Set(configuredServices(ctx.config));
   const query: Query = { is_overview: 'false', time_zone: 'UTC' };
