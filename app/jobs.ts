@@ -33,7 +33,7 @@ export function syncOnce(rt: Runtime, options: SyncOptions = {}): Promise<Stream
     logger: rt.logger,
     metrics: rt.metrics,
     store: rt.store,
-    now: () => rt.clock.date(),
+    clock: rt.clock,
     ...options,
   });
 }
@@ -146,7 +146,7 @@ export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers
         logger: rt.logger,
         metrics: rt.metrics,
       })
-    : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true });
+    : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true, clock: rt.clock });
 }
 
 export function webhookRoutesFor(rt: Runtime): Record<string, RouteHandler> {

@@ -3,12 +3,15 @@ import type { StreamProgress } from '../connectors/core/runner.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
 import type { Scheduler } from '../infra/scheduler/types.js';
+import { advertiseStore } from '../infra/store/attach.js';
+import { createStoreBridge } from '../infra/store/bridge.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import type { StallAlertsResult } from '../workers/alerts/stalls.js';
 import { modelSummary, type ModelSummary } from '../workers/link/summary.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
+import { dataQualitySummary, type DataQualityRow } from '../workers/normalize/quality.js';
 import { deadLetterCounts, storedEvents, type StoredEvents } from '../workers/normalize/status.js';
 import type { DemoHistory } from './organisation.js';
 import {
@@ -28,6 +31,8 @@ import type { Runtime } from './runtime.js';
 export interface RunningRole {
   /** Where its HTTP endpoints listen, when it serves any. */
   url?: string;
+  /** Where the embedded store is served over ClickHouse's HTTP interface, for other ptel commands and Grafana. */
+  storeUrl?: string;
   /** Stops intake, drains and flushes, in that order. */
   stop(): Promise<void>;
 }
@@ -70,6 +75,7 @@ function startNormalizing(rt: Runtime): ReturnType<typeof startNormalizer> {
     topics: rawTopics(rt),
     concurrency: rt.config.normalizer.concurrency,
     sessionTimeoutMs: rt.config.normalizer.sessionTimeoutMs,
+    clock: rt.clock,
   });
 }
 
@@ -80,7 +86,7 @@ async function publishDemo(rt: Runtime): Promise<DemoHistory | undefined> {
   const published = await publishRecords(rt.bus, demo.records, 'demo', {
     metrics: rt.metrics,
     topicPrefix: rt.config.kafka.topicPrefix,
-    now: () => rt.clock.date(),
+    clock: rt.clock,
   });
   rt.logger.info({ published: Object.fromEntries(published) }, 'published');
   return demo;
@@ -90,6 +96,8 @@ async function publishDemo(rt: Runtime): Promise<DemoHistory | undefined> {
 export interface StoreSummary {
   events: StoredEvents[];
   deadLetters: Array<{ code: string; count: number }>;
+  /** Fields that could not be read and were left empty, counted per source, entity and field. */
+  dataQuality: DataQualityRow[];
   model: ModelSummary;
 }
 
@@ -99,7 +107,12 @@ export async function storeSummary(rt: Pick<Runtime, 'store'>): Promise<StoreSum
 
 /** The stored events and dead letters, now or as the store held them at `asOf`. */
 export async function storeStatus(rt: Pick<Runtime, 'store'>, options: { asOf?: Date } = {}): Promise<Omit<StoreSummary, 'model'>> {
-  return { events: await storedEvents(rt.store, options), deadLetters: await deadLetterCounts(rt.store, options) };
+  return {
+    events: await storedEvents(rt.store, options),
+    deadLetters: await deadLetterCounts(rt.store, options),
+    // Notes are counted as they come, not versioned: as of a past instant there is no count to give.
+    dataQuality: options.asOf === undefined ? await dataQualitySummary(rt.store) : [],
+  };
 }
 
 export interface RunOnceResult {
@@ -160,6 +173,13 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
   const schedules = jobSchedules(rt.config, rt.organisation).filter((s) => !demo || s.job !== 'pull');
   const scheduler: Scheduler = createScheduler(rt, schedules, jobHandlers(rt));
   await scheduler.start();
+  // The embedded store is this process's alone: serve it, so that other commands can read it meanwhile.
+  const bridge =
+    rt.store.kind === 'embedded' ? await createStoreBridge({ store: rt.store, logger: rt.logger, clock: rt.clock }) : undefined;
+  const unadvertise =
+    bridge !== undefined
+      ? advertiseStore(rt.config.dataDir, { url: bridge.url, user: bridge.user, password: bridge.password, pid: process.pid })
+      : () => undefined;
   if (demo) {
     const history = rt.organisation.demoRecords();
     hooks.onStart?.({ ...(history !== undefined ? { demo: history } : {}), sources: [] });
@@ -169,10 +189,13 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
   }
   return {
     url: http.url,
+    ...(bridge !== undefined ? { storeUrl: bridge.url } : {}),
     async stop() {
       await http.close();
       await scheduler.stop();
       await normalizer.stop();
+      unadvertise();
+      await bridge?.close();
     },
   };
 }
@@ -239,14 +262,16 @@ export async function replayStored(
     registry: createMapperRegistry(),
     context: rt.organisation.mapContext(),
     filter,
+    clock: rt.clock,
     onProgress: (n) => rt.logger.info({ events: n }, 'replay progress'),
   });
   await linkNow(rt);
   return result;
 }
 
-/** How far behind the normalizer group is, per raw topic with any events. */
+/** How far behind the normalizer group is, per raw topic with any events (none when the bus is another process's). */
 export async function normalizerLag(rt: Runtime): Promise<Array<{ topic: string; behind: number }>> {
+  if (rt.attachedTo !== undefined) return [];
   const out: Array<{ topic: string; behind: number }> = [];
   for (const topic of rawTopics(rt)) {
     const lag = await rt.bus.lag(rt.config.normalizer.groupId, topic);

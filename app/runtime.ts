@@ -9,6 +9,7 @@ import { PipelineMetrics } from '../infra/observability/metrics.js';
 import { BatchWriter } from '../infra/store/batch-writer.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
+import { findRunningStore } from '../infra/store/attach.js';
 import { systemClock, type Clock } from '../infra/clock.js';
 import { resolveOrganisation, type Organisation } from './organisation.js';
 
@@ -27,6 +28,8 @@ export interface Runtime {
   bus: Bus;
   store: Store;
   writer: BatchWriter;
+  /** Set when this process works on the store of a running ptel (see RuntimeOptions.attach). */
+  attachedTo?: { pid: number; url: string };
   /** Shuts down in order: flush the writer, close the bus, close the store, release the data folder. */
   close(): Promise<void>;
 }
@@ -37,6 +40,28 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Apply pending migrations on start (embedded default; distributed runs `ptel migrate` once). */
   migrate?: boolean;
+  /**
+   * For commands that need only the store: when another process (`ptel run`) holds the embedded data
+   * folder and serves its store, work on that store over its HTTP interface instead of refusing. The
+   * bus then belongs to that process and answers BusUnavailableError.
+   */
+  attach?: boolean;
+}
+
+/** The embedded data folder is held by another live process. */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+}
+
+/** The bus of an embedded data folder served by another process. */
+export class BusUnavailableError extends Error {
+  override readonly name = 'BusUnavailableError';
+}
+
+function unavailableBus(pid: number): Bus {
+  const refuse = (): Promise<never> =>
+    Promise.reject(new BusUnavailableError(`the bus of this data folder belongs to the running ptel (process ${pid})`));
+  return { kind: 'local', ensureTopics: refuse, publish: refuse, consume: refuse, lag: refuse, close: () => Promise.resolve() };
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -45,6 +70,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock;
   const organisation = resolveOrganisation(config, clock);
   const ownsDataDir = config.mode === 'embedded' || config.clickhouse.engine === 'embedded';
+  const running = ownsDataDir && options.attach === true ? findRunningStore(config.dataDir) : undefined;
+  if (running !== undefined) return attachRuntime(config, running, { clock, organisation, logger, metrics });
   const release = ownsDataDir ? lockDataDir(config.dataDir) : () => undefined;
   let bus: Bus | undefined;
   let store: Store | undefined;
@@ -120,6 +147,54 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
 }
 
+/** A runtime on the store a running ptel serves for its data folder: no lock, no bus of its own, no migrations. */
+async function attachRuntime(
+  config: Config,
+  running: NonNullable<ReturnType<typeof findRunningStore>>,
+  parts: Pick<Runtime, 'clock' | 'organisation' | 'logger' | 'metrics'>,
+): Promise<Runtime> {
+  const store = await openStore({
+    kind: 'attached',
+    url: running.url,
+    username: running.user,
+    password: running.password,
+    database: config.clickhouse.database,
+    requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+  });
+  const ping = await store.client.ping();
+  if (!ping.success) {
+    await store.close();
+    throw new DataDirInUseError(
+      `data folder ${config.dataDir} is held by process ${running.pid}, whose store does not answer at ${running.url}; ` +
+        'wait for it to start, or stop it',
+    );
+  }
+  const writer = new BatchWriter(store, {
+    flushRows: config.normalizer.flushRows,
+    flushIntervalMs: config.normalizer.flushIntervalMs,
+    lingerMs: config.normalizer.lingerMs,
+    metrics: parts.metrics,
+    logger: parts.logger,
+  });
+  parts.logger.debug({ pid: running.pid, url: running.url }, 'working on the store of the running ptel');
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    ...parts,
+    bus: unavailableBus(running.pid),
+    store,
+    writer,
+    attachedTo: { pid: running.pid, url: running.url },
+    close() {
+      closing ??= (async () => {
+        await writer.close().catch((err: unknown) => parts.logger.error({ err }, 'final flush failed'));
+        await store.close().catch((err: unknown) => parts.logger.error({ err }, 'closing the store failed'));
+      })();
+      return closing;
+    },
+  };
+}
+
 function requireSecret(value: string | undefined, variable: string, key: string): string {
   if (value === undefined || value === '') throw new Error(`'${key}' is configured but ${variable} is not set in the environment`);
   return value;
@@ -137,7 +212,9 @@ export function lockDataDir(dir: string): () => void {
   } catch {
     const holder = Number(readFileSync(file, 'utf8').trim());
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`data folder ${dir} is in use by process ${holder}; stop it first, or set dataDir (PTEL_DATA_DIR) to another folder`);
+      throw new DataDirInUseError(
+        `data folder ${dir} is in use by process ${holder}; stop it first, or set dataDir (PTEL_DATA_DIR) to another folder`,
+      );
     }
     writeFileSync(file, String(process.pid));
   }

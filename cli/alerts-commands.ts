@@ -4,7 +4,7 @@ import type { Config } from '../infra/config/schema.js';
 import { createNotifiers } from '../workers/alerts/channels.js';
 import { dedupKeyOf, readAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
 import { newAlert, type StallAlert } from '../workers/alerts/types.js';
-import { withRuntime, type Command, type CommandContext } from './command.js';
+import { withStore, type Command, type CommandContext } from './command.js';
 import { parseInstant, printTable } from './output.js';
 
 function fail(ctx: CommandContext, message: string): number {
@@ -69,7 +69,7 @@ export const ALERTS_COMMANDS: Record<string, Command> = {
         case 'list': {
           const asOf = parseInstant(ctx, 'as-of', 'ptel alerts');
           if (asOf === null) return Promise.resolve(2);
-          return withRuntime(ctx.config, async (rt) => {
+          return withStore(ctx.config, async (rt) => {
             const alerts = await readAlerts(rt.store, {
               ...(ctx.values['all'] === true ? {} : { status: 'open' as const }),
               ...(asOf !== undefined ? { asOf } : {}),
@@ -79,7 +79,7 @@ export const ALERTS_COMMANDS: Record<string, Command> = {
           });
         }
         case 'run':
-          return withRuntime(ctx.config, async (rt) => {
+          return withStore(ctx.config, async (rt) => {
             const r = await stallAlertsNow(rt);
             printStallRun(ctx.out, r, ctx.config);
             return r.deliveries.some((d) => !d.ok) ? 1 : 0;

@@ -29,3 +29,11 @@ export async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<n
     await rt.close();
   }
 }
+
+/**
+ * Like withRuntime, for commands that need only the store: while `ptel run` holds the embedded data
+ * folder, they work on the store it serves instead of being refused.
+ */
+export function withStore(config: Config, fn: (rt: Runtime) => Promise<number>): Promise<number> {
+  return withRuntime(config, fn, { attach: true });
+}

@@ -28,7 +28,7 @@ import { onShutdownSignal } from './lifecycle.js';
 import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
 import { parseInstant, printTable } from './output.js';
 
-function printEvents(out: NodeJS.WritableStream, summary: Pick<StoreSummary, 'events' | 'deadLetters'>): void {
+function printEvents(out: NodeJS.WritableStream, summary: Pick<StoreSummary, 'events' | 'deadLetters' | 'dataQuality'>): void {
   printTable(
     out,
     ['source', 'type', 'events', 'entities', 'latest'],
@@ -36,6 +36,16 @@ function printEvents(out: NodeJS.WritableStream, summary: Pick<StoreSummary, 'ev
   );
   const dead = summary.deadLetters;
   out.write(dead.length === 0 ? 'dead letters: none\n' : `dead letters: ${dead.map((d) => `${d.code} ${d.count}`).join(', ')}\n`);
+  if (summary.dataQuality.length === 0) {
+    out.write('data quality: every field read\n');
+    return;
+  }
+  out.write('data quality: fields left empty because their value could not be read (the entity was kept)\n');
+  printTable(
+    out,
+    ['source', 'entity', 'field', 'problem', 'notes', 'last seen', 'example event'],
+    summary.dataQuality.map((q) => [q.source, q.entity, q.field, q.problem, q.notes, q.lastSeen, q.exampleEventId]),
+  );
 }
 
 function printModel(out: NodeJS.WritableStream, model: ModelSummary): void {
@@ -89,7 +99,8 @@ export const COMMANDS: Record<string, Command> = {
             ctx,
             role,
             rt.logger,
-            `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>); Ctrl-C stops`,
+            `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>)` +
+              `${role.storeUrl !== undefined ? `; the store on ${role.storeUrl} (ptel metrics, status, alerts and export read it meanwhile)` : ''}; Ctrl-C stops`,
           );
         }
         const display = createProgressDisplay(ctx.out);
@@ -205,11 +216,15 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'usage: ptel link\n\nRuns on schedule in `run` and `connect`; this runs it once now and prints what the model holds.',
     options: {},
     run(ctx) {
-      return withRuntime(ctx.config, async (rt) => {
-        await linkNow(rt);
-        printModel(ctx.out, await modelSummary(rt.store));
-        return 0;
-      });
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
+          await linkNow(rt);
+          printModel(ctx.out, await modelSummary(rt.store));
+          return 0;
+        },
+        { attach: true },
+      );
     },
   },
 
@@ -291,15 +306,19 @@ export const COMMANDS: Record<string, Command> = {
         ctx.err.write(`ptel dead-letters: --limit '${String(text)}': expected a whole number of at least 1\n`);
         return 2;
       }
-      return withRuntime(ctx.config, async (rt) => {
-        const rows = await latestDeadLetters(rt.store, limit);
-        printTable(
-          ctx.out,
-          ['failed at', 'topic', 'partition', 'offset', 'code', 'reason'],
-          rows.map((r) => [r.failedAt, r.topic, r.partition, r.offset, r.code, r.reason]),
-        );
-        return 0;
-      });
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
+          const rows = await latestDeadLetters(rt.store, limit);
+          printTable(
+            ctx.out,
+            ['failed at', 'topic', 'partition', 'offset', 'code', 'reason'],
+            rows.map((r) => [r.failedAt, r.topic, r.partition, r.offset, r.code, r.reason]),
+          );
+          return 0;
+        },
+        { attach: true },
+      );
     },
   },
 
@@ -313,16 +332,23 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const asOf = parseInstant(ctx, 'as-of', 'ptel status');
       if (asOf === null) return 2;
-      return withRuntime(ctx.config, async (rt) => {
-        if (asOf !== undefined) {
-          ctx.out.write(`as of ${asOf.toISOString()}:\n`);
-          printEvents(ctx.out, await storeStatus(rt, { asOf }));
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
+          if (asOf !== undefined) {
+            ctx.out.write(`as of ${asOf.toISOString()}:\n`);
+            printEvents(ctx.out, await storeStatus(rt, { asOf }));
+            return 0;
+          }
+          printEvents(ctx.out, await storeStatus(rt));
+          if (rt.attachedTo !== undefined) {
+            ctx.out.write(`normalizer: inside the running ptel (process ${rt.attachedTo.pid}); its /metrics has the lag\n`);
+          }
+          for (const l of await normalizerLag(rt)) ctx.out.write(`${l.topic}: ${l.behind} behind\n`);
           return 0;
-        }
-        printEvents(ctx.out, await storeStatus(rt));
-        for (const l of await normalizerLag(rt)) ctx.out.write(`${l.topic}: ${l.behind} behind\n`);
-        return 0;
-      });
+        },
+        { attach: true },
+      );
     },
   },
 

@@ -3,7 +3,7 @@ import { EXPORT_FILES, ExportError, exportRoot, runExport } from '../workers/exp
 import type { ScopeFilter } from '../workers/export/kpis.js';
 import { lastCompleteMonth, parseMonth } from '../workers/export/month.js';
 import { today } from '../workers/metrics/job.js';
-import { withRuntime, type Command, type CommandContext } from './command.js';
+import { withStore, type Command, type CommandContext } from './command.js';
 
 function usageError(ctx: CommandContext, message: string): number {
   ctx.err.write(`ptel export: ${message}\n`);
@@ -42,7 +42,7 @@ export const EXPORT_COMMANDS: Record<string, Command> = {
       const scopes = scopeFilters(ctx.values['scope']);
       if (typeof scopes === 'string') return usageError(ctx, scopes);
       const out = typeof ctx.values['out'] === 'string' ? ctx.values['out'] : exportRoot(ctx.config);
-      return withRuntime(ctx.config, async (rt) => {
+      return withStore(ctx.config, async (rt) => {
         const config = { ...ctx.config, org: rt.organisation.org };
         try {
           const r = await runExport({ store: rt.store, config, month, out, scopes });

@@ -66,7 +66,15 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const ctx: CommandContext = { config, values, positionals, out: process.stdout, err: process.stderr };
-  return command.run(ctx);
+  try {
+    return await command.run(ctx);
+  } catch (err) {
+    // A refusal or failure is said in one line; where it failed only when asked for (log level debug).
+    const debug = config.log.level === 'debug' || config.log.level === 'trace';
+    const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`ptel ${name}: ${text}\n${debug ? '' : '(PTEL_LOG_LEVEL=debug shows where it failed)\n'}`);
+    return 1;
+  }
 }
 
 // Output piped into a reader that stops early (ptel metrics | head): stop quietly, as other tools do.

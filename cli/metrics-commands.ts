@@ -5,7 +5,7 @@ import { addDays, explainMetric, metricParams, periodStart, scopesOf } from '../
 import { today } from '../workers/metrics/job.js';
 import { kpiSummary, readMetricValues } from '../workers/metrics/queries.js';
 import { parseScope, PERIOD_KINDS, type MetricDefinition, type PeriodKind } from '../workers/metrics/types.js';
-import { withRuntime, type Command, type CommandContext } from './command.js';
+import { withStore, type Command, type CommandContext } from './command.js';
 import { parseInstant, printTable } from './output.js';
 import { csvField } from '../workers/export/csv.js';
 
@@ -49,7 +49,6 @@ function option(ctx: CommandContext, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-
 /** The period kinds a metric is computed for; undefined when it is the kind asked for. */
 function periodProblem(def: MetricDefinition, period: string): string | undefined {
   const kinds = def.periods ?? PERIOD_KINDS;
@@ -78,7 +77,7 @@ async function show(ctx: CommandContext, format: Format): Promise<number> {
   }
   const asOf = parseInstant(ctx, 'as-of', 'ptel metrics');
   if (asOf === null) return 2;
-  return withRuntime(ctx.config, async (rt) => {
+  return withStore(ctx.config, async (rt) => {
     const at = asOf ?? rt.clock.date();
     const rows = await readMetricValues(rt.store, {
       period: period as PeriodKind,
@@ -120,7 +119,7 @@ async function explain(ctx: CommandContext, format: Format): Promise<number> {
   if (startText !== undefined && !DAY.test(startText)) return fail(ctx, `--start '${startText}': expected a date YYYY-MM-DD`);
   const scopeId = scope?.id ?? (scope?.kind === 'org' ? 'org' : undefined);
   if (scope === undefined || scopeId === undefined) return fail(ctx, '--scope needs KIND:ID, for example team:checkout');
-  return withRuntime(ctx.config, async (rt) => {
+  return withStore(ctx.config, async (rt) => {
     const start = startText ?? periodStart(period, today(ctx.config.metrics.timeZone, asOf ?? rt.clock.date()));
     const rows = await explainMetric({
       store: rt.store,
@@ -163,7 +162,7 @@ async function compute(ctx: CommandContext, backfill: boolean): Promise<number> 
   ] as const) {
     if (v !== undefined && !DAY.test(v)) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
   }
-  return withRuntime(ctx.config, async (rt) => {
+  return withStore(ctx.config, async (rt) => {
     const end = to ?? addDays(today(ctx.config.metrics.timeZone, rt.clock.date()), 1);
     if (from === undefined) {
       const r = await metricsNow(rt, { mode: 'full' });

@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDemo } from '../../connectors/demo/source.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { openStore } from '../../infra/store/client.js';
-import { cliPath, queryRows, tempDir, waitFor } from '../support/harness.js';
+import { cliPath, queryRows, runCli, tempDir, waitFor } from '../support/harness.js';
 
 /** Embedded mode: the whole path in one process, with no Kafka, Redis or ClickHouse server. */
 describe('embedded mode', () => {
@@ -122,6 +122,68 @@ describe('embedded mode', () => {
     }
     expect(await exited, err).toBe(0);
   });
+
+  it('lets the read commands work on the store while it runs, and refuses the rest in one line', async () => {
+    const dataDir = tempDir('ptel-embedded-read-');
+    const child = spawn(process.execPath, [cliPath, 'run'], {
+      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tempDir(),
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const cli = (...args: string[]) => runCli(args, { env: env(dataDir), cwd: tempDir(), timeoutMs: 120_000 });
+    try {
+      const served = await waitFor(
+        'the store address',
+        () => /the store on (http:\/\/\S+)/.exec(out),
+        (m) => m !== null,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      expect(served![1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(existsSync(path.join(dataDir, 'store.json'))).toBe(true);
+      // The demo is normalized meanwhile: status reads the running store.
+      const status = await waitFor(
+        'pull requests in ptel status',
+        () => cli('status'),
+        (r) => r.status === 0 && /github\s+github\.pull_request\s+[1-9]/.test(r.stdout),
+        { timeoutMs: 120_000, intervalMs: 1_000 },
+      );
+      expect(status.stdout).toContain(`inside the running ptel (process ${child.pid})`);
+      // The metrics job runs at start; its values are read while the job keeps running.
+      const shown = await waitFor(
+        'org metrics in ptel metrics show',
+        () => cli('metrics', 'show', '--metric', 'deployment_frequency', '--format', 'json'),
+        (r) => r.status === 0 && r.stdout.includes('"metric":"deployment_frequency"'),
+        { timeoutMs: 150_000, intervalMs: 2_000 },
+      );
+      expect(shown.stderr).toBe('');
+      const alerts = await cli('alerts', 'list', '--format', 'json');
+      expect(alerts.status, alerts.stderr).toBe(0);
+      const dead = await cli('dead-letters');
+      expect(dead.status, dead.stderr).toBe(0);
+      // A command that needs the bus or the whole data folder is refused in one line, with no stack trace.
+      for (const args of [['run', '--once'], ['replay']]) {
+        const refused = await cli(...args);
+        expect(refused.status, args.join(' ')).toBe(1);
+        expect(refused.stderr).toContain(`is in use by process ${child.pid}`);
+        expect(refused.stderr).not.toMatch(/^\s+at /m);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, err).toBe(0);
+    // Stopped: the store is no longer advertised, and commands open the data folder themselves again.
+    expect(existsSync(path.join(dataDir, 'store.json'))).toBe(false);
+    const after = await cli('status');
+    expect(after.status, after.stderr).toBe(0);
+    expect(after.stdout).not.toContain('inside the running ptel');
+  }, 400_000);
 
   it('answers a broken configuration file with the key and the fix, and exit code 78', () => {
     const dir = tempDir();
