@@ -97,7 +97,25 @@ describe('the main job with configured sources', () => {
 
     const again = await ptel('sync');
     expect(again.status, again.stdout + again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/^0 records from \d+ requests; (\d+) of \1 streams ok$/m);
+    expect(again.stdout).toMatch(/^0 records from \d+ requests; (\d+) of \1 streams ok; stored$/m);
+  });
+
+  it('leaves what a sync pulled stored in embedded mode, with no normalizer running', async () => {
+    const dataDir = path.join(dir, 'sync-only');
+    const r = await runCli(['sync', 'github', '--config', configFile], { env: { ...env, PTEL_DATA_DIR: dataDir }, cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const pulled = Number(/^(\d+) records from/m.exec(r.stdout)?.[1] ?? 0);
+    expect(pulled).toBeGreaterThan(10);
+    expect(r.stdout).toMatch(/; stored$/m);
+    const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
+    try {
+      const [events] = await queryRows<{ n: string }>(store, "SELECT count() AS n FROM raw_events FINAL WHERE source = 'github'");
+      expect(Number(events!.n)).toBe(pulled);
+      const [prs] = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM pull_requests FINAL');
+      expect(Number(prs!.n)).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('stops a stream whose credentials are refused and says so, while the other sources go on', async () => {
