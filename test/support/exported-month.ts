@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DemoOrg } from '../../connectors/demo/generator.js';
+import { fixedClock } from '../../infra/clock.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
@@ -110,7 +111,7 @@ export async function exportedMonth(): Promise<ExportedMonth> {
     dataDir: out,
     configPath: undefined,
   };
-  await runExport({ store, config: settings, month: MONTH, out, now: NOW });
+  await runExport({ store, config: settings, month: MONTH, out, clock: fixedClock(NOW) });
   const dir = path.join(out, MONTH);
   return {
     store,

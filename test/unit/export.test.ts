@@ -275,7 +275,7 @@ describe('ptel export: choices and errors', () => {
       month: MONTH,
       out,
       scopes: [{ kind: 'team', id: team }, { kind: 'program' }],
-      now: NOW,
+      clock: fixedClock(NOW),
     });
     const doc = JSON.parse(readFileSync(path.join(r.dir, 'kpis.json'), 'utf8')) as KpiExport;
     expect(new Set(doc.kpis.map((k) => `${k.scope_kind}:${k.scope_kind === 'team' ? k.scope_id : '*'}`))).toEqual(
@@ -283,7 +283,7 @@ describe('ptel export: choices and errors', () => {
     );
     expect(doc.scope_filter).toEqual([`team:${team}`, 'program']);
     expect(readdirSync(out)).toEqual([MONTH]);
-    await runExport({ store, config: settings, month: MONTH, out, now: NOW });
+    await runExport({ store, config: settings, month: MONTH, out, clock: fixedClock(NOW) });
     expect(readFileSync(path.join(out, MONTH, 'kpis.csv'), 'utf8')).toBe(csv);
   });
 
@@ -352,7 +352,7 @@ describe('the scheduled monthly export', () => {
     const r = await exportMonthJustEnded({
       store,
       config: { ...settings, export: { ...settings.export, dir: root } },
-      now: new Date('2026-11-01T05:30:00Z'),
+      clock: fixedClock(new Date('2026-11-01T05:30:00Z')),
     });
     expect(r).toMatchObject({ month: '2026-10', dir: path.join(root, '2026-10') });
     expect(await monthClosed(store, '2026-10', 'UTC')).toBe(true);
@@ -364,7 +364,7 @@ describe('the scheduled monthly export', () => {
     const empty = await testStore();
     try {
       const root = tempDir('ptel-export-empty-');
-      const r = await exportMonthJustEnded({ store: empty, config: { ...settings, export: { ...settings.export, dir: root } }, now: NOW });
+      const r = await exportMonthJustEnded({ store: empty, config: { ...settings, export: { ...settings.export, dir: root } }, clock: fixedClock(NOW) });
       expect(r).toBeUndefined();
       expect(readdirSync(root)).toEqual([]);
       expect(await monthClosed(empty, MONTH, 'UTC')).toBe(false);

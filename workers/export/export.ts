@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { Store } from '../../infra/store/client.js';
@@ -41,6 +42,8 @@ export interface KpiExport {
   month: Month;
   period_start: string;
   generated_at: string;
+  /** The instant the export reads the store at (ISO 8601, UTC), or null for the store as it was when generated. */
+  as_of: string | null;
   time_zone: string;
   benchmark_year: number;
   /** The --scope filters asked for ('team:checkout', 'program'), empty for every scope. */
@@ -63,7 +66,9 @@ const filterText = (f: ScopeFilter): string => (f.id === undefined ? f.kind : `$
 /**
  * Exports one month: kpis.csv, kpis.json and report.html in `<out>/<YYYY-MM>/`, written into a temporary
  * folder beside it and renamed into place, so a reader sees the previous export or the new one, never a
- * part of either. The numbers are the stored monthly values (metric_values FINAL), not recomputed.
+ * part of either. The numbers are the stored monthly values (metric_values FINAL), not recomputed. With
+ * `asOf`, everything is read as the store held it at that instant (the values, the risks, the incidents
+ * and their links, the stalls), so an export made later gives what an export made then gave.
  */
 export async function runExport(options: {
   store: Store;
@@ -72,17 +77,25 @@ export async function runExport(options: {
   /** The folder that holds the month folders (default: exportRoot). */
   out?: string;
   scopes?: ScopeFilter[];
-  now?: Date;
+  /** Read the store as it stood at this instant instead of as it is now. */
+  asOf?: Date;
+  /** Where generated_at (and, without asOf, the stalls' instant) comes from; default the system clock. */
+  clock?: Clock;
 }): Promise<ExportResult> {
-  const { store, config, month } = options;
+  const { store, config, month, asOf } = options;
+  const clock = options.clock ?? systemClock;
+  if (asOf !== undefined && !Number.isFinite(asOf.getTime())) throw new RangeError('export as of: not an instant');
   const filters = options.scopes ?? [];
-  const history = await readMonthlyValues(store, month);
+  const history = await readMonthlyValues(store, month, asOf);
   if (!history.some((v) => v.period_start === monthStart(month))) {
     throw new ExportError(
       'no_values',
-      `no metric values for ${month}: the store has no monthly value of any metric for that month. ` +
-        `Compute them with \`ptel metrics backfill --from ${monthStart(month)} --to ${monthStart(addMonths(month, 1))}\`, ` +
-        `or let the month-close job run (metrics.monthCloseCron), then export again.`,
+      asOf !== undefined
+        ? `no metric values for ${month} as of ${asOf.toISOString()}: no monthly value of any metric for that month had been ` +
+            'computed by then. Export without --as-of for the values stored now.'
+        : `no metric values for ${month}: the store has no monthly value of any metric for that month. ` +
+            `Compute them with \`ptel metrics backfill --from ${monthStart(month)} --to ${monthStart(addMonths(month, 1))}\`, ` +
+            `or let the month-close job run (metrics.monthCloseCron), then export again.`,
     );
   }
   const rows = kpiRows(history, month, filters, config.metrics.benchmarkYear);
@@ -94,14 +107,16 @@ export async function runExport(options: {
     );
   }
   const scopes = describeScopes(rows, config.org);
-  const reports = await reportData({ store, month, scopes, rows, filters, config });
-  const generatedAt = (options.now ?? new Date()).toISOString();
+  const reports = await reportData({ store, month, scopes, rows, filters, config, clock, ...(asOf !== undefined ? { asOf } : {}) });
+  const generatedAt = clock.date().toISOString();
+  const asOfText = asOf === undefined ? null : asOf.toISOString();
   const doc: KpiExport = {
     format: 'ptel-kpi-export',
     format_version: 1,
     month,
     period_start: monthStart(month),
     generated_at: generatedAt,
+    as_of: asOfText,
     time_zone: config.metrics.timeZone,
     benchmark_year: config.metrics.benchmarkYear,
     scope_filter: filters.map(filterText),
@@ -117,6 +132,7 @@ export async function runExport(options: {
     'report.html': renderReport({
       month,
       generatedAt,
+      asOf: asOfText,
       timeZone: config.metrics.timeZone,
       benchmarkYear: config.metrics.benchmarkYear,
       rows,
@@ -205,10 +221,12 @@ export async function exportMonthJustEnded(options: {
   store: Store;
   config: ExportSettings;
   logger?: Logger;
-  now?: Date;
+  /** Where now comes from: the month just ended, the metrics run's instant, generated_at. Default the system clock. */
+  clock?: Clock;
 }): Promise<ExportResult | undefined> {
   const { store, config, logger } = options;
-  const now = options.now ?? new Date();
+  const clock = options.clock ?? systemClock;
+  const now = clock.date();
   const month = lastCompleteMonth(config.metrics.timeZone, now);
   // What went out for a month stays as it was: a restart or a retried run does not rewrite it (ptel export does).
   if (existsSync(path.join(exportRoot(config), month, 'kpis.csv'))) {
@@ -221,9 +239,9 @@ export async function exportMonthJustEnded(options: {
   }
   if (!(await monthClosed(store, month, config.metrics.timeZone))) {
     logger?.info({ month }, 'no metrics run has covered the month since it ended; closing it before the export');
-    await runMetricsJob({ store, config, run: { mode: 'month-close' }, now, ...(logger !== undefined ? { logger } : {}) });
+    await runMetricsJob({ store, config, run: { mode: 'month-close' }, clock, ...(logger !== undefined ? { logger } : {}) });
   }
-  const result = await runExport({ store, config, month, now });
+  const result = await runExport({ store, config, month, clock });
   logger?.info(result, 'monthly export written');
   return result;
 }

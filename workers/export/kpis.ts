@@ -1,6 +1,7 @@
 import type { Store } from '../../infra/store/client.js';
 import { tierOf, type Tier } from '../metrics/benchmarks.js';
 import { METRICS, metricById } from '../metrics/definitions/index.js';
+import { readMetricValues } from '../metrics/queries.js';
 import { SCOPE_KINDS, type MetricDefinition, type ScopeKind } from '../metrics/types.js';
 import { addMonths, monthStart, type Month } from './month.js';
 
@@ -51,29 +52,29 @@ export interface StoredValue {
 /** How many months back the report's trend charts go, the export's month included. */
 export const TREND_MONTHS = 6;
 
-/** The monthly values of the months [month - TREND_MONTHS + 1, month], exactly as metric_values FINAL holds them. */
-export async function readMonthlyValues(store: Store, month: Month): Promise<StoredValue[]> {
-  const rs = await store.client.query({
-    query: `SELECT metric, scope_kind, scope_id, toString(period_start) AS start, value, numerator, denominator, sample_size, unit,
-                   definition_version
-            FROM metric_values FINAL
-            WHERE period_kind = 'month' AND period_start >= {from:Date} AND period_start <= {to:Date}`,
-    query_params: { from: monthStart(addMonths(month, -(TREND_MONTHS - 1))), to: monthStart(month) },
-    format: 'JSONEachRow',
+/**
+ * The monthly values of the months [month - TREND_MONTHS + 1, month], exactly as metric_values FINAL holds
+ * them; with `asOf`, as the store held them at that instant (per value the latest version computed at or
+ * before it, a value deleted by then left out), read through the metrics' own as-of read.
+ */
+export async function readMonthlyValues(store: Store, month: Month, asOf?: Date): Promise<StoredValue[]> {
+  const found = await readMetricValues(store, {
+    period: 'month',
+    from: monthStart(addMonths(month, -(TREND_MONTHS - 1))),
+    to: monthStart(addMonths(month, 1)),
+    ...(asOf !== undefined ? { asOf } : {}),
   });
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  return (await rs.json<Record<string, unknown>>()).map((r) => ({
-    metric: String(r['metric']),
-    scope_kind: String(r['scope_kind']),
-    scope_id: String(r['scope_id']),
-    period_start: String(r['start']),
-    value: num(r['value']),
-    numerator: num(r['numerator']),
-    denominator: num(r['denominator']),
-    // UInt64 arrives as a string in JSON formats
-    sample_size: Number(r['sample_size']),
-    definition_version: Number(r['definition_version']),
-    unit: String(r['unit']),
+  return found.map((r) => ({
+    metric: r.metric,
+    scope_kind: r.scope_kind,
+    scope_id: r.scope_id,
+    period_start: r.period_start,
+    value: r.value,
+    numerator: r.numerator,
+    denominator: r.denominator,
+    sample_size: r.sample_size,
+    definition_version: r.definition_version,
+    unit: r.unit,
   }));
 }
 

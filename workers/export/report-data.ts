@@ -1,7 +1,8 @@
 import type { MetricsConfig, ModelConfig, OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { metricById } from '../metrics/definitions/index.js';
-import { explainMetric, metricParams, scopesOf } from '../metrics/engine.js';
+import type { Clock } from '../../infra/clock.js';
+import { explainMetric, instantParam, metricParams, scopesOf } from '../metrics/engine.js';
 import type { ScopeKind } from '../metrics/types.js';
 import { matchesScope, type KpiRow, type ScopeFilter } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
@@ -115,34 +116,96 @@ async function rows<T>(store: Store, query: string, params: Record<string, unkno
   return rs.json<T>();
 }
 
-/** Risk signals active in a week that starts in the month, per scope, strongest first. */
-async function riskSignals(store: Store, month: Month): Promise<Map<string, RiskSignal[]>> {
+/**
+ * The rows of a versioned table (a ReplacingMergeTree with version and is_deleted) matching `where`: as
+ * they are now (FINAL), or with `asOf` as recorded at that instant: per key, the highest version stamped
+ * (`stamp`) at or before {as_of:DateTime64(3)}, unless that one is a deletion. These tables keep no
+ * history of their own: a version replaced after the instant is read only while the merges have not yet
+ * dropped it, so a row rewritten since may be missing from an as-of read, never shown with later content.
+ */
+function versionedRows(table: string, key: string, stamp: string, where: string, asOf: Date | undefined): string {
+  if (asOf === undefined) return `(SELECT * FROM ${table} FINAL WHERE ${where})`;
+  return `(SELECT * FROM
+           (SELECT * FROM ${table} WHERE ${stamp} <= {as_of:DateTime64(3)} AND (${where}) ORDER BY version DESC LIMIT 1 BY ${key})
+           WHERE is_deleted = 0)`;
+}
+
+/** The query parameter of an as-of instant, when there is one. */
+const asOfParam = (asOf: Date | undefined): Record<string, unknown> => (asOf === undefined ? {} : { as_of: instantParam(asOf) });
+
+/** Risk signals active in a week that starts in the month, per scope, strongest first (as computed by `asOf`, when given). */
+async function riskSignals(store: Store, month: Month, asOf: Date | undefined): Promise<Map<string, RiskSignal[]>> {
+  const source = versionedRows(
+    'risk_signals',
+    'scope_kind, scope_id, indicator, week_start',
+    'computed_at',
+    'week_start >= {from_day:Date} AND week_start < {to_day:Date}',
+    asOf,
+  );
   const found = await rows<RiskSignal & { scope: string }>(
     store,
     `SELECT concat(scope_kind, ':', scope_id) AS scope, indicator, toString(week_start) AS week_start, observed, expected,
             [lower, upper] AS band, score, explanation
-     FROM (SELECT * FROM risk_signals FINAL WHERE active = 1 AND week_start >= {from_day:Date} AND week_start < {to_day:Date})
+     FROM ${source}
+     WHERE active = 1
      ORDER BY scope, abs(score) DESC, week_start, indicator`,
-    monthRange(month),
+    { ...monthRange(month), ...asOfParam(asOf) },
   );
   return byScope(found);
 }
 
-async function riskScores(store: Store, month: Month): Promise<Map<string, RiskScore[]>> {
+async function riskScores(store: Store, month: Month, asOf: Date | undefined): Promise<Map<string, RiskScore[]>> {
+  const source = versionedRows(
+    'risk_scores',
+    'scope_kind, scope_id, week_start',
+    'computed_at',
+    'week_start >= {from_day:Date} AND week_start < {to_day:Date}',
+    asOf,
+  );
   const found = await rows<RiskScore & { scope: string }>(
     store,
     `SELECT concat(scope_kind, ':', scope_id) AS scope, toString(week_start) AS week_start, score, active_signals, top_indicator
-     FROM (SELECT * FROM risk_scores FINAL WHERE week_start >= {from_day:Date} AND week_start < {to_day:Date})
+     FROM ${source}
      ORDER BY scope, week_start`,
-    monthRange(month),
+    { ...monthRange(month), ...asOfParam(asOf) },
   );
   return byScope(found);
 }
 
 const SEVERITY_RANK = "if(match(i.severity, '^sev[1-5]$'), toUInt8(substring(i.severity, 4, 1)), 9)";
 
-/** The incidents that started in the month, with the deployments the linker attributed them to. */
-async function incidents(store: Store, month: Month, tz: string): Promise<Array<Incident & { team: string; program: string }>> {
+/**
+ * The incidents that started in the month, with the deployments the linker attributed them to. With
+ * `asOf`: only incidents created by then, a resolution after it not yet known (the incident is open, its
+ * duration runs to the instant or the month's end, whichever is first), and the links and deployment
+ * facts as the linker had recorded them by then (linked_at). An incident's own fields (title, severity,
+ * service) are its latest: incident_facts keeps no history.
+ */
+async function incidents(
+  store: Store,
+  month: Month,
+  tz: string,
+  asOf: Date | undefined,
+): Promise<Array<Incident & { team: string; program: string }>> {
+  const facts =
+    asOf === undefined
+      ? 'incident_facts AS i FINAL'
+      : `(SELECT * REPLACE (if(resolved_at > {as_of:DateTime64(3)}, NULL, resolved_at) AS resolved_at)
+          FROM incident_facts FINAL WHERE created_at <= {as_of:DateTime64(3)}) AS i`;
+  const links = versionedRows(
+    'incident_deployments',
+    'incident_source, incident_id, deployment_source, deployment_id',
+    'linked_at',
+    "deployment_id != ''",
+    asOf,
+  );
+  const deployments =
+    asOf === undefined
+      ? '(SELECT source, deployment_id, service, sha, ref, finished_at FROM deployment_facts FINAL)'
+      : `(SELECT source, deployment_id, service, sha, ref, if(finished_at > {as_of:DateTime64(3)}, NULL, finished_at) AS finished_at
+          FROM ${versionedRows('deployment_facts', 'source, deployment_id', 'linked_at', '1', asOf)})`;
+  // What is known runs to the month's end, or to the as-of instant when that comes first.
+  const known = asOf === undefined ? 't1' : 'least(t1, {as_of:DateTime64(3)})';
   const found = await rows<
     Omit<Incident, 'deployments' | 'open_at_month_end'> & {
       team: string;
@@ -156,24 +219,24 @@ async function incidents(store: Store, month: Month, tz: string): Promise<Array<
      SELECT i.source AS source, i.incident_id AS id, i.number AS number, i.title AS title, i.service AS service, i.severity AS severity,
             i.urgency AS urgency, i.team AS team, i.program AS program, toString(toTimeZone(i.created_at, {tz:String})) AS created_at,
             if(i.resolved_at IS NULL, NULL, toString(toTimeZone(assumeNotNull(i.resolved_at), {tz:String}))) AS resolved_at,
-            dateDiff('millisecond', i.created_at, if(i.resolved_at IS NULL OR i.resolved_at > t1, t1, assumeNotNull(i.resolved_at))) / 3600000.0 AS duration_hours,
+            dateDiff('millisecond', i.created_at, if(i.resolved_at IS NULL OR i.resolved_at > ${known}, ${known}, assumeNotNull(i.resolved_at))) / 3600000.0 AS duration_hours,
             i.resolved_at IS NULL OR i.resolved_at > t1 AS open_at_month_end,
             ifNull(l.links, []) AS links
-     FROM incident_facts AS i FINAL
+     FROM ${facts}
      LEFT JOIN
      (
          SELECT d.incident_source AS incident_source, d.incident_id AS incident_id,
                 groupArray((d.deployment_source, d.deployment_id, d.method, d.rule, f.service, f.sha, f.ref,
                             if(f.finished_at IS NULL, NULL, toString(toTimeZone(assumeNotNull(f.finished_at), {tz:String}))))) AS links
-         FROM (SELECT * FROM incident_deployments FINAL WHERE deployment_id != '') AS d
-         LEFT JOIN (SELECT source, deployment_id, service, sha, ref, finished_at FROM deployment_facts FINAL) AS f
+         FROM ${links} AS d
+         LEFT JOIN ${deployments} AS f
              ON f.source = d.deployment_source AND f.deployment_id = d.deployment_id
          GROUP BY d.incident_source, d.incident_id
      ) AS l ON l.incident_source = i.source AND l.incident_id = i.incident_id
      WHERE i.created_at >= t0 AND i.created_at < t1
      ORDER BY ${SEVERITY_RANK}, duration_hours DESC, i.created_at, i.incident_id
      SETTINGS join_use_nulls = 1`,
-    { ...monthRange(month), tz },
+    { ...monthRange(month), tz, ...asOfParam(asOf) },
   );
   return found.map(({ links, ...i }) => ({
     ...i,
@@ -206,7 +269,8 @@ function byScope<T extends { scope: string }>(list: T[]): Map<string, Array<Omit
 /**
  * What the report shows per org, program and team besides the KPIs: the month's active risk signals and
  * weekly risk scores, the links stalled at the month's end (the units behind the stored dependency_stalls
- * value, read only where that value is above 0), and the incidents that started in the month.
+ * value, read only where that value is above 0), and the incidents that started in the month. With
+ * `asOf`, each list as the store held it at that instant: nothing computed, linked or dated after it.
  */
 export async function reportData(options: {
   store: Store;
@@ -215,13 +279,17 @@ export async function reportData(options: {
   rows: readonly KpiRow[];
   filters: readonly ScopeFilter[];
   config: { model: ModelConfig; metrics: MetricsConfig; org: OrgConfig };
+  /** The instant the lists are read at; default: as the store holds them now. */
+  asOf?: Date;
+  /** Where now comes from when there is no `asOf` (the stalls are evaluated at it); default the system clock. */
+  clock?: Clock;
 }): Promise<ScopeReport[]> {
-  const { store, month, config } = options;
+  const { store, month, config, asOf } = options;
   const shown = options.scopes.filter((s) => REPORT_KINDS.includes(s.kind) && matchesScope(options.filters, s.kind, s.id));
   const [risks, scores, started] = await Promise.all([
-    riskSignals(store, month),
-    riskScores(store, month),
-    incidents(store, month, config.metrics.timeZone),
+    riskSignals(store, month, asOf),
+    riskScores(store, month, asOf),
+    incidents(store, month, config.metrics.timeZone, asOf),
   ]);
   // The stalled links of the whole org, read once; each scope takes its own.
   const stalledIn = (kind: string, id: string): boolean =>
@@ -236,6 +304,8 @@ export async function reportData(options: {
           scope: { kind: 'org', id: 'org' },
           period: { kind: 'month', start: monthStart(month) },
           scopes: scopesOf(config.org),
+          ...(asOf !== undefined ? { asOf } : {}),
+          ...(options.clock !== undefined ? { clock: options.clock } : {}),
         })
       : [];
   const out: ScopeReport[] = [];

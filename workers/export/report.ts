@@ -17,6 +17,8 @@ import type { Incident, RiskScore, ScopeInfo, ScopeReport } from './report-data.
 export interface ReportInput {
   month: Month;
   generatedAt: string;
+  /** The instant the store was read at (ISO 8601), or null for the store as it was when generated. */
+  asOf?: string | null;
   timeZone: string;
   benchmarkYear: number;
   rows: readonly KpiRow[];
@@ -447,7 +449,10 @@ export function renderReport(input: ReportInput): string {
         <header>
           <h1>${title}</h1>
           <p class="meta">
-            Month ${input.month} in ${input.timeZone} · generated ${input.generatedAt} · DORA tiers from the ${input.benchmarkYear} report ·
+            Month ${input.month} in ${input.timeZone}${
+              input.asOf === undefined || input.asOf === null ? '' : html` · <strong data-as-of="${input.asOf}">as of ${input.asOf}</strong>`
+            }
+            · generated ${input.generatedAt} · DORA tiers from the ${input.benchmarkYear} report ·
             every number is the stored monthly value (kpis.csv and kpis.json hold them all, services and repositories included)
           </p>
           <nav class="toc" data-section="contents">
