@@ -327,7 +327,7 @@ describe('DORA metrics on a hand-computed scenario', () => {
     await insertTables(store, tables);
     await link({ store, model: defaultModel(), now: new Date('2026-03-20T00:00:00Z') });
     read = await compute(store, DORA_METRICS, '2026-03-02', '2026-03-16', undefined, SCOPES);
-  });
+  }, 60_000);
   afterAll(() => store.close());
 
   it('rests on the links the scenario intends', async () => {
@@ -646,6 +646,150 @@ describe('DORA metrics on a hand-computed scenario', () => {
       'github deployment 203 of web: hotfix (ref_pattern) for 202',
     ]);
     expect(rows).toHaveLength(8);
+  });
+});
+
+/*
+ * The same scenario evaluated at two instants while March is running. Nothing dated after the instant
+ * counts: a deployment, an incident, a rollback or a hotfix that came later is not known yet, an
+ * incident resolved later is still open, and a running month or week is taken as far as it has gone.
+ *
+ * N1 = Monday 03-02 20:30 (h20.5). Finished by then: api 101 (h1), 102 (h12), 104 (h20); web 201 (h2).
+ *   change failure: 102 failed (I1 h13, I2 h14); 104 not yet: I4 starts h21, its rollback 105 finishes
+ *     h22, its hotfix 106 h40. checkout 1 / 3, org 1 / 4 (had the later facts counted: 2 / 3, 2 / 4).
+ *   recovery of 102: I2 resolves at h21, after N1, so its incidents are not all resolved; the next
+ *     successful api deployment that had not failed by N1 is 104 at h20: 8 h (not 9 h by I2's
+ *     resolution, which had not happened).
+ *   deployments per week: March had begun 2 days (03-01, 03-02): org 4 over 2 / 7 weeks = 14; checkout
+ *     3 -> 10.5; search 0 (not 11 over 31 / 7).
+ *   deployment days median: no week of March had ended: no value (the running week of 03-02 is not one).
+ * N2 = Monday 03-09 12:30 (h180.5). Finished by then: all of week 1, and web 204 (h170), 205 (h180).
+ *   change failure, week 2, web: 204 failed (I7 h171, I8 h172); 205 not yet (its rollback 206 finishes
+ *     h190): 1 / 2. Week 1 is unchanged: every fact of it came by h52 (org 3 / 8).
+ *   recovery of 204: I7 is open; 205 (h180) had not failed by N2: 10 h (not 20 h by 206).
+ *     March, org: 102 9 (I2 resolved h21 before 105 at h22; 104 had failed by I4), 104 2, 202 22, 204 10
+ *     -> 2 9 10 22 -> 9.5.
+ *   deployments per week: 9 days of March begun; org 10 (8 + 204, 205) -> 70 / 9; checkout 5 -> 35 / 9.
+ *   deployment days median: the week of 03-02 has ended (org 3 days, checkout 2, web 3, search 0); the
+ *     week of 03-09 is running and not counted: org 3 (not the median of 3 and 1).
+ */
+describe('DORA metrics at an instant while the month is running', () => {
+  const N1 = new Date(at(20.5));
+  const N2 = new Date(at(180.5));
+  const stores: Store[] = [];
+  let atN1: Read;
+  let atN2: Read;
+  let facts: Store;
+  const v = async (r: Read, metric: string, scope: `${ScopeKind}:${string}`, period: PeriodKind, start: string) => {
+    const x = await r(metric, scope, period, start);
+    return x === undefined ? undefined : [x.value, x.numerator, x.denominator, x.sample_size];
+  };
+  const q = async (r: Read, metric: string, scope: `${ScopeKind}:${string}`, period: PeriodKind, start: string) => {
+    const x = await r(metric, scope, period, start);
+    return x === undefined ? undefined : [x.value === null ? null : Math.round(x.value * 1e6) / 1e6, x.sample_size];
+  };
+  const open = async (): Promise<Store> => {
+    const s = await testStore();
+    stores.push(s);
+    await insertTables(s, tables);
+    await link({ store: s, model: defaultModel(), now: new Date('2026-03-20T00:00:00Z') });
+    return s;
+  };
+
+  beforeAll(async () => {
+    // explain reads the facts, never the computed values: any of these stores holds every fact
+    const [first, second] = await Promise.all([open(), open()]);
+    facts = first;
+    atN1 = await compute(first, DORA_METRICS, '2026-03-02', '2026-03-16', undefined, SCOPES, { now: N1 });
+    atN2 = await compute(second, DORA_METRICS, '2026-03-02', '2026-03-16', undefined, SCOPES, { now: N2 });
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+  });
+
+  it('change_failure_rate counts only the evidence of failure that had arrived by the instant', async () => {
+    expect(await v(atN1, 'change_failure_rate', 'team:checkout', 'week', WEEK1)).toEqual([1 / 3, 1, 3, 3]);
+    expect(await v(atN1, 'change_failure_rate', 'repo:acme/api', 'day', '2026-03-02')).toEqual([1 / 3, 1, 3, 3]);
+    expect(await v(atN1, 'change_failure_rate', 'org:org', 'month', MONTH)).toEqual([0.25, 1, 4, 4]);
+    expect(await v(atN2, 'change_failure_rate', 'team:web', 'week', WEEK2)).toEqual([0.5, 1, 2, 2]);
+    expect(await v(atN2, 'change_failure_rate', 'org:org', 'week', WEEK1)).toEqual([0.375, 3, 8, 8]);
+  });
+
+  it('failed_deployment_recovery_time_p50 counts only the recoveries that had happened by the instant', async () => {
+    expect(await q(atN1, 'failed_deployment_recovery_time_p50', 'team:checkout', 'week', WEEK1)).toEqual([8, 1]);
+    expect(await q(atN2, 'failed_deployment_recovery_time_p50', 'team:web', 'week', WEEK2)).toEqual([10, 1]);
+    expect(await q(atN2, 'failed_deployment_recovery_time_p50', 'org:org', 'month', MONTH)).toEqual([9.5, 4]);
+  });
+
+  it("deployments_per_week divides a running month's deployments by the days it had begun", async () => {
+    expect(await v(atN1, 'deployments_per_week', 'org:org', 'month', MONTH)).toEqual([14, 4, 2 / 7, 1]);
+    expect(await v(atN1, 'deployments_per_week', 'team:checkout', 'month', MONTH)).toEqual([10.5, 3, 2 / 7, 1]);
+    expect(await v(atN1, 'deployments_per_week', 'team:search', 'month', MONTH)).toEqual([0, 0, 2 / 7, 1]);
+    expect(await v(atN2, 'deployments_per_week', 'org:org', 'month', MONTH)).toEqual([expect.closeTo(70 / 9, 9), 10, 9 / 7, 1]);
+    expect(await v(atN2, 'deployments_per_week', 'team:checkout', 'month', MONTH)).toEqual([expect.closeTo(35 / 9, 9), 5, 9 / 7, 1]);
+  });
+
+  it('deployment_days_per_week_median takes the weeks that had ended by the instant', async () => {
+    expect(await atN1('deployment_days_per_week_median', 'org:org', 'month', MONTH)).toBeUndefined();
+    expect(await q(atN2, 'deployment_days_per_week_median', 'org:org', 'month', MONTH)).toEqual([3, 1]);
+    expect(await q(atN2, 'deployment_days_per_week_median', 'team:checkout', 'month', MONTH)).toEqual([2, 1]);
+    expect(await q(atN2, 'deployment_days_per_week_median', 'team:search', 'month', MONTH)).toEqual([0, 1]);
+  });
+
+  it('explains the values as of a past instant, from a store that holds every later fact', async () => {
+    const cfr = await explain(facts, def('change_failure_rate'), 'team:checkout', 'week', WEEK1, testParams(), N1);
+    expect(cfr.map((r) => `${r.item.split(' (')[0]} ${r.num} ${r.detail}`)).toEqual([
+      'github deployment 101 of api 0 no incident',
+      expect.stringMatching(/^github deployment 102 of api 1 failed: incidents: /),
+      'github deployment 104 of api 0 no incident',
+    ]);
+    const recovery = await explain(facts, def('failed_deployment_recovery_time_p50'), 'org:org', 'week', WEEK1, testParams(), N1);
+    expect(recovery.map((r) => [r.item.split(' (')[0], r.value])).toEqual([['github deployment 102 of api', 8]]);
+    expect(recovery[0]!.detail).toContain('recovered 2026-03-02 20:00:00.000 by deployment 104');
+    // 204 at N2: not recovered by 206, which came later
+    const web = await explain(facts, def('failed_deployment_recovery_time_p50'), 'team:web', 'week', WEEK2, testParams(), N2);
+    expect(web.map((r) => [r.item.split(' (')[0], r.value])).toEqual([['github deployment 204 of web', 10]]);
+    expect(web[0]!.detail).toContain('recovered 2026-03-09 12:00:00.000 by deployment 205');
+    // at h171.5 204 had failed (I7 started at h171 and is still open) and no later deployment had
+    // finished: not recovered yet
+    const early = await explain(
+      facts,
+      def('failed_deployment_recovery_time_p50'),
+      'team:web',
+      'week',
+      WEEK2,
+      testParams(),
+      new Date(at(171.5)),
+    );
+    expect(early.map((r) => [r.item.split(' (')[0], r.value, r.detail.split('; ').pop()])).toEqual([
+      ['github deployment 204 of web', null, 'recovered not yet'],
+    ]);
+    const perWeek = await explainMetric({
+      store: facts,
+      definition: def('deployments_per_week'),
+      params: testParams(),
+      scope: { kind: 'org', id: 'org' },
+      period: { kind: 'month', start: MONTH },
+      scopes: SCOPES,
+      asOf: N1,
+    });
+    expect(perWeek.map((r) => [r.num, r.den, r.detail])).toEqual([
+      [
+        4,
+        2 / 7,
+        '4 successful production deployment(s) over 2 days (0.2857 weeks): the days of the 31 begun by 2026-03-02 20:30:00.000; deployment_frequency lists them',
+      ],
+    ]);
+    const median = await explainMetric({
+      store: facts,
+      definition: def('deployment_days_per_week_median'),
+      params: testParams(),
+      scope: { kind: 'org', id: 'org' },
+      period: { kind: 'month', start: MONTH },
+      scopes: SCOPES,
+      asOf: N2,
+    });
+    expect(median.map((r) => `${r.item}: ${r.detail}`)).toEqual(['week of 2026-03-02: 3 day(s) with a successful production deployment']);
   });
 });
 

@@ -4,18 +4,26 @@ import type { MetricDefinition } from '../types.js';
  * Delivery performance (DORA), items 1-5 of docs/metrics.md. Production means a deployment the mapper
  * marked production (the configured environments); the linker's deployment_facts give each one's
  * outcome, previous deployment, rollback and hotfix facts.
+ *
+ * Every definition is evaluated at the run's instant {as_of:DateTime64(3)} (now, or --as-of): a
+ * deployment that finished after it does not exist yet, so it is neither counted nor a rollback, a
+ * hotfix or a recovery; an incident that started after it is not evidence of failure, and one resolved
+ * after it is still open.
  */
 
 const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
 
-/** Successful production deployments, each with its finish time. */
-const SUCCESSFUL = `(SELECT * FROM deployment_facts FINAL WHERE is_production = 1 AND result = 'success' AND finished_at IS NOT NULL)`;
+/** Successful production deployments finished by the run's instant, each with its finish time. */
+const SUCCESSFUL = `(SELECT * FROM deployment_facts FINAL
+    WHERE is_production = 1 AND result = 'success' AND finished_at IS NOT NULL AND assumeNotNull(finished_at) <= {as_of:DateTime64(3)})`;
 
 /**
  * A production deployment failed when an incident is linked to it (explicitly or inferred), a successful
  * deployment rolled it back, or a successful hotfix deployment was made for it: a failed attempt to roll
  * back or to repair changes nothing that was serving. One row per successful production deployment, with
- * why it failed, if it did.
+ * why it failed, if it did. All of it as known at the run's instant: incidents that had started by then,
+ * rollbacks and hotfixes that had finished (SUCCESSFUL), and `incidents_resolved` only once each of those
+ * incidents had been resolved by then.
  */
 const WITH_FAILURE = `
 SELECT f.source AS source, f.deployment_id AS deployment_id, f.service AS service, f.environment AS environment, f.repo AS repo,
@@ -34,12 +42,14 @@ LEFT JOIN
 (
     SELECT l.deployment_source, l.deployment_id,
            groupArray(concat(l.incident_source, ' ', l.incident_id, ' [', l.method, '/', l.rule, ': ', l.evidence, ']')) AS incidents,
-           -- recovered by incidents only once every linked incident is resolved (an open one has no resolved_at)
-           if(countIf(x.resolved_at IS NULL) > 0, NULL, max(x.resolved_at)) AS resolved
+           -- recovered by incidents only once every linked incident is resolved (an open one has no resolved_at;
+           -- one resolved after the instant was open at it)
+           if(countIf(x.resolved_at IS NULL OR assumeNotNull(x.resolved_at) > {as_of:DateTime64(3)}) > 0, NULL, max(x.resolved_at)) AS resolved
     FROM incident_deployments AS l FINAL
-    LEFT JOIN (SELECT source, incident_id, resolved_at FROM incident_facts FINAL) AS x
+    LEFT JOIN (SELECT source, incident_id, created_at, resolved_at FROM incident_facts FINAL) AS x
       ON x.source = l.incident_source AND x.incident_id = l.incident_id
-    WHERE l.method != 'none'
+    -- an incident that started after the instant is no evidence yet; a link whose incident has no facts row counts, as it always did
+    WHERE l.method != 'none' AND (x.incident_id = '' OR x.created_at <= {as_of:DateTime64(3)})
     GROUP BY l.deployment_source, l.deployment_id
 ) AS i ON i.deployment_source = f.source AND i.deployment_id = f.deployment_id
 LEFT JOIN
@@ -47,6 +57,7 @@ LEFT JOIN
     SELECT source, hotfix_for, groupArray(deployment_id) AS hotfixes
     FROM deployment_facts FINAL
     WHERE is_hotfix = 1 AND hotfix_for != '' AND is_production = 1 AND result = 'success' AND finished_at IS NOT NULL
+      AND assumeNotNull(finished_at) <= {as_of:DateTime64(3)}
     GROUP BY source, hotfix_for
 ) AS h ON h.source = f.source AND h.hotfix_for = f.deployment_id`;
 
@@ -84,12 +95,14 @@ FROM ${SUCCESSFUL} AS f`,
 
 /**
  * The median over a month of the weekly deployment days, as the DORA reports use it: every week whose
- * Monday falls in the month counts, weeks without a deployment as 0. Computed for the org mapping's
- * scopes (a scope the config does not name has no weeks to count).
+ * Monday falls in the month counts once it has ended by the run's instant, weeks without a deployment as
+ * 0. A week still running is left out (its days so far are not a week's), so a running month's median
+ * is over its weeks that have ended, and has no value before the first one ends. Computed for the org
+ * mapping's scopes (a scope the config does not name has no weeks to count).
  */
 export const deploymentDaysMedian: MetricDefinition = {
   id: 'deployment_days_per_week_median',
-  version: 1,
+  version: 2,
   title: 'Deployment days per week, median over the month',
   item: 1,
   unit: 'per_week',
@@ -98,7 +111,7 @@ export const deploymentDaysMedian: MetricDefinition = {
   periods: ['month'],
   scoped: true,
   units: `
-SELECT toDateTime64(g.week, 3, {tz:String}) AS at, g.sk AS scope_kind, g.sid AS scope_id, 1.0 AS num, 0.0 AS den,
+SELECT toDateTime64(g.week, 3, {tz:String}) AS at, g.sk AS scope_kind, g.sid AS scope_id, '' AS program, '' AS team, 1.0 AS num, 0.0 AS den,
        toFloat64(d.days) AS value,
        concat('week of ', toString(g.week)) AS item,
        concat(toString(d.days), ' day(s) with a successful production deployment') AS detail
@@ -112,6 +125,7 @@ FROM
     )
     ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
     WHERE w >= toDate({from_day:String}) AND w < toDate({to_day:String})
+      AND toDateTime64(addDays(w, 7), 3, {tz:String}) <= {as_of:DateTime64(3)}
 ) AS g
 LEFT JOIN
 (
@@ -129,13 +143,14 @@ SETTINGS join_use_nulls = 0`,
  * Deployment frequency as the DORA reports read it: successful production deployments per week,
  * averaged over the month (the month's count over its days / 7, so 31 deployments in March are 7 a
  * week): one unit per scope and month, whose numerator is the month's deployments and denominator its
- * weeks. Computed per month for the org mapping's scopes, 0 for a scope that did not deploy; the current
- * month counts its deployments so far over the whole month. The benchmarks' deployment frequency tiers
- * are read from this value.
+ * weeks. Computed per month for the org mapping's scopes, 0 for a scope that did not deploy. A month
+ * still running at the run's instant counts its deployments so far over the days it has begun by then
+ * (its `period_at`; on 20 March, 20 days), so its rate is comparable with a whole month's. The
+ * benchmarks' deployment frequency tiers are read from this value.
  */
 export const deploymentsPerWeek: MetricDefinition = {
   id: 'deployments_per_week',
-  version: 1,
+  version: 2,
   title: 'Deployments per week, averaged over the month',
   item: 1,
   unit: 'per_week',
@@ -146,20 +161,20 @@ export const deploymentsPerWeek: MetricDefinition = {
   benchmark: 'deployment_frequency',
   units: `
 SELECT toDateTime64(g.month, 3, {tz:String}) AS at, g.sk AS scope_kind, g.sid AS scope_id, '' AS program, '' AS team,
-       toFloat64(d.deployments) AS num, dateDiff('day', g.month, addMonths(g.month, 1)) / 7.0 AS den, ${NO_VALUE} AS value,
+       toFloat64(d.deployments) AS num, g.days / 7.0 AS den, ${NO_VALUE} AS value,
        concat('month of ', toString(g.month)) AS item,
-       concat(toString(d.deployments), ' successful production deployment(s) over ', toString(dateDiff('day', g.month, addMonths(g.month, 1))),
-              ' days (', toString(round(den, 4)), ' weeks); deployment_frequency lists them') AS detail
+       concat(toString(d.deployments), ' successful production deployment(s) over ', toString(g.days), ' days (', toString(round(den, 4)), ' weeks)',
+              if(g.days < g.month_days, concat(': the days of the ', toString(g.month_days), ' begun by ', toString(g.period_at)), ''),
+              '; deployment_frequency lists them') AS detail
 FROM
 (
-    SELECT sc.1 AS sk, sc.2 AS sid, m AS month
-    FROM
-    (
-        SELECT arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(toDate({from_day:String})), i),
-                                  range(toUInt32(dateDiff('month', toStartOfMonth(toDate({from_day:String})), toDate({to_day:String})) + 1)))) AS m
-    )
+    -- the days of the month begun by its instant: all of them once it has ended
+    SELECT sc.1 AS sk, sc.2 AS sid, p.period_start AS month, p.period_at AS period_at,
+           dateDiff('day', p.period_start, addMonths(p.period_start, 1)) AS month_days,
+           dateDiff('day', p.period_start, toDate(subtractMilliseconds(p.period_at, 1), {tz:String})) + 1 AS days
+    FROM __PERIODS__ AS p
     ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
-    WHERE m >= toDate({from_day:String}) AND m < toDate({to_day:String})
+    WHERE days > 0
 ) AS g
 LEFT JOIN
 (
@@ -260,7 +275,7 @@ function leadTimeStage(id: string, title: string, from: string, to: string): Met
 export const changeFailureRate: MetricDefinition = {
   id: 'change_failure_rate',
   benchmark: 'change_failure_rate',
-  version: 2,
+  version: 3,
   title: 'Change failure rate (failed / successful production deployments)',
   item: 3,
   unit: 'ratio',
@@ -276,11 +291,12 @@ SETTINGS join_use_nulls = 0`,
 /**
  * For each failed deployment, from its finish to recovery: its last linked incident resolved, or the next
  * successful production deployment of its service and environment that did not fail, whichever is earlier.
+ * Both as known at the run's instant: a deployment that had failed then and recovered later has no value.
  */
 export const recoveryTime: MetricDefinition = {
   id: 'failed_deployment_recovery_time_p50',
   benchmark: 'failed_deployment_recovery_time_p50',
-  version: 2,
+  version: 3,
   title: 'Failed deployment recovery time, p50',
   item: 4,
   unit: 'hours',
@@ -290,9 +306,11 @@ export const recoveryTime: MetricDefinition = {
 SELECT assumeNotNull(w.finished_at) AS at, w.program, w.team, w.service, w.repo, 1.0 AS num, 0.0 AS den,
        if(recovered IS NULL, ${NO_VALUE}, ${hours('assumeNotNull(w.finished_at)', 'assumeNotNull(recovered)')}) AS value,
        w.item,
-       concat(w.why, '; recovered ', if(recovered IS NULL, 'not yet', toString(recovered)),
-              if(n.deployment_id != '' AND (w.incidents_resolved IS NULL OR n.finished_at < w.incidents_resolved),
-                 concat(' by deployment ', n.deployment_id), ' when the last incident was resolved')) AS detail,
+       concat(w.why, '; recovered ',
+              if(recovered IS NULL, 'not yet',
+                 concat(toString(recovered),
+                        if(n.deployment_id != '' AND (w.incidents_resolved IS NULL OR n.finished_at < w.incidents_resolved),
+                           concat(' by deployment ', n.deployment_id), ' when the last incident was resolved')))) AS detail,
        multiIf(w.incidents_resolved IS NULL AND n.deployment_id = '', NULL,
                w.incidents_resolved IS NULL, toNullable(n.finished_at),
                n.deployment_id = '', w.incidents_resolved,
