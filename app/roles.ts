@@ -150,7 +150,7 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
       hooks.onStart?.({ sources: rt.organisation.connectors.map((c) => c.source) });
       pulled = await syncOnce(rt, hooks.onProgress !== undefined ? { onProgress: hooks.onProgress } : {});
     }
-    await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt));
+    await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt), { clock: rt.clock });
   } finally {
     await normalizer.stop();
   }
@@ -244,7 +244,7 @@ export async function syncSources(rt: Runtime, options: SyncOptions = {}): Promi
   const normalizer = await startNormalizing(rt);
   try {
     const results = await syncOnce(rt, options);
-    await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt));
+    await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt), { clock: rt.clock });
     return { results, stored: true };
   } finally {
     await normalizer.stop();

@@ -78,7 +78,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   try {
     bus =
       config.mode === 'embedded'
-        ? createLocalBus({ dir: config.dataDir })
+        ? createLocalBus({ dir: config.dataDir, clock })
         : createKafkaBus({
             brokers: config.kafka.brokers,
             clientId: config.kafka.clientId,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../test/support/clock.js';
 import { classifyHttpFailure, createLimiter, retryAfterMs, SourceError, withRetries } from './http-retry.js';
 
 const now = Date.parse('2026-11-24T10:00:00Z');
@@ -83,6 +84,46 @@ describe('retries', () => {
     await expect(
       withRetries(() => Promise.reject(new SourceError('limited', 'rate_limited', 429, 3_600_000)), { sleep, maxRateLimitWaitMs: 60_000 }),
     ).rejects.toThrow(/asks to wait 3600 s/);
+  });
+});
+
+describe('retries on a clock', () => {
+  /** Whether a promise has settled, after the pending callbacks ran. */
+  async function settled(p: Promise<unknown>): Promise<boolean> {
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    return done;
+  }
+
+  it('counts a reset time in the headers from the instant it is given', () => {
+    const headers = { 'retry-after': 'Tue, 24 Nov 2026 10:00:30 GMT' };
+    expect(classifyHttpFailure(429, headers, 'GET /x', '', now).retryAfterMs).toBe(30_000);
+    expect(classifyHttpFailure(429, headers, 'GET /x', '', now + 20_000).retryAfterMs).toBe(10_000);
+    const reset = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 90) };
+    expect(classifyHttpFailure(403, reset, 'GET /x', '', now + 60_000).retryAfterMs).toBe(30_000);
+  });
+
+  it("waits out a rate limit on the clock's timers", async () => {
+    const clock = new ManualClock(now);
+    let calls = 0;
+    const result = withRetries(
+      () => (++calls === 1 ? Promise.reject(new SourceError('limited', 'rate_limited', 429, 2_000)) : Promise.resolve(clock.now())),
+      { clock },
+    );
+    expect(await settled(result)).toBe(false);
+    await clock.advance(1_999);
+    expect(await settled(result)).toBe(false);
+    expect(calls).toBe(1);
+    // The wait is the 2 s asked plus up to 250 ms of jitter.
+    await clock.advance(251);
+    expect(await settled(result)).toBe(true);
+    expect(calls).toBe(2);
+    expect((await result) - now).toBeGreaterThanOrEqual(2_000);
+    expect((await result) - now).toBeLessThanOrEqual(2_250);
   });
 });
 

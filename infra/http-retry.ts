@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock.js';
 import { backoffDelay } from './retry.js';
 
 /**
@@ -34,8 +35,11 @@ function header(headers: HeaderBag | undefined, name: string): string | undefine
   return Array.isArray(v) ? v[0] : String(v);
 }
 
-/** Milliseconds to wait from Retry-After (seconds or an HTTP date) or X-RateLimit-Reset (epoch seconds). */
-export function retryAfterMs(headers: HeaderBag | undefined, now: number = Date.now()): number | undefined {
+/**
+ * Milliseconds to wait from Retry-After (seconds or an HTTP date) or X-RateLimit-Reset (epoch seconds),
+ * counted from `now` (epoch ms; default: the wall clock's).
+ */
+export function retryAfterMs(headers: HeaderBag | undefined, now: number = systemClock.now()): number | undefined {
   const ra = header(headers, 'retry-after');
   if (ra !== undefined) {
     if (/^\d+(\.\d+)?$/.test(ra.trim())) return Math.ceil(Number(ra) * 1000);
@@ -55,11 +59,20 @@ export function retryAfterMs(headers: HeaderBag | undefined, now: number = Date.
   return undefined;
 }
 
-/** Classifies an HTTP failure. `what` names the request for the message ("GET /repos/acme/api/pulls"). */
-export function classifyHttpFailure(status: number | undefined, headers: HeaderBag | undefined, what: string, detail = ''): SourceError {
+/**
+ * Classifies an HTTP failure. `what` names the request for the message ("GET /repos/acme/api/pulls");
+ * `now` (epoch ms) is when the answer came, from which a reset time in the headers is counted.
+ */
+export function classifyHttpFailure(
+  status: number | undefined,
+  headers: HeaderBag | undefined,
+  what: string,
+  detail = '',
+  now: number = systemClock.now(),
+): SourceError {
   const suffix = detail !== '' ? `: ${detail}` : '';
   if (status === undefined) return new SourceError(`${what} failed without a response${suffix}`, 'transient', undefined);
-  const wait = retryAfterMs(headers);
+  const wait = retryAfterMs(headers, now);
   if (status === 429) return new SourceError(`${what}: rate limited (429)${suffix}`, 'rate_limited', status, wait ?? 60_000);
   if (status === 403 && (wait !== undefined || header(headers, 'x-ratelimit-remaining') === '0')) {
     return new SourceError(`${what}: rate limit exhausted (403)${suffix}`, 'rate_limited', status, wait ?? 60_000);
@@ -80,6 +93,9 @@ export interface RetryOptions {
   /** Longest single wait for a rate limit before the failure is reported instead. */
   maxRateLimitWaitMs?: number;
   signal?: AbortSignal;
+  /** Whose timers the waits run on (default: the wall clock). */
+  clock?: Clock;
+  /** Waits instead of the clock's sleep. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onRetry?: (error: SourceError, waitMs: number, attempt: number) => void;
 }
@@ -109,7 +125,8 @@ export const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> 
 export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 6;
   const maxWait = options.maxRateLimitWaitMs ?? 15 * 60_000;
-  const sleep = options.sleep ?? abortableSleep;
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => clock.sleep(ms, signal));
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();

@@ -1,6 +1,7 @@
 import { appendFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/support/clock.js';
 import { tempDir, waitFor } from '../../test/support/harness.js';
 import { createLocalBus } from './local.js';
 import type { Batch } from './types.js';
@@ -164,6 +165,66 @@ describe('in-process bus', () => {
     const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: () => Promise.resolve() });
     await expect(bus.consume({ groupId: 'g', topics: ['t'], handler: () => Promise.resolve() })).rejects.toThrow(/already has a consumer/);
     await sub.stop();
+    await bus.close();
+  });
+});
+
+describe('in-process bus on a clock', () => {
+  it("stamps each message with the clock's time of its publish", async () => {
+    const clock = new ManualClock('2026-06-01T08:00:00Z');
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 10, clock });
+    await bus.publish('t', msgs(0, 2));
+    await clock.advance(90_000);
+    await bus.publish('t', msgs(2, 1));
+    const stamps: number[] = [];
+    const sub = await bus.consume({
+      groupId: 'g',
+      topics: ['t'],
+      handler: (b) => Promise.resolve(void stamps.push(...b.messages.map((m) => m.timestamp))),
+    });
+    await waitFor(
+      '3 messages',
+      () => stamps.length,
+      (n) => n === 3,
+    );
+    await sub.stop();
+    await bus.close();
+    const t0 = Date.parse('2026-06-01T08:00:00Z');
+    expect(stamps).toEqual([t0, t0, t0 + 90_000]);
+  });
+
+  it("waits out a failed batch's back-off on the clock, and stops at once in the middle of it", async () => {
+    const clock = new ManualClock('2026-06-01T08:00:00Z');
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 10, clock });
+    await bus.publish('t', msgs(0, 1));
+    let calls = 0;
+    const sub = await bus.consume({
+      groupId: 'g',
+      topics: ['t'],
+      handler: () => (++calls <= 2 ? Promise.reject(new Error('store down')) : Promise.resolve()),
+    });
+    await waitFor(
+      'the first attempt',
+      () => calls,
+      (n) => n === 1,
+    );
+    // The first back-off is 100-200 ms: nothing is tried again until the clock has moved that far.
+    await waitFor(
+      'the back-off to wait on the clock',
+      () => clock.pending,
+      (n) => n > 0,
+    );
+    expect(calls).toBe(1);
+    await clock.advance(200);
+    await waitFor(
+      'the second attempt',
+      () => calls,
+      (n) => n === 2,
+    );
+    // In the second back-off: stopping does not wait for the clock.
+    await sub.stop();
+    expect(calls).toBe(2);
+    expect(await bus.lag('g', 't')).toEqual([{ partition: 0, committed: 0, end: 1 }]);
     await bus.close();
   });
 });

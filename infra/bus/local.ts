@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { systemClock, type Clock } from '../clock.js';
 import { backoffDelay, sleepUnlessStopped } from '../retry.js';
 import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './types.js';
 
@@ -29,6 +30,8 @@ export interface LocalBusOptions {
   segmentBytes?: number;
   /** How long an idle consumer waits before it looks at the log again (a publish wakes it sooner). */
   pollMs?: number;
+  /** Stamps each message with its publish time, and times a failed handler's back-off (default: the wall clock). */
+  clock?: Clock;
 }
 
 interface StoredLine {
@@ -59,6 +62,7 @@ class TopicLog {
   constructor(
     readonly dir: string,
     private readonly segmentBytes: number,
+    private readonly clock: Clock,
   ) {
     mkdirSync(dir, { recursive: true });
     const names = readdirSync(dir)
@@ -88,7 +92,7 @@ class TopicLog {
         this.segments.push(active);
       }
       this.appendFd ??= await open(active.file, 'a');
-      const now = Date.now();
+      const now = this.clock.now();
       let offset = this.end;
       const parts: string[] = [];
       const positions: number[] = [];
@@ -229,6 +233,7 @@ export function createLocalBus(options: LocalBusOptions): Bus {
   mkdirSync(offsetsDir, { recursive: true });
   const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
   const pollMs = options.pollMs ?? 250;
+  const clock = options.clock ?? systemClock;
   const logs = new Map<string, TopicLog>();
   const activeGroups = new Set<string>();
   const subscriptions = new Set<Subscription>();
@@ -237,7 +242,7 @@ export function createLocalBus(options: LocalBusOptions): Bus {
     if (!/^[A-Za-z0-9._-]+$/.test(topic)) throw new Error(`topic name '${topic}' may only hold letters, digits, '.', '_' and '-'`);
     let log = logs.get(topic);
     if (log === undefined) {
-      log = new TopicLog(path.join(root, topic), segmentBytes);
+      log = new TopicLog(path.join(root, topic), segmentBytes, clock);
       logs.set(topic, log);
     }
     return log;
@@ -297,6 +302,8 @@ export function createLocalBus(options: LocalBusOptions): Bus {
       const offsets = readOffsets(opts.groupId);
       const maxBatch = opts.maxBatchMessages ?? 5_000;
       let stopped = false;
+      // Wakes a back-off wait at once on stop, whatever clock it waits on.
+      const stopping = new AbortController();
       const heartbeat = (): Promise<void> => Promise.resolve();
       const loop = async (topic: string): Promise<void> => {
         const log = logFor(topic);
@@ -317,7 +324,7 @@ export function createLocalBus(options: LocalBusOptions): Bus {
               break;
             } catch (err) {
               opts.onError?.(err, batch);
-              await sleepUnlessStopped(backoffDelay(attempt), () => stopped);
+              await sleepUnlessStopped(backoffDelay(attempt), () => stopped, undefined, { clock, signal: stopping.signal });
             }
           }
           if (!handled) return;
@@ -333,6 +340,7 @@ export function createLocalBus(options: LocalBusOptions): Bus {
         async stop(): Promise<void> {
           if (stopped) return;
           stopped = true;
+          stopping.abort();
           for (const t of opts.topics) logFor(t).wakeAll();
           await Promise.allSettled(loops);
           activeGroups.delete(opts.groupId);
