@@ -239,3 +239,45 @@ describe('stall alerts: detection, routing, delivery, lifecycle', () => {
     }
   });
 });
+
+/*
+ * A Jira link type of the site's own, 'Depends' (the product's kind 'other'), between two items idle since
+ * Monday 03-02: by Friday 03-20 the blocker DEP-1 has been idle 13 business days. It blocks only where
+ * model.workItems.blockingLinkTypes names it.
+ */
+describe('stall alerts follow the configured blocking link types', () => {
+  let store: Store;
+  const depends = blocksLinkRow('DEP-1', 'DEP-2', '2026-03-02T10:00:00.000Z', { link_type: 'other', raw_type: 'Depends' });
+  const configWith = (blockingLinkTypes?: string[]) => {
+    const base = configSchema.parse(blockingLinkTypes === undefined ? {} : { model: { workItems: { blockingLinkTypes } } });
+    return { model: base.model, metrics: base.metrics, alerts: base.alerts };
+  };
+  const run = (blockingLinkTypes: string[] | undefined, at: number) =>
+    runStallAlerts({ store, config: configWith(blockingLinkTypes), notifiers: new Map(), now: new Date(at) });
+
+  beforeAll(async () => {
+    store = await testStore();
+    await insertTables(store, { work_items: [item('DEP-1', 'search'), item('DEP-2', 'checkout')], work_item_links: [depends] });
+  });
+  afterAll(() => store.close());
+
+  it('opens no alert for the link under the default types, one once its type is configured as blocking, and says why it ends', async () => {
+    expect(configWith().model.workItems.blockingLinkTypes).toEqual(['blocks']);
+    const byDefault = await run(undefined, SCENARIO_T0);
+    expect([byDefault.stalled, byDefault.opened]).toEqual([0, []]);
+    expect(await readAlerts(store)).toEqual([]);
+
+    const custom = await run(['Depends'], SCENARIO_T0 + HOUR);
+    expect(custom.stalled).toBe(1);
+    expect(custom.opened.map((a) => [a.linkKey, a.blockerTeam, a.blockedTeam, a.crossTeam, a.daysStalled])).toEqual([
+      ['jira:DEP-1>DEP-2', 'search', 'checkout', true, 13],
+    ]);
+
+    // The blocker moves: the stall ends, and the link of that type is still there, so it was not removed.
+    await insertTables(store, { work_items: [item('DEP-1', 'search', { updated_at: '2026-03-20T09:30:00.000Z', version: 2 })] });
+    const r = await run(['Depends'], SCENARIO_T0 + 2 * HOUR);
+    expect(r.resolved.map((a) => [a.linkKey, a.resolution])).toEqual([
+      ['jira:DEP-1>DEP-2', 'no longer stalled: DEP-1 was updated or the due dates changed'],
+    ]);
+  });
+});

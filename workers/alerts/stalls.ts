@@ -4,8 +4,10 @@ import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import type { Store } from '../../infra/store/client.js';
+import { BLOCKING_LINKS } from '../metrics/definitions/links.js';
 import { STALLS_NOW_SQL } from '../metrics/definitions/program-flow.js';
 import { metricParams } from '../metrics/engine.js';
+import type { MetricParams } from '../metrics/types.js';
 import type { Notifier } from './channels.js';
 import { channelsFor, owed, type ChannelHistory } from './routing.js';
 import {
@@ -119,7 +121,7 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
     }
   }
   const gone = [...openByKey.values()];
-  const endings = await resolutions(store, gone, items);
+  const endings = await resolutions(store, gone, items, metricParams(config.model, config.metrics));
   const resolved = gone.map((a): StallAlert => ({ ...a, status: 'resolved', resolvedAt: now, resolution: endings.get(a.linkKey) ?? '' }));
   changed.push(...resolved);
   await writeAlerts(store, changed, now);
@@ -273,15 +275,21 @@ function itemReader(store: Store): ItemReader {
   };
 }
 
-/** What ended each stall: an item done, the link removed, an item gone, or the blocker active again. */
-async function resolutions(store: Store, alerts: StallAlert[], read: ItemReader): Promise<Map<string, string>> {
+/**
+ * What ended each stall: an item done, the link removed, an item gone, or the blocker active again. A link
+ * is still there while a live link of a blocking type (model.workItems.blockingLinkTypes, as the
+ * detector reads them) joins the two items.
+ */
+async function resolutions(store: Store, alerts: StallAlert[], read: ItemReader, params: MetricParams): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (alerts.length === 0) return out;
   const items = await read(alerts.flatMap((a) => [a.blocker, a.blocked]));
   const rs = await store.client.query({
-    query: `SELECT source, from_item_id, to_item_id FROM work_item_links FINAL
-            WHERE link_type = 'blocks' AND from_item_id IN {ids:Array(String)}`,
-    query_params: { ids: alerts.map((a) => items.get(`${a.source}:${a.blocker}`)?.item_id ?? '').filter((id) => id !== '') },
+    query: `SELECT source, from_item_id, to_item_id FROM ${BLOCKING_LINKS} AS l WHERE from_item_id IN {ids:Array(String)}`,
+    query_params: {
+      ...params,
+      ids: alerts.map((a) => items.get(`${a.source}:${a.blocker}`)?.item_id ?? '').filter((id) => id !== ''),
+    },
     format: 'JSONEachRow',
   });
   const links = new Set(
