@@ -39,8 +39,6 @@ export interface SyncOptions {
   backfillSince?: Date;
   /** Where "now" comes from: run times, the first pull's start, the streams' own reads (default: the wall clock). */
   clock?: Clock;
-  /** "Now" alone, for callers without a clock; `clock` wins when both are given. */
-  now?: () => Date;
   signal?: AbortSignal;
   onProgress?: (p: StreamProgress) => void;
 }
@@ -65,7 +63,7 @@ export function selectConnectors(connectors: Connector[], config: Config, filter
  */
 export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   const { config, bus, cursors, logger } = options;
-  const clock = options.clock ?? (options.now !== undefined ? clockOfNow(options.now) : systemClock);
+  const clock = options.clock ?? systemClock;
   const now = (): Date => clock.date();
   const backfill = options.backfillSince !== undefined;
   const results: StreamProgress[] = [];
@@ -151,14 +149,4 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   }
   await Promise.all(work);
   return results;
-}
-
-/** A clock reading "now" from a function, with the wall clock's timers. */
-function clockOfNow(now: () => Date): Clock {
-  return {
-    now: () => now().getTime(),
-    date: () => new Date(now().getTime()),
-    setTimer: (fn, ms) => systemClock.setTimer(fn, ms),
-    sleep: (ms, signal) => systemClock.sleep(ms, signal),
-  };
 }

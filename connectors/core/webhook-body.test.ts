@@ -8,7 +8,11 @@ import { ManualClock } from '../../test/support/clock.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
 import { repoRoot, tempDir, waitFor } from '../../test/support/harness.js';
 import { cdeventsWebhook } from '../cdevents/index.js';
-import { BodyTooLarge, readBody, refuseOversizedBody } from './webhooks.js';
+import { createLocalBus } from '../../infra/bus/local.js';
+import { startHttpServer } from '../../infra/observability/http.js';
+import { PipelineMetrics } from '../../infra/observability/metrics.js';
+import { quietLogger } from '../../test/support/harness.js';
+import { BodyTooLarge, DRAIN_MS, readBody, refuseOversizedBody, webhookRoutes } from './webhooks.js';
 
 const TOKEN = 'body-limit-test-token';
 const LIMIT = 2048;
@@ -340,6 +344,48 @@ describe('draining a refused body', () => {
       { timeoutMs: 5_000, intervalMs: 5 },
     );
     expect(answered).toBe(true);
+    expect(exchange.error).toBeUndefined();
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('the webhook routes on a clock', () => {
+  it("drain a refused body until their clock's time bound, not the wall clock's", async () => {
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    const config = loadConfig({
+      env: { PTEL_CDEVENTS_WEBHOOK_TOKEN: TOKEN },
+      overrides: { 'sources.cdevents': {}, 'webhooks.maxBodyBytes': LIMIT },
+      cwd: tempDir(),
+    });
+    const logger = quietLogger();
+    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
+    const running = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger,
+      readiness: {},
+      routes: webhookRoutes({ sources: [cdeventsWebhook], config, bus, logger, clock }),
+    });
+    cleanups.push(async () => {
+      await running.close();
+      await bus.close();
+    });
+    // A chunked body of four times the limit that never ends; the 413 comes once it passes the limit.
+    const { exchange, sending } = rawSender(portOf(running.url), { total: 4 * LIMIT, pauseAfter: 2 * LIMIT, stall: true });
+    await sending;
+    expect(answerOf(exchange.received)).toMatchObject({ status: 413, body: refusal });
+    expect(exchange.closed).toBe(false);
+    expect(clock.pending).toBe(1);
+    await clock.advance(DRAIN_MS - 1);
+    expect(exchange.closed).toBe(false);
+    await clock.advance(1);
+    await waitFor(
+      'the connection to close',
+      () => exchange.closed,
+      (v) => v,
+      { timeoutMs: 5_000, intervalMs: 5 },
+    );
     expect(exchange.error).toBeUndefined();
     expect(clock.pending).toBe(0);
   });

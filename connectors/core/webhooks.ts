@@ -142,7 +142,8 @@ export interface WebhookRoutesOptions {
   bus: Bus;
   logger: Logger;
   metrics?: PipelineMetrics;
-  now?: () => Date;
+  /** When a delivery is received (its signature check and its events' ingest time), and the refused-body drain's timer (default: the wall clock). */
+  clock?: Clock;
 }
 
 /**
@@ -154,7 +155,7 @@ export interface WebhookRoutesOptions {
  */
 export function webhookRoutes(options: WebhookRoutesOptions): Record<string, RouteHandler> {
   const log = options.logger.child({ component: 'webhooks' });
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const routes: Record<string, RouteHandler> = {};
   for (const source of options.sources) {
     routes[`POST /webhooks/${source.path}`] = async (req: IncomingMessage, res: ServerResponse) => {
@@ -170,12 +171,12 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
       } catch (err) {
         if (err instanceof BodyTooLarge) {
           const limit = config.webhooks.maxBodyBytes;
-          refuseOversizedBody(req, res, { limit, received: err.received, maxBytes: limit * DRAIN_LIMIT_FACTOR, maxMs: DRAIN_MS });
+          refuseOversizedBody(req, res, { limit, received: err.received, maxBytes: limit * DRAIN_LIMIT_FACTOR, maxMs: DRAIN_MS, clock });
           return;
         }
         throw err;
       }
-      const receivedAt = now();
+      const receivedAt = clock.date();
       const verdict = source.verify(rawBody, req.headers, config, receivedAt);
       if (!verdict.ok) {
         log.warn({ source: source.source, reason: verdict.reason }, 'webhook refused');
