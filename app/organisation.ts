@@ -48,10 +48,9 @@ export function resolveOrganisation(config: Config, clock: Clock): Organisation 
       demoRecords: () => undefined,
     };
   }
-  const at = (): Date => clock.date();
-  const org = loadDemoOrgConfig(config, at);
+  const org = loadDemoOrgConfig(config, clock);
   let demo: ReturnType<typeof loadDemo> | undefined;
-  const full = (): ReturnType<typeof loadDemo> => (demo ??= loadDemo(config, at));
+  const full = (): ReturnType<typeof loadDemo> => (demo ??= loadDemo(config, clock));
   let context: MapContext | undefined;
   return {
     kind: 'demo',

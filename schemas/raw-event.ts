@@ -64,10 +64,14 @@ export function deterministicEventId(source: string, type: string, subject: stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function buildRawEvent(record: SourceRecord, connector: string, ingestTime: Date = new Date()): RawEvent {
+/** The RawEvent of a record; `ingestTime` is when the pipeline received it (a pull's or a delivery's "now", from the clock). */
+export function buildRawEvent(record: SourceRecord, connector: string, ingestTime: Date): RawEvent {
   const time = new Date(record.time);
   if (Number.isNaN(time.getTime())) {
     throw new RangeError(`${record.type} ${record.subject}: time '${record.time}' is not a valid date`);
+  }
+  if (Number.isNaN(ingestTime.getTime())) {
+    throw new RangeError(`${record.type} ${record.subject}: the ingest time is not a valid date`);
   }
   return {
     specversion: '1.0',

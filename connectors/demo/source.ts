@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import { demoOrgConfig, generateDemoOrg, type DemoOrg } from './generator.js';
 
@@ -11,7 +12,7 @@ const anchorSchema = z.object({ seed: z.number().int(), now: z.iso.datetime(), m
  * so running the job again regenerates exactly the same entity versions (same event ids) and the store
  * does not fill with near-copies; a new seed or size in the config starts a new anchor.
  */
-function demoAnchor(config: Config, clock: () => Date): z.infer<typeof anchorSchema> {
+function demoAnchor(config: Config, clock: Pick<Clock, 'date'>): z.infer<typeof anchorSchema> {
   const file = path.join(config.dataDir, 'demo-anchor.json');
   const wanted = { seed: config.demo.seed, months: config.demo.months, teams: config.demo.teams };
   try {
@@ -22,7 +23,7 @@ function demoAnchor(config: Config, clock: () => Date): z.infer<typeof anchorSch
   } catch {
     // no anchor yet, or not one we can read: start a new one
   }
-  const now = clock();
+  const now = clock.date();
   now.setUTCHours(0, 0, 0, 0);
   const anchor = { ...wanted, now: now.toISOString() };
   mkdirSync(config.dataDir, { recursive: true });
@@ -30,15 +31,15 @@ function demoAnchor(config: Config, clock: () => Date): z.infer<typeof anchorSch
   return anchor;
 }
 
-/** The demo organisation for this data folder (see demoAnchor), its whole history. */
-export function loadDemo(config: Config, clock: () => Date = () => new Date()): DemoOrg & { now: string; teams: number } {
+/** The demo organisation for this data folder (see demoAnchor), its whole history; a new anchor's "now" is the clock's day. */
+export function loadDemo(config: Config, clock: Pick<Clock, 'date'> = systemClock): DemoOrg & { now: string; teams: number } {
   const anchor = demoAnchor(config, clock);
   const demo = generateDemoOrg({ seed: anchor.seed, now: new Date(anchor.now), months: anchor.months, teams: anchor.teams });
   return { ...demo, now: anchor.now, teams: anchor.teams };
 }
 
 /** The org mapping of this data folder's demo organisation, without generating its history. */
-export function loadDemoOrgConfig(config: Config, clock: () => Date = () => new Date()): DemoOrg['org'] {
+export function loadDemoOrgConfig(config: Config, clock: Pick<Clock, 'date'> = systemClock): DemoOrg['org'] {
   const anchor = demoAnchor(config, clock);
   return demoOrgConfig({ seed: anchor.seed, now: new Date(anchor.now), months: anchor.months, teams: anchor.teams });
 }

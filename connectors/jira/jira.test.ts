@@ -256,7 +256,7 @@ describe('jira pull', () => {
       },
       env.config,
     );
-    expect(fromWebhook.map((r) => buildRawEvent(r, 'webhook/jira').id)).toEqual([fresh[0]!.id]);
+    expect(fromWebhook.map((r) => buildRawEvent(r, 'webhook/jira', new Date('2026-06-01T00:00:00Z')).id)).toEqual([fresh[0]!.id]);
     expect(issueDeletedRecord(env.site, victimId, new Date(), {}).version).toBe('deleted');
   });
 

@@ -79,7 +79,7 @@ describe('jira webhook', () => {
     const delivered = JSON.parse(fixture('issue_created_with_custom_fields.json').toString('utf8')) as {
       issue: { id: string; fields: { updated: string } };
     };
-    const pulled = buildRawEvent(issueRecord(SITE, delivered.issue, delivered.issue), 'jira/issues');
+    const pulled = buildRawEvent(issueRecord(SITE, delivered.issue, delivered.issue), 'jira/issues', new Date('2026-06-01T00:00:00Z'));
     expect(events[1]!.id).toBe(pulled.id);
   });
 
