@@ -75,11 +75,3 @@ export function isProduction(environment: string | null | undefined, model: Mode
   const e = environment.trim().toLowerCase();
   return model.productionEnvironments.some((p) => p.toLowerCase() === e);
 }
-
-/** Whether a ref, title or description marks a hotfix by the configured rule. */
-export function looksLikeHotfix(model: ModelConfig, text: { ref?: string | null; text?: string | null; labels?: string[] }): boolean {
-  if (text.ref && new RegExp(model.hotfix.refPattern, 'i').test(text.ref)) return true;
-  if (text.text && new RegExp(model.hotfix.textPattern, 'i').test(text.text)) return true;
-  const labels = new Set(model.hotfix.labels.map((l) => l.toLowerCase()));
-  return (text.labels ?? []).some((l) => labels.has(l.toLowerCase()));
-}
