@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { event as pagerdutyEvent } from '@pagerduty/pdjs';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import { classifyHttpFailure, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 import { channelSecretOf, type AlertsConfig, type ChannelConfig } from '../../infra/config/schema.js';
 import { alertRecord, type AlertMessage, type StallAlert } from './types.js';
@@ -23,6 +24,8 @@ export interface NotifierOptions {
   /** Where a channel's secret is read from when `secrets` lacks it (default: the process environment). */
   env?: NodeJS.ProcessEnv;
   retry?: RetryOptions;
+  /** When each attempt leaves (a signed webhook's timestamp) and whose timers the retries wait on (default: the wall clock). */
+  clock?: Clock;
 }
 
 /** A channel whose secret is missing: every send fails and says which variable to set. */
@@ -41,7 +44,15 @@ export function createNotifiers(config: AlertsConfig, options: NotifierOptions =
   const out = new Map<string, Notifier>();
   for (const [id, channel] of Object.entries(config.channels)) {
     const secret = options.secrets?.[id] ?? secretOf(env, channel, id);
-    out.set(id, createNotifier(id, channel, secret, { agent, timeoutMs: config.timeoutMs, retry: options.retry }));
+    out.set(
+      id,
+      createNotifier(id, channel, secret, {
+        agent,
+        timeoutMs: config.timeoutMs,
+        retry: options.retry,
+        clock: options.clock ?? systemClock,
+      }),
+    );
   }
   return out;
 }
@@ -50,6 +61,7 @@ interface Transport {
   agent: Agent | undefined;
   timeoutMs: number;
   retry: RetryOptions | undefined;
+  clock: Clock;
 }
 
 /** A channel's secret from its variable, or the error every one of its deliveries fails with. */
@@ -61,7 +73,8 @@ function secretOf(env: NodeJS.ProcessEnv, channel: ChannelConfig, id: string): s
 }
 
 function createNotifier(id: string, channel: ChannelConfig, resolved: string | MissingSecret, t: Transport): Notifier {
-  const retried = (fn: () => Promise<number>): Promise<number> => withRetries(fn, { attempts: 3, maxRateLimitWaitMs: 30_000, ...t.retry });
+  const retried = (fn: () => Promise<number>): Promise<number> =>
+    withRetries(fn, { attempts: 3, maxRateLimitWaitMs: 30_000, clock: t.clock, ...t.retry });
   const secret = (): string => {
     if (resolved instanceof MissingSecret) throw resolved;
     return resolved;
@@ -86,7 +99,7 @@ function createNotifier(id: string, channel: ChannelConfig, resolved: string | M
           const body = JSON.stringify(webhookBody(m));
           return retried(() => {
             // Signed per attempt: the timestamp says when this attempt left.
-            const timestamp = String(Math.floor(Date.now() / 1000));
+            const timestamp = String(Math.floor(t.clock.now() / 1000));
             const headers = {
               'x-ptel-event': `stall.${m.kind}`,
               'x-ptel-delivery': m.deliveryId,
@@ -142,7 +155,13 @@ function postJson(url: string, body: string, headers: Record<string, string>, t:
           if (status >= 200 && status < 300) resolve(status);
           else
             reject(
-              classifyHttpFailure(status, res.headers, `POST to ${what}`, Buffer.concat(chunks).toString('utf8').slice(0, 300).trim()),
+              classifyHttpFailure(
+                status,
+                res.headers,
+                `POST to ${what}`,
+                Buffer.concat(chunks).toString('utf8').slice(0, 300).trim(),
+                t.clock.now(),
+              ),
             );
         });
         res.on('error', (err) => reject(classifyHttpFailure(undefined, undefined, `POST to ${what}`, err.message)));
@@ -205,7 +224,7 @@ async function sendPagerduty(
   const detail = [data?.message, Array.isArray(data?.errors) ? data.errors.join('; ') : undefined]
     .filter((x) => typeof x === 'string')
     .join(': ');
-  throw classifyHttpFailure(response.status, response.headers, `POST to ${what}`, detail);
+  throw classifyHttpFailure(response.status, response.headers, `POST to ${what}`, detail, t.clock.now());
 }
 
 const truncate = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);

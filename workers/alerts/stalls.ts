@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import { createLimiter } from '../../infra/http-retry.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
@@ -38,7 +39,10 @@ export interface StallAlertsOptions {
   store: Store;
   config: Pick<Config, 'model' | 'metrics' | 'alerts'>;
   notifiers: ReadonlyMap<string, Notifier>;
+  /** The run's instant; default: the clock's now. */
   now?: Date;
+  /** Where "now" comes from when `now` is not given (default: the wall clock). */
+  clock?: Clock;
   logger?: Logger;
   metrics?: PipelineMetrics;
 }
@@ -85,7 +89,7 @@ export const linkKeyOf = (source: string, blocker: string, blocked: string): str
 
 export async function runStallAlerts(options: StallAlertsOptions): Promise<StallAlertsResult> {
   const { store, config } = options;
-  const now = (options.now ?? new Date()).getTime();
+  const now = options.now?.getTime() ?? (options.clock ?? systemClock).now();
   const stalls = await stalledNow(store, config, now);
   // The open alerts, and the ones resolved lately that a channel may still need to hear of.
   const known = await readAlerts(store, { status: 'open', orResolvedSince: now - RESOLVED_LOOKBACK_MS });
