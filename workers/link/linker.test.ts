@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { deploymentRow, workItemRow } from '../../test/support/rows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../infra/clock.js';
 import { defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import type {
@@ -431,5 +432,28 @@ describe('incident facts', () => {
       // resolved once, then triggered again: open, so no resolution time
       { incident_id: 'PD2', created_at: ch(30), acknowledged_at: null, resolved_at: null },
     ]);
+  });
+});
+
+describe('the linker on a clock', () => {
+  let store: Store;
+  afterAll(() => store.close());
+
+  it("stamps every row it writes with its clock's instant when no instant is given", async () => {
+    store = await testStore();
+    await insertTables(store, tables);
+    const at = Date.parse('2026-03-10T06:00:00Z');
+    const result = await link({ store, model: defaultModel(), clock: fixedClock(at) });
+    expect(result.written).toBeGreaterThan(0);
+    for (const table of ['commit_pull_requests', 'deployment_facts', 'deployment_commits', 'incident_deployments']) {
+      const stamps = await queryRows<{ linked_at: string; version: string; n: string }>(
+        store,
+        `SELECT toString(linked_at) AS linked_at, toString(version) AS version, count() AS n FROM ${table} GROUP BY linked_at, version`,
+      );
+      expect({ table, stamps: stamps.map((r) => [r.linked_at, r.version]) }).toEqual({
+        table,
+        stamps: [['2026-03-10 06:00:00.000', String(at * 1000)]],
+      });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { ModelConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import type { Logger } from '../../infra/observability/logger.js';
@@ -23,8 +24,10 @@ export interface LinkOptions {
   store: Store;
   model: ModelConfig;
   logger?: Logger | undefined;
-  /** The run's instant: the version and linked_at of every row it writes. */
+  /** The run's instant: the version and linked_at of every row it writes (default: the clock's now). */
   now?: Date;
+  /** Where "now" comes from when `now` is not given (default: the wall clock). */
+  clock?: Clock;
 }
 
 export interface LinkResult {
@@ -64,17 +67,18 @@ export const LINK_TABLES = [
  */
 export async function link(options: LinkOptions): Promise<LinkResult> {
   const { store, model } = options;
-  const started = Date.now();
-  const now = options.now ?? new Date();
+  // Durations are measured on the monotonic timer; the run's instant comes from the clock.
+  const started = performance.now();
+  const now = options.now ?? (options.clock ?? systemClock).date();
   const version = now.getTime() * 1000;
   const linkedAt = now.toISOString();
   const stamp = { linked_at: linkedAt, version };
   const params = { v: version, at: now.getTime() / 1000 };
   const phases: Record<string, number> = {};
-  let mark = Date.now();
+  let mark = performance.now();
   const phase = (name: string): void => {
-    const t = Date.now();
-    phases[name] = t - mark;
+    const t = performance.now();
+    phases[name] = Math.round(t - mark);
     mark = t;
   };
 
@@ -223,7 +227,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     bugs: bugRows.length,
     written,
     retracted,
-    ms: Date.now() - started,
+    ms: Math.round(performance.now() - started),
     phases,
   };
   options.logger?.info(result, 'links recomputed');
