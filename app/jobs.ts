@@ -92,7 +92,7 @@ export const scopedConfig = (rt: Pick<Runtime, 'config' | 'organisation'>): Conf
 
 /** Recomputes the links now. */
 export function linkNow(rt: Runtime): Promise<LinkResult> {
-  return link({ store: rt.store, model: rt.config.model, logger: rt.logger, now: rt.clock.date() });
+  return link({ store: rt.store, model: rt.config.model, logger: rt.logger, clock: rt.clock });
 }
 
 /** One metrics run, on fresh links when it covers all history. */
@@ -102,15 +102,19 @@ export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<
   return runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, clock: rt.clock });
 }
 
+/** The configured alert channels, sending on the runtime's clock. */
+export const notifiersFor = (rt: Pick<Runtime, 'config' | 'clock'>): Map<string, Notifier> =>
+  createNotifiers(rt.config.alerts, { clock: rt.clock });
+
 /** The stall detector and its deliveries, once, at the clock's instant. */
 export function stallAlertsNow(rt: Runtime, notifiers?: ReadonlyMap<string, Notifier>): Promise<StallAlertsResult> {
   return runStallAlerts({
     store: rt.store,
     config: rt.config,
-    notifiers: notifiers ?? createNotifiers(rt.config.alerts),
+    notifiers: notifiers ?? notifiersFor(rt),
     logger: rt.logger,
     metrics: rt.metrics,
-    now: rt.clock.date(),
+    clock: rt.clock,
   });
 }
 
@@ -124,7 +128,7 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
       await linkNow(rt);
     },
     'stall-alerts': async () => {
-      await stallAlertsNow(rt, (notifiers ??= createNotifiers(rt.config.alerts)));
+      await stallAlertsNow(rt, (notifiers ??= notifiersFor(rt)));
     },
     metrics: async (data) => {
       await metricsNow(rt, runSchema.parse(data));
@@ -150,5 +154,12 @@ export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers
 }
 
 export function webhookRoutesFor(rt: Runtime): Record<string, RouteHandler> {
-  return webhookRoutes({ sources: WEBHOOK_SOURCES, config: rt.config, bus: rt.bus, logger: rt.logger, metrics: rt.metrics });
+  return webhookRoutes({
+    sources: WEBHOOK_SOURCES,
+    config: rt.config,
+    bus: rt.bus,
+    logger: rt.logger,
+    metrics: rt.metrics,
+    clock: rt.clock,
+  });
 }
