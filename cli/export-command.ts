@@ -51,12 +51,23 @@ export const EXPORT_COMMANDS: Record<string, Command> = {
       return withStore(ctx.config, async (rt) => {
         const now = rt.clock.date();
         if (asOf !== undefined && asOf.getTime() > now.getTime())
-          return usageError(ctx, `--as-of '${String(ctx.values['as-of'])}' is later than now (${now.toISOString()}); give an instant that has passed`);
+          return usageError(
+            ctx,
+            `--as-of '${String(ctx.values['as-of'])}' is later than now (${now.toISOString()}); give an instant that has passed`,
+          );
         const at = asOf ?? now;
         const month = asked ?? lastCompleteMonth(tz, at);
         const config = { ...ctx.config, org: rt.organisation.org };
         try {
-          const r = await runExport({ store: rt.store, config, month, out, scopes, clock: rt.clock, ...(asOf !== undefined ? { asOf } : {}) });
+          const r = await runExport({
+            store: rt.store,
+            config,
+            month,
+            out,
+            scopes,
+            clock: rt.clock,
+            ...(asOf !== undefined ? { asOf } : {}),
+          });
           const as = asOf === undefined ? '' : ` as of ${asOf.toISOString()}`;
           ctx.out.write(`exported ${r.month}${as}: ${r.rows} values of ${r.scopes} scopes to ${r.dir} (${EXPORT_FILES.join(', ')})\n`);
           if (month >= today(tz, at).slice(0, 7))

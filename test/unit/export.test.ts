@@ -320,6 +320,22 @@ describe('ptel export: choices and errors', () => {
     expect(r.text).toContain("--scope 'squad:x'");
   });
 
+  it('refuses a malformed --as-of as wrong usage (exit 2), saying what an instant looks like', async () => {
+    const config = loadConfig({ env: {}, cwd: tempDir(), overrides: { dataDir: tempDir() } });
+    for (const asOf of ['yesterday', '2026-13-45', '2026-11-03T25:00', '03/11/2026 10:00', '2026-11-03T10:00:00+0']) {
+      const err = new PassThrough();
+      let text = '';
+      err.on('data', (d: Buffer) => (text += d.toString()));
+      const out = new PassThrough();
+      let printed = '';
+      out.on('data', (d: Buffer) => (printed += d.toString()));
+      const code = await EXPORT_COMMANDS['export']!.run({ config, values: { month: MONTH, 'as-of': asOf }, positionals: [], out, err });
+      expect(code, asOf).toBe(2);
+      expect(text).toBe(`ptel export: --as-of '${asOf}' is not an instant; use ISO 8601, e.g. 2026-10-31 or 2026-10-31T10:00:00Z\n`);
+      expect(printed).toBe('');
+    }
+  });
+
   it('reads months and knows the last complete one in the time zone', () => {
     expect(parseMonth('2026-09')).toBe('2026-09');
     expect(parseMonth('2026-00')).toBeUndefined();
@@ -364,7 +380,11 @@ describe('the scheduled monthly export', () => {
     const empty = await testStore();
     try {
       const root = tempDir('ptel-export-empty-');
-      const r = await exportMonthJustEnded({ store: empty, config: { ...settings, export: { ...settings.export, dir: root } }, clock: fixedClock(NOW) });
+      const r = await exportMonthJustEnded({
+        store: empty,
+        config: { ...settings, export: { ...settings.export, dir: root } },
+        clock: fixedClock(NOW),
+      });
       expect(r).toBeUndefined();
       expect(readdirSync(root)).toEqual([]);
       expect(await monthClosed(empty, MONTH, 'UTC')).toBe(false);
@@ -391,4 +411,150 @@ describe('the scheduled monthly export', () => {
     await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 1, signal: new AbortController().signal });
     expect(statSync(path.join(root, month, 'kpis.csv')).mtimeMs).toBe(written);
   }, 120_000);
+});
+
+describe('ptel export --as-of: the month as the store held it at an instant', () => {
+  /** The instant asked about: a day after the seeded metrics run (NOW), before anything below was written. */
+  const T = new Date('2026-10-02T00:00:00Z');
+  /** When the values and the signal below were recomputed: after T. */
+  const LATER = new Date('2026-10-05T09:00:00Z');
+  /**
+   * A recompute after T that replaces the row: stamped a minute after LATER or after the row's own
+   * computed_at, whichever is later (earlier tests of this file recompute on later clocks), and above its version.
+   */
+  const recomputed = (row: Record<string, unknown>): { computed_at: string; version: number } => {
+    const at = Math.max(LATER.getTime(), Date.parse(`${String(row['computed_at']).replace(' ', 'T')}Z`)) + 60_000;
+    return {
+      computed_at: new Date(at).toISOString().replace('T', ' ').replace('Z', ''),
+      version: Math.max(at * 1000, Number(row['version']) + 1),
+    };
+  };
+  const LATE_EXPLANATION = 'Recomputed after the instant: a signal no export as of 2 October may show';
+
+  const exportTo = async (asOf: Date | undefined): Promise<{ csv: string; json: KpiExport; report: string }> => {
+    const root = tempDir('ptel-export-asof-');
+    const r = await runExport({ store, config: settings, month: MONTH, out: root, clock: fixedClock(LATER), ...(asOf ? { asOf } : {}) });
+    return {
+      csv: readFileSync(path.join(r.dir, 'kpis.csv'), 'utf8'),
+      json: JSON.parse(readFileSync(path.join(r.dir, 'kpis.json'), 'utf8')) as KpiExport,
+      report: readFileSync(path.join(r.dir, 'report.html'), 'utf8'),
+    };
+  };
+
+  let before: { value: number; numerator: number | null };
+
+  let plain: { csv: string; json: KpiExport; report: string };
+  let asOf: { csv: string; json: KpiExport; report: string };
+
+  beforeAll(async () => {
+    // The org's September incident count, recomputed after T with another value (a new version).
+    const [row] = await queryRows<Record<string, unknown>>(
+      store,
+      `SELECT * EXCEPT (computed_at), toString(computed_at) AS computed_at FROM metric_values FINAL
+       WHERE metric = 'incident_count' AND scope_kind = 'org' AND period_kind = 'month' AND period_start = '2026-09-01'`,
+    );
+    before = { value: Number(row!['value']), numerator: row!['numerator'] === null ? null : Number(row!['numerator']) };
+    await store.client.insert({
+      table: 'metric_values',
+      values: [{ ...row, value: before.value + 7, numerator: (before.numerator ?? 0) + 7, ...recomputed(row!) }],
+      format: 'JSONEachRow',
+    });
+    // The team's incident-count signal of the month's last week, recomputed after T as active and the strongest of the month.
+    const team = demo.org.programs[0]!.teams[0]!.id;
+    const key = { scope_kind: 'team', scope_id: team, indicator: 'incident_count', week_start: '2026-09-28' };
+    const [latest] = await queryRows<Record<string, unknown>>(
+      store,
+      `SELECT toString(computed_at) AS computed_at, version FROM risk_signals FINAL
+       WHERE scope_kind = 'team' AND scope_id = {id:String} AND indicator = 'incident_count' AND week_start = '2026-09-28'`,
+      { id: team },
+    );
+    expect(latest, 'the seeded run computed the signal').toBeDefined();
+    await store.client.insert({
+      table: 'risk_signals',
+      values: [
+        {
+          ...key,
+          observed: 12,
+          expected: 2,
+          lower: 0,
+          upper: 4,
+          score: 40,
+          active: 1,
+          method: 'robust_z',
+          history_weeks: 12,
+          explanation: LATE_EXPLANATION,
+          ...recomputed(latest!),
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    plain = await exportTo(undefined);
+    asOf = await exportTo(T);
+  }, 120_000);
+
+  it('gives the values stored at the instant, though they were recomputed since', () => {
+    const count = (doc: KpiExport) => doc.kpis.find((k) => k.scope_kind === 'org' && k.metric === 'incident_count');
+    expect(count(plain.json)).toMatchObject({ value: before.value + 7 });
+    // as the export made on 1 October gave it (before any later recompute)
+    expect(count(asOf.json)).toEqual(count(json));
+    // Every number as the export made on 1 October gave it, byte for byte.
+    expect(asOf.csv).toBe(csv);
+    expect(asOf.json.kpis).toEqual(json.kpis);
+    expect(plain.csv).not.toBe(csv);
+  });
+
+  it('leaves out of the report a risk signal computed after the instant', () => {
+    expect(plain.report).toContain(LATE_EXPLANATION);
+    expect(asOf.report).not.toContain(LATE_EXPLANATION);
+    // the signals computed by then are still there (the hostile one of the fixture, escaped)
+    expect(asOf.report).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;');
+  });
+
+  it('records the instant in kpis.json and the report header; generated_at comes from the clock', () => {
+    expect(asOf.json).toMatchObject({ month: MONTH, as_of: T.toISOString(), generated_at: LATER.toISOString() });
+    expect(plain.json).toMatchObject({ as_of: null, generated_at: LATER.toISOString() });
+    expect(json.as_of).toBeNull();
+    expect(asOf.report).toContain(`<strong data-as-of="${T.toISOString()}">as of ${T.toISOString()}</strong>`);
+    expect(plain.report).not.toContain('data-as-of');
+  });
+
+  it('lists the incidents created by the instant, open while their resolution came later', async () => {
+    const rows = kpiRows(await readMonthlyValues(store, MONTH), MONTH, [], settings.metrics.benchmarkYear);
+    const scopes = describeScopes(rows, demo.org);
+    const read = (at?: Date) =>
+      reportData({ store, month: MONTH, scopes, rows, filters: [], config: settings, ...(at ? { asOf: at } : {}) });
+    const org = async (at?: Date) => (await read(at)).find((d) => d.scope.kind === 'org')!;
+    // The fixture's incident started 2026-09-10 08:00 and was resolved at 11:30.
+    const mid = new Date('2026-09-10T10:00:00Z');
+    const now = await org();
+    const then = await org(mid);
+    expect(now.incidents.some((i) => i.created_at > '2026-09-10 10:00:00')).toBe(true);
+    expect(then.incidents.length).toBeGreaterThan(0);
+    for (const i of then.incidents) expect(i.created_at <= '2026-09-10 10:00:00', i.id).toBe(true);
+    const hostile = (await read(mid)).flatMap((d) => d.incidents).find((i) => i.id === 'PHOSTILE')!;
+    expect(hostile).toMatchObject({ resolved_at: null, open_at_month_end: true, duration_hours: 2 });
+    const resolved = (await read()).flatMap((d) => d.incidents).find((i) => i.id === 'PHOSTILE')!;
+    expect(resolved).toMatchObject({ open_at_month_end: false, duration_hours: 3.5 });
+  });
+
+  it('shows the deployments linked to an incident only once the linker had recorded the link', async () => {
+    const rows = kpiRows(await readMonthlyValues(store, MONTH), MONTH, [], settings.metrics.benchmarkYear);
+    const scopes = describeScopes(rows, demo.org);
+    const linked = async (at?: Date) =>
+      (await reportData({ store, month: MONTH, scopes, rows, filters: [], config: settings, ...(at ? { asOf: at } : {}) }))
+        .find((d) => d.scope.kind === 'org')!
+        .incidents.map((i) => ({ id: i.id, deployments: i.deployments.map((d) => d.id) }));
+    const [span] = await queryRows<{ first: string; last: string }>(
+      store,
+      `SELECT toString(min(linked_at)) AS first, toString(max(linked_at)) AS last FROM incident_deployments WHERE deployment_id != ''`,
+    );
+    const first = new Date(`${span!.first.replace(' ', 'T')}Z`);
+    const last = new Date(`${span!.last.replace(' ', 'T')}Z`);
+    const now = await linked();
+    expect(now.some((i) => i.deployments.length > 0)).toBe(true);
+    expect(await linked(last)).toEqual(now);
+    const earlier = await linked(new Date(first.getTime() - 1));
+    expect(earlier.map((i) => i.id)).toEqual(now.map((i) => i.id));
+    expect(earlier.every((i) => i.deployments.length === 0)).toBe(true);
+  });
 });

@@ -449,11 +449,14 @@ export function renderReport(input: ReportInput): string {
         <header>
           <h1>${title}</h1>
           <p class="meta">
-            Month ${input.month} in ${input.timeZone}${
-              input.asOf === undefined || input.asOf === null ? '' : html` · <strong data-as-of="${input.asOf}">as of ${input.asOf}</strong>`
+            Month ${input.month} in
+            ${input.timeZone}${
+              input.asOf === undefined || input.asOf === null
+                ? ''
+                : html` · <strong data-as-of="${input.asOf}">as of ${input.asOf}</strong>`
             }
-            · generated ${input.generatedAt} · DORA tiers from the ${input.benchmarkYear} report ·
-            every number is the stored monthly value (kpis.csv and kpis.json hold them all, services and repositories included)
+            · generated ${input.generatedAt} · DORA tiers from the ${input.benchmarkYear} report · every number is the stored monthly value
+            (kpis.csv and kpis.json hold them all, services and repositories included)
           </p>
           <nav class="toc" data-section="contents">
             <h3>Contents</h3>
