@@ -18,6 +18,31 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // Product code reads "now" from its clock (infra/clock.ts), so tests, backtests and --as-of move time freely.
+  {
+    files: ['{app,cli,connectors,infra,mapping,schemas,workers}/**/*.ts'],
+    ignores: ['**/*.test.ts', 'infra/clock.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='Date'][property.name='now']",
+          message:
+            'Date.now() reads the wall clock: take the current instant from a Clock (clock.now(); systemClock where no caller passes one), or performance.now() for a duration.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message:
+            'new Date() reads the wall clock: take the current instant from a Clock (clock.date(); systemClock where no caller passes one).',
+        },
+        {
+          selector: "CallExpression[callee.type='Identifier'][callee.name='Date']",
+          message:
+            'Date() reads the wall clock: take the current instant from a Clock (clock.date(); systemClock where no caller passes one).',
+        },
+      ],
+    },
+  },
   // Plain JavaScript tools (infra/scripts) are linted without type information.
   {
     files: ['**/*.mjs'],

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { groupOf, importCycles, importEdges, layerViolations } from '../../infra/scripts/import-graph.mjs';
 
@@ -77,4 +78,78 @@ describe("the Dockerfile's file set", () => {
     expect(existsSync(path.join(dir, 'out/cli/main.js'))).toBe(true);
     expect(existsSync(path.join(dir, 'out/test'))).toBe(false);
   }, 240_000);
+});
+
+describe('SQL reads no wall clock', () => {
+  const PRODUCT = ['app', 'cli', 'connectors', 'infra', 'mapping', 'schemas', 'workers'];
+  /** ClickHouse functions that read the server's clock. */
+  const CLOCK_FUNCTION = /\b(now64|now|today|yesterday)\(/gi;
+  /** Where a column DEFAULT may stamp a row's storage time: the migrations and the migrations' own ledger. */
+  const mayDefault = (file: string): boolean => file.startsWith('schemas/migrations/') || file === 'infra/store/migrate.ts';
+
+  function productFiles(dir = ''): string[] {
+    const out: string[] = [];
+    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = dir === '' ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (dir !== '' || PRODUCT.includes(entry.name)) out.push(...productFiles(rel));
+      } else if (dir !== '' && (/\.ts$/.test(rel) ? !rel.endsWith('.test.ts') : rel.endsWith('.sql'))) out.push(rel);
+    }
+    return out;
+  }
+
+  /** The text of every string and template literal of a TypeScript source: where its SQL is. */
+  function literals(file: string, text: string): string[] {
+    const out: string[] = [];
+    const visit = (node: ts.Node): void => {
+      if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) out.push(node.text);
+      else if (ts.isTemplateExpression(node)) out.push(node.head.text, ...node.templateSpans.map((s) => s.literal.text));
+      node.forEachChild(visit);
+    };
+    visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS));
+    return out;
+  }
+
+  /** "file: call in <line>" for each clock function in the SQL of `text`, but a migration's column DEFAULT. */
+  function clockReads(file: string, text: string): string[] {
+    const sql = file.endsWith('.sql') ? [text.replace(/--.*$/gm, '')] : literals(file, text);
+    const out: string[] = [];
+    for (const chunk of sql) {
+      for (const m of chunk.matchAll(CLOCK_FUNCTION)) {
+        if (mayDefault(file) && /\bDEFAULT\s+$/i.test(chunk.slice(0, m.index))) continue;
+        const start = chunk.lastIndexOf('\n', m.index) + 1;
+        const end = chunk.indexOf('\n', m.index);
+        out.push(`${file}: ${m[1]!.toLowerCase()}() in ${chunk.slice(start, end === -1 ? undefined : end).trim()}`);
+      }
+    }
+    return out;
+  }
+
+  it('finds no now(), now64(), today() or yesterday() in the product SQL: "now" is a parameter from the clock', () => {
+    const files = productFiles();
+    expect(files.filter((f) => f.endsWith('.sql')).length).toBeGreaterThan(5);
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.flatMap((f) => clockReads(f, readFileSync(path.join(root, f), 'utf8')))).toEqual([]);
+  });
+
+  it('flags what it must flag, and leaves code and column DEFAULTs alone', () => {
+    const src = [
+      'const now = (): number => clock.now();',
+      'const q = `SELECT count() FROM t WHERE day = today() AND at > {since:DateTime64(3)}`;',
+      "const r = 'SELECT toDate(now(), {tz:String}), yesterday()';",
+      'const s = `INSERT INTO t VALUES (${now()}, now64(3))`;',
+    ].join('\n');
+    expect(clockReads('workers/metrics/example.ts', src).map((r) => r.split(' in ')[0])).toEqual([
+      'workers/metrics/example.ts: today()',
+      'workers/metrics/example.ts: now()',
+      'workers/metrics/example.ts: yesterday()',
+      'workers/metrics/example.ts: now64()',
+    ]);
+    const ddl = 'CREATE TABLE t (\n  stored_at DateTime64(3) DEFAULT now64(3), -- now() here is a comment\n  d Date DEFAULT today()\n)';
+    expect(clockReads('schemas/migrations/0099_example.sql', ddl)).toEqual([]);
+    expect(clockReads('schemas/migrations/0099_example.sql', `${ddl};\nSELECT now()`)).toEqual([
+      'schemas/migrations/0099_example.sql: now() in SELECT now()',
+    ]);
+    expect(clockReads('workers/metrics/example.sql', ddl)).toHaveLength(2);
+  });
 });
