@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
@@ -191,100 +192,177 @@ export interface ComputeResult {
   ms: number;
 }
 
+/** The columns of a metric value row, in metric_values, metric_value_history and metric_value_staging. */
+const VALUE_COLUMNS = [
+  'metric',
+  'scope_kind',
+  'scope_id',
+  'period_kind',
+  'period_start',
+  'value',
+  'numerator',
+  'denominator',
+  'sample_size',
+  'unit',
+  'definition_version',
+  'computed_at',
+  'version',
+  'is_deleted',
+] as const;
+const COLUMNS = VALUE_COLUMNS.join(', ');
+
+/**
+ * SQL: row `n` states what row `h` states: the same value, numerator, denominator, sample size, unit,
+ * definition version and deletion (when and in which version aside). A missing number equals a missing
+ * one, NaN equals NaN.
+ */
+const SAME_CONTENT = [
+  ...(['value', 'numerator', 'denominator'] as const).map(
+    (c) => `((n.${c} IS NULL AND h.${c} IS NULL) OR ifNull(n.${c} = h.${c} OR (isNaN(n.${c}) AND isNaN(h.${c})), 0))`,
+  ),
+  ...(['sample_size', 'unit', 'definition_version', 'is_deleted'] as const).map((c) => `n.${c} = h.${c}`),
+].join(' AND ');
+
+/** The key of a metric value: one metric, scope and period. */
+const KEY = 'metric, period_kind, scope_kind, scope_id, period_start';
+
+/**
+ * Adds to metric_value_history the rows of `candidates` (metric value rows of the metrics
+ * {metrics:Array(String)} in periods starting in [first_day, end_day)) that change their value: those
+ * whose key has no history row at or before their version, or whose latest such row states something else.
+ */
+function recordChangesSql(candidates: string): string {
+  return `INSERT INTO metric_value_history (${COLUMNS})
+          SELECT ${VALUE_COLUMNS.map((c) => `n.${c}`).join(', ')}
+          FROM (${candidates}) AS n
+          ASOF LEFT JOIN
+          (
+              SELECT ${KEY}, version, value, numerator, denominator, sample_size, unit, definition_version, is_deleted, 1 AS found
+              FROM metric_value_history
+              WHERE metric IN {metrics:Array(String)} AND period_start >= {first_day:Date} AND period_start < {end_day:Date}
+          ) AS h
+          ON n.metric = h.metric AND n.period_kind = h.period_kind AND n.scope_kind = h.scope_kind AND n.scope_id = h.scope_id
+             AND n.period_start = h.period_start AND n.version >= h.version
+          WHERE h.found = 0 OR NOT (${SAME_CONTENT})`;
+}
+
 /**
  * Recomputes the metrics for every period of each kind that overlaps [from, to) and has started by the
  * run's instant (`now`; a period still running is evaluated at it): each period's values
  * are replaced (rows with this run's version), and a scope that had a value in one of those periods and
  * no longer has one gets a deletion row. Recomputing a period twice gives the same values.
+ *
+ * The run's rows are gathered in its partition of metric_value_staging, and written when every metric
+ * has been computed: all of them to metric_values, and to metric_value_history those that change a
+ * value (a deletion included), so a value recomputed as it was adds nothing to the history.
  */
 export async function computeMetrics(options: ComputeOptions): Promise<ComputeResult> {
   const started = performance.now();
   const now = options.now ?? (options.clock ?? systemClock).date();
   const version = now.getTime() * 1000;
-  let rows = 0;
-  let retracted = 0;
-  for (const def of options.definitions) {
-    for (const kind of options.periods ?? PERIOD_KINDS) {
-      if (def.periods !== undefined && !def.periods.includes(kind)) continue;
-      const from = periodStart(kind, options.from);
-      // Periods up to the one containing the run's instant: a period that has not started has no value yet.
-      const requested = periodStart(kind, addDays(options.to, -1));
-      const current = periodStart(kind, today(options.params.tz, now));
-      const last = requested < current ? requested : current;
-      if (last < from) continue;
-      const to = nextPeriod(kind, last);
-      const agg = aggregateExpr(def.aggregate);
-      const p = params(options.params, from, to, now, {
-        scope_kinds: (options.scopes ?? []).map((x) => x.kind),
-        scope_ids: (options.scopes ?? []).map((x) => x.id),
-        metric: def.id,
-        period: kind,
-        unit: def.unit,
-        dv: def.version,
-        v: version,
-        at: now.getTime() / 1000,
-      });
-      await options.store.client.command({
-        query: `INSERT INTO metric_values (metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
-                                           sample_size, unit, definition_version, computed_at, version, is_deleted)
-                SELECT {metric:String}, s.1, s.2, {period:String}, ${PERIOD_EXPR[kind]} AS ps,
-                       ${agg.value}, ${agg.numerator}, ${agg.denominator}, ${agg.sample},
-                       {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
-                FROM ${unitsSql(def, kind, from, to)} AS u
-                ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
-                WHERE s.2 != ''
-                GROUP BY s.1, s.2, ps`,
-        query_params: p,
-      });
-      const scopes = options.scopes ?? [];
-      if ((def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') && scopes.length > 0) {
-        await options.store.client.command({
-          query: `INSERT INTO metric_values (metric, scope_kind, scope_id, period_kind, period_start, value, numerator, denominator,
-                                             sample_size, unit, definition_version, computed_at, version, is_deleted)
-                  SELECT {metric:String}, g.sk, g.sid, {period:String}, g.ps, 0, 0, NULL, 0, {unit:String}, {dv:UInt16},
-                         toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
-                  FROM
-                  (
-                      SELECT sc.1 AS sk, sc.2 AS sid, p.period_start AS ps
-                      FROM ${periodsTable(kind, from, to)} AS p
-                      ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
-                  ) AS g
-                  WHERE (g.sk, g.sid, g.ps) NOT IN
-                  (
-                      -- the rows this run wrote: read from the history, as metric_values may already have merged
-                      -- them away under a newer version (a run as of a past instant)
-                      SELECT scope_kind, scope_id, period_start FROM metric_value_history
-                      WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
-                  )`,
+  const run = randomUUID();
+  const client = options.store.client;
+  const scopes = options.scopes ?? [];
+  // The periods the run covers, over every metric and period kind.
+  let first: Day | undefined;
+  let end: Day | undefined;
+  try {
+    for (const def of options.definitions) {
+      for (const kind of options.periods ?? PERIOD_KINDS) {
+        if (def.periods !== undefined && !def.periods.includes(kind)) continue;
+        const from = periodStart(kind, options.from);
+        // Periods up to the one containing the run's instant: a period that has not started has no value yet.
+        const requested = periodStart(kind, addDays(options.to, -1));
+        const current = periodStart(kind, today(options.params.tz, now));
+        const last = requested < current ? requested : current;
+        if (last < from) continue;
+        const to = nextPeriod(kind, last);
+        if (first === undefined || from < first) first = from;
+        if (end === undefined || to > end) end = to;
+        const agg = aggregateExpr(def.aggregate);
+        const p = params(options.params, from, to, now, {
+          scope_kinds: scopes.map((x) => x.kind),
+          scope_ids: scopes.map((x) => x.id),
+          metric: def.id,
+          period: kind,
+          unit: def.unit,
+          dv: def.version,
+          v: version,
+          at: now.getTime() / 1000,
+          run,
+        });
+        const staged = `metric_value_staging WHERE run = {run:String} AND metric = {metric:String} AND period_kind = {period:String}`;
+        await client.command({
+          query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
+                  SELECT {run:String}, {metric:String}, s.1, s.2, {period:String}, ${PERIOD_EXPR[kind]} AS ps,
+                         ${agg.value}, ${agg.numerator}, ${agg.denominator}, ${agg.sample},
+                         {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+                  FROM ${unitsSql(def, kind, from, to)} AS u
+                  ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
+                  WHERE s.2 != ''
+                  GROUP BY s.1, s.2, ps`,
           query_params: p,
         });
-      }
-      const counted = await options.store.client.query({
-        query: `SELECT (SELECT count() FROM metric_value_history
-                        WHERE metric = {metric:String} AND period_kind = {period:String} AND version = {v:UInt64}
-                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date}) AS written,
-                       countIf(version < {v:UInt64}) AS stale FROM metric_values FINAL
-                WHERE metric = {metric:String} AND period_kind = {period:String} AND period_start >= {from_day:Date} AND period_start < {to_day:Date}`,
-        query_params: p,
-        format: 'JSONEachRow',
-      });
-      const [c] = await counted.json<{ written: string; stale: string }>();
-      rows += Number(c?.written ?? 0);
-      const stale = Number(c?.stale ?? 0);
-      if (stale > 0) {
-        retracted += stale;
-        await options.store.client.command({
-          query: `INSERT INTO metric_values
-                  SELECT * REPLACE ({v:UInt64} AS version, 1 AS is_deleted, toDateTime64({at:Float64}, 3, 'UTC') AS computed_at)
-                  FROM (SELECT * FROM metric_values FINAL
+        if ((def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') && scopes.length > 0) {
+          await client.command({
+            query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
+                    SELECT {run:String}, {metric:String}, g.sk, g.sid, {period:String}, g.ps, 0, 0, NULL, 0, {unit:String}, {dv:UInt16},
+                           toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+                    FROM
+                    (
+                        SELECT DISTINCT sc.1 AS sk, sc.2 AS sid, p.period_start AS ps
+                        FROM ${periodsTable(kind, from, to)} AS p
+                        ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
+                    ) AS g
+                    WHERE (g.sk, g.sid, g.ps) NOT IN (SELECT scope_kind, scope_id, period_start FROM ${staged})`,
+            query_params: p,
+          });
+        }
+        // A value of these periods that this run does not write, and that no later run wrote, is retracted.
+        await client.command({
+          query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
+                  SELECT {run:String}, * EXCEPT (computed_at, version, is_deleted), toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 1
+                  FROM (SELECT ${COLUMNS} FROM metric_values FINAL
                         WHERE metric = {metric:String} AND period_kind = {period:String}
-                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date} AND version < {v:UInt64})`,
+                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date} AND version < {v:UInt64}
+                          AND (scope_kind, scope_id, period_start) NOT IN (SELECT scope_kind, scope_id, period_start FROM ${staged}))`,
           query_params: p,
         });
       }
     }
+    if (first === undefined || end === undefined)
+      return { metrics: options.definitions.length, rows: 0, retracted: 0, ms: Math.round(performance.now() - started) };
+    const p = { run, v: version, metrics: options.definitions.map((d) => d.id), first_day: first, end_day: end };
+    const staged = `metric_value_staging WHERE run = {run:String}`;
+    const counted = await client.query({
+      query: `SELECT countIf(is_deleted = 0) AS written, countIf(is_deleted = 1) AS retracted FROM ${staged}`,
+      query_params: p,
+      format: 'JSONEachRow',
+    });
+    const [c] = await counted.json<{ written: string; retracted: string }>();
+    await client.command({ query: `INSERT INTO metric_values (${COLUMNS}) SELECT ${COLUMNS} FROM ${staged}`, query_params: p });
+    await client.command({ query: recordChangesSql(`SELECT ${COLUMNS} FROM ${staged}`), query_params: p });
+    // A run as of a past instant writes below versions computed after it. The version that is current
+    // now is then recorded too when it states something else than the history before it, so the history
+    // reads it again from its computation on.
+    await client.command({
+      query: recordChangesSql(`SELECT ${COLUMNS} FROM metric_values
+                               WHERE metric IN {metrics:Array(String)} AND period_start >= {first_day:Date} AND period_start < {end_day:Date}
+                                 AND version > {v:UInt64} AND (${KEY}) IN (SELECT ${KEY} FROM ${staged})
+                               ORDER BY version DESC
+                               LIMIT 1 BY ${KEY}`),
+      query_params: p,
+    });
+    return {
+      metrics: options.definitions.length,
+      rows: Number(c?.written ?? 0),
+      retracted: Number(c?.retracted ?? 0),
+      ms: Math.round(performance.now() - started),
+    };
+  } finally {
+    // The run's partition: a UUID, not a parameter (a partition is named by a literal).
+    await client.command({ query: `ALTER TABLE metric_value_staging DROP PARTITION '${run}'` });
   }
-  return { metrics: options.definitions.length, rows, retracted, ms: Math.round(performance.now() - started) };
 }
 
 export interface ExplainRow {

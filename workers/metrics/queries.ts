@@ -8,9 +8,10 @@ import type { PeriodKind, ScopeKind } from './types.js';
  * Each (metric, scope, period) gets a new version whenever it is recomputed (computed_at is when), and
  * a deletion row when it no longer holds. Now is the highest version of metric_values, unless it is a
  * deletion. At an instant T it is the highest version computed at or before T, unless that one is a
- * deletion. metric_values merges superseded versions away, so those are read from
- * metric_value_history, which keeps every version written (values computed before that table existed
- * are known only in their latest version).
+ * deletion. metric_values merges superseded versions away; metric_value_history keeps the versions that
+ * changed something (see computeMetrics), so the latest version at or before T of the two tables
+ * together states what the store held at T. Its computed_at is that of the computation that set the
+ * value, or of a later one that found it unchanged.
  */
 
 /**
