@@ -1,4 +1,3 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createKafkaBus } from '../infra/bus/kafka.js';
 import { createLocalBus } from '../infra/bus/local.js';
@@ -10,6 +9,7 @@ import { BatchWriter } from '../infra/store/batch-writer.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
 import { findRunningStore } from '../infra/store/attach.js';
+import { DataDirInUseError, lockDataDir } from '../infra/data-dir.js';
 import { systemClock, type Clock } from '../infra/clock.js';
 import { resolveOrganisation, type Organisation } from './organisation.js';
 
@@ -46,11 +46,6 @@ export interface RuntimeOptions {
    * bus then belongs to that process and answers BusUnavailableError.
    */
   attach?: boolean;
-}
-
-/** The embedded data folder is held by another live process. */
-export class DataDirInUseError extends Error {
-  override readonly name = 'DataDirInUseError';
 }
 
 /** The bus of an embedded data folder served by another process. */
@@ -198,34 +193,4 @@ async function attachRuntime(
 function requireSecret(value: string | undefined, variable: string, key: string): string {
   if (value === undefined || value === '') throw new Error(`'${key}' is configured but ${variable} is not set in the environment`);
   return value;
-}
-
-/**
- * Embedded mode owns its data folder: the engine and the bus log must not be opened by two processes.
- * A lock left by a process that no longer runs is taken over.
- */
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'LOCK');
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new DataDirInUseError(
-        `data folder ${dir} is in use by process ${holder}; stop it first, or set dataDir (PTEL_DATA_DIR) to another folder`,
-      );
-    }
-    writeFileSync(file, String(process.pid));
-  }
-  return () => rmSync(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { processIsAlive } from '../data-dir.js';
 
 /**
  * How a process that holds the embedded store tells other processes where to read it: a file
@@ -61,7 +62,7 @@ export function findRunningStore(dataDir: string): StoreAdvertisement | undefine
   if (read.kind === 'invalid') {
     throw new Error(`${file} is not a store advertisement (${read.reason}); remove it if no ptel process is running on ${dataDir}`);
   }
-  if (isAlive(read.ad.pid)) return read.ad;
+  if (processIsAlive(read.ad.pid)) return read.ad;
   rmSync(file, { force: true });
   return undefined;
 }
@@ -89,13 +90,4 @@ function readAdvertisement(file: string): ReadResult {
 
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -437,7 +437,7 @@ function childProject(): string {
   mkdirSync(path.join(dir, 'infra/store'), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  for (const file of ['infra/store/client.ts', 'infra/store/attach.ts']) {
+  for (const file of ['infra/store/client.ts', 'infra/store/attach.ts', 'infra/data-dir.ts']) {
     const source = readFileSync(path.join(repoRoot, file), 'utf8');
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
