@@ -37,7 +37,10 @@ export interface SyncOptions {
   filter?: SyncFilter;
   /** A backfill from this date: reads from it whatever the cursors say, and leaves the live cursors alone. */
   backfillSince?: Date;
-  /** Where "now" comes from: run times, the first pull's start, the streams' own reads (default: the wall clock). */
+  /**
+   * Where "now" comes from: run times, the first pull's start, the streams' own reads, and the clients'
+   * rate-limit resets and retry waits (default: the wall clock).
+   */
   clock?: Clock;
   signal?: AbortSignal;
   onProgress?: (p: StreamProgress) => void;
@@ -71,7 +74,8 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
   for (const connector of selectConnectors(options.connectors, config, options.filter)) {
     const settings = pullSettingsOf(config, connector.source);
     const limit = createLimiter(settings?.concurrency ?? 4);
-    const client = connector.client(config, logger.child({ source: connector.source }));
+    // The client waits out rate limits and back-offs on the sync's clock, as its streams read "now" from it.
+    const client = connector.client(config, logger.child({ source: connector.source }), clock);
     for (const stream of connector.streams) {
       if (options.filter?.stream !== undefined && stream.name !== options.filter.stream) continue;
       for (const scope of stream.scopes(config)) {

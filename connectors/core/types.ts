@@ -56,8 +56,11 @@ export interface Connector<Client = unknown> {
    * environment variable; undefined when it is ready. `doctor` prints it for a source not yet set up.
    */
   missing(config: Config): string | undefined;
-  /** Builds the client; nothing is sent before the first request. */
-  client(config: Config, logger: Logger): Client;
+  /**
+   * Builds the client; nothing is sent before the first request. `clock` (default: the wall clock) is
+   * where its rate-limit resets are counted from and its retry waits run, the sync's own clock.
+   */
+  client(config: Config, logger: Logger, clock?: Clock): Client;
   streams: Array<Stream<Client>>;
   /** Checks credentials and permissions, saying exactly what is missing. */
   doctor(client: Client, config: Config): Promise<Check[]>;

@@ -1,13 +1,11 @@
 import { createAppAuth } from '@octokit/auth-app';
-import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
+import { classifyHttpFailure, createLimiter, retryAfterMs, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
 
-const GithubOctokit = Octokit.plugin(throttling, retry);
-export type GithubOctokit = InstanceType<typeof GithubOctokit>;
+export type GithubOctokit = Octokit;
 
 /** The largest page GitHub serves: a full sync costs about one request per 100 records. */
 export const PER_PAGE = 100;
@@ -17,36 +15,36 @@ export interface GithubClient {
   logger: Logger;
   /** Bounds the requests in flight across every stream of this client. */
   limit: <T>(task: () => Promise<T>) => Promise<T>;
-  retry: RetryOptions;
+  /** How failures are retried; its clock is where rate-limit resets are counted from and waits run. */
+  retry: RetryOptions & { clock: Clock };
 }
 
 export interface ClientOptions {
-  /** Rate-limit retries the throttling plugin makes before the failure goes to withRetries. */
-  throttleRetries?: number;
-  /** 5xx retries plugin-retry makes (1 s, 4 s, ...) before the failure goes to withRetries. */
-  serverErrorRetries?: number;
   retry?: RetryOptions;
+  /** Where rate-limit resets are counted from and retry waits run (default: the wall clock). */
+  clock?: Clock;
 }
 
+/** GitHub waits at least a minute after a secondary rate limit that names no time. */
+const SECONDARY_LIMIT_WAIT_MS = 60_000;
+
 /**
- * An Octokit with GitHub's own rate-limit handling (primary and secondary limits, from the headers
- * and messages GitHub sends) and 5xx retries, as the first line; every call is also wrapped in
- * withRetries, which classifies what the plugins give up on (a plain 429 with Retry-After, a 5xx that
- * persists, 401/403/404) so fatal failures stop the stream with a clear message.
+ * An Octokit whose every call is wrapped in withRetries: rate limits (429, a 403 with
+ * x-ratelimit-remaining: 0 until x-ratelimit-reset, a secondary limit with or without Retry-After)
+ * are waited out and 5xx retried with back-off, all on the client's clock, so a reset is counted
+ * from the same "now" the sync reads; 401/403/404 stop the stream with a clear message.
  */
 export function createGithubClient(config: Config, logger: Logger, options: ClientOptions = {}): GithubClient {
   const settings = config.sources.github;
   if (settings === undefined) throw new Error("sources.github is not configured; add a 'sources: github:' section");
-  const throttleRetries = options.throttleRetries ?? 2;
-  const retryOptions: RetryOptions = { attempts: 3, ...options.retry };
-  const maxWaitMs = retryOptions.maxRateLimitWaitMs ?? 15 * 60_000;
-  const onLimit =
-    (kind: string) =>
-    (retryAfter: number, opts: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
-      logger.warn({ retryAfter, url: opts.url, retryCount }, `GitHub ${kind} rate limit hit`);
-      // A wait beyond withRetries' bound is left to it, which reports it instead of sleeping for an hour.
-      return retryCount < throttleRetries && retryAfter * 1000 <= maxWaitMs;
-    };
+  const clock = options.clock ?? systemClock;
+  const retryOptions: RetryOptions & { clock: Clock } = {
+    attempts: 3,
+    onRetry: (err, waitMs, attempt) =>
+      logger.warn({ status: err.status, kind: err.kind, waitMs, attempt }, `GitHub ${err.message}; retrying`),
+    ...options.retry,
+    clock,
+  };
   const auth =
     settings.auth === 'app'
       ? {
@@ -54,7 +52,7 @@ export function createGithubClient(config: Config, logger: Logger, options: Clie
           auth: { appId: settings.appId, installationId: settings.installationId, privateKey: config.secrets.githubAppPrivateKey },
         }
       : { auth: config.secrets.githubToken };
-  const octokit = new GithubOctokit({
+  const octokit = new Octokit({
     ...auth,
     baseUrl: settings.baseUrl.replace(/\/+$/, ''),
     userAgent: 'ptel-github-connector',
@@ -66,10 +64,6 @@ export function createGithubClient(config: Config, logger: Logger, options: Clie
       // answer to a conditional request, as routine as a 200, so it goes to debug with those.
       error: (msg: string) => (isNotModifiedLine(msg) ? logger.debug(msg) : logger.error(msg)),
     },
-    // The global Bottleneck groups are keyed by id: one per server, so tests and instances do not share a queue.
-    throttle: { id: settings.baseUrl, onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') },
-    // 429 is left to the throttler and withRetries, which honour Retry-After; 304 is an answer, not a failure.
-    retry: { retries: options.serverErrorRetries ?? 2, doNotRetry: [304, 400, 401, 403, 404, 410, 422, 429, 451] },
   });
   return { octokit, logger, limit: createLimiter(settings.concurrency), retry: retryOptions };
 }
@@ -79,7 +73,7 @@ export function isNotModifiedLine(msg: unknown): boolean {
   return typeof msg === 'string' && / - 304 with id /.test(msg);
 }
 
-interface OctokitFailure {
+export interface OctokitFailure {
   status?: number;
   message?: string;
   response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
@@ -141,16 +135,22 @@ export async function get(client: GithubClient, url: string, options: GetOptions
           const f = failureOf(err);
           if (f.status === 304) return { status: 304, data: undefined, headers: f.response?.headers ?? {}, next: undefined, etag };
           if (err instanceof SourceError) throw err;
-          throw classifyHttpFailure(
-            f.status,
-            f.response?.headers,
-            what,
-            [detailOf(f), fixFor(f.status, options.needs)].filter(Boolean).join('; '),
-          );
+          throw failureError(f, what, options.needs, client.retry.clock.now());
         }
       }),
     { ...client.retry, ...(signal !== undefined ? { signal } : {}) },
   );
+}
+
+/** A failed request as a SourceError; `now` (epoch ms) is when the answer came, from which a reset is counted. */
+export function failureError(f: OctokitFailure, what: string, needs: string | undefined, now: number): SourceError {
+  const detail = detailOf(f);
+  // A secondary rate limit is a 403 that says so in its message, with or without Retry-After.
+  if (f.status === 403 && /\bsecondary rate limit\b/i.test(detail)) {
+    const wait = retryAfterMs(f.response?.headers, now) ?? SECONDARY_LIMIT_WAIT_MS;
+    return new SourceError(`${what}: secondary rate limit (403): ${detail}`, 'rate_limited', 403, wait);
+  }
+  return classifyHttpFailure(f.status, f.response?.headers, what, [detail, fixFor(f.status, needs)].filter(Boolean).join('; '), now);
 }
 
 function str(v: string | number | undefined): string | undefined {

@@ -8,9 +8,11 @@ import { createLogger, type Logger } from '../../infra/observability/logger.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { emptyRepo, readEvents, startGithubFake, type FakeGithub, type FakeRepo } from '../../test/fakes/github.js';
-import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { quietLogger, tempDir, testStore, waitFor } from '../../test/support/harness.js';
 import { clickhouseCursorStore } from '../core/cursor-store.js';
 import { runSync, type StreamProgress, type SyncFilter } from '../core/runner.js';
+import { failureError } from './client.js';
 import { githubConnector, githubWebhook } from './index.js';
 
 const TOKEN = 'ghp_testtoken';
@@ -240,6 +242,70 @@ describe('github pull streams', () => {
     expect(attempts('/repos/acme/payments-api/deployments').map((l) => l.status)).toEqual([502, 200]);
     // x-ratelimit-remaining: 0 until x-ratelimit-reset: waited for, then the page is read.
     expect(attempts('/repos/acme/payments-ledger/commits').map((l) => l.status)).toEqual([403, 200, 200]);
+  });
+
+  it("waits out an exhausted rate limit until x-ratelimit-reset on the sync's clock, and not a moment before", async () => {
+    // A day after the demo's history ends; far from the wall clock, so a wait counted from it would show.
+    const clock = new ManualClock('2026-11-02T00:00:00Z');
+    fake = await startGithubFake({ token: TOKEN, prefix: '/api/v3', demo: { teams: 1, months: 1 }, now: () => clock.now() });
+    const config = githubConfig(fake.baseUrl, ['acme/payments-api']);
+    const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
+    const path = '/repos/acme/payments-api/commits';
+    // 403 with x-ratelimit-remaining: 0 and x-ratelimit-reset ten minutes after the clock's "now".
+    fake.fault({ path: /^\/repos\/acme\/payments-api\/commits$/, kind: 'primary_rate_limit', times: 1, retryAfterSeconds: 600 });
+    const reset = clock.now() + 600_000;
+    const running = runSync({
+      config,
+      connectors: [githubConnector],
+      bus,
+      cursors: clickhouseCursorStore(await testStore()),
+      logger: quietLogger(),
+      filter: { stream: 'commits' },
+      clock,
+    });
+    const attempts = () => fake!.requests.log.filter((l) => l.path === path);
+    await waitFor(
+      'the 403 and a wait on the clock',
+      () => attempts().length === 1 && clock.pending === 1,
+      (v) => v,
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
+    expect(attempts().map((l) => l.status)).toEqual([403]);
+    // The wait ends at the reset (plus at most 250 ms of jitter), counted on the clock.
+    const due = clock.nextDue()!;
+    expect(due).toBeGreaterThanOrEqual(reset);
+    expect(due).toBeLessThanOrEqual(reset + 250);
+    await clock.set(reset - 1);
+    expect(attempts()).toHaveLength(1);
+    expect(clock.pending).toBe(1);
+    await clock.set(due);
+    const results = await running;
+    okAll(results);
+    const after = attempts();
+    expect(after[0]!.status).toBe(403);
+    expect(after.slice(1).length).toBeGreaterThan(0);
+    expect(after.slice(1).every((l) => l.status === 200 && l.at >= reset)).toBe(true);
+    const commits = expectedKeys('acme/payments-api', fake.repo('acme/payments-api')).filter((k) => k.startsWith('github.commit '));
+    expect(commits.length).toBeGreaterThan(0);
+    expect(keys(await readEvents(bus))).toEqual(commits.sort());
+  });
+
+  it('a secondary rate limit without Retry-After is waited out for a minute; a plain 403 is not retried', () => {
+    const secondary = failureError(
+      { status: 403, response: { headers: {}, data: { message: 'You have exceeded a secondary rate limit. Please wait.' } } },
+      'GET /repos/acme/api/pulls',
+      'Pull requests: read',
+      Date.UTC(2026, 10, 2),
+    );
+    expect(secondary).toMatchObject({ kind: 'rate_limited', status: 403, retryAfterMs: 60_000 });
+    const forbidden = failureError(
+      { status: 403, response: { headers: {}, data: { message: 'Resource not accessible by integration' } } },
+      'GET /repos/acme/api/pulls',
+      'Pull requests: read',
+      Date.UTC(2026, 10, 2),
+    );
+    expect(forbidden.kind).toBe('fatal');
+    expect(forbidden.message).toContain("'Pull requests: read'");
   });
 
   it('a 401 stops the streams it hits with a clear message while the other repository completes; an unknown repository is a 404', async () => {

@@ -18,7 +18,7 @@ export const githubConnector: Connector<GithubClient> = {
     }
     return config.secrets.githubToken === undefined ? 'set PTEL_GITHUB_TOKEN in the environment' : undefined;
   },
-  client: (config, logger) => createGithubClient(config, logger),
+  client: (config, logger, clock) => createGithubClient(config, logger, clock !== undefined ? { clock } : {}),
   streams: githubStreams,
   doctor: githubDoctor,
 };

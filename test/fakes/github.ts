@@ -54,6 +54,8 @@ export interface FakeGithubOptions {
   scopes?: string | undefined;
   /** Permissions of the GitHub App installation. */
   appPermissions?: Record<string, string>;
+  /** Where the rate-limit resets and the request log's times are read (epoch ms; default: the wall clock). */
+  now?: () => number;
 }
 
 const APP_PERMISSIONS = { metadata: 'read', contents: 'read', pull_requests: 'read', deployments: 'read', actions: 'read' };
@@ -179,9 +181,10 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     byPath: new Map<string, number>(),
     log: [] as Array<{ path: string; status: number; at: number }>,
   };
+  const now = options.now ?? (() => Date.now());
   const limit = 5000;
   let used = 0;
-  const reset = Math.floor(Date.now() / 1000) + 3600;
+  const reset = Math.floor(now() / 1000) + 3600;
   let origin = '';
 
   const rateHeaders = (): Record<string, string> => ({
@@ -315,7 +318,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     const url = new URL(req.url ?? '/', 'http://fake.github');
     let path = url.pathname;
     const status = (): number => res.statusCode;
-    res.on('finish', () => requests.log.push({ path, status: status(), at: Date.now() }));
+    res.on('finish', () => requests.log.push({ path, status: status(), at: now() }));
     requests.total++;
     if (prefix !== '' && !path.startsWith(prefix)) return notFound(res);
     path = path.slice(prefix.length);
@@ -353,7 +356,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
             'content-type': 'application/json',
             ...rateHeaders(),
             'x-ratelimit-remaining': '0',
-            'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + (f.retryAfterSeconds ?? 1)),
+            'x-ratelimit-reset': String(Math.floor(now() / 1000) + (f.retryAfterSeconds ?? 1)),
           });
           used = 0;
           return void res.end(JSON.stringify({ message: 'API rate limit exceeded for user ID 1.' }));
