@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
-import { abortableSleep, classifyHttpFailure, retryAfterMs, SourceError, withRetries } from '../../infra/http-retry.js';
+import { classifyHttpFailure, retryAfterMs, SourceError, withRetries } from '../../infra/http-retry.js';
 
 export type Query = Record<string, string | number | undefined>;
 
@@ -25,7 +25,7 @@ const MAX_RATE_LIMIT_WAIT_MS = 15 * 60_000;
 
 /** GitLab names its rate-limit headers without the X- prefix (RateLimit-Reset is epoch seconds). */
 function gitlabWaitMs(headers: Headers, now: number): number | undefined {
-  const standard = retryAfterMs(headers);
+  const standard = retryAfterMs(headers, now);
   if (standard !== undefined) return standard;
   const reset = Number(headers.get('ratelimit-reset'));
   return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined;
@@ -39,17 +39,13 @@ export function hostOf(baseUrl: string): string {
   return new URL(baseUrl).host.toLowerCase();
 }
 
-export function createGitlabClient(
-  config: Config,
-  logger: Logger,
-  options: { sleep?: typeof abortableSleep; clock?: Clock } = {},
-): GitlabClient {
+export function createGitlabClient(config: Config, logger: Logger, options: { clock?: Clock } = {}): GitlabClient {
   const settings = config.sources.gitlab;
   const baseUrl = (settings?.baseUrl ?? 'https://gitlab.com').replace(/\/+$/, '');
   const apiUrl = `${baseUrl}/api/v4`;
   const token = config.secrets.gitlabToken ?? '';
+  // Rate-limit resets are counted from this clock, and every wait (a reset, a back-off) runs on it.
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? abortableSleep;
   const paths = new Map<string, string>();
 
   const once = async (path: string, query: Query, signal: AbortSignal | undefined): Promise<GitlabResponse> => {
@@ -61,7 +57,7 @@ export function createGitlabClient(
       res = await fetch(url, { headers: { 'PRIVATE-TOKEN': token, accept: 'application/json' }, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (signal?.aborted === true) throw err;
-      throw classifyHttpFailure(undefined, undefined, what, (err as Error).message);
+      throw classifyHttpFailure(undefined, undefined, what, (err as Error).message, clock.now());
     }
     if (!res.ok) {
       const detail = (await res.text().catch(() => '')).slice(0, 200);
@@ -74,7 +70,7 @@ export function createGitlabClient(
           : res.status === 403 || res.status === 404
             ? `; check that sources.gitlab.projects names a project the token's user can see (read_api scope)`
             : '';
-      throw classifyHttpFailure(res.status, res.headers, what, detail + fix);
+      throw classifyHttpFailure(res.status, res.headers, what, detail + fix, clock.now());
     }
     const body: unknown = await res.json();
     // Spend the last request of a window, then wait for the reset rather than collect a 429.
@@ -82,7 +78,7 @@ export function createGitlabClient(
       const wait = gitlabWaitMs(res.headers, clock.now());
       if (wait !== undefined && wait > 0 && wait <= MAX_RATE_LIMIT_WAIT_MS) {
         logger.warn({ waitMs: wait }, 'gitlab rate limit reached; waiting for the reset');
-        await sleep(wait, signal);
+        await clock.sleep(wait, signal);
       }
     }
     return { body, headers: res.headers };
@@ -94,7 +90,7 @@ export function createGitlabClient(
     get: (path, query = {}, signal) =>
       withRetries(() => once(path, query, signal), {
         maxRateLimitWaitMs: MAX_RATE_LIMIT_WAIT_MS,
-        sleep,
+        clock,
         ...(signal ? { signal } : {}),
         onRetry: (err, waitMs, attempt) => logger.warn({ status: err.status, waitMs, attempt }, err.message),
       }),

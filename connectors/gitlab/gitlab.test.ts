@@ -6,7 +6,8 @@ import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { gitlabDataset, startGitlabFake, type FakeProject, type GitlabFake } from '../../test/fakes/gitlab.js';
-import { quietLogger, tempDir, repoRoot } from '../../test/support/harness.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { quietLogger, tempDir, repoRoot, waitFor } from '../../test/support/harness.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync, type SyncFilter } from '../core/runner.js';
@@ -140,6 +141,98 @@ describe('gitlab pull', () => {
     const results = await sync(config(fake, projectPaths(fake.projects)), bus, cursors);
     expect(results.map((r) => r.status)).toEqual(results.map(() => 'ok'));
     expect(new Set((await readTopic(bus, 'raw.gitlab')).map((e) => e.id))).toEqual(expectedIds(hostOf(fake), fake.projects));
+  });
+
+  describe("on the sync's clock", () => {
+    /** A day after the dataset; far from the wall clock, so a wait counted from it would show. */
+    const T0 = Date.UTC(2026, 10, 2);
+    /** Three pipelines of one job each: the pipelines stream reads them in four requests (the list, then each one's jobs). */
+    const pipelinesOnly = () =>
+      gitlabDataset({ projects: 1, pipelines: 3, jobsPerPipeline: 1, deployments: 0, mergeRequests: 0, start: T0 - 86_400_000 });
+
+    async function onClock(options: { rateLimit?: number } = {}) {
+      const clock = new ManualClock(T0);
+      const projects = pipelinesOnly();
+      const fake = await startGitlabFake({ projects, ...options, rateWindowSeconds: 60, now: () => clock.now() });
+      const target = await syncTarget();
+      cleanups.push(
+        () => fake.close(),
+        () => target.close(),
+      );
+      // One request at a time, so each window's budget is spent by one request.
+      const cfg = loadConfig({
+        env: { PTEL_GITLAB_TOKEN: 'test-token' },
+        overrides: { 'sources.gitlab': { baseUrl: fake.url, projects: projectPaths(projects), concurrency: 1 } },
+        cwd: tempDir(),
+      });
+      const running = runSync({
+        config: cfg,
+        connectors: [gitlabConnector],
+        bus: target.bus,
+        cursors: target.cursors,
+        logger,
+        clock,
+        filter: { stream: 'pipelines' },
+      });
+      let done = false;
+      void running.finally(() => (done = true)).catch(() => undefined);
+      /** Until the sync has finished, or sends nothing more until the clock moves. */
+      const idle = () =>
+        waitFor(
+          'the sync to finish or wait on the clock',
+          () => done || clock.pending > 0,
+          (v) => v,
+          { timeoutMs: 10_000, intervalMs: 5 },
+        );
+      const expected = expectedIds(hostOf(fake), projects);
+      expect(expected.size).toBe(6);
+      return { clock, fake, bus: target.bus, running, idle, isDone: () => done, expected };
+    }
+
+    it('spends the last request of a window, then waits for RateLimit-Reset before the next, and not a moment before', async () => {
+      // One request a minute: every answer says ratelimit-remaining: 0 and the reset at the window's end.
+      const h = await onClock({ rateLimit: 1 });
+      await h.idle();
+      expect(h.fake.requests.total).toBe(1);
+      expect(h.clock.pending).toBe(1);
+      expect(h.clock.nextDue()).toBe(T0 + 60_000);
+      await h.clock.set(T0 + 59_999);
+      expect(h.fake.requests.total).toBe(1);
+      expect(h.clock.pending).toBe(1);
+      // Each step moves the clock to the next reset: one more request per window, never one a window has no room for.
+      for (let windows = 1; ; windows++) {
+        expect(windows).toBeLessThan(10);
+        await h.clock.set(h.clock.nextDue()!);
+        await h.idle();
+        if (h.isDone()) break;
+        expect(h.fake.requests.total).toBe(windows + 1);
+        expect(h.clock.nextDue()).toBe(T0 + (windows + 1) * 60_000);
+      }
+      const results = await h.running;
+      expect(results.map((r) => r.status)).toEqual(['ok']);
+      expect(h.fake.requests.total).toBe(4);
+      // The last answer also spent its window: the sync ended at that window's reset.
+      expect(h.clock.now()).toBe(T0 + 4 * 60_000);
+      expect(new Set((await readTopic(h.bus, 'raw.gitlab')).map((e) => e.id))).toEqual(h.expected);
+    });
+
+    it('waits out a 429 for its Retry-After on the clock, and not a moment before', async () => {
+      const h = await onClock();
+      h.fake.inject({ status: 429, retryAfter: 120, match: '/pipelines' });
+      await h.idle();
+      expect(h.fake.requests.total).toBe(1);
+      const due = h.clock.nextDue()!;
+      expect(due).toBeGreaterThanOrEqual(T0 + 120_000);
+      expect(due).toBeLessThanOrEqual(T0 + 120_250);
+      await h.clock.set(T0 + 119_999);
+      expect(h.fake.requests.total).toBe(1);
+      expect(h.clock.pending).toBe(1);
+      await h.clock.set(due);
+      const results = await h.running;
+      expect(results.map((r) => r.status)).toEqual(['ok']);
+      expect(h.fake.requests.total).toBeGreaterThan(1);
+      expect(new Set((await readTopic(h.bus, 'raw.gitlab')).map((e) => e.id))).toEqual(h.expected);
+    });
   });
 
   it('a 401 stops that stream with a clear message while the others complete', async () => {

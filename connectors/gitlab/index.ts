@@ -21,7 +21,7 @@ export const gitlabConnector: Connector<GitlabClient> = {
     if (s.projects.length === 0) return 'list the projects to pull in sources.gitlab.projects';
     return config.secrets.gitlabToken === undefined ? 'set PTEL_GITLAB_TOKEN in the environment' : undefined;
   },
-  client: (config, logger) => createGitlabClient(config, logger),
+  client: (config, logger, clock) => createGitlabClient(config, logger, clock !== undefined ? { clock } : {}),
   streams: gitlabStreams,
   async doctor(client, config) {
     const checks: Check[] = [

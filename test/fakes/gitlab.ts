@@ -189,6 +189,8 @@ export interface GitlabFakeOptions {
   /** Requests allowed per rate-limit window (GitLab.com allows 2,000 a minute for authenticated API use). */
   rateLimit?: number;
   rateWindowSeconds?: number;
+  /** Where the rate-limit windows are timed (epoch ms; default: the wall clock). */
+  now?: () => number;
 }
 
 export interface GitlabFake {
@@ -213,7 +215,8 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
   const windowMs = (options.rateWindowSeconds ?? 60) * 1000;
   const faults: Array<Fault & { left: number }> = [];
   const requests = { total: 0, byPath: new Map<string, number>() };
-  let windowStart = Date.now();
+  const clockNow = options.now ?? (() => Date.now());
+  let windowStart = clockNow();
   let used = 0;
   let clock = 0;
   for (const p of projects) {
@@ -274,7 +277,7 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.total++;
     requests.byPath.set(url.pathname, (requests.byPath.get(url.pathname) ?? 0) + 1);
-    const now = Date.now();
+    const now = clockNow();
     if (now - windowStart >= windowMs) {
       windowStart = now;
       used = 0;
