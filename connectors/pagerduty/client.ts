@@ -1,4 +1,4 @@
-import { api } from '@pagerduty/pdjs';
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
@@ -19,15 +19,11 @@ export interface PagerdutyClient {
 }
 
 export interface PagerdutyClientOptions {
-  /**
-   * pdjs itself retries a 429 three times, `retryTimeout` ms apart, before it hands the response
-   * back (it cannot be turned off); after that, withRetries waits as long as ratelimit-reset or
-   * Retry-After say. PagerDuty's limit is per minute, so the default spreads pdjs's tries over it.
-   */
-  pdjsRetryMs?: number;
   /** Longest a single request may take. */
   timeoutMs?: number;
   retry?: RetryOptions;
+  /** Where a rate limit's reset is counted from and every retry wait runs (default: the wall clock). */
+  clock?: Clock;
 }
 
 export function pagerdutyBaseUrl(config: Config): string {
@@ -56,48 +52,58 @@ function errorDetail(body: unknown): string {
   return parts.filter((p) => p !== '').join(': ');
 }
 
-/** The response pdjs rejects with when the body is not JSON (a proxy's 502 page), or a network error. */
-function responseOf(err: unknown): Response | undefined {
-  return typeof err === 'object' && err !== null && 'status' in err && 'headers' in err ? (err as Response) : undefined;
+/** `path` under the base URL with the query; a list value repeats its key (`statuses[]=a&statuses[]=b`). */
+function requestUrl(baseUrl: string, path: string, query: Query): string {
+  const url = new URL(`${baseUrl}${path}`);
+  for (const [key, value] of Object.entries(query)) {
+    for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, v);
+  }
+  return url.toString();
 }
 
 /**
- * A pdjs client. pdjs builds https URLs from its `server` option, so every call passes a full `url`
- * (which also lets tests point it at a local fake); and it only fills `resource` for URLs on `.com/`,
- * so the body is read from `data`. Requests in flight are bounded per client.
+ * A REST API v2 client over fetch: token auth, the v2 media type, and a full URL for every call (so
+ * the EU host or a local fake is reached the same way). A 429 goes straight to withRetries, which
+ * waits as long as ratelimit-reset or Retry-After say on the client's clock. Requests in flight are
+ * bounded per client.
  */
 export function createPagerdutyClient(config: Config, logger: Logger, options: PagerdutyClientOptions = {}): PagerdutyClient {
   const baseUrl = pagerdutyBaseUrl(config);
   const token = config.secrets.pagerdutyToken ?? '';
   const limit = createLimiter(config.sources.pagerduty?.concurrency ?? 4);
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const clock = options.clock ?? systemClock;
   const once = async (path: string, query: Query, signal: AbortSignal | undefined): Promise<unknown> => {
     const what = `GET ${path}`;
     const timeout = AbortSignal.timeout(timeoutMs);
-    let response: Response & { data?: unknown };
+    let response: Response;
     try {
-      response = await api({
-        token,
-        url: `${baseUrl}${path}`,
+      response = await fetch(requestUrl(baseUrl, path, query), {
         method: 'GET',
-        queryParameters: query,
-        retryTimeout: options.pdjsRetryMs ?? 20_000,
+        headers: { accept: 'application/vnd.pagerduty+json;version=2', authorization: `Token token=${token}` },
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       });
     } catch (err) {
       if (signal?.aborted === true) throw err;
-      const res = responseOf(err);
-      if (res !== undefined) throw classifyHttpFailure(res.status, rateLimitHeaders(res.headers), what, 'the body is not JSON');
-      throw classifyHttpFailure(undefined, undefined, what, err instanceof Error ? err.message : String(err));
+      throw classifyHttpFailure(undefined, undefined, what, err instanceof Error ? err.message : String(err), clock.now());
+    }
+    const text = await response.text().catch(() => undefined);
+    let data: unknown;
+    try {
+      data = text === undefined || text === '' ? undefined : JSON.parse(text);
+    } catch {
+      data = undefined;
     }
     if (!response.ok) {
-      const error = classifyHttpFailure(response.status, rateLimitHeaders(response.headers), what, errorDetail(response.data));
+      const detail = data === undefined && text !== undefined && text !== '' ? 'the body is not JSON' : errorDetail(data);
+      const error = classifyHttpFailure(response.status, rateLimitHeaders(response.headers), what, detail, clock.now());
       if (response.status === 401) {
         throw new SourceError(`${error.message}; set PTEL_PAGERDUTY_TOKEN to a valid REST API key`, 'fatal', 401);
       }
       throw error;
     }
-    return response.data;
+    if (data === undefined) throw classifyHttpFailure(response.status, undefined, what, 'the body is not JSON', clock.now());
+    return data;
   };
   return {
     baseUrl,
@@ -106,6 +112,7 @@ export function createPagerdutyClient(config: Config, logger: Logger, options: P
       limit(() =>
         withRetries(() => once(path, query, signal), {
           ...options.retry,
+          clock,
           ...(signal !== undefined ? { signal } : {}),
           onRetry: (err, waitMs, attempt) => logger.warn({ status: err.status, waitMs, attempt }, `PagerDuty ${err.kind}: ${err.message}`),
         }),

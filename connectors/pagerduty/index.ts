@@ -15,7 +15,7 @@ export const pagerdutyConnector: Connector<PagerdutyClient> = {
     if (!s.enabled) return 'sources.pagerduty.enabled is false';
     return config.secrets.pagerdutyToken === undefined ? 'set PTEL_PAGERDUTY_TOKEN in the environment' : undefined;
   },
-  client: (config, logger) => createPagerdutyClient(config, logger),
+  client: (config, logger, clock) => createPagerdutyClient(config, logger, clock !== undefined ? { clock } : {}),
   streams: pagerdutyStreams,
   /**
    * The token, then each service. /users/me needs a user token, so the token is checked with

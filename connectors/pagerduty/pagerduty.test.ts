@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../infra/bus/types.js';
@@ -15,12 +17,10 @@ import {
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
 import { ManualClock } from '../../test/support/clock.js';
-import { quietLogger, tempDir, repoRoot } from '../../test/support/harness.js';
+import { quietLogger, tempDir, repoRoot, waitFor } from '../../test/support/harness.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { runSync } from '../core/runner.js';
-import type { Connector } from '../core/types.js';
-import { createPagerdutyClient, type PagerdutyClient } from './client.js';
-import { pagerdutyConnector, pagerdutyWebhook } from './index.js';
+import { pagerdutyConnector as connector, pagerdutyWebhook } from './index.js';
 import { contentHash, incidentRecord, logEntryRecord, serviceRecord } from './records.js';
 import { readTopic, syncTarget, startWebhookServer } from '../../test/support/bus.js';
 
@@ -42,12 +42,6 @@ let demo: PagerdutyDataset | undefined;
 const demoData = (): PagerdutyDataset => {
   demo ??= demoPagerdutyData({ now: new Date(T0 - 3_600_000) });
   return structuredClone(demo);
-};
-
-/** pdjs's own 429 retries made quick, so what the test sees is withRetries honouring Retry-After. */
-const connector: Connector<PagerdutyClient> = {
-  ...pagerdutyConnector,
-  client: (config, log) => createPagerdutyClient(config, log, { pdjsRetryMs: 5 }),
 };
 
 function config(fake: FakePagerduty | undefined, services: string[] | undefined, extra: Record<string, unknown> = {}): Config {
@@ -172,17 +166,51 @@ describe('pagerduty pull', () => {
     expect(firstPages.length).toBeGreaterThan(3);
   });
 
-  it('honours 429 with Retry-After and retries 5xx', async () => {
+  it("waits out a 429 until ratelimit-reset on the sync's clock, not a moment before, and retries 5xx with back-off on it", async () => {
     const { fake, bus, cursors, cfg, clock } = await setup();
-    // pdjs retries a 429 three times by itself; the fourth reaches withRetries, which waits Retry-After.
-    fake.fault({ path: /^\/services$/, kind: 'rate_limit', times: 4, retryAfterSeconds: 1 });
+    const t0 = clock.now();
+    // 429 with ratelimit-reset and Retry-After: 30 s; the fake's request log reads the same clock.
+    fake.fault({ path: /^\/services$/, kind: 'rate_limit', times: 1, retryAfterSeconds: 30 });
     fake.fault({ path: /^\/log_entries$/, kind: 'server_error', times: 2, status: 502 });
-    const results = await sync(cfg, bus, cursors, clock);
+    const running = sync(cfg, bus, cursors, clock);
+    let done = false;
+    void running.finally(() => (done = true)).catch(() => undefined);
+    const services = () => fake.requests.log.filter((r) => r.path === '/services');
+    // The 429 is answered; its retry waits on the clock, and holding the clock short of the reset sends nothing.
+    await waitFor(
+      'the 429',
+      () => services().length === 1 && clock.pending > 0,
+      (v) => v,
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
+    expect(services().map((r) => r.status)).toEqual([429]);
+    // Every wait ends at its due time: time moves to each in turn whenever the sync waits on the clock.
+    let heldBeforeReset = false;
+    for (let steps = 0; ; steps++) {
+      expect(steps).toBeLessThan(50);
+      await waitFor(
+        'the sync to finish or wait on the clock',
+        () => done || clock.pending > 0,
+        (v) => v,
+        { timeoutMs: 10_000, intervalMs: 5 },
+      );
+      if (done) break;
+      const due = clock.nextDue()!;
+      if (services().length === 1 && due >= t0 + 30_000) {
+        await clock.set(t0 + 30_000 - 1);
+        expect(services()).toHaveLength(1);
+        expect(clock.pending).toBeGreaterThan(0);
+        heldBeforeReset = true;
+      }
+      await clock.set(due);
+    }
+    expect(heldBeforeReset).toBe(true);
+    const results = await running;
     expect(results.filter((r) => r.status !== 'ok')).toEqual([]);
-    expect(ids(await readTopic(bus, TOPIC))).toEqual(expectedIds(fake, clock.now() - 200 * 86_400_000));
-    const services = fake.requests.log.filter((r) => r.path === '/services');
-    expect(services.map((r) => r.status)).toEqual([429, 429, 429, 429, 200]);
-    expect(services[4]!.at - services[3]!.at).toBeGreaterThanOrEqual(1_000);
+    expect(ids(await readTopic(bus, TOPIC))).toEqual(expectedIds(fake, t0 - 200 * 86_400_000));
+    expect(services().map((r) => r.status)).toEqual([429, 200]);
+    expect(services()[1]!.at - services()[0]!.at).toBeGreaterThanOrEqual(30_000);
+    expect(services()[1]!.at - services()[0]!.at).toBeLessThanOrEqual(30_250);
     expect(fake.requests.log.filter((r) => r.path === '/log_entries').map((r) => r.status)).toEqual(
       expect.arrayContaining([502, 502, 200]),
     );
@@ -223,6 +251,33 @@ describe('pagerduty pull', () => {
     expect(resumed.every((r) => r.status === 'ok')).toBe(true);
     expect(ids(await readTopic(bus, TOPIC))).toEqual(cleanIds);
     expect(cleanIds).toEqual(expectedIds(fake, 0));
+  });
+
+  it('sends the token and the v2 media type, repeats a list parameter, and refuses an answer that is not JSON', async () => {
+    const seen: Array<{ url: string; accept: string | undefined; authorization: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', accept: req.headers.accept, authorization: req.headers.authorization });
+      if (req.url?.startsWith('/services') === true) {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"incidents":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = connector.client(config(undefined, ['P1'], { baseUrl: url }), logger);
+    await expect(client.get('/incidents', { 'statuses[]': ['triggered', 'resolved'], limit: '100' })).resolves.toEqual({ incidents: [] });
+    expect(seen[0]).toEqual({
+      url: '/incidents?statuses%5B%5D=triggered&statuses%5B%5D=resolved&limit=100',
+      accept: 'application/vnd.pagerduty+json;version=2',
+      authorization: `Token token=${TOKEN}`,
+    });
+    await expect(client.get('/services', {})).rejects.toMatchObject({
+      kind: 'fatal',
+      message: 'GET /services: HTTP 200: the body is not JSON',
+    });
+    expect(seen).toHaveLength(2);
   });
 
   it('doctor checks the token with /abilities and each configured service', async () => {

@@ -281,7 +281,7 @@ export async function startPagerdutyFake(options: FakePagerdutyOptions = {}): Pr
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const status = handle(req, res, url.pathname, url.searchParams);
-    requests.log.push({ path: url.pathname, query: url.search, status, at: Date.now() });
+    requests.log.push({ path: url.pathname, query: url.search, status, at: now().getTime() });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
