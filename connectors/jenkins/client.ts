@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import { classifyHttpFailure, createLimiter, SourceError, withRetries, type RetryOptions } from '../../infra/http-retry.js';
@@ -15,6 +16,8 @@ export interface JenkinsClient {
 export interface JenkinsClientOptions {
   timeoutMs?: number;
   retry?: RetryOptions;
+  /** Where a proxy's rate-limit reset is counted from and every retry wait runs (default: the wall clock). */
+  clock?: Clock;
 }
 
 /** 'folder/job' -> '/job/folder/job/job', each name URL-encoded. */
@@ -46,6 +49,7 @@ export function createJenkinsClient(config: Config, logger: Logger, options: Jen
   const authorization = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
   const limit = createLimiter(settings.concurrency);
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const clock = options.clock ?? systemClock;
 
   const once = async (path: string, signal: AbortSignal | undefined): Promise<unknown> => {
     const what = `GET ${path.split('?')[0] ?? path}`;
@@ -58,11 +62,11 @@ export function createJenkinsClient(config: Config, logger: Logger, options: Jen
       });
     } catch (err) {
       if (signal?.aborted === true) throw err;
-      throw classifyHttpFailure(undefined, undefined, what, err instanceof Error ? err.message : String(err));
+      throw classifyHttpFailure(undefined, undefined, what, err instanceof Error ? err.message : String(err), clock.now());
     }
     if (!res.ok) {
       await res.body?.cancel();
-      const error = classifyHttpFailure(res.status, res.headers, what);
+      const error = classifyHttpFailure(res.status, res.headers, what, '', clock.now());
       if (res.status === 401 || res.status === 403) {
         throw new SourceError(
           `${error.message}; set sources.jenkins.user and PTEL_JENKINS_API_TOKEN to a user with Job/Read`,
@@ -91,6 +95,7 @@ export function createJenkinsClient(config: Config, logger: Logger, options: Jen
       limit(() =>
         withRetries(() => once(path, signal), {
           ...options.retry,
+          clock,
           ...(signal !== undefined ? { signal } : {}),
           onRetry: (err, waitMs, attempt) => logger.warn({ status: err.status, waitMs, attempt }, `Jenkins ${err.kind}: ${err.message}`),
         }),

@@ -15,7 +15,7 @@ export const jenkinsConnector: Connector<JenkinsClient> = {
     if (!s.enabled) return 'sources.jenkins.enabled is false';
     return config.secrets.jenkinsApiToken === undefined ? 'set PTEL_JENKINS_API_TOKEN in the environment' : undefined;
   },
-  client: (config, logger) => createJenkinsClient(config, logger),
+  client: (config, logger, clock) => createJenkinsClient(config, logger, clock !== undefined ? { clock } : {}),
   streams: jenkinsStreams,
   /** The credentials (the root's API), then each configured job. */
   async doctor(client, config) {

@@ -4,7 +4,8 @@ import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { jenkinsDataset, startJenkinsFake, type FakeJenkins, type JenkinsBuild } from '../../test/fakes/jenkins.js';
-import { quietLogger, tempDir } from '../../test/support/harness.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { quietLogger, tempDir, waitFor } from '../../test/support/harness.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync } from '../core/runner.js';
@@ -128,6 +129,43 @@ describe('jenkins pull', () => {
       /^job payments\/deploy: GET \/job\/payments\/job\/deploy\/api\/json: 401 unauthorized.*PTEL_JENKINS_API_TOKEN/,
     );
     expect(fake.requests.log.filter((r) => r.path.startsWith('/job/web/')).map((r) => r.status)).toEqual([502, 200]);
+  });
+
+  it("backs off from a 5xx on the sync's clock before it sends the request again", async () => {
+    const clock = new ManualClock('2026-11-02T00:00:00Z');
+    const t0 = clock.now();
+    const fake = await startJenkinsFake({ jobs: jenkinsDataset(['web/ci'], 5, t0 - 3_600_000) });
+    const target = await syncTarget();
+    cleanups.push(
+      () => fake.close(),
+      () => target.close(),
+    );
+    fake.fault({ path: /^\/job\/web\//, kind: 'server_error', times: 1, status: 502 });
+    const running = runSync({
+      config: config(fake.url, ['web/ci']),
+      connectors: [jenkinsConnector],
+      bus: target.bus,
+      cursors: target.cursors,
+      logger,
+      clock,
+    });
+    await waitFor(
+      'the 502 and a back-off on the clock',
+      () => clock.pending === 1,
+      (v) => v,
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
+    // The first back-off is 250 to 500 ms; held short of it, nothing is sent again.
+    const due = clock.nextDue()!;
+    expect(due).toBeGreaterThanOrEqual(t0 + 250);
+    expect(due).toBeLessThanOrEqual(t0 + 500);
+    await clock.set(due - 1);
+    expect(fake.requests.log.map((r) => r.status)).toEqual([502]);
+    await clock.set(due);
+    const [result] = await running;
+    expect(result).toMatchObject({ scope: 'web/ci', status: 'ok', records: 5 });
+    expect(fake.requests.log.map((r) => r.status)).toEqual([502, 200]);
+    expect(ids(await readTopic(target.bus, TOPIC))).toEqual(new Set(fake.jobs.get('web/ci')!.map((b) => buildId(fake, 'web/ci', b))));
   });
 
   it('doctor checks the credentials and each job', async () => {

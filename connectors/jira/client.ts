@@ -81,7 +81,7 @@ export function toSourceError(err: unknown, what: string, now: number = systemCl
     const data = cause?.response?.data as { errorMessages?: unknown } | undefined;
     const detail = Array.isArray(data?.errorMessages) ? data.errorMessages.filter((m) => typeof m === 'string').join('; ') : '';
     const status = cause?.response === undefined ? undefined : err.status;
-    const classified = classifyHttpFailure(status, headers, what, detail);
+    const classified = classifyHttpFailure(status, headers, what, detail, now);
     const wait = jiraRetryAfterMs(headers, now);
     if (classified.kind === 'rate_limited' && wait !== undefined) {
       return new SourceError(classified.message, 'rate_limited', classified.status, wait);
@@ -90,7 +90,7 @@ export function toSourceError(err: unknown, what: string, now: number = systemCl
   }
   // No response at all (reset, refused, timeout): worth another try.
   const message = err instanceof Error ? err.message : String(err);
-  return classifyHttpFailure(undefined, undefined, what, message);
+  return classifyHttpFailure(undefined, undefined, what, message, now);
 }
 
 export function createJiraClient(config: Config, logger: Logger, options: { clock?: Clock } = {}): JiraClient {
@@ -122,6 +122,7 @@ export function createJiraClient(config: Config, logger: Logger, options: { cloc
             }
           }),
         {
+          clock,
           ...(options.signal !== undefined ? { signal: options.signal } : {}),
           onRetry: (error, waitMs, attempt) => logger.warn({ status: error.status, waitMs, attempt }, `${error.message}; retrying`),
         },

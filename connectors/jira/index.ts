@@ -22,7 +22,7 @@ export function createJiraConnector(options: JiraConnectorOptions = {}): Connect
       if (jira.deployment === 'cloud' && (jira.email ?? '') === '') return 'set sources.jira.email, the account that owns the API token';
       return (config.secrets.jiraApiToken ?? '') === '' ? 'set PTEL_JIRA_API_TOKEN in the environment' : undefined;
     },
-    client: createJiraClient,
+    client: (config, logger, clock) => createJiraClient(config, logger, clock !== undefined ? { clock } : {}),
     streams: jiraStreams(options.deletionScanEveryMs !== undefined ? { scanEveryMs: options.deletionScanEveryMs } : {}),
     doctor: jiraDoctor,
   };

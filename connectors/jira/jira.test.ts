@@ -7,7 +7,7 @@ import type { Config } from '../../infra/config/schema.js';
 import { buildRawEvent, deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import { startJiraFake, type JiraFake, type Json } from '../../test/fakes/jira.js';
 import { ManualClock } from '../../test/support/clock.js';
-import { quietLogger, tempDir, testStore } from '../../test/support/harness.js';
+import { quietLogger, tempDir, testStore, waitFor } from '../../test/support/harness.js';
 import { readTopic } from '../../test/support/bus.js';
 import { clickhouseCursorStore, type CursorStore } from '../core/cursor-store.js';
 import { subjects, timeVersion } from '../core/entities.js';
@@ -197,6 +197,30 @@ describe('jira pull', () => {
     const events = await readJira(env.bus);
     expect(events.map(key).sort()).toEqual(expectedKeys(env));
     // The refused requests were sent again: two projects' searches, two id listings, plus the 429.
+    expect(env.fake.requests.byPath.get('/rest/api/3/search/jql')).toBe(2 * env.projects.length + 1);
+  });
+
+  it("waits out a 429 for its Retry-After on the sync's clock, and not a moment before", async () => {
+    // A day after the demo's history ends, far from the wall clock.
+    const clock = new ManualClock('2026-11-02T00:00:00Z');
+    const t0 = clock.now();
+    env.fake.fail({ status: 429, path: '/rest/api/3/search/jql', retryAfter: 120 });
+    const running = sync(env, jiraConnector, env.bus, clock);
+    await waitFor(
+      'the 429 and a wait on the clock',
+      () => clock.pending === 1,
+      (v) => v,
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
+    const due = clock.nextDue()!;
+    expect(due).toBeGreaterThanOrEqual(t0 + 120_000);
+    expect(due).toBeLessThanOrEqual(t0 + 120_250);
+    await clock.set(t0 + 119_999);
+    expect(clock.pending).toBe(1);
+    expect(clock.nextDue()).toBe(due);
+    await clock.set(due);
+    allOk(await running);
+    expect((await readJira(env.bus)).map(key).sort()).toEqual(expectedKeys(env));
     expect(env.fake.requests.byPath.get('/rest/api/3/search/jql')).toBe(2 * env.projects.length + 1);
   });
 
