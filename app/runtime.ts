@@ -88,6 +88,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             defaultPartitions: config.kafka.partitions,
             replicationFactor: config.kafka.replicationFactor,
             logger,
+            clock,
           });
     store = await openStore(
       config.clickhouse.engine === 'embedded' || config.clickhouse.url === undefined

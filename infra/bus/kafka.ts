@@ -1,4 +1,5 @@
 import { Kafka, Partitioners, logLevel, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay, sleepUnlessStopped } from '../retry.js';
 import {
@@ -21,6 +22,8 @@ export interface KafkaBusOptions {
   logger: Logger;
   /** Bytes of message values per produce request; the broker rejects record batches over ~1 MB. */
   maxRequestBytes?: number;
+  /** Where a failed handler's back-off before the batch is handled again is waited (default: the wall clock). */
+  clock?: Clock;
 }
 
 const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -32,6 +35,7 @@ const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 export function createKafkaBus(options: KafkaBusOptions): Bus {
   const log = options.logger.child({ component: 'kafka' });
+  const clock = options.clock ?? systemClock;
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
@@ -179,7 +183,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
               } catch (err) {
                 opts.onError?.(err, b);
                 if (!isRunning() || isStale() || stopping) return;
-                await sleepUnlessStopped(backoffDelay(attempt), () => !isRunning() || stopping, heartbeat);
+                await sleepUnlessStopped(backoffDelay(attempt), () => !isRunning() || stopping, heartbeat, { clock });
                 if (!isRunning() || stopping) return;
               }
             }
