@@ -56,7 +56,12 @@ async function series(store: Store, metric: string, scope: string, unit: string,
           },
         ],
   );
-  await store.client.insert({ table: 'metric_values', values: rows, format: 'JSONEachRow' });
+  await storeValues(store, rows);
+}
+
+/** Stores metric values as a metrics run does: the current versions, and each one in the history of versions. */
+async function storeValues(store: Store, rows: Array<Record<string, unknown>>): Promise<void> {
+  for (const table of ['metric_values', 'metric_value_history']) await store.client.insert({ table, values: rows, format: 'JSONEachRow' });
 }
 
 function run(store: Store, from: Day = WEEK, to: Day = addDays(WEEK, 7), risk: Partial<RiskOptions> = {}, now = T0) {
@@ -449,28 +454,24 @@ describe('risk signals as of a past instant', () => {
     const store = await testStore();
     // Weeks up to 03-09, all computed on 03-09; on 03-12 the week of 03-02 was recomputed to a 40% failure rate.
     await series(store, 'change_failure_rate', 'team:checkout', 'ratio', [...CFR_BASE, 0.08, 0.08], addDays(WEEK, 7));
-    await store.client.insert({
-      table: 'metric_values',
-      values: [
-        {
-          metric: 'change_failure_rate',
-          scope_kind: 'team',
-          scope_id: 'checkout',
-          period_kind: 'week',
-          period_start: WEEK,
-          value: 0.4,
-          numerator: null,
-          denominator: null,
-          sample_size: 1,
-          unit: 'ratio',
-          definition_version: 1,
-          computed_at: '2026-03-12 00:00:00.000',
-          version: 2,
-          is_deleted: 0,
-        },
-      ],
-      format: 'JSONEachRow',
-    });
+    await storeValues(store, [
+      {
+        metric: 'change_failure_rate',
+        scope_kind: 'team',
+        scope_id: 'checkout',
+        period_kind: 'week',
+        period_start: WEEK,
+        value: 0.4,
+        numerator: null,
+        denominator: null,
+        sample_size: 1,
+        unit: 'ratio',
+        definition_version: 1,
+        computed_at: '2026-03-12 00:00:00.000',
+        version: 2,
+        is_deleted: 0,
+      },
+    ]);
     await store.client.command({ query: 'OPTIMIZE TABLE metric_values FINAL' });
 
     // As of Tuesday 03-10 12:00 the week of 03-09 was still running: only the week of 03-02 is scored, at .08 (z = 0).
