@@ -7,13 +7,41 @@ import { quietLogger, waitFor } from '../../test/support/harness.js';
  * itself: no broker is involved, only the bus's own handling of a failed handler.
  */
 const consumers = vi.hoisted(() => [] as Array<{ eachBatch?: (payload: unknown) => Promise<void>; commits: unknown[] }>);
+/** The producers made, and how each send of theirs answers (a test sets `answer`). */
+const producers = vi.hoisted(() => ({
+  made: 0,
+  inFlight: 0,
+  maxInFlight: 0,
+  sent: [] as Array<{ producer: number; topic: string }>,
+  answer: (_producer: number, _sends: number): Error | undefined => undefined,
+}));
 vi.mock('kafkajs', () => {
   class Kafka {
     admin() {
-      return { connect: () => Promise.resolve(), disconnect: () => Promise.resolve() };
+      return {
+        connect: () => Promise.resolve(),
+        disconnect: () => Promise.resolve(),
+        listTopics: () => Promise.resolve(['raw.jira']),
+        createTopics: () => Promise.resolve(true),
+      };
     }
     producer() {
-      return { connect: () => Promise.resolve(), disconnect: () => Promise.resolve() };
+      const id = ++producers.made;
+      let sends = 0;
+      return {
+        connect: () => Promise.resolve(),
+        disconnect: () => Promise.resolve(),
+        send: async (record: { topic: string }) => {
+          producers.inFlight++;
+          producers.maxInFlight = Math.max(producers.maxInFlight, producers.inFlight);
+          await new Promise((r) => setImmediate(r));
+          producers.inFlight--;
+          const failure = producers.answer(id, ++sends);
+          if (failure !== undefined) throw failure;
+          producers.sent.push({ producer: id, topic: record.topic });
+          return [];
+        },
+      };
     }
     consumer() {
       const state: (typeof consumers)[number] = { commits: [] };
@@ -88,6 +116,29 @@ describe('the kafka bus', () => {
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(100);
     expect(calls[1]! - calls[0]!).toBeLessThanOrEqual(200);
     expect(consumer.commits).toEqual([{ topic: 'raw.github', partition: 0, offset: '8' }]);
+    await bus.close();
+  });
+
+  it('sends one produce request at a time, and replaces a producer whose sequence the broker refused', async () => {
+    const bus = createKafkaBus({ brokers: ['127.0.0.1:9092'], clientId: 'test', logger: quietLogger() });
+    const before = producers.made;
+    // The first producer's second send is refused as kafkajs reports it.
+    producers.answer = (producer, sends) =>
+      producer === before + 1 && sends === 2
+        ? Object.assign(new Error('The broker received an out of order sequence number'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+        : undefined;
+    producers.sent.length = 0;
+    producers.maxInFlight = 0;
+    await Promise.all(Array.from({ length: 6 }, (_, i) => bus.publish('raw.jira', [{ key: `k${i}`, value: JSON.stringify({ i }) }])));
+    expect(producers.maxInFlight).toBe(1);
+    // Every publish landed: one on the first producer, the rest (the refused one sent again) on its replacement.
+    expect(producers.sent).toHaveLength(6);
+    expect(producers.made).toBe(before + 2);
+    expect(producers.sent.filter((s) => s.producer === before + 2)).toHaveLength(5);
+    // Another refusal is no sequence problem: it reaches the caller, and the producer stays.
+    producers.answer = () => new Error('the broker is down');
+    await expect(bus.publish('raw.jira', [{ key: 'k', value: '{}' }])).rejects.toThrow('the broker is down');
+    expect(producers.made).toBe(before + 2);
     await bus.close();
   });
 });

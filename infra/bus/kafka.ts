@@ -73,6 +73,36 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     await producerConnected;
     return producer;
   };
+  /** Drops the producer, so that the next send starts a new one (a new producer id, sequences from 0). */
+  const resetProducer = async (): Promise<void> => {
+    const old = producer;
+    producer = undefined;
+    producerConnected = undefined;
+    await old?.disconnect().catch((err: unknown) => log.warn({ err }, 'disconnecting a broken producer failed'));
+  };
+  /**
+   * One produce request at a time on the idempotent producer. kafkajs numbers each partition's batches
+   * itself; two sends at once (streams of one pull publish concurrently) can be given the same sequence
+   * number, which the broker refuses (OUT_OF_ORDER_SEQUENCE_NUMBER) for the rest of that producer's life.
+   * Should it happen all the same, the producer is replaced and the batch sent again: the event ids are
+   * deterministic, so a batch the broker had already taken converges in the store.
+   */
+  let sendTail: Promise<unknown> = Promise.resolve();
+  const send = (record: Parameters<Producer['send']>[0]): Promise<void> => {
+    const attempt = async (): Promise<void> => {
+      try {
+        await (await getProducer()).send(record);
+      } catch (err) {
+        if (!brokeSequence(err)) throw err;
+        log.warn({ err, topic: record.topic }, 'the broker refused the producer sequence; sending again with a new producer');
+        await resetProducer();
+        await (await getProducer()).send(record);
+      }
+    };
+    const run = sendTail.then(attempt, attempt);
+    sendTail = run.catch(() => undefined);
+    return run;
+  };
   const consumers = new Set<Consumer>();
   /** Topics known to exist; a publisher may be the first to use one (a puller runs before any consumer). */
   const known = new Set<string>();
@@ -102,13 +132,12 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
       if (messages.length === 0) return;
       if (!known.has(topic)) await this.ensureTopics([{ topic }]);
-      const p = await getProducer();
       // Sequential chunks keep per-key order (one request in flight) and stay under the broker's limit.
       let chunk: OutgoingMessage[] = [];
       let bytes = 0;
       const flush = async (): Promise<void> => {
         if (chunk.length === 0) return;
-        await p.send({
+        await send({
           topic,
           acks: -1,
           messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {} })),
@@ -222,4 +251,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       if (adminConnected !== undefined) await admin.disconnect();
     },
   };
+}
+
+/** Whether a failed send means the idempotent producer's sequence numbers no longer match the broker's. */
+function brokeSequence(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    if ((e as { type?: unknown }).type === 'OUT_OF_ORDER_SEQUENCE_NUMBER') return true;
+    e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
 }
