@@ -68,8 +68,7 @@ async function main(argv: string[]): Promise<number> {
   const out = process.stdout;
   const what = positionals[0] ?? 'pipeline';
   try {
-    const pipeline = (): Promise<void> =>
-      runBench({ config, events: number('events', 200_000), size: number('size', 1024), out });
+    const pipeline = (): Promise<void> => runBench({ config, events: number('events', 200_000), size: number('size', 1024), out });
     const model = (): Promise<void> =>
       benchModel({ config, out, events: number('events', 100_000), commits: number('commits', 1_000_000), repos: number('repos', 10) });
     switch (what) {

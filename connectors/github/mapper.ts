@@ -13,16 +13,7 @@ import type {
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { MappingError, ok, parsePayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
 import { repoName } from '../../mapping/org-index.js';
-import {
-  commitFingerprint,
-  iso,
-  isoOrNull,
-  isProduction,
-  ownerColumns,
-  rankedVersion,
-  rowsOf,
-  rowVersion,
-} from '../../mapping/rows.js';
+import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rankedVersion, rowsOf, rowVersion } from '../../mapping/rows.js';
 import { jobTime, releaseTime } from './records.js';
 
 /**
