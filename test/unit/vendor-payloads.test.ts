@@ -40,7 +40,7 @@ const signed: Record<string, (body: Buffer) => Record<string, string>> = {
   cdevents: () => ({ authorization: `Bearer ${SECRET}`, 'content-type': 'application/cloudevents+json' }),
 };
 
-/** The JSON files of a folder; with the shared originals beside the repository, those too (the repository keeps a subset of Jira's). */
+/** The JSON files of the folders, each name once. */
 function jsonFiles(vendor: string, ...dirs: string[]): Delivery[] {
   const seen = new Set<string>();
   const out: Delivery[] = [];
@@ -57,8 +57,6 @@ function jsonFiles(vendor: string, ...dirs: string[]): Delivery[] {
   }
   return out;
 }
-
-const shared = path.resolve(repoRoot, '../shared/fixtures');
 
 function cdeventDeliveries(): Delivery[] {
   return jsonFiles('cdevents', path.join(repoRoot, 'test/fixtures/cdevents/examples')).map((d) => {
@@ -112,9 +110,9 @@ function githubDeliveries(): Delivery[] {
 
 function allDeliveries(): Delivery[] {
   return [
-    ...jsonFiles('jira', path.join(repoRoot, 'test/fixtures/jira'), path.join(shared, 'jira-webhooks')),
-    ...jsonFiles('pagerduty', path.join(repoRoot, 'test/fixtures/pagerduty'), path.join(shared, 'pagerduty-webhooks')),
-    ...jsonFiles('gitlab', path.join(repoRoot, 'test/fixtures/gitlab'), path.join(shared, 'gitlab-webhooks')),
+    ...jsonFiles('jira', path.join(repoRoot, 'test/fixtures/jira')),
+    ...jsonFiles('pagerduty', path.join(repoRoot, 'test/fixtures/pagerduty')),
+    ...jsonFiles('gitlab', path.join(repoRoot, 'test/fixtures/gitlab')),
     ...cdeventDeliveries(),
     ...githubDeliveries(),
   ];
@@ -242,11 +240,9 @@ describe('every vendor payload the repository holds', () => {
     ]);
     expect(of('jira/created_v1.json')).toMatchObject([{ kind: 'ok', notes: ['issue.fields.status.statusCategory.key'] }]);
     expect(of('gitlab/merge_request_reopened.json')).toMatchObject([{ kind: 'ok', notes: [] }]);
-    if (existsSync(path.join(shared, 'jira-webhooks'))) {
-      expect(of('jira/issue_created_with_additional_fields.json')).toMatchObject([
-        { kind: 'ok', notes: expect.arrayContaining(['issue.fields.components[].name']) as unknown },
-      ]);
-    }
+    expect(of('jira/issue_created_with_additional_fields.json')).toMatchObject([
+      { kind: 'ok', notes: expect.arrayContaining(['issue.fields.components[].name']) as unknown },
+    ]);
     const mapped = verdicts.flatMap((v) => v.outcomes).filter((o) => o.kind === 'ok');
     expect(mapped.length).toBeGreaterThan(200);
   });
