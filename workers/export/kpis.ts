@@ -1,7 +1,7 @@
 import type { Store } from '../../infra/store/client.js';
 import { tierOf, type Tier } from '../metrics/benchmarks.js';
 import { METRICS, metricById } from '../metrics/definitions/index.js';
-import { readMetricValues } from '../metrics/queries.js';
+import { readMetricValues, type MetricValueRow } from '../metrics/queries.js';
 import { SCOPE_KINDS, type MetricDefinition, type ScopeKind } from '../metrics/types.js';
 import { addMonths, monthStart, type Month } from './month.js';
 
@@ -35,19 +35,8 @@ export interface KpiRow {
   definition_version: number;
 }
 
-/** The stored monthly values the export reads, one per metric, scope and month. */
-export interface StoredValue {
-  metric: string;
-  scope_kind: string;
-  scope_id: string;
-  period_start: string;
-  value: number | null;
-  numerator: number | null;
-  denominator: number | null;
-  sample_size: number;
-  unit: string;
-  definition_version: number;
-}
+/** The stored monthly values the export reads, one per metric, scope and month (a stored metric value without its period kind and computation time). */
+export type StoredValue = Omit<MetricValueRow, 'period_kind' | 'computed_at' | 'scope_kind'> & { scope_kind: string };
 
 /** How many months back the report's trend charts go, the export's month included. */
 export const TREND_MONTHS = 6;
@@ -64,18 +53,7 @@ export async function readMonthlyValues(store: Store, month: Month, asOf?: Date)
     to: monthStart(addMonths(month, 1)),
     ...(asOf !== undefined ? { asOf } : {}),
   });
-  return found.map((r) => ({
-    metric: r.metric,
-    scope_kind: r.scope_kind,
-    scope_id: r.scope_id,
-    period_start: r.period_start,
-    value: r.value,
-    numerator: r.numerator,
-    denominator: r.denominator,
-    sample_size: r.sample_size,
-    definition_version: r.definition_version,
-    unit: r.unit,
-  }));
+  return found.map(({ period_kind: _kind, computed_at: _at, ...value }) => value);
 }
 
 export const matchesScope = (filters: readonly ScopeFilter[], kind: string, id: string): boolean =>
