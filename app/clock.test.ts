@@ -7,29 +7,19 @@ import { startHttpServer } from '../infra/observability/http.js';
 import { PipelineMetrics } from '../infra/observability/metrics.js';
 import { SCENARIO_T0, seedStallScenario } from '../test/support/alerts.js';
 import { readTopic } from '../test/support/bus.js';
-import { queryRows, quietLogger, repoRoot, tempDir, waitFor } from '../test/support/harness.js';
+import { queryRows, quietLogger, tempDir, waitFor } from '../test/support/harness.js';
 import { insertTables } from '../test/support/mapping.js';
 import { deploymentRow } from '../test/support/rows.js';
 import { linkNow, stallAlertsNow, webhookRoutesFor } from './jobs.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { cdeventExample, structuredCloudEvent } from '../test/support/cdevents.js';
 
 const TOKEN = 'clock-test-token';
 const AT = '2026-03-20T09:00:00.000Z';
 
 /** A CDEvent from the spec's examples, as a structured-mode CloudEvent. */
 function cloudEvent(): string {
-  const cdevent = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/cdevents/examples/pipelinerun_finished.json'), 'utf8')) as {
-    context: { id: string; source: string; type: string; timestamp: string };
-  };
-  return JSON.stringify({
-    specversion: '1.0',
-    id: cdevent.context.id,
-    source: cdevent.context.source,
-    type: cdevent.context.type,
-    time: cdevent.context.timestamp,
-    datacontenttype: 'application/json',
-    data: cdevent,
-  });
+  return structuredCloudEvent(cdeventExample('pipelinerun_finished'));
 }
 
 describe("the composition root hands the runtime's clock down", () => {

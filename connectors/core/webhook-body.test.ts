@@ -1,35 +1,24 @@
-import { readFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config/load.js';
 import { ManualClock } from '../../test/support/clock.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
-import { repoRoot, tempDir, waitFor } from '../../test/support/harness.js';
+import { tempDir, waitFor } from '../../test/support/harness.js';
 import { cdeventsWebhook } from '../cdevents/index.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import { startHttpServer } from '../../infra/observability/http.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { quietLogger } from '../../test/support/harness.js';
 import { BodyTooLarge, DRAIN_MS, readBody, refuseOversizedBody, webhookRoutes } from './webhooks.js';
+import { cdeventExample, structuredCloudEvent } from '../../test/support/cdevents.js';
 
 const TOKEN = 'body-limit-test-token';
 const LIMIT = 2048;
 const CHUNK = Buffer.alloc(1024, 0x20);
 
-const cdevent = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/cdevents/examples/pipelinerun_finished.json'), 'utf8')) as {
-  context: { id: string; source: string; type: string; timestamp: string };
-};
-const example = JSON.stringify({
-  specversion: '1.0',
-  id: cdevent.context.id,
-  source: cdevent.context.source,
-  type: cdevent.context.type,
-  time: cdevent.context.timestamp,
-  datacontenttype: 'application/json',
-  data: cdevent,
-});
+/** The spec's example as a structured-mode CloudEvent. */
+const example = structuredCloudEvent(cdeventExample('pipelinerun_finished'));
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -17,21 +17,11 @@ import { pagerdutyWebhook } from '../pagerduty/webhook.js';
 import { createProgressDisplay } from './progress.js';
 import { webhookRoutes } from './webhooks.js';
 import type { StreamProgress } from './runner.js';
+import { cdeventExample, structuredCloudEvent } from '../../test/support/cdevents.js';
 
 const TOKEN = 'receiver-test-token';
-const cdevent = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/cdevents/examples/pipelinerun_finished.json'), 'utf8')) as {
-  context: { id: string; source: string; type: string; timestamp: string };
-};
 /** The spec's example as a structured-mode CloudEvent. */
-const example = JSON.stringify({
-  specversion: '1.0',
-  id: cdevent.context.id,
-  source: cdevent.context.source,
-  type: cdevent.context.type,
-  time: cdevent.context.timestamp,
-  datacontenttype: 'application/json',
-  data: cdevent,
-});
+const example = structuredCloudEvent(cdeventExample('pipelinerun_finished'));
 const servers: WebhookServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();

@@ -12,6 +12,7 @@ import { mapContext } from '../../mapping/registry.js';
 import { decodeMessage } from '../../workers/normalize/normalizer.js';
 import { startWebhookServer, type WebhookServer } from '../support/bus.js';
 import { repoRoot, tempDir } from '../support/harness.js';
+import { structuredCloudEvent } from '../support/cdevents.js';
 
 /**
  * Every real vendor payload the repository holds, delivered to the real webhook endpoints and then
@@ -62,17 +63,7 @@ function cdeventDeliveries(): Delivery[] {
   return jsonFiles('cdevents', path.join(repoRoot, 'test/fixtures/cdevents/examples')).map((d) => {
     const event = JSON.parse(d.body.toString('utf8')) as { context: { id: string; source: string; type: string; timestamp: string } };
     // The spec's example as a structured-mode CloudEvent.
-    const body = Buffer.from(
-      JSON.stringify({
-        specversion: '1.0',
-        id: event.context.id,
-        source: event.context.source,
-        type: event.context.type,
-        time: event.context.timestamp,
-        datacontenttype: 'application/json',
-        data: event,
-      }),
-    );
+    const body = Buffer.from(structuredCloudEvent(event));
     return { ...d, body, headers: signed['cdevents']!(body) };
   });
 }
