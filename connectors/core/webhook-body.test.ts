@@ -6,11 +6,7 @@ import { ManualClock } from '../../test/support/clock.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
 import { tempDir, waitFor } from '../../test/support/harness.js';
 import { cdeventsWebhook } from '../cdevents/index.js';
-import { createLocalBus } from '../../infra/bus/local.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
-import { quietLogger } from '../../test/support/harness.js';
-import { BodyTooLarge, DRAIN_MS, readBody, refuseOversizedBody, webhookRoutes } from './webhooks.js';
+import { BodyTooLarge, DRAIN_MS, readBody, refuseOversizedBody } from './webhooks.js';
 import { cdeventExample, structuredCloudEvent } from '../../test/support/cdevents.js';
 
 const TOKEN = 'body-limit-test-token';
@@ -352,20 +348,8 @@ describe('the webhook routes on a clock', () => {
       overrides: { 'sources.cdevents': {}, 'webhooks.maxBodyBytes': LIMIT },
       cwd: tempDir(),
     });
-    const logger = quietLogger();
-    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-    const running = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      metrics: new PipelineMetrics({ defaultMetrics: false }),
-      logger,
-      readiness: {},
-      routes: webhookRoutes({ sources: [cdeventsWebhook], config, bus, logger, clock }),
-    });
-    cleanups.push(async () => {
-      await running.close();
-      await bus.close();
-    });
+    const running = await startWebhookServer([cdeventsWebhook], config, clock);
+    cleanups.push(() => running.close());
     // A chunked body of four times the limit that never ends; the 413 comes once it passes the limit.
     const { exchange, sending } = rawSender(portOf(running.url), { total: 4 * LIMIT, pauseAfter: 2 * LIMIT, stall: true });
     await sending;

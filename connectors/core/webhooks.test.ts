@@ -4,18 +4,14 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Bus } from '../../infra/bus/types.js';
-import { createLocalBus } from '../../infra/bus/local.js';
 import { fixedClock } from '../../infra/clock.js';
-import { startHttpServer } from '../../infra/observability/http.js';
-import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
-import { quietLogger, repoRoot, tempDir } from '../../test/support/harness.js';
+import { repoRoot, tempDir } from '../../test/support/harness.js';
 import { createHmac } from 'node:crypto';
 import { cdeventsWebhook } from '../cdevents/index.js';
 import { jiraWebhook } from '../jira/webhook.js';
 import { pagerdutyWebhook } from '../pagerduty/webhook.js';
 import { createProgressDisplay } from './progress.js';
-import { webhookRoutes } from './webhooks.js';
 import type { StreamProgress } from './runner.js';
 import { cdeventExample, structuredCloudEvent } from '../../test/support/cdevents.js';
 
@@ -74,24 +70,15 @@ describe('the webhook receiver on a clock', () => {
   it("stamps a delivery's events with the clock's time of receipt", async () => {
     const at = Date.parse('2026-05-14T10:30:00Z');
     const config = loadConfig({ env: { PTEL_CDEVENTS_WEBHOOK_TOKEN: TOKEN }, overrides: { 'sources.cdevents': {} }, cwd: tempDir() });
-    const logger = quietLogger();
-    const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
-    const running = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      metrics: new PipelineMetrics({ defaultMetrics: false }),
-      logger,
-      readiness: {},
-      routes: webhookRoutes({ sources: [cdeventsWebhook], config, bus, logger, clock: fixedClock(at) }),
-    });
-    servers.push({ url: running.url, bus, close: async () => (await running.close(), await bus.close()) });
+    const running = await startWebhookServer([cdeventsWebhook], config, fixedClock(at));
+    servers.push(running);
     const r = await fetch(`${running.url}/webhooks/cdevents`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${TOKEN}` },
       body: example,
     });
     expect(r.status).toBe(202);
-    const events = await readTopic(bus, 'raw.cdevents');
+    const events = await readTopic(running.bus, 'raw.cdevents');
     expect(events.map((e) => [e.id, e.ingesttime])).toEqual([[expect.any(String), '2026-05-14T10:30:00.000Z']]);
   });
 });

@@ -8,6 +8,7 @@ import { clickhouseCursorStore, type CursorStore } from '../../connectors/core/c
 import type { WebhookSource } from '../../connectors/core/types.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { quietLogger, tempDir, testStore, uniqueName, waitFor } from './harness.js';
+import type { Clock } from '../../infra/clock.js';
 
 /** Everything on a topic so far, read by a fresh consumer group until it caught up with the end. */
 export async function readTopic(bus: Bus, topic: string): Promise<RawEvent[]> {
@@ -40,8 +41,8 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-/** The real HTTP server with the webhook routes of `sources`, publishing to a fresh in-process bus. */
-export async function startWebhookServer(sources: WebhookSource[], config: Config): Promise<WebhookServer> {
+/** The real HTTP server with the webhook routes of `sources` (on `clock` when given), publishing to a fresh in-process bus. */
+export async function startWebhookServer(sources: WebhookSource[], config: Config, clock?: Clock): Promise<WebhookServer> {
   const logger = quietLogger();
   const bus = createLocalBus({ dir: tempDir(), pollMs: 10 });
   const running = await startHttpServer({
@@ -50,7 +51,7 @@ export async function startWebhookServer(sources: WebhookSource[], config: Confi
     metrics: new PipelineMetrics({ defaultMetrics: false }),
     logger,
     readiness: {},
-    routes: webhookRoutes({ sources, config, bus, logger }),
+    routes: webhookRoutes({ sources, config, bus, logger, ...(clock !== undefined ? { clock } : {}) }),
   });
   return {
     url: running.url,
