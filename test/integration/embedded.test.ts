@@ -18,6 +18,20 @@ describe('embedded mode', () => {
   const run = (dataDir: string) =>
     spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
 
+  /** `ptel run` serving on a free port in a child process, with its output collected. */
+  function serve(dataDir: string) {
+    const child = spawn(process.execPath, [cliPath, 'run'], {
+      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tempDir(),
+    });
+    const output = { out: '', err: '' };
+    child.stdout.on('data', (d: Buffer) => (output.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output.err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, output, exited };
+  }
+
   async function stored(dataDir: string): Promise<{ rows: number; ids: number; dead: number }> {
     const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
     try {
@@ -85,20 +99,11 @@ describe('embedded mode', () => {
 
   it('serves health, readiness and metrics while it runs, and shuts down cleanly on SIGTERM', async () => {
     const dataDir = tempDir('ptel-embedded-serve-');
-    const child = spawn(process.execPath, [cliPath, 'run'], {
-      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: tempDir(),
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, output, exited } = serve(dataDir);
     try {
       const printed = await waitFor(
         'the server address',
-        () => /serving on (http:\/\/\S+)/.exec(out),
+        () => /serving on (http:\/\/\S+)/.exec(output.out),
         (m) => m !== null,
         { timeoutMs: 60_000 },
       );
@@ -120,26 +125,17 @@ describe('embedded mode', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited, err).toBe(0);
+    expect(await exited, output.err).toBe(0);
   });
 
   it('lets the read commands work on the store while it runs, and refuses the rest in one line', async () => {
     const dataDir = tempDir('ptel-embedded-read-');
-    const child = spawn(process.execPath, [cliPath, 'run'], {
-      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: tempDir(),
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, output, exited } = serve(dataDir);
     const cli = (...args: string[]) => runCli(args, { env: env(dataDir), cwd: tempDir(), timeoutMs: 120_000 });
     try {
       const served = await waitFor(
         'the store address',
-        () => /the store on (http:\/\/\S+)/.exec(out),
+        () => /the store on (http:\/\/\S+)/.exec(output.out),
         (m) => m !== null,
         {
           timeoutMs: 60_000,
@@ -177,7 +173,7 @@ describe('embedded mode', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited, err).toBe(0);
+    expect(await exited, output.err).toBe(0);
     // Stopped: the store is no longer advertised, and commands open the data folder themselves again.
     expect(existsSync(path.join(dataDir, 'store.json'))).toBe(false);
     const after = await cli('status');
