@@ -25,7 +25,7 @@ const dayOf = (instant: string): string => `toDate(toTimeZone(${instant}, {tz:St
  * date was set at creation: it is observed at the epic's creation time. A cleared date is no commitment
  * and is not an observation.
  */
-const OBSERVATIONS = `
+export const OBSERVATIONS = `
 SELECT d.source AS source, d.milestone_id AS milestone_id, assumeNotNull(d.committed_date) AS committed,
        d.observed_at AS observed_at, toString(d.basis) AS basis
 FROM milestone_dates AS d FINAL
