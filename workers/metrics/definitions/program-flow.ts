@@ -1,6 +1,5 @@
 import type { MetricDefinition } from '../types.js';
-import { BLOCKING_LINKS } from './links.js';
-import { businessDaysBetween, categoryAt, ITEMS, lastActivityAt, SEVERITY_BAND, statusAt, unassignedAt } from './work-items.js';
+import { categoryAt, ITEMS, openBlockingLinks, SEVERITY_BAND, statusAt, unassignedAt } from './work-items.js';
 
 /**
  * Program delivery from Jira, items 15-19 of docs/metrics.md: dependency stalls, risk burn-down, decision
@@ -36,50 +35,9 @@ const days = (from: string, to: string): string => `greatest(0, dateDiff('millis
 // 15. Dependency stall
 // ---------------------------------------------------------------------------------------------------
 
-/**
- * Stalled blocking links at instant `t` (with `endDay`, the calendar day in the metrics' time zone that
- * the idle business days are counted up to, not included). A "blocks" link is open at t when it existed
- * (created before t; a link whose creation the changelog does not show is taken from when both items
- * existed) and neither the blocker nor the blocked item was done. It is stalled when
- * - idle: the blocker had no status change and no update (any field change, its creation, or its last
- *   update when that is before t) for at least N business days: whole weekdays strictly after the day
- *   of its last activity and before endDay. N is the blocker's priority's entry in
- *   metrics.stallBusinessDays.byPriority (names compared in lower case), else the default (5); or
- * - due after: the blocker's due date is after the blocked item's due date (both set; the current due
- *   dates, as the due date history is not kept per item).
- * The stall is the blocked item's team's (its work waits); cross-team when both items have an owner
- * and the owners differ. `periods` adds the period columns of `__PERIODS__` (alias p).
- */
+/** The blocking links stalled at instant `t` (see openBlockingLinks for when a link is open and when stalled). */
 function stalledLinks(t: string, endDay: string, periods: boolean): string {
-  return `
-SELECT * FROM
-(
-    SELECT ${periods ? 'p.period_start AS period_start, p.period_at AS period_at,' : ''}
-           l.source AS source, l.raw_type AS raw_type, l.created_at AS link_created_at,
-           b.key AS blocker_key, d.key AS blocked_key, b.team AS blocker_team, d.team AS blocked_team,
-           b.program AS blocker_program, d.program AS blocked_program, b.priority AS blocker_priority,
-           b.due_date AS blocker_due, d.due_date AS blocked_due,
-           ${statusAt('b', t)} AS blocker_status, ${categoryAt('b', t)} AS blocker_category, ${categoryAt('d', t)} AS blocked_category,
-           ${lastActivityAt('b', t)} AS blocker_last_activity,
-           ${businessDaysBetween(`toDate(blocker_last_activity, {tz:String})`, endDay)} AS idle_days,
-           if(indexOf({stall_priorities:Array(String)}, lower(b.priority)) > 0,
-              arrayElement({stall_priority_days:Array(UInt32)}, indexOf({stall_priorities:Array(String)}, lower(b.priority))),
-              {stall_days:UInt32}) AS threshold_days,
-           idle_days >= threshold_days AS idle,
-           b.due_date IS NOT NULL AND d.due_date IS NOT NULL AND assumeNotNull(b.due_date) > assumeNotNull(d.due_date) AS due_after,
-           b.team != '' AND d.team != '' AND b.team != d.team AS cross_team,
-           concat(if(idle, concat('idle ', toString(idle_days), ' business days since ', toString(blocker_last_activity),
-                                   ' (threshold ', toString(threshold_days), ' for priority ''', b.priority, ''')'), ''),
-                  if(idle AND due_after, '; ', ''),
-                  if(due_after, concat('blocker due ', toString(b.due_date), ' after blocked item due ', toString(d.due_date)), '')) AS reason,
-           l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
-    FROM ${BLOCKING_LINKS} AS l
-    INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id
-    INNER JOIN ${ITEMS} AS d ON d.source = l.source AND d.item_id = l.to_item_id
-    ${periods ? 'CROSS JOIN __PERIODS__ AS p' : ''}
-    WHERE b.created_at < ${t} AND d.created_at < ${t}
-)
-WHERE link_existed AND blocker_category != 'done' AND blocked_category != 'done' AND (idle OR due_after)`;
+  return `SELECT * FROM (${openBlockingLinks(t, endDay, periods)}) WHERE idle OR due_after`;
 }
 
 function stallMetric(crossTeamOnly: boolean): MetricDefinition {

@@ -4,6 +4,8 @@
  * done and start times are derived.
  */
 
+import { BLOCKING_LINKS } from './links.js';
+
 /** The category of a status name (a SQL expression over `name`), given `cats` = (names, categories). */
 const categoryOf = (name: string): string =>
   `if(indexOf(tupleElement(cats, 1), lower(${name})) > 0, arrayElement(tupleElement(cats, 2), indexOf(tupleElement(cats, 1), lower(${name}))),
@@ -17,6 +19,7 @@ const categoryOf = (name: string): string =>
  *   changes every change's time (any field: each is an update)
  *   asg     assignee changes (changed_at, from, to), oldest first
  *   moves   project moves (changed_at, old key, new key), from the 'Key' changes Jira writes on a move
+ *   due     due date changes (changed_at, from 'YYYY-MM-DD', to 'YYYY-MM-DD'), oldest first
  */
 const HISTORY = `
 (
@@ -35,7 +38,8 @@ const HISTORY = `
                                   lower(field) = 'status')) AS st,
            groupArray(changed_at) AS changes,
            arraySort(x -> x.1, groupArrayIf((changed_at, from_value, to_value), lower(field) = 'assignee')) AS asg,
-           arraySort(x -> x.1, groupArrayIf((changed_at, from_string, to_string), lower(field) = 'key')) AS moves
+           arraySort(x -> x.1, groupArrayIf((changed_at, from_string, to_string), lower(field) = 'key')) AS moves,
+           arraySort(x -> x.1, groupArrayIf((changed_at, from_value, to_value), field_id = 'duedate' OR (field_id = '' AND lower(field) = 'duedate'))) AS due
     FROM work_item_history FINAL
     GROUP BY source, item_id
 )`;
@@ -47,7 +51,9 @@ export const ITEMS = `
            toString(w.program) AS program, toString(w.project) AS project, toString(w.priority) AS priority, w.priority_rank AS priority_rank,
            w.severity AS severity, w.labels AS labels, w.assignee AS assignee, w.due_date AS due_date, w.created_at AS created_at,
            w.updated_at AS updated_at, w.resolved_at AS resolved_at, toString(w.status) AS status, toString(w.status_category) AS status_category,
-           h.st AS st, h.changes AS changes, h.asg AS asg, h.moves AS moves,
+           w.summary AS summary, w.url AS url, w.fix_versions AS fix_versions, w.parent_id AS parent_id, w.resolution AS resolution,
+           w.story_points AS story_points,
+           h.st AS st, h.changes AS changes, h.asg AS asg, h.moves AS moves, h.due AS due,
            arrayLastIndex(x -> x.5 = 'done' AND x.4 != 'done', h.st) AS done_ix,
            arrayFirstIndex(x -> x.5 = 'in_progress', h.st) AS start_ix,
            if(w.status_category != 'done', CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
@@ -72,6 +78,30 @@ export const unassignedAt = (i: string, t: string): string =>
   `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.asg) > 0, tupleElement(${i}.asg[arrayLastIndex(x -> x.1 < ${t}, ${i}.asg)], 3) = '',
       if(empty(${i}.asg), ${i}.assignee = '', tupleElement(${i}.asg[1], 2) = ''))`;
 
+/** The assignee of item `i` at instant `t` ('' when unassigned). */
+export const assigneeAt = (i: string, t: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.asg) > 0, tupleElement(${i}.asg[arrayLastIndex(x -> x.1 < ${t}, ${i}.asg)], 3),
+      if(empty(${i}.asg), ${i}.assignee, tupleElement(${i}.asg[1], 2)))`;
+
+/** The due date of item `i` at instant `t` (Nullable(Date32)), from its due date changes. */
+export const dueAt = (i: string, t: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${i}.due) > 0, toDate32OrNull(tupleElement(${i}.due[arrayLastIndex(x -> x.1 < ${t}, ${i}.due)], 3)),
+      if(empty(${i}.due), ${i}.due_date, toDate32OrNull(tupleElement(${i}.due[1], 2))))`;
+
+/** When item `i` was last done before instant `t` (NULL when it was not done at t): its last move into a done status before t. */
+export const doneAtBefore = (i: string, t: string): string =>
+  `if(${categoryAt(i, t)} != 'done', CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
+      if(arrayLastIndex(x -> x.1 < ${t} AND x.5 = 'done' AND x.4 != 'done', ${i}.st) > 0,
+         toNullable(tupleElement(${i}.st[arrayLastIndex(x -> x.1 < ${t} AND x.5 = 'done' AND x.4 != 'done', ${i}.st)], 1)),
+         toNullable(least(ifNull(${i}.resolved_at, ${i}.updated_at), ${t}))))`;
+
+/**
+ * The milestone an item affects (a milestone id, '' when none): its first fix version, else its parent
+ * epic (a milestone when model.workItems.epicsAreMilestones).
+ */
+export const milestoneOf = (i: string): string =>
+  `multiIf(notEmpty(${i}.fix_versions), ${i}.fix_versions[1], ${i}.parent_id != '', concat('epic/', ${i}.parent_id), '')`;
+
 /** The last update of item `i` before instant `t`: its creation, any history change, or its last update when that is before t. */
 export const lastActivityAt = (i: string, t: string): string =>
   `greatest(arrayReduce('max', arrayPushBack(arrayFilter(c -> c < ${t}, ${i}.changes), ${i}.created_at)),
@@ -80,6 +110,56 @@ export const lastActivityAt = (i: string, t: string): string =>
 /** Weekdays strictly between two dates. */
 export const businessDaysBetween = (a: string, b: string): string =>
   `arrayCount(x -> toDayOfWeek(x) <= 5, arrayMap(k -> addDays(${a}, k + 1), range(toUInt32(greatest(0, dateDiff('day', ${a}, ${b}) - 1)))))`;
+
+/**
+ * The blocking links open at instant `t`, each with whether it is stalled (with `endDay`, the calendar day in the metrics' time zone that
+ * the idle business days are counted up to, not included). A "blocks" link is open at t when it existed
+ * (created before t; a link whose creation the changelog does not show is taken from when both items
+ * existed) and neither the blocker nor the blocked item was done. It is stalled (idle OR due_after) when
+ * - idle: the blocker had no status change and no update (any field change, its creation, or its last
+ *   update when that is before t) for at least N business days: whole weekdays strictly after the day
+ *   of its last activity and before endDay. N is the blocker's priority's entry in
+ *   metrics.stallBusinessDays.byPriority (names compared in lower case), else the default (5); or
+ * - due after: the blocker's due date is after the blocked item's due date (both set; the current due
+ *   dates, as the due date history is not kept per item).
+ * The stall is the blocked item's team's (its work waits); cross-team when both items have an owner
+ * and the owners differ. `periods` adds the period columns of `__PERIODS__` (alias p).
+ */
+export function openBlockingLinks(t: string, endDay: string, periods: boolean): string {
+  return `
+SELECT * FROM
+(
+    SELECT ${periods ? 'p.period_start AS period_start, p.period_at AS period_at,' : ''}
+           l.source AS source, l.raw_type AS raw_type, l.created_at AS link_created_at,
+           b.key AS blocker_key, d.key AS blocked_key, b.team AS blocker_team, d.team AS blocked_team,
+           b.item_id AS blocker_id, d.item_id AS blocked_id, b.summary AS blocker_title, d.summary AS blocked_title,
+           b.url AS blocker_url, d.url AS blocked_url, ${assigneeAt('b', t)} AS blocker_owner, ${assigneeAt('d', t)} AS blocked_owner,
+           ${statusAt('d', t)} AS blocked_status, ${milestoneOf('d')} AS blocked_milestone, b.priority_rank AS blocker_priority_rank,
+           d.priority AS blocked_priority, d.priority_rank AS blocked_priority_rank, d.labels AS blocked_labels,
+           b.program AS blocker_program, d.program AS blocked_program, b.priority AS blocker_priority,
+           b.due_date AS blocker_due, d.due_date AS blocked_due,
+           ${statusAt('b', t)} AS blocker_status, ${categoryAt('b', t)} AS blocker_category, ${categoryAt('d', t)} AS blocked_category,
+           ${lastActivityAt('b', t)} AS blocker_last_activity,
+           ${businessDaysBetween(`toDate(blocker_last_activity, {tz:String})`, endDay)} AS idle_days,
+           if(indexOf({stall_priorities:Array(String)}, lower(b.priority)) > 0,
+              arrayElement({stall_priority_days:Array(UInt32)}, indexOf({stall_priorities:Array(String)}, lower(b.priority))),
+              {stall_days:UInt32}) AS threshold_days,
+           idle_days >= threshold_days AS idle,
+           b.due_date IS NOT NULL AND d.due_date IS NOT NULL AND assumeNotNull(b.due_date) > assumeNotNull(d.due_date) AS due_after,
+           b.team != '' AND d.team != '' AND b.team != d.team AS cross_team,
+           concat(if(idle, concat('idle ', toString(idle_days), ' business days since ', toString(blocker_last_activity),
+                                   ' (threshold ', toString(threshold_days), ' for priority ''', b.priority, ''')'), ''),
+                  if(idle AND due_after, '; ', ''),
+                  if(due_after, concat('blocker due ', toString(b.due_date), ' after blocked item due ', toString(d.due_date)), '')) AS reason,
+           l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
+    FROM ${BLOCKING_LINKS} AS l
+    INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id
+    INNER JOIN ${ITEMS} AS d ON d.source = l.source AND d.item_id = l.to_item_id
+    ${periods ? 'CROSS JOIN __PERIODS__ AS p' : ''}
+    WHERE b.created_at < ${t} AND d.created_at < ${t}
+)
+WHERE link_existed AND blocker_category != 'done' AND blocked_category != 'done'`;
+}
 
 /**
  * A risk's severity band: its severity field when that names one (critical, highest, high, blocker,
