@@ -349,6 +349,10 @@ const metricsSchema = z.strictObject({
   criticalLabels: z.array(z.string().min(1)).default(['critical', 'release-blocker']),
   /** Decisions that block a release should be made within this many hours. */
   decisionTargetHours: z.number().positive().default(48),
+  /** Other decisions should be made within this many business days (weekdays). */
+  decisionTargetBusinessDays: z.number().int().min(1).max(60).default(5),
+  /** The registers (ptel list) show items finished, decided or closed within this many days before their instant. */
+  registerRecentDays: z.number().int().min(1).max(366).default(30),
   releaseCriticalLabels: z.array(z.string().min(1)).default(['release-critical', 'release-blocker']),
   risk: z
     .strictObject({

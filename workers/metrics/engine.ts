@@ -25,6 +25,7 @@ export function metricParams(model: ModelConfig, metrics: MetricsConfig): Metric
     blocking_link_types: model.workItems.blockingLinkTypes.map((n) => n.toLowerCase()),
     critical_labels: metrics.criticalLabels,
     decision_target_hours: metrics.decisionTargetHours,
+    decision_target_business_days: metrics.decisionTargetBusinessDays,
     release_critical_labels: metrics.releaseCriticalLabels,
     production_labels: model.workItems.productionLabels,
   };

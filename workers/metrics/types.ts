@@ -72,7 +72,7 @@ export interface MetricDefinition {
  *   {severity_names:Array(String)} with {severity_weights:Array(Float64)} (same order),
  *   {stall_days:UInt32}, {stall_priorities:Array(String)} with {stall_priority_days:Array(UInt32)},
  *   {critical_priority_rank:UInt8}, {critical_priorities:Array(String)}, {critical_labels:Array(String)},
- *   {blocking_link_types:Array(String)}, {decision_target_hours:Float64},
+ *   {blocking_link_types:Array(String)}, {decision_target_hours:Float64}, {decision_target_business_days:UInt32},
  *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
  * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String},
  * {as_of:DateTime64(3)} (the run's instant: now, or --as-of).
@@ -97,6 +97,7 @@ export interface MetricParams {
   blocking_link_types: string[];
   critical_labels: string[];
   decision_target_hours: number;
+  decision_target_business_days: number;
   release_critical_labels: string[];
   production_labels: string[];
 }
