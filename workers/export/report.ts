@@ -2,10 +2,14 @@ import type { Tier } from '../metrics/benchmarks.js';
 import { DORA_METRICS } from '../metrics/definitions/dora.js';
 import { metricById } from '../metrics/definitions/index.js';
 import { QUALITY_METRICS } from '../metrics/definitions/quality.js';
+import { formatChange, formatValue } from '../metrics/format.js';
 import { Html, html } from './html.js';
 import { TREND_MONTHS, type KpiRow, type StoredValue } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
 import type { Incident, RiskScore, ScopeInfo, ScopeReport } from './report-data.js';
+
+/** The value formatting lives with the metrics (workers/metrics/format.ts), shared with the CLI. */
+export { formatChange, formatValue };
 
 /**
  * report.html: one self-contained page (inline CSS and SVG, no script, no font or image to fetch) with a
@@ -63,36 +67,6 @@ function groupOf(metric: string): string {
 }
 
 const trimmed = (v: number, digits: number): string => String(Number(v.toFixed(digits)));
-/** One decimal, or two below 1 (so 0.04 h does not read as 0 h). */
-const short = (v: number): string => trimmed(v, Math.abs(v) < 1 ? 2 : 1);
-
-/** A value in its unit, for reading: ratios as percentages, long hour spans in days. */
-export function formatValue(unit: string, v: number | null): string {
-  if (v === null) return '—';
-  switch (unit) {
-    case 'ratio':
-      return `${short(v * 100)}%`;
-    case 'percent':
-      return `${short(v)}%`;
-    case 'hours':
-      return Math.abs(v) >= 48 ? `${short(v / 24)} d` : `${short(v)} h`;
-    case 'days':
-      return `${short(v)} d`;
-    case 'per_week':
-      return `${short(v)}/wk`;
-    default:
-      return trimmed(v, 2);
-  }
-}
-
-/** A change in the value's unit with its sign; a ratio's change in percentage points; one too small to show as '<0.01'. */
-export function formatChange(unit: string, change: number): string {
-  const sign = change > 0 ? '+' : change < 0 ? '−' : '±';
-  const size = Math.abs(change);
-  const text = unit === 'ratio' ? `${short(size * 100)} pp` : formatValue(unit, size);
-  return `${sign}${change !== 0 && Number.parseFloat(text) === 0 ? text.replace(/^[\d.]+/, '<0.01') : text}`;
-}
-
 const monthName = (month: Month, style: 'long' | 'short'): string =>
   new Date(`${monthStart(month)}T00:00:00Z`).toLocaleString('en-US', {
     month: style,
