@@ -210,7 +210,7 @@ async function sendPagerduty(
           component: a.blocker,
           group: a.blockedTeam !== '' ? a.blockedTeam : a.program,
           class: 'dependency stall',
-          custom_details: alertDetails(a),
+          custom_details: { ...alertDetails(a), ...aboutDetails(m) },
         },
         links,
       },
@@ -255,6 +255,27 @@ export function alertDetails(a: StallAlert): Record<string, unknown> {
   return facts;
 }
 
+/** What the stall is about, as the generic webhook and PagerDuty's custom details carry it (nothing when unknown). */
+export function aboutDetails(m: AlertMessage): Record<string, unknown> {
+  const x = m.about;
+  if (x === undefined) return {};
+  return {
+    blocker_title: x.blockerTitle,
+    blocker_owner: x.blockerOwner,
+    blocked_title: x.blockedTitle,
+    blocked_owner: x.blockedOwner,
+    milestone:
+      x.milestone === null
+        ? null
+        : { id: x.milestone.id, kind: x.milestone.kind, name: x.milestone.name, committed_date: x.milestone.committedDate },
+    stall_began_at: new Date(x.beganAt).toISOString(),
+  };
+}
+
+/** A milestone in a line of text: its name and committed date. */
+export const milestoneText = (m: NonNullable<NonNullable<AlertMessage['about']>['milestone']>): string =>
+  `${m.name} (${m.committedDate !== null ? `due ${m.committedDate}` : 'no date'})`;
+
 /** The generic webhook's JSON body (docs/alerts.md). */
 export function webhookBody(m: AlertMessage): Record<string, unknown> {
   return {
@@ -262,7 +283,7 @@ export function webhookBody(m: AlertMessage): Record<string, unknown> {
     delivery_id: m.deliveryId,
     sent_at: m.sentAt.toISOString(),
     summary: headline(m),
-    alert: { ...alertDetails(m.alert), links: m.links },
+    alert: { ...alertDetails(m.alert), ...aboutDetails(m), links: m.links },
   };
 }
 
@@ -278,8 +299,19 @@ export function slackBody(m: AlertMessage): { text: string; blocks: unknown[] } 
     `${icon} *${esc(headline(m))}*`,
     `${linked(a.blocker, m.links.blocker)} (${esc(team(a.blockerTeam))}) blocks ${linked(a.blocked, m.links.blocked)} (${esc(team(a.blockedTeam))})` +
       (a.program !== '' ? `, program ${esc(a.program)}` : ''),
-    m.kind === 'resolved' ? `Open from ${day(a.openedAt)} to ${day(a.resolvedAt ?? m.sentAt.getTime())}` : `Why: ${esc(a.reason)}`,
   ];
+  const x = m.about;
+  if (x !== undefined) {
+    const item = (key: string, title: string | null, owner: string | null): string =>
+      `${esc(key)}: ${title !== null && title !== '' ? esc(title) : '(title unknown)'} (owner ${owner !== null ? esc(owner) : 'unassigned'})`;
+    lines.push(`Blocker ${item(a.blocker, x.blockerTitle, x.blockerOwner)}`, `Blocked ${item(a.blocked, x.blockedTitle, x.blockedOwner)}`);
+    if (x.milestone !== null) lines.push(`Milestone: ${esc(milestoneText(x.milestone))}`);
+  }
+  lines.push(
+    m.kind === 'resolved'
+      ? `Open from ${day(x?.beganAt ?? a.openedAt)} to ${day(a.resolvedAt ?? m.sentAt.getTime())}`
+      : `${x !== undefined ? `Stalled since ${day(x.beganAt)}. ` : ''}Why: ${esc(a.reason)}`,
+  );
   if (m.links.dashboard !== undefined) lines.push(`<${m.links.dashboard}|Dependencies dashboard>`);
   return {
     text: lines.join('\n'),

@@ -10,6 +10,7 @@ import { STALLS_NOW_SQL } from '../metrics/definitions/program-flow.js';
 import { metricParams } from '../metrics/engine.js';
 import type { MetricParams } from '../metrics/types.js';
 import type { Notifier } from './channels.js';
+import { aboutOf, alertKeyOf, itemReader, stallContexts, type ItemReader, type StallContext } from './context.js';
 import { channelsFor, owed, type ChannelHistory } from './routing.js';
 import {
   alertRecord,
@@ -19,6 +20,7 @@ import {
   type StallFacts,
   type AlertMessage,
   type MessageKind,
+  type StallAbout,
   type StallAlert,
 } from './types.js';
 
@@ -238,6 +240,36 @@ export async function readAlerts(store: Store, filter: AlertFilter = {}): Promis
   }));
 }
 
+/** A stall as `ptel alerts list` shows it: the alert, what it is about, and how long it has lasted. */
+export type StallListing = StallAlert &
+  StallAbout & {
+    /** Days from when the stall began to its resolution, or to the instant of the listing while it is open. */
+    stalledDays: number;
+  };
+
+/**
+ * The alerts that match the filter, each with its items' titles, owners and links, the milestone the
+ * blocked item affects, when the stall began and how long it has lasted as of `now` (the filter's asOf
+ * when given). The alerts are as the store held them at asOf; titles, owners and milestones are as they
+ * are now.
+ */
+export async function listStalls(
+  store: Store,
+  config: Pick<Config, 'model' | 'metrics'>,
+  filter: AlertFilter,
+  now: number,
+): Promise<StallListing[]> {
+  const alerts = await readAlerts(store, filter);
+  const at = filter.asOf?.getTime() ?? now;
+  const contexts = await stallContexts(store, alerts, metricParams(config.model, config.metrics));
+  return alerts.map((a) => {
+    const c = contexts.get(alertKeyOf(a));
+    const about = c !== undefined ? aboutOf(c) : aboutOf({ blocker: undefined, blocked: undefined, milestone: null, beganAt: a.openedAt });
+    const end = a.resolvedAt ?? at;
+    return { ...a, ...about, stalledDays: Math.round((Math.max(0, end - about.beganAt) / 86_400_000) * 10) / 10 };
+  });
+}
+
 /** Writes a new version of each alert: above both its last version and the run's clock. */
 async function writeAlerts(store: Store, alerts: StallAlert[], now: number): Promise<void> {
   if (alerts.length === 0) return;
@@ -247,36 +279,6 @@ async function writeAlerts(store: Store, alerts: StallAlert[], now: number): Pro
     format: 'JSONEachRow',
     values: alerts.map((a) => ({ ...alertRecord(a), version: a.version })),
   });
-}
-
-interface ItemRow {
-  source: string;
-  key: string;
-  item_id: string;
-  status: string;
-  category: string;
-  url: string;
-}
-
-/** Reads work items by key (`source:key` in the map it gives), each key at most once per run. */
-type ItemReader = (keys: string[]) => Promise<ReadonlyMap<string, ItemRow>>;
-
-function itemReader(store: Store): ItemReader {
-  const items = new Map<string, ItemRow>();
-  const asked = new Set<string>();
-  return async (keys) => {
-    const missing = [...new Set(keys)].filter((k) => !asked.has(k));
-    if (missing.length === 0) return items;
-    for (const k of missing) asked.add(k);
-    const rs = await store.client.query({
-      query: `SELECT source, key, item_id, toString(status) AS status, toString(status_category) AS category, url
-              FROM work_items FINAL WHERE key IN {keys:Array(String)}`,
-      query_params: { keys: missing },
-      format: 'JSONEachRow',
-    });
-    for (const r of await rs.json<ItemRow>()) items.set(`${r.source}:${r.key}`, r);
-    return items;
-  };
 }
 
 /**
@@ -292,7 +294,7 @@ async function resolutions(store: Store, alerts: StallAlert[], read: ItemReader,
     query: `SELECT source, from_item_id, to_item_id FROM ${BLOCKING_LINKS} AS l WHERE from_item_id IN {ids:Array(String)}`,
     query_params: {
       ...params,
-      ids: alerts.map((a) => items.get(`${a.source}:${a.blocker}`)?.item_id ?? '').filter((id) => id !== ''),
+      ids: alerts.map((a) => items.get(`${a.source}:${a.blocker}`)?.itemId ?? '').filter((id) => id !== ''),
     },
     format: 'JSONEachRow',
   });
@@ -309,7 +311,7 @@ async function resolutions(store: Store, alerts: StallAlert[], read: ItemReader,
       why = `${blocker === undefined ? a.blocker : a.blocked} no longer found (deleted, or moved to another key)`;
     else if (blocked.category === 'done') why = `${a.blocked} done (${blocked.status})`;
     else if (blocker.category === 'done') why = `${a.blocker} done (${blocker.status})`;
-    else if (!links.has(`${a.source}:${blocker.item_id}>${blocked.item_id}`)) why = 'link removed';
+    else if (!links.has(`${a.source}:${blocker.itemId}>${blocked.itemId}`)) why = 'link removed';
     else why = `no longer stalled: ${a.blocker} was updated or the due dates changed`;
     out.set(a.linkKey, why);
   }
@@ -325,8 +327,6 @@ interface HistoryRow {
   first_ms: Num;
   last_ms: Num;
 }
-
-const alertKeyOf = (a: Pick<StallAlert, 'linkKey' | 'openedAt'>): string => `${a.linkKey}@${a.openedAt}`;
 
 /** What each channel was told of each alert (successful sends only): alert key -> channel -> history. */
 async function histories(store: Store, alerts: StallAlert[]): Promise<Map<string, Map<string, ChannelHistory>>> {
@@ -412,15 +412,21 @@ async function deliver(options: StallAlertsOptions, alerts: StallAlert[], read: 
       if (kind !== undefined) plans.push({ alert: a, channel, kind, seq: h?.sent[kind]?.count ?? 0 });
     }
   }
-  const items = plans.length > 0 ? await read(plans.flatMap((p) => [p.alert.blocker, p.alert.blocked])) : new Map<string, ItemRow>();
+  const contexts =
+    plans.length > 0
+      ? await stallContexts(
+          store,
+          [...new Map(plans.map((p) => [alertKeyOf(p.alert), p.alert])).values()],
+          metricParams(config.model, config.metrics),
+          read,
+        )
+      : new Map<string, StallContext>();
   const dashboard = cfg.grafanaUrl !== undefined ? `${cfg.grafanaUrl.replace(/\/+$/, '')}/d/ptel-dependencies` : undefined;
   const limit = createLimiter(4);
   const send = async (p: (typeof plans)[number]): Promise<Delivery & { deliveryId: string }> => {
     const notifier = notifiers.get(p.channel);
-    const url = (key: string): string | undefined => {
-      const u = items.get(`${p.alert.source}:${key}`)?.url;
-      return u === undefined || u === '' ? undefined : u;
-    };
+    const context = contexts.get(alertKeyOf(p.alert));
+    const url = (u: string | undefined): string | undefined => (u === undefined || u === '' ? undefined : u);
     const deliveryId = deliveryIdOf(p.alert, p.channel, p.kind, p.seq);
     const message: AlertMessage = {
       kind: p.kind,
@@ -428,7 +434,8 @@ async function deliver(options: StallAlertsOptions, alerts: StallAlert[], read: 
       deliveryId,
       dedupKey: dedupKeyOf(p.alert),
       sentAt: new Date(now),
-      links: { blocker: url(p.alert.blocker), blocked: url(p.alert.blocked), dashboard },
+      links: { blocker: url(context?.blocker?.url), blocked: url(context?.blocked?.url), dashboard },
+      ...(context !== undefined ? { about: aboutOf(context) } : {}),
     };
     const base = { linkKey: p.alert.linkKey, openedAt: p.alert.openedAt, channel: p.channel, kind: p.kind, deliveryId };
     if (notifier === undefined) return { ...base, ok: false, httpStatus: 0, error: `no channel '${p.channel}' is configured` };

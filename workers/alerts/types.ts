@@ -42,6 +42,23 @@ export interface AlertMessage {
   dedupKey: string;
   sentAt: Date;
   links: { blocker?: string; blocked?: string; dashboard?: string };
+  /** What the stall is about (titles, owners, milestone, when it began), when the items are known. */
+  about?: StallAbout;
+}
+
+/** The items of a stall as people know them, the milestone the blocked item affects, and when the stall began. */
+export interface StallAbout {
+  blockerTitle: string | null;
+  /** The assignee; null when unassigned or the item is not found. */
+  blockerOwner: string | null;
+  blockerUrl: string | null;
+  blockedTitle: string | null;
+  blockedOwner: string | null;
+  blockedUrl: string | null;
+  /** The blocked item's fix version, sprint or parent epic; null when it has none. */
+  milestone: { id: string; kind: string; name: string; committedDate: string | null } | null;
+  /** When the stall began (epoch ms), not when it was first found. */
+  beganAt: number;
 }
 
 /** An epoch-ms time in ISO 8601, null kept. */
