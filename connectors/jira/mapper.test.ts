@@ -368,6 +368,19 @@ describe('jira.issue', () => {
       }),
     ]);
 
+    // A reassignment in the changelog names the person as the work item does, and never by name.
+    const reassigned = mappedOk(delivered(fixture('reassigned_v2.json')), ctx);
+    expect(rowsOf(reassigned, 'work_item_history')).toEqual([
+      expect.objectContaining({
+        field: 'assignee',
+        from_value: '',
+        from_string: '',
+        to_value: jiraPerson('lfranchi'),
+        to_string: jiraPerson('lfranchi'),
+      }),
+    ]);
+    expect(JSON.stringify(reassigned)).not.toContain('Leo Franchi');
+
     // Data Center: priorities Blocker..Trivial, people by user key.
     const priority = mappedOk(delivered(fixture('updated_priority_v2.json')), ctx);
     expect(rowsOf(priority, 'work_items')[0]).toMatchObject({

@@ -462,25 +462,33 @@ function workItemRow(v: IssueVersion, event: RawEvent, ctx: MapContext, notes: F
   };
 }
 
+/** Changelog fields that name a person: their values are stored as the person's id, their display names not at all. */
+const PERSON_FIELDS = new Set(['assignee', 'reporter', 'creator']);
+
 function historyRows(v: IssueVersion, event: RawEvent, ctx: MapContext): WorkItemHistoryRow[] {
   return v.changes.flatMap((c) =>
-    c.items.map((item) => ({
-      source: SOURCE,
-      item_id: v.issue.id,
-      history_id: c.id,
-      field: item.field,
-      field_id: item.fieldId ?? '',
-      from_value: str(item.from),
-      from_string: str(item.fromString),
-      to_value: str(item.to),
-      to_string: str(item.toString),
-      changed_at: iso(c.created, 'changelog.created'),
-      author: person(ctx, c.author),
-      raw_event_id: event.id,
-      // A change never changes, but every later version of the issue repeats it: the latest issue
-      // version carrying it is cited, the same on every replay.
-      version: rowVersion(event.time),
-    })),
+    c.items.map((item) => {
+      const personField = PERSON_FIELDS.has((item.fieldId ?? item.field).toLowerCase());
+      const from = personField ? ctx.people.id(SOURCE, str(item.from)) : str(item.from);
+      const to = personField ? ctx.people.id(SOURCE, str(item.to)) : str(item.to);
+      return {
+        source: SOURCE,
+        item_id: v.issue.id,
+        history_id: c.id,
+        field: item.field,
+        field_id: item.fieldId ?? '',
+        from_value: from,
+        from_string: personField ? from : str(item.fromString),
+        to_value: to,
+        to_string: personField ? to : str(item.toString),
+        changed_at: iso(c.created, 'changelog.created'),
+        author: person(ctx, c.author),
+        raw_event_id: event.id,
+        // A change never changes, but every later version of the issue repeats it: the latest issue
+        // version carrying it is cited, the same on every replay.
+        version: rowVersion(event.time),
+      };
+    }),
   );
 }
 
