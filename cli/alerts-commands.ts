@@ -2,8 +2,8 @@ import { stallAlertsNow } from '../app/jobs.js';
 import { systemClock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import { createNotifiers } from '../workers/alerts/channels.js';
-import { dedupKeyOf, readAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
-import { newAlert, type StallAlert } from '../workers/alerts/types.js';
+import { dedupKeyOf, listStalls, type StallAlertsResult, type StallListing } from '../workers/alerts/stalls.js';
+import { newAlert } from '../workers/alerts/types.js';
 import { withStore, type Command, type CommandContext } from './command.js';
 import { parseInstant, printTable } from './output.js';
 
@@ -12,27 +12,52 @@ function fail(ctx: CommandContext, message: string): number {
   return 2;
 }
 
-const day = (ms: number | null): string => (ms === null ? '' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
+/** Longest cell of each column of the alerts table; with the blocker's URL a row stays within about 160 characters. */
+const WIDTH = { item: 26, owner: 10, program: 10, milestoneName: 11 };
 
-function printAlerts(ctx: CommandContext, alerts: StallAlert[], json: boolean): void {
-  if (json) {
-    for (const a of alerts) ctx.out.write(`${JSON.stringify(a)}\n`);
+/** `s` cut to `n` characters, an ellipsis marking the cut. */
+export const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+const itemCell = (key: string, title: string | null): string => clip(title !== null && title !== '' ? `${key} ${title}` : key, WIDTH.item);
+
+const ownerCell = (owner: string | null): string => (owner === null ? '-' : clip(owner, WIDTH.owner));
+
+function milestoneCell(m: StallListing['milestone']): string {
+  if (m === null) return '-';
+  return `${clip(m.name, WIDTH.milestoneName)} ${m.committedDate ?? 'no date'}`;
+}
+
+/** Days as the table shows them, to a tenth. */
+const daysCell = (d: number): string => `${d.toFixed(1)}d`;
+
+export type AlertsFormat = 'table' | 'json' | 'jsonl';
+
+function printAlerts(ctx: CommandContext, stalls: StallListing[], format: AlertsFormat, withStatus: boolean): void {
+  if (format === 'json') {
+    ctx.out.write(`${JSON.stringify(stalls, null, 2)}\n`);
     return;
   }
+  if (format === 'jsonl') {
+    for (const s of stalls) ctx.out.write(`${JSON.stringify(s)}\n`);
+    return;
+  }
+  const header = ['blocker', 'owner', 'blocked', 'owner', 'program', 'milestone', 'stalled', 'blocker url'];
   printTable(
     ctx.out,
-    ['status', 'blocker', 'blocked', 'teams', 'days', 'opened', 'told', 'resolved', 'why'],
-    alerts.map((a) => [
-      a.status,
-      a.blocker,
-      a.blocked,
-      `${a.blockerTeam || '-'} -> ${a.blockedTeam || '-'}${a.crossTeam ? ' (cross-team)' : ''}`,
-      a.daysStalled,
-      day(a.openedAt),
-      a.notifications,
-      day(a.resolvedAt),
-      a.status === 'resolved' ? a.resolution : a.reason,
-    ]),
+    withStatus ? ['status', ...header] : header,
+    stalls.map((s) => {
+      const row = [
+        itemCell(s.blocker, s.blockerTitle),
+        ownerCell(s.blockerOwner),
+        itemCell(s.blocked, s.blockedTitle),
+        ownerCell(s.blockedOwner),
+        s.program === '' ? '-' : clip(s.program, WIDTH.program),
+        milestoneCell(s.milestone),
+        daysCell(s.stalledDays),
+        s.blockerUrl ?? '-',
+      ];
+      return withStatus ? [s.status, ...row] : row;
+    }),
   );
 }
 
@@ -51,11 +76,26 @@ export const ALERTS_COMMANDS: Record<string, Command> = {
   alerts: {
     summary: 'dependency-stall alerts: list them, run the detector now, or send a test message to the channels',
     usage: [
-      'usage: ptel alerts [list] [--all] [--as-of INSTANT] [--format table|json]',
-      '                                                          the open stall alerts (--all: resolved ones too;',
-      '                                                          --as-of: as the store held them then)',
-      '       ptel alerts run                                    detect stalls and deliver what is owed, now',
-      '       ptel alerts test [CHANNEL ...]                     send a test message to every (or the named) channel',
+      'usage: ptel alerts [list] [--all] [--as-of INSTANT] [--format table|json|jsonl]',
+      '       ptel alerts run',
+      '       ptel alerts test [CHANNEL ...]',
+      '',
+      'subcommands:',
+      '  list            the open stall alerts: for each, the blocker and the blocked item (key and title), their owners',
+      "                  ('-' when unassigned), the program, the blocked item's milestone (fix version, sprint or epic) and",
+      '                  its committed date, how long the stall has lasted since it began (the day the blocker had been',
+      '                  idle its threshold of business days, or the blocker came due after the blocked item), and the',
+      "                  blocker's URL",
+      '  run             detect stalls and deliver what is owed to the channels, now',
+      '  test [CHANNEL]  send a test message to every channel, or to the named ones',
+      '',
+      'options of list:',
+      '  --all           resolved alerts too (their duration runs to the resolution)',
+      '  --as-of INSTANT the alerts as the store held them then (ISO 8601), and their durations as of then; titles,',
+      '                  owners and milestones are shown as they are now',
+      '  --format F      table (the default; long titles are cut with …), json (one JSON array with every field) or',
+      '                  jsonl (one JSON object per line)',
+      '',
       'The detector runs on schedule in `run` and `connect` (alerts.stalls.intervalMinutes); docs/alerts.md explains',
       'the channels, the routes and the lifecycle (opened, notified, renotified, resolved).',
     ].join('\n'),
@@ -64,17 +104,21 @@ export const ALERTS_COMMANDS: Record<string, Command> = {
     run(ctx) {
       const sub = ctx.positionals[0] ?? 'list';
       const format = typeof ctx.values['format'] === 'string' ? ctx.values['format'] : 'table';
-      if (format !== 'table' && format !== 'json') return Promise.resolve(fail(ctx, `--format '${format}': expected table or json`));
+      if (format !== 'table' && format !== 'json' && format !== 'jsonl')
+        return Promise.resolve(fail(ctx, `--format '${format}': expected table, json or jsonl`));
       switch (sub) {
         case 'list': {
           const asOf = parseInstant(ctx, 'as-of', 'ptel alerts');
           if (asOf === null) return Promise.resolve(2);
           return withStore(ctx.config, async (rt) => {
-            const alerts = await readAlerts(rt.store, {
-              ...(ctx.values['all'] === true ? {} : { status: 'open' as const }),
-              ...(asOf !== undefined ? { asOf } : {}),
-            });
-            printAlerts(ctx, alerts, format === 'json');
+            const all = ctx.values['all'] === true;
+            const stalls = await listStalls(
+              rt.store,
+              rt.config,
+              { ...(all ? {} : { status: 'open' as const }), ...(asOf !== undefined ? { asOf } : {}) },
+              rt.clock.now(),
+            );
+            printAlerts(ctx, stalls, format, all);
             return 0;
           });
         }
@@ -131,6 +175,16 @@ async function sendTest(ctx: CommandContext): Promise<number> {
         dedupKey: dedupKeyOf(alert),
         sentAt: new Date(now),
         links: {},
+        about: {
+          blockerTitle: 'Example: rotate the payment gateway keys',
+          blockerOwner: 'someone',
+          blockerUrl: null,
+          blockedTitle: 'Example: checkout with saved cards',
+          blockedOwner: null,
+          blockedUrl: null,
+          milestone: { id: 'version/example', kind: 'version', name: 'Example release', committedDate: null },
+          beganAt: now - 86_400_000,
+        },
       };
       const status = await n.send(message);
       // PagerDuty opened an incident for the test: resolve it at once.
