@@ -674,7 +674,8 @@ describe('jira.version and jira.sprint', () => {
         completed_at: '2026-05-15T00:00:00.000Z',
         team: '',
         program: '',
-        url: '',
+        // Named by project id only: the link lists the version's issues.
+        url: `https://${SITE}/issues/?jql=fixVersion%20%3D%2010100`,
         raw_event_id: pull[0]!.id,
         version,
         is_deleted: 0,

@@ -788,7 +788,11 @@ function mapVersion(event: RawEvent, ctx: MapContext, notes: FieldNotes): Outcom
     committed_date: releaseDate,
     completed_at: released && releaseDate !== null ? `${releaseDate}T00:00:00.000Z` : null,
     ...ownerColumns(ctx.owners.owner('jiraProject', project)),
-    url: project === '' ? '' : `https://${siteOf(event)}/projects/${project}/versions/${v.id}`,
+    // A version as Jira's REST API and webhooks send it names its project by id only: its issues then link it.
+    url:
+      project === ''
+        ? `https://${siteOf(event)}/issues/?jql=${encodeURIComponent(`fixVersion = ${v.id}`)}`
+        : `https://${siteOf(event)}/projects/${project}/versions/${v.id}`,
     raw_event_id: event.id,
     version,
     is_deleted: 0,
