@@ -423,3 +423,58 @@ export function addDays(day: Day, n: number): Day {
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
+
+/**
+ * The value of one period from its units, as computeMetrics aggregates them: for a ratio, the sums of
+ * the numerators and denominators; for a quantile or a mean, the values it is taken over; for a count,
+ * the sum of `num`; for distinct, the different items. `value` is null where the aggregate has none (a
+ * ratio over a zero denominator, a quantile of no values).
+ */
+export interface UnitsArithmetic {
+  aggregate: Aggregate;
+  value: number | null;
+  /** How many units there are. */
+  units: number;
+  numerator: number | null;
+  denominator: number | null;
+  /** The values a quantile or mean is taken over, ascending. */
+  values: number[];
+  /** The different items, for distinct. */
+  distinct: number | null;
+}
+
+export function unitsArithmetic(
+  aggregate: Aggregate,
+  rows: ReadonlyArray<Pick<ExplainRow, 'item' | 'num' | 'den' | 'value'>>,
+): UnitsArithmetic {
+  const base = { aggregate, units: rows.length, numerator: null, denominator: null, values: [] as number[], distinct: null };
+  switch (aggregate.kind) {
+    case 'count': {
+      const sum = rows.reduce((s, r) => s + r.num, 0);
+      return { ...base, value: sum, numerator: sum };
+    }
+    case 'distinct': {
+      const n = new Set(rows.map((r) => r.item)).size;
+      return { ...base, value: n, distinct: n };
+    }
+    case 'ratio': {
+      const num = rows.reduce((s, r) => s + r.num, 0);
+      const den = rows.reduce((s, r) => s + r.den, 0);
+      return { ...base, value: den === 0 ? null : num / den, numerator: num, denominator: den };
+    }
+    case 'quantile':
+    case 'mean': {
+      const values = rows
+        .map((r) => r.value)
+        .filter((v): v is number => v !== null && Number.isFinite(v))
+        .sort((a, b) => a - b);
+      if (values.length === 0) return { ...base, value: null, values };
+      if (aggregate.kind === 'mean') return { ...base, value: values.reduce((s, v) => s + v, 0) / values.length, values };
+      // quantileExactInclusive: linear interpolation between the two nearest ranks.
+      const at = aggregate.q * (values.length - 1);
+      const lo = Math.floor(at);
+      const hi = Math.min(lo + 1, values.length - 1);
+      return { ...base, value: values[lo]! + (values[hi]! - values[lo]!) * (at - lo), values };
+    }
+  }
+}

@@ -37,7 +37,7 @@ function wi(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkIt
     reporter: 'sam',
     created_at: '2026-02-01T00:00:00.000Z',
     updated_at: '2026-02-01T00:00:00.000Z',
-    summary: key,
+    summary: `Title of ${key}`,
     team,
     program: PROGRAM[team] ?? '',
     raw_event_id: 'e',
@@ -352,9 +352,9 @@ describe('risk burn-down (item 16)', () => {
     expect(await read('risks_open_medium', 'team:search', 'week', '2026-03-02')).toMatchObject({ value: 1 });
     expect(await read('risks_open_low', 'org:org', 'week', '2026-03-02')).toBeUndefined();
     expect(await items(store, 'risks_open_high', 'org:org', 'week', '2026-03-02')).toEqual([
-      'jira risk R-1',
-      'jira risk R-2',
-      'jira risk R-4',
+      'R-1 "Title of R-1"',
+      'R-2 "Title of R-2"',
+      'R-4 "Title of R-4"',
     ]);
     // End of week 2 (03-16): R1, R2 (high), R5 (medium); R4 and R7 are done.
     expect(await read('risks_open', 'org:org', 'week', '2026-03-09')).toMatchObject({ value: 3 });
@@ -386,15 +386,15 @@ describe('risk burn-down (item 16)', () => {
       denominator: 6,
     });
     const why = await explain(store, def('high_risks_mitigated_share'), 'org:org', 'week', '2026-03-09');
-    expect(why.filter((r) => r.num === 1).map((r) => r.item)).toEqual(['jira risk R-4', 'jira risk R-7', 'jira risk R-9']);
+    expect(why.filter((r) => r.num === 1).map((r) => r.item)).toEqual(['R-4 "Title of R-4"', 'R-7 "Title of R-7"', 'R-9 "Title of R-9"']);
   });
 
   it('counts open high risks with no owner at the period end, from the assignee history', async () => {
     // 03-09: R4 has never had an owner; R2 still had one (removed at 03-09 00:00, after the end).
     expect(await read('high_risks_unowned', 'team:checkout', 'week', '2026-03-02')).toMatchObject({ value: 1 });
-    expect(await items(store, 'high_risks_unowned', 'team:checkout', 'week', '2026-03-02')).toEqual(['jira risk R-4']);
+    expect(await items(store, 'high_risks_unowned', 'team:checkout', 'week', '2026-03-02')).toEqual(['R-4 "Title of R-4"']);
     // 03-16: R2 has lost its owner; R4 is done.
-    expect(await items(store, 'high_risks_unowned', 'org:org', 'week', '2026-03-09')).toEqual(['jira risk R-2']);
+    expect(await items(store, 'high_risks_unowned', 'org:org', 'week', '2026-03-09')).toEqual(['R-2 "Title of R-2"']);
     expect(await read('high_risks_unowned', 'org:org', 'month', '2026-03-01')).toMatchObject({ value: 1 });
   });
 });
@@ -467,8 +467,8 @@ describe('decision latency (item 17)', () => {
     expect(await read('decision_latency_p50', 'org:org', 'month', '2026-03-01')).toMatchObject({ value: 36, sample_size: 4 });
     expect(await read('decision_latency_p50', 'program:payments', 'month', '2026-03-01')).toMatchObject({ value: 48, sample_size: 3 });
     expect(await items(store, 'decision_latency_p50', 'team:checkout', 'week', '2026-03-02')).toEqual([
-      'jira decision DC-1',
-      'jira decision DC-2',
+      'DC-1 "Title of DC-1"',
+      'DC-2 "Title of DC-2"',
     ]);
   });
 
@@ -476,8 +476,8 @@ describe('decision latency (item 17)', () => {
     // 03-09: DC4 17 days, DC6 8 days (reopened) -> 12.5; DC5 was created at the instant the week ended.
     expect(await read('open_decision_age_days', 'org:org', 'week', '2026-03-02')).toMatchObject({ value: 12.5, sample_size: 2 });
     expect(await items(store, 'open_decision_age_days', 'org:org', 'week', '2026-03-02')).toEqual([
-      'jira decision DC-4',
-      'jira decision DC-6',
+      'DC-4 "Title of DC-4"',
+      'DC-6 "Title of DC-6"',
     ]);
     // 03-16: DC4 24, DC6 15 (checkout: 19.5), DC5 7 (search).
     expect(await read('open_decision_age_days', 'team:checkout', 'week', '2026-03-09')).toMatchObject({ value: 19.5, sample_size: 2 });
@@ -512,8 +512,8 @@ describe('decision latency (item 17)', () => {
     });
     const why = await explain(store, def('release_critical_decisions_on_time'), 'org:org', 'week', '2026-03-02');
     expect(why.map((r) => [r.item, r.num, r.at])).toEqual([
-      ['jira decision DC-1', 1, '2026-03-03 09:00:00.000'],
-      ['jira decision DC-2', 0, '2026-03-04 12:00:00.000'],
+      ['DC-1 "Title of DC-1"', 1, '2026-03-03 09:00:00.000'],
+      ['DC-2 "Title of DC-2"', 0, '2026-03-04 12:00:00.000'],
     ]);
     // A 72 h target makes DC2 on time.
     const wide = testParams({ decision_target_hours: 72 });
@@ -523,7 +523,7 @@ describe('decision latency (item 17)', () => {
     const open = (at: string) =>
       explain(store, def('release_critical_decisions_on_time'), 'org:org', 'week', '2099-03-02', testParams(), new Date(at));
     expect(await open('2099-03-03T23:59:59Z')).toEqual([]);
-    expect((await open('2099-03-04T00:00:00Z')).map((r) => [r.item, r.num])).toEqual([['jira decision DC-8', 0]]);
+    expect((await open('2099-03-04T00:00:00Z')).map((r) => [r.item, r.num])).toEqual([['DC-8 "Title of DC-8"', 0]]);
   });
 });
 
@@ -604,18 +604,18 @@ describe('action item closure rate (item 18)', () => {
     });
     const why = await explain(store, def('action_item_closure_rate'), 'org:org', 'week', '2026-03-02');
     expect(why.map((r) => [r.item, r.num])).toEqual([
-      ['jira action AC-6', 1],
-      ['jira action AC-1', 1],
-      ['jira action AC-2', 0],
-      ['jira action AC-3', 0],
+      ['AC-6 "Title of AC-6"', 1],
+      ['AC-1 "Title of AC-1"', 1],
+      ['AC-2 "Title of AC-2"', 0],
+      ['AC-3 "Title of AC-3"', 0],
     ]);
     // Days are cut in the metrics' time zone: in Tokyo AC1's close (03-04 15:00 UTC) is 03-05 00:00, a day late.
     const tokyo = await explain(store, def('action_item_closure_rate'), 'org:org', 'week', '2026-03-02', testParams({ tz: 'Asia/Tokyo' }));
     expect(tokyo.map((r) => [r.item, r.num])).toEqual([
-      ['jira action AC-6', 1],
-      ['jira action AC-1', 0],
-      ['jira action AC-2', 0],
-      ['jira action AC-3', 0],
+      ['AC-6 "Title of AC-6"', 1],
+      ['AC-1 "Title of AC-1"', 0],
+      ['AC-2 "Title of AC-2"', 0],
+      ['AC-3 "Title of AC-3"', 0],
     ]);
   });
 });
@@ -713,7 +713,10 @@ describe('flow (item 19)', () => {
     // March: 0.5, 2, 3, 4 -> p50 2.5; p85 at rank 2.55: 3 + 0.55 = 3.55.
     expect(await read('cycle_time_p50', 'org:org', 'month', '2026-03-01')).toMatchObject({ value: 2.5, sample_size: 4 });
     expect((await read('cycle_time_p85', 'org:org', 'month', '2026-03-01'))?.value).toBeCloseTo(3.55, 9);
-    expect(await items(store, 'cycle_time_p50', 'team:checkout', 'week', '2026-03-02')).toEqual(['jira CHK-1', 'jira CHK-2']);
+    expect(await items(store, 'cycle_time_p50', 'team:checkout', 'week', '2026-03-02')).toEqual([
+      'CHK-1 "Title of CHK-1"',
+      'CHK-2 "Title of CHK-2"',
+    ]);
   });
 
   it('counts items done per team per week', async () => {
@@ -723,7 +726,11 @@ describe('flow (item 19)', () => {
     expect(await read('throughput', 'org:org', 'week', '2026-03-02')).toMatchObject({ value: 4 });
     expect(await read('throughput', 'program:payments', 'week', '2026-03-09')).toMatchObject({ value: 1 });
     expect(await read('throughput', 'org:org', 'month', '2026-03-01')).toBeUndefined();
-    expect(await items(store, 'throughput', 'team:checkout', 'week', '2026-03-02')).toEqual(['jira CHK-4', 'jira CHK-1', 'jira CHK-2']);
+    expect(await items(store, 'throughput', 'team:checkout', 'week', '2026-03-02')).toEqual([
+      'CHK-4 "Title of CHK-4"',
+      'CHK-1 "Title of CHK-1"',
+      'CHK-2 "Title of CHK-2"',
+    ]);
   });
 
   it('gives flow efficiency as active hours over cycle hours', async () => {
@@ -751,7 +758,7 @@ describe('flow (item 19)', () => {
     expect(await read('cross_team_moves', 'org:org', 'month', '2026-03-01')).toMatchObject({ value: 1 });
     const why = await explain(store, def('cross_team_moves'), 'program:payments', 'week', '2026-03-02');
     expect(why.map((r) => [r.item, r.detail])).toEqual([
-      ['jira CHK-9', "moved SRCH-4 -> CHK-9 at 2026-03-03 10:00:00.000: project SRCH (team 'search') to team 'checkout'"],
+      ['CHK-9 "Title of CHK-9"', "moved SRCH-4 -> CHK-9 at 2026-03-03 10:00:00.000: project SRCH (team 'search') to team 'checkout'"],
     ]);
   });
 });

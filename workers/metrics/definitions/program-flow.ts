@@ -28,6 +28,18 @@ import { categoryAt, ITEMS, openBlockingLinks, SEVERITY_BAND, statusAt, unassign
 
 const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
 
+/** Work items with their history (ITEMS) and their title (`summary`), for units that name the item. */
+const TITLED_ITEMS = `
+(
+    SELECT w0.*, t0.summary AS summary
+    FROM ${ITEMS} AS w0
+    INNER JOIN (SELECT source AS t_source, item_id AS t_item_id, summary FROM work_items FINAL) AS t0
+      ON t0.t_source = w0.source AND t0.t_item_id = w0.item_id
+)`;
+
+/** A work item as a unit names it: its key and title, e.g. PAY-12 "Checkout retries double charge". */
+const itemName = (a: string): string => `concat(${a}.key, ' "', ${a}.summary, '"')`;
+
 const hours = (from: string, to: string): string => `greatest(0, dateDiff('millisecond', ${from}, ${to}) / 3600000.0)`;
 const days = (from: string, to: string): string => `greatest(0, dateDiff('millisecond', ${from}, ${to}) / 86400000.0)`;
 
@@ -88,11 +100,11 @@ SETTINGS join_use_nulls = 0`;
 const OPEN_RISKS = `
 SELECT * FROM
 (
-    SELECT p.period_start AS period_start, p.period_at AS period_at, r.source AS source, r.key AS key, r.team AS team, r.program AS program,
-           ${SEVERITY_BAND} AS band, r.severity AS severity, r.priority AS priority, r.created_at AS created_at,
+    SELECT p.period_start AS period_start, p.period_at AS period_at, r.source AS source, r.key AS key, r.summary AS summary, r.team AS team,
+           r.program AS program, ${SEVERITY_BAND} AS band, r.severity AS severity, r.priority AS priority, r.created_at AS created_at,
            ${days('r.created_at', 'p.period_at')} AS age, ${statusAt('r', 'p.period_at')} AS status_then,
            ${categoryAt('r', 'p.period_at')} AS category_then, ${unassignedAt('r', 'p.period_at')} AS unowned
-    FROM ${ITEMS} AS r
+    FROM ${TITLED_ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
     WHERE r.kind = 'risk' AND r.created_at < p.period_at
 )
@@ -110,7 +122,7 @@ function openRisks(band: 'high' | 'medium' | 'low' | undefined): MetricDefinitio
     aggregate: { kind: 'count' },
     units: `
 SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
-       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
+       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, ${itemName('o')} AS item,
        concat('open (', o.status_then, ') at ', toString(o.period_at), ', ', toString(round(o.age, 2)), ' days since raised ', toString(o.created_at),
               '; severity ', o.band, ' (severity ''', o.severity, ''', priority ''', o.priority, ''')') AS detail
 FROM (${OPEN_RISKS}) AS o
@@ -133,18 +145,19 @@ export const highRisksMitigated: MetricDefinition = {
   aggregate: { kind: 'ratio' },
   units: `
 SELECT toDateTime64(x.period_start, 3, {tz:String}) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
-       if(x.done_at_end, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, concat(x.source, ' risk ', x.key) AS item,
+       if(x.done_at_end, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, ${itemName('x')} AS item,
        concat(if(x.done_at_end, 'mitigated: ', 'not mitigated: '), x.status_start, ' at period start, ', x.status_end, ' at period end; severity ',
               '''', x.severity, ''', priority ''', x.priority, '''') AS detail
 FROM
 (
-    SELECT p.period_start AS period_start, r.source AS source, r.key AS key, r.team AS team, r.program AS program, r.severity AS severity,
+    SELECT p.period_start AS period_start, r.source AS source, r.key AS key, r.summary AS summary, r.team AS team, r.program AS program,
+           r.severity AS severity,
            r.priority AS priority, ${SEVERITY_BAND} AS band,
            if(r.created_at < toDateTime64(p.period_start, 3, {tz:String}), ${statusAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')}, 'not raised') AS status_start,
            r.created_at >= toDateTime64(p.period_start, 3, {tz:String}) OR ${categoryAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')} != 'done' AS live,
            ${statusAt('r', 'p.period_at')} AS status_end,
            ${categoryAt('r', 'p.period_at')} = 'done' AS done_at_end
-    FROM ${ITEMS} AS r
+    FROM ${TITLED_ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
     WHERE r.kind = 'risk' AND r.created_at < p.period_at
 ) AS x
@@ -163,7 +176,7 @@ export const highRisksUnowned: MetricDefinition = {
   aggregate: { kind: 'count' },
   units: `
 SELECT toDateTime64(o.period_start, 3, {tz:String}) AS at, o.program AS program, o.team AS team, '' AS service, '' AS repo,
-       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, concat(o.source, ' risk ', o.key) AS item,
+       1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, ${itemName('o')} AS item,
        concat('open (', o.status_then, ') at ', toString(o.period_at), ', ', toString(round(o.age, 2)), ' days since raised ', toString(o.created_at),
               '; high severity, no assignee') AS detail
 FROM (${OPEN_RISKS}) AS o
@@ -186,9 +199,9 @@ export const decisionLatency: MetricDefinition = {
   aggregate: { kind: 'quantile', q: 0.5 },
   units: `
 SELECT assumeNotNull(d.done_at) AS at, d.program AS program, d.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
-       ${hours('d.created_at', 'assumeNotNull(d.done_at)')} AS value, concat(d.source, ' decision ', d.key) AS item,
+       ${hours('d.created_at', 'assumeNotNull(d.done_at)')} AS value, ${itemName('d')} AS item,
        concat('created ', toString(d.created_at), ', decided (', d.status, ') ', toString(d.done_at)) AS detail
-FROM ${ITEMS} AS d
+FROM ${TITLED_ITEMS} AS d
 WHERE d.kind = 'decision' AND d.done_at IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -204,14 +217,14 @@ export const openDecisionAge: MetricDefinition = {
   aggregate: { kind: 'mean' },
   units: `
 SELECT toDateTime64(x.period_start, 3, {tz:String}) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
-       1.0 AS num, 0.0 AS den, toNullable(x.age) AS value, concat(x.source, ' decision ', x.key) AS item,
+       1.0 AS num, 0.0 AS den, toNullable(x.age) AS value, ${itemName('x')} AS item,
        concat('open (', x.status_then, ') since ', toString(x.created_at), ': ', toString(round(x.age, 2)), ' days at ', toString(x.period_at)) AS detail
 FROM
 (
-    SELECT p.period_start AS period_start, p.period_at AS period_at, d.source AS source, d.key AS key, d.team AS team, d.program AS program,
-           d.created_at AS created_at, ${statusAt('d', 'p.period_at')} AS status_then, ${categoryAt('d', 'p.period_at')} AS category_then,
+    SELECT p.period_start AS period_start, p.period_at AS period_at, d.source AS source, d.key AS key, d.summary AS summary, d.team AS team,
+           d.program AS program, d.created_at AS created_at, ${statusAt('d', 'p.period_at')} AS status_then, ${categoryAt('d', 'p.period_at')} AS category_then,
            ${days('d.created_at', 'p.period_at')} AS age
-    FROM ${ITEMS} AS d
+    FROM ${TITLED_ITEMS} AS d
     CROSS JOIN __PERIODS__ AS p
     WHERE d.kind = 'decision' AND d.created_at < p.period_at
 ) AS x
@@ -236,15 +249,16 @@ export const releaseCriticalDecisions: MetricDefinition = {
   aggregate: { kind: 'ratio' },
   units: `
 SELECT if(x.on_time, assumeNotNull(x.done_at), x.deadline) AS at, x.program AS program, x.team AS team, '' AS service, '' AS repo,
-       if(x.on_time, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, concat(x.source, ' decision ', x.key) AS item,
+       if(x.on_time, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, ${itemName('x')} AS item,
        concat(if(x.on_time, 'within target: ', 'missed target: '), 'created ', toString(x.created_at), ', target ', toString(x.deadline),
               ', ', if(x.done_at IS NULL, 'not decided', concat('decided ', toString(x.done_at))), '; labels ', arrayStringConcat(x.labels, ', ')) AS detail
 FROM
 (
-    SELECT d.source AS source, d.key AS key, d.team AS team, d.program AS program, d.created_at AS created_at, d.done_at AS done_at, d.labels AS labels,
+    SELECT d.source AS source, d.key AS key, d.summary AS summary, d.team AS team, d.program AS program, d.created_at AS created_at,
+           d.done_at AS done_at, d.labels AS labels,
            d.created_at + toIntervalMillisecond(toInt64(round({decision_target_hours:Float64} * 3600000))) AS deadline,
            d.done_at IS NOT NULL AND assumeNotNull(d.done_at) <= deadline AS on_time
-    FROM ${ITEMS} AS d
+    FROM ${TITLED_ITEMS} AS d
     WHERE d.kind = 'decision'
       AND hasAny(arrayMap(z -> lower(z), d.labels), arrayMap(z -> lower(z), {release_critical_labels:Array(String)}))
 ) AS x
@@ -272,10 +286,10 @@ export const actionItemClosure: MetricDefinition = {
   units: `
 SELECT toDateTime64(toDate(assumeNotNull(a.due_date)), 3, {tz:String}) AS at, a.program AS program, a.team AS team, '' AS service, '' AS repo,
        if(a.closed AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), 1.0, 0.0) AS num, 1.0 AS den,
-       ${NO_VALUE} AS value, concat(a.source, ' action ', a.key) AS item,
+       ${NO_VALUE} AS value, ${itemName('a')} AS item,
        concat('due ', toString(a.due_date), ', ', if(NOT a.closed, concat('open (', a.status, ')'), concat('closed ', toString(a.done_at))),
               if(a.closed AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), ' (on time)', ' (late or open)')) AS detail
-FROM (SELECT *, done_at IS NOT NULL AND assumeNotNull(done_at) <= {as_of:DateTime64(3)} AS closed FROM ${ITEMS}) AS a
+FROM (SELECT *, done_at IS NOT NULL AND assumeNotNull(done_at) <= {as_of:DateTime64(3)} AS closed FROM ${TITLED_ITEMS}) AS a
 WHERE a.kind = 'action' AND a.due_date IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -301,10 +315,10 @@ const ACTIVE_MS = `arraySum(arrayMap(k -> if(tupleElement(f.st[k], 5) = 'in_prog
 
 /** Items done in flow, with a start: cycle time from the first move into progress to done. */
 const CYCLES = `
-SELECT f.source AS source, f.key AS key, f.team AS team, f.program AS program, f.status AS status,
+SELECT f.source AS source, f.key AS key, f.summary AS summary, f.team AS team, f.program AS program, f.status AS status,
        assumeNotNull(f.started_at) AS started, assumeNotNull(f.done_at) AS done,
        dateDiff('millisecond', started, done) AS cycle_ms, ${ACTIVE_MS} AS active_ms
-FROM ${ITEMS} AS f
+FROM ${TITLED_ITEMS} AS f
 WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL AND f.started_at IS NOT NULL AND assumeNotNull(f.started_at) <= assumeNotNull(f.done_at)`;
 
 function cycleTime(q: number): MetricDefinition {
@@ -318,7 +332,7 @@ function cycleTime(q: number): MetricDefinition {
     aggregate: { kind: 'quantile', q },
     units: `
 SELECT c.done AS at, c.program AS program, c.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
-       toNullable(c.cycle_ms / 86400000.0) AS value, concat(c.source, ' ', c.key) AS item,
+       toNullable(c.cycle_ms / 86400000.0) AS value, ${itemName('c')} AS item,
        concat('started ', toString(c.started), ', done ', toString(c.done), ' (', c.status, ')') AS detail
 FROM (${CYCLES}) AS c
 SETTINGS join_use_nulls = 0`,
@@ -340,8 +354,8 @@ export const throughput: MetricDefinition = {
   periods: ['week'],
   units: `
 SELECT assumeNotNull(f.done_at) AS at, f.program AS program, f.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
-       ${NO_VALUE} AS value, concat(f.source, ' ', f.key) AS item, concat(f.kind, ' done ', toString(f.done_at), ' (', f.status, ')') AS detail
-FROM ${ITEMS} AS f
+       ${NO_VALUE} AS value, ${itemName('f')} AS item, concat(f.kind, ' done ', toString(f.done_at), ' (', f.status, ')') AS detail
+FROM ${TITLED_ITEMS} AS f
 WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -357,7 +371,7 @@ export const flowEfficiency: MetricDefinition = {
   aggregate: { kind: 'ratio' },
   units: `
 SELECT c.done AS at, c.program AS program, c.team AS team, '' AS service, '' AS repo,
-       c.active_ms / 3600000.0 AS num, c.cycle_ms / 3600000.0 AS den, ${NO_VALUE} AS value, concat(c.source, ' ', c.key) AS item,
+       c.active_ms / 3600000.0 AS num, c.cycle_ms / 3600000.0 AS den, ${NO_VALUE} AS value, ${itemName('c')} AS item,
        concat('active ', toString(round(c.active_ms / 3600000.0, 2)), ' h of ', toString(round(c.cycle_ms / 3600000.0, 2)),
               ' h cycle (started ', toString(c.started), ', done ', toString(c.done), ')') AS detail
 FROM (${CYCLES}) AS c
@@ -384,9 +398,9 @@ export const reopenedItems: MetricDefinition = {
   aggregate: { kind: 'count' },
   units: `
 SELECT tupleElement(r, 1) AS at, i.program AS program, i.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
-       concat(i.source, ' ', i.key) AS item,
+       ${itemName('i')} AS item,
        concat('reopened: ', tupleElement(r, 2), ' -> ', tupleElement(r, 3)) AS detail
-FROM ${ITEMS} AS i
+FROM ${TITLED_ITEMS} AS i
 ARRAY JOIN arrayFilter(x -> x.4 = 'done' AND x.5 != 'done', i.st) AS r
 WHERE i.kind IN ${FLOW_KINDS}`,
 };
@@ -401,14 +415,14 @@ export const crossTeamMoves: MetricDefinition = {
   aggregate: { kind: 'count' },
   units: `
 SELECT m.moved_at AS at, m.program AS program, m.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
-       concat(m.source, ' ', m.key) AS item,
+       ${itemName('m')} AS item,
        concat('moved ', m.old_key, ' -> ', m.new_key, ' at ', toString(m.moved_at), ': project ', m.old_project, ' (team ''', t.team,
               ''') to team ''', m.team, '''') AS detail
 FROM
 (
-    SELECT i.source AS source, i.key AS key, i.team AS team, i.program AS program, mv.1 AS moved_at, mv.2 AS old_key, mv.3 AS new_key,
+    SELECT i.source AS source, i.key AS key, i.summary AS summary, i.team AS team, i.program AS program, mv.1 AS moved_at, mv.2 AS old_key, mv.3 AS new_key,
            splitByChar('-', mv.2)[1] AS old_project
-    FROM ${ITEMS} AS i
+    FROM ${TITLED_ITEMS} AS i
     ARRAY JOIN i.moves AS mv
     WHERE i.team != ''
 ) AS m

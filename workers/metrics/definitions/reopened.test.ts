@@ -72,8 +72,8 @@ describe('reopened items', () => {
     expect((await read('reopened_items', 'program:payments', 'month', '2026-03-01'))?.value).toBe(2);
     const rows = await explain(store, reopenedItems, 'org:org', 'month', '2026-03-01');
     expect(rows.map((r) => `${r.item} ${r.detail}`)).toEqual([
-      'jira CHK-1 reopened: Done -> In Progress',
-      'jira CHK-2 reopened: Done -> Reopened',
+      'CHK-1 "1" reopened: Done -> In Progress',
+      'CHK-2 "2" reopened: Done -> Reopened',
     ]);
   });
 });
