@@ -10,9 +10,10 @@ import { createLocalScheduler } from '../infra/scheduler/local.js';
 import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
 import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
 import { runStallAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
-import { exportMonthJustEnded } from '../workers/export/export.js';
+import { exportMonthJustEnded, type ExportResult } from '../workers/export/export.js';
 import { link, type LinkResult } from '../workers/link/linker.js';
 import { runMetricsJob, type MetricsRun } from '../workers/metrics/job.js';
+import { recordedRun } from './job-runs.js';
 import { configuredConnectors, type Organisation } from './organisation.js';
 import type { Runtime } from './runtime.js';
 
@@ -23,19 +24,35 @@ export interface SyncOptions {
   signal?: AbortSignal;
 }
 
-/** Pulls the configured sources once (all, one source or one stream) onto the bus. */
+/** What a pull did, for its job run: a pull with any failed stream is recorded as failed. */
+function describePull(results: StreamProgress[]): string | { failed: string } {
+  const failed = results.filter((r) => r.status === 'failed');
+  const sources = [...new Set(results.map((r) => r.source))].join(', ') || 'no source';
+  const records = results.reduce((n, r) => n + r.records, 0);
+  const text = `${sources}: ${results.length - failed.length} of ${results.length} streams ok, ${records} records`;
+  if (failed.length === 0) return text;
+  return { failed: `${text}; failed: ${failed.map((f) => `${f.source}/${f.stream} ${f.scope}: ${f.error ?? ''}`).join('; ')}` };
+}
+
+/** Pulls the configured sources once (all, one source or one stream) onto the bus; recorded as a run of `pull`. */
 export function syncOnce(rt: Runtime, options: SyncOptions = {}): Promise<StreamProgress[]> {
-  return runSync({
-    config: rt.config,
-    connectors: CONNECTORS,
-    bus: rt.bus,
-    cursors: clickhouseCursorStore(rt.store),
-    logger: rt.logger,
-    metrics: rt.metrics,
-    store: rt.store,
-    clock: rt.clock,
-    ...options,
-  });
+  return recordedRun(
+    rt,
+    'pull',
+    () =>
+      runSync({
+        config: rt.config,
+        connectors: CONNECTORS,
+        bus: rt.bus,
+        cursors: clickhouseCursorStore(rt.store),
+        logger: rt.logger,
+        metrics: rt.metrics,
+        store: rt.store,
+        clock: rt.clock,
+        ...options,
+      }),
+    describePull,
+  );
 }
 
 /** One incremental pull per configured source, every `intervalMinutes`. */
@@ -90,16 +107,36 @@ export function jobSchedules(
 /** The config the metrics, alerts and exports read, scoped by the resolved organisation. */
 export const scopedConfig = (rt: Pick<Runtime, 'config' | 'organisation'>): Config => ({ ...rt.config, org: rt.organisation.org });
 
+/**
+ * Every run below, scheduled or asked for (ptel link, ptel metrics compute, ptel alerts run, run --once),
+ * is recorded in job_runs with its outcome, so `ptel status` can say when each job last ran, also when
+ * the run changed nothing.
+ */
+
 /** Recomputes the links now. */
 export function linkNow(rt: Runtime): Promise<LinkResult> {
-  return link({ store: rt.store, model: rt.config.model, logger: rt.logger, clock: rt.clock });
+  return recordedRun(
+    rt,
+    'link',
+    () => link({ store: rt.store, model: rt.config.model, logger: rt.logger, clock: rt.clock }),
+    (r) =>
+      `${r.written} link rows written, ${r.retracted} retracted (${r.deployments} deployments, ${r.commitPullRequests} commits in pull requests)`,
+  );
 }
 
 /** One metrics run, on fresh links when it covers all history. */
 export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<ReturnType<typeof runMetricsJob>>> {
   // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
   if (run.mode === 'full') await linkNow(rt);
-  return runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, clock: rt.clock });
+  return recordedRun(
+    rt,
+    'metrics',
+    () => runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, clock: rt.clock }),
+    (r) =>
+      r.from === undefined
+        ? `${run.mode}: no fact to compute from yet`
+        : `${run.mode}: ${r.rows} values of ${r.metrics} metrics, ${r.from} .. ${r.to ?? ''}`,
+  );
 }
 
 /** The configured alert channels, sending on the runtime's clock. */
@@ -108,14 +145,39 @@ export const notifiersFor = (rt: Pick<Runtime, 'config' | 'clock'>): Map<string,
 
 /** The stall detector and its deliveries, once, at the clock's instant. */
 export function stallAlertsNow(rt: Runtime, notifiers?: ReadonlyMap<string, Notifier>): Promise<StallAlertsResult> {
-  return runStallAlerts({
-    store: rt.store,
-    config: rt.config,
-    notifiers: notifiers ?? notifiersFor(rt),
-    logger: rt.logger,
-    metrics: rt.metrics,
-    clock: rt.clock,
-  });
+  return recordedRun(
+    rt,
+    'stall-alerts',
+    () =>
+      runStallAlerts({
+        store: rt.store,
+        config: rt.config,
+        notifiers: notifiers ?? notifiersFor(rt),
+        logger: rt.logger,
+        metrics: rt.metrics,
+        clock: rt.clock,
+      }),
+    (r) => {
+      const failed = r.deliveries.filter((d) => !d.ok).length;
+      return (
+        `${r.stalled} links stalled, ${r.opened.length} alerts opened, ${r.resolved.length} resolved, ` +
+        `${r.deliveries.length - failed} messages sent${failed > 0 ? `, ${failed} failed` : ''}`
+      );
+    },
+  );
+}
+
+/** The export of the month just ended, unless it is exported already or the store holds nothing from before its end. */
+export function exportNow(rt: Runtime): Promise<ExportResult | undefined> {
+  return recordedRun(
+    rt,
+    'export',
+    () => exportMonthJustEnded({ store: rt.store, config: scopedConfig(rt), logger: rt.logger, clock: rt.clock }),
+    (r) =>
+      r === undefined
+        ? 'nothing written: the month just ended is exported already, or the store holds nothing from before its end'
+        : `${r.month}: ${r.rows} values of ${r.scopes} scopes in ${r.dir}`,
+  );
 }
 
 const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
@@ -134,7 +196,7 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
       await metricsNow(rt, runSchema.parse(data));
     },
     export: async () => {
-      await exportMonthJustEnded({ store: rt.store, config: scopedConfig(rt), logger: rt.logger, clock: rt.clock });
+      await exportNow(rt);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Store } from '../../infra/store/client.js';
+import { LINK_TABLES } from './linker.js';
 
 /** Domain tables counted in a summary, with their label. */
 const ENTITIES: ReadonlyArray<readonly [table: string, label: string]> = [
@@ -50,4 +51,21 @@ export async function modelSummary(store: Store): Promise<ModelSummary> {
     });
   }
   return { entities: ENTITIES.map(([table, label]) => ({ table, label, count: n.get(table) ?? 0 })), links };
+}
+
+/**
+ * The latest linked_at in the link tables (up to `asOf`): the instant of the latest linker run that
+ * wrote a row, or undefined when none has. A run that found every link as it was writes rows only to
+ * the tables it recomputes whole, so on a store without links it leaves no trace here.
+ */
+export async function lastLinkedAt(store: Store, asOf?: Date): Promise<Date | undefined> {
+  const rs = await store.client.query({
+    query: `SELECT toUnixTimestamp64Milli(max(t)) AS at, count() AS n FROM
+            (${LINK_TABLES.map((t) => `SELECT linked_at AS t FROM ${t}`).join(' UNION ALL ')})
+            WHERE {as_of:Nullable(DateTime64(3, 'UTC'))} IS NULL OR t <= {as_of:Nullable(DateTime64(3, 'UTC'))}`,
+    query_params: { as_of: asOf === undefined ? null : asOf.getTime() / 1000 },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ at: number | string; n: number | string }>();
+  return row === undefined || Number(row.n) === 0 ? undefined : new Date(Number(row.at));
 }
