@@ -23,6 +23,11 @@ export interface JiraFakeData {
   /** Board id -> its sprints, oldest first. */
   sprints: Map<number, Json[]>;
   fields: Json[];
+  /**
+   * Project key -> the issue types its scheme offers, as GET /rest/api/3/project/{key} lists them. A project
+   * not in it offers every issue type its site's issues use (one scheme for the whole site).
+   */
+  issueTypes?: Map<string, Json[]>;
 }
 
 export interface JiraFakeOptions {
@@ -63,6 +68,58 @@ export interface JiraFake {
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
 const jiraTime = (d: Date): string => d.toISOString().replace('Z', '+0000');
+
+/** System fields as GET /rest/api/3/field lists them on Jira Cloud (a subset). */
+export const SYSTEM_FIELDS: Json[] = [
+  ['issuetype', 'Issue Type', 'issuetype'],
+  ['priority', 'Priority', 'priority'],
+  ['duedate', 'Due date', 'date'],
+  ['assignee', 'Assignee', 'user'],
+  ['fixVersions', 'Fix versions', 'array'],
+  ['parent', 'Parent', 'issuelink'],
+  ['labels', 'Labels', 'array'],
+].map(([id, name, type]) => ({
+  id,
+  key: id,
+  name,
+  custom: false,
+  orderable: true,
+  navigable: true,
+  searchable: true,
+  clauseNames: [id === 'duedate' ? 'due' : id!],
+  schema: { type, system: id },
+}));
+
+/** A custom field as GET /rest/api/3/field lists it. */
+export function customField(id: string, name: string, custom = 'com.atlassian.jira.plugin.system.customfieldtypes:float'): Json {
+  const n = Number(id.replace('customfield_', ''));
+  return {
+    id,
+    key: id,
+    name,
+    untranslatedName: name,
+    custom: true,
+    orderable: true,
+    navigable: true,
+    searchable: true,
+    clauseNames: [`cf[${n}]`, name],
+    schema: { type: 'number', custom, customId: n },
+  };
+}
+
+/** An issue type as a project's issueTypes lists it. */
+export function issueType(id: string, name: string, hierarchyLevel = 0): Json {
+  return {
+    self: `https://acme.atlassian.net/rest/api/3/issuetype/${id}`,
+    id,
+    description: '',
+    iconUrl: `https://acme.atlassian.net/rest/api/2/universal_avatar/view/type/issuetype/avatar/10318?size=medium`,
+    name,
+    subtask: hierarchyLevel < 0,
+    avatarId: 10318,
+    hierarchyLevel,
+  };
+}
 
 /** The demo organisation's Jira as of its `now`: the last version of each issue, version and sprint. */
 export function demoJiraData(options: DemoOptions = {}): JiraFakeData {
@@ -107,6 +164,7 @@ export function demoJiraData(options: DemoOptions = {}): JiraFakeData {
     { id: 'customfield_10020', name: 'Sprint', custom: true },
     { id: 'customfield_10040', name: 'Found in', custom: true },
     { id: 'customfield_10041', name: 'Severity', custom: true },
+    ...SYSTEM_FIELDS,
   ];
   return { issues, projects, versions: byProject, sprints: byBoard, fields };
 }
@@ -269,6 +327,16 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     return found;
   }
 
+  /** Every issue type the site's issues use, once each. */
+  function siteIssueTypes(): Json[] {
+    const byId = new Map<string, Json>();
+    for (const i of data.issues.values()) {
+      const t = obj(obj(i['fields'])['issuetype']);
+      if (str(t['id']) !== '' && !byId.has(str(t['id']))) byId.set(str(t['id']), t);
+    }
+    return [...byId.values()];
+  }
+
   async function route(req: IncomingMessage, url: URL): Promise<unknown> {
     const method = req.method ?? 'GET';
     // Data Center's v2 answers like v3 here, except for the classic search.
@@ -290,6 +358,30 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       const key = decodeURIComponent(m[1]!);
       if (!data.projects.has(key)) throw new HttpError(404, `No project could be found with key '${key}'.`);
       return pageBean(data.versions.get(key) ?? [], url, 50, url.pathname);
+    }
+    if ((m = /^\/rest\/api\/3\/project\/([^/]+)$/.exec(path)) !== null) {
+      const key = decodeURIComponent(m[1]!);
+      const id = data.projects.get(key);
+      if (id === undefined) throw new HttpError(404, `No project could be found with key '${key}'.`);
+      return {
+        expand: 'description,lead,issueTypes,url,projectKeys,permissions,insight',
+        self: `${base}/rest/api/3/project/${id}`,
+        id,
+        key,
+        description: '',
+        lead: { accountId: '712020:fake', displayName: 'ptel bot', active: true },
+        components: [],
+        issueTypes: data.issueTypes?.get(key) ?? siteIssueTypes(),
+        assigneeType: 'UNASSIGNED',
+        versions: [],
+        name: `Project ${key}`,
+        roles: {},
+        projectTypeKey: 'software',
+        simplified: false,
+        style: 'classic',
+        isPrivate: false,
+        properties: {},
+      };
     }
     if ((m = /^\/rest\/agile\/1\.0\/board\/(\d+)(\/sprint)?$/.exec(path)) !== null) {
       const board = Number(m[1]);
