@@ -478,18 +478,18 @@ describe('DORA metrics on a hand-computed scenario', () => {
     const rows = await explain(store, def('change_lead_time_p50'), 'team:checkout', 'week', WEEK1);
     expect(rows.map((r) => `${r.item} ${r.value}`).sort()).toEqual(
       [
-        'github acme/api#11 10',
-        `github acme/api@${sha('d1')} 1`,
-        `github acme/api@${sha('d2')} 4`,
-        'github acme/api#12 6',
-        'github acme/api#13 13',
-        `github acme/api@${sha('d3')} 3`,
+        'acme/api#11 "Cart totals" 10',
+        `acme/api@${sha('d1').slice(0, 12)} 1`,
+        `acme/api@${sha('d2').slice(0, 12)} 4`,
+        'acme/api#12 "Checkout retries" 6',
+        'acme/api#13 "Stop payment failures (incident #4)" 13',
+        `acme/api@${sha('d3').slice(0, 12)} 3`,
       ].sort(),
     );
-    expect(rows.find((r) => r.item === `github acme/api@${sha('d2')}`)?.detail).toContain('deployed by 104');
+    expect(rows.find((r) => r.item === `acme/api@${sha('d2').slice(0, 12)}`)?.detail).toContain('deployed by 104');
     const webRows = await explain(store, def('change_lead_time_p50'), 'team:web', 'week', WEEK2);
     expect(webRows.map((r) => `${r.item} ${r.value}`).sort()).toEqual(
-      [`github acme/web@${sha('w4')} 2`, `github acme/web@${sha('w5')} 5`, 'github acme/web#21 9'].sort(),
+      [`acme/web@${sha('w4').slice(0, 12)} 2`, `acme/web@${sha('w5').slice(0, 12)} 5`, 'acme/web#21 "Faster search" 9'].sort(),
     );
   });
 
@@ -521,7 +521,11 @@ describe('DORA metrics on a hand-computed scenario', () => {
     // web's changes of week 1 are pushes: no pull request, no stage
     expect(await read('lead_time_coding_p50', 'team:web', 'week', WEEK1)).toBeUndefined();
     const rows = await explain(store, def('lead_time_pickup_p50'), 'team:checkout', 'week', WEEK1);
-    expect(rows.map((r) => `${r.item} ${r.value}`)).toEqual(['github acme/api#11 3', 'github acme/api#12 1', 'github acme/api#13 null']);
+    expect(rows.map((r) => `${r.item} ${r.value}`)).toEqual([
+      'acme/api#11 "Cart totals" 3',
+      'acme/api#12 "Checkout retries" 1',
+      'acme/api#13 "Stop payment failures (incident #4)" null',
+    ]);
   });
 
   /*

@@ -212,7 +212,7 @@ FROM
     SELECT s.deployed_at AS deployed_at, p.program AS program, p.team AS team, s.service AS service, p.repo AS repo,
            if(length(l.authored_at) > 0, least(arrayMin(l.authored_at), p.created_at), p.created_at) AS first_commit,
            p.created_at AS opened, r.first_review AS first_review, assumeNotNull(p.merged_at) AS merged,
-           concat(p.source, ' ', p.repo, '#', toString(p.number)) AS item,
+           concat(p.repo, '#', toString(p.number), ' "', p.title, '"') AS item,
            concat('merged ', toString(p.merged_at), ' as ', p.merge_commit_sha, ', deployed by ', s.deployment_id, ' at ', toString(s.deployed_at)) AS detail
     FROM (SELECT * FROM pull_requests FINAL WHERE state = 'merged' AND merge_commit_sha != '' AND merged_at IS NOT NULL) AS p
     INNER JOIN shipped AS s ON s.repo = p.repo AND s.sha = p.merge_commit_sha
@@ -234,7 +234,7 @@ FROM
         : `UNION ALL
     SELECT s.deployed_at, c.program, c.team, s.service, c.repo, c.authored_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
            CAST(NULL AS Nullable(DateTime64(3, 'UTC'))), c.committed_at,
-           concat(c.source, ' ', c.repo, '@', c.sha), concat('pushed, deployed by ', s.deployment_id, ' at ', toString(s.deployed_at))
+           concat(c.repo, '@', substring(c.sha, 1, 12)), concat('pushed, deployed by ', s.deployment_id, ' at ', toString(s.deployed_at))
     FROM (SELECT * FROM commits FINAL) AS c
     INNER JOIN shipped AS s ON s.repo = c.repo AND s.sha = c.sha
     WHERE (c.source, c.repo, c.sha) NOT IN (SELECT source, repo, sha FROM commit_pull_requests FINAL)`
@@ -351,7 +351,7 @@ export const incidentCount: MetricDefinition = {
   aggregate: { kind: 'count' },
   units: `
 SELECT i.created_at AS at, i.program, i.team, i.service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
-       concat(i.source, ' incident ', i.number, ' ', i.incident_id) AS item,
+       concat('incident #', if(i.number != '', i.number, i.incident_id), ' "', i.title, '"') AS item,
        concat(i.severity, ' ', i.urgency, ': ', i.title, if(i.resolved_at IS NULL, ' (open)', concat(' (resolved ', toString(i.resolved_at), ')'))) AS detail
 FROM incident_facts AS i FINAL`,
 };

@@ -181,11 +181,11 @@ describe('defect escape rate', () => {
   it('explains each bug with the rule that made it count and its versions', async () => {
     const rows = await explain(store, defectEscapeRate, 'team:checkout', 'week', '2026-03-02');
     expect(rows.map((r) => [r.item, r.num, r.den])).toEqual([
-      ['jira bug CHK-1 (1)', 1, 1],
-      ['jira bug CHK-2 (2)', 1, 1],
-      ['jira bug CHK-3 (3)', 0, 1],
-      ['jira bug CHK-4 (4)', 1, 1],
-      ['jira bug CHK-8 (8)', 0, 1],
+      ['CHK-1 "Bug CHK-1"', 1, 1],
+      ['CHK-2 "Bug CHK-2"', 1, 1],
+      ['CHK-3 "Bug CHK-3"', 0, 1],
+      ['CHK-4 "Cart empty (incident #101)"', 1, 1],
+      ['CHK-8 "Bug CHK-8"', 0, 1],
     ]);
     expect(rows[0]!.detail).toBe(
       'found in production by found_in (explicit): found in "Production"; affects versions: version/100; fix versions: version/101',
@@ -330,10 +330,7 @@ describe('post-launch incidents', () => {
 
   it('explains each incident with the release it followed and how they were matched', async () => {
     const rows = await explain(store, postLaunchIncidents, 'team:checkout', 'week', '2026-03-09');
-    expect(rows.map((r) => r.item)).toEqual([
-      'pagerduty incident 3 (P3) on api: Incident 3',
-      'pagerduty incident 4 (P4) on web: Incident 4',
-    ]);
+    expect(rows.map((r) => r.item)).toEqual(['incident #3 "Incident 3" on api', 'incident #4 "Incident 4" on web']);
     expect(rows[0]!.detail).toBe(
       'sev2, weight 4; started 1.5 days after jira version Checkout 2026.3 (version/100) (2026-03-10 00:00:00.000), matched on team checkout',
     );

@@ -36,7 +36,7 @@ export const defectEscapeRate: MetricDefinition = {
   units: `
 SELECT w.created_at AS at, w.program AS program, w.team AS team, '' AS service, '' AS repo,
        toFloat64(p.found_in_production) AS num, 1.0 AS den, ${NO_VALUE} AS value,
-       concat(w.source, ' bug ', w.key, ' (', w.item_id, ')') AS item,
+       concat(w.key, ' "', w.summary, '"') AS item,
        concat(
          multiIf(p.classified = 0, 'not classified yet: counted as not found in production',
                  p.found_in_production = 1,
@@ -129,8 +129,7 @@ attributed AS
 )
 SELECT created_at AS at, if(program != '', program, release_program) AS program, if(team != '', team, release_team) AS team,
        service AS service, release_repo AS repo, ${num} AS num, 0.0 AS den, ${NO_VALUE} AS value,
-       concat(source, ' incident ', if(number != '', number, incident_id), ' (', incident_id, ') on ', if(service != '', service, 'no service'),
-              ': ', title) AS item,
+       concat('incident #', if(number != '', number, incident_id), ' "', title, '" on ', if(service != '', service, 'no service')) AS item,
        concat(if(severity != '', severity, 'no severity'), ', weight ', toString(${SEVERITY_WEIGHT}), '; started ',
               toString(round(dateDiff('second', released_at, created_at) / 86400.0, 2)), ' days after ', release,
               ' (', toString(released_at), '), matched on ', matched_on) AS detail
