@@ -28,6 +28,7 @@ export const LAYERS = [
   ['workers/normalize'],
   ['workers/link'],
   ['workers/metrics'],
+  ['workers/registers'],
   ['workers/alerts', 'workers/export'],
   ['app'],
   ['cli'],

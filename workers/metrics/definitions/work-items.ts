@@ -151,6 +151,7 @@ SELECT * FROM
                                    ' (threshold ', toString(threshold_days), ' for priority ''', b.priority, ''')'), ''),
                   if(idle AND due_after, '; ', ''),
                   if(due_after, concat('blocker due ', toString(b.due_date), ' after blocked item due ', toString(d.due_date)), '')) AS reason,
+           greatest(b.created_at, d.created_at) AS both_existed_at,
            l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
     FROM ${BLOCKING_LINKS} AS l
     INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id

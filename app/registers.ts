@@ -1,0 +1,36 @@
+import { metricParams } from '../workers/metrics/engine.js';
+import { readRegister } from '../workers/registers/index.js';
+import type { RegisterDefinition, RegisterResult } from '../workers/registers/types.js';
+import type { Runtime } from './runtime.js';
+
+export interface RegisterQuery {
+  /** The instant to take the register at; default now. */
+  asOf?: Date;
+  program?: string;
+  team?: string;
+  /** Finished items within this many days are listed; default metrics.registerRecentDays. */
+  recentDays?: number;
+}
+
+/** A register as the configuration defines its targets and windows, at now or at `query.asOf`. */
+export function registerNow(
+  rt: Pick<Runtime, 'store' | 'config' | 'clock'>,
+  definition: RegisterDefinition,
+  query: RegisterQuery = {},
+): Promise<RegisterResult> {
+  return readRegister(rt.store, definition, {
+    params: metricParams(rt.config.model, rt.config.metrics),
+    asOf: query.asOf ?? rt.clock.date(),
+    recentDays: query.recentDays ?? rt.config.metrics.registerRecentDays,
+    ...(query.program !== undefined ? { program: query.program } : {}),
+    ...(query.team !== undefined ? { team: query.team } : {}),
+  });
+}
+
+/** What is wrong with a program or team name, said with the names that exist; undefined when it exists. */
+export function unknownScope(rt: Pick<Runtime, 'organisation'>, kind: 'program' | 'team', name: string): string | undefined {
+  const programs = rt.organisation.org.programs;
+  const names = kind === 'program' ? programs.map((p) => p.id) : programs.flatMap((p) => p.teams.map((t) => t.id));
+  if (names.includes(name)) return undefined;
+  return `no ${kind} '${name}'; ${kind === 'program' ? 'programs' : 'teams'}: ${names.length > 0 ? names.join(', ') : 'none configured'}`;
+}
