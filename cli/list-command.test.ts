@@ -16,7 +16,7 @@ const result: RegisterResult = {
   rows: [
     Object.fromEntries<RegisterRow[string]>([
       ['key', 'jira:R-1'],
-      ...riskRegister.columns.map((c) => [c.key, null]),
+      ...riskRegister.columns.map((c): [string, null] => [c.key, null]),
       ['item', 'R-1'],
       ['title', 'Vendor "Acme", late\nagain: a title long enough to be shortened in a table'],
       ['severity', 'high'],

@@ -1,6 +1,6 @@
 import { assigneeAt, doneAtBefore, dueAt, ITEMS, milestoneOf, statusAt } from '../metrics/definitions/work-items.js';
 import { day, MILESTONE_NAMES, minute, RECENT, T, TODAY } from './sql.js';
-import { col, yes, type RegisterDefinition } from './types.js';
+import { col, dateOf, text, yes, type RegisterDefinition } from './types.js';
 
 /**
  * Action items (work items of kind action) open at the instant, and the ones closed within the recent
@@ -58,6 +58,17 @@ export const actionRegister: RegisterDefinition = {
     col('url', 'url', 'text', false),
   ],
   rows,
+  board: (r) => ({
+    item: text(r['item']),
+    title: text(r['title']),
+    owner: text(r['owner']),
+    status: text(r['status']),
+    flag: r['status'] === 'overdue' ? 'red' : r['status'] === 'closed late' ? 'amber' : 'green',
+    why: r['status'] === 'overdue' ? `${text(r['days_overdue'])} days past its due date` : text(r['status']),
+    due: dateOf(r['due']),
+    milestone: text(r['milestone']),
+    milestone_date: dateOf(r['milestone_date']),
+  }),
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const due = rs.filter((r) => yes(r['due_recently']));

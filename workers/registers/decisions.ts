@@ -1,6 +1,6 @@
 import { assigneeAt, doneAtBefore, ITEMS, milestoneOf, statusAt } from '../metrics/definitions/work-items.js';
 import { addBusinessDays, daysFrom, hoursFrom, MILESTONE_NAMES, minute, RECENT, T } from './sql.js';
-import { col, yes, type RegisterDefinition } from './types.js';
+import { col, dateOf, text, yes, type RegisterDefinition } from './types.js';
 
 /**
  * The decision log: decisions (work items of kind decision) open at the instant, and the ones decided
@@ -65,6 +65,17 @@ export const decisionRegister: RegisterDefinition = {
     col('url', 'url', 'text', false),
   ],
   rows,
+  board: (r) => ({
+    item: text(r['item']),
+    title: text(r['title']),
+    owner: text(r['owner']),
+    status: text(r['status']),
+    flag: r['status'] === 'overdue' ? 'red' : r['status'] === 'decided late' ? 'amber' : 'green',
+    why: `target ${text(r['target'])}${yes(r['release_critical']) ? ' (release-critical)' : ''}, due by ${text(r['due_by'])}; ${Number(r['age_days']).toFixed(1)} days old`,
+    due: dateOf(r['due_by']),
+    milestone: text(r['milestone']),
+    milestone_date: dateOf(r['milestone_date']),
+  }),
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const decided = rs.filter((r) => r['latency_hours'] !== null).map((r) => Number(r['latency_hours']));

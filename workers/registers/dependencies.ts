@@ -1,6 +1,6 @@
 import { openBlockingLinks } from '../metrics/definitions/work-items.js';
 import { daysFrom, MILESTONE_NAMES, T, TODAY } from './sql.js';
-import { col, yes, type RegisterDefinition, type RegisterRow } from './types.js';
+import { col, dateOf, text, yes, type RegisterDefinition, type RegisterRow } from './types.js';
 
 /**
  * The dependency map: every blocking link open at the instant (neither item done), with both items, their
@@ -69,6 +69,17 @@ export const dependencyRegister: RegisterDefinition = {
   rows,
   programColumns: ['blocker_program', 'blocked_program'],
   teamColumns: ['blocker_team', 'blocked_team'],
+  board: (r) => ({
+    item: `${text(r['blocker'])} blocks ${text(r['blocked'])}`,
+    title: `${text(r['blocker_title'])} -> ${text(r['blocked_title'])}`,
+    owner: text(r['blocker_owner']),
+    status: yes(r['stalled']) ? 'stalled' : 'open',
+    flag: yes(r['stalled']) ? (yes(r['cross_program']) || yes(r['critical']) ? 'red' : 'amber') : 'green',
+    why: yes(r['stalled']) ? text(r['stall_reason']) : `open ${Number(r['age_days']).toFixed(1)} days`,
+    due: dateOf(r['milestone_date']),
+    milestone: text(r['milestone']),
+    milestone_date: dateOf(r['milestone_date']),
+  }),
   summarize(rs) {
     const count = (f: (r: RegisterRow) => boolean): number => rs.filter(f).length;
     const ages = rs.map((r) => Number(r['age_days']));

@@ -1,7 +1,7 @@
 import { OBSERVATIONS } from '../metrics/definitions/program-plan.js';
 import { assigneeAt, categoryAt, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import { day, joinParts, RECENT, T, TODAY } from './sql.js';
-import { col, type RegisterDefinition } from './types.js';
+import { col, dateOf, text, type RegisterDefinition } from './types.js';
 
 /**
  * Milestones: Jira versions and epics with a committed date (as the on-time rate counts them; sprints
@@ -128,6 +128,22 @@ export const milestoneRegister: RegisterDefinition = {
     col('url', 'url', 'text', false),
   ],
   rows,
+  board: (r) => ({
+    item: text(r['title']),
+    title: text(r['title']),
+    owner: text(r['owner']),
+    status: text(r['status']),
+    flag:
+      r['status'] === 'overdue' || r['status'] === 'done late'
+        ? 'red'
+        : r['status'] === 'slipped' || Number(r['stalled_dependencies']) > 0
+          ? 'amber'
+          : 'green',
+    why: text(r['why']),
+    due: dateOf(r['committed']),
+    milestone: text(r['title']),
+    milestone_date: dateOf(r['committed']),
+  }),
   summarize(rs) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const open = rs.filter((r) => !String(r['status']).startsWith('done')).length;

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../infra/store/client.js';
 import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow, WorkItemKind, WorkItemRow } from '../../schemas/domain.js';
-import { testStore } from '../../test/support/harness.js';
+import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { testParams } from '../../test/support/metrics.js';
 import { blocksLinkRow, workItemRow } from '../../test/support/rows.js';
 import { dependencyMatrix } from './dependencies.js';
 import { readRegister, registerById } from './index.js';
+import { writeRegisterSnapshot } from './snapshot.js';
 import type { RegisterResult } from './types.js';
 
 /**
@@ -325,5 +326,42 @@ describe('dependency map', () => {
       discovery: { payments: { open: 1, stalled: 1 } },
       payments: { payments: { open: 1, stalled: 0 } },
     });
+  });
+});
+
+describe('register snapshot for the dashboards', () => {
+  it('writes each register with its colour, and drops rows a later run no longer lists', async () => {
+    const snap = await testStore();
+    const copy = async (table: string): Promise<void> => {
+      await snap.client.command({ query: `INSERT INTO ${snap.database}.${table} SELECT * FROM ${store.database}.${table}` });
+    };
+    for (const t of ['milestones', 'milestone_dates', 'work_items', 'work_item_history', 'work_item_links']) await copy(t);
+    try {
+      const first = await writeRegisterSnapshot(snap, { params: testParams(), now: T, recentDays: 30 });
+      expect(first.rows).toEqual({ milestones: 4, risks: 5, decisions: 4, actions: 5, dependencies: 2 });
+      const rows = await queryRows<{ register: string; item: string; position: number; flag: string; status: string; owner: string }>(
+        snap,
+        `SELECT register, item, position, flag, status, owner FROM register_rows FINAL WHERE register IN ('risks', 'dependencies') ORDER BY register, position`,
+      );
+      expect(rows.map((r) => [r.register, r.item, r.flag])).toEqual([
+        ['dependencies', 'SRC-9 blocks LED-2', 'red'],
+        ['dependencies', 'CHK-2 blocks LED-3', 'green'],
+        ['risks', 'R-1', 'red'],
+        ['risks', 'R-5', 'red'],
+        ['risks', 'R-2', 'red'],
+        ['risks', 'R-3', 'green'],
+        ['risks', 'R-4', 'green'],
+      ]);
+      // Two days later with a one-day window: the closed risk is gone, the risk raised on 03-17 is in.
+      const later = await writeRegisterSnapshot(snap, { params: testParams(), now: new Date('2026-03-18T12:00:00Z'), recentDays: 1 });
+      expect(later.removed['risks']).toBe(1);
+      const risks = await queryRows<{ item: string }>(
+        snap,
+        `SELECT item FROM register_rows FINAL WHERE register = 'risks' ORDER BY position`,
+      );
+      expect(risks.map((r) => r.item)).toEqual(['R-1', 'R-5', 'R-2', 'R-6', 'R-3']);
+    } finally {
+      await snap.close();
+    }
   });
 });

@@ -1,6 +1,15 @@
-import { assigneeAt, categoryAt, doneAtBefore, dueAt, ITEMS, milestoneOf, SEVERITY_BAND, statusAt } from '../metrics/definitions/work-items.js';
+import {
+  assigneeAt,
+  categoryAt,
+  doneAtBefore,
+  dueAt,
+  ITEMS,
+  milestoneOf,
+  SEVERITY_BAND,
+  statusAt,
+} from '../metrics/definitions/work-items.js';
 import { day, daysFrom, MILESTONE_NAMES, minute, RECENT, T } from './sql.js';
-import { col, yes, type RegisterDefinition, type RegisterRow } from './types.js';
+import { col, dateOf, text, yes, type RegisterDefinition, type RegisterRow } from './types.js';
 
 /**
  * The links of each work item to others (any link type, in either direction), with the milestone each
@@ -89,6 +98,24 @@ export const riskRegister: RegisterDefinition = {
     col('url', 'url', 'text', false),
   ],
   rows,
+  board: (r) => ({
+    item: text(r['item']),
+    title: text(r['title']),
+    owner: text(r['owner']),
+    status: text(r['status']),
+    flag:
+      r['closed'] !== null
+        ? 'green'
+        : r['severity'] === 'high'
+          ? yes(r['unowned']) || r['mitigation'] === 'not started'
+            ? 'red'
+            : 'amber'
+          : 'green',
+    why: `${text(r['severity'])} severity, ${text(r['mitigation'])}${yes(r['unowned']) ? ', no owner' : ''}, ${Number(r['age_days']).toFixed(0)} days old`,
+    due: dateOf(r['due']),
+    milestone: text(r['milestone']),
+    milestone_date: dateOf(r['milestone_date']),
+  }),
   summarize(rs, window) {
     const live = rs.filter(open);
     const band = (b: string): number => live.filter((r) => r['severity'] === b).length;
@@ -100,4 +127,3 @@ export const riskRegister: RegisterDefinition = {
     ];
   },
 };
-

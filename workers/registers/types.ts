@@ -43,8 +43,24 @@ export interface RegisterDefinition {
   programColumns?: string[];
   /** The columns a --team filter matches (any of them); default ['team']. */
   teamColumns?: string[];
+  /** The row as the dashboards' register table (register_rows) holds it, with its colour. */
+  board(row: RegisterRow): BoardRow;
   /** The register's headline figures, from its rows: lines a person reads first. */
   summarize(rows: RegisterRow[], window: { recentDays: number }): string[];
+}
+
+/** The common columns of a register row on the dashboards. */
+export interface BoardRow {
+  item: string;
+  title: string;
+  owner: string;
+  status: string;
+  /** red: act now (overdue, stalled across programs, a high risk nobody owns); amber: watch; green: fine. */
+  flag: 'red' | 'amber' | 'green';
+  why: string;
+  due: string | null;
+  milestone: string;
+  milestone_date: string | null;
 }
 
 /** A register row: the query's columns, typed by their kind (numbers, strings, booleans, lists, null). */
@@ -68,3 +84,10 @@ export const col = (key: string, header: string, kind: ColumnKind, table = true)
 
 /** A flag as a query returns it (1, true or '1') read as a boolean. */
 export const yes = (v: RegisterRow[string] | undefined): boolean => v === true || v === 1 || v === '1';
+
+/** A text column of a row ('' when null). */
+export const text = (v: RegisterRow[string] | undefined): string =>
+  v === null || v === undefined ? '' : Array.isArray(v) ? v.join(', ') : String(v);
+
+/** A date column of a row (null when empty). */
+export const dateOf = (v: RegisterRow[string] | undefined): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 10) : null);
