@@ -25,6 +25,7 @@ SELECT * FROM
            NOT open AND due_day IS NOT NULL AND toDate(toTimeZone(assumeNotNull(closed_at), {tz:String})) <= assumeNotNull(due_day) AS closed_on_time,
            multiIf(overdue, 'overdue', open, 'open', due_day IS NULL, 'closed', closed_on_time, 'closed on time', 'closed late') AS status,
            due_day IS NOT NULL AND assumeNotNull(due_day) < ${TODAY} AND assumeNotNull(due_day) >= toDate(toTimeZone(${RECENT}, {tz:String})) AS due_recently,
+           multiIf(NOT open, 'closed', a.created_at >= ${RECENT}, 'new', '') AS change,
            ${minute('a.created_at')} AS raised,
            mn.ms_name AS milestone, toString(mn.ms_date) AS milestone_date
     FROM ${ITEMS} AS a
@@ -52,6 +53,7 @@ export const actionRegister: RegisterDefinition = {
     col('status_name', 'status in tracker', 'text', false),
     col('closed', 'closed', 'time'),
     col('due_recently', 'due recently', 'flag', false),
+    col('change', 'change', 'text', false),
     col('raised', 'raised', 'time', false),
     col('milestone', 'milestone', 'text', false),
     col('milestone_date', 'milestone date', 'date', false),

@@ -31,6 +31,7 @@ SELECT * FROM
            if(open, NULL, ${hoursFrom('d.created_at', 'assumeNotNull(decided_at)')}) AS latency_hours,
            multiIf(open AND ${T} > deadline, 'overdue', open, 'open', assumeNotNull(decided_at) > deadline, 'decided late', 'decided on time') AS status,
            if(open, NULL, if(d.resolution != '', d.resolution, ${statusAt('d', T)})) AS outcome,
+           multiIf(NOT open, 'decided', d.created_at >= ${RECENT}, 'new', '') AS change,
            ${minute('d.created_at')} AS raised, ${minute('deadline')} AS due_by, ${minute('decided_at')} AS decided,
            mn.ms_name AS milestone, toString(mn.ms_date) AS milestone_date
     FROM ${ITEMS} AS d
@@ -60,6 +61,7 @@ export const decisionRegister: RegisterDefinition = {
     col('decided', 'decided', 'time', false),
     col('latency_hours', 'latency', 'hours'),
     col('outcome', 'outcome', 'text'),
+    col('change', 'change', 'text', false),
     col('milestone', 'milestone', 'text', false),
     col('milestone_date', 'milestone date', 'date', false),
     col('url', 'url', 'text', false),

@@ -30,6 +30,7 @@ SELECT * FROM
              OR (s.blocked_priority_rank BETWEEN 1 AND {critical_priority_rank:UInt8})
              OR has({critical_priorities:Array(String)}, lower(s.blocked_priority))
              OR hasAny(arrayMap(z -> lower(z), s.blocked_labels), arrayMap(z -> lower(z), {critical_labels:Array(String)})) AS critical,
+           if(ifNull(s.link_created_at, s.both_existed_at) >= (${T} - toIntervalDay({recent_days:UInt32})), 'new', '') AS change,
            mn.ms_name AS milestone, toString(mn.ms_date) AS milestone_date
     FROM (${openBlockingLinks(T, TODAY, false)}) AS s
     LEFT JOIN ${MILESTONE_NAMES} AS mn ON mn.ms_source = s.source AND mn.ms_id = s.blocked_milestone
@@ -61,6 +62,7 @@ export const dependencyRegister: RegisterDefinition = {
     col('cross_team', 'cross-team', 'flag', false),
     col('cross_program', 'cross-program', 'flag', false),
     col('critical', 'critical', 'flag', false),
+    col('change', 'change', 'text', false),
     col('milestone', 'milestone', 'text'),
     col('milestone_date', 'milestone date', 'date'),
     col('url', 'url', 'text', false),
@@ -80,13 +82,13 @@ export const dependencyRegister: RegisterDefinition = {
     milestone: text(r['milestone']),
     milestone_date: dateOf(r['milestone_date']),
   }),
-  summarize(rs) {
+  summarize(rs, window) {
     const count = (f: (r: RegisterRow) => boolean): number => rs.filter(f).length;
     const ages = rs.map((r) => Number(r['age_days']));
     const mean = ages.length === 0 ? null : ages.reduce((a, b) => a + b, 0) / ages.length;
     return [
       `${rs.length} open blocking links: ${count((r) => yes(r['stalled']))} stalled, ${count((r) => yes(r['cross_team']))} across teams, ` +
-        `${count((r) => yes(r['cross_program']))} across programs, ${count((r) => yes(r['critical']))} critical; mean age ${mean === null ? '-' : `${mean.toFixed(1)} days`}`,
+        `${count((r) => yes(r['cross_program']))} across programs, ${count((r) => yes(r['critical']))} critical; mean age ${mean === null ? '-' : `${mean.toFixed(1)} days`}; ${count((r) => r['change'] === 'new')} new in the last ${window.recentDays} days`,
     ];
   },
 };

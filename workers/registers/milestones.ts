@@ -16,6 +16,8 @@ import { col, dateOf, text, type RegisterDefinition } from './types.js';
  * - status: overdue (open, its current date has passed), slipped (open, re-planned later than the
  *   original), on plan, no date, done on time or done late (against the current date).
  * - stalled: its blocked work items waiting on a stalled blocker (see the dependency register).
+ * - change: within the recent window: finished, re-planned (each re-plan, old -> new date), or new (its
+ *   first committed date was seen then).
  * Order: by risk: overdue (most overdue first), then slipped or with stalled dependencies (most slipped
  * first), then on plan (soonest first), then milestones with no date, then the finished ones (latest
  * first).
@@ -46,6 +48,10 @@ SELECT * FROM
                    done, 'done', NOT has_date, 'no date', overdue, 'overdue', assumeNotNull(committed_day) > assumeNotNull(original_date), 'slipped',
                    'on plan') AS status,
            multiIf(status = 'overdue', 1, status = 'slipped' OR stalled_dependencies > 0, 2, status = 'on plan', 3, status = 'no date', 4, 5) AS risk_rank,
+           arrayFilter(i -> i > 1 AND seen[i].2 != seen[i - 1].2 AND seen[i].1 >= ${RECENT}, arrayEnumerate(seen)) AS recent_replans,
+           multiIf(done, 'finished', notEmpty(recent_replans),
+                   concat('re-planned ', arrayStringConcat(arrayMap(i -> concat(toString(seen[i - 1].2), ' -> ', toString(seen[i].2)), recent_replans), ', ')),
+                   has_date AND seen[1].1 >= ${RECENT}, 'new', '') AS change,
            multiIf(risk_rank = 1, -toInt64(overdue_days), risk_rank = 2, -toInt64(ifNull(slipped_days, 0)),
                    risk_rank = 3, toInt64(dateDiff('day', ${TODAY}, assumeNotNull(committed_day))),
                    risk_rank = 5, -toInt64(dateDiff('day', toDate('2000-01-01'), assumeNotNull(done_day))), 0) AS order_value,
@@ -125,6 +131,7 @@ export const milestoneRegister: RegisterDefinition = {
     col('completed', 'completed', 'date', false),
     col('status', 'status', 'text'),
     col('why', 'why', 'text'),
+    col('change', 'change', 'text', false),
     col('url', 'url', 'text', false),
   ],
   rows,
@@ -144,12 +151,12 @@ export const milestoneRegister: RegisterDefinition = {
     milestone: text(r['title']),
     milestone_date: dateOf(r['committed']),
   }),
-  summarize(rs) {
+  summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const open = rs.filter((r) => !String(r['status']).startsWith('done')).length;
     return [
       `${open} open: ${n('overdue')} overdue, ${n('slipped')} slipped, ${rs.filter((r) => r['status'] === 'on plan' && Number(r['stalled_dependencies']) > 0).length} on plan with stalled dependencies, ${n('on plan')} on plan, ${n('no date')} with no date`,
-      `finished recently: ${n('done on time')} on time, ${n('done late')} late`,
+      `last ${window.recentDays} days: ${n('done on time')} finished on time, ${n('done late')} late; ${rs.filter((r) => String(r['change']).startsWith('re-planned')).length} re-planned, ${rs.filter((r) => r['change'] === 'new').length} new`,
     ];
   },
 };

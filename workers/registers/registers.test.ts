@@ -224,6 +224,8 @@ describe('milestone register', () => {
       remaining_items: 1,
       remaining_points: 5,
       why: 'slipped 19 days over 2 re-plans; 1 of 2 items open',
+      // Only the re-plan of 02-20 is within the 30 days before the instant.
+      change: 're-planned 2026-03-10 -> 2026-03-20',
     });
     expect(ledger).toMatchObject({
       status: 'on plan',
@@ -232,8 +234,12 @@ describe('milestone register', () => {
       program: 'payments',
       url: 'https://acme.atlassian.net/m/epic/id-LED-1',
     });
-    expect(finished).toMatchObject({ status: 'done on time', completed: '2026-03-06' });
-    expect(r.summary[0]).toBe('3 open: 1 overdue, 1 slipped, 1 on plan with stalled dependencies, 1 on plan, 0 with no date');
+    expect(finished).toMatchObject({ status: 'done on time', completed: '2026-03-06', change: 'finished' });
+    expect(search!['change']).toBe('');
+    expect(r.summary).toEqual([
+      '3 open: 1 overdue, 1 slipped, 1 on plan with stalled dependencies, 1 on plan, 0 with no date',
+      'last 30 days: 1 finished on time, 0 late; 1 re-planned, 0 new',
+    ]);
   });
 
   it('narrows to a team, and sees a later re-plan once it has happened', async () => {
@@ -279,6 +285,7 @@ describe('decision log', () => {
     expect(r.rows[2]).toMatchObject({ status: 'open', due_by: '2026-03-20 10:00', latency_hours: null });
     expect(r.rows[3]).toMatchObject({ status: 'decided late', latency_hours: 216, outcome: 'Option B', decided: '2026-03-11 10:00' });
     expect(r.summary[0]).toBe('3 open: 2 past their target (1 release-critical), 1 within it');
+    expect(r.rows.map((row) => row['change'])).toEqual(['', 'new', 'new', 'decided']);
   });
 });
 
@@ -308,7 +315,8 @@ describe('dependency map', () => {
       milestone_date: '2026-03-30',
       age_days: 38,
     });
-    expect(r.rows[1]).toMatchObject({ stalled: false, cross_team: true, cross_program: false, milestone: '' });
+    expect(r.rows[1]).toMatchObject({ stalled: false, cross_team: true, cross_program: false, milestone: '', change: 'new' });
+    expect(r.rows[0]!['change']).toBe('');
   });
 
   it('keeps a link when either item is in the program or team asked for', async () => {
