@@ -13,7 +13,9 @@ import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
 import { replay } from '../workers/normalize/replay.js';
 import { dataQualitySummary, type DataQualityRow } from '../workers/normalize/quality.js';
-import { deadLetterCounts, storedEvents, type StoredEvents } from '../workers/normalize/status.js';
+import { DEMO_CONNECTOR, deadLetterCounts, eventsByConnector, storedEvents, type StoredEvents } from '../workers/normalize/status.js';
+import { kpiSummary, type KpiRow } from '../workers/metrics/queries.js';
+import { jobFreshness, type JobFreshness } from './job-runs.js';
 import type { DemoHistory } from './organisation.js';
 import {
   createScheduler,
@@ -84,7 +86,7 @@ function startNormalizing(rt: Runtime): ReturnType<typeof startNormalizer> {
 async function publishDemo(rt: Runtime): Promise<DemoHistory | undefined> {
   const demo = rt.organisation.demoRecords();
   if (demo === undefined) return undefined;
-  const published = await publishRecords(rt.bus, demo.records, 'demo', {
+  const published = await publishRecords(rt.bus, demo.records, DEMO_CONNECTOR, {
     metrics: rt.metrics,
     topicPrefix: rt.config.kafka.topicPrefix,
     clock: rt.clock,
@@ -123,6 +125,8 @@ export interface RunOnceResult {
   pulled: StreamProgress[];
   seconds: number;
   summary: StoreSummary;
+  /** The org's monthly values of the last complete month that has any (see kpiSummary). */
+  kpis: KpiRow[];
   /** The stall detector's run, when alerts are enabled. */
   stalls?: StallAlertsResult;
 }
@@ -156,12 +160,50 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   } finally {
     await normalizer.stop();
   }
-  await linkNow(rt);
+  // The full run links first, so the metrics count every link the new events make.
   await metricsNow(rt, { mode: 'full' });
+  const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
   const seconds = (performance.now() - started) / 1000;
   const summary = await storeSummary(rt);
-  const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
-  return { ...(demo !== undefined ? { demo } : {}), pulled, seconds, summary, ...(stalls !== undefined ? { stalls } : {}) };
+  const kpis = await kpiSummary(rt.store, { now: rt.clock.date(), tz: rt.config.metrics.timeZone });
+  return { ...(demo !== undefined ? { demo } : {}), pulled, seconds, summary, kpis, ...(stalls !== undefined ? { stalls } : {}) };
+}
+
+/** Whose data the store holds: the organisation this process resolved, and the events of the demo among what is stored. */
+export interface DataOrigin {
+  kind: 'configured' | 'demo';
+  /** The configured sources (none for the demo). */
+  sources: string[];
+  /** Stored events the demo organisation published, and the others (pulled or received). */
+  demoEvents: number;
+  otherEvents: number;
+}
+
+/** How fresh the store is: whose data it holds and when each job last ran, at the clock's instant or at `asOf`. */
+export interface Freshness {
+  /** The instant the ages are counted from: the clock's now, or `asOf`. */
+  at: Date;
+  origin: DataOrigin;
+  jobs: JobFreshness[];
+}
+
+export async function storeFreshness(
+  rt: Pick<Runtime, 'store' | 'clock' | 'config' | 'organisation'>,
+  options: { asOf?: Date } = {},
+): Promise<Freshness> {
+  const counted = await eventsByConnector(rt.store, options);
+  const demoEvents = counted.filter((c) => c.connector === DEMO_CONNECTOR).reduce((n, c) => n + c.events, 0);
+  const otherEvents = counted.filter((c) => c.connector !== DEMO_CONNECTOR).reduce((n, c) => n + c.events, 0);
+  return {
+    at: options.asOf ?? rt.clock.date(),
+    origin: {
+      kind: rt.organisation.kind,
+      sources: rt.organisation.connectors.map((c) => c.source),
+      demoEvents,
+      otherEvents,
+    },
+    jobs: await jobFreshness(rt, options),
+  };
 }
 
 /**

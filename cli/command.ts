@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../app/runtime.js';
 
@@ -10,6 +11,8 @@ export interface CommandContext {
   positionals: string[];
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
+  /** The clock a command's runtime reads "now" from (default: the system clock; tests pass their own). */
+  clock?: Clock;
 }
 
 export interface Command {

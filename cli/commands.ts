@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { configuredConnectors } from '../app/organisation.js';
 import { linkNow } from '../app/jobs.js';
 import {
@@ -8,25 +9,37 @@ import {
   startNormalize,
   startRun,
   startServe,
+  storeFreshness,
   storeStatus,
   syncSources,
   type RunHooks,
   type RunningRole,
+  type RunOnceResult,
   type StoreSummary,
 } from '../app/roles.js';
+import type { RuntimeOptions } from '../app/runtime.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { Check } from '../connectors/core/types.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import { createLogger } from '../infra/observability/logger.js';
 import { migrate } from '../infra/store/migrate.js';
+import { exportRoot } from '../workers/export/export.js';
 import { modelSummary, type ModelSummary } from '../workers/link/summary.js';
 import { latestDeadLetters } from '../workers/normalize/status.js';
-import { ALERTS_COMMANDS, printStallRun } from './alerts-commands.js';
+import { ALERTS_COMMANDS } from './alerts-commands.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
 import { EXPORT_COMMANDS } from './export-command.js';
+import { LIST_COMMANDS } from './list-command.js';
 import { onShutdownSignal } from './lifecycle.js';
-import { METRICS_COMMANDS, printKpiSummary } from './metrics-commands.js';
+import { METRICS_COMMANDS } from './metrics-commands.js';
 import { parseInstant, printTable } from './output.js';
+import { freshnessLines, originLine, runSummary } from './summary.js';
+
+/** The runtime options of a command: its clock, when it was given one. */
+const runtimeOptions = (ctx: CommandContext, options: RuntimeOptions = {}): RuntimeOptions => ({
+  ...options,
+  ...(ctx.clock !== undefined ? { clock: ctx.clock } : {}),
+});
 
 function printEvents(out: NodeJS.WritableStream, summary: Pick<StoreSummary, 'events' | 'deadLetters' | 'dataQuality'>): void {
   printTable(
@@ -80,6 +93,48 @@ const startHooks = (ctx: CommandContext): RunHooks => ({
   },
 });
 
+/** The file `run --once` writes its log to at the default log level, in the data folder. */
+export const RUN_LOG_FILE = 'ptel.log';
+
+/**
+ * `run --once`: the run, then its summary. At the default log level (info) the run's log lines go to
+ * <dataDir>/ptel.log and only warnings and errors to the terminal; at any level the summary is written
+ * once the runtime is closed, after the last log line of the run, so it is what the terminal ends with.
+ */
+async function runOnceCommand(ctx: CommandContext): Promise<number> {
+  const level = ctx.config.log.level;
+  const logFile = level === 'info' ? path.join(ctx.config.dataDir, RUN_LOG_FILE) : undefined;
+  const logger = createLogger({
+    level,
+    destination: ctx.err,
+    ...(logFile !== undefined ? { file: logFile, destinationLevel: 'warn' as const } : {}),
+  });
+  let result: RunOnceResult | undefined;
+  const code = await withRuntime(
+    ctx.config,
+    async (rt) => {
+      const display = createProgressDisplay(ctx.out);
+      try {
+        result = await runOnce(rt, { ...startHooks(ctx), onProgress: (p) => display.update(p) });
+      } finally {
+        display.done();
+      }
+      return result.pulled.some((p) => p.status === 'failed') ? 1 : 0;
+    },
+    runtimeOptions(ctx, { logger }),
+  );
+  if (result !== undefined) {
+    const lines = runSummary(result, {
+      dataDir: ctx.config.dataDir,
+      ...(logFile !== undefined ? { logFile } : {}),
+      alertChannels: Object.keys(ctx.config.alerts.channels).length,
+      commands: Object.keys(COMMANDS),
+    });
+    ctx.out.write(`${lines.join('\n')}\n`);
+  }
+  return code;
+}
+
 export const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'the main job: pull the sources, normalize into ClickHouse, serve health and metrics',
@@ -88,12 +143,15 @@ export const COMMANDS: Record<string, Command> = {
       '',
       'Runs the whole pipeline in this process. With no source credentials configured it uses the demo',
       'organisation, so a fresh machine has data at once.',
-      '  --once   pull once, wait until every event is stored, print a summary and exit',
+      '  --once   pull once, wait until every event is stored, link, compute the metrics, run the stall',
+      '           detector, print a summary and exit (at log level info the log goes to <dataDir>/ptel.log)',
     ].join('\n'),
     options: { once: { type: 'boolean' } },
     async run(ctx) {
-      return withRuntime(ctx.config, async (rt) => {
-        if (ctx.values['once'] !== true) {
+      if (ctx.values['once'] === true) return runOnceCommand(ctx);
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
           const role = await startRun(rt, startHooks(ctx));
           return untilSignal(
             ctx,
@@ -102,24 +160,9 @@ export const COMMANDS: Record<string, Command> = {
             `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>)` +
               `${role.storeUrl !== undefined ? `; the store on ${role.storeUrl} (ptel metrics, status, alerts and export read it meanwhile)` : ''}; Ctrl-C stops`,
           );
-        }
-        const display = createProgressDisplay(ctx.out);
-        let r;
-        try {
-          r = await runOnce(rt, { ...startHooks(ctx), onProgress: (p) => display.update(p) });
-        } finally {
-          display.done();
-        }
-        const total = r.summary.events.reduce((n, e) => n + e.events, 0);
-        ctx.out.write(`stored ${total} events in ${r.seconds.toFixed(1)} s; data in ${ctx.config.dataDir}\n`);
-        printEvents(ctx.out, r.summary);
-        printModel(ctx.out, r.summary.model);
-        await printKpiSummary(rt, ctx.out);
-        if (r.stalls !== undefined) printStallRun(ctx.out, r.stalls, ctx.config);
-        const failed = r.pulled.filter((p) => p.status === 'failed').length;
-        if (failed > 0) ctx.err.write(`${failed} stream(s) failed; see the lines marked FAILED above\n`);
-        return failed > 0 ? 1 : 0;
-      });
+        },
+        runtimeOptions(ctx),
+      );
     },
   },
 
@@ -172,7 +215,11 @@ export const COMMANDS: Record<string, Command> = {
 
   doctor: {
     summary: "check each source's credentials and permissions, and say what is missing",
-    usage: 'usage: ptel doctor [SOURCE]',
+    usage: [
+      'usage: ptel doctor [SOURCE]',
+      '  SOURCE  only this source: github, jira, pagerduty, gitlab or jenkins (default: every source)',
+      'Says for each source whether it is configured, and runs its checks: reach, credentials, permissions.',
+    ].join('\n'),
     options: {},
     positionals: true,
     async run(ctx) {
@@ -223,7 +270,7 @@ export const COMMANDS: Record<string, Command> = {
           printModel(ctx.out, await modelSummary(rt.store));
           return 0;
         },
-        { attach: true },
+        runtimeOptions(ctx, { attach: true }),
       );
     },
   },
@@ -297,7 +344,11 @@ export const COMMANDS: Record<string, Command> = {
 
   'dead-letters': {
     summary: 'list dead letters with their reasons',
-    usage: 'usage: ptel dead-letters [--limit N]',
+    usage: [
+      'usage: ptel dead-letters [--limit N]',
+      '  --limit N  how many to list, newest first (default 50)',
+      'Each with where it was on the bus (topic, partition, offset), its reason code and what was wrong.',
+    ].join('\n'),
     options: { limit: { type: 'string' } },
     async run(ctx) {
       const text = ctx.values['limit'];
@@ -323,10 +374,13 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   status: {
-    summary: 'what the store holds and how far behind the normalizer is',
+    summary: 'what the store holds, whose data it is, how fresh each job left it, and how far behind the normalizer is',
     usage: [
       'usage: ptel status [--as-of INSTANT]',
-      '  --as-of  what the store held at that instant (events ingested and dead letters by then)',
+      '  --as-of  what the store held at that instant (events ingested, dead letters and job runs by then)',
+      'Says whether the data is the demo organisation, lists the stored events per source and type, the dead',
+      'letters and the fields that could not be read, and when the pulls, the linker, the metrics, the stall',
+      'detector and the monthly export last ran ("last run 2026-12-06 14:05 (12 min ago)", or "never").',
     ].join('\n'),
     options: { 'as-of': { type: 'string' } },
     async run(ctx) {
@@ -335,19 +389,20 @@ export const COMMANDS: Record<string, Command> = {
       return withRuntime(
         ctx.config,
         async (rt) => {
-          if (asOf !== undefined) {
-            ctx.out.write(`as of ${asOf.toISOString()}:\n`);
-            printEvents(ctx.out, await storeStatus(rt, { asOf }));
-            return 0;
-          }
-          printEvents(ctx.out, await storeStatus(rt));
+          const at = asOf !== undefined ? { asOf } : {};
+          const freshness = await storeFreshness(rt, at);
+          if (asOf !== undefined) ctx.out.write(`as of ${asOf.toISOString()}:\n`);
+          ctx.out.write(`${originLine(freshness.origin)}\n`);
+          printEvents(ctx.out, await storeStatus(rt, at));
+          ctx.out.write(`${freshnessLines(freshness, exportRoot(ctx.config)).join('\n')}\n`);
+          if (asOf !== undefined) return 0;
           if (rt.attachedTo !== undefined) {
             ctx.out.write(`normalizer: inside the running ptel (process ${rt.attachedTo.pid}); its /metrics has the lag\n`);
           }
           for (const l of await normalizerLag(rt)) ctx.out.write(`${l.topic}: ${l.behind} behind\n`);
           return 0;
         },
-        { attach: true },
+        runtimeOptions(ctx, { attach: true }),
       );
     },
   },
@@ -366,6 +421,7 @@ export const COMMANDS: Record<string, Command> = {
       return Promise.resolve(0);
     },
   },
+  ...LIST_COMMANDS,
   ...METRICS_COMMANDS,
   ...ALERTS_COMMANDS,
   ...EXPORT_COMMANDS,

@@ -1,14 +1,10 @@
 #!/usr/bin/env node
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../infra/config/load.js';
 import type { Config } from '../infra/config/schema.js';
 import type { CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
-
-const GLOBAL_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+import { commandHelp, GLOBAL_OPTIONS, GLOBAL_OPTIONS_HELP } from './help.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -20,8 +16,9 @@ function usage(): string {
     ...lines,
     '',
     'options for every command:',
-    '  -c, --config FILE  configuration file (default: $PTEL_CONFIG, else ./ptel.yaml when present)',
-    '  -h, --help         help for a command',
+    ...GLOBAL_OPTIONS_HELP,
+    '',
+    '`ptel <command> --help` lists what each option of a command does.',
   ].join('\n');
 }
 
@@ -52,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values['help'] === true) {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${commandHelp(command)}\n`);
     return 0;
   }
   let config: Config;

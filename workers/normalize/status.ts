@@ -27,6 +27,24 @@ export async function storedEvents(store: Store, options: { asOf?: Date } = {}):
   return rows.map((r) => ({ source: r.source, type: r.type, events: Number(r.events), entities: Number(r.entities), latest: r.latest }));
 }
 
+/** The connector the demo organisation's events are published under (raw_events.connector). */
+export const DEMO_CONNECTOR = 'demo';
+
+/** Stored raw events counted by the connector that produced them (the demo's under DEMO_CONNECTOR), now or as of `asOf`. */
+export async function eventsByConnector(
+  store: Store,
+  options: { asOf?: Date } = {},
+): Promise<Array<{ connector: string; events: number }>> {
+  const rs = await store.client.query({
+    query: `SELECT connector, count() AS events FROM raw_events FINAL
+            WHERE {as_of:Nullable(DateTime64(3, 'UTC'))} IS NULL OR ingest_time <= {as_of:Nullable(DateTime64(3, 'UTC'))}
+            GROUP BY connector ORDER BY connector`,
+    query_params: { as_of: options.asOf === undefined ? null : options.asOf.getTime() / 1000 },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ connector: string; events: string }>()).map((r) => ({ connector: r.connector, events: Number(r.events) }));
+}
+
 /** Dead letters counted by reason code, most frequent first. */
 export async function deadLetterCounts(store: Store, options: { asOf?: Date } = {}): Promise<Array<{ code: string; count: number }>> {
   const rs = await store.client.query({
