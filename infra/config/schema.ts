@@ -353,6 +353,8 @@ const metricsSchema = z.strictObject({
   decisionTargetBusinessDays: z.number().int().min(1).max(60).default(5),
   /** The registers (ptel list) show items finished, decided or closed within this many days before their instant. */
   registerRecentDays: z.number().int().min(1).max(366).default(30),
+  /** How often the registers are written to register_rows for the dashboards. */
+  registerIntervalMinutes: z.number().int().min(1).max(1440).default(15),
   releaseCriticalLabels: z.array(z.string().min(1)).default(['release-critical', 'release-blocker']),
   risk: z
     .strictObject({
