@@ -5,6 +5,7 @@ import type { Logger } from '../../infra/observability/logger.js';
 import type { Store } from '../../infra/store/client.js';
 import { writeBenchmarks } from './benchmarks.js';
 import { METRICS } from './definitions/index.js';
+import { writeOrgScopes } from './org-scopes.js';
 import { computeRiskSignals } from './risk.js';
 import { addDays, computeMetrics, metricParams, periodStart, scopesOf, today, type ComputeResult, type Day } from './engine.js';
 import type { MetricDefinition, PeriodKind } from './types.js';
@@ -103,6 +104,8 @@ export async function runMetricsJob(options: {
   const job = `metrics-${options.run.mode}`;
   let range: { from: Day; to: Day } | undefined;
   try {
+    // The dashboards' variables name the scopes as the configuration does now, whatever instant is computed.
+    await writeOrgScopes(store, config.org, current);
     range = await runRange(store, options.run, config.metrics.timeZone, now);
     const result: ComputeResult =
       range === undefined
