@@ -8,7 +8,7 @@ import { exportRoot } from '../workers/export/export.js';
 import { lastLinkedAt } from '../workers/link/summary.js';
 
 /** The jobs of the job table whose runs are recorded in job_runs. */
-export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'stall-alerts', 'export'] as const;
+export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'stall-alerts', 'registers', 'export'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
 
 export interface JobRun {
@@ -154,6 +154,15 @@ const lastStallRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
     asOf,
   );
 
+/** What the registers job wrote: the latest computation of register_rows. */
+const lastRegisterRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
+  latestInstant(
+    store,
+    `SELECT toUnixTimestamp64Milli(max(computed_at)) AS at, count() AS n FROM register_rows
+     WHERE ${AS_OF} IS NULL OR computed_at <= ${AS_OF}`,
+    asOf,
+  );
+
 /** The exported month written last into the export folder (by generated_at in its kpis.json), up to `asOf`. */
 export function lastExport(config: Pick<Config, 'export' | 'dataDir' | 'configPath'>, asOf?: Date): RunMark | undefined {
   const root = exportRoot(config);
@@ -209,6 +218,7 @@ export async function jobFreshness(
     link: async () => mark(await lastLinkedAt(store, asOf), 'links written'),
     metrics: async () => mark(await lastMetricsRun(store, asOf), 'values computed'),
     'stall-alerts': async () => mark(await lastStallRun(store, asOf), 'alerts updated'),
+    registers: async () => mark(await lastRegisterRun(store, asOf), 'registers written'),
     export: () => Promise.resolve(lastExport(rt.config, asOf)),
   };
   const out: JobFreshness[] = [];

@@ -14,6 +14,7 @@ import { exportMonthJustEnded, type ExportResult } from '../workers/export/expor
 import { link, type LinkResult } from '../workers/link/linker.js';
 import { runMetricsJob, type MetricsRun } from '../workers/metrics/job.js';
 import { recordedRun } from './job-runs.js';
+import { registersNow } from './registers.js';
 import { configuredConnectors, type Organisation } from './organisation.js';
 import type { Runtime } from './runtime.js';
 
@@ -82,7 +83,8 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 /**
  * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, the
  * metrics (the recent periods every few minutes, all history daily, the month just ended on the first),
- * the export of the month just ended, and the dependency-stall detector with its alerts.
+ * the registers for the dashboards, the export of the month just ended, and the dependency-stall
+ * detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
 export function jobSchedules(
@@ -97,6 +99,7 @@ export function jobSchedules(
     { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
     { id: 'metrics-month-close', job: 'metrics', cron: config.metrics.monthCloseCron, tz, data: { mode: 'month-close' }, attempts: 5 },
     // The month just ended, exported after the month close (which it runs first when no metrics run has covered the month yet).
+    { id: 'registers', job: 'registers', everyMs: config.metrics.registerIntervalMinutes * 60_000, attempts: 2 },
     ...(config.export.enabled ? [{ id: 'export-monthly', job: 'export', cron: config.export.cron, tz, attempts: 3 }] : []),
     ...(config.alerts.stalls.enabled
       ? [{ id: 'stall-alerts', job: 'stall-alerts', everyMs: config.alerts.stalls.intervalMinutes * 60_000, attempts: 2, exclusive: true }]
@@ -197,6 +200,9 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
     },
     export: async () => {
       await exportNow(rt);
+    },
+    registers: async () => {
+      await registersNow(rt);
     },
   };
 }

@@ -1,6 +1,8 @@
 import { metricParams } from '../workers/metrics/engine.js';
 import { readRegister } from '../workers/registers/index.js';
+import { writeRegisterSnapshot, type RegisterSnapshotResult } from '../workers/registers/snapshot.js';
 import type { RegisterDefinition, RegisterResult } from '../workers/registers/types.js';
+import { recordedRun } from './job-runs.js';
 import type { Runtime } from './runtime.js';
 
 export interface RegisterQuery {
@@ -33,4 +35,22 @@ export function unknownScope(rt: Pick<Runtime, 'organisation'>, kind: 'program' 
   const names = kind === 'program' ? programs.map((p) => p.id) : programs.flatMap((p) => p.teams.map((t) => t.id));
   if (names.includes(name)) return undefined;
   return `no ${kind} '${name}'; ${kind === 'program' ? 'programs' : 'teams'}: ${names.length > 0 ? names.join(', ') : 'none configured'}`;
+}
+
+/** Writes every register, as it stands at the clock's instant, to register_rows for the dashboards; recorded as a run of `registers`. */
+export function registersNow(rt: Pick<Runtime, 'store' | 'config' | 'clock' | 'logger'>): Promise<RegisterSnapshotResult> {
+  return recordedRun(
+    rt,
+    'registers',
+    () =>
+      writeRegisterSnapshot(rt.store, {
+        params: metricParams(rt.config.model, rt.config.metrics),
+        now: rt.clock.date(),
+        recentDays: rt.config.metrics.registerRecentDays,
+      }),
+    (r) =>
+      Object.entries(r.rows)
+        .map(([id, n]) => `${id} ${n}${(r.removed[id] ?? 0) > 0 ? ` (${r.removed[id] ?? 0} removed)` : ''}`)
+        .join(', '),
+  );
 }

@@ -16,6 +16,7 @@ import { dataQualitySummary, type DataQualityRow } from '../workers/normalize/qu
 import { DEMO_CONNECTOR, deadLetterCounts, eventsByConnector, storedEvents, type StoredEvents } from '../workers/normalize/status.js';
 import { kpiSummary, type KpiRow } from '../workers/metrics/queries.js';
 import { jobFreshness, type JobFreshness } from './job-runs.js';
+import { registersNow } from './registers.js';
 import type { DemoHistory } from './organisation.js';
 import {
   createScheduler,
@@ -163,6 +164,7 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   // The full run links first, so the metrics count every link the new events make.
   await metricsNow(rt, { mode: 'full' });
   const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
+  await registersNow(rt);
   const seconds = (performance.now() - started) / 1000;
   const summary = await storeSummary(rt);
   const kpis = await kpiSummary(rt.store, { now: rt.clock.date(), tz: rt.config.metrics.timeZone });

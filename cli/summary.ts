@@ -57,6 +57,7 @@ const JOB_LABELS: Record<RecordedJob, string> = {
   link: 'linker',
   metrics: 'metrics',
   'stall-alerts': 'stall detector',
+  registers: 'registers',
   export: 'monthly export',
 };
 

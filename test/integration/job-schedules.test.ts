@@ -50,7 +50,7 @@ describe('the scheduled jobs on the real Redis', () => {
       await s.stop();
     };
     // The schedules every deployment has, by id
-    const always = ['export-monthly', 'link', 'metrics-daily', 'metrics-month-close', 'metrics-recent', 'stall-alerts'];
+    const always = ['export-monthly', 'link', 'metrics-daily', 'metrics-month-close', 'metrics-recent', 'registers', 'stall-alerts'];
     const plain = config();
     for (let i = 0; i < 3; i++) await start(plain);
     expect(await schedulerIds(redisUrl(), queue)).toEqual(always);
@@ -121,6 +121,7 @@ describe('the scheduled jobs in process (embedded mode)', () => {
         'metrics-recent',
         'metrics-daily',
         'metrics-month-close',
+        'registers',
         'export-monthly',
         'stall-alerts',
       ]);
@@ -132,6 +133,13 @@ describe('the scheduled jobs in process (embedded mode)', () => {
           'the three metrics runs',
           () => queryRows<{ job: string }>(rt.store, "SELECT DISTINCT job FROM metric_runs WHERE status = 'ok' ORDER BY job"),
           (r) => r.length === 3,
+          { timeoutMs: 60_000 },
+        );
+        // The registers are taken at start too, and the run is recorded for ptel status.
+        await waitFor(
+          'a recorded registers run',
+          () => queryRows<{ detail: string }>(rt.store, "SELECT detail FROM job_runs WHERE job = 'registers' AND outcome = 'ok'"),
+          (r) => r.length > 0 && r[0]!.detail.startsWith('milestones 0, risks 0'),
           { timeoutMs: 60_000 },
         );
       } finally {
