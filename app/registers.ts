@@ -12,6 +12,8 @@ export interface RegisterQuery {
   team?: string;
   /** Finished items within this many days are listed; default metrics.registerRecentDays. */
   recentDays?: number;
+  /** Only the rows that changed within the window. */
+  changedOnly?: boolean;
 }
 
 /** A register as the configuration defines its targets and windows, at now or at `query.asOf`. */
@@ -26,6 +28,7 @@ export function registerNow(
     recentDays: query.recentDays ?? rt.config.metrics.registerRecentDays,
     ...(query.program !== undefined ? { program: query.program } : {}),
     ...(query.team !== undefined ? { team: query.team } : {}),
+    ...(query.changedOnly === true ? { changedOnly: true } : {}),
   });
 }
 

@@ -119,6 +119,7 @@ export const LIST_COMMANDS: Record<string, Command> = {
       '  --team ID         only this team (dependencies: either item in it)',
       '  --as-of INSTANT   the register as it stood then (ISO 8601: 2026-11-30 or 2026-11-30T17:00:00Z)',
       '  --days N          list items finished, decided or closed within N days (default metrics.registerRecentDays, 30)',
+      '  --changed         only the rows that changed within the window: with --days 7, what changed since last week',
       '  --by team|program dependencies only: a matrix of open (stalled) links between teams or programs',
       '  --format FORMAT   table (default), json (one document), csv, or jsonl (one row per line)',
     ].join('\n'),
@@ -128,6 +129,7 @@ export const LIST_COMMANDS: Record<string, Command> = {
       'as-of': { type: 'string' },
       days: { type: 'string' },
       by: { type: 'string' },
+      changed: { type: 'boolean' },
       format: { type: 'string' },
     },
     positionals: true,
@@ -163,6 +165,7 @@ export const LIST_COMMANDS: Record<string, Command> = {
           ...(program !== undefined ? { program } : {}),
           ...(team !== undefined ? { team } : {}),
           ...(days !== undefined ? { recentDays: days } : {}),
+          ...(ctx.values['changed'] === true ? { changedOnly: true } : {}),
         });
         printRegister(ctx, format, result, by === 'team' || by === 'program' ? dependencyMatrix(result.rows, by) : undefined);
         return 0;

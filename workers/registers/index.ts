@@ -21,6 +21,8 @@ export interface RegisterOptions {
   recentDays: number;
   program?: string;
   team?: string;
+  /** Only the rows that changed within the window (the summary still describes the whole register). */
+  changedOnly?: boolean;
 }
 
 /** A value of a column as the register's readers get it: numbers as numbers, flags as booleans, lists as arrays. */
@@ -77,7 +79,7 @@ export async function readRegister(store: Store, definition: RegisterDefinition,
     recentDays: options.recentDays,
     summary: definition.summarize(rows, { recentDays: options.recentDays }),
     columns: definition.columns,
-    rows,
+    rows: options.changedOnly === true ? rows.filter((r) => r['change'] !== null && r['change'] !== '') : rows,
   };
 }
 

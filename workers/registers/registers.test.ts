@@ -98,7 +98,7 @@ const seen = (id: string, observedAt: string, date: string): MilestoneDateRow =>
 
 let store: Store;
 
-const read = (id: string, options: { asOf?: Date; program?: string; team?: string } = {}): Promise<RegisterResult> =>
+const read = (id: string, options: { asOf?: Date; program?: string; team?: string; changedOnly?: boolean } = {}): Promise<RegisterResult> =>
   readRegister(store, registerById(id)!, { params: testParams(), asOf: options.asOf ?? T, recentDays: 30, ...options });
 
 const keys = (r: RegisterResult, column = 'item'): unknown[] => r.rows.map((row) => row[column]);
@@ -286,6 +286,10 @@ describe('decision log', () => {
     expect(r.rows[3]).toMatchObject({ status: 'decided late', latency_hours: 216, outcome: 'Option B', decided: '2026-03-11 10:00' });
     expect(r.summary[0]).toBe('3 open: 2 past their target (1 release-critical), 1 within it');
     expect(r.rows.map((row) => row['change'])).toEqual(['', 'new', 'new', 'decided']);
+    // What changed within the window, alone; the summary still counts every open decision.
+    const changed = await read('decisions', { changedOnly: true });
+    expect(keys(changed)).toEqual(['D-1', 'D-2', 'D-3']);
+    expect(changed.summary).toEqual(r.summary);
   });
 });
 
