@@ -90,3 +90,41 @@ export function expandMacros(sql: string, range: GrafanaRange, vars: Variables =
     .replaceAll('$__toTime', `toDateTime(${to})`)
     .replaceAll('$__interval_s', String(range.intervalSeconds));
 }
+
+/** A panel's field configuration as a dashboard's JSON holds it: defaults, and overrides by field name. */
+export interface FieldConfig {
+  defaults: Record<string, unknown>;
+  overrides: Array<{ matcher: { id: string; options?: unknown }; properties: Array<{ id: string; value?: unknown }> }>;
+}
+
+/** A Grafana data link: where a click on a value goes. */
+export interface DataLink {
+  title: string;
+  url: string;
+  targetBlank?: boolean;
+}
+
+/**
+ * The value of a field config property for one field as Grafana resolves it: the last override that
+ * matches the field by name and sets the property, else the defaults' (a property id such as
+ * 'custom.hidden' names a nested default).
+ */
+export function fieldProperty(config: FieldConfig, field: string, id: string): unknown {
+  let value: unknown = id.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config.defaults);
+  for (const o of config.overrides) {
+    if (o.matcher.id !== 'byName' || o.matcher.options !== field) continue;
+    for (const p of o.properties) if (p.id === id) value = p.value;
+  }
+  return value;
+}
+
+/** Every data link of a panel: the defaults' and every override's. */
+export function panelLinks(config: FieldConfig): DataLink[] {
+  const own = (config.defaults['links'] as DataLink[] | undefined) ?? [];
+  return [...own, ...config.overrides.flatMap((o) => o.properties.filter((p) => p.id === 'links').flatMap((p) => p.value as DataLink[]))];
+}
+
+/** The dashboard uid a link opens (`/d/UID/...`), or undefined for a link out of Grafana. */
+export function linkedDashboard(url: string): string | undefined {
+  return /^\/d\/([^/?]+)/.exec(url)?.[1];
+}

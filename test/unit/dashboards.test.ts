@@ -4,8 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Store } from '../../infra/store/client.js';
+import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { StatusCategory, WorkItemRow } from '../../schemas/domain.js';
-import { expandMacros, type Variables } from '../support/grafana.js';
+import { metricParams } from '../../workers/metrics/engine.js';
+import { grafanaThresholds, TARGETS } from '../../workers/metrics/targets.js';
+import { writeRegisterSnapshot } from '../../workers/registers/snapshot.js';
+import {
+  expandMacros,
+  expandVariables,
+  fieldProperty,
+  linkedDashboard,
+  panelLinks,
+  type FieldConfig,
+  type Variables,
+} from '../support/grafana.js';
 import { queryRows, repoRoot, testStore } from '../support/harness.js';
 import { blocksLinkRow, workItemRow } from '../support/rows.js';
 import { seedDemoStore } from '../support/seeded-demo.js';
@@ -26,6 +38,16 @@ const panel = z.object({
   datasource: z.object({ uid: z.string() }),
   targets: z.array(target).min(1),
   transformations: z.array(z.object({ id: z.string(), options: z.record(z.string(), z.unknown()) })).optional(),
+  fieldConfig: z.object({
+    defaults: z.record(z.string(), z.unknown()),
+    overrides: z.array(
+      z.object({
+        matcher: z.object({ id: z.string(), options: z.unknown() }),
+        properties: z.array(z.object({ id: z.string(), value: z.unknown() })),
+      }),
+    ),
+  }),
+  options: z.record(z.string(), z.unknown()).optional(),
 });
 const variable = z.object({
   name: z.string(),
@@ -35,9 +57,17 @@ const variable = z.object({
   includeAll: z.boolean(),
   allValue: z.literal(''),
 });
+const dashboardLink = z.object({
+  type: z.string(),
+  tags: z.array(z.string()).optional(),
+  includeVars: z.boolean().optional(),
+  keepTime: z.boolean().optional(),
+});
 const dashboard = z.object({
   uid: z.string().min(1),
   title: z.string().min(1),
+  tags: z.array(z.string()),
+  links: z.array(dashboardLink).default([]),
   panels: z.array(panel).min(1),
   templating: z.object({ list: z.array(variable) }),
 });
@@ -139,6 +169,63 @@ describe('dashboard provisioning', () => {
     }
     expect(json.templating.list.map((v) => v.name)).toEqual(['program', 'team', 'service']);
     for (const v of json.templating.list) expect(v.datasource.uid).toBe(DATASOURCE_UID);
+  });
+
+  it.each(dashboards)('$file: links to every other dashboard, keeping the time range and the variables', ({ json }) => {
+    const links = json.links.filter(
+      (l) => l.type === 'dashboards' && l.includeVars === true && l.keepTime === true && (l.tags ?? []).length > 0,
+    );
+    // Grafana lists the dashboards that carry every tag of the link
+    const reached = dashboards.filter((d) => d.json.uid !== json.uid && links.some((l) => l.tags!.every((t) => d.json.tags.includes(t))));
+    expect(reached.map((d) => d.json.uid).sort()).toEqual(
+      dashboards
+        .filter((d) => d.json.uid !== json.uid)
+        .map((d) => d.json.uid)
+        .sort(),
+    );
+  });
+
+  it.each(dashboards)('$file: every panel states its unit', ({ json }) => {
+    for (const p of json.panels) expect(p.fieldConfig.defaults['unit'], p.title).toMatch(/^\S+$/);
+  });
+
+  it.each(dashboards)('$file: the pickers show names; Team is narrowed by Program, Service by both', ({ json }) => {
+    const [program, team, service] = json.templating.list.map((v) => v.query.rawSql);
+    // the ClickHouse data source takes the first column as the value and the second as the text shown
+    for (const sql of [program, team, service]) expect(sql).toMatch(/^SELECT id AS __value, name AS __text FROM org_scopes FINAL /);
+    expect(program).not.toContain('$');
+    expect(team).toContain("program = '${program}'");
+    expect(service).toContain("program = '${program}'");
+    expect(service).toContain("team = '${team}'");
+  });
+
+  it.each(dashboards)("$file: stat panels of a targeted metric carry the target's thresholds and show their colour", ({ json }) => {
+    for (const p of json.panels.filter((x) => x.type === 'stat')) {
+      const sql = p.targets.map((t) => t.rawSql).join('\n');
+      const shown = TARGETS.filter((t) => t.computed && sql.includes(`'${t.metric}'`));
+      for (const t of shown) {
+        // the column is named after the metric, so the thresholds are found by it
+        expect(sql, `${p.title}: a column named ${t.metric}`).toMatch(new RegExp(`AS ${t.metric}\\b`));
+        expect(fieldProperty(p.fieldConfig as FieldConfig, t.metric, 'thresholds'), `${p.title}: ${t.metric}`).toEqual(
+          grafanaThresholds(t),
+        );
+      }
+      if (shown.length > 0) expect(p.options?.['colorMode'], p.title).not.toBe('none');
+    }
+  });
+
+  it('shows every computed target on a stat panel', () => {
+    const stats = dashboards.flatMap((d) => d.json.panels.filter((p) => p.type === 'stat'));
+    for (const t of TARGETS.filter((x) => x.computed)) {
+      expect(
+        stats.some(
+          (p) =>
+            fieldProperty(p.fieldConfig as FieldConfig, t.metric, 'thresholds') !== undefined &&
+            p.targets[0]!.rawSql.includes(`AS ${t.metric}`),
+        ),
+        t.metric,
+      ).toBe(true);
+    }
   });
 });
 
@@ -338,6 +425,7 @@ describe('every panel query against a seeded store', () => {
   const now = new Date('2026-10-01T00:00:00Z');
   const range = { from: new Date(now.getTime() - 90 * 86_400_000), to: now, intervalSeconds: 86_400 };
   let values: Variables[];
+  let org: Awaited<ReturnType<typeof seedDemoStore>>['org'];
 
   beforeAll(async () => {
     store = await testStore();
@@ -420,6 +508,9 @@ describe('every panel query against a seeded store', () => {
       format: 'JSONEachRow',
     });
     await seedDependencies(store);
+    // the registers as the application writes them for the dashboards, taken at the same instant
+    await writeRegisterSnapshot(store, { params: metricParams(defaultModel(), defaultMetricsConfig()), now, recentDays: 14 });
+    org = demo.org;
     const team = demo.org.programs[0]!.teams[0]!;
     values = [
       { program: '', team: '', service: '' },
@@ -609,12 +700,121 @@ describe('every panel query against a seeded store', () => {
     expect(undelivered).toEqual([expect.objectContaining({ link: STALLS.undelivered.link_key, team: 'payments', hours_undelivered: 4 })]);
   });
 
-  it('resolves every variable from the store', async () => {
+  it('resolves every variable from the store: ids as values, configured names as text, teams of the chosen program', async () => {
+    type Option = { __value: string; __text: string };
+    const options = async (sql: string, vars: Variables): Promise<Option[]> => queryRows<Option>(store, expandVariables(sql, vars));
+    const all = { program: '', team: '', service: '' };
     for (const { json } of dashboards) {
-      for (const v of json.templating.list) {
-        const rows = await queryRows<{ scope_id: string }>(store, v.query.rawSql);
-        expect(rows.length, `${json.title}: $${v.name}`).toBeGreaterThan(0);
+      const [program, team, service] = json.templating.list.map((v) => v.query.rawSql) as [string, string, string];
+      expect(await options(program, all), json.title).toEqual(
+        org.programs.map((p) => ({ __value: p.id, __text: p.name })).sort((a, b) => a.__text.localeCompare(b.__text)),
+      );
+      expect((await options(team, all)).map((o) => o.__value).sort(), json.title).toEqual(
+        org.programs.flatMap((p) => p.teams.map((t) => t.id)).sort(),
+      );
+      for (const p of org.programs) {
+        const teams = await options(team, { ...all, program: p.id });
+        expect(teams, `${json.title}: teams of ${p.id}`).toEqual(
+          p.teams.map((t) => ({ __value: t.id, __text: t.name })).sort((a, b) => a.__text.localeCompare(b.__text)),
+        );
+        const t = p.teams[0]!;
+        const services = await options(service, { ...all, program: p.id, team: t.id });
+        expect(services.map((o) => o.__value).sort(), `${json.title}: services of ${t.id}`).toEqual(
+          t.services.map((x) => (typeof x === 'string' ? x : x.name)).sort(),
+        );
       }
     }
+  });
+
+  const tables = dashboards.flatMap(({ file, json }) => json.panels.filter((p) => p.type === 'table').map((panel) => ({ file, panel })));
+
+  it.each(tables)('$file: $panel.title links titles to their source and rows to the dashboard that explains them', async ({ panel: p }) => {
+    const config = p.fieldConfig as FieldConfig;
+    const rows = await queryRows<Record<string, unknown>>(store, expandMacros(p.targets[0]!.rawSql, range, values[0]));
+    const columns = Object.keys(rows[0]!);
+    // each url column is hidden and opens from its title column: url from title, blocker_url from blocker_title
+    for (const url of columns.filter((c) => /(^|_)url$/.test(c))) {
+      const title = url.replace(/url$/, 'title');
+      expect(columns, `${p.title}: a ${title} column beside ${url}`).toContain(title);
+      const links = (fieldProperty(config, title, 'links') ?? []) as Array<{ url: string; targetBlank?: boolean }>;
+      expect(links, `${p.title}: ${title} opens ${url}`).toContainEqual(
+        expect.objectContaining({ url: `\${__data.fields.${url}}`, targetBlank: true }),
+      );
+      expect(fieldProperty(config, url, 'custom.hidden'), `${p.title}: ${url} hidden`).toBe(true);
+      expect(
+        rows.some((r) => r[title] !== '' && r[url] !== ''),
+        `${p.title}: some row has a ${title} and a ${url}`,
+      ).toBe(true);
+    }
+    // every table leads to a dashboard, keeping the time range and narrowing to the selection or the row
+    const toDashboards = panelLinks(config).filter((l) => linkedDashboard(l.url) !== undefined);
+    expect(toDashboards.length, p.title).toBeGreaterThan(0);
+    for (const l of toDashboards) {
+      expect(
+        dashboards.map((d) => d.json.uid),
+        l.url,
+      ).toContain(linkedDashboard(l.url));
+      expect(l.url).toContain('${__url_time_range}');
+      expect(l.url).toMatch(/\$\{__all_variables\}|var-program=/);
+    }
+    // a link names only fields the query gives
+    for (const l of panelLinks(config))
+      for (const [, f] of l.url.matchAll(/\$\{__data\.fields\.(\w+)\}/g)) expect(columns, l.url).toContain(f);
+  });
+
+  const registerPanels = dashboards
+    .find((d) => d.json.uid === 'ptel-program-health')!
+    .json.panels.filter((p) => p.targets[0]!.rawSql.includes('register_rows'));
+
+  it('opens Program health with the registers, before the KPI stats', () => {
+    expect(registerPanels.map((p) => p.title)).toEqual(['Milestones at risk', 'Top open risks', 'Overdue decisions', 'Cross-team stalls']);
+    const raw = JSON.parse(readFileSync(path.join(DIR, 'json/program-health.json'), 'utf8')) as {
+      panels: Array<{ id: number; type: string; gridPos: { y: number } }>;
+    };
+    const registers = raw.panels.filter((p) => registerPanels.some((r) => r.id === p.id));
+    const bottom = Math.max(...registers.map((p) => p.gridPos.y));
+    const stats = raw.panels.filter((p) => p.type === 'stat');
+    expect(stats.length).toBeGreaterThan(0);
+    for (const s of stats) expect(s.gridPos.y, String(s.id)).toBeGreaterThan(bottom);
+  });
+
+  it.each(registerPanels)('Program health: $title reads the registers, coloured by flag and narrowed by Program and Team', async (p) => {
+    const config = p.fieldConfig as FieldConfig;
+    expect(fieldProperty(config, 'flag', 'custom.cellOptions')).toMatchObject({ type: 'color-background', applyToRow: true });
+    const mapped = (fieldProperty(config, 'flag', 'mappings') as Array<{ options: Record<string, { color: string }> }>)[0]!.options;
+    expect(Object.fromEntries(Object.entries(mapped).map(([k, v]) => [k, v.color]))).toEqual({
+      red: 'red',
+      amber: 'orange',
+      green: 'green',
+    });
+
+    type Row = { item: string; title: string; program: string; team: string; status: string; flag: string; url: string };
+    const rows = await queryRows<Row>(store, expandMacros(p.targets[0]!.rawSql, range, values[0]));
+    expect(rows.length, p.title).toBeGreaterThan(0);
+    for (const r of rows) expect(r.title, `${p.title}: ${r.item}`).not.toBe('');
+    // what each panel keeps, against the register rows themselves
+    const stored = await queryRows<{ register: string; item: string; flag: string; status: string; cross_team: number; change: string }>(
+      store,
+      `SELECT register, item, flag, status, JSONExtractBool(fields, 'cross_team') AS cross_team, JSONExtractString(fields, 'change') AS change
+       FROM register_rows FINAL`,
+    );
+    const expected = {
+      'Milestones at risk': stored.filter((r) => r.register === 'milestones' && (r.flag === 'red' || r.flag === 'amber')),
+      'Top open risks': stored.filter((r) => r.register === 'risks' && r.change !== 'closed').slice(0, 10),
+      'Overdue decisions': stored.filter((r) => r.register === 'decisions' && r.status === 'overdue'),
+      'Cross-team stalls': stored.filter((r) => r.register === 'dependencies' && r.status === 'stalled' && Number(r.cross_team) === 1),
+    }[p.title]!;
+    if (p.title === 'Top open risks') expect(rows).toHaveLength(Math.min(10, expected.length));
+    else expect(rows.map((r) => r.item).sort()).toEqual(expected.map((r) => r.item).sort());
+    // a program or a team keeps its own rows
+    const { program, team } = rows[0]!;
+    const narrowed = await queryRows<Row>(store, expandMacros(p.targets[0]!.rawSql, range, { program, team, service: '' }));
+    expect(narrowed.length).toBeGreaterThan(0);
+    for (const r of narrowed) expect([r.program, r.team]).toEqual([program, team]);
+    const elsewhere = await queryRows<Row>(
+      store,
+      expandMacros(p.targets[0]!.rawSql, range, { program: 'no-such-program', team: '', service: '' }),
+    );
+    expect(elsewhere).toEqual([]);
   });
 });
