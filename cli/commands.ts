@@ -33,6 +33,7 @@ import { LIST_COMMANDS } from './list-command.js';
 import { onShutdownSignal } from './lifecycle.js';
 import { METRICS_COMMANDS } from './metrics-commands.js';
 import { parseInstant, printTable } from './output.js';
+import { createRunProgress } from './run-progress.js';
 import { freshnessLines, originLine, runSummary } from './summary.js';
 
 /** The runtime options of a command: its clock, when it was given one. */
@@ -113,7 +114,7 @@ async function runOnceCommand(ctx: CommandContext): Promise<number> {
   const code = await withRuntime(
     ctx.config,
     async (rt) => {
-      const display = createProgressDisplay(ctx.out);
+      const display = createRunProgress(ctx.out);
       try {
         result = await runOnce(rt, { ...startHooks(ctx), onProgress: (p) => display.update(p) });
       } finally {

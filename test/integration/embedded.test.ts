@@ -50,16 +50,28 @@ describe('embedded mode', () => {
     const dataDir = tempDir('ptel-embedded-');
     const first = run(dataDir);
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/stored \d+ events/);
-    expect(first.stdout).toContain('github.pull_request');
-    expect(first.stdout).toContain('jira.issue');
-    expect(first.stdout).toContain('pagerduty.incident');
-    expect(first.stdout).toContain('dead letters: none');
     const expected = loadDemo(loadConfig({ env: { PTEL_DATA_DIR: dataDir }, cwd: tempDir() })).records.length;
+    expect(first.stdout).toContain(`Ingested: ${expected.toLocaleString('en-US')} events from 3 sources (0 dead letters)`);
     expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+    // The events per source and type are ptel status's.
+    const status = spawnSync(process.execPath, [cliPath, 'status'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
+    expect(status.status, status.stderr).toBe(0);
+    for (const type of ['github.pull_request', 'jira.issue', 'pagerduty.incident']) expect(status.stdout).toContain(type);
+    expect(status.stdout).toContain('dead letters: none');
 
-    const second = run(dataDir);
-    expect(second.status, second.stderr).toBe(0);
+    // As a terminal shows it (stdout and stderr in one stream), with every log line: the summary comes after the last.
+    const second = spawnSync('sh', ['-c', `"${process.execPath}" "${cliPath}" run --once 2>&1`], {
+      env: { ...env(dataDir), PTEL_LOG_LEVEL: 'debug' },
+      encoding: 'utf8',
+      cwd: tempDir(),
+    });
+    expect(second.status, second.stdout).toBe(0);
+    const lines = second.stdout.trimEnd().split('\n');
+    const logs = lines.flatMap((l, i) => (l.startsWith('{"level"') ? [i] : []));
+    const summary = lines.findIndex((l) => l.startsWith('Ingested: '));
+    expect(logs.length).toBeGreaterThan(0);
+    expect(summary, second.stdout).toBeGreaterThan(Math.max(...logs));
+    expect(lines.at(-1)).toMatch(/^Next: ptel /);
     expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
   });
 
@@ -89,7 +101,7 @@ describe('embedded mode', () => {
     );
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
-    expect(out).not.toContain('stored ');
+    expect(out).not.toContain('Ingested: ');
 
     const again = run(dataDir);
     expect(again.status, again.stderr).toBe(0);
