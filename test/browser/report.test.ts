@@ -27,7 +27,7 @@ describe('report.html in headless Chromium', () => {
     await browser?.close();
   });
 
-  const SECTIONS = ['dora', 'trends', 'kpis', 'risks', 'stalls', 'incidents'];
+  const SECTIONS = ['trends', 'kpis', 'risks', 'stalls', 'incidents'];
 
   it('shows every section of every scope without a request or an error, prints to A4 pages, and is no blank picture', async () => {
     const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
@@ -97,6 +97,84 @@ describe('report.html in headless Chromium', () => {
 
     expect(requests).toEqual([]);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('opens with the status readout, which reads at phone width (390 px) with no sideways scroll, its colour shown and its items linked', async () => {
+    const context = await browser.newContext({ offline: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await context.route('**/*', (route) => route.abort());
+    const page = await context.newPage();
+    await page.setContent(exported.report, { waitUntil: 'load' });
+
+    // A readout page per program, the org's first (the demo has several programs).
+    const programs = exported.demo.org.programs.map((p) => `program:${p.id}`);
+    expect(programs.length).toBeGreaterThan(1);
+    const readouts = page.locator('section.readout');
+    const pages: Array<string | null> = [];
+    for (let i = 0; i < (await readouts.count()); i++) pages.push(await readouts.nth(i).getAttribute('data-readout'));
+    expect(pages).toEqual(['org:org', ...programs]);
+    // The readout comes first after the title; the page is exactly as wide as the viewport (no horizontal
+    // overflow); the KPI table, wider than a phone, scrolls inside its own box.
+    const layout = z
+      .object({
+        first: z.string().nullable(),
+        doc: z.number(),
+        body: z.number(),
+        view: z.number(),
+        box: z.object({ scroll: z.number(), client: z.number(), overflow: z.string() }),
+        badge: z.object({ bg: z.string(), right: z.number(), bottom: z.number() }),
+        outside: z.array(z.string()),
+      })
+      .parse(
+        await page.evaluate(`(() => {
+          const box = document.querySelector('section.scope [data-section="kpis"] .scroll');
+          const badge = document.querySelector('section.readout .status .badge');
+          const r = badge.getBoundingClientRect();
+          return {
+            first: document.querySelector('body > header').nextElementSibling.getAttribute('data-section'),
+            doc: document.documentElement.scrollWidth,
+            body: document.body.scrollWidth,
+            view: document.documentElement.clientWidth,
+            box: { scroll: box.scrollWidth, client: box.clientWidth, overflow: getComputedStyle(box).overflowX },
+            badge: { bg: getComputedStyle(badge).backgroundColor, right: r.right, bottom: r.bottom },
+            outside: [...document.querySelectorAll('section.readout *')]
+              .filter((e) => e.getBoundingClientRect().right > 390.5)
+              .map((e) => e.outerHTML.slice(0, 80)),
+          };
+        })()`),
+      );
+    expect(layout.first).toBe('readout');
+    expect(layout.view).toBe(390);
+    expect(layout.doc).toBeLessThanOrEqual(layout.view);
+    expect(layout.body).toBeLessThanOrEqual(layout.view);
+    expect(layout.box.scroll).toBeGreaterThan(layout.box.client);
+    expect(layout.box.overflow).toBe('auto');
+    // Nothing in the readout sticks out of the viewport.
+    expect(layout.outside).toEqual([]);
+
+    // The status colour: the badge says it in a word, on that colour, within the first screen.
+    const status = readouts.first().locator('.status');
+    const colour = await status.getAttribute('data-status');
+    expect(['red', 'amber', 'green']).toContain(colour);
+    expect((await status.locator('.badge').innerText()).toLowerCase()).toBe(colour);
+    expect(await status.locator('.badge').isVisible()).toBe(true);
+    const expectedBg = { red: 'rgb(183, 28, 28)', amber: 'rgb(138, 83, 0)', green: 'rgb(26, 107, 48)' }[
+      colour as 'red' | 'amber' | 'green'
+    ];
+    expect(layout.badge.bg).toBe(expectedBg);
+    expect(layout.badge.right).toBeLessThanOrEqual(390);
+    expect(layout.badge.bottom).toBeLessThanOrEqual(844);
+    expect(await status.locator('.why').innerText()).not.toBe('');
+
+    // Every named item of the readout links to its source.
+    const lines = readouts.first().locator('[data-readout-section] li[data-flag], [data-readout-section] li[data-change]');
+    expect(await lines.count()).toBeGreaterThan(0);
+    for (let i = 0; i < (await lines.count()); i++) {
+      const href = await lines.nth(i).locator('a').first().getAttribute('href');
+      expect(href, await lines.nth(i).innerText()).toMatch(/^https?:\/\//);
+    }
+    expect(await readouts.first().locator('[data-readout-section="risks"] li a').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(exported.out, 'report-phone.png'), fullPage: false });
     await context.close();
   });
 });

@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DemoOrg } from '../../connectors/demo/generator.js';
 import { fixedClock } from '../../infra/clock.js';
-import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
+import { defaultMetricsConfig, defaultModel, orgSchema, type OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
+import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow, WorkItemKind, WorkItemRow } from '../../schemas/domain.js';
 import { runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
 import { tempDir, testStore } from './harness.js';
+import { insertTables } from './mapping.js';
+import { blocksLinkRow, workItemRow } from './rows.js';
 import { seedDemoStore } from './seeded-demo.js';
 
 /** A scope id with a comma, quotes and a line break, and text that would be markup if not escaped. */
@@ -122,4 +125,223 @@ export async function exportedMonth(): Promise<ExportedMonth> {
     json: JSON.parse(readFileSync(path.join(dir, 'kpis.json'), 'utf8')) as KpiExport,
     report: readFileSync(path.join(dir, 'report.html'), 'utf8'),
   };
+}
+
+/**
+ * A hand-built organisation for the readout, exported for September 2026 (every fact below is chosen so
+ * the expected readout can be worked out by hand). Programs: payments (teams checkout and ledger) and
+ * discovery (team search). At the end of September (2026-10-01 00:00 UTC) against the end of August:
+ *
+ * - payments: Ledger GA overdue (committed 09-25); Checkout 2.0 slipped (09-20, re-planned on 09-10 to
+ *   10-15); Checkout 1.9 finished on time on 09-05. Risk R-1 high with no owner (given one on 10-03, after
+ *   the month); R-2 high, raised 09-15, owned by lee; R-3 medium, mitigated on 09-12. Decision D-1 created
+ *   09-01 09:00, past its 5-business-day target; D-2 open within its target; D-3 decided late on 09-03.
+ * - discovery: Search GA on plan (11-30); SRC-8 blocks SRC-7 since 09-02, SRC-8 idle since then: a stall
+ *   within the program.
+ * Monthly values for August and September: change lead time p50 (payments 30 h, then 72 h), incidents,
+ * and the milestone on-time rates against the original and the latest plan.
+ */
+export const READOUT_MONTH = '2026-09';
+/** When the hand-built export is made: after R-1 got its owner. */
+export const READOUT_NOW = new Date('2026-10-10T00:00:00Z');
+
+const TEAM_PROGRAM: Record<string, string> = { checkout: 'payments', ledger: 'payments', search: 'discovery' };
+
+export const readoutOrg = (): OrgConfig =>
+  orgSchema.parse({
+    programs: [
+      {
+        id: 'payments',
+        name: 'Payments',
+        teams: [
+          { id: 'checkout', name: 'Checkout' },
+          { id: 'ledger', name: 'Ledger' },
+        ],
+      },
+      { id: 'discovery', name: 'Discovery', teams: [{ id: 'search', name: 'Search' }] },
+    ],
+  });
+
+const browse = (key: string): string => `https://acme.atlassian.net/browse/${key}`;
+
+function item(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
+  return workItemRow({
+    item_id: `id-${key}`,
+    key,
+    project: key.split('-')[0]!,
+    type: kind,
+    kind,
+    status: 'To Do',
+    status_category: 'todo',
+    priority: 'Medium',
+    priority_rank: 3,
+    assignee: 'dana',
+    created_at: '2026-08-01T09:00:00.000Z',
+    updated_at: '2026-09-30T09:00:00.000Z',
+    summary: `${key} title`,
+    team,
+    program: TEAM_PROGRAM[team] ?? '',
+    url: browse(key),
+    raw_event_id: 'e',
+    version: 1,
+    ...extra,
+  });
+}
+
+let changes = 0;
+function changed(key: string, at: string, field: string, from: string, to: string): WorkItemHistoryRow {
+  changes += 1;
+  return {
+    source: 'jira',
+    item_id: `id-${key}`,
+    history_id: `h${changes}`,
+    field,
+    field_id: field,
+    from_value: from,
+    from_string: from,
+    to_value: to,
+    to_string: to,
+    changed_at: at,
+    author: 'sam',
+    raw_event_id: 'e',
+    version: 1,
+  };
+}
+
+function version(id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow {
+  return {
+    source: 'jira',
+    milestone_id: id,
+    kind: 'version',
+    name,
+    project: '',
+    state: 'open',
+    raw_state: 'unreleased',
+    start_date: '2026-07-01',
+    committed_date: null,
+    completed_at: null,
+    team,
+    program: TEAM_PROGRAM[team] ?? '',
+    url: `https://acme.atlassian.net/projects/${id}`,
+    raw_event_id: 'e',
+    version: 1,
+    is_deleted: 0,
+    ...extra,
+  };
+}
+
+const planned = (id: string, observedAt: string, date: string): MilestoneDateRow => ({
+  source: 'jira',
+  milestone_id: id,
+  committed_date: date,
+  observed_at: observedAt,
+  basis: 'snapshot',
+  raw_event_id: 'e',
+  version: 1,
+});
+
+/** Monthly values of August and September for a scope: [metric, unit, August, September]. */
+function monthly(scope_kind: string, scope_id: string, values: Array<[string, string, number, number]>): object[] {
+  return values.flatMap(([metric, unit, august, september]) =>
+    [
+      ['2026-08-01', august],
+      ['2026-09-01', september],
+    ].map(([period_start, value]) => ({
+      metric,
+      scope_kind,
+      scope_id,
+      period_kind: 'month',
+      period_start,
+      value,
+      numerator: unit === 'ratio' ? Number(value) * 4 : value,
+      denominator: unit === 'ratio' ? 4 : null,
+      sample_size: 4,
+      unit,
+      definition_version: 1,
+      computed_at: '2026-10-01 03:00:00.000',
+      version: 1,
+    })),
+  );
+}
+
+/** The hand-built organisation's store (see above), with the settings to export it. */
+export async function readoutStore(): Promise<{ store: Store; settings: ExportSettings; out: string }> {
+  const out = tempDir('ptel-readout-');
+  const store = await testStore();
+  await insertTables(store, {
+    milestones: [
+      version('version/1', 'Checkout 2.0', 'checkout', { committed_date: '2026-10-15' }),
+      version('version/2', 'Ledger GA', 'ledger', { committed_date: '2026-09-25' }),
+      version('version/3', 'Checkout 1.9', 'checkout', {
+        state: 'done',
+        raw_state: 'released',
+        committed_date: '2026-09-05',
+        completed_at: '2026-09-05T00:00:00.000Z',
+      }),
+      version('version/4', 'Search GA', 'search', { committed_date: '2026-11-30' }),
+    ],
+    milestone_dates: [
+      planned('version/1', '2026-08-01T00:00:00.000Z', '2026-09-20'),
+      planned('version/1', '2026-09-10T00:00:00.000Z', '2026-10-15'),
+      planned('version/2', '2026-08-01T00:00:00.000Z', '2026-09-25'),
+      planned('version/3', '2026-08-01T00:00:00.000Z', '2026-09-05'),
+      planned('version/4', '2026-08-01T00:00:00.000Z', '2026-11-30'),
+    ],
+    work_items: [
+      item('R-1', 'risk', 'checkout', { severity: 'High', assignee: 'sam', created_at: '2026-08-10T12:00:00.000Z' }),
+      item('R-2', 'risk', 'ledger', { severity: 'High', assignee: 'lee', created_at: '2026-09-15T12:00:00.000Z' }),
+      item('R-3', 'risk', 'checkout', {
+        severity: 'Medium',
+        status: 'Mitigated',
+        status_category: 'done',
+        created_at: '2026-07-01T12:00:00.000Z',
+      }),
+      item('D-1', 'decision', 'checkout', { created_at: '2026-09-01T09:00:00.000Z' }),
+      item('D-2', 'decision', 'ledger', { assignee: 'lee', created_at: '2026-09-29T09:00:00.000Z' }),
+      item('D-3', 'decision', 'ledger', {
+        status: 'Decided',
+        status_category: 'done',
+        resolution: 'Option B',
+        created_at: '2026-08-25T10:00:00.000Z',
+      }),
+      item('SRC-8', 'task', 'search', {
+        status: 'In Progress',
+        status_category: 'in_progress',
+        created_at: '2026-08-20T09:00:00.000Z',
+        updated_at: '2026-09-02T09:00:00.000Z',
+      }),
+      item('SRC-7', 'task', 'search', { created_at: '2026-08-20T09:00:00.000Z', updated_at: '2026-08-20T09:00:00.000Z' }),
+    ],
+    work_item_history: [
+      changed('R-1', '2026-10-03T10:00:00.000Z', 'assignee', '', 'sam'),
+      changed('R-3', '2026-09-12T10:00:00.000Z', 'status', 'To Do', 'Mitigated'),
+      changed('D-3', '2026-09-03T10:00:00.000Z', 'status', 'To Do', 'Decided'),
+    ],
+    work_item_links: [blocksLinkRow('SRC-8', 'SRC-7', '2026-09-02T12:00:00.000Z')],
+    metric_values: [
+      ...monthly('org', 'org', [
+        ['change_lead_time_p50', 'hours', 30, 60],
+        ['incident_count', 'count', 6, 3],
+      ]),
+      ...monthly('program', 'payments', [
+        ['change_lead_time_p50', 'hours', 30, 72],
+        ['incident_count', 'count', 4, 2],
+        ['milestone_on_time_rate_original', 'ratio', 0.5, 0.5],
+        ['milestone_on_time_rate_latest', 'ratio', 0.5, 1],
+      ]),
+      ...monthly('program', 'discovery', [
+        ['change_lead_time_p50', 'hours', 20, 24],
+        ['incident_count', 'count', 2, 1],
+      ]),
+    ],
+  });
+  const settings: ExportSettings = {
+    model: defaultModel(),
+    metrics: defaultMetricsConfig(),
+    org: readoutOrg(),
+    export: { enabled: true, cron: '30 5 1 * *' },
+    dataDir: out,
+    configPath: undefined,
+  };
+  return { store, settings, out };
 }

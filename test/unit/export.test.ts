@@ -23,9 +23,10 @@ import { CSV_COLUMNS, kpiRows, readMonthlyValues } from '../../workers/export/kp
 import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export/month.js';
 import { tierOf } from '../../workers/metrics/benchmarks.js';
 import { metricById } from '../../workers/metrics/definitions/index.js';
+import { readouts, type Readout } from '../../workers/export/readout.js';
 import { describeScopes, reportData } from '../../workers/export/report-data.js';
 import { queryRows, quietLogger, tempDir, testStore } from '../support/harness.js';
-import { exportedMonth, HOSTILE_SCOPE, MONTH, NOW } from '../support/exported-month.js';
+import { exportedMonth, HOSTILE_SCOPE, MONTH, NOW, READOUT_MONTH, READOUT_NOW, readoutStore } from '../support/exported-month.js';
 
 /** RFC 4180: CRLF between records, fields in double quotes may hold commas, CR, LF and doubled quotes. */
 function parseCsv(text: string): string[][] {
@@ -255,13 +256,13 @@ describe('ptel export: the files', () => {
     for (const d of data) expect(d.stalls.length, `${d.scope.kind}:${d.scope.id}`).toBe(stored(d.scope.kind, d.scope.id));
   });
 
-  it('has a section per org, program and team with the DORA tiers, trends, KPIs, risks, stalls and incidents', () => {
+  it('has a section per org, program and team with the trends, KPIs (with the DORA tiers), risk signals, stalls and incidents', () => {
     const scopes = [...report.matchAll(/<section class="scope" id="[^"]+" data-scope="([^"]+)"/g)].map((m) => m[1]);
     const teams = demo.org.programs.flatMap((p) => p.teams.map((t) => `team:${t.id}`));
     expect(scopes).toContain('org:org');
     for (const p of demo.org.programs) expect(scopes).toContain(`program:${p.id}`);
     for (const t of teams) expect(scopes).toContain(t);
-    for (const name of ['dora', 'trends', 'kpis', 'risks', 'stalls', 'incidents'])
+    for (const name of ['trends', 'kpis', 'risks', 'stalls', 'incidents'])
       expect(report.match(new RegExp(`data-section="${name}"`, 'g'))).toHaveLength(scopes.length);
   });
 });
@@ -556,5 +557,171 @@ describe('ptel export --as-of: the month as the store held it at an instant', ()
     const earlier = await linked(new Date(first.getTime() - 1));
     expect(earlier.map((i) => i.id)).toEqual(now.map((i) => i.id));
     expect(earlier.every((i) => i.deployments.length === 0)).toBe(true);
+  });
+});
+
+describe('the report opens with a status readout per program, from the registers at the end of the month', () => {
+  let hand: { store: Store; settings: ExportSettings; out: string };
+  let pages: Readout[];
+  let html: string;
+
+  const page = (id: string): Readout => pages.find((p) => `${p.scope.kind}:${p.scope.id}` === id)!;
+  const names = (list: ReadonlyArray<{ item: string }>): string[] => list.map((i) => i.item);
+
+  beforeAll(async () => {
+    hand = await readoutStore();
+    const clock = fixedClock(READOUT_NOW);
+    const r = await runExport({ store: hand.store, config: hand.settings, month: READOUT_MONTH, out: hand.out, clock });
+    html = readFileSync(path.join(r.dir, 'report.html'), 'utf8');
+    const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
+    pages = await readouts({
+      store: hand.store,
+      month: READOUT_MONTH,
+      scopes: describeScopes(rows, hand.settings.org),
+      rows,
+      config: hand.settings,
+      until: READOUT_NOW,
+    });
+  }, 120_000);
+  afterAll(() => hand.store.close());
+
+  it('has a page for the org (it has two programs) and one per program, taken at the end of the month and of the month before', () => {
+    expect(pages.map((p) => `${p.scope.kind}:${p.scope.id}`)).toEqual(['org:org', 'program:payments', 'program:discovery']);
+    for (const p of pages) expect([p.asOf, p.previousAsOf]).toEqual(['2026-10-01T00:00:00.000Z', '2026-09-01T00:00:00.000Z']);
+  });
+
+  it('colours a program red with every reason, naming the items and linking them', () => {
+    const payments = page('program:payments');
+    expect(payments.health.colour).toBe('red');
+    expect(payments.health.reasons.map((r) => [r.rule, r.colour, r.items.map((i) => i.name)])).toEqual([
+      ['milestone_overdue', 'red', ['Ledger GA']],
+      ['high_risk_unowned', 'red', ['R-1']],
+      ['milestone_slipped', 'amber', ['Checkout 2.0']],
+      ['decision_overdue', 'amber', ['D-1']],
+    ]);
+    expect(payments.health.summary).toBe(
+      'Red: 1 milestone overdue: Ledger GA; 1 high risk without an owner: R-1. Also amber: 1 milestone slipped: Checkout 2.0; 1 decision past its target: D-1.',
+    );
+    // a stall inside another program does not colour this one
+    expect(page('program:discovery').health).toMatchObject({
+      colour: 'amber',
+      summary: 'Amber: 1 dependency stalled: SRC-8 blocks SRC-7.',
+    });
+    expect(page('org:org').health.reasons.map((r) => r.rule)).toEqual([
+      'milestone_overdue',
+      'high_risk_unowned',
+      'milestone_slipped',
+      'decision_overdue',
+      'dependency_stalled',
+    ]);
+  });
+
+  it('lists the milestones at risk, the top risks with their owners as they were at the month end, and the decisions needed', () => {
+    const payments = page('program:payments');
+    expect(payments.milestonesAtRisk.map((m) => [m.item, m.status, m.flag, m.due, m.url])).toEqual([
+      ['Ledger GA', 'overdue', 'red', '2026-09-25', 'https://acme.atlassian.net/projects/version/2'],
+      ['Checkout 2.0', 'slipped', 'amber', '2026-10-15', 'https://acme.atlassian.net/projects/version/1'],
+    ]);
+    // R-1 got an owner on 10-03, after the month: at its end it had none. Both are red on the risk register's
+    // board (high and not started), only R-1 colours the program (a high risk nobody owns).
+    expect(payments.topRisks.map((r) => [r.item, r.owner, r.flag, r.url])).toEqual([
+      ['R-1', '', 'red', 'https://acme.atlassian.net/browse/R-1'],
+      ['R-2', 'lee', 'red', 'https://acme.atlassian.net/browse/R-2'],
+    ]);
+    expect(payments.decisionsNeeded.map((d) => [d.item, d.status, d.owner])).toEqual([
+      ['D-1', 'overdue', 'dana'],
+      ['D-2', 'open', 'lee'],
+    ]);
+    expect(names(page('program:discovery').milestonesAtRisk)).toEqual([]);
+    expect(names(page('program:discovery').topRisks)).toEqual([]);
+  });
+
+  it('says what changed since the month before: slips, finished milestones, risks raised and closed, decisions made, new stalls, KPI moves', () => {
+    expect(page('program:payments').changes.map((c) => [c.kind, c.item.name, c.detail])).toEqual([
+      ['milestone_slipped', 'Checkout 2.0', 'moved from 2026-09-20 to 2026-10-15'],
+      ['milestone_finished', 'Checkout 1.9', 'done on time 2026-09-05'],
+      ['risk_raised', 'R-2', 'high severity, owner lee'],
+      ['risk_closed', 'R-3', 'Mitigated 2026-09-12'],
+      ['decision_made', 'D-3', 'decided late 2026-09-03: Option B'],
+    ]);
+    expect(page('program:discovery').changes.map((c) => [c.kind, c.item.name, c.item.url])).toEqual([
+      ['stall_new', 'SRC-8 blocks SRC-7', 'https://acme.atlassian.net/browse/SRC-8'],
+    ]);
+    // by the size of the change against the previous value: lead time +140%, on time on the latest plan +100%, incidents -50%
+    expect(page('program:payments').kpiMoves.map((m) => [m.metric, m.direction])).toEqual([
+      ['change_lead_time_p50', 'worse'],
+      ['milestone_on_time_rate_latest', 'better'],
+      ['incident_count', 'better'],
+    ]);
+  });
+
+  it('puts the readout first in report.html: the colour as a word, each reason and item linked to its source', () => {
+    const first = html.indexOf('<section class="readout"');
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(html.indexOf('<nav class="toc"'));
+    expect(first).toBeLessThan(html.indexOf('<section class="scope"'));
+    const section = (id: string): string => {
+      const at = html.indexOf(`data-readout="${id}"`);
+      const next = html.indexOf('<section class="readout"', at);
+      return html.slice(at, next > 0 ? next : html.indexOf('<nav class="toc"'));
+    };
+    const payments = section('program:payments');
+    expect(payments).toMatch(/<div class="status red" data-status="red">\s*<span class="badge">Red<\/span>/);
+    expect(payments).toContain('<a href="https://acme.atlassian.net/projects/version/2">Ledger GA</a>');
+    expect(payments).toContain('<a href="https://acme.atlassian.net/browse/R-1">R-1</a>');
+    expect(payments).toContain('<strong>no owner</strong>');
+    expect(payments).toContain('<a href="https://acme.atlassian.net/browse/D-1">D-1</a>');
+    expect(payments).toContain('moved from 2026-09-20 to 2026-10-15');
+    expect(payments).toContain('What changed since August 2026');
+    expect(html).toMatch(/data-readout="program:discovery"[\s\S]*?<div class="status amber" data-status="amber">/);
+  });
+
+  it('reads the registers at the end of the month, whenever the export is made', async () => {
+    const later = await runExport({
+      store: hand.store,
+      config: hand.settings,
+      month: READOUT_MONTH,
+      out: tempDir('ptel-readout-later-'),
+      clock: fixedClock(new Date('2026-12-01T00:00:00Z')),
+    });
+    const again = readFileSync(path.join(later.dir, 'report.html'), 'utf8');
+    const readoutOf = (text: string): string => text.slice(text.indexOf('<div class="readouts"'), text.indexOf('<nav class="toc"'));
+    expect(readoutOf(again)).toBe(readoutOf(html));
+    // Exported as of an instant inside the month, the registers are taken at that instant: the overdue milestone was not yet overdue.
+    const mid = await readouts({
+      store: hand.store,
+      month: READOUT_MONTH,
+      scopes: [{ kind: 'program', id: 'payments', name: 'Payments' }],
+      rows: [],
+      config: hand.settings,
+      until: new Date('2026-09-20T00:00:00Z'),
+    });
+    expect(mid[0]!.asOf).toBe('2026-09-20T00:00:00.000Z');
+    expect(mid[0]!.health.reasons.map((r) => r.rule)).toEqual(['high_risk_unowned', 'milestone_slipped', 'decision_overdue']);
+  });
+
+  it('shows each KPI row in one unit: hours of 48 and more in the row make the whole row days', () => {
+    const row = html.match(/<tr data-metric="change_lead_time_p50">[\s\S]*?<\/tr>/g)!;
+    // the payments row: 72 h against 30 h, a change of 42 h
+    const payments = row.find((r) => r.includes('<td class="num">3 d</td>'))!;
+    expect(payments).toBeDefined();
+    expect(payments).toContain('<td class="num">1.3 d</td>');
+    expect(payments).toContain('+1.8 d');
+    expect(payments).not.toMatch(/\d h\b/);
+    // the discovery row stays in hours: 24 h against 20 h
+    const discovery = row.find((r) => r.includes('<td class="num">24 h</td>'))!;
+    expect(discovery).toContain('<td class="num">20 h</td>');
+    expect(discovery).toContain('+4 h');
+  });
+
+  it('draws the milestone chart with the on-time rate against the original plan beside the latest', () => {
+    const at = html.indexOf('id="scope-program-payments"');
+    const chart = html.slice(html.indexOf('data-chart="Milestones on time: original vs latest plan"', at));
+    const figure = chart.slice(0, chart.indexOf('</figure>'));
+    expect(figure).toContain('data-line="original plan"');
+    expect(figure).toContain('data-line="latest plan"');
+    expect(figure).toContain(
+      'original plan: Apr —, May —, Jun —, Jul —, Aug 50%, Sep 50%; latest plan: Apr —, May —, Jun —, Jul —, Aug 50%, Sep 100%',
+    );
   });
 });

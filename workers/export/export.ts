@@ -10,6 +10,7 @@ import { runMetricsJob } from '../metrics/job.js';
 import { toCsv } from './csv.js';
 import { CSV_COLUMNS, kpiRows, readMonthlyValues, type KpiRow, type ScopeFilter } from './kpis.js';
 import { addMonths, lastCompleteMonth, monthStart, type Month } from './month.js';
+import { readouts } from './readout.js';
 import { describeScopes, reportData, type ScopeInfo } from './report-data.js';
 import { renderReport } from './report.js';
 
@@ -108,6 +109,8 @@ export async function runExport(options: {
   }
   const scopes = describeScopes(rows, config.org);
   const reports = await reportData({ store, month, scopes, rows, filters, config, clock, ...(asOf !== undefined ? { asOf } : {}) });
+  // The readout pages: each program shown (and the org), from the registers at the month's end, or at the as-of instant (or now) before it.
+  const pages = await readouts({ store, month, scopes: reports.map((r) => r.scope), rows, config, until: asOf ?? clock.date() });
   const generatedAt = clock.date().toISOString();
   const asOfText = asOf === undefined ? null : asOf.toISOString();
   const doc: KpiExport = {
@@ -138,6 +141,7 @@ export async function runExport(options: {
       rows,
       history,
       scopes: reports,
+      readouts: pages,
     }),
   };
   const dir = path.join(options.out ?? exportRoot(config), month);

@@ -6,16 +6,20 @@ import { formatChange, formatValue } from '../metrics/format.js';
 import { Html, html } from './html.js';
 import { TREND_MONTHS, type KpiRow, type StoredValue } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
+import type { KpiMove, Readout, ReadoutItem, RegisterChange } from './readout.js';
 import type { Incident, RiskScore, ScopeInfo, ScopeReport } from './report-data.js';
 
 /** The value formatting lives with the metrics (workers/metrics/format.ts), shared with the CLI. */
 export { formatChange, formatValue };
 
 /**
- * report.html: one self-contained page (inline CSS and SVG, no script, no font or image to fetch) with a
- * section per org, program and team: DORA tiers, trend charts of the key KPIs, the KPI table with the
- * change against the previous month, top risks, stalls at month end and notable incidents. It prints to
- * A4 with each scope on new pages, rows never cut, and every mark readable without colour.
+ * report.html: one self-contained page (inline CSS and SVG, no script, no font or image to fetch). It
+ * opens with the executive readout, a page per program (and the org's when it has several): the status
+ * colour and why, milestones at risk, top risks, decisions needed and what changed since the month
+ * before. Then the KPI detail, a section per org, program and team: trend charts of the key KPIs, the KPI
+ * table with the change against the previous month and the DORA tiers, risk signals, stalls at month end
+ * and notable incidents. It prints to A4 with the readout and each scope on new pages, rows never cut,
+ * every mark readable without colour, and reads on a phone (wide tables scroll in their own box).
  */
 
 export interface ReportInput {
@@ -29,6 +33,8 @@ export interface ReportInput {
   /** The monthly values of the trend months (see TREND_MONTHS). */
   history: readonly StoredValue[];
   scopes: readonly ScopeReport[];
+  /** The readout pages that open the report (see readout.ts); none: the report starts with the KPI detail. */
+  readouts?: readonly Readout[];
 }
 
 /** The DORA metrics with benchmark tiers, in the order the reports list them (deployment frequency as the stored weekly rate). */
@@ -44,6 +50,11 @@ export const TREND_KPIS = [
   'dependency_stalls',
 ] as const;
 
+/** Charts that draw a second line beside their metric: the on-time rate against the original plan beside the latest. */
+const COMPANION_LINES: Record<string, { metric: string; name: string; own: string }> = {
+  milestone_on_time_rate_latest: { metric: 'milestone_on_time_rate_original', name: 'original plan', own: 'latest plan' },
+};
+
 const SHORT_NAMES: Record<string, string> = {
   deployments_per_week: 'Deployment frequency',
   change_lead_time_p50: 'Change lead time (p50)',
@@ -52,7 +63,7 @@ const SHORT_NAMES: Record<string, string> = {
   incident_count: 'Incidents',
   cycle_time_p50: 'Cycle time (p50)',
   throughput: 'Throughput',
-  milestone_on_time_rate_latest: 'Milestones on time',
+  milestone_on_time_rate_latest: 'Milestones on time: original vs latest plan',
   dependency_stalls: 'Stalled dependencies',
 };
 
@@ -91,42 +102,58 @@ function tierBadge(tier: Tier | null): Html {
   return tier === null ? html`<span class="tier none">no tier</span>` : html`<span class="tier ${tier}">${tier}</span>`;
 }
 
+/**
+ * The unit a row of values reads in: hours as days when any of them is 48 h or more, else as hours, so a
+ * row (a KPI's value, previous value and change; a chart's axis and points) never mixes 'd' and 'h'.
+ */
+export function rowUnit(unit: string, values: ReadonlyArray<number | null>): string {
+  if (unit !== 'hours') return unit;
+  return values.some((v) => v !== null && Math.abs(v) >= 48) ? 'hours:d' : 'hours:h';
+}
+
+/** A value in the row's unit (see rowUnit). */
+export function formatIn(display: string, v: number | null): string {
+  if (v === null) return '—';
+  if (display === 'hours:d') return formatValue('days', v / 24);
+  if (display === 'hours:h') return Math.abs(v) >= 48 ? `${trimmed(v, 1)} h` : formatValue('hours', v);
+  return formatValue(display, v);
+}
+
+/** A change in the row's unit (see rowUnit), with its sign. */
+export function changeIn(display: string, change: number): string {
+  if (display === 'hours:d') return formatChange('days', change / 24);
+  if (display === 'hours:h' && Math.abs(change) >= 48) return `${change > 0 ? '+' : '−'}${trimmed(Math.abs(change), 1)} h`;
+  return formatChange(display === 'hours:h' ? 'hours' : display, change);
+}
+
 /** The change against the previous month: an arrow for its direction, coloured and worded by better or worse. */
-function changeMark(r: KpiRow): Html {
+function changeMark(r: Pick<KpiRow, 'change' | 'change_direction'>, display: string): Html {
   if (r.change === null || r.change_direction === null) return html`<span class="change none">—</span>`;
   const arrow = r.change > 0 ? '▲' : r.change < 0 ? '▼' : '▶';
   const word = r.change_direction === 'same' ? 'flat' : r.change_direction;
   return html`<span class="change ${r.change_direction}" title="${word}"
-    ><span class="arrow" aria-hidden="true">${arrow}</span> ${formatChange(r.unit, r.change)} <span class="word">${word}</span></span
+    ><span class="arrow" aria-hidden="true">${arrow}</span> ${changeIn(display, r.change)} <span class="word">${word}</span></span
   >`;
 }
 
-function doraCards(rows: readonly KpiRow[], year: number): Html {
-  // the month's count beside the weekly rate
-  const count = rows.find((x) => x.metric === 'deployment_frequency');
-  const cards = DORA_KEYS.map((id) => {
-    const r = rows.find((x) => x.metric === id);
-    return html`<div class="card">
-      <div class="card-title">${SHORT_NAMES[id]}</div>
-      <div class="card-value">
-        ${r === undefined ? '—' : formatValue(r.unit, r.value)}
-        ${id === 'deployments_per_week' && count !== undefined && count.value !== null ? html`<span class="card-note">${trimmed(count.value, 0)} in the month</span>` : ''}
-      </div>
-      <div>${tierBadge(r?.tier ?? null)}</div>
-    </div>`;
-  });
-  return html`<section class="block" data-section="dora">
-    <h3>DORA tiers <span class="note">(${year} report benchmarks; deployment frequency per week, averaged over the month)</span></h3>
-    <div class="cards">${cards}</div>
-  </section>`;
+/** A line of a trend chart: its name (in the legend, when the chart has several) and a value per month. */
+export interface TrendLine {
+  name: string;
+  points: ReadonlyArray<{ month: Month; value: number | null }>;
 }
 
-/** A small line chart of one KPI over the trend months; months with no value leave a gap. */
-export function trendChart(title: string, unit: string, series: ReadonlyArray<{ month: Month; value: number | null }>): Html {
+/**
+ * A small line chart of one KPI over the trend months (months with no value leave a gap), in one unit
+ * throughout (see rowUnit). A second line (dashed, its points hollow) is drawn beside the first, with a
+ * legend naming both.
+ */
+export function trendChart(title: string, unit: string, lines: readonly TrendLine[]): Html {
   const width = 250;
   const height = 96;
   const pad = { left: 44, right: 48, top: 8, bottom: 18 };
-  const present = series.map((p) => p.value).filter((v): v is number => v !== null);
+  const series = lines[0]?.points ?? [];
+  const present = lines.flatMap((l) => l.points.map((p) => p.value)).filter((v): v is number => v !== null);
+  const display = rowUnit(unit, present);
   const hi = Math.max(0, ...present);
   const top = hi > 0 ? hi : 1;
   const lo = Math.min(0, ...present);
@@ -134,46 +161,73 @@ export function trendChart(title: string, unit: string, series: ReadonlyArray<{ 
   const x = (i: number): number => pad.left + i * step;
   const y = (v: number): number => pad.top + ((top - v) / (top - lo)) * (height - pad.top - pad.bottom);
   const f = (n: number): string => n.toFixed(1);
-  let path = '';
-  series.forEach((p, i) => {
-    if (p.value === null) return;
-    path += `${i > 0 && series[i - 1]?.value !== null ? 'L' : 'M'}${f(x(i))} ${f(y(p.value))} `;
-  });
   const lastIndex = series.length - 1;
-  const last = series[lastIndex]?.value ?? null;
-  const points = series.map((p, i) =>
-    p.value === null ? '' : html`<circle cx="${f(x(i))}" cy="${f(y(p.value))}" r="${i === lastIndex ? 3.5 : 2.2}" />`,
-  );
+  const drawn = lines.map((line, n) => {
+    let path = '';
+    line.points.forEach((p, i) => {
+      if (p.value === null) return;
+      path += `${i > 0 && line.points[i - 1]?.value !== null ? 'L' : 'M'}${f(x(i))} ${f(y(p.value))} `;
+    });
+    const points = line.points.map((p, i) =>
+      p.value === null ? '' : html`<circle cx="${f(x(i))}" cy="${f(y(p.value))}" r="${i === lastIndex ? 3.5 : 2.2}" />`,
+    );
+    return html`<g class="line line-${n}" data-line="${line.name}">${path === '' ? '' : html`<path d="${path.trim()}" />`}${points}</g>`;
+  });
   const labels = series.map(
     (p, i) => html`<text x="${f(x(i))}" y="${height - 4}" text-anchor="middle" class="axis">${monthName(p.month, 'short')}</text>`,
   );
-  const summary = series.map((p) => `${monthName(p.month, 'short')} ${formatValue(unit, p.value)}`).join(', ');
-  return html`<figure class="chart">
+  const last = lines.map((l) => l.points[lastIndex]?.value ?? null);
+  const first = last[0] ?? null;
+  // A second line's label moves down when it would sit on the first's.
+  const nudge = (v: number, n: number): number => (n > 0 && first !== null && Math.abs(y(v) - y(first)) < 10 ? 10 : 0);
+  const lastLabels = last.map((v, n) =>
+    v === null
+      ? ''
+      : html`<text x="${f(x(lastIndex) + 7)}" y="${f(y(v) + 3.5 + nudge(v, n))}" class="last line-${n}">${formatIn(display, v)}</text>`,
+  );
+  const summary = lines
+    .map(
+      (l) =>
+        `${lines.length > 1 ? `${l.name}: ` : ''}${l.points.map((p) => `${monthName(p.month, 'short')} ${formatIn(display, p.value)}`).join(', ')}`,
+    )
+    .join('; ');
+  return html`<figure class="chart" data-chart="${title}">
     <figcaption>${title}</figcaption>
     <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">
       <title>${title}: ${summary}</title>
       <line x1="${pad.left}" x2="${width - pad.right}" y1="${f(y(top))}" y2="${f(y(top))}" class="grid" />
       <line x1="${pad.left}" x2="${width - pad.right}" y1="${f(y(lo))}" y2="${f(y(lo))}" class="base" />
-      <text x="${pad.left - 6}" y="${f(y(top) + 3)}" text-anchor="end" class="axis">${formatValue(unit, top)}</text>
-      <text x="${pad.left - 6}" y="${f(y(lo) + 3)}" text-anchor="end" class="axis">${formatValue(unit, lo)}</text>
-      ${path === '' ? html`<text x="${f(width / 2)}" y="${f(height / 2)}" text-anchor="middle" class="axis">no values</text>` : html`<path d="${path.trim()}" />`}
-      ${points}
-      ${last === null ? '' : html`<text x="${f(x(lastIndex) + 7)}" y="${f(y(last) + 3.5)}" class="last">${formatValue(unit, last)}</text>`}
-      ${labels}
+      <text x="${pad.left - 6}" y="${f(y(top) + 3)}" text-anchor="end" class="axis">${formatIn(display, top)}</text>
+      <text x="${pad.left - 6}" y="${f(y(lo) + 3)}" text-anchor="end" class="axis">${formatIn(display, lo)}</text>
+      ${present.length === 0 ? html`<text x="${f(width / 2)}" y="${f(height / 2)}" text-anchor="middle" class="axis">no values</text>` : drawn}
+      ${lastLabels} ${labels}
     </svg>
+    ${
+      lines.length > 1
+        ? html`<div class="legend">
+            ${lines.map((l, n) => html`<span class="key line-${n}"><span class="swatch" aria-hidden="true"></span>${l.name}</span>`)}
+          </div>`
+        : ''
+    }
   </figure>`;
 }
 
 function trends(scope: ScopeInfo, input: ReportInput): Html {
   const months = Array.from({ length: TREND_MONTHS }, (_, i) => addMonths(input.month, i - (TREND_MONTHS - 1)));
   const mine = input.history.filter((v) => v.scope_kind === scope.kind && v.scope_id === scope.id);
-  const charts = TREND_KPIS.filter((id) => mine.some((v) => v.metric === id)).map((id) => {
-    const unit = mine.find((v) => v.metric === id)?.unit ?? '';
-    const series = months.map((m) => ({
+  const line = (metric: string, name: string): TrendLine => ({
+    name,
+    points: months.map((m) => ({
       month: m,
-      value: mine.find((v) => v.metric === id && v.period_start === monthStart(m))?.value ?? null,
-    }));
-    return trendChart(SHORT_NAMES[id] ?? id, unit, series);
+      value: mine.find((v) => v.metric === metric && v.period_start === monthStart(m))?.value ?? null,
+    })),
+  });
+  const charts = TREND_KPIS.filter((id) => mine.some((v) => v.metric === id || v.metric === COMPANION_LINES[id]?.metric)).map((id) => {
+    const unit = mine.find((v) => v.metric === id || v.metric === COMPANION_LINES[id]?.metric)?.unit ?? '';
+    const companion = COMPANION_LINES[id];
+    const lines =
+      companion === undefined ? [line(id, SHORT_NAMES[id] ?? id)] : [line(companion.metric, companion.name), line(id, companion.own)];
+    return trendChart(SHORT_NAMES[id] ?? id, unit, lines);
   });
   return html`<section class="block" data-section="trends">
     <h3>Trends <span class="note">(last ${TREND_MONTHS} months; the dot on the right is ${monthName(input.month, 'long')})</span></h3>
@@ -181,7 +235,7 @@ function trends(scope: ScopeInfo, input: ReportInput): Html {
   </section>`;
 }
 
-function kpiTable(rows: readonly KpiRow[]): Html {
+function kpiTable(rows: readonly KpiRow[], year: number): Html {
   const groups = new Map<string, KpiRow[]>();
   for (const r of rows) {
     const g = groupOf(r.metric);
@@ -193,29 +247,35 @@ function kpiTable(rows: readonly KpiRow[]): Html {
         <tr class="group">
           <th colspan="6" scope="colgroup">${group}</th>
         </tr>
-        ${list.map(
-          (r) =>
-            html`<tr data-metric="${r.metric}">
-              <th scope="row">${r.title === '' ? r.metric : r.title}<span class="id">${r.metric}</span></th>
-              <td class="num">${formatValue(r.unit, r.value)}</td>
-              <td class="num">${formatValue(r.unit, r.previous_value)}</td>
-              <td>${changeMark(r)}</td>
-              <td class="num">${r.sample_size}</td>
-              <td>${r.tier === null ? '' : tierBadge(r.tier)}</td>
-            </tr>`,
-        )}
+        ${list.map((r) => {
+          const display = rowUnit(r.unit, [r.value, r.previous_value, r.change]);
+          return html`<tr data-metric="${r.metric}">
+            <th scope="row">${r.title === '' ? r.metric : r.title}<span class="id">${r.metric}</span></th>
+            <td class="num">${formatIn(display, r.value)}</td>
+            <td class="num">${formatIn(display, r.previous_value)}</td>
+            <td>${changeMark(r, display)}</td>
+            <td class="num">${r.sample_size}</td>
+            <td>${r.tier === null ? '' : tierBadge(r.tier)}</td>
+          </tr>`;
+        })}
       </tbody>`,
   );
   return html`<section class="block" data-section="kpis">
     <h3>
-      KPIs <span class="note">(change against the previous month; ▲ up, ▼ down, ▶ flat; better or worse by the metric's direction)</span>
+      KPIs
+      <span class="note"
+        >(change against the previous month; ▲ up, ▼ down, ▶ flat; better or worse by the metric's direction; DORA tiers by the ${year}
+        report, deployment frequency as the weekly rate)</span
+      >
     </h3>
     ${
       rows.length === 0
         ? html`<p class="empty">No values this month.</p>`
-        : html`<table class="kpis">
-            ${head(['Metric', 'Value', 'Previous', 'Change', 'n', 'Tier'])} ${bodies}
-          </table>`
+        : html`<div class="scroll">
+            <table class="kpis">
+              ${head(['Metric', 'Value', 'Previous', 'Change', 'n', 'Tier'])} ${bodies}
+            </table>
+          </div>`
     }
   </section>`;
 }
@@ -239,12 +299,14 @@ function itemSection(name: string, heading: Html, before: Html | '', empty: stri
     ${
       rows.length === 0
         ? html`<p class="empty">${empty}</p>`
-        : html`<table class="small">
-            ${head(columns)}
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>`
+        : html`<div class="scroll">
+            <table class="small">
+              ${head(columns)}
+              <tbody>
+                ${rows}
+              </tbody>
+            </table>
+          </div>`
     }
   </section>`;
 }
@@ -252,7 +314,7 @@ function itemSection(name: string, heading: Html, before: Html | '', empty: stri
 function risks(s: ScopeReport): Html {
   return itemSection(
     'risks',
-    html`Top risks <span class="note">(risk signals active in a week of the month, strongest first)</span>`,
+    html`Risk signals <span class="note">(active in a week of the month, strongest first)</span>`,
     riskScoreLine(s.riskScores),
     'No risk signal fired this month.',
     ['Signal', 'Week of', 'Observed', 'Expected (band)', 'Score'],
@@ -332,48 +394,230 @@ function scopeSection(s: ScopeReport, input: ReportInput, programs: ReadonlyMap<
     <p class="sub">
       ${s.scope.kind}:${s.scope.id}${program === undefined ? '' : html` · program ${program}`} · ${monthName(input.month, 'long')}
     </p>
-    ${doraCards(rows, input.benchmarkYear)} ${trends(s.scope, input)} ${kpiTable(rows)} ${risks(s)} ${stalls(s, rows)}
-    ${incidents(s, input.timeZone)}
+    ${trends(s.scope, input)} ${kpiTable(rows, input.benchmarkYear)} ${risks(s)} ${stalls(s, rows)} ${incidents(s, input.timeZone)}
+  </section>`;
+}
+
+const COLOUR_WORD: Record<string, string> = { red: 'Red', amber: 'Amber', green: 'Green' };
+
+/** A named item as a link to its source when it has one (http or https only), else as text. */
+function named(name: string, url: string): Html {
+  return /^https?:\/\//i.test(url) ? html`<a href="${url}">${name}</a>` : html`<span>${name}</span>`;
+}
+
+const flagMark = (flag: string): Html => html`<span class="flag ${flag}">${flag}</span>`;
+
+/** The colour and why, each reason naming its items with their links. */
+function statusBox(r: Readout): Html {
+  const { colour, reasons } = r.health;
+  const clause = (x: (typeof reasons)[number]): Html =>
+    html`<span class="reason ${x.colour}" data-rule="${x.rule}"
+      >${x.items.length} ${x.what}:
+      ${x.items.slice(0, 3).map((i, n) => html`${n > 0 ? ', ' : ''}${named(i.name, i.url)}`)}${x.items.length > 3 ? ` and ${x.items.length - 3} more` : ''}</span
+    >`;
+  const join = (list: typeof reasons): Html => html`${list.map((x, n) => html`${n > 0 ? '; ' : ''}${clause(x)}`)}`;
+  const red = reasons.filter((x) => x.colour === 'red');
+  const amber = reasons.filter((x) => x.colour === 'amber');
+  const why =
+    colour === 'green'
+      ? html`${r.health.summary.replace(/^Green: /, '')}`
+      : colour === 'red'
+        ? html`${join(red)}.${amber.length > 0 ? html` Also amber: ${join(amber)}.` : ''}`
+        : html`${join(amber)}.`;
+  return html`<div class="status ${colour}" data-status="${colour}">
+    <span class="badge">${COLOUR_WORD[colour]}</span>
+    <p class="why">${why}</p>
+  </div>`;
+}
+
+/** One line of a readout list: the item linked, then what the reader needs about it. */
+function itemLine(i: ReadoutItem, name: string, details: Array<string | Html>): Html {
+  return html`<li data-flag="${i.flag}">
+    ${flagMark(i.flag)} ${named(name, i.url)}${name === i.title || i.title === '' ? '' : html` <span class="title">${i.title}</span>`}
+    <span class="detail">${details.filter((d) => d !== '').map((d, n) => html`${n > 0 ? ' · ' : ''}${d}`)}</span>
+  </li>`;
+}
+
+function readoutList(name: string, heading: string, empty: string, items: Html[]): Html {
+  return html`<section class="block list" data-readout-section="${name}">
+    <h3>${heading}</h3>
+    ${
+      items.length === 0
+        ? html`<p class="empty">${empty}</p>`
+        : html`<ul>
+            ${items}
+          </ul>`
+    }
+  </section>`;
+}
+
+const owner = (o: string): string | Html => (o === '' ? html`<strong>no owner</strong>` : `owner ${o}`);
+
+/** The most changes of one kind a readout page names, so it stays one page. */
+const CHANGES_SHOWN = 4;
+
+const CHANGE_HEADINGS: Record<RegisterChange['kind'], string> = {
+  milestone_slipped: 'Milestones slipped',
+  milestone_finished: 'Milestones finished',
+  risk_raised: 'Risks raised',
+  risk_closed: 'Risks closed',
+  decision_made: 'Decisions made',
+  stall_new: 'New stalls',
+  stall_cleared: 'Stalls cleared',
+};
+
+function kpiMoveLine(m: KpiMove): Html {
+  const display = rowUnit(m.unit, [m.value, m.previous_value, m.change]);
+  return html`<li data-metric="${m.metric}">
+    ${m.title}: ${formatIn(display, m.previous_value)} → <strong>${formatIn(display, m.value)}</strong>
+    ${changeMark({ change: m.change, change_direction: m.direction }, display)}
+  </li>`;
+}
+
+function changesSection(r: Readout, month: Month): Html {
+  const groups = (Object.keys(CHANGE_HEADINGS) as Array<RegisterChange['kind']>)
+    .map((kind) => ({ kind, list: r.changes.filter((c) => c.kind === kind) }))
+    .filter((g) => g.list.length > 0);
+  return html`<section class="block list changes" data-readout-section="changes">
+    <h3>What changed since ${monthName(addMonths(month, -1), 'long')}</h3>
+    <div class="change-groups">
+      ${groups.length === 0 ? html`<p class="empty">No milestone, risk, decision or stall changed in the registers.</p>` : ''}
+      ${groups.map(
+        (g) =>
+          html`<h4>${CHANGE_HEADINGS[g.kind]} (${g.list.length})</h4>
+            <ul>
+              ${g.list
+                .slice(0, CHANGES_SHOWN)
+                .map(
+                  (c) =>
+                    html`<li data-change="${c.kind}">
+                      ${named(c.item.name, c.item.url)}${c.item.name === c.item.title ? '' : html` <span class="title">${c.item.title}</span>`}
+                      ${c.detail === '' ? '' : html`<span class="detail">${c.detail}</span>`}
+                    </li>`,
+                )}
+              ${g.list.length > CHANGES_SHOWN ? html`<li class="more">and ${g.list.length - CHANGES_SHOWN} more (the registers list them: ptel list)</li>` : ''}
+            </ul>`,
+      )}
+      <h4>KPIs that moved most</h4>
+      ${
+        r.kpiMoves.length === 0
+          ? html`<p class="empty">No KPI value to compare with the month before.</p>`
+          : html`<ul class="moves">
+              ${r.kpiMoves.map(kpiMoveLine)}
+            </ul>`
+      }
+    </div>
+  </section>`;
+}
+
+const readoutAnchor = (s: Pick<ScopeInfo, 'kind' | 'id'>): string => `readout-${anchor(s)}`;
+
+/** A readout page: the status colour and why, milestones at risk, top risks, decisions needed and what changed. */
+function readoutSection(r: Readout, month: Month): Html {
+  return html`<section class="readout" id="${readoutAnchor(r.scope)}" data-readout="${r.scope.kind}:${r.scope.id}">
+    <h2><span class="kind">${KIND_LABEL[r.scope.kind] ?? r.scope.kind}</span> ${r.scope.name} <span class="note">status readout</span></h2>
+    <p class="sub">
+      The registers at ${r.asOf.slice(0, 16).replace('T', ' ')} UTC against ${r.previousAsOf.slice(0, 16).replace('T', ' ')} UTC ·
+      <a href="#${anchor(r.scope)}">KPI detail</a>
+    </p>
+    ${statusBox(r)}
+    <div class="readout-grid">
+      ${readoutList(
+        'milestones',
+        'Milestones at risk',
+        'No open milestone is overdue, slipped or waiting on a stalled dependency.',
+        r.milestonesAtRisk.map((i) => itemLine(i, i.item, [i.status, i.due === null ? '' : `due ${i.due}`, owner(i.owner), i.why])),
+      )}
+      ${readoutList(
+        'risks',
+        'Top risks',
+        'No open risk in the risk register.',
+        r.topRisks.map((i) => itemLine(i, i.item, [owner(i.owner), i.why, i.milestone === '' ? '' : `affects ${i.milestone}`])),
+      )}
+      ${readoutList(
+        'decisions',
+        'Decisions needed',
+        'No open decision.',
+        r.decisionsNeeded.map((i) =>
+          itemLine(i, i.item, [i.status === 'overdue' ? html`<strong>past its target</strong>` : 'open', owner(i.owner), i.why]),
+        ),
+      )}
+      ${changesSection(r, month)}
+    </div>
   </section>`;
 }
 
 const CSS = `
-:root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --soft: #f3f5f7; --better: #1a7f37; --worse: #c62828; --same: #57606a; --accent: #2b5797; }
+:root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --soft: #f3f5f7; --better: #1a7f37; --worse: #c62828; --same: #57606a; --accent: #2b5797;
+  --red: #b71c1c; --red-bg: #fde2e2; --amber: #8a5300; --amber-bg: #fff0c7; --green: #1a6b30; --green-bg: #dcf3e2; }
 * { box-sizing: border-box; }
 html { background: #fff; }
-body { margin: 0 auto; max-width: 1120px; padding: 28px 32px; color: var(--ink); font: 13px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+body { margin: 0 auto; max-width: 1120px; padding: 28px 32px; color: var(--ink); font: 13px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; overflow-wrap: anywhere; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 0 0 2px; padding-top: 6px; border-top: 3px solid var(--ink); }
 h2 .kind { display: inline-block; font-size: 11px; text-transform: uppercase; letter-spacing: .06em; border: 1px solid var(--ink); padding: 1px 6px; margin-right: 6px; vertical-align: 3px; }
 h3 { font-size: 14px; margin: 18px 0 6px; }
+h4 { font-size: 12px; margin: 10px 0 2px; }
+a { color: var(--accent); }
 .note, .muted, .sub, .meta { color: var(--muted); font-weight: normal; }
 .note { font-size: 11px; }
 .sub { margin: 0 0 8px; }
 .meta { margin: 0 0 16px; }
+nav.toc { margin-top: 28px; }
 nav.toc ol { columns: 2; padding-left: 20px; }
-nav.toc a { color: var(--accent); }
 section.scope { margin-top: 36px; }
-.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; background: var(--soft); }
-.card-title { font-size: 11px; color: var(--muted); }
-.card-value { font-size: 20px; font-weight: 600; margin: 2px 0 4px; }
-.card-note { font-size: 12px; font-weight: normal; color: var(--muted); margin-left: 6px; }
+section.readout { margin-top: 20px; }
+.status { display: flex; gap: 12px; align-items: flex-start; border: 2px solid currentColor; border-radius: 6px; padding: 10px 12px; margin: 8px 0 4px; }
+.status .badge { flex: none; font-size: 15px; font-weight: 800; text-transform: uppercase; letter-spacing: .06em; padding: 4px 10px; border-radius: 4px; color: #fff; }
+.status .why { margin: 0; color: var(--ink); font-size: 14px; }
+.status.red { color: var(--red); background: var(--red-bg); }
+.status.red .badge { background: var(--red); }
+.status.amber { color: var(--amber); background: var(--amber-bg); border-style: dashed; }
+.status.amber .badge { background: var(--amber); }
+.status.green { color: var(--green); background: var(--green-bg); border-style: dotted; }
+.status.green .badge { background: var(--green); }
+.reason.red { font-weight: 600; }
+.readout-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0 24px; }
+.readout-grid .changes { grid-column: 1 / -1; }
+.change-groups { columns: 2 280px; column-gap: 24px; }
+.change-groups h4 { break-after: avoid; }
+.change-groups ul, .change-groups p { margin-bottom: 6px; }
+.list li.more { color: var(--muted); font-style: italic; }
+.list ul { margin: 0; padding-left: 0; list-style: none; }
+.list li { padding: 3px 0; border-bottom: 1px solid var(--line); }
+.list .title { color: var(--ink); }
+.list .detail { display: block; color: var(--muted); font-size: 12px; }
+.flag { display: inline-block; min-width: 44px; text-align: center; font-size: 9px; font-weight: 700; text-transform: uppercase; padding: 0 4px; border-radius: 3px; border: 1px solid currentColor; vertical-align: 1px; }
+.flag.red { color: var(--red); background: var(--red-bg); }
+.flag.amber { color: var(--amber); background: var(--amber-bg); border-style: dashed; }
+.flag.green { color: var(--green); background: var(--green-bg); border-style: dotted; }
 .tier { display: inline-block; font-size: 10px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; padding: 1px 6px; border-radius: 3px; border: 1px solid currentColor; }
 .tier.elite { color: #0b5e2a; background: #d9f2e1; }
 .tier.high { color: #1d4f91; background: #dce8f8; }
 .tier.medium { color: #7a4b00; background: #fbecc9; border-style: dashed; }
 .tier.low { color: #8b1a1a; background: #f8dada; border-style: dotted; }
 .tier.none { color: var(--muted); background: none; font-weight: normal; }
-.charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 14px; }
-figure.chart { margin: 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 6px 14px; }
+figure.chart { margin: 0; min-width: 0; }
 figure.chart figcaption { font-size: 11px; font-weight: 600; }
+figure.chart svg { max-width: 100%; height: auto; }
 svg path { fill: none; stroke: var(--accent); stroke-width: 2; }
 svg circle { fill: var(--accent); }
+svg .line-1 path { stroke: #b0541a; stroke-dasharray: 4 3; }
+svg .line-1 circle { fill: #fff; stroke: #b0541a; stroke-width: 1.5; }
+svg text.last.line-1 { fill: #b0541a; }
+.legend { font-size: 10px; color: var(--muted); }
+.legend .key { margin-right: 10px; white-space: nowrap; }
+.legend .swatch { display: inline-block; width: 16px; height: 0; border-top: 2px solid var(--accent); vertical-align: middle; margin-right: 4px; }
+.legend .line-1 .swatch { border-top: 2px dashed #b0541a; }
 svg .grid { stroke: var(--line); stroke-dasharray: 3 3; }
 svg .base { stroke: #8c959f; }
 svg .axis { font-size: 9px; fill: var(--muted); }
 svg .last { font-size: 10px; font-weight: 700; fill: var(--ink); }
-table { width: 100%; border-collapse: collapse; }
+.scroll { max-width: 100%; overflow-x: auto; }
+table { width: 100%; border-collapse: collapse; overflow-wrap: normal; }
+table.kpis { min-width: 560px; }
+table.small { min-width: 520px; }
 th, td { text-align: left; vertical-align: top; padding: 3px 6px; border-bottom: 1px solid var(--line); }
 thead th { font-size: 11px; color: var(--muted); border-bottom: 2px solid var(--ink); }
 tbody th { font-weight: normal; }
@@ -390,18 +634,30 @@ td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-n
 .score { margin: 0 0 6px; }
 .empty { color: var(--muted); font-style: italic; margin: 0; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11px; }
+@media (max-width: 640px) {
+  body { padding: 14px 12px; }
+  h1 { font-size: 20px; }
+  h2 { font-size: 17px; }
+  nav.toc ol { columns: 1; }
+  .readout-grid { grid-template-columns: minmax(0, 1fr); }
+  .status { flex-direction: column; gap: 6px; }
+}
 @page { size: A4; margin: 12mm 11mm; }
 @media print {
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   body { max-width: none; padding: 0; font-size: 9.5pt; }
-  nav.toc a { color: inherit; text-decoration: none; }
-  section.scope { margin-top: 0; break-before: page; }
-  h2, h3 { break-after: avoid; }
-  tr, figure.chart, .card, .score { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  section.readout + section.readout, nav.toc, section.scope { break-before: page; }
+  section.scope, section.readout, nav.toc { margin-top: 0; }
+  h2, h3, h4 { break-after: avoid; }
+  tr, figure.chart, .score, .list li, .status { break-inside: avoid; }
+  section.readout { font-size: 9pt; }
   thead { display: table-header-group; }
+  .scroll { overflow: visible; }
+  table.kpis, table.small { min-width: 0; }
   table.small, .items { break-inside: avoid; }
-  .cards { grid-template-columns: repeat(4, 1fr); }
   .charts { grid-template-columns: repeat(3, 1fr); }
+  .readout-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); }
 }
 `;
 
@@ -409,6 +665,7 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11px
 export function renderReport(input: ReportInput): string {
   const programs = new Map(input.scopes.filter((s) => s.scope.kind === 'program').map((s) => [s.scope.id, s.scope.name]));
   const title = `KPI report: ${monthName(input.month, 'long')}`;
+  const readouts = input.readouts ?? [];
   const page = html`<!doctype html>
     <html lang="en">
       <head>
@@ -432,13 +689,15 @@ export function renderReport(input: ReportInput): string {
             · generated ${input.generatedAt} · DORA tiers from the ${input.benchmarkYear} report · every number is the stored monthly value
             (kpis.csv and kpis.json hold them all, services and repositories included)
           </p>
-          <nav class="toc" data-section="contents">
-            <h3>Contents</h3>
-            <ol>
-              ${input.scopes.map((s) => html`<li><a href="#${anchor(s.scope)}">${scopeTitle(s.scope)}</a></li>`)}
-            </ol>
-          </nav>
         </header>
+        ${readouts.length === 0 ? '' : html`<div class="readouts" data-section="readout">${readouts.map((r) => readoutSection(r, input.month))}</div>`}
+        <nav class="toc" data-section="contents">
+          <h3>Contents</h3>
+          <ol>
+            ${readouts.map((r) => html`<li><a href="#${readoutAnchor(r.scope)}">Status readout: ${scopeTitle(r.scope)}</a></li>`)}
+            ${input.scopes.map((s) => html`<li><a href="#${anchor(s.scope)}">${scopeTitle(s.scope)}</a></li>`)}
+          </ol>
+        </nav>
         <main>${input.scopes.map((s) => scopeSection(s, input, programs))}</main>
       </body>
     </html> `;
