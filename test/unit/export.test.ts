@@ -24,6 +24,8 @@ import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export
 import { tierOf } from '../../workers/metrics/benchmarks.js';
 import { metricById } from '../../workers/metrics/definitions/index.js';
 import { readouts, type Readout } from '../../workers/export/readout.js';
+import { rowTarget } from '../../workers/export/report.js';
+import { statusOf } from '../../workers/metrics/targets.js';
 import { describeScopes, reportData } from '../../workers/export/report-data.js';
 import { queryRows, quietLogger, tempDir, testStore } from '../support/harness.js';
 import { exportedMonth, HOSTILE_SCOPE, MONTH, NOW, READOUT_MONTH, READOUT_NOW, readoutStore } from '../support/exported-month.js';
@@ -712,6 +714,24 @@ describe('the report opens with a status readout per program, from the registers
     const discovery = row.find((r) => r.includes('<td class="num">24 h</td>'))!;
     expect(discovery).toContain('<td class="num">20 h</td>');
     expect(discovery).toContain('+4 h');
+  });
+
+  it('colours KPI values against their targets (workers/metrics/targets.ts), in a word as well as a colour', () => {
+    const at = html.indexOf('id="scope-program-payments"');
+    const section = html.slice(at, html.indexOf('<section class="scope"', at + 1));
+    const row = (metric: string): string => section.match(new RegExp(`<tr data-metric="${metric}">[\\s\\S]*?</tr>`))![0];
+    // on time: red below 80%, green from 90%
+    expect(row('milestone_on_time_rate_original')).toContain('<span class="flag red" data-target="red"');
+    expect(row('milestone_on_time_rate_latest')).toContain('<span class="flag green" data-target="green"');
+    expect(row('milestone_on_time_rate_latest')).toContain('>green</span>');
+    // 72 h of lead time: the DORA tier of the targets' year, as its band's colour
+    const lead = statusOf('change_lead_time_p50', 72)!;
+    expect(row('change_lead_time_p50')).toContain(`data-target="${lead}"`);
+    // incidents have no target
+    expect(row('incident_count')).not.toContain('data-target');
+    // deployment frequency's target is per week: it colours the weekly rate, never the month's count
+    expect(rowTarget({ metric: 'deployments_per_week', unit: 'per_week' })?.metric).toBe('deployment_frequency');
+    expect(rowTarget({ metric: 'deployment_frequency', unit: 'count' })).toBeUndefined();
   });
 
   it('draws the milestone chart with the on-time rate against the original plan beside the latest', () => {

@@ -3,6 +3,7 @@ import { DORA_METRICS } from '../metrics/definitions/dora.js';
 import { metricById } from '../metrics/definitions/index.js';
 import { QUALITY_METRICS } from '../metrics/definitions/quality.js';
 import { formatChange, formatValue } from '../metrics/format.js';
+import { statusOf, targetOf, type MetricTarget } from '../metrics/targets.js';
 import { Html, html } from './html.js';
 import { TREND_MONTHS, type KpiRow, type StoredValue } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
@@ -235,6 +236,24 @@ function trends(scope: ScopeInfo, input: ReportInput): Html {
   </section>`;
 }
 
+/**
+ * The target a KPI row is read against (workers/metrics/targets.ts): the metric's own, in the row's unit.
+ * Deployment frequency's target is a weekly rate: it colours the stored weekly rate (deployments_per_week),
+ * not the month's count.
+ */
+export function rowTarget(r: Pick<KpiRow, 'metric' | 'unit'>): MetricTarget | undefined {
+  const t = targetOf(r.metric === 'deployments_per_week' ? 'deployment_frequency' : r.metric);
+  return t !== undefined && t.unit === r.unit ? t : undefined;
+}
+
+/** Where the row's value stands against its target: red, amber or green as a word on its colour, the target in its title. */
+function targetMark(r: KpiRow): Html | '' {
+  const t = rowTarget(r);
+  const status = t === undefined ? undefined : statusOf(t.metric, r.value);
+  if (t === undefined || status === undefined) return '';
+  return html`<span class="flag ${status}" data-target="${status}" title="${t.text}">${status}</span>`;
+}
+
 function kpiTable(rows: readonly KpiRow[], year: number): Html {
   const groups = new Map<string, KpiRow[]>();
   for (const r of rows) {
@@ -245,7 +264,7 @@ function kpiTable(rows: readonly KpiRow[], year: number): Html {
     ([group, list]) =>
       html`<tbody>
         <tr class="group">
-          <th colspan="6" scope="colgroup">${group}</th>
+          <th colspan="7" scope="colgroup">${group}</th>
         </tr>
         ${list.map((r) => {
           const display = rowUnit(r.unit, [r.value, r.previous_value, r.change]);
@@ -256,6 +275,7 @@ function kpiTable(rows: readonly KpiRow[], year: number): Html {
             <td>${changeMark(r, display)}</td>
             <td class="num">${r.sample_size}</td>
             <td>${r.tier === null ? '' : tierBadge(r.tier)}</td>
+            <td>${targetMark(r)}</td>
           </tr>`;
         })}
       </tbody>`,
@@ -265,7 +285,8 @@ function kpiTable(rows: readonly KpiRow[], year: number): Html {
       KPIs
       <span class="note"
         >(change against the previous month; ▲ up, ▼ down, ▶ flat; better or worse by the metric's direction; DORA tiers by the ${year}
-        report, deployment frequency as the weekly rate)</span
+        report, deployment frequency as the weekly rate; Target: red, amber or green against the metric's target, which its title
+        gives)</span
       >
     </h3>
     ${
@@ -273,7 +294,7 @@ function kpiTable(rows: readonly KpiRow[], year: number): Html {
         ? html`<p class="empty">No values this month.</p>`
         : html`<div class="scroll">
             <table class="kpis">
-              ${head(['Metric', 'Value', 'Previous', 'Change', 'n', 'Tier'])} ${bodies}
+              ${head(['Metric', 'Value', 'Previous', 'Change', 'n', 'Tier', 'Target'])} ${bodies}
             </table>
           </div>`
     }
