@@ -130,6 +130,8 @@ export interface RunOnceResult {
   kpis: KpiRow[];
   /** The stall detector's run, when alerts are enabled. */
   stalls?: StallAlertsResult;
+  /** Each register in a few words, as the run left them. */
+  registers: string[];
 }
 
 export interface RunHooks {
@@ -164,11 +166,19 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   // The full run links first, so the metrics count every link the new events make.
   await metricsNow(rt, { mode: 'full' });
   const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
-  await registersNow(rt);
+  const registers = await registersNow(rt);
   const seconds = (performance.now() - started) / 1000;
   const summary = await storeSummary(rt);
   const kpis = await kpiSummary(rt.store, { now: rt.clock.date(), tz: rt.config.metrics.timeZone });
-  return { ...(demo !== undefined ? { demo } : {}), pulled, seconds, summary, kpis, ...(stalls !== undefined ? { stalls } : {}) };
+  return {
+    ...(demo !== undefined ? { demo } : {}),
+    pulled,
+    seconds,
+    summary,
+    kpis,
+    registers: registers.headlines,
+    ...(stalls !== undefined ? { stalls } : {}),
+  };
 }
 
 /** Whose data the store holds: the organisation this process resolved, and the events of the demo among what is stored. */

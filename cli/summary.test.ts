@@ -74,6 +74,7 @@ describe('the summary a person reads', () => {
         model: { entities: [{ table: 'pull_requests', label: 'pull requests', count: 10 }], links: [] },
       },
       kpis: [],
+      registers: ['1 of 3 open milestones overdue or slipped', '2 open risks (1 high, 1 of them unowned)'],
       stalls: {
         stalled: 2,
         opened: [{}],
@@ -88,6 +89,7 @@ describe('the summary a person reads', () => {
       'Ingested: 12,345 events from 1 source (3 dead letters: ptel dead-letters lists them) in 3.3 s; 1 field could not be read in some events and were left empty (ptel status lists them)',
       'Model: 10 pull requests',
       'Metrics: no complete month has values yet; ptel metrics show lists the running month',
+      'Now: 1 of 3 open milestones overdue or slipped; 2 open risks (1 high, 1 of them unowned)',
       'Alerts: 2 dependencies stalled now; 1 alert opened, 0 resolved, 1 message sent, 1 failed (ptel alerts list)',
       'Pulls: 1 of 2 streams failed: jira/issues',
       'Data: /data',

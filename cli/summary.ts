@@ -215,6 +215,7 @@ export function runSummary(r: RunOnceResult, options: RunSummaryOptions): string
   const links = linkPhrases(s.model);
   if (links.length > 0) lines.push(`Links: ${links.join(', ')}`);
   lines.push(...kpiLines(r.kpis));
+  if (r.registers.length > 0) lines.push(`Now: ${r.registers.join('; ')}`);
   if (r.stalls !== undefined) {
     const failed = r.stalls.deliveries.filter((d) => !d.ok).length;
     lines.push(

@@ -167,12 +167,18 @@ describe('embedded mode', () => {
       const shown = await waitFor(
         'org metrics in ptel metrics show',
         () => cli('metrics', 'show', '--metric', 'deployment_frequency', '--format', 'json'),
-        (r) => r.status === 0 && r.stdout.includes('"metric":"deployment_frequency"'),
+        (r) => r.status === 0 && /"metric": ?"deployment_frequency"/.test(r.stdout),
         { timeoutMs: 150_000, intervalMs: 2_000 },
       );
       expect(shown.stderr).toBe('');
       const alerts = await cli('alerts', 'list', '--format', 'json');
       expect(alerts.status, alerts.stderr).toBe(0);
+      // The registers read the running store too: one JSON document with the demo's cross-team dependencies.
+      const deps = await cli('list', 'dependencies', '--format', 'json');
+      expect(deps.status, deps.stderr).toBe(0);
+      const doc = JSON.parse(deps.stdout) as { register: string; rows: Array<{ cross_team: boolean }> };
+      expect(doc.register).toBe('dependencies');
+      expect(doc.rows.some((r) => r.cross_team)).toBe(true);
       const dead = await cli('dead-letters');
       expect(dead.status, dead.stderr).toBe(0);
       // A command that needs the bus or the whole data folder is refused in one line, with no stack trace.

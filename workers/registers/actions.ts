@@ -71,6 +71,8 @@ export const actionRegister: RegisterDefinition = {
     milestone: text(r['milestone']),
     milestone_date: dateOf(r['milestone_date']),
   }),
+  headline: (rs) =>
+    `${rs.filter((r) => r['status'] === 'overdue').length} of ${rs.filter((r) => r['status'] === 'overdue' || r['status'] === 'open').length} open action items overdue`,
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const due = rs.filter((r) => yes(r['due_recently']));

@@ -78,6 +78,8 @@ export const decisionRegister: RegisterDefinition = {
     milestone: text(r['milestone']),
     milestone_date: dateOf(r['milestone_date']),
   }),
+  headline: (rs) =>
+    `${rs.filter((r) => r['status'] === 'overdue').length} of ${rs.filter((r) => r['status'] === 'overdue' || r['status'] === 'open').length} open decisions past their target`,
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const decided = rs.filter((r) => r['latency_hours'] !== null).map((r) => Number(r['latency_hours']));

@@ -82,6 +82,8 @@ export const dependencyRegister: RegisterDefinition = {
     milestone: text(r['milestone']),
     milestone_date: dateOf(r['milestone_date']),
   }),
+  headline: (rs) =>
+    `${rs.filter((r) => yes(r['stalled'])).length} of ${rs.length} blocking links stalled (${rs.filter((r) => yes(r['stalled']) && yes(r['cross_program'])).length} across programs)`,
   summarize(rs, window) {
     const count = (f: (r: RegisterRow) => boolean): number => rs.filter(f).length;
     const ages = rs.map((r) => Number(r['age_days']));

@@ -151,6 +151,11 @@ export const milestoneRegister: RegisterDefinition = {
     milestone: text(r['title']),
     milestone_date: dateOf(r['committed']),
   }),
+  headline: (rs) => {
+    const open = rs.filter((r) => !String(r['status']).startsWith('done'));
+    const late = open.filter((r) => r['status'] === 'overdue' || r['status'] === 'slipped').length;
+    return `${late} of ${open.length} open milestones overdue or slipped`;
+  },
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;
     const open = rs.filter((r) => !String(r['status']).startsWith('done')).length;

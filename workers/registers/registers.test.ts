@@ -351,6 +351,13 @@ describe('register snapshot for the dashboards', () => {
     try {
       const first = await writeRegisterSnapshot(snap, { params: testParams(), now: T, recentDays: 30 });
       expect(first.rows).toEqual({ milestones: 4, risks: 5, decisions: 4, actions: 5, dependencies: 2 });
+      expect(first.headlines).toEqual([
+        '2 of 3 open milestones overdue or slipped',
+        '4 open risks (3 high, 2 of them unowned)',
+        '2 of 3 open decisions past their target',
+        '2 of 3 open action items overdue',
+        '1 of 2 blocking links stalled (1 across programs)',
+      ]);
       const rows = await queryRows<{ register: string; item: string; position: number; flag: string; status: string; owner: string }>(
         snap,
         `SELECT register, item, position, flag, status, owner FROM register_rows FINAL WHERE register IN ('risks', 'dependencies') ORDER BY register, position`,

@@ -116,6 +116,11 @@ export const riskRegister: RegisterDefinition = {
     milestone: text(r['milestone']),
     milestone_date: dateOf(r['milestone_date']),
   }),
+  headline: (rs) => {
+    const live = rs.filter(open);
+    const high = live.filter((r) => r['severity'] === 'high');
+    return `${live.length} open risks (${high.length} high, ${high.filter((r) => yes(r['unowned'])).length} of them unowned)`;
+  },
   summarize(rs, window) {
     const live = rs.filter(open);
     const band = (b: string): number => live.filter((r) => r['severity'] === b).length;

@@ -7,6 +7,8 @@ export interface RegisterSnapshotResult {
   rows: Record<string, number>;
   /** Rows an earlier run listed and this one no longer does, per register. */
   removed: Record<string, number>;
+  /** Each register in a few words (its headline), in the registers' order. */
+  headlines: string[];
 }
 
 const instant = (at: Date): string => at.toISOString().replace('T', ' ').replace('Z', '');
@@ -22,7 +24,7 @@ export async function writeRegisterSnapshot(
 ): Promise<RegisterSnapshotResult> {
   const version = options.now.getTime() * 1000;
   const computedAt = instant(options.now);
-  const result: RegisterSnapshotResult = { rows: {}, removed: {} };
+  const result: RegisterSnapshotResult = { rows: {}, removed: {}, headlines: [] };
   for (const definition of REGISTERS) {
     const register = await readRegister(store, definition, { params: options.params, asOf: options.now, recentDays: options.recentDays });
     const values = register.rows.map((row, i) => {
@@ -65,6 +67,7 @@ export async function writeRegisterSnapshot(
     }
     result.rows[definition.id] = values.length;
     result.removed[definition.id] = gone.length;
+    result.headlines.push(definition.headline(register.rows));
   }
   return result;
 }

@@ -45,6 +45,8 @@ export interface RegisterDefinition {
   teamColumns?: string[];
   /** The row as the dashboards' register table (register_rows) holds it, with its colour. */
   board(row: RegisterRow): BoardRow;
+  /** The register in a few words, for a one-line overview of every register: "2 of 10 milestones overdue or slipped". */
+  headline(rows: RegisterRow[]): string;
   /** The register's headline figures, from its rows: lines a person reads first. */
   summarize(rows: RegisterRow[], window: { recentDays: number }): string[];
 }
