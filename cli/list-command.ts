@@ -1,5 +1,5 @@
 import { registerNow, unknownScope } from '../app/registers.js';
-import { toCsv } from '../workers/export/csv.js';
+import { registerCsv } from '../workers/export/register-csv.js';
 import { dependencyMatrix, type DependencyMatrix } from '../workers/registers/dependencies.js';
 import { REGISTER_IDS, registerById } from '../workers/registers/index.js';
 import type { RegisterColumn, RegisterResult, RegisterRow } from '../workers/registers/types.js';
@@ -68,13 +68,7 @@ export function printRegister(
     return;
   }
   if (format === 'csv') {
-    const keys = ['key', ...r.columns.map((c) => c.key)];
-    const flat = r.rows.map((row) =>
-      Object.fromEntries(
-        keys.map((k) => [k, Array.isArray(row[k]) ? row[k].join(' ') : typeof row[k] === 'boolean' ? String(row[k]) : (row[k] ?? null)]),
-      ),
-    ) as Array<Record<string, string | number | null>>;
-    ctx.out.write(toCsv(keys, flat));
+    ctx.out.write(registerCsv(r.columns, r.rows));
     return;
   }
   const scope = [r.program !== null ? `program ${r.program}` : '', r.team !== null ? `team ${r.team}` : '']

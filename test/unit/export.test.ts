@@ -17,8 +17,11 @@ import {
   monthClosed,
   runExport,
   type ExportSettings,
+  EXPORT_FILES,
   type KpiExport,
 } from '../../workers/export/export.js';
+import { REGISTERS } from '../../workers/registers/index.js';
+import { riskRegister } from '../../workers/registers/risks.js';
 import { CSV_COLUMNS, kpiRows, readMonthlyValues } from '../../workers/export/kpis.js';
 import { daysInMonth, lastCompleteMonth, parseMonth } from '../../workers/export/month.js';
 import { tierOf } from '../../workers/metrics/benchmarks.js';
@@ -114,9 +117,19 @@ beforeAll(async () => {
 afterAll(() => store.close());
 
 describe('ptel export: the files', () => {
-  it('writes the three files into <out>/<YYYY-MM>/, leaving no temporary folder beside it', () => {
+  it('writes its files into <out>/<YYYY-MM>/, leaving no temporary folder beside it', () => {
     expect(readdirSync(out)).toEqual([MONTH]);
-    expect(readdirSync(path.join(out, MONTH)).sort()).toEqual(['kpis.csv', 'kpis.json', 'report.html']);
+    expect(readdirSync(path.join(out, MONTH)).sort()).toEqual([
+      'kpis.csv',
+      'kpis.json',
+      'register-actions.csv',
+      'register-decisions.csv',
+      'register-dependencies.csv',
+      'register-milestones.csv',
+      'register-risks.csv',
+      'report.html',
+    ]);
+    expect([...EXPORT_FILES].sort()).toEqual(readdirSync(path.join(out, MONTH)).sort());
   });
 
   it('kpis.csv holds the month of metric_values FINAL, row for row and number for number', async () => {
@@ -408,7 +421,7 @@ describe('the scheduled monthly export', () => {
     const rt = { config, store, logger: quietLogger(), clock, organisation: resolveOrganisation(config, clock) } as unknown as Runtime;
     await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 0, signal: new AbortController().signal });
     const month = lastCompleteMonth('UTC', new Date());
-    expect(readdirSync(path.join(root, month)).sort()).toEqual(['kpis.csv', 'kpis.json', 'report.html']);
+    expect(readdirSync(path.join(root, month)).sort()).toEqual([...EXPORT_FILES].sort());
     // Run again (a restart, a retry): the month's export stays as it went out.
     const written = statSync(path.join(root, month, 'kpis.csv')).mtimeMs;
     await jobHandlers(rt)['export']!({}, { scheduleId: 'export-monthly', attempt: 1, signal: new AbortController().signal });
@@ -566,6 +579,7 @@ describe('the report opens with a status readout per program, from the registers
   let hand: { store: Store; settings: ExportSettings; out: string };
   let pages: Readout[];
   let html: string;
+  let firstDir: string;
 
   const page = (id: string): Readout => pages.find((p) => `${p.scope.kind}:${p.scope.id}` === id)!;
   const names = (list: ReadonlyArray<{ item: string }>): string[] => list.map((i) => i.item);
@@ -575,6 +589,7 @@ describe('the report opens with a status readout per program, from the registers
     const clock = fixedClock(READOUT_NOW);
     const r = await runExport({ store: hand.store, config: hand.settings, month: READOUT_MONTH, out: hand.out, clock });
     html = readFileSync(path.join(r.dir, 'report.html'), 'utf8');
+    firstDir = r.dir;
     const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
     pages = await readouts({
       store: hand.store,
@@ -689,6 +704,16 @@ describe('the report opens with a status readout per program, from the registers
     const again = readFileSync(path.join(later.dir, 'report.html'), 'utf8');
     const readoutOf = (text: string): string => text.slice(text.indexOf('<div class="readouts"'), text.indexOf('<nav class="toc"'));
     expect(readoutOf(again)).toBe(readoutOf(html));
+    // The registers' CSV files too: each register as it stood at the month's end, every column.
+    for (const definition of REGISTERS) {
+      const file = `register-${definition.id}.csv`;
+      expect(readFileSync(path.join(later.dir, file), 'utf8'), file).toBe(readFileSync(path.join(firstDir, file), 'utf8'));
+    }
+    const [header, ...risks] = parseCsv(readFileSync(path.join(firstDir, 'register-risks.csv'), 'utf8'));
+    expect(header).toEqual(['key', ...riskRegister.columns.map((c) => c.key)]);
+    const r1 = risks.find((r) => r[header!.indexOf('item')] === 'R-1')!;
+    // R-1 got its owner only after the month: unowned in the month's register.
+    expect([r1[header!.indexOf('owner')], r1[header!.indexOf('unowned')]]).toEqual(['', 'true']);
     // Exported as of an instant inside the month, the registers are taken at that instant: the overdue milestone was not yet overdue.
     const mid = await readouts({
       store: hand.store,

@@ -10,7 +10,10 @@ import { runMetricsJob } from '../metrics/job.js';
 import { toCsv } from './csv.js';
 import { CSV_COLUMNS, kpiRows, readMonthlyValues, type KpiRow, type ScopeFilter } from './kpis.js';
 import { addMonths, lastCompleteMonth, monthStart, type Month } from './month.js';
-import { readouts } from './readout.js';
+import { readouts, registerInstants } from './readout.js';
+import { registerCsv } from './register-csv.js';
+import { metricParams } from '../metrics/engine.js';
+import { readRegister, REGISTERS } from '../registers/index.js';
 import { describeScopes, reportData, type ScopeInfo } from './report-data.js';
 import { renderReport } from './report.js';
 
@@ -60,7 +63,7 @@ export interface ExportResult {
   scopes: number;
 }
 
-export const EXPORT_FILES = ['kpis.csv', 'kpis.json', 'report.html'] as const;
+export const EXPORT_FILES = ['kpis.csv', 'kpis.json', 'report.html', ...REGISTERS.map((r) => `register-${r.id}.csv` as const)] as const;
 
 const filterText = (f: ScopeFilter): string => (f.id === undefined ? f.kind : `${f.kind}:${f.id}`);
 
@@ -111,6 +114,14 @@ export async function runExport(options: {
   const reports = await reportData({ store, month, scopes, rows, filters, config, clock, ...(asOf !== undefined ? { asOf } : {}) });
   // The readout pages: each program shown (and the org), from the registers at the month's end, or at the as-of instant (or now) before it.
   const pages = await readouts({ store, month, scopes: reports.map((r) => r.scope), rows, config, until: asOf ?? clock.date() });
+  // Each register as it stood when the month ended (or at the as-of instant before), every column, as CSV.
+  const taken = registerInstants(month, config.metrics.timeZone, asOf ?? clock.date());
+  const params = metricParams(config.model, config.metrics);
+  const registerFiles: Record<string, string> = {};
+  for (const definition of REGISTERS) {
+    const register = await readRegister(store, definition, { params, asOf: taken.at, recentDays: taken.recentDays });
+    registerFiles[`register-${definition.id}.csv`] = registerCsv(definition.columns, register.rows);
+  }
   const generatedAt = clock.date().toISOString();
   const asOfText = asOf === undefined ? null : asOf.toISOString();
   const doc: KpiExport = {
@@ -126,7 +137,8 @@ export async function runExport(options: {
     scopes,
     kpis: rows,
   };
-  const files: Record<(typeof EXPORT_FILES)[number], string> = {
+  const files: Record<string, string> = {
+    ...registerFiles,
     'kpis.csv': toCsv(
       CSV_COLUMNS,
       rows.map((r) => ({ month, ...r })),

@@ -239,6 +239,19 @@ export function readoutScopes(scopes: readonly ScopeInfo[]): ScopeInfo[] {
  * or at `asOf` (else the clock's now) when that is earlier, and at the end of the month before; an export
  * of a past month reads the same registers whenever it is made.
  */
+/**
+ * When a month's registers are taken: at its end in the metrics' time zone, or at `until` (the export's
+ * as-of instant, else now) when that is earlier; `before` is the month's start (the registers a month
+ * earlier), and the window of recently finished items covers the whole month (a day more, for a change of
+ * offset within it).
+ */
+export function registerInstants(month: Month, tz: string, until: Date): { at: Date; before: Date; recentDays: number } {
+  const end = monthStartInstant(addMonths(month, 1), tz);
+  const at = until.getTime() < end.getTime() ? until : end;
+  const before = monthStartInstant(month, tz);
+  return { at, before, recentDays: Math.max(1, Math.ceil((at.getTime() - before.getTime()) / DAY_MS) + 1) };
+}
+
 export async function readouts(options: {
   store: Store;
   month: Month;
@@ -250,13 +263,8 @@ export async function readouts(options: {
 }): Promise<Readout[]> {
   const pages = readoutScopes(options.scopes);
   if (pages.length === 0) return [];
-  const tz = options.config.metrics.timeZone;
-  const end = monthStartInstant(addMonths(options.month, 1), tz);
-  const at = options.until.getTime() < end.getTime() ? options.until : end;
-  const before = monthStartInstant(options.month, tz);
+  const { at, before, recentDays } = registerInstants(options.month, options.config.metrics.timeZone, options.until);
   const params = metricParams(options.config.model, options.config.metrics);
-  // The window of recently finished items covers the whole month (a day more, for a change of offset within it).
-  const recentDays = Math.max(1, Math.ceil((at.getTime() - before.getTime()) / DAY_MS) + 1);
   const [now, then] = await Promise.all([
     readAll(options.store, { params, asOf: at, recentDays }),
     readAll(options.store, { params, asOf: before, recentDays }),
