@@ -27,7 +27,7 @@ import {
   type ScopeKind,
 } from '../workers/metrics/types.js';
 import { withStore, type Command, type CommandContext } from './command.js';
-import { parseInstant } from './output.js';
+import { parseInstant, printTable } from './output.js';
 import { csvField } from '../workers/export/csv.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -72,28 +72,12 @@ function emit(ctx: CommandContext, format: Format, header: string[], rows: Array
     for (const r of rows) ctx.out.write(`${header.map((h) => csvField(cell(r[h]))).join(',')}\n`);
     return;
   }
-  table(
+  printTable(
     ctx.out,
     header,
     rows.map((r) => header.map((h) => cell(r[h]))),
+    { units: true },
   );
-}
-
-/**
- * A plain text table: columns padded to their widest cell; a column whose cells all start with a digit,
- * a sign or a missing-value dash (numbers, with or without their unit) is right-aligned.
- */
-function table(out: NodeJS.WritableStream, header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^([-−+]?\d|—$|$)/.test(r[i] ?? '')));
-  const line = (r: string[]): string =>
-    r
-      .map((c, i) => (numeric[i] === true ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  out.write(`${line(header)}\n`);
-  out.write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const r of rows) out.write(`${line(r)}\n`);
 }
 
 function option(ctx: CommandContext, name: string): string | undefined {
@@ -182,7 +166,7 @@ function printPivot(ctx: CommandContext, rows: MetricValueRow[], period: PeriodK
     ...(withScope ? ['scope'] : []),
     ...periods.map((p) => `${periodLabel(period, p)}${running(period, p, day) ? '*' : ''}`),
   ];
-  table(
+  printTable(
     ctx.out,
     header,
     sorted.map((l) => [
@@ -190,6 +174,7 @@ function printPivot(ctx: CommandContext, rows: MetricValueRow[], period: PeriodK
       ...(withScope ? [l.scope] : []),
       ...periods.map((p) => (l.values.has(p) ? formatValue(l.unit, l.values.get(p) ?? null, { fixed: true }) : '')),
     ]),
+    { units: true },
   );
   if (!withScope && scopes.size === 1) ctx.out.write(`scope: ${[...scopes][0]!}\n`);
   if (partial) ctx.out.write(`* partial: the period is still running (as of ${at.toISOString()})\n`);
@@ -368,10 +353,11 @@ function printUnits(ctx: CommandContext, def: MetricDefinition, rows: ExplainRow
           : []),
     'detail',
   ];
-  table(
+  printTable(
     ctx.out,
     header,
     rows.map((r) => [toMinute(r.at), toMinute(r.item), ...counts(r), toMinute(r.detail)]),
+    { units: true },
   );
 }
 

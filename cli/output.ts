@@ -1,8 +1,18 @@
-/** A plain text table: columns padded to their widest cell, numbers right-aligned. */
-export function printTable(out: NodeJS.WritableStream, header: string[], rows: Array<Array<string | number | undefined>>): void {
+/**
+ * A plain text table: columns padded to their widest cell, numbers right-aligned: a column whose cells
+ * are all numbers, or with `units`, all start with a digit, a sign or a missing-value dash (numbers with
+ * their unit, such as 40.0% or 12.5 h).
+ */
+export function printTable(
+  out: NodeJS.WritableStream,
+  header: string[],
+  rows: Array<Array<string | number | undefined>>,
+  options: { units?: boolean } = {},
+): void {
   const cells = rows.map((r) => r.map((c) => (c === undefined ? '' : String(c))));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map((_, i) => cells.length > 0 && cells.every((r) => /^-?\d+(\.\d+)?$/.test(r[i] ?? '')));
+  const number = options.units === true ? /^([-−+]?\d|—$|$)/ : /^-?\d+(\.\d+)?$/;
+  const numeric = header.map((_, i) => cells.length > 0 && cells.every((r) => number.test(r[i] ?? '')));
   const line = (r: string[]): string =>
     r
       .map((c, i) => (numeric[i] === true ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
