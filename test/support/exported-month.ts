@@ -4,11 +4,11 @@ import type { DemoOrg } from '../../connectors/demo/generator.js';
 import { fixedClock } from '../../infra/clock.js';
 import { defaultMetricsConfig, defaultModel, orgSchema, type OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow, WorkItemKind, WorkItemRow } from '../../schemas/domain.js';
+import type { MilestoneRow } from '../../schemas/domain.js';
 import { runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
 import { tempDir, testStore } from './harness.js';
 import { insertTables } from './mapping.js';
-import { blocksLinkRow, workItemRow } from './rows.js';
+import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from './rows.js';
 import { seedDemoStore } from './seeded-demo.js';
 
 /** A scope id with a comma, quotes and a line break, and text that would be markup if not escaped. */
@@ -162,83 +162,12 @@ export const readoutOrg = (): OrgConfig =>
     ],
   });
 
-const browse = (key: string): string => `https://acme.atlassian.net/browse/${key}`;
 
-function item(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
-  return workItemRow({
-    item_id: `id-${key}`,
-    key,
-    project: key.split('-')[0]!,
-    type: kind,
-    kind,
-    status: 'To Do',
-    status_category: 'todo',
-    priority: 'Medium',
-    priority_rank: 3,
-    assignee: 'dana',
-    created_at: '2026-08-01T09:00:00.000Z',
-    updated_at: '2026-09-30T09:00:00.000Z',
-    summary: `${key} title`,
-    team,
-    program: TEAM_PROGRAM[team] ?? '',
-    url: browse(key),
-    raw_event_id: 'e',
-    version: 1,
-    ...extra,
-  });
-}
-
-let changes = 0;
-function changed(key: string, at: string, field: string, from: string, to: string): WorkItemHistoryRow {
-  changes += 1;
-  return {
-    source: 'jira',
-    item_id: `id-${key}`,
-    history_id: `h${changes}`,
-    field,
-    field_id: field,
-    from_value: from,
-    from_string: from,
-    to_value: to,
-    to_string: to,
-    changed_at: at,
-    author: 'sam',
-    raw_event_id: 'e',
-    version: 1,
-  };
-}
-
-function version(id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow {
-  return {
-    source: 'jira',
-    milestone_id: id,
-    kind: 'version',
-    name,
-    project: '',
-    state: 'open',
-    raw_state: 'unreleased',
-    start_date: '2026-07-01',
-    committed_date: null,
-    completed_at: null,
-    team,
-    program: TEAM_PROGRAM[team] ?? '',
-    url: `https://acme.atlassian.net/projects/${id}`,
-    raw_event_id: 'e',
-    version: 1,
-    is_deleted: 0,
-    ...extra,
-  };
-}
-
-const planned = (id: string, observedAt: string, date: string): MilestoneDateRow => ({
-  source: 'jira',
-  milestone_id: id,
-  committed_date: date,
-  observed_at: observedAt,
-  basis: 'snapshot',
-  raw_event_id: 'e',
-  version: 1,
-});
+const item = workItemMaker({ programOf: TEAM_PROGRAM, createdAt: '2026-08-01T09:00:00.000Z', updatedAt: '2026-09-30T09:00:00.000Z' });
+const changed = historyRow;
+const version = (id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow =>
+  milestoneRow(id, name, team, TEAM_PROGRAM[team] ?? '', { start_date: '2026-07-01', ...extra });
+const planned = milestoneDateRow;
 
 /** Monthly values of August and September for a scope: [metric, unit, August, September]. */
 function monthly(scope_kind: string, scope_id: string, values: Array<[string, string, number, number]>): object[] {

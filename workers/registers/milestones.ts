@@ -1,4 +1,4 @@
-import { OBSERVATIONS } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, OBSERVATIONS } from '../metrics/definitions/program-plan.js';
 import { assigneeAt, categoryAt, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import { day, joinParts, RECENT, T, TODAY } from './sql.js';
 import { col, dateOf, text, type RegisterDefinition } from './types.js';
@@ -70,16 +70,7 @@ SELECT * FROM
         FROM (${OBSERVATIONS})
         GROUP BY source, milestone_id
     ) AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
-    LEFT JOIN
-    (
-        SELECT source, milestone_id, argMax(item_team, (n, item_team)) AS team, argMax(item_program, (n, item_team)) AS program
-        FROM
-        (
-            SELECT source, arrayJoin(fix_versions) AS milestone_id, toString(team) AS item_team, toString(program) AS item_program, count() AS n
-            FROM work_items FINAL WHERE team != '' GROUP BY source, milestone_id, item_team, item_program
-        )
-        GROUP BY source, milestone_id
-    ) AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
+    LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
     LEFT JOIN
     (
         SELECT i.source AS source, concat('epic/', i.item_id) AS milestone_id, ${assigneeAt('i', T)} AS owner, i.created_at AS created_at

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../infra/store/client.js';
-import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow, WorkItemKind, WorkItemRow } from '../../schemas/domain.js';
+import type { MilestoneRow } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { testParams } from '../../test/support/metrics.js';
-import { blocksLinkRow, workItemRow } from '../../test/support/rows.js';
+import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../../test/support/rows.js';
 import { dependencyMatrix } from './dependencies.js';
 import { readRegister, registerById } from './index.js';
 import { writeRegisterSnapshot } from './snapshot.js';
@@ -18,83 +18,12 @@ import type { RegisterResult } from './types.js';
 const T = new Date('2026-03-16T12:00:00Z');
 const PROGRAM: Record<string, string> = { checkout: 'payments', ledger: 'payments', search: 'discovery' };
 
-function wi(key: string, kind: WorkItemKind, team: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
-  return workItemRow({
-    item_id: `id-${key}`,
-    key,
-    project: key.split('-')[0]!,
-    type: kind,
-    kind,
-    status: 'To Do',
-    status_category: 'todo',
-    priority: 'Medium',
-    priority_rank: 3,
-    assignee: 'dana',
-    created_at: '2026-01-10T09:00:00.000Z',
-    updated_at: '2026-03-15T09:00:00.000Z',
-    summary: `${key} title`,
-    team,
-    program: PROGRAM[team] ?? '',
-    url: `https://acme.atlassian.net/browse/${key}`,
-    raw_event_id: 'e',
-    version: 1,
-    ...extra,
-  });
-}
-
-let historyIds = 0;
-function change(key: string, at: string, field: string, from: string, to: string): WorkItemHistoryRow {
-  historyIds += 1;
-  return {
-    source: 'jira',
-    item_id: `id-${key}`,
-    history_id: String(historyIds),
-    field,
-    field_id: field,
-    from_value: from,
-    from_string: from,
-    to_value: to,
-    to_string: to,
-    changed_at: at,
-    author: 'sam',
-    raw_event_id: 'e',
-    version: 1,
-  };
-}
-
+const wi = workItemMaker({ programOf: PROGRAM, createdAt: '2026-01-10T09:00:00.000Z', updatedAt: '2026-03-15T09:00:00.000Z' });
+const change = historyRow;
 const done = { status: 'Done', status_category: 'done' } as const;
-
-function milestone(id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow {
-  return {
-    source: 'jira',
-    milestone_id: id,
-    kind: id.startsWith('epic/') ? 'epic' : 'version',
-    name,
-    project: '',
-    state: 'open',
-    raw_state: 'unreleased',
-    start_date: '2026-01-01',
-    committed_date: null,
-    completed_at: null,
-    team,
-    program: PROGRAM[team] ?? '',
-    url: `https://acme.atlassian.net/m/${id}`,
-    raw_event_id: 'e',
-    version: 1,
-    is_deleted: 0,
-    ...extra,
-  };
-}
-
-const seen = (id: string, observedAt: string, date: string): MilestoneDateRow => ({
-  source: 'jira',
-  milestone_id: id,
-  committed_date: date,
-  observed_at: observedAt,
-  basis: 'snapshot',
-  raw_event_id: 'e',
-  version: 1,
-});
+const milestone = (id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow =>
+  milestoneRow(id, name, team, PROGRAM[team] ?? '', { url: `https://acme.atlassian.net/m/${id}`, ...extra });
+const seen = milestoneDateRow;
 
 let store: Store;
 

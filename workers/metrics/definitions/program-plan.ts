@@ -45,6 +45,23 @@ INNER JOIN (SELECT source, item_id, created_at FROM work_items FINAL WHERE kind 
 WHERE toDate32OrNull(h.first_from) IS NOT NULL`;
 
 /**
+ * The team (and its program) with most of each version's work items, per (source, milestone_id): the
+ * owner of a version whose Jira project maps to no team.
+ */
+export const MILESTONE_OWNERS = `
+(
+    SELECT source, milestone_id, argMax(item_team, (n, item_team)) AS team, argMax(item_program, (n, item_team)) AS program
+    FROM
+    (
+        SELECT source, arrayJoin(fix_versions) AS milestone_id, toString(team) AS item_team, toString(program) AS item_program, count() AS n
+        FROM work_items FINAL
+        WHERE team != ''
+        GROUP BY source, milestone_id, item_team, item_program
+    )
+    GROUP BY source, milestone_id
+)`;
+
+/**
  * One row per version or epic that has a committed date, with its plan history:
  *   seen       every (observed_at, committed date, basis), in time order, up to its completion (a date
  *              observed after completion, e.g. a release date set on release day, is not a plan)
@@ -79,18 +96,7 @@ INNER JOIN
     FROM (${OBSERVATIONS})
     GROUP BY source, milestone_id
 ) AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
-LEFT JOIN
-(
-    SELECT source, milestone_id, argMax(item_team, (n, item_team)) AS team, argMax(item_program, (n, item_team)) AS program
-    FROM
-    (
-        SELECT source, arrayJoin(fix_versions) AS milestone_id, toString(team) AS item_team, toString(program) AS item_program, count() AS n
-        FROM work_items FINAL
-        WHERE team != ''
-        GROUP BY source, milestone_id, item_team, item_program
-    )
-    GROUP BY source, milestone_id
-) AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
+LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
 WHERE length(p.seen_all) > 0
 SETTINGS join_use_nulls = 0`;
 
