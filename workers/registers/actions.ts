@@ -1,6 +1,6 @@
 import { assigneeAt, doneAtBefore, dueAt, ITEMS, milestoneOf, statusAt } from '../metrics/definitions/work-items.js';
 import { day, MILESTONE_NAMES, minute, RECENT, T, TODAY } from './sql.js';
-import { col, dateOf, text, yes, type RegisterDefinition } from './types.js';
+import { col, dateOf, itemBoard, itemColumns, text, TRAILING_COLUMNS, yes, type RegisterDefinition } from './types.js';
 
 /**
  * Action items (work items of kind action) open at the instant, and the ones closed within the recent
@@ -42,11 +42,7 @@ export const actionRegister: RegisterDefinition = {
   title: 'Action items',
   description: 'open action items, overdue first, then by due date; then the ones closed recently',
   columns: [
-    col('item', 'action', 'text'),
-    col('title', 'title', 'title'),
-    col('owner', 'owner', 'text'),
-    col('program', 'program', 'text'),
-    col('team', 'team', 'text'),
+    ...itemColumns('action'),
     col('due', 'due', 'date'),
     col('days_overdue', 'days overdue', 'count'),
     col('status', 'status', 'text'),
@@ -55,21 +51,14 @@ export const actionRegister: RegisterDefinition = {
     col('due_recently', 'due recently', 'flag', false),
     col('change', 'change', 'text', false),
     col('raised', 'raised', 'time', false),
-    col('milestone', 'milestone', 'text', false),
-    col('milestone_date', 'milestone date', 'date', false),
-    col('url', 'url', 'text', false),
+    ...TRAILING_COLUMNS,
   ],
   rows,
   board: (r) => ({
-    item: text(r['item']),
-    title: text(r['title']),
-    owner: text(r['owner']),
-    status: text(r['status']),
+    ...itemBoard(r),
     flag: r['status'] === 'overdue' ? 'red' : r['status'] === 'closed late' ? 'amber' : 'green',
     why: r['status'] === 'overdue' ? `${text(r['days_overdue'])} days past its due date` : text(r['status']),
     due: dateOf(r['due']),
-    milestone: text(r['milestone']),
-    milestone_date: dateOf(r['milestone_date']),
   }),
   headline: (rs) =>
     `${rs.filter((r) => r['status'] === 'overdue').length} of ${rs.filter((r) => r['status'] === 'overdue' || r['status'] === 'open').length} open action items overdue`,

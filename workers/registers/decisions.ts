@@ -1,6 +1,6 @@
 import { assigneeAt, doneAtBefore, ITEMS, milestoneOf, statusAt } from '../metrics/definitions/work-items.js';
 import { addBusinessDays, daysFrom, hoursFrom, MILESTONE_NAMES, minute, RECENT, T } from './sql.js';
-import { col, dateOf, text, yes, type RegisterDefinition } from './types.js';
+import { col, dateOf, itemBoard, itemColumns, text, TRAILING_COLUMNS, yes, type RegisterDefinition } from './types.js';
 
 /**
  * The decision log: decisions (work items of kind decision) open at the instant, and the ones decided
@@ -47,11 +47,7 @@ export const decisionRegister: RegisterDefinition = {
   title: 'Decision log',
   description: 'open decisions against their target (overdue first), then the ones decided recently',
   columns: [
-    col('item', 'decision', 'text'),
-    col('title', 'title', 'title'),
-    col('owner', 'owner', 'text'),
-    col('program', 'program', 'text'),
-    col('team', 'team', 'text'),
+    ...itemColumns('decision'),
     col('release_critical', 'release critical', 'flag', false),
     col('raised', 'raised', 'time', false),
     col('age_days', 'age', 'days'),
@@ -62,21 +58,14 @@ export const decisionRegister: RegisterDefinition = {
     col('latency_hours', 'latency', 'hours'),
     col('outcome', 'outcome', 'text'),
     col('change', 'change', 'text', false),
-    col('milestone', 'milestone', 'text', false),
-    col('milestone_date', 'milestone date', 'date', false),
-    col('url', 'url', 'text', false),
+    ...TRAILING_COLUMNS,
   ],
   rows,
   board: (r) => ({
-    item: text(r['item']),
-    title: text(r['title']),
-    owner: text(r['owner']),
-    status: text(r['status']),
+    ...itemBoard(r),
     flag: r['status'] === 'overdue' ? 'red' : r['status'] === 'decided late' ? 'amber' : 'green',
     why: `target ${text(r['target'])}${yes(r['release_critical']) ? ' (release-critical)' : ''}, due by ${text(r['due_by'])}; ${Number(r['age_days']).toFixed(1)} days old`,
     due: dateOf(r['due_by']),
-    milestone: text(r['milestone']),
-    milestone_date: dateOf(r['milestone_date']),
   }),
   headline: (rs) =>
     `${rs.filter((r) => r['status'] === 'overdue').length} of ${rs.filter((r) => r['status'] === 'overdue' || r['status'] === 'open').length} open decisions past their target`,

@@ -9,7 +9,7 @@ import {
   statusAt,
 } from '../metrics/definitions/work-items.js';
 import { day, daysFrom, MILESTONE_NAMES, minute, RECENT, T } from './sql.js';
-import { col, dateOf, text, yes, type RegisterDefinition, type RegisterRow } from './types.js';
+import { col, dateOf, itemBoard, text, yes, type RegisterDefinition, type RegisterRow } from './types.js';
 
 /**
  * The links of each work item to others (any link type, in either direction), with the milestone each
@@ -99,10 +99,7 @@ export const riskRegister: RegisterDefinition = {
   ],
   rows,
   board: (r) => ({
-    item: text(r['item']),
-    title: text(r['title']),
-    owner: text(r['owner']),
-    status: text(r['status']),
+    ...itemBoard(r),
     flag:
       r['closed'] !== null
         ? 'green'
@@ -113,8 +110,6 @@ export const riskRegister: RegisterDefinition = {
           : 'green',
     why: `${text(r['severity'])} severity, ${text(r['mitigation'])}${yes(r['unowned']) ? ', no owner' : ''}, ${Number(r['age_days']).toFixed(0)} days old`,
     due: dateOf(r['due']),
-    milestone: text(r['milestone']),
-    milestone_date: dateOf(r['milestone_date']),
   }),
   headline: (rs) => {
     const live = rs.filter(open);

@@ -93,3 +93,29 @@ export const text = (v: RegisterRow[string] | undefined): string =>
 
 /** A date column of a row (null when empty). */
 export const dateOf = (v: RegisterRow[string] | undefined): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 10) : null);
+
+/** The columns that open a work-item register: its key (headed `label`), title, owner, program and team. */
+export const itemColumns = (label: string): RegisterColumn[] => [
+  col('item', label, 'text'),
+  col('title', 'title', 'title'),
+  col('owner', 'owner', 'text'),
+  col('program', 'program', 'text'),
+  col('team', 'team', 'text'),
+];
+
+/** The columns that close a work-item register: the milestone it affects, its date and the item's URL (JSON and CSV only). */
+export const TRAILING_COLUMNS: RegisterColumn[] = [
+  col('milestone', 'milestone', 'text', false),
+  col('milestone_date', 'milestone date', 'date', false),
+  col('url', 'url', 'text', false),
+];
+
+/** The board columns every work-item register reads the same way: key, title, owner, status and milestone. */
+export const itemBoard = (r: RegisterRow): Pick<BoardRow, 'item' | 'title' | 'owner' | 'status' | 'milestone' | 'milestone_date'> => ({
+  item: text(r['item']),
+  title: text(r['title']),
+  owner: text(r['owner']),
+  status: text(r['status']),
+  milestone: text(r['milestone']),
+  milestone_date: dateOf(r['milestone_date']),
+});
