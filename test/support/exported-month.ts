@@ -162,7 +162,6 @@ export const readoutOrg = (): OrgConfig =>
     ],
   });
 
-
 const item = workItemMaker({ programOf: TEAM_PROGRAM, createdAt: '2026-08-01T09:00:00.000Z', updatedAt: '2026-09-30T09:00:00.000Z' });
 const changed = historyRow;
 const version = (id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow =>
