@@ -356,6 +356,25 @@ const metricsSchema = z.strictObject({
   /** How often the registers are written to register_rows for the dashboards. */
   registerIntervalMinutes: z.number().int().min(1).max(1440).default(15),
   releaseCriticalLabels: z.array(z.string().min(1)).default(['release-critical', 'release-blocker']),
+  /** Milestone forecasts (Monte Carlo over throughput; docs/metrics.md items 21-23). */
+  forecast: z
+    .strictObject({
+      /** Trials per milestone. */
+      trials: z.number().int().min(100).max(1_000_000).default(10_000),
+      /** The simulation's seed: the same seed and inputs give the same forecast. */
+      seed: z.number().int().min(0).max(4_294_967_295).default(1),
+      /** Trailing weeks of throughput (zero weeks included). */
+      windowWeeks: z.number().int().min(2).max(104).default(12),
+      /** No forecast with fewer done items than this, or fewer weeks of history than minWeeks. */
+      minDoneItems: z.number().int().min(1).max(1000).default(20),
+      minWeeks: z.number().int().min(1).max(104).default(6),
+      /** Confidence (P(done by the committed date)) from which a milestone is on track, and at risk below it; off track below atRisk. */
+      onTrack: z.number().min(0).max(1).default(0.8),
+      atRisk: z.number().min(0).max(1).default(0.5),
+      /** A trial not finished after this many weeks does not finish. */
+      horizonWeeks: z.number().int().min(4).max(520).default(104),
+    })
+    .prefault({}),
   risk: z
     .strictObject({
       /** Trailing weeks a signal compares the week against. */

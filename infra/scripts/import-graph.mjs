@@ -28,6 +28,7 @@ export const LAYERS = [
   ['workers/normalize'],
   ['workers/link'],
   ['workers/metrics'],
+  ['workers/forecast'],
   ['workers/registers'],
   ['workers/alerts', 'workers/export'],
   ['app'],
