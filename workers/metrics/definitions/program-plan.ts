@@ -221,7 +221,7 @@ WHERE num > 0 OR den > 0`,
  * added or removed per change), 'Sprint' (the whole list of sprint ids before and after) and the parent
  * ('Epic Link', 'Parent' or 'IssueParentAssociation': the epic's item id). delta +1 added, -1 removed.
  */
-const MOVES = `
+export const MOVES = `
 SELECT source, item_id, t, mv.1 AS milestone_id, mv.2 AS delta
 FROM
 (

@@ -1,0 +1,356 @@
+import type { Store } from '../../infra/store/client.js';
+import { instantParam, today } from '../metrics/engine.js';
+import { MOVES, OBSERVATIONS } from '../metrics/definitions/program-plan.js';
+import { categoryAt, doneAtBefore, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
+import type { MetricParams } from '../metrics/types.js';
+import { readRegister } from '../registers/index.js';
+import { milestoneRegister } from '../registers/milestones.js';
+import { T, TODAY } from '../registers/sql.js';
+import type { BlockedItems, Day, ForecastInputs } from './types.js';
+
+/**
+ * The forecast's inputs read from the store as they stood at an instant (docs/metrics.md items 21-23).
+ *
+ * The open milestones are the milestone register's (Jira versions and epics, with a committed date or
+ * none, open at the instant), with its team, program, committed date and remaining scope. Weeks end at
+ * the instant: week k covers [asOf - 7(k+1) days, asOf - 7k days), and samples are listed oldest first.
+ *
+ * - throughput: the milestone's own items done per week over the trailing window (at most as many weeks
+ *   as the milestone has history) when it has minDoneItems done items over minWeeks weeks; else its
+ *   team's items done per week over the window times the milestone's share of the team's done items in
+ *   the window ('team share'). A milestone none of whose items were done in the window takes its share
+ *   of the team's open items instead, so new work still gets a pace.
+ * - growth: net items added per whole week since the commit point (the start date, else the first
+ *   committed date seen), from the changelog's fix version and parent changes; an item created into the
+ *   milestone after the commit point is an add at its creation.
+ * - blockers: the open blocking links into its open items, grouped by blocker. A blocker's finish is the
+ *   weeks until its due date when it has one, else 0 (being worked on); the forecast run replaces it with
+ *   the blocker's own milestone's trials when that milestone is forecast first (see job.ts).
+ */
+
+const WEEK_MS = 7 * 86_400_000;
+
+export interface ForecastInputOptions {
+  params: MetricParams;
+  asOf: Date;
+  /** Trailing weeks of throughput. */
+  windowWeeks: number;
+  /** The history a milestone needs for its own throughput (defaults as metrics.forecast: 20 items, 6 weeks). */
+  minDoneItems?: number;
+  minWeeks?: number;
+}
+
+/** An open milestone's inputs, with who owns it and which milestones its blockers belong to. */
+export interface OpenMilestone {
+  /** `source:milestone_id`, the register's key. */
+  key: string;
+  program: string;
+  team: string;
+  inputs: ForecastInputs;
+  /** For each blocker key of `inputs.blockers`, the key of the open milestone it belongs to (when another one). */
+  blockerMilestones: Record<string, string>;
+  /** For each blocker key, the weeks until its due date (its finish when its milestone has no trials). */
+  blockerDueWeeks: Record<string, number>;
+}
+
+type Num = number | string;
+
+interface ItemRow {
+  source: string;
+  item_id: string;
+  key: string;
+  team: string;
+  milestones: string[];
+  category: string;
+  points: number | null;
+  done_ms: Num | null;
+  created_ms: Num;
+}
+
+interface MoveRow {
+  source: string;
+  item_id: string;
+  milestone_id: string;
+  evs: Array<[Num, Num]>;
+}
+
+interface LinkRow {
+  source: string;
+  blocker_key: string;
+  blocker_id: string;
+  blocker_team: string;
+  blocker_title: string;
+  blocked_key: string;
+  blocked_id: string;
+  blocker_due: string | null;
+  idle_days: Num;
+}
+
+interface CommitRow {
+  source: string;
+  milestone_id: string;
+  start_date: string | null;
+  first_seen_ms: Num | null;
+}
+
+/** Work items with their milestones, their status category and done time at the instant. */
+const ITEMS_AT = `
+SELECT i.source AS source, i.item_id AS item_id, i.key AS key, i.team AS team,
+       arrayConcat(i.fix_versions, if(i.parent_id != '', [concat('epic/', i.parent_id)], [])) AS milestones,
+       ${categoryAt('i', T)} AS category, i.story_points AS points,
+       toUnixTimestamp64Milli(${doneAtBefore('i', T)}) AS done_ms, toUnixTimestamp64Milli(i.created_at) AS created_ms
+FROM ${ITEMS} AS i
+WHERE i.created_at < ${T} AND i.kind NOT IN ('epic', 'risk', 'decision', 'action')`;
+
+/** Every membership change of an item in a version or epic, oldest first (the changelog's, at any time). */
+const MEMBERSHIP = `
+SELECT source, item_id, milestone_id, arraySort(x -> x.1, groupArray((toUnixTimestamp64Milli(t), delta))) AS evs
+FROM (${MOVES})
+WHERE delta != 0 AND (startsWith(milestone_id, 'version/') OR startsWith(milestone_id, 'epic/'))
+GROUP BY source, item_id, milestone_id`;
+
+/** Each milestone's start date and when its first committed date was seen by the instant. */
+const COMMIT_POINTS = `
+SELECT m.source AS source, m.milestone_id AS milestone_id, toString(m.start_date) AS start_date, o.first_seen_ms AS first_seen_ms
+FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic')) AS m
+LEFT JOIN
+(
+    SELECT source, milestone_id, toNullable(toUnixTimestamp64Milli(min(observed_at))) AS first_seen_ms
+    FROM (${OBSERVATIONS})
+    WHERE observed_at <= ${T}
+    GROUP BY source, milestone_id
+) AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
+SETTINGS join_use_nulls = 1`;
+
+const BLOCKERS = `
+SELECT source, blocker_key, blocker_id, blocker_team, blocker_title, blocked_key, blocked_id, toString(blocker_due) AS blocker_due, idle_days
+FROM (${openBlockingLinks(T, TODAY, false)})`;
+
+async function rows<R>(store: Store, query: string, params: Record<string, unknown>): Promise<R[]> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<R>();
+}
+
+const num = (v: Num | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** The week (0 = the last whole week before asOf) an instant falls in, or undefined outside [asOf - 7n days, asOf). */
+function weekOf(at: number, asOf: number, weeks: number): number | undefined {
+  if (at >= asOf) return undefined;
+  const k = Math.floor((asOf - at) / WEEK_MS);
+  return k < weeks ? k : undefined;
+}
+
+/** Counts per week over the last `weeks` whole weeks, oldest first. */
+function weekly(events: Array<{ at: number; n: number }>, asOf: number, weeks: number): number[] {
+  const out = new Array<number>(weeks).fill(0);
+  for (const e of events) {
+    const k = weekOf(e.at, asOf, weeks);
+    if (k !== undefined) out[weeks - 1 - k]! += e.n;
+  }
+  return out;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Whole days from one calendar day to another. */
+const daysBetween = (from: Day, to: Day): number =>
+  Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+
+/** A team's items done per whole week over the trailing `windowWeeks` weeks before `asOf`, oldest first. */
+export async function readTeamThroughput(
+  store: Store,
+  options: { params: MetricParams; asOf: Date; windowWeeks: number; team: string },
+): Promise<number[]> {
+  const items = await rows<ItemRow>(store, `SELECT * FROM (${ITEMS_AT}) WHERE team = {team:String} AND done_ms IS NOT NULL`, {
+    ...options.params,
+    as_of: instantParam(options.asOf),
+    team: options.team,
+  });
+  return weekly(
+    items.map((i) => ({ at: Number(i.done_ms), n: 1 })),
+    options.asOf.getTime(),
+    options.windowWeeks,
+  );
+}
+
+/** The inputs of every milestone open at `options.asOf`, in the register's order (by risk). */
+export async function readForecastInputs(store: Store, options: ForecastInputOptions): Promise<OpenMilestone[]> {
+  const { params, asOf, windowWeeks } = options;
+  if (!Number.isFinite(asOf.getTime())) throw new RangeError('forecast inputs: as of is not an instant');
+  if (!Number.isInteger(windowWeeks) || windowWeeks < 1)
+    throw new RangeError(`forecast inputs: window of ${windowWeeks} weeks; expected 1 or more`);
+  const minDoneItems = options.minDoneItems ?? 20;
+  const minWeeks = options.minWeeks ?? 6;
+  const at = asOf.getTime();
+  const day = today(params.tz, asOf);
+  const query = { ...params, as_of: instantParam(asOf) };
+
+  const register = await readRegister(store, milestoneRegister, { params, asOf, recentDays: 0 });
+  const open = register.rows.filter((r) => !String(r['status']).startsWith('done'));
+  if (open.length === 0) return [];
+
+  const [items, moves, commits, links] = await Promise.all([
+    rows<ItemRow>(store, ITEMS_AT, query),
+    rows<MoveRow>(store, MEMBERSHIP, query),
+    rows<CommitRow>(store, COMMIT_POINTS, query),
+    rows<LinkRow>(store, BLOCKERS, query),
+  ]);
+
+  const itemById = new Map(items.map((i) => [`${i.source}:${i.item_id}`, i]));
+  const itemsOf = new Map<string, ItemRow[]>();
+  for (const i of items) {
+    for (const m of new Set(i.milestones)) {
+      const k = `${i.source}:${m}`;
+      itemsOf.set(k, [...(itemsOf.get(k) ?? []), i]);
+    }
+  }
+  const movesOf = new Map<string, MoveRow[]>();
+  for (const m of moves) {
+    const k = `${m.source}:${m.milestone_id}`;
+    movesOf.set(k, [...(movesOf.get(k) ?? []), m]);
+  }
+  const commitOf = new Map(commits.map((c) => [`${c.source}:${c.milestone_id}`, c]));
+  const openKeys = new Set(open.map((r) => String(r['key'])));
+
+  // Team throughput and open items, for milestones that fall back on their team's pace.
+  const windowStart = at - windowWeeks * WEEK_MS;
+  const teamDone = new Map<string, number[]>();
+  const teamDoneInWindow = new Map<string, number>();
+  const teamOpen = new Map<string, number>();
+  for (const i of items) {
+    if (i.team === '') continue;
+    const done = num(i.done_ms);
+    if (done === null) teamOpen.set(i.team, (teamOpen.get(i.team) ?? 0) + 1);
+    else if (done >= windowStart) {
+      teamDone.set(i.team, [...(teamDone.get(i.team) ?? []), done]);
+      teamDoneInWindow.set(i.team, (teamDoneInWindow.get(i.team) ?? 0) + 1);
+    }
+  }
+
+  const out: OpenMilestone[] = [];
+  for (const r of open) {
+    const key = String(r['key']);
+    const cut = key.indexOf(':');
+    const source = key.slice(0, cut);
+    const milestoneId = key.slice(cut + 1);
+    const team = typeof r['team'] === 'string' ? r['team'] : '';
+    const program = typeof r['program'] === 'string' ? r['program'] : '';
+    const committed = typeof r['committed'] === 'string' && r['committed'] !== '' ? r['committed'] : null;
+    const mine = itemsOf.get(key) ?? [];
+    const openItems = mine.filter((i) => num(i.done_ms) === null);
+    const doneTimes = mine.map((i) => num(i.done_ms)).filter((d): d is number => d !== null);
+    const pointed = mine.filter((i) => i.points !== null);
+    const remainingPoints = pointed.length === 0 ? null : round3(openItems.reduce((s, i) => s + (i.points ?? 0), 0));
+
+    // The commit point, and the milestone's history: from its start date, else its commit point, else its first item.
+    const c = commitOf.get(key);
+    const startMs = c?.start_date !== null && c?.start_date !== undefined ? Date.parse(`${c.start_date}T00:00:00Z`) : undefined;
+    const commitMs = startMs ?? num(c?.first_seen_ms) ?? undefined;
+    const firstItem = mine.length > 0 ? Math.min(...mine.map((i) => Number(i.created_ms))) : undefined;
+    const since = commitMs ?? firstItem;
+    const historyWeeks = since === undefined || since >= at ? 0 : Math.floor((at - since) / WEEK_MS);
+
+    let throughput: number[];
+    let basis: ForecastInputs['throughputBasis'];
+    let coveredWeeks = historyWeeks;
+    if (doneTimes.length >= minDoneItems && historyWeeks >= minWeeks) {
+      basis = 'milestone';
+      coveredWeeks = Math.min(windowWeeks, historyWeeks);
+      throughput = weekly(
+        doneTimes.map((d) => ({ at: d, n: 1 })),
+        at,
+        coveredWeeks,
+      );
+    } else {
+      basis = 'team share';
+      coveredWeeks = windowWeeks;
+      const doneHere = doneTimes.filter((d) => d >= windowStart && d < at).length;
+      const teamTotal = teamDoneInWindow.get(team) ?? 0;
+      const share =
+        doneHere > 0 && teamTotal > 0
+          ? doneHere / teamTotal
+          : (teamOpen.get(team) ?? 0) > 0
+            ? openItems.filter((i) => i.team === team).length / teamOpen.get(team)!
+            : 0;
+      throughput = weekly(
+        (teamDone.get(team) ?? []).map((d) => ({ at: d, n: share })),
+        at,
+        windowWeeks,
+      ).map(round3);
+    }
+
+    // Growth: net adds per whole week since the commit point.
+    const growthWeeks = commitMs === undefined || commitMs >= at ? 0 : Math.floor((at - commitMs) / WEEK_MS);
+    const changes: Array<{ at: number; n: number }> = [];
+    if (commitMs !== undefined) {
+      const byItem = new Map((movesOf.get(key) ?? []).map((m) => [m.item_id, m.evs.map(([t, d]) => ({ t: Number(t), d: Number(d) }))]));
+      const itemIds = new Set([...byItem.keys(), ...mine.map((i) => i.item_id)]);
+      for (const id of itemIds) {
+        const item = itemById.get(`${source}:${id}`);
+        if (item === undefined) continue; // created after the instant
+        const evs = byItem.get(id) ?? [];
+        const initially = evs.length > 0 ? evs[0]!.d === -1 : mine.includes(item);
+        const created = Number(item.created_ms);
+        if (created > commitMs && initially) changes.push({ at: created, n: 1 });
+        for (const e of evs) if (e.t > commitMs && e.t < at) changes.push({ at: e.t, n: e.d });
+      }
+    }
+    const growth = weekly(changes, at, growthWeeks);
+
+    // Blockers of its open items, grouped by blocker.
+    const openIds = new Set(openItems.map((i) => i.item_id));
+    const grouped = new Map<string, { link: LinkRow; blocked: Set<string> }>();
+    for (const l of links) {
+      if (l.source !== source || !openIds.has(l.blocked_id)) continue;
+      const g = grouped.get(l.blocker_key) ?? { link: l, blocked: new Set<string>() };
+      g.blocked.add(l.blocked_key);
+      grouped.set(l.blocker_key, g);
+    }
+    const blockers: BlockedItems[] = [];
+    const blockerMilestones: Record<string, string> = {};
+    const blockerDueWeeks: Record<string, number> = {};
+    for (const [blocker, g] of grouped) {
+      const due = g.link.blocker_due !== null && g.link.blocker_due !== '' ? g.link.blocker_due : null;
+      const dueWeeks = due === null ? 0 : round3(Math.max(0, daysBetween(day, due)) / 7);
+      blockerDueWeeks[blocker] = dueWeeks;
+      const own = itemById.get(`${source}:${g.link.blocker_id}`)?.milestones.map((m) => `${source}:${m}`) ?? [];
+      const other = own.find((m) => m !== key && openKeys.has(m));
+      if (other !== undefined) blockerMilestones[blocker] = other;
+      blockers.push({
+        blocker,
+        blockerTeam: g.link.blocker_team,
+        blockerTitle: g.link.blocker_title,
+        blocked: [...g.blocked].sort(),
+        finishWeeks: [dueWeeks],
+        idleBusinessDays: Number(g.link.idle_days),
+      });
+    }
+    blockers.sort((a, b) => a.blocker.localeCompare(b.blocker));
+
+    out.push({
+      key,
+      program,
+      team,
+      blockerMilestones,
+      blockerDueWeeks,
+      inputs: {
+        source,
+        milestoneId,
+        name: String(r['title']),
+        asOf,
+        today: day,
+        committed,
+        remainingItems: openItems.length,
+        remainingPoints,
+        doneItems: doneTimes.length,
+        throughput,
+        throughputBasis: basis,
+        teams: team === '' ? [] : [team],
+        growth,
+        historyWeeks: coveredWeeks,
+        blockers,
+      },
+    });
+  }
+  return out;
+}
