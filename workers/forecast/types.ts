@@ -99,6 +99,8 @@ export type Forecast =
       drivers: string[];
       /** The blocker chain that sets the date most often, as keys (empty when none does). */
       criticalPath: string[];
+      /** The share of trials whose date criticalPath sets (0 when it is empty). */
+      criticalShare?: number;
       trials: number;
       seed: number;
       inputs: ForecastInputs;

@@ -1,0 +1,456 @@
+import { describe, expect, it } from 'vitest';
+import { applyWhatIf, forecastMilestone, forecastWhatIf, historyShortfall, trialWeeks } from './engine.js';
+import { Mulberry32 } from './prng.js';
+import type { BlockedItems, Forecast, ForecastInputs, ForecastSettings } from './types.js';
+
+const TODAY = '2026-03-02';
+
+function settings(over: Partial<ForecastSettings> = {}): ForecastSettings {
+  return {
+    trials: 2_000,
+    seed: 7,
+    windowWeeks: 12,
+    minDoneItems: 20,
+    minWeeks: 6,
+    bands: { onTrack: 0.8, atRisk: 0.5 },
+    horizonWeeks: 104,
+    ...over,
+  };
+}
+
+function inputs(over: Partial<ForecastInputs> = {}): ForecastInputs {
+  return {
+    source: 'jira',
+    milestoneId: 'PAY-M1',
+    name: 'Payments GA',
+    asOf: new Date(`${TODAY}T09:00:00Z`),
+    today: TODAY,
+    committed: null,
+    remainingItems: 20,
+    remainingPoints: null,
+    doneItems: 40,
+    throughput: [5, 5, 5, 5, 5, 5],
+    throughputBasis: 'milestone',
+    teams: ['payments'],
+    growth: [],
+    historyWeeks: 12,
+    blockers: [],
+    ...over,
+  };
+}
+
+function blocker(key: string, blocked: string[], finishWeeks: number[], over: Partial<BlockedItems> = {}): BlockedItems {
+  return { blocker: key, blockerTeam: 'payments', blockerTitle: `${key} title`, blocked, finishWeeks, idleBusinessDays: 0, ...over };
+}
+
+function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+function ok(f: Forecast): Extract<Forecast, { ok: true }> {
+  if (!f.ok) throw new Error(`expected a forecast, got a refusal: ${f.reason}`);
+  return f;
+}
+
+/** Weeks from today of a forecast date; beyond the horizon (null) is later than any date. */
+const weekOf = (day: string | null): number => (day === null ? Infinity : (Date.parse(day) - Date.parse(TODAY)) / (7 * 86_400_000));
+
+const items = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+
+describe('forecastMilestone: hand-computed cases', () => {
+  it('constant throughput 5 a week against 20 items finishes in exactly 4 weeks', () => {
+    const onTheDay = ok(forecastMilestone(inputs({ committed: addDays(TODAY, 28) }), settings()));
+    expect(onTheDay.p50).toBe('2026-03-30');
+    expect(onTheDay.p85).toBe('2026-03-30');
+    expect(onTheDay.p95).toBe('2026-03-30');
+    expect(onTheDay.confidence).toBe(1);
+    expect(onTheDay.band).toBe('on track');
+    expect(ok(forecastMilestone(inputs({ committed: addDays(TODAY, 60) }), settings())).confidence).toBe(1);
+
+    const dayBefore = ok(forecastMilestone(inputs({ committed: addDays(TODAY, 27) }), settings()));
+    expect(dayBefore.confidence).toBe(0);
+    expect(dayBefore.band).toBe('off track');
+    expect(dayBefore.p50).toBe('2026-03-30');
+
+    const none = ok(forecastMilestone(inputs(), settings()));
+    expect(none.confidence).toBeNull();
+    expect(none.band).toBeNull();
+    expect(new Set(trialWeeks(inputs(), settings()))).toEqual(new Set([4]));
+  });
+
+  it('a blocker finishing in week 6 holds its 3 blocked items until week 6, and sets the date', () => {
+    const free = ok(forecastMilestone(inputs({ remainingItems: 10 }), settings()));
+    expect(free.p95).toBe(addDays(TODAY, 14));
+
+    const input = inputs({
+      remainingItems: 10,
+      blockers: [blocker('PAY-20', items('PAY', 3), [6], { idleBusinessDays: 15 })],
+    });
+    const f = ok(forecastMilestone(input, settings()));
+    expect(new Set(trialWeeks(input, settings()))).toEqual(new Set([6]));
+    expect([f.p50, f.p85, f.p95]).toEqual([addDays(TODAY, 42), addDays(TODAY, 42), addDays(TODAY, 42)]);
+    expect(f.criticalPath).toEqual(['PAY-20']);
+    expect(f.criticalShare).toBe(1);
+    expect(f.drivers).toEqual([
+      '10 items left at a median 5 per week over the last 6 weeks',
+      '3 wait on PAY-20 (payments), unchanged for 15 business days',
+      'PAY-20 sets the date in 100% of trials',
+      "throughput basis: the milestone's own throughput",
+    ]);
+  });
+
+  it('a blocker finishing part-way through week 6 also releases its items for week 6', () => {
+    const input = inputs({ remainingItems: 10, blockers: [blocker('PAY-20', items('PAY', 3), [5.2])] });
+    expect(new Set(trialWeeks(input, settings()))).toEqual(new Set([6]));
+  });
+
+  it('a blocker that finishes while the team is still busy sets nothing', () => {
+    // 30 items at 5 a week take 6 weeks; the 3 blocked ones are released in week 2, long before they are needed.
+    const f = ok(forecastMilestone(inputs({ remainingItems: 30, blockers: [blocker('PAY-20', items('PAY', 3), [2])] }), settings()));
+    expect(f.p95).toBe(addDays(TODAY, 42));
+    expect(f.criticalPath).toEqual([]);
+    expect(f.drivers).not.toContainEqual(expect.stringContaining('sets the date'));
+  });
+
+  it('a chain of blockers: an item of the milestone blocked by PAY-20 holds its own dependants until PAY-20 finishes', () => {
+    // ITEM-7 is worked on (finish 0) but waits on PAY-20 (week 6); ITEM-8 and ITEM-9 wait on ITEM-7.
+    const input = inputs({
+      remainingItems: 10,
+      blockers: [blocker('PAY-20', ['ITEM-7'], [6]), blocker('ITEM-7', ['ITEM-8', 'ITEM-9'], [0], { blockerTeam: 'checkout' })],
+    });
+    const f = ok(forecastMilestone(input, settings()));
+    expect(new Set(trialWeeks(input, settings()))).toEqual(new Set([6]));
+    expect(f.criticalPath).toEqual(['PAY-20', 'ITEM-7']);
+    expect(f.drivers).toContain('PAY-20 -> ITEM-7 sets the date in 100% of trials');
+    expect(f.drivers).toContain('2 wait on ITEM-7 (checkout), in progress');
+  });
+
+  it('an item with two blockers waits for the later one', () => {
+    const input = inputs({
+      remainingItems: 4,
+      blockers: [blocker('PAY-20', ['A-1', 'A-2'], [3]), blocker('OPS-5', ['A-2'], [9], { blockerTeam: 'ops' })],
+    });
+    const f = ok(forecastMilestone(input, settings()));
+    expect(f.p50).toBe(addDays(TODAY, 63));
+    expect(f.criticalPath).toEqual(['OPS-5']);
+  });
+
+  it('scope growing by 1 a week against throughput 3 and 10 items finishes in 5 weeks', () => {
+    const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [3, 3, 3, 3, 3, 3], growth: [1, 1, 1, 1] }), settings()));
+    expect([f.p50, f.p85, f.p95]).toEqual([addDays(TODAY, 35), addDays(TODAY, 35), addDays(TODAY, 35)]);
+    expect(f.drivers).toContain('scope grows by 1 items per week on average over 4 weeks');
+  });
+
+  it('nothing left finishes today', () => {
+    const f = ok(forecastMilestone(inputs({ remainingItems: 0, committed: TODAY }), settings()));
+    expect(f.p50).toBe(TODAY);
+    expect(f.confidence).toBe(1);
+  });
+
+  it('percentiles are nearest-rank order statistics of the completion weeks', () => {
+    // 100 trials; trial t waits on a blocker finishing in week t + 1 and the team does everything at once,
+    // so the completion weeks are exactly 1..100, one trial each.
+    const input = inputs({
+      remainingItems: 5,
+      throughput: [1000, 1000, 1000, 1000, 1000, 1000],
+      blockers: [
+        blocker(
+          'PAY-20',
+          items('PAY', 5),
+          Array.from({ length: 100 }, (_, t) => t + 1),
+        ),
+      ],
+      committed: addDays(TODAY, 7 * 30 + 6),
+    });
+    const f = ok(forecastMilestone(input, settings({ trials: 100, horizonWeeks: 120 })));
+    expect([...trialWeeks(input, settings({ trials: 100, horizonWeeks: 120 }))]).toEqual(Array.from({ length: 100 }, (_, t) => t + 1));
+    expect(f.p50).toBe(addDays(TODAY, 7 * 50));
+    expect(f.p85).toBe(addDays(TODAY, 7 * 85));
+    expect(f.p95).toBe(addDays(TODAY, 7 * 95));
+    expect(f.confidence).toBe(0.3);
+    expect(f.band).toBe('off track');
+    // Beyond the horizon: the rank lands on trials that do not finish.
+    const short = ok(forecastMilestone(input, settings({ trials: 100, horizonWeeks: 90 })));
+    expect(short.p85).toBe(addDays(TODAY, 7 * 85));
+    expect(short.p95).toBeNull();
+    expect(short.drivers).toContain('10% of trials do not finish within 90 weeks');
+  });
+
+  it('bands follow the settings', () => {
+    const input = inputs({
+      remainingItems: 5,
+      throughput: [1000, 1000, 1000, 1000, 1000, 1000],
+      blockers: [
+        blocker(
+          'PAY-20',
+          items('PAY', 5),
+          Array.from({ length: 100 }, (_, t) => t + 1),
+        ),
+      ],
+    });
+    const at = (week: number, bands = { onTrack: 0.8, atRisk: 0.5 }): Forecast =>
+      forecastMilestone({ ...input, committed: addDays(TODAY, 7 * week) }, settings({ trials: 100, bands }));
+    expect(ok(at(80)).band).toBe('on track');
+    expect(ok(at(79)).band).toBe('at risk');
+    expect(ok(at(50)).band).toBe('at risk');
+    expect(ok(at(49)).band).toBe('off track');
+    expect(ok(at(79, { onTrack: 0.7, atRisk: 0.6 })).band).toBe('on track');
+  });
+
+  it('says which throughput the forecast draws from, with points when the items have them', () => {
+    const f = ok(
+      forecastMilestone(
+        inputs({
+          remainingItems: 41,
+          remainingPoints: 96,
+          throughputBasis: 'team share',
+          teams: ['payments', 'ledger'],
+          throughput: [6, 4, 7.5, 6, 5],
+        }),
+        settings(),
+      ),
+    );
+    expect(f.drivers[0]).toBe('41 items (96 points) left at a median 6 per week over the last 5 weeks');
+    expect(f.drivers).toContain("throughput basis: the teams' throughput times the milestone's share (payments, ledger)");
+  });
+});
+
+describe('forecastMilestone: too little history', () => {
+  it('gives no number and says why', () => {
+    const f = forecastMilestone(inputs({ doneItems: 12, historyWeeks: 4 }), settings());
+    expect(f).toMatchObject({
+      ok: false,
+      milestoneId: 'PAY-M1',
+      reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6',
+    });
+    expect(forecastMilestone(inputs({ doneItems: 25, historyWeeks: 5 }), settings()).ok).toBe(false);
+    expect(forecastMilestone(inputs({ doneItems: 19, historyWeeks: 6 }), settings()).ok).toBe(false);
+    expect(forecastMilestone(inputs({ doneItems: 20, historyWeeks: 6 }), settings()).ok).toBe(true);
+    expect(historyShortfall(inputs({ throughput: [] }), settings())).toBe('no weekly throughput samples in the last 12 weeks');
+  });
+});
+
+describe('forecastMilestone: bad input', () => {
+  it('names the milestone and the field that cannot be used', () => {
+    expect(() => forecastMilestone(inputs({ throughput: [5, 5, NaN, 5] }), settings())).toThrow(
+      /forecast of jira milestone PAY-M1: throughput\[2\] is NaN/,
+    );
+    expect(() => forecastMilestone(inputs({ throughput: [5, -1] }), settings())).toThrow(/throughput\[1\] is -1/);
+    expect(() => forecastMilestone(inputs({ committed: '2026-02-30' }), settings())).toThrow(
+      /PAY-M1: committed is '2026-02-30'; expected a calendar day/,
+    );
+    expect(() => forecastMilestone(inputs(), settings({ trials: 0 }))).toThrow(/settings.trials is 0/);
+    expect(() => forecastMilestone(inputs({ blockers: [blocker('PAY-20', ['A-1'], [NaN])] }), settings())).toThrow(
+      /blocker PAY-20: finishWeeks\[0\] is NaN/,
+    );
+  });
+});
+
+describe('forecastMilestone: determinism', () => {
+  it('the same seed and inputs give the same forecast; another seed other trials', () => {
+    const input = inputs({
+      remainingItems: 47,
+      throughput: [0, 3, 8, 2, 5, 9, 1, 4],
+      growth: [0, 2, -1, 1],
+      committed: addDays(TODAY, 70),
+    });
+    expect(forecastMilestone(input, settings())).toEqual(forecastMilestone(input, settings()));
+    expect(trialWeeks(input, settings())).toEqual(trialWeeks(input, settings()));
+    expect(trialWeeks(input, settings({ seed: 8 }))).not.toEqual(trialWeeks(input, settings()));
+    // Each milestone has its own streams.
+    expect(trialWeeks({ ...input, milestoneId: 'PAY-M2' }, settings())).not.toEqual(trialWeeks(input, settings()));
+  });
+});
+
+/** Random inputs for the properties, from a seeded PRNG. */
+function randomInputs(rng: Mulberry32, trials: number): ForecastInputs {
+  const int = (lo: number, hi: number): number => lo + rng.below(hi - lo + 1);
+  const throughput = Array.from({ length: int(3, 16) }, () => int(0, 9));
+  throughput[int(0, throughput.length - 1)] = int(1, 9);
+  const growth = rng.next() < 0.5 ? [] : Array.from({ length: int(2, 10) }, () => int(-1, 2));
+  const blockers: BlockedItems[] = [];
+  let n = 0;
+  for (let b = 0, count = int(0, 2); b < count; b++) {
+    const blocked = items(`B${b}`, int(1, 4));
+    n += blocked.length;
+    const finishWeeks = rng.next() < 0.5 ? [int(0, 15)] : Array.from({ length: trials }, () => rng.next() * 15);
+    blockers.push(blocker(`DEP-${b}`, blocked, finishWeeks));
+  }
+  return inputs({
+    remainingItems: n + int(0, 60),
+    throughput,
+    growth,
+    blockers,
+    committed: addDays(TODAY, int(0, 150)),
+  });
+}
+
+describe('forecastMilestone: properties over random inputs', () => {
+  const CASES = 200;
+  const s = settings({ trials: 300 });
+
+  it('more remaining scope never gives an earlier P50 or P85', () => {
+    const rng = new Mulberry32(101);
+    let later = 0;
+    for (let i = 0; i < CASES; i++) {
+      const input = randomInputs(rng, s.trials);
+      const more = { ...input, remainingItems: input.remainingItems + 1 + rng.below(20) };
+      const a = ok(forecastMilestone(input, s));
+      const b = ok(forecastMilestone(more, s));
+      expect(weekOf(b.p50), `case ${i}`).toBeGreaterThanOrEqual(weekOf(a.p50));
+      expect(weekOf(b.p85), `case ${i}`).toBeGreaterThanOrEqual(weekOf(a.p85));
+      if (weekOf(b.p50) > weekOf(a.p50)) later++;
+    }
+    expect(later).toBeGreaterThan(CASES / 2);
+  });
+
+  it('more throughput never lowers the confidence', () => {
+    const rng = new Mulberry32(202);
+    let higher = 0;
+    for (let i = 0; i < CASES; i++) {
+      const input = randomInputs(rng, s.trials);
+      const factor = 1 + rng.next() * 2;
+      const a = ok(forecastMilestone(input, s));
+      const b = ok(forecastMilestone(applyWhatIf(input, { throughputFactor: factor }), s));
+      expect(b.confidence!, `case ${i}, factor ${factor}`).toBeGreaterThanOrEqual(a.confidence!);
+      if (b.confidence! > a.confidence!) higher++;
+    }
+    expect(higher).toBeGreaterThan(CASES / 4);
+  });
+
+  it('a milestone with items blocked by a later-finishing blocker never finishes before that blocker', () => {
+    const rng = new Mulberry32(303);
+    let held = 0;
+    for (let i = 0; i < CASES; i++) {
+      const input = randomInputs(rng, s.trials);
+      const weeks = trialWeeks(input, s);
+      for (const b of input.blockers) {
+        for (let t = 0; t < s.trials; t++) {
+          if (weeks[t]! > s.horizonWeeks) continue;
+          const fw = b.finishWeeks.length === s.trials ? b.finishWeeks[t]! : b.finishWeeks[0]!;
+          // Done at the end of week w: the blocker must have finished by then.
+          expect(weeks[t]!, `case ${i}, trial ${t}, ${b.blocker} finishing at week ${fw}`).toBeGreaterThanOrEqual(fw);
+          if (weeks[t]! === Math.max(1, Math.ceil(fw))) held++;
+        }
+      }
+    }
+    expect(held).toBeGreaterThan(0);
+  });
+
+  it('the same seed gives the same forecast', () => {
+    const rng = new Mulberry32(404);
+    for (let i = 0; i < CASES / 4; i++) {
+      const input = randomInputs(rng, s.trials);
+      expect(forecastMilestone(input, s)).toEqual(forecastMilestone(structuredClone(input), { ...s }));
+    }
+  });
+});
+
+/** Poisson(lambda) by Knuth's product of uniforms. */
+function poisson(rng: Mulberry32, lambda: number): number {
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let p = 1;
+  do {
+    k++;
+    p *= rng.next();
+  } while (p > limit);
+  return k - 1;
+}
+
+describe('forecastMilestone: against the exact answer', () => {
+  it('P(done by week k) agrees with the convolution of the throughput distribution within 0.02', () => {
+    const rng = new Mulberry32(2026);
+    const samples = Array.from({ length: 5_000 }, () => poisson(rng, 5));
+    const scope = 30;
+    // The empirical distribution of one week's throughput.
+    const pmf = new Map<number, number>();
+    for (const v of samples) pmf.set(v, (pmf.get(v) ?? 0) + 1 / samples.length);
+    // dist[s]: P(items done after k weeks = s), with s = scope absorbing (done).
+    let dist = new Float64Array(scope + 1);
+    dist[0] = 1;
+    const exact: number[] = [];
+    for (let k = 1; k <= 7; k++) {
+      const next = new Float64Array(scope + 1);
+      for (let s = 0; s <= scope; s++) {
+        if (dist[s] === 0) continue;
+        if (s === scope) {
+          next[scope] += dist[s]!;
+          continue;
+        }
+        for (const [v, p] of pmf) next[Math.min(scope, s + v)] += dist[s]! * p;
+      }
+      dist = next;
+      exact.push(dist[scope]!);
+    }
+    const s = settings({ trials: 10_000, windowWeeks: 5_000 });
+    const base = inputs({ remainingItems: scope, throughput: samples });
+    for (const k of [5, 6, 7]) {
+      const f = ok(forecastMilestone({ ...base, committed: addDays(TODAY, 7 * k) }, s));
+      expect(Math.abs(f.confidence! - exact[k - 1]!), `week ${k}: simulated ${f.confidence}, exact ${exact[k - 1]}`).toBeLessThan(0.02);
+    }
+    // The exact answers are not trivially 0 or 1 at these weeks.
+    expect(exact[4]).toBeGreaterThan(0.1);
+    expect(exact[6]).toBeLessThan(0.99);
+  });
+});
+
+describe('what-ifs', () => {
+  const s = settings({ trials: 2_000 });
+  const base = inputs({
+    remainingItems: 60,
+    throughput: [4, 6, 5, 0, 7, 5, 6, 3, 8, 5, 4, 6],
+    growth: [1, 0, 2, 0, 0, 1],
+    committed: addDays(TODAY, 84),
+    blockers: [blocker('PAY-20', items('PAY', 3), [16], { idleBusinessDays: 15 })],
+  });
+
+  it('20% less scope gives an earlier or equal date', () => {
+    const { current, whatIf } = forecastWhatIf(base, s, { scopeChange: -0.2 });
+    expect(applyWhatIf(base, { scopeChange: -0.2 }).remainingItems).toBe(48);
+    const a = ok(current);
+    const b = ok(whatIf);
+    expect(weekOf(b.p50)).toBeLessThanOrEqual(weekOf(a.p50));
+    expect(weekOf(b.p85)).toBeLessThanOrEqual(weekOf(a.p85));
+    // Without the blocker holding the date, the cut shows.
+    const free = { ...base, blockers: [] };
+    expect(weekOf(ok(forecastWhatIf(free, s, { scopeChange: -0.2 }).whatIf).p50)).toBeLessThan(weekOf(ok(forecastMilestone(free, s)).p50));
+  });
+
+  it('resolving a blocker earlier brings the date forward', () => {
+    const a = ok(forecastMilestone(base, s));
+    expect(a.criticalPath).toEqual(['PAY-20']);
+    expect(a.p50).toBe(addDays(TODAY, 7 * 16));
+    const changed = applyWhatIf(base, { resolve: [{ key: 'PAY-20', on: addDays(TODAY, 21) }] });
+    expect(changed.blockers[0]!.finishWeeks).toEqual([3]);
+    expect(base.blockers[0]!.finishWeeks).toEqual([16]);
+    const b = ok(forecastMilestone(changed, s));
+    expect(weekOf(b.p50)).toBeLessThan(16);
+    expect(b.confidence!).toBeGreaterThan(a.confidence!);
+  });
+
+  it('committing later raises the confidence', () => {
+    const free = { ...base, blockers: [] };
+    const a = ok(forecastMilestone(free, s));
+    const b = ok(forecastMilestone(applyWhatIf(free, { commit: addDays(TODAY, 112) }), s));
+    expect(a.confidence!).toBeGreaterThan(0);
+    expect(a.confidence!).toBeLessThan(1);
+    expect(b.committed).toBe(addDays(TODAY, 112));
+    expect(b.confidence!).toBeGreaterThan(a.confidence!);
+    expect(b.p50).toBe(a.p50);
+  });
+
+  it("another team's throughput is pooled week by week, aligned on the latest week", () => {
+    const changed = applyWhatIf(inputs({ throughput: [1, 2, 3, 4] }), { addThroughput: [10, 20], throughputFactor: 2 });
+    expect(changed.throughput).toEqual([2 * 16, 2 * 17, 2 * 13, 2 * 24]);
+  });
+
+  it('refuses what-ifs it cannot apply, saying which', () => {
+    expect(() => applyWhatIf(base, { resolve: [{ key: 'PAY-99', on: TODAY }] })).toThrow(
+      'what-if for forecast of jira milestone PAY-M1: resolve[0]: PAY-99 is not a blocker of the milestone (its blockers: PAY-20)',
+    );
+    expect(() => applyWhatIf(base, { scopeChange: -1.5 })).toThrow(/scopeChange -1.5/);
+    expect(() => applyWhatIf(base, { throughputFactor: 0 })).toThrow(/throughputFactor 0/);
+    expect(() => applyWhatIf(base, { commit: '2026-13-01' })).toThrow(/commit is '2026-13-01'/);
+  });
+});
