@@ -8,7 +8,7 @@ import { exportRoot } from '../workers/export/export.js';
 import { lastLinkedAt } from '../workers/link/summary.js';
 
 /** The jobs of the job table whose runs are recorded in job_runs. */
-export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'stall-alerts', 'registers', 'export'] as const;
+export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'forecasts', 'stall-alerts', 'registers', 'export'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
 
 export interface JobRun {
@@ -154,6 +154,15 @@ const lastStallRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
     asOf,
   );
 
+/** What the forecast runs wrote: the latest run in milestone_forecasts. */
+const lastForecastRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
+  latestInstant(
+    store,
+    `SELECT toUnixTimestamp64Milli(max(computed_at)) AS at, count() AS n FROM milestone_forecasts
+     WHERE ${AS_OF} IS NULL OR computed_at <= ${AS_OF}`,
+    asOf,
+  );
+
 /** What the registers job wrote: the latest computation of register_rows. */
 const lastRegisterRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
   latestInstant(
@@ -217,6 +226,7 @@ export async function jobFreshness(
     pull: async () => mark(await lastPulled(store, asOf), 'a stream pulled'),
     link: async () => mark(await lastLinkedAt(store, asOf), 'links written'),
     metrics: async () => mark(await lastMetricsRun(store, asOf), 'values computed'),
+    forecasts: async () => mark(await lastForecastRun(store, asOf), 'milestones forecast'),
     'stall-alerts': async () => mark(await lastStallRun(store, asOf), 'alerts updated'),
     registers: async () => mark(await lastRegisterRun(store, asOf), 'registers written'),
     export: () => Promise.resolve(lastExport(rt.config, asOf)),

@@ -13,6 +13,7 @@ import { runStallAlerts, type StallAlertsResult } from '../workers/alerts/stalls
 import { exportMonthJustEnded, type ExportResult } from '../workers/export/export.js';
 import { link, type LinkResult } from '../workers/link/linker.js';
 import { runMetricsJob, type MetricsRun } from '../workers/metrics/job.js';
+import { forecastsNow } from './forecasts.js';
 import { recordedRun } from './job-runs.js';
 import { registersNow } from './registers.js';
 import { configuredConnectors, type Organisation } from './organisation.js';
@@ -83,7 +84,7 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 /**
  * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, the
  * metrics (the recent periods every few minutes, all history daily, the month just ended on the first),
- * the registers for the dashboards, the export of the month just ended, and the dependency-stall
+ * the milestone forecasts, the registers for the dashboards, the export of the month just ended, and the dependency-stall
  * detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
@@ -98,6 +99,8 @@ export function jobSchedules(
     { id: 'metrics-recent', job: 'metrics', everyMs: config.metrics.recomputeMinutes * 60_000, data: { mode: 'recent' }, attempts: 3 },
     { id: 'metrics-daily', job: 'metrics', cron: config.metrics.dailyCron, tz, data: { mode: 'full' }, attempts: 3 },
     { id: 'metrics-month-close', job: 'metrics', cron: config.metrics.monthCloseCron, tz, data: { mode: 'month-close' }, attempts: 5 },
+    // The milestone forecasts, as often as the recent metrics.
+    { id: 'forecasts', job: 'forecasts', everyMs: config.metrics.recomputeMinutes * 60_000, attempts: 2 },
     // The month just ended, exported after the month close (which it runs first when no metrics run has covered the month yet).
     { id: 'registers', job: 'registers', everyMs: config.metrics.registerIntervalMinutes * 60_000, attempts: 2 },
     ...(config.export.enabled ? [{ id: 'export-monthly', job: 'export', cron: config.export.cron, tz, attempts: 3 }] : []),
@@ -203,6 +206,9 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
     },
     registers: async () => {
       await registersNow(rt);
+    },
+    forecasts: async () => {
+      await forecastsNow(rt);
     },
   };
 }

@@ -16,6 +16,7 @@ import { dataQualitySummary, type DataQualityRow } from '../workers/normalize/qu
 import { DEMO_CONNECTOR, deadLetterCounts, eventsByConnector, storedEvents, type StoredEvents } from '../workers/normalize/status.js';
 import { kpiSummary, type KpiRow } from '../workers/metrics/queries.js';
 import { jobFreshness, type JobFreshness } from './job-runs.js';
+import { forecastsNow } from './forecasts.js';
 import { registersNow } from './registers.js';
 import type { DemoHistory } from './organisation.js';
 import {
@@ -142,7 +143,8 @@ export interface RunHooks {
 
 /**
  * `run --once`: pull once (the demo organisation when nothing is configured), wait until every event is
- * stored, link, compute every metric, run the stall detector, and say what the store holds.
+ * stored, link, compute every metric, forecast the open milestones, run the stall detector, and say what
+ * the store holds.
  */
 export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnceResult> {
   // A duration, on the monotonic timer: the clock gives the instant a run evaluates at, which may stand still.
@@ -165,6 +167,7 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   }
   // The full run links first, so the metrics count every link the new events make.
   await metricsNow(rt, { mode: 'full' });
+  await forecastsNow(rt);
   const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
   const registers = await registersNow(rt);
   const seconds = (performance.now() - started) / 1000;

@@ -56,6 +56,7 @@ const JOB_LABELS: Record<RecordedJob, string> = {
   pull: 'pulls',
   link: 'linker',
   metrics: 'metrics',
+  forecasts: 'forecasts',
   'stall-alerts': 'stall detector',
   registers: 'registers',
   export: 'monthly export',

@@ -50,7 +50,16 @@ describe('the scheduled jobs on the real Redis', () => {
       await s.stop();
     };
     // The schedules every deployment has, by id
-    const always = ['export-monthly', 'link', 'metrics-daily', 'metrics-month-close', 'metrics-recent', 'registers', 'stall-alerts'];
+    const always = [
+      'export-monthly',
+      'forecasts',
+      'link',
+      'metrics-daily',
+      'metrics-month-close',
+      'metrics-recent',
+      'registers',
+      'stall-alerts',
+    ];
     const plain = config();
     for (let i = 0; i < 3; i++) await start(plain);
     expect(await schedulerIds(redisUrl(), queue)).toEqual(always);
