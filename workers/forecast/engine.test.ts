@@ -139,6 +139,15 @@ describe('forecastMilestone: hand-computed cases', () => {
     const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [3, 3, 3, 3, 3, 3], growth: [1, 1, 1, 1] }), settings()));
     expect([f.p50, f.p85, f.p95]).toEqual([addDays(TODAY, 35), addDays(TODAY, 35), addDays(TODAY, 35)]);
     expect(f.drivers).toContain('scope grows by 1 items per week on average over 4 weeks');
+    // The week's growth comes before its work: 11 items are 9, 7, 5, 3, 1 after five weeks, and 2 + 1 in the sixth.
+    const eleven = ok(forecastMilestone(inputs({ remainingItems: 11, throughput: [3, 3, 3, 3, 3, 3], growth: [1] }), settings()));
+    expect(eleven.p95).toBe(addDays(TODAY, 42));
+  });
+
+  it('scope that shrinks faster than anything is done runs out, never below 0', () => {
+    const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [0, 0, 0, 0, 0, 1], growth: [-4] }), settings()));
+    expect(f.p95).toBe(addDays(TODAY, 21));
+    expect(f.drivers).toContain('scope shrinks by 4 items per week on average over 1 week');
   });
 
   it('nothing left finishes today', () => {
@@ -169,6 +178,19 @@ describe('forecastMilestone: hand-computed cases', () => {
     expect(f.p95).toBe(addDays(TODAY, 7 * 95));
     expect(f.confidence).toBe(0.3);
     expect(f.band).toBe('off track');
+    // 30 trials, weeks 1..30: the 85th percentile is the 26th (ceil(25.5)) smallest, the 95th the 29th.
+    const thirtyInput = {
+      ...input,
+      blockers: [
+        blocker(
+          'PAY-20',
+          items('PAY', 5),
+          Array.from({ length: 30 }, (_, t) => 30 - t),
+        ),
+      ],
+    };
+    const thirty = ok(forecastMilestone(thirtyInput, settings({ trials: 30, horizonWeeks: 120 })));
+    expect([thirty.p50, thirty.p85, thirty.p95]).toEqual([addDays(TODAY, 7 * 15), addDays(TODAY, 7 * 26), addDays(TODAY, 7 * 29)]);
     // Beyond the horizon: the rank lands on trials that do not finish.
     const short = ok(forecastMilestone(input, settings({ trials: 100, horizonWeeks: 90 })));
     expect(short.p85).toBe(addDays(TODAY, 7 * 85));
