@@ -62,13 +62,8 @@ describe('the scheduled forecast job', () => {
       { milestone_id: 'version/2', ok: 0, computed_at: '2026-03-16 12:00:00.000' },
     ]);
     const runs = await queryRows<{ job: string; outcome: string; detail: string }>(rt.store, 'SELECT job, outcome, detail FROM job_runs');
-    expect(runs).toEqual([
-      {
-        job: 'forecasts',
-        outcome: 'ok',
-        detail: expect.stringMatching(/^1 of 2 open milestones forecast \(\d off track, \d at risk, \d on track\)$/),
-      },
-    ]);
+    expect(runs.map((r) => [r.job, r.outcome])).toEqual([['forecasts', 'ok']]);
+    expect(runs[0]!.detail).toMatch(/^1 of 2 open milestones forecast \(\d off track, \d at risk, \d on track\)$/);
     const fresh = (await jobFreshness(rt)).find((j) => j.job === 'forecasts');
     expect(fresh?.last?.at).toEqual(T);
   });

@@ -252,7 +252,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
 
     let throughput: number[];
     let basis: ForecastInputs['throughputBasis'];
-    let coveredWeeks = historyWeeks;
+    let coveredWeeks: number;
     if (doneTimes.length >= minDoneItems && historyWeeks >= minWeeks) {
       basis = 'milestone';
       coveredWeeks = Math.min(windowWeeks, historyWeeks);
