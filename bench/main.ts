@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../infra/config/load.js';
+import { benchForecast } from './forecast.js';
 import { benchMetrics } from './metrics.js';
 import { benchModel } from './model.js';
 import { benchConnectors, runBench } from './pipeline.js';
@@ -14,11 +15,13 @@ const USAGE = [
   '       npm run bench -- connectors',
   '       npm run bench -- model [--events N] [--commits N] [--repos N]',
   '       npm run bench -- metrics [--teams N] [--years N] [--scale X]',
+  '       npm run bench -- forecast [--milestones N] [--trials N]',
   '       npm run bench -- all        pipeline, connectors and model in turn',
   'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
   'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
   'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
   'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric.',
+  "forecast: milestone forecasts on one core (default 1,000 milestones x 10,000 trials) against the core's measured draw rate.",
   'Every command takes --config FILE.',
 ].join('\n');
 
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
         teams: { type: 'string' },
         years: { type: 'string' },
         scale: { type: 'string' },
+        milestones: { type: 'string' },
+        trials: { type: 'string' },
       },
     });
   } catch (err) {
@@ -84,13 +89,16 @@ async function main(argv: string[]): Promise<number> {
       case 'metrics':
         await benchMetrics({ config, out, teams: number('teams', 50), years: number('years', 2), scale: number('scale', 1) });
         return 0;
+      case 'forecast':
+        benchForecast({ out, milestones: number('milestones', 1_000), trials: number('trials', 10_000) });
+        return 0;
       case 'all':
         await pipeline();
         await benchConnectors(out);
         await model();
         return 0;
       default:
-        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics or all`);
+        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics, forecast or all`);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

@@ -397,10 +397,13 @@ describe('forecastMilestone: against the exact answer', () => {
       for (let s = 0; s <= scope; s++) {
         if (dist[s] === 0) continue;
         if (s === scope) {
-          next[scope] += dist[s]!;
+          next[scope] = next[scope]! + dist[s]!;
           continue;
         }
-        for (const [v, p] of pmf) next[Math.min(scope, s + v)] += dist[s]! * p;
+        for (const [v, p] of pmf) {
+          const to = Math.min(scope, s + v);
+          next[to] = next[to]! + dist[s]! * p;
+        }
       }
       dist = next;
       exact.push(dist[scope]!);
