@@ -29,6 +29,7 @@ import { latestDeadLetters } from '../workers/normalize/status.js';
 import { ALERTS_COMMANDS } from './alerts-commands.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
 import { EXPORT_COMMANDS } from './export-command.js';
+import { FORECAST_COMMANDS } from './forecast-command.js';
 import { LIST_COMMANDS } from './list-command.js';
 import { onShutdownSignal } from './lifecycle.js';
 import { METRICS_COMMANDS } from './metrics-commands.js';
@@ -426,4 +427,5 @@ export const COMMANDS: Record<string, Command> = {
   ...METRICS_COMMANDS,
   ...ALERTS_COMMANDS,
   ...EXPORT_COMMANDS,
+  ...FORECAST_COMMANDS,
 };

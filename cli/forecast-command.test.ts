@@ -1,0 +1,214 @@
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../infra/clock.js';
+import { loadConfig } from '../infra/config/load.js';
+import { orgSchema } from '../infra/config/schema.js';
+import type { Store } from '../infra/store/client.js';
+import { queryRows, tempDir, testStore } from '../test/support/harness.js';
+import { insertTables } from '../test/support/mapping.js';
+import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../test/support/rows.js';
+import { runForecasts, type StoredForecast } from '../workers/forecast/job.js';
+import { runForecast, type ForecastRuntime } from './forecast-command.js';
+
+/** Checkout 2.0 (a number: 5 items done over 6 weeks, 4 open, one blocked by LED-2) and Ledger 1.0 (too little history), run at T. */
+const T = new Date('2026-03-16T12:00:00Z');
+const ORG = orgSchema.parse({
+  programs: [
+    {
+      id: 'payments',
+      name: 'Payments',
+      teams: [
+        { id: 'checkout', name: 'Checkout' },
+        { id: 'ledger', name: 'Ledger' },
+      ],
+    },
+  ],
+});
+const wi = workItemMaker({
+  programOf: { checkout: 'payments', ledger: 'payments' },
+  createdAt: '2026-01-10T09:00:00.000Z',
+  updatedAt: '2026-03-15T09:00:00.000Z',
+});
+const done = { status: 'Done', status_category: 'done' } as const;
+const finished = (key: string, at: string) => historyRow(key, at, 'status', 'To Do', 'Done');
+const config = loadConfig({
+  env: {},
+  cwd: tempDir(),
+  overrides: { dataDir: tempDir(), metrics: { forecast: { trials: 500, seed: 3, windowWeeks: 4, minDoneItems: 3, minWeeks: 2 } } },
+});
+
+const collect = (): { stream: PassThrough; text: () => string } => {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString()));
+  return { stream, text: () => text };
+};
+const cells = (line: string): string[] => line.trim().split(/\s{2,}/);
+
+let store: Store;
+let stored: StoredForecast[];
+
+async function forecast(positionals: string[], values: Record<string, string | string[]> = {}) {
+  const out = collect();
+  const err = collect();
+  const rt: ForecastRuntime = { store, clock: fixedClock(T), config, organisation: { org: ORG } };
+  const code = await runForecast({ config, values, positionals, out: out.stream, err: err.stream }, (fn) => fn(rt));
+  return { code, out: out.text(), err: err.text() };
+}
+
+beforeAll(async () => {
+  store = await testStore();
+  await insertTables(store, {
+    milestones: [
+      milestoneRow('version/1', 'Checkout 2.0', 'checkout', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-30' }),
+      milestoneRow('version/2', 'Ledger 1.0', 'ledger', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-15' }),
+    ],
+    milestone_dates: [
+      milestoneDateRow('version/1', '2026-02-01T00:00:00.000Z', '2026-04-30'),
+      milestoneDateRow('version/2', '2026-02-01T00:00:00.000Z', '2026-04-15'),
+    ],
+    work_items: [
+      ...['CHK-1', 'CHK-2', 'CHK-3', 'CHK-4', 'CHK-5'].map((k) => wi(k, 'story', 'checkout', { ...done, fix_versions: ['version/1'] })),
+      ...['CHK-6', 'CHK-7', 'CHK-8', 'CHK-9'].map((k) => wi(k, 'story', 'checkout', { fix_versions: ['version/1'] })),
+      wi('LED-1', 'story', 'ledger', { ...done, fix_versions: ['version/2'] }),
+      wi('LED-2', 'story', 'ledger', { fix_versions: ['version/2'], due_date: '2026-03-30' }),
+    ],
+    work_item_history: [
+      finished('CHK-1', '2026-02-20T10:00:00.000Z'),
+      finished('CHK-2', '2026-02-26T10:00:00.000Z'),
+      finished('CHK-3', '2026-03-03T10:00:00.000Z'),
+      finished('CHK-4', '2026-03-10T10:00:00.000Z'),
+      finished('CHK-5', '2026-03-11T10:00:00.000Z'),
+      finished('LED-1', '2026-03-11T10:00:00.000Z'),
+    ],
+    work_item_links: [blocksLinkRow('LED-2', 'CHK-8', '2026-03-01T10:00:00.000Z')],
+  });
+  stored = await runForecasts(store, config, T);
+});
+
+afterAll(async () => {
+  await store.close();
+});
+
+const checkout = (): StoredForecast => stored.find((f) => f.milestoneId === 'version/1')!;
+
+describe('ptel forecast list', () => {
+  it('json has every milestone of the run with its fan, confidence and band, or the reason there is none', async () => {
+    const r = await forecast(['list'], { format: 'json' });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out) as { runAt: string; rows: Array<Record<string, unknown>> };
+    expect(doc.runAt).toBe(T.toISOString());
+    const c = checkout();
+    expect(doc.rows).toEqual([
+      {
+        key: 'jira:version/2',
+        milestone: 'Ledger 1.0',
+        program: 'payments',
+        team: 'ledger',
+        committed: '2026-04-15',
+        p50: null,
+        p85: null,
+        p95: null,
+        confidence: null,
+        band: null,
+        reason: '1 done item and 4 weeks of history; a forecast needs 3 and 2',
+      },
+      {
+        key: 'jira:version/1',
+        milestone: 'Checkout 2.0',
+        program: 'payments',
+        team: 'checkout',
+        committed: '2026-04-30',
+        p50: c.p50,
+        p85: c.p85,
+        p95: c.p95,
+        confidence: Math.round(c.confidence! * 100) / 100,
+        band: c.band,
+        reason: null,
+      },
+    ]);
+    expect(c.p50).toMatch(/^2026-\d\d-\d\d$/);
+  });
+
+  it('csv and jsonl carry one row per milestone; --team narrows the list', async () => {
+    const csv = (await forecast(['list'], { format: 'csv' })).out.split('\r\n');
+    expect(csv[0]).toBe('key,milestone,program,team,committed,p50,p85,p95,confidence,band,reason');
+    expect(csv.filter((l) => l !== '')).toHaveLength(3);
+    const lines = (await forecast(['list'], { format: 'jsonl', team: 'checkout' })).out.trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { key: string }).key)).toEqual(['jira:version/1']);
+  });
+
+  it('the table gives the fan and the band, and why a milestone has no number', async () => {
+    const r = await forecast(['list']);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('Milestone forecasts of 2026-03-16 12:00 UTC: 1 of 2 with a number');
+    const c = checkout();
+    expect(cells(lines.find((l) => l.startsWith('Checkout 2.0'))!)).toEqual([
+      'Checkout 2.0',
+      'payments',
+      'checkout',
+      '2026-04-30',
+      c.p50,
+      c.p85,
+      c.p95,
+      c.confidence!.toFixed(2),
+      c.band,
+    ]);
+    expect(lines.find((l) => l.startsWith('Ledger 1.0'))).toContain('no number: 1 done item and 4 weeks of history');
+  });
+
+  it('says what is wrong with an option, and when no run is stored by then', async () => {
+    expect(await forecast(['list'], { format: 'xml' })).toMatchObject({
+      code: 2,
+      err: "ptel forecast: --format 'xml': expected table, json, csv, jsonl\n",
+    });
+    expect((await forecast(['list'], { team: 'nope' })).err).toContain("no team 'nope'; teams: checkout, ledger");
+    expect((await forecast(['list'], { 'as-of': '2026-03-01' })).out).toContain('no forecast stored by then');
+  });
+});
+
+describe('ptel forecast show', () => {
+  it('prints the fan of dates, the inputs, the drivers, the critical path and the history', async () => {
+    const r = await forecast(['show', 'Checkout', '2.0']);
+    expect(r.code).toBe(0);
+    const c = checkout();
+    expect(r.out).toContain('Checkout 2.0 (jira:version/1), program payments, team checkout; forecast of 2026-03-16 12:00 UTC\n');
+    expect(r.out).toContain(
+      `  P50 ${c.p50!}  P85 ${c.p85!}  P95 ${c.p95!}; committed 2026-04-30: P(on time) ${c.confidence!.toFixed(2)}, ${c.band!}\n`,
+    );
+    expect(r.out).toContain('  remaining: 4 open items, 5 done\n');
+    expect(r.out).toContain('  throughput: 1.25 items/week (milestone: checkout; weekly, oldest first: 1 1 1 2)\n');
+    expect(r.out).toContain('  blocker LED-2 (ledger) "LED-2 title" holds CHK-8; finishes in 2 weeks; idle 0 business days\n');
+    for (const d of c.drivers) expect(r.out).toContain(`  - ${d}\n`);
+    expect(r.out).toMatch(/history:\nrun +P50 +P85 +P95 +confidence +change\n/);
+    expect(r.out).toContain('first forecast');
+  });
+
+  it('prints a what-if beside the current forecast and writes nothing', async () => {
+    const before = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM milestone_forecasts');
+    const r = await forecast(['show', 'jira:version/1'], { throughput: 'x2', commit: '2026-06-30', resolve: ['LED-2@2026-03-20'] });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('what if throughput x2, LED-2 resolved 2026-03-20, committed 2026-06-30 (nothing written):\n');
+    const lines = r.out.split('\n');
+    const current = cells(lines.find((l) => l.startsWith('current'))!);
+    const whatIf = cells(lines.find((l) => l.startsWith('what-if'))!);
+    const c = checkout();
+    expect(current).toEqual(['current', '2026-04-30', c.p50, c.p85, c.p95, c.confidence!.toFixed(2), c.band]);
+    // Twice the pace and a later date: done no later, and surely by the end of June.
+    expect(whatIf.slice(0, 2)).toEqual(['what-if', '2026-06-30']);
+    expect(whatIf[2]! <= c.p50!).toBe(true);
+    expect(whatIf.slice(5)).toEqual(['1.00', 'on track']);
+    expect(await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM milestone_forecasts')).toEqual(before);
+  });
+
+  it('says what is wrong with a what-if or a milestone', async () => {
+    expect((await forecast(['show', 'Checkout 2.0'], { 'scope-change': 'a lot' })).err).toBe(
+      "ptel forecast: --scope-change 'a lot': expected a percentage such as -20% or +10%\n",
+    );
+    expect((await forecast(['show', 'Checkout 2.0'], { resolve: ['CHK-1@2026-03-20'] })).err).toContain(
+      'CHK-1 is not a blocker of the milestone (its blockers: LED-2)',
+    );
+    expect((await forecast(['show', 'Nothing'])).err).toContain("no forecast of 'Nothing' stored");
+  });
+});
