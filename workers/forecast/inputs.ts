@@ -1,18 +1,17 @@
 import type { Store } from '../../infra/store/client.js';
 import { instantParam, today } from '../metrics/engine.js';
-import { MOVES, OBSERVATIONS } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, MOVES, OBSERVATIONS } from '../metrics/definitions/program-plan.js';
 import { categoryAt, doneAtBefore, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import type { MetricParams } from '../metrics/types.js';
-import { readRegister } from '../registers/index.js';
-import { milestoneRegister } from '../registers/milestones.js';
-import { T, TODAY } from '../registers/sql.js';
 import type { BlockedItems, Day, ForecastInputs } from './types.js';
 
 /**
  * The forecast's inputs read from the store as they stood at an instant (docs/metrics.md items 21-23).
  *
- * The open milestones are the milestone register's (Jira versions and epics, with a committed date or
- * none, open at the instant), with its team, program, committed date and remaining scope. Weeks end at
+ * The open milestones are those the milestone register lists as open: Jira versions and epics (not
+ * archived; an epic that existed then) not completed by the instant, with the last committed date seen
+ * by then, or with none ever seen (a milestone whose first date was seen later was not committed yet).
+ * Their team and program: the milestone's own, else (a version) the team with most of its items. Weeks end at
  * the instant: week k covers [asOf - 7(k+1) days, asOf - 7k days), and samples are listed oldest first.
  *
  * - throughput: the milestone's own items done per week over the trailing window (at most as many weeks
@@ -29,6 +28,10 @@ import type { BlockedItems, Day, ForecastInputs } from './types.js';
  */
 
 const WEEK_MS = 7 * 86_400_000;
+
+/** The instant the inputs are read at, and its calendar day in the metrics' time zone. */
+const T = '{as_of:DateTime64(3)}';
+const TODAY = `toDate(toTimeZone(${T}, {tz:String}))`;
 
 export interface ForecastInputOptions {
   params: MetricParams;
@@ -86,10 +89,13 @@ interface LinkRow {
   idle_days: Num;
 }
 
-interface CommitRow {
-  source: string;
-  milestone_id: string;
+interface MilestoneRow {
+  key: string;
+  title: string;
+  team: string;
+  program: string;
   start_date: string | null;
+  committed: string;
   first_seen_ms: Num | null;
 }
 
@@ -109,18 +115,37 @@ FROM (${MOVES})
 WHERE delta != 0 AND (startsWith(milestone_id, 'version/') OR startsWith(milestone_id, 'epic/'))
 GROUP BY source, item_id, milestone_id`;
 
-/** Each milestone's start date and when its first committed date was seen by the instant. */
-const COMMIT_POINTS = `
-SELECT m.source AS source, m.milestone_id AS milestone_id, toString(m.start_date) AS start_date, o.first_seen_ms AS first_seen_ms
-FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic')) AS m
-LEFT JOIN
+/**
+ * The milestones open at the instant, soonest committed date first (none last): committed, the last
+ * committed date seen by then; first_seen_ms, when the first one was seen; the start date.
+ */
+const OPEN_MILESTONES = `
+SELECT * FROM
 (
-    SELECT source, milestone_id, toNullable(toUnixTimestamp64Milli(min(observed_at))) AS first_seen_ms
-    FROM (${OBSERVATIONS})
-    WHERE observed_at <= ${T}
-    GROUP BY source, milestone_id
-) AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
-SETTINGS join_use_nulls = 1`;
+    SELECT concat(m.source, ':', m.milestone_id) AS key, m.name AS title,
+           if(m.team != '', toString(m.team), o.team) AS team, if(m.team != '', toString(m.program), o.program) AS program,
+           toString(m.start_date) AS start_date,
+           arrayFilter(x -> x.1 <= ${T}, p.seen_all) AS seen_t,
+           if(notEmpty(seen_t), toString(seen_t[-1].2), '') AS committed,
+           if(notEmpty(seen_t), toNullable(toUnixTimestamp64Milli(seen_t[1].1)), NULL) AS first_seen_ms
+    FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic') AND state != 'archived') AS m
+    LEFT JOIN
+    (
+        SELECT source, milestone_id, arraySort(groupArray((observed_at, committed, basis))) AS seen_all
+        FROM (${OBSERVATIONS})
+        GROUP BY source, milestone_id
+    ) AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
+    LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
+    LEFT JOIN
+    (
+        SELECT i.source AS source, concat('epic/', i.item_id) AS milestone_id, i.created_at AS created_at
+        FROM ${ITEMS} AS i WHERE i.kind = 'epic'
+    ) AS e ON e.source = m.source AND e.milestone_id = m.milestone_id
+    WHERE (m.kind != 'epic' OR e.created_at < ${T}) AND (notEmpty(seen_t) OR empty(p.seen_all))
+      AND NOT (m.completed_at IS NOT NULL AND assumeNotNull(m.completed_at) <= ${T})
+)
+ORDER BY committed = '', committed, title, key
+SETTINGS join_use_nulls = 0`;
 
 const BLOCKERS = `
 SELECT source, blocker_key, blocker_id, blocker_team, blocker_title, blocked_key, blocked_id, toString(blocker_due) AS blocker_due, idle_days
@@ -173,7 +198,7 @@ export async function readTeamThroughput(
   );
 }
 
-/** The inputs of every milestone open at `options.asOf`, in the register's order (by risk). */
+/** The inputs of every milestone open at `options.asOf`, soonest committed date first (none last). */
 export async function readForecastInputs(store: Store, options: ForecastInputOptions): Promise<OpenMilestone[]> {
   const { params, asOf, windowWeeks } = options;
   if (!Number.isFinite(asOf.getTime())) throw new RangeError('forecast inputs: as of is not an instant');
@@ -185,14 +210,12 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
   const day = today(params.tz, asOf);
   const query = { ...params, as_of: instantParam(asOf) };
 
-  const register = await readRegister(store, milestoneRegister, { params, asOf, recentDays: 0 });
-  const open = register.rows.filter((r) => !String(r['status']).startsWith('done'));
+  const open = await rows<MilestoneRow>(store, OPEN_MILESTONES, query);
   if (open.length === 0) return [];
 
-  const [items, moves, commits, links] = await Promise.all([
+  const [items, moves, links] = await Promise.all([
     rows<ItemRow>(store, ITEMS_AT, query),
     rows<MoveRow>(store, MEMBERSHIP, query),
-    rows<CommitRow>(store, COMMIT_POINTS, query),
     rows<LinkRow>(store, BLOCKERS, query),
   ]);
 
@@ -209,8 +232,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     const k = `${m.source}:${m.milestone_id}`;
     movesOf.set(k, [...(movesOf.get(k) ?? []), m]);
   }
-  const commitOf = new Map(commits.map((c) => [`${c.source}:${c.milestone_id}`, c]));
-  const openKeys = new Set(open.map((r) => String(r['key'])));
+  const openKeys = new Set(open.map((r) => r.key));
 
   // Team throughput and open items, for milestones that fall back on their team's pace.
   const windowStart = at - windowWeeks * WEEK_MS;
@@ -229,13 +251,12 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
 
   const out: OpenMilestone[] = [];
   for (const r of open) {
-    const key = String(r['key']);
+    const key = r.key;
     const cut = key.indexOf(':');
     const source = key.slice(0, cut);
     const milestoneId = key.slice(cut + 1);
-    const team = typeof r['team'] === 'string' ? r['team'] : '';
-    const program = typeof r['program'] === 'string' ? r['program'] : '';
-    const committed = typeof r['committed'] === 'string' && r['committed'] !== '' ? r['committed'] : null;
+    const { team, program } = r;
+    const committed = r.committed === '' ? null : r.committed;
     const mine = itemsOf.get(key) ?? [];
     const openItems = mine.filter((i) => num(i.done_ms) === null);
     const doneTimes = mine.map((i) => num(i.done_ms)).filter((d): d is number => d !== null);
@@ -243,9 +264,8 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     const remainingPoints = pointed.length === 0 ? null : round3(openItems.reduce((s, i) => s + (i.points ?? 0), 0));
 
     // The commit point, and the milestone's history: from its start date, else its commit point, else its first item.
-    const c = commitOf.get(key);
-    const startMs = c?.start_date !== null && c?.start_date !== undefined ? Date.parse(`${c.start_date}T00:00:00Z`) : undefined;
-    const commitMs = startMs ?? num(c?.first_seen_ms) ?? undefined;
+    const startMs = r.start_date !== null && r.start_date !== '' ? Date.parse(`${r.start_date}T00:00:00Z`) : undefined;
+    const commitMs = startMs ?? num(r.first_seen_ms) ?? undefined;
     const firstItem = mine.length > 0 ? Math.min(...mine.map((i) => Number(i.created_ms))) : undefined;
     const since = commitMs ?? firstItem;
     const historyWeeks = since === undefined || since >= at ? 0 : Math.floor((at - since) / WEEK_MS);
@@ -336,7 +356,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       inputs: {
         source,
         milestoneId,
-        name: String(r['title']),
+        name: r.title,
         asOf,
         today: day,
         committed,
