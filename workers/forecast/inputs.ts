@@ -239,8 +239,10 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
   const teamDone = new Map<string, number[]>();
   const teamDoneInWindow = new Map<string, number>();
   const teamOpen = new Map<string, number>();
+  const teamFirst = new Map<string, number>();
   for (const i of items) {
     if (i.team === '') continue;
+    teamFirst.set(i.team, Math.min(teamFirst.get(i.team) ?? Infinity, Number(i.created_ms)));
     const done = num(i.done_ms);
     if (done === null) teamOpen.set(i.team, (teamOpen.get(i.team) ?? 0) + 1);
     else if (done >= windowStart) {
@@ -273,6 +275,8 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     let throughput: number[];
     let basis: ForecastInputs['throughputBasis'];
     let coveredWeeks: number;
+    // The done items behind the throughput samples: the milestone's own, or its team's in the window.
+    let historyDone = doneTimes.length;
     if (doneTimes.length >= minDoneItems && historyWeeks >= minWeeks) {
       basis = 'milestone';
       coveredWeeks = Math.min(windowWeeks, historyWeeks);
@@ -283,7 +287,10 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       );
     } else {
       basis = 'team share';
-      coveredWeeks = windowWeeks;
+      // The team's history stands behind the samples: the weeks since its first item, up to the window.
+      const teamSince = teamFirst.get(team);
+      coveredWeeks = teamSince === undefined || teamSince >= at ? 0 : Math.min(windowWeeks, Math.floor((at - teamSince) / WEEK_MS));
+      historyDone = teamDoneInWindow.get(team) ?? 0;
       const doneHere = doneTimes.filter((d) => d >= windowStart && d < at).length;
       const teamTotal = teamDoneInWindow.get(team) ?? 0;
       const share =
@@ -362,7 +369,8 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
         committed,
         remainingItems: openItems.length,
         remainingPoints,
-        doneItems: doneTimes.length,
+        doneItems: historyDone,
+        milestoneDoneItems: doneTimes.length,
         throughput,
         throughputBasis: basis,
         teams: team === '' ? [] : [team],

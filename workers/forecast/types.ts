@@ -47,8 +47,13 @@ export interface ForecastInputs {
   /** Open items and their story points (null when no item has points). */
   remainingItems: number;
   remainingPoints: number | null;
-  /** Items done so far in the milestone (the history sufficiency rule reads it). */
+  /**
+   * The done items behind the throughput samples, which the history rule (minDoneItems) reads: the
+   * milestone's own done items, or its owning team's done items in the window when the basis is team share.
+   */
   doneItems: number;
+  /** Items done so far in the milestone itself. */
+  milestoneDoneItems?: number;
   /**
    * Weekly throughput samples, items done per whole week, oldest first, zero weeks included, over the
    * trailing window (settings.windowWeeks).
@@ -60,7 +65,7 @@ export interface ForecastInputs {
   teams: string[];
   /** Net items added to the milestone per whole week after its commit point, oldest first (may be empty: no growth). */
   growth: number[];
-  /** Weeks of history the throughput and growth samples cover. */
+  /** Weeks of history behind the throughput samples (the milestone's, or its team's up to the window). */
   historyWeeks: number;
   blockers: BlockedItems[];
 }
