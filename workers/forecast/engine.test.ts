@@ -138,10 +138,22 @@ describe('forecastMilestone: hand-computed cases', () => {
   it('scope growing by 1 a week against throughput 3 and 10 items finishes in 5 weeks', () => {
     const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [3, 3, 3, 3, 3, 3], growth: [1, 1, 1, 1] }), settings()));
     expect([f.p50, f.p85, f.p95]).toEqual([addDays(TODAY, 35), addDays(TODAY, 35), addDays(TODAY, 35)]);
-    expect(f.drivers).toContain('scope grows by 1 items per week on average over 4 weeks');
+    expect(f.drivers).toContain('scope grows by 1 item per week on average over 4 weeks');
     // The week's growth comes before its work: 11 items are 9, 7, 5, 3, 1 after five weeks, and 2 + 1 in the sixth.
     const eleven = ok(forecastMilestone(inputs({ remainingItems: 11, throughput: [3, 3, 3, 3, 3, 3], growth: [1] }), settings()));
     expect(eleven.p95).toBe(addDays(TODAY, 42));
+  });
+
+  it('growth stops after growthWeeks: 10 items, +1 a week for two weeks, 3 done a week finish in 4 weeks', () => {
+    // 11 - 3 = 8, 9 - 3 = 6, then 3 and 0.
+    const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [3], growth: [1], growthWeeks: 2 }), settings()));
+    expect([f.p50, f.p95]).toEqual([addDays(TODAY, 28), addDays(TODAY, 28)]);
+    expect(f.drivers).toContain('scope grows by 1 item per week on average over 1 week, taken to go on for 2 more weeks');
+    // Growth faster than the work, forever, never finishes; for a while, it does.
+    expect(ok(forecastMilestone(inputs({ remainingItems: 4, throughput: [2], growth: [3] }), settings())).p50).toBeNull();
+    expect(ok(forecastMilestone(inputs({ remainingItems: 4, throughput: [2], growth: [3], growthWeeks: 3 }), settings())).p50).toBe(
+      addDays(TODAY, 7 * 7),
+    );
   });
 
   it('scope that shrinks faster than anything is done runs out, never below 0', () => {

@@ -4,8 +4,9 @@
  * A trial walks week by week from the forecast's instant. Week w (1, 2, ...):
  *   1. the items whose blockers have all finished by the end of week w become workable;
  *   2. a throughput sample is drawn, uniform over the samples (items done that week);
- *   3. when there are growth samples, one is drawn and added to the workable scope (never below 0:
- *      items leaving the milestone leave from the work that waits on nothing);
+ *   3. when there are growth samples, one is drawn and, in the weeks growth goes on for
+ *      (inputs.growthWeeks), added to the workable scope (never below 0: items leaving the milestone
+ *      leave from the work that waits on nothing);
  *   4. min(throughput, workable) items are done.
  * The trial's completion week is the first week its remaining scope (workable and still blocked) is 0,
  * and its date the end of that week: today + 7 * w days (week 0, today, when nothing is left). A trial not
@@ -194,6 +195,8 @@ interface Plan {
   seed: number;
   throughput: Float64Array;
   growth: Float64Array;
+  /** Growth is added in weeks 1..growthWeeks only (its sample is drawn every week, so what-ifs stay on the same draws). */
+  growthWeeks: number;
   /** Open items that wait on no blocker at week 0. */
   free: number;
   blockers: BlockedItems[];
@@ -292,6 +295,7 @@ function compile(inputs: ForecastInputs, settings: ForecastSettings): Plan {
     seed: labelSeed(settings.seed, `${inputs.source}\u0000${inputs.milestoneId}`),
     throughput,
     growth,
+    growthWeeks: inputs.growthWeeks === undefined ? horizon : Math.max(0, Math.min(horizon, Math.floor(inputs.growthWeeks))),
     free: Math.max(0, remaining - blockedTotal),
     blockers,
     finish,
@@ -339,6 +343,7 @@ function simulate(plan: Plan, settings: ForecastSettings): Run {
   const nT = tp.length;
   const gr = plan.growth;
   const nG = gr.length;
+  const gW = plan.growthWeeks;
   const B = plan.blockers.length;
   const G = plan.groupCount.length;
   const ownRelease = new Int32Array(B);
@@ -391,8 +396,11 @@ function simulate(plan: Plan, settings: ForecastSettings): Run {
         }
         const c = tp[Math.floor(weekly.next() * nT)]!;
         if (nG > 0) {
-          workable += gr[Math.floor(weekly.next() * nG)]!;
-          if (workable < 0) workable = 0;
+          const g = gr[Math.floor(weekly.next() * nG)]!;
+          if (w <= gW) {
+            workable += g;
+            if (workable < 0) workable = 0;
+          }
         }
         if (c >= workable - EPS) {
           if (pending > EPS) {
@@ -511,7 +519,8 @@ function drivers(inputs: ForecastInputs, plan: Plan, critical: Critical | null, 
     const mean = plan.growth.reduce((s, v) => s + v, 0) / plan.growth.length;
     if (Math.abs(mean) >= 0.05)
       out.push(
-        `scope ${mean > 0 ? 'grows' : 'shrinks'} by ${num(Math.abs(mean))} items per week on average over ${plural(plan.growth.length, 'week')}`,
+        `scope ${mean > 0 ? 'grows' : 'shrinks'} by ${num(Math.abs(mean))} item${num(Math.abs(mean)) === '1' ? '' : 's'} per week on average over ${plural(plan.growth.length, 'week')}` +
+          (plan.growthWeeks < plan.horizon ? `, taken to go on for ${plural(plan.growthWeeks, 'more week')}` : ''),
       );
   }
   inputs.blockers.forEach((b, i) => {

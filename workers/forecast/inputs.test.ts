@@ -138,9 +138,12 @@ describe('forecast inputs read from the store at an instant', () => {
   it("falls back on the team's throughput times the milestone's share of the team's done items", () => {
     const b = byKey('jira:version/2').inputs;
     // One done item over two weeks: too little. Ledger's done items in the window: LED-9 (week 2), LED-1
-    // and LED-8 (week 0); the version has one of those three.
+    // and LED-8 (week 0). The version was committed on 03-02: since then the team did LED-1 and LED-8,
+    // and the version one of those two, so its share is 1/2 of the team's weekly throughput.
     expect(b.throughputBasis).toBe('team share');
-    expect(b.throughput).toEqual([0, 0.333, 0, 0.667]);
+    expect(b.throughput).toEqual([0, 0.5, 0, 1]);
+    // Due 04-15, 4 weeks and 2 days after the instant: growth goes on for 5 weeks.
+    expect(b.growthWeeks).toBe(5);
     expect(b.teams).toEqual(['ledger']);
   });
 

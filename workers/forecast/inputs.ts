@@ -291,8 +291,11 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       const teamSince = teamFirst.get(team);
       coveredWeeks = teamSince === undefined || teamSince >= at ? 0 : Math.min(windowWeeks, Math.floor((at - teamSince) / WEEK_MS));
       historyDone = teamDoneInWindow.get(team) ?? 0;
-      const doneHere = doneTimes.filter((d) => d >= windowStart && d < at).length;
-      const teamTotal = teamDoneInWindow.get(team) ?? 0;
+      // The share over the weeks the milestone has been worked on within the window: a milestone begun
+      // four weeks ago takes its share of those four weeks, not of the whole window.
+      const from = since === undefined ? windowStart : Math.max(windowStart, since);
+      const doneHere = doneTimes.filter((d) => d >= from && d < at).length;
+      const teamTotal = (teamDone.get(team) ?? []).filter((d) => d >= from && d < at).length;
       const share =
         doneHere > 0 && teamTotal > 0
           ? doneHere / teamTotal
@@ -375,6 +378,11 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
         throughputBasis: basis,
         teams: team === '' ? [] : [team],
         growth,
+        // Growth goes on until the committed date; without one, or past it, for as long as it has been seen.
+        growthWeeks:
+          committed !== null && Date.parse(`${committed}T00:00:00Z`) > at
+            ? Math.ceil((Date.parse(`${committed}T00:00:00Z`) - at) / WEEK_MS)
+            : growthWeeks,
         historyWeeks: coveredWeeks,
         blockers,
       },

@@ -65,6 +65,12 @@ export interface ForecastInputs {
   teams: string[];
   /** Net items added to the milestone per whole week after its commit point, oldest first (may be empty: no growth). */
   growth: number[];
+  /**
+   * How many weeks from now growth goes on (default: to the horizon): until the committed date, as a
+   * milestone's scope is settled by its date, or for as many weeks as growth has been observed when
+   * the milestone has no date or its date has passed.
+   */
+  growthWeeks?: number;
   /** Weeks of history behind the throughput samples (the milestone's, or its team's up to the window). */
   historyWeeks: number;
   blockers: BlockedItems[];
