@@ -113,7 +113,8 @@ const short = (x: number): string => String(Number(x.toFixed(2)));
 function inputLines(i: ForecastInputs): string[] {
   const points = i.remainingPoints === null ? '' : ` (${short(i.remainingPoints)} points)`;
   const lines = [
-    `remaining: ${i.remainingItems} open items${points}, ${i.doneItems} done`,
+    `remaining: ${i.remainingItems} open items${points}, ${i.milestoneDoneItems ?? i.doneItems} done` +
+      (i.throughputBasis === 'team share' ? `; the team's ${i.doneItems} done items in the window set the pace` : ''),
     `throughput: ${short(mean(i.throughput))} items/week (${i.throughputBasis}${i.teams.length > 0 ? `: ${i.teams.join(', ')}` : ''}; weekly, oldest first: ${i.throughput.map(short).join(' ')})`,
     `growth: ${i.growth.length === 0 ? 'none measured' : `${short(mean(i.growth))} items/week over ${i.growth.length} weeks`}`,
   ];
