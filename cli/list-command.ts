@@ -28,6 +28,7 @@ function cell(c: RegisterColumn, v: RegisterRow[string] | undefined): string {
   if (c.kind === 'flag') return v === true ? 'yes' : '';
   if (Array.isArray(v)) return v.join(', ');
   if (c.kind === 'days' || c.kind === 'hours') return Number(v).toFixed(1);
+  if (c.kind === 'probability') return Number(v).toFixed(2);
   // One line per row: a line break in a title or a reason reads as a space.
   const s = String(v).replace(/\s+/g, ' ');
   return c.kind === 'title' && s.length > TITLE_WIDTH ? `${s.slice(0, TITLE_WIDTH - 1)}…` : s;

@@ -33,6 +33,7 @@ function typed(column: RegisterColumn, v: unknown): RegisterRow[string] {
     case 'days':
     case 'hours':
     case 'count':
+    case 'probability':
       return Number(v);
     case 'flag':
       return v === true || v === 1 || v === '1';

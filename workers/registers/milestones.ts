@@ -16,6 +16,9 @@ import { col, dateOf, text, type RegisterDefinition } from './types.js';
  * - status: overdue (open, its current date has passed), slipped (open, re-planned later than the
  *   original), on plan, no date, done on time or done late (against the current date).
  * - stalled: its blocked work items waiting on a stalled blocker (see the dependency register).
+ * - forecast: the latest stored forecast at or before the instant (milestone_forecasts): its P85 date,
+ *   confidence (P(done by the committed date)) and band; a forecast off track or at risk puts an open
+ *   milestone among the ones at risk, and `why` says so.
  * - change: within the recent window: finished, re-planned (each re-plan, old -> new date), or new (its
  *   first committed date was seen then).
  * Order: by risk: overdue (most overdue first), then slipped or with stalled dependencies (most slipped
@@ -47,7 +50,7 @@ SELECT * FROM
            multiIf(done AND has_date AND assumeNotNull(done_day) <= assumeNotNull(committed_day), 'done on time', done AND has_date, 'done late',
                    done, 'done', NOT has_date, 'no date', overdue, 'overdue', assumeNotNull(committed_day) > assumeNotNull(original_date), 'slipped',
                    'on plan') AS status,
-           multiIf(status = 'overdue', 1, status = 'slipped' OR stalled_dependencies > 0, 2, status = 'on plan', 3, status = 'no date', 4, 5) AS risk_rank,
+           multiIf(status = 'overdue', 1, status = 'slipped' OR stalled_dependencies > 0 OR (NOT done AND toString(f.band) IN ('off track', 'at risk')), 2, status = 'on plan', 3, status = 'no date', 4, 5) AS risk_rank,
            arrayFilter(i -> i > 1 AND seen[i].2 != seen[i - 1].2 AND seen[i].1 >= ${RECENT}, arrayEnumerate(seen)) AS recent_replans,
            multiIf(done, 'finished', notEmpty(recent_replans),
                    concat('re-planned ', arrayStringConcat(arrayMap(i -> concat(toString(seen[i - 1].2), ' -> ', toString(seen[i].2)), recent_replans), ', ')),
@@ -59,9 +62,13 @@ SELECT * FROM
              `if(overdue, concat('overdue ', toString(overdue_days), ' days'), '')`,
              `if(NOT done AND ifNull(slipped_days, 0) > 0, concat('slipped ', toString(slipped_days), ' days over ', toString(replans), ' re-plan', if(replans = 1, '', 's')), '')`,
              `if(NOT done AND stalled_dependencies > 0, concat(toString(stalled_dependencies), ' stalled dependenc', if(stalled_dependencies = 1, 'y', 'ies')), '')`,
+             `if(NOT done AND toString(f.band) IN ('off track', 'at risk'), concat('forecast ', toString(f.band), ': P(on time) ', toString(round(f.confidence, 2)), ', P85 ', toString(f.p85)), '')`,
              `if(NOT done AND items > 0, concat(toString(remaining_items), ' of ', toString(items), ' items open'), '')`,
              `if(done AND has_date, concat('done ', toString(done_day), if(ifNull(slipped_days, 0) > 0, concat(', ', toString(slipped_days), ' days after the original date'), '')), '')`,
            ])} AS why,
+           if(done OR f.ok = 0, NULL, toString(f.p85)) AS forecast_p85,
+           if(done OR f.ok = 0, NULL, f.confidence) AS confidence,
+           if(done, '', toString(f.band)) AS forecast_band,
            ${day('original_date')} AS original, ${day('committed_day')} AS committed, ${day('done_day')} AS completed
     FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic') AND state != 'archived') AS m
     LEFT JOIN
@@ -89,6 +96,14 @@ SELECT * FROM
         )
         GROUP BY source, milestone_id
     ) AS s ON s.source = m.source AND s.milestone_id = m.milestone_id
+    LEFT JOIN
+    (
+        SELECT source, milestone_id, argMax(p85, computed_at) AS p85, argMax(confidence, computed_at) AS confidence,
+               argMax(band, computed_at) AS band, argMax(ok, computed_at) AS ok, argMax(reason, computed_at) AS reason
+        FROM milestone_forecasts
+        WHERE computed_at <= ${T}
+        GROUP BY source, milestone_id
+    ) AS f ON f.source = m.source AND f.milestone_id = m.milestone_id
     LEFT JOIN
     (
         SELECT source, blocked_milestone AS milestone_id, toUInt32(countIf(idle OR due_after)) AS stalled
@@ -120,6 +135,9 @@ export const milestoneRegister: RegisterDefinition = {
     col('items', 'items', 'count', false),
     col('stalled_dependencies', 'stalled deps', 'count', false),
     col('completed', 'completed', 'date', false),
+    col('forecast_p85', 'forecast P85', 'date'),
+    col('confidence', 'confidence', 'probability'),
+    col('forecast_band', 'forecast', 'text', false),
     col('status', 'status', 'text'),
     col('why', 'why', 'text'),
     col('change', 'change', 'text', false),
@@ -132,9 +150,9 @@ export const milestoneRegister: RegisterDefinition = {
     owner: text(r['owner']),
     status: text(r['status']),
     flag:
-      r['status'] === 'overdue' || r['status'] === 'done late'
+      r['status'] === 'overdue' || r['status'] === 'done late' || r['forecast_band'] === 'off track'
         ? 'red'
-        : r['status'] === 'slipped' || Number(r['stalled_dependencies']) > 0
+        : r['status'] === 'slipped' || Number(r['stalled_dependencies']) > 0 || r['forecast_band'] === 'at risk'
           ? 'amber'
           : 'green',
     why: text(r['why']),

@@ -6,6 +6,7 @@ import { insertTables } from '../../test/support/mapping.js';
 import { testParams } from '../../test/support/metrics.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../../test/support/rows.js';
 import { dependencyMatrix } from './dependencies.js';
+import { milestoneRegister } from './milestones.js';
 import { readRegister, registerById } from './index.js';
 import { writeRegisterSnapshot } from './snapshot.js';
 import type { RegisterResult } from './types.js';
@@ -24,6 +25,31 @@ const done = { status: 'Done', status_category: 'done' } as const;
 const milestone = (id: string, name: string, team: string, extra: Partial<MilestoneRow> = {}): MilestoneRow =>
   milestoneRow(id, name, team, PROGRAM[team] ?? '', { url: `https://acme.atlassian.net/m/${id}`, ...extra });
 const seen = milestoneDateRow;
+
+/** A stored forecast of Ledger rollout, made at `at`. */
+const forecastRow = (at: string, f: { p85: string; confidence: number; band: string }): Record<string, unknown> => ({
+  source: 'jira',
+  milestone_id: 'epic/id-LED-1',
+  name: 'Ledger rollout',
+  program: 'payments',
+  team: 'ledger',
+  as_of: at,
+  computed_at: at,
+  committed: '2026-03-30',
+  p50: f.p85,
+  p85: f.p85,
+  p95: f.p85,
+  confidence: f.confidence,
+  band: f.band,
+  ok: 1,
+  reason: '',
+  drivers: [],
+  critical_path: [],
+  inputs: '{}',
+  trials: 1000,
+  seed: 1,
+  version: 1,
+});
 
 let store: Store;
 
@@ -123,6 +149,11 @@ beforeAll(async () => {
       change('A-4', '2026-03-03T10:00:00.000Z', 'status', 'To Do', 'Done'),
       change('A-5', '2026-03-17T10:00:00.000Z', 'duedate', '2026-03-11', '2026-04-30'),
     ],
+    // Ledger rollout's forecast before the instant, and a later one the instant does not know yet.
+    milestone_forecasts: [
+      forecastRow('2026-03-16 06:00:00.000', { p85: '2026-04-20', confidence: 0.3, band: 'off track' }),
+      forecastRow('2026-03-17 06:00:00.000', { p85: '2026-03-27', confidence: 0.9, band: 'on track' }),
+    ],
     work_item_links: [
       blocksLinkRow('SRC-9', 'LED-2', '2026-02-06T12:00:00.000Z'),
       blocksLinkRow('CHK-2', 'LED-3', '2026-03-06T12:00:00.000Z'),
@@ -162,7 +193,14 @@ describe('milestone register', () => {
       stalled_dependencies: 1,
       program: 'payments',
       url: 'https://acme.atlassian.net/m/epic/id-LED-1',
+      // The forecast of 03-16 06:00, not the one of 03-17.
+      forecast_p85: '2026-04-20',
+      confidence: 0.3,
+      forecast_band: 'off track',
+      why: '1 stalled dependency; forecast off track: P(on time) 0.3, P85 2026-04-20; 1 of 1 items open',
     });
+    expect(milestoneRegister.board(ledger!).flag).toBe('red');
+    expect(search).toMatchObject({ forecast_p85: null, confidence: null, forecast_band: '' });
     expect(finished).toMatchObject({ status: 'done on time', completed: '2026-03-06', change: 'finished' });
     expect(search!['change']).toBe('');
     expect(r.summary).toEqual([

@@ -17,9 +17,10 @@ export type RegisterId = 'milestones' | 'risks' | 'decisions' | 'actions' | 'dep
 
 /**
  * How a column's value reads: text; a title (shortened in a table); a date 'YYYY-MM-DD'; a time
- * 'YYYY-MM-DD hh:mm' in the metrics' time zone; a number of days or hours; a count; yes/no; a list.
+ * 'YYYY-MM-DD hh:mm' in the metrics' time zone; a number of days or hours; a count; a probability (0 to 1);
+ * yes/no; a list.
  */
-export type ColumnKind = 'text' | 'title' | 'date' | 'time' | 'days' | 'hours' | 'count' | 'flag' | 'list';
+export type ColumnKind = 'text' | 'title' | 'date' | 'time' | 'days' | 'hours' | 'count' | 'probability' | 'flag' | 'list';
 
 export interface RegisterColumn {
   /** The column of the query and the field of the JSON and CSV output. */
