@@ -98,7 +98,7 @@ describe('ptel run --once ends with a summary a person reads; ptel status says h
     );
     // The registers as the run left them, one phrase each.
     expect(line('Now:')).toMatch(
-      /^Now: \d+ of \d+ open milestones overdue or slipped; \d+ open risks \(\d+ high, \d+ of them unowned\); \d+ of \d+ open decisions past their target; \d+ of \d+ open action items overdue; \d+ of \d+ blocking links stalled \(\d+ across programs\)$/,
+      /^Now: \d+ of \d+ open milestones overdue or slipped(, \d+ of \d+ forecast off track)?; \d+ open risks \(\d+ high, \d+ of them unowned\); \d+ of \d+ open decisions past their target; \d+ of \d+ open action items overdue; \d+ of \d+ blocking links stalled \(\d+ across programs\)$/,
     );
 
     expect(kpis.get('change_failure_rate')?.month).toBe('2026-11-01');

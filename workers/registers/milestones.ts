@@ -163,7 +163,9 @@ export const milestoneRegister: RegisterDefinition = {
   headline: (rs) => {
     const open = rs.filter((r) => !String(r['status']).startsWith('done'));
     const late = open.filter((r) => r['status'] === 'overdue' || r['status'] === 'slipped').length;
-    return `${late} of ${open.length} open milestones overdue or slipped`;
+    const forecast = open.filter((r) => r['forecast_band'] !== null && r['forecast_band'] !== '');
+    const off = forecast.filter((r) => r['forecast_band'] === 'off track').length;
+    return `${late} of ${open.length} open milestones overdue or slipped${forecast.length > 0 ? `, ${off} of ${forecast.length} forecast off track` : ''}`;
   },
   summarize(rs, window) {
     const n = (s: string): number => rs.filter((r) => r['status'] === s).length;

@@ -314,12 +314,13 @@ describe('register snapshot for the dashboards', () => {
     const copy = async (table: string): Promise<void> => {
       await snap.client.command({ query: `INSERT INTO ${snap.database}.${table} SELECT * FROM ${store.database}.${table}` });
     };
-    for (const t of ['milestones', 'milestone_dates', 'work_items', 'work_item_history', 'work_item_links']) await copy(t);
+    for (const t of ['milestones', 'milestone_dates', 'work_items', 'work_item_history', 'work_item_links', 'milestone_forecasts'])
+      await copy(t);
     try {
       const first = await writeRegisterSnapshot(snap, { params: testParams(), now: T, recentDays: 30 });
       expect(first.rows).toEqual({ milestones: 4, risks: 5, decisions: 4, actions: 5, dependencies: 2 });
       expect(first.headlines).toEqual([
-        '2 of 3 open milestones overdue or slipped',
+        '2 of 3 open milestones overdue or slipped, 1 of 1 forecast off track',
         '4 open risks (3 high, 2 of them unowned)',
         '2 of 3 open decisions past their target',
         '2 of 3 open action items overdue',
