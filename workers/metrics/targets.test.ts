@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { tierOf } from './benchmarks.js';
 import { METRICS } from './definitions/index.js';
-import { DORA_TARGET_YEAR, grafanaThresholds, statusOf, TARGETS, targetOf } from './targets.js';
+import { defaultMetricsConfig } from '../../infra/config/schema.js';
+import {
+  DORA_TARGET_YEAR,
+  FORECAST_CONFIDENCE_TARGET,
+  grafanaThresholds,
+  statusAgainst,
+  statusOf,
+  TARGETS,
+  targetOf,
+} from './targets.js';
 
 describe('targets', () => {
   it('reads the catalogue ranges with their edges: the lower end of a band belongs to it', () => {
@@ -69,5 +78,26 @@ describe('targets', () => {
         { color: 'red', value: 0.15 },
       ],
     });
+  });
+
+  it("colours a forecast's confidence as its default band reads it: off track red, at risk amber, on track green", () => {
+    const { atRisk, onTrack } = defaultMetricsConfig().forecast;
+    expect(FORECAST_CONFIDENCE_TARGET.bands.map((b) => b.from)).toEqual([null, atRisk, onTrack]);
+    expect([0, 0.49, 0.5, 0.79, 0.8, 1].map((v) => statusAgainst(FORECAST_CONFIDENCE_TARGET, v))).toEqual([
+      'red',
+      'red',
+      'amber',
+      'amber',
+      'green',
+      'green',
+    ]);
+    expect(statusAgainst(FORECAST_CONFIDENCE_TARGET, null)).toBeUndefined();
+    // not a metric of metric_values
+    expect(targetOf(FORECAST_CONFIDENCE_TARGET.metric)).toBeUndefined();
+    expect(grafanaThresholds(FORECAST_CONFIDENCE_TARGET).steps).toEqual([
+      { color: 'red', value: null },
+      { color: 'orange', value: 0.5 },
+      { color: 'green', value: 0.8 },
+    ]);
   });
 });

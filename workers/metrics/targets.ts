@@ -210,18 +210,39 @@ export const TARGETS: readonly MetricTarget[] = [
   },
 ];
 
+/**
+ * A milestone forecast's confidence, P(done by the committed date) (metrics catalogue item 21), read as
+ * its band is: off track (red) below 0.5, at risk (amber) from 0.5, on track (green) from 0.8, the default
+ * bands of metrics.forecast. It is a column of milestone_forecasts, not a metric of metric_values, so it
+ * is not among TARGETS; the dashboards colour a confidence by it.
+ */
+export const FORECAST_CONFIDENCE_TARGET: MetricTarget = {
+  metric: 'milestone_forecast_confidence',
+  item: 21,
+  unit: 'ratio',
+  better: 'higher',
+  bands: [band(null, 'red', 'off track'), band(0.5, 'amber', 'at risk'), band(0.8, 'green', 'on track')],
+  text: 'P(done by the committed date): red (off track) below 0.5, amber (at risk) from 0.5, green (on track) from 0.8',
+  computed: true,
+};
+
 /** The target of a metric, or undefined when it has none. */
 export function targetOf(metric: string): MetricTarget | undefined {
   return TARGETS.find((t) => t.metric === metric);
 }
 
+/** Where a value stands against a target: red, amber or green; undefined without a value. */
+export function statusAgainst(target: MetricTarget, value: number | null | undefined): Rag | undefined {
+  if (value === null || value === undefined || !Number.isFinite(value)) return undefined;
+  let status = target.bands[0]!.status;
+  for (const b of target.bands) if (b.from === null || value >= b.from) status = b.status;
+  return status;
+}
+
 /** Where a value stands against its metric's target: red, amber or green; undefined with no target or no value. */
 export function statusOf(metric: string, value: number | null | undefined): Rag | undefined {
   const t = targetOf(metric);
-  if (t === undefined || value === null || value === undefined || !Number.isFinite(value)) return undefined;
-  let status = t.bands[0]!.status;
-  for (const b of t.bands) if (b.from === null || value >= b.from) status = b.status;
-  return status;
+  return t === undefined ? undefined : statusAgainst(t, value);
 }
 
 /** The colours a dashboard shows a status in (Grafana's palette names; amber is its orange). */
