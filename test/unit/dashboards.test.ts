@@ -7,7 +7,8 @@ import type { Store } from '../../infra/store/client.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { StatusCategory, WorkItemRow } from '../../schemas/domain.js';
 import { metricParams } from '../../workers/metrics/engine.js';
-import { grafanaThresholds, TARGETS } from '../../workers/metrics/targets.js';
+import { readForecasts, runForecasts, type StoredForecast } from '../../workers/forecast/job.js';
+import { FORECAST_CONFIDENCE_TARGET, grafanaThresholds, TARGETS } from '../../workers/metrics/targets.js';
 import { writeRegisterSnapshot } from '../../workers/registers/snapshot.js';
 import {
   expandMacros,
@@ -426,6 +427,8 @@ describe('every panel query against a seeded store', () => {
   const range = { from: new Date(now.getTime() - 90 * 86_400_000), to: now, intervalSeconds: 86_400 };
   let values: Variables[];
   let org: Awaited<ReturnType<typeof seedDemoStore>>['org'];
+  const FORECAST_RUNS = [new Date('2026-09-01T06:00:00Z'), new Date('2026-09-15T06:00:00Z'), now];
+  const forecastRuns: StoredForecast[][] = [];
 
   beforeAll(async () => {
     store = await testStore();
@@ -510,6 +513,9 @@ describe('every panel query against a seeded store', () => {
     await seedDependencies(store);
     // the registers as the application writes them for the dashboards, taken at the same instant
     await writeRegisterSnapshot(store, { params: metricParams(defaultModel(), defaultMetricsConfig()), now, recentDays: 14 });
+    // three forecast runs over the range, the last at its end, as the application's schedule writes them
+    for (const at of FORECAST_RUNS)
+      forecastRuns.push(await runForecasts(store, { model: defaultModel(), metrics: defaultMetricsConfig() }, at));
     org = demo.org;
     const team = demo.org.programs[0]!.teams[0]!;
     values = [
@@ -812,6 +818,193 @@ describe('every panel query against a seeded store', () => {
     expect(narrowed.length).toBeGreaterThan(0);
     for (const r of narrowed) expect([r.program, r.team]).toEqual([program, team]);
     const elsewhere = await queryRows<Row>(
+      store,
+      expandMacros(p.targets[0]!.rawSql, range, { program: 'no-such-program', team: '', service: '' }),
+    );
+    expect(elsewhere).toEqual([]);
+  });
+
+  const programHealth = (title: string) =>
+    dashboards.find((d) => d.json.uid === 'ptel-program-health')!.json.panels.find((p) => p.title === title)!;
+  const forecastTable = programHealth('Milestone forecasts');
+  const fan = programHealth('Forecast fan: P50, P85 and P95 against the committed date (days)');
+  const history = programHealth('Forecast confidence by run');
+  const key = (f: { source: string; milestoneId: string }): string => `${f.source}:${f.milestoneId}`;
+
+  type ForecastCell = {
+    title: string;
+    url: string;
+    program: string;
+    team: string;
+    committed: string | null;
+    p50: string;
+    p85: string;
+    p95: string;
+    confidence: number | null;
+    band: string;
+    first_driver: string;
+  };
+
+  it('Program health: the forecast table shows each milestone of the latest run by the range end, with its url and first driver', async () => {
+    const stored = await readForecasts(store, { asOf: now });
+    expect(stored.forecasts.length).toBeGreaterThan(1);
+    const rows = await queryRows<ForecastCell>(store, expandMacros(forecastTable.targets[0]!.rawSql, range, values[0]));
+    const urls = new Map(
+      (
+        await queryRows<{ id: string; url: string }>(store, `SELECT concat(source, ':', milestone_id) AS id, url FROM milestones FINAL`)
+      ).map((r) => [r.id, r.url]),
+    );
+    const expected = stored.forecasts.map((f) => ({
+      title: f.name,
+      url: urls.get(key(f)) ?? '',
+      program: f.program,
+      team: f.team,
+      committed: f.committed,
+      p50: f.ok ? (f.p50 ?? 'beyond the horizon') : '',
+      p85: f.ok ? (f.p85 ?? 'beyond the horizon') : '',
+      p95: f.ok ? (f.p95 ?? 'beyond the horizon') : '',
+      confidence: f.confidence,
+      band: f.band ?? '',
+      first_driver: f.ok ? (f.drivers[0] ?? '') : `no number: ${f.reason}`,
+    }));
+    const shown = rows.map((r) => ({ ...r, confidence: r.confidence === null ? null : Number(r.confidence) }));
+    expect(
+      shown.map(({ title, url, program, team, committed, p50, p85, p95, confidence, band, first_driver }) => ({
+        title,
+        url,
+        program,
+        team,
+        committed,
+        p50,
+        p85,
+        p95,
+        confidence,
+        band,
+        first_driver,
+      })),
+    ).toEqual(expect.arrayContaining(expected));
+    expect(rows).toHaveLength(expected.length);
+    // every milestone opens in its source, and the demo's milestones all have a url
+    for (const r of rows) expect(r.url, r.title).toMatch(/^https:\/\//);
+    // the least confident first, those without a confidence last
+    const confidences = shown.map((r) => r.confidence).filter((c) => c !== null);
+    expect(confidences).toEqual([...confidences].sort((a, b) => a - b));
+    expect(shown.findIndex((r) => r.confidence === null)).not.toBe(0);
+    // the demo has milestones on track and off track, and one without enough history for a number
+    expect(new Set(rows.map((r) => r.band))).toEqual(new Set(['on track', 'off track', '']));
+    expect(rows.find((r) => r.band === '')!.first_driver).toMatch(/^no number: .*a forecast needs/);
+
+    // a range ending before the last run shows the run before it
+    const earlier = await queryRows<ForecastCell>(
+      store,
+      expandMacros(forecastTable.targets[0]!.rawSql, { ...range, to: new Date('2026-09-20T00:00:00Z') }, values[0]),
+    );
+    const middle = forecastRuns[1]!;
+    expect(earlier.map((r) => r.title).sort()).toEqual(middle.map((f) => f.name).sort());
+    expect(earlier.map((r) => r.p85).sort()).toEqual(middle.map((f) => (f.ok ? (f.p85 ?? 'beyond the horizon') : '')).sort());
+  });
+
+  it('Program health: the forecast table colours confidence by its bands (red below 0.5, amber from 0.5, green from 0.8) and the band by name', () => {
+    const config = forecastTable.fieldConfig as FieldConfig;
+    expect(fieldProperty(config, 'confidence', 'thresholds')).toEqual(grafanaThresholds(FORECAST_CONFIDENCE_TARGET));
+    expect(grafanaThresholds(FORECAST_CONFIDENCE_TARGET).steps).toEqual([
+      { color: 'red', value: null },
+      { color: 'orange', value: 0.5 },
+      { color: 'green', value: 0.8 },
+    ]);
+    expect(fieldProperty(config, 'confidence', 'custom.cellOptions')).toMatchObject({ type: 'color-background' });
+    expect(fieldProperty(config, 'confidence', 'unit')).toBe('percentunit');
+    const mapped = (fieldProperty(config, 'band', 'mappings') as Array<{ options: Record<string, { color: string }> }>)[0]!.options;
+    // a band is the colour its confidence takes
+    const colourOf = Object.fromEntries(
+      FORECAST_CONFIDENCE_TARGET.bands.map((b) => [
+        b.label!,
+        grafanaThresholds(FORECAST_CONFIDENCE_TARGET).steps.find((s) => s.value === b.from)!.color,
+      ]),
+    );
+    expect(Object.fromEntries(Object.entries(mapped).map(([k, v]) => [k, v.color]))).toEqual(colourOf);
+    expect(colourOf).toEqual({ 'off track': 'red', 'at risk': 'orange', 'on track': 'green' });
+    // the history draws the same bands
+    expect(fieldProperty(history.fieldConfig as FieldConfig, 'confidence', 'thresholds')).toEqual(
+      grafanaThresholds(FORECAST_CONFIDENCE_TARGET),
+    );
+  });
+
+  it('Program health: the fan shows P50, P85 and P95 as days after the committed date, for each milestone with a number and a date', async () => {
+    const rows = await queryRows<{ milestone: string; p50: number | null; p85: number | null; p95: number | null }>(
+      store,
+      expandMacros(fan.targets[0]!.rawSql, range, values[0]),
+    );
+    const days = (from: string, to: string | null): number | null =>
+      to === null ? null : (Date.parse(to) - Date.parse(from)) / 86_400_000;
+    const last = forecastRuns[2]!.filter((f) => f.ok && f.committed !== null);
+    expect(last.length).toBeGreaterThan(1);
+    expect(rows).toEqual(
+      [...last]
+        .sort((a, b) => a.committed!.localeCompare(b.committed!) || a.name.localeCompare(b.name))
+        .map((f) => ({
+          milestone: f.name,
+          p50: days(f.committed!, f.p50),
+          p85: days(f.committed!, f.p85),
+          p95: days(f.committed!, f.p95),
+        })),
+    );
+    // a fan: never narrower towards the higher percentile
+    for (const r of rows) expect(r.p50! <= r.p85! && r.p85! <= r.p95!, r.milestone).toBe(true);
+    // late and early milestones both show: the demo has both
+    expect(rows.some((r) => r.p85! > 0) && rows.some((r) => r.p85! < 0)).toBe(true);
+    expect(fan.options).toMatchObject({ xField: 'milestone', orientation: 'horizontal' });
+  });
+
+  it('Program health: the confidence history has one point per milestone and run in the range, at its run instant', async () => {
+    const rows = await queryRows<{ time: string; milestone: string; confidence: number }>(
+      store,
+      expandMacros(history.targets[0]!.rawSql, range, values[0]),
+    );
+    const instant = (d: Date): string => d.toISOString().replace('T', ' ').replace('Z', '');
+    const expected = FORECAST_RUNS.flatMap((at, i) =>
+      forecastRuns[i]!.filter((f) => f.confidence !== null).map((f) => ({
+        time: instant(at),
+        milestone: f.name,
+        confidence: f.confidence,
+      })),
+    );
+    expect(new Set(FORECAST_RUNS.map((d) => instant(d)))).toEqual(new Set(rows.map((r) => r.time)));
+    expect(rows.map((r) => ({ ...r, confidence: Number(r.confidence) }))).toEqual(
+      [...expected].sort((a, b) => a.time.localeCompare(b.time) || a.milestone.localeCompare(b.milestone)),
+    );
+    // a range that ends before the last run leaves it out
+    const before = await queryRows<{ time: string }>(
+      store,
+      expandMacros(history.targets[0]!.rawSql, { ...range, to: new Date('2026-09-20T00:00:00Z') }, values[0]),
+    );
+    expect(new Set(before.map((r) => r.time))).toEqual(new Set(FORECAST_RUNS.slice(0, 2).map((d) => instant(d))));
+  });
+
+  it.each([
+    ['Milestone forecasts', 'title'],
+    ['Forecast fan: P50, P85 and P95 against the committed date (days)', 'milestone'],
+    ['Forecast confidence by run', 'milestone'],
+  ])('Program health: %s narrows to the Program and Team chosen', async (title, nameColumn) => {
+    const p = programHealth(title);
+    const last = forecastRuns[2]!;
+    const { program, team } = last.find((f) => f.ok && f.committed !== null)!;
+    const names = (rows: Array<Record<string, unknown>>): string[] => [...new Set(rows.map((r) => String(r[nameColumn])))].sort();
+    const all = await queryRows<Record<string, unknown>>(store, expandMacros(p.targets[0]!.rawSql, range, values[0]));
+    const narrowed = await queryRows<Record<string, unknown>>(
+      store,
+      expandMacros(p.targets[0]!.rawSql, range, { program, team, service: '' }),
+    );
+    expect(narrowed.length).toBeGreaterThan(0);
+    expect(names(narrowed).length).toBeLessThan(names(all).length);
+    const own = new Set(
+      forecastRuns
+        .flat()
+        .filter((f) => f.program === program && f.team === team)
+        .map((f) => f.name),
+    );
+    for (const n of names(narrowed)) expect(own.has(n), n).toBe(true);
+    const elsewhere = await queryRows(
       store,
       expandMacros(p.targets[0]!.rawSql, range, { program: 'no-such-program', team: '', service: '' }),
     );
