@@ -157,6 +157,25 @@ describe('ptel forecast list', () => {
     expect(lines.find((l) => l.startsWith('Ledger 1.0'))).toContain('no number: 1 done item and 4 weeks of history');
   });
 
+  it("opens with each program's confidence and the milestone that sets it", async () => {
+    const c = checkout();
+    const lines = (await forecast(['list'])).out.split('\n');
+    expect(lines.slice(1, 3)).toEqual([
+      'Program confidence: the lowest confidence among its open milestones due by 2026-06-14 (the next 90 days, overdue ones included)',
+      `  payments: ${c.confidence!.toFixed(2)} ${c.band!}, set by Checkout 2.0 (jira:version/1, committed 2026-04-30; its only milestone due); 1 due without a number`,
+    ]);
+    const doc = JSON.parse((await forecast(['list'], { format: 'json' })).out) as { programs: unknown[] };
+    expect(doc.programs).toEqual([
+      expect.objectContaining({
+        program: 'payments',
+        confidence: c.confidence,
+        setBy: { source: 'jira', milestoneId: 'version/1', name: 'Checkout 2.0', committed: '2026-04-30' },
+        due: 1,
+        dueWithoutNumber: 1,
+      }),
+    ]);
+  });
+
   it('says what is wrong with an option, and when no run is stored by then', async () => {
     expect(await forecast(['list'], { format: 'xml' })).toMatchObject({
       code: 2,
@@ -210,5 +229,95 @@ describe('ptel forecast show', () => {
       'CHK-1 is not a blocker of the milestone (its blockers: LED-2)',
     );
     expect((await forecast(['show', 'Nothing'])).err).toContain("no forecast of 'Nothing' stored");
+  });
+});
+
+describe('ptel forecast backtest', () => {
+  it('forecasts again as of each Monday, prints the calibration per org, program and basis, and stores it', async () => {
+    const r = await forecast(['backtest'], { from: '2026-03-01', to: '2026-03-20' });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('Forecast backtest as of 3 week starts from 2026-03-01 to 2026-03-20, scored as known at 2026-03-16 12:00 UTC');
+    // On 03-02 Checkout 2.0 had 2 done items (a number needs 3); Ledger 1.0 never has enough; on 03-09 and 03-16 Checkout has a number.
+    expect(lines[1]).toMatch(/^2 forecasts with a number, 4 without \(too little history then\)/);
+    expect(cells(lines[2]!)).toEqual([
+      'scope',
+      'basis',
+      'forecasts',
+      'resolved',
+      'done by P85',
+      'P85 hit rate',
+      'Brier',
+      'P50 error (days)',
+      'P50 bias (days)',
+      'unresolved',
+      'reading',
+    ]);
+    // Nothing has finished by 03-16 and no P85 or committed date has passed: every forecast is unresolved.
+    expect(cells(lines[4]!)).toEqual(['org', 'all', '2', '0', '0', '-', '-', '-', '-', '2', 'nothing resolved yet']);
+    expect(lines.slice(4).map((l) => cells(l).slice(0, 3).join(' '))).toContain('program payments milestone 2');
+    const stored = await queryRows<{ scope_id: string; basis: string; forecasts: number; unresolved: number }>(
+      store,
+      `SELECT scope_id, toString(basis) AS basis, forecasts, unresolved FROM forecast_calibration
+       WHERE run_at = {at:DateTime64(3)} AND basis = '' ORDER BY scope_kind, scope_id`,
+      { at: T.getTime() / 1000 },
+    );
+    expect(stored).toEqual([
+      { scope_id: 'org', basis: '', forecasts: 2, unresolved: 2 },
+      { scope_id: 'payments', basis: '', forecasts: 2, unresolved: 2 },
+    ]);
+  });
+
+  it('gives the calibration as json, csv or jsonl', async () => {
+    const doc = JSON.parse((await forecast(['backtest'], { from: '2026-03-09', to: '2026-03-09', format: 'json' })).out) as {
+      weeks: string[];
+      noNumber: number;
+      rows: Array<Record<string, unknown>>;
+    };
+    expect(doc.weeks).toEqual(['2026-03-09']);
+    expect(doc.rows[0]).toEqual({
+      key: 'org:org:all',
+      scope: 'org',
+      basis: 'all',
+      forecasts: 1,
+      resolved: 0,
+      p85Hits: 0,
+      p85HitRate: null,
+      brier: null,
+      brierForecasts: 0,
+      maeDays: null,
+      biasDays: null,
+      maeForecasts: 0,
+      unresolved: 1,
+      reading: 'nothing resolved yet',
+    });
+    const csv = (await forecast(['backtest'], { from: '2026-03-09', to: '2026-03-09', format: 'csv' })).out.split('\r\n');
+    expect(csv[0]).toBe(
+      'key,scope,basis,forecasts,resolved,p85Hits,p85HitRate,brier,brierForecasts,maeDays,biasDays,maeForecasts,unresolved,reading',
+    );
+    const jsonl = (await forecast(['backtest'], { from: '2026-03-09', to: '2026-03-09', format: 'jsonl', program: 'payments' })).out;
+    expect(
+      jsonl
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { key: string }).key),
+    ).toEqual(['org:org:all', 'org:org:milestone', 'org:org:team share', 'program:payments:all', 'program:payments:milestone']);
+  });
+
+  it('says what is wrong with its options', async () => {
+    expect((await forecast(['backtest'], { from: '2026-03-01' })).err).toBe(
+      'ptel forecast: backtest needs --from DATE and --to DATE (the week starts to forecast from)\n',
+    );
+    expect((await forecast(['backtest'], { from: '2026-03-01', to: 'March' })).err).toBe(
+      "ptel forecast: --to 'March': expected a date YYYY-MM-DD\n",
+    );
+    expect((await forecast(['backtest'], { from: '2026-03-09', to: '2026-03-01' })).err).toBe(
+      'ptel forecast: --from 2026-03-09 is after --to 2026-03-01\n',
+    );
+    expect((await forecast(['backtest'], { from: '2026-02-30', to: '2026-03-01' })).err).toContain("'2026-02-30' is not a date");
+    expect((await forecast(['backtest'], { from: '2026-03-01', to: '2026-03-09', program: 'nope' })).err).toContain("no program 'nope'");
+    const none = await forecast(['backtest'], { from: '2026-03-17', to: '2026-03-31' });
+    expect(none.out).toContain('no Monday in that range before now: nothing forecast');
   });
 });

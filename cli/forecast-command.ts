@@ -2,6 +2,8 @@ import { unknownScope } from '../app/registers.js';
 import type { Organisation } from '../app/organisation.js';
 import type { Runtime } from '../app/runtime.js';
 import { registerCsv } from '../workers/export/register-csv.js';
+import { backtest, calibrationReading, type BacktestResult, type Calibration } from '../workers/forecast/backtest.js';
+import { programConfidence, type ProgramConfidence } from '../workers/forecast/confidence.js';
 import { forecastWhatIf } from '../workers/forecast/engine.js';
 import { readTeamThroughput } from '../workers/forecast/inputs.js';
 import { forecastHistory, forecastSettings, planForecasts, readForecasts, type StoredForecast } from '../workers/forecast/job.js';
@@ -66,10 +68,11 @@ export function printForecasts(
   ctx: Pick<CommandContext, 'out'>,
   format: Format,
   result: { runAt: string | null; forecasts: StoredForecast[] },
+  programs: ProgramConfidence[] = [],
 ): void {
   const rows = result.forecasts.map(listRow);
   if (format === 'json') {
-    ctx.out.write(`${JSON.stringify({ runAt: result.runAt, columns: COLUMNS.map((c) => c.key), rows }, null, 2)}\n`);
+    ctx.out.write(`${JSON.stringify({ runAt: result.runAt, programs, columns: COLUMNS.map((c) => c.key), rows }, null, 2)}\n`);
     return;
   }
   if (format === 'jsonl') {
@@ -86,6 +89,11 @@ export function printForecasts(
   }
   const withNumber = result.forecasts.filter((f) => f.ok).length;
   ctx.out.write(`Milestone forecasts of ${when(result.runAt)}: ${withNumber} of ${result.forecasts.length} with a number\n`);
+  if (programs.length > 0) {
+    ctx.out.write(`Program confidence: the ${programs[0]!.rule}\n`);
+    for (const p of programs) ctx.out.write(`  ${programLine(p)}\n`);
+    ctx.out.write('\n');
+  }
   printTable(
     ctx.out,
     COLUMNS.filter((c) => c.key !== 'reason').map((c) => c.header),
@@ -105,6 +113,14 @@ export function printForecasts(
         : [f.name, f.program, f.team, dash(f.committed), `no number: ${f.reason}`, '', '', '', ''],
     ),
   );
+}
+
+/** A program's confidence and the milestone that sets it, in a line. */
+function programLine(p: ProgramConfidence): string {
+  const apart = p.dueWithoutNumber > 0 ? `; ${p.dueWithoutNumber} due without a number` : '';
+  if (p.setBy === null) return `${p.program}: no milestone with a number due by ${p.dueBy}${apart}`;
+  const of = p.due === 1 ? 'its only milestone due' : `lowest of ${p.due} due`;
+  return `${p.program}: ${p.confidence!.toFixed(2)} ${p.band ?? ''}, set by ${p.setBy.name} (${p.setBy.source}:${p.setBy.milestoneId}, committed ${p.setBy.committed}; ${of})${apart}`;
 }
 
 const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
@@ -261,13 +277,14 @@ async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf
   return 0;
 }
 
-/** `ptel forecast list|show`. */
+/** `ptel forecast list|show|backtest`. */
 export async function runForecast(ctx: CommandContext, open: OpenForecastRuntime = (fn) => withStore(ctx.config, fn)): Promise<number> {
   const sub = ctx.positionals[0];
-  if (sub !== 'list' && sub !== 'show')
-    return fail(ctx, `${sub === undefined ? 'list or show?' : `no subcommand '${sub}';`} use list or show MILESTONE`);
+  if (sub !== 'list' && sub !== 'show' && sub !== 'backtest')
+    return fail(ctx, `${sub === undefined ? 'list, show or backtest?' : `no subcommand '${sub}';`} use list, show MILESTONE or backtest`);
   const format = (option(ctx, 'format') ?? 'table') as Format;
   if (!FORMATS.includes(format)) return fail(ctx, `--format '${format}': expected ${FORMATS.join(', ')}`);
+  if (sub === 'backtest') return runBacktest(ctx, open, format);
   const asOf = parseInstant(ctx, 'as-of', 'ptel forecast');
   if (asOf === null) return 2;
   const program = option(ctx, 'program');
@@ -290,7 +307,130 @@ export async function runForecast(ctx: CommandContext, open: OpenForecastRuntime
       ...(program !== undefined ? { program } : {}),
       ...(team !== undefined ? { team } : {}),
     });
-    printForecasts(ctx, format, result);
+    const programs =
+      result.runAt === null
+        ? []
+        : programConfidence(result.forecasts, { now: new Date(result.runAt), timeZone: rt.config.metrics.timeZone });
+    printForecasts(ctx, format, result, programs);
+    return 0;
+  });
+}
+
+const CALIBRATION_COLUMNS = [
+  col('scope', 'scope', 'text'),
+  col('basis', 'basis', 'text'),
+  col('forecasts', 'forecasts', 'count'),
+  col('resolved', 'resolved', 'count'),
+  col('p85Hits', 'done by P85', 'count'),
+  col('p85HitRate', 'P85 hit rate', 'probability'),
+  col('brier', 'Brier', 'probability'),
+  col('brierForecasts', 'Brier over', 'count', false),
+  col('maeDays', 'P50 error (days)', 'days'),
+  col('biasDays', 'P50 bias (days)', 'days'),
+  col('maeForecasts', 'P50 error over', 'count', false),
+  col('unresolved', 'unresolved', 'count'),
+  col('reading', 'reading', 'text'),
+];
+
+const round = (x: number | null, digits: number): number | null => (x === null ? null : Number(x.toFixed(digits)));
+
+const calibrationRow = (c: Calibration): RegisterRow => ({
+  key: `${c.scopeKind}:${c.scopeId}:${c.basis === '' ? 'all' : c.basis}`,
+  scope: c.scopeKind === 'org' ? 'org' : `program ${c.scopeId}`,
+  basis: c.basis === '' ? 'all' : c.basis,
+  forecasts: c.forecasts,
+  resolved: c.resolved,
+  p85Hits: c.p85Hits,
+  p85HitRate: round(c.p85HitRate, 3),
+  brier: round(c.brier, 3),
+  brierForecasts: c.brierForecasts,
+  maeDays: round(c.maeDays, 1),
+  biasDays: round(c.biasDays, 1),
+  maeForecasts: c.maeForecasts,
+  unresolved: c.unresolved,
+  reading: calibrationReading(c),
+});
+
+/** The backtest's calibration per organisation, program and throughput basis, in a format. */
+export function printBacktest(ctx: Pick<CommandContext, 'out'>, format: Format, result: BacktestResult): void {
+  const rows = result.calibration.map(calibrationRow);
+  if (format === 'json') {
+    const { scores: _scores, calibration: _calibration, ...head } = result;
+    ctx.out.write(`${JSON.stringify({ ...head, columns: CALIBRATION_COLUMNS.map((c) => c.key), rows }, null, 2)}\n`);
+    return;
+  }
+  if (format === 'jsonl') {
+    for (const row of rows) ctx.out.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  if (format === 'csv') {
+    ctx.out.write(registerCsv(CALIBRATION_COLUMNS, rows));
+    return;
+  }
+  const out = (s: string): boolean => ctx.out.write(`${s}\n`);
+  const weeks = result.weeks.length;
+  out(
+    `Forecast backtest as of ${weeks} week start${weeks === 1 ? '' : 's'} from ${result.from} to ${result.to}, scored as known at ${when(result.runAt)}`,
+  );
+  if (weeks === 0) {
+    out('no Monday in that range before now: nothing forecast');
+    return;
+  }
+  out(
+    `${result.scores.length} forecasts with a number, ${result.noNumber} without (too little history then); ` +
+      'well calibrated: 80-90% done by their P85 date; P50 bias above 0: done later than the P50 date',
+  );
+  const pct = (x: RegisterRow[string] | undefined): string => (typeof x === 'number' ? `${Math.round(x * 100)}%` : '-');
+  printTable(
+    ctx.out,
+    CALIBRATION_COLUMNS.filter((c) => c.table).map((c) => c.header),
+    rows.map((r) => [
+      String(r['scope']),
+      String(r['basis']),
+      String(r['forecasts']),
+      String(r['resolved']),
+      String(r['p85Hits']),
+      pct(r['p85HitRate']),
+      r['brier'] === null ? '-' : (r['brier'] as number).toFixed(3),
+      dash(r['maeDays'] as number | null),
+      dash(r['biasDays'] as number | null),
+      String(r['unresolved']),
+      String(r['reading']),
+    ]),
+  );
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+async function runBacktest(ctx: CommandContext, open: OpenForecastRuntime, format: Format): Promise<number> {
+  const from = option(ctx, 'from');
+  const to = option(ctx, 'to');
+  if (from === undefined || to === undefined)
+    return fail(ctx, 'backtest needs --from DATE and --to DATE (the week starts to forecast from)');
+  for (const [k, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!DAY.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) return fail(ctx, `--${k} '${v}': expected a date YYYY-MM-DD`);
+  }
+  if (from > to) return fail(ctx, `--from ${from} is after --to ${to}`);
+  const program = option(ctx, 'program');
+  return open(async (rt) => {
+    const problem = program === undefined ? undefined : unknownScope(scoped(rt), 'program', program);
+    if (problem !== undefined) return fail(ctx, problem);
+    let result: BacktestResult;
+    try {
+      result = await backtest(rt.store, rt.config, {
+        from,
+        to,
+        now: rt.clock.date(),
+        ...(program !== undefined ? { programs: [program] } : {}),
+      });
+    } catch (err) {
+      if (err instanceof RangeError) return fail(ctx, err.message);
+      throw err;
+    }
+    printBacktest(ctx, format, result);
     return 0;
   });
 }
@@ -299,14 +439,19 @@ export const FORECAST_COMMANDS: Record<string, Command> = {
   forecast: {
     summary: 'milestone forecasts: when each open milestone will be done (P50, P85, P95) and the chance it meets its date',
     usage: [
-      'usage: ptel forecast list [options] | ptel forecast show MILESTONE [what-ifs]',
-      '  list            each open milestone: committed date, P50, P85, P95, confidence and band, or why there is no number',
+      'usage: ptel forecast list [options] | ptel forecast show MILESTONE [what-ifs] | ptel forecast backtest --from DATE --to DATE [options]',
+      "  list            each program's confidence (the lowest among its milestones due in the next 90 days, and the milestone",
+      '                  that sets it), then each open milestone: committed date, P50, P85, P95, confidence and band, or why there is no number',
       '  show MILESTONE  one milestone (its id or name): the fan of dates, its inputs, drivers, critical path and history',
+      '  backtest        forecast every milestone again as of each past Monday with what was known then, score the forecasts',
+      '                  against what happened (done by P85, Brier score, P50 error) per org, program and throughput basis, and store it',
       'options:',
-      '  --program ID      list only this program',
+      '  --program ID      list (or backtest) only this program',
       '  --team ID         list only this team',
       '  --as-of INSTANT   the forecasts of the latest run by then (ISO 8601: 2026-11-30 or 2026-11-30T17:00:00Z)',
-      '  --format FORMAT   list as table (default), json (one document), csv, or jsonl (one row per line)',
+      '  --format FORMAT   list or backtest as table (default), json (one document), csv, or jsonl (one row per line)',
+      '  --from DATE       backtest: the first day whose Monday is a week start (2026-01-05)',
+      '  --to DATE         backtest: the last day whose Monday is a week start (both included; only Mondays before now)',
       'what-ifs on show, forecast beside the current one and written nowhere:',
       '  --scope-change PCT   remaining scope changed by a percentage (--scope-change=-20% for a fifth less)',
       '  --throughput FACTOR  weekly throughput times a factor, e.g. x1.2',
@@ -316,6 +461,8 @@ export const FORECAST_COMMANDS: Record<string, Command> = {
     ].join('\n'),
     options: {
       program: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       team: { type: 'string' },
       'as-of': { type: 'string' },
       format: { type: 'string' },
