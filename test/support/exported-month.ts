@@ -273,3 +273,91 @@ export async function readoutStore(): Promise<{ store: Store; settings: ExportSe
   };
   return { store, settings, out };
 }
+
+/** A stored forecast of the hand-built organisation's milestones, as a forecast run writes it (milestone_forecasts). */
+export interface HandForecast {
+  milestone: 'version/1' | 'version/2' | 'version/4';
+  p50?: string;
+  p85?: string;
+  p95?: string;
+  confidence?: number;
+  band?: 'on track' | 'at risk' | 'off track';
+  /** Why there is no number: set for a forecast without one. */
+  reason?: string;
+}
+
+const HAND_MILESTONES = {
+  'version/1': { name: 'Checkout 2.0', team: 'checkout', committed: '2026-10-15' },
+  'version/2': { name: 'Ledger GA', team: 'ledger', committed: '2026-09-25' },
+  'version/4': { name: 'Search GA', team: 'search', committed: '2026-11-30' },
+} as const;
+
+/**
+ * Three forecast runs of the hand-built organisation around the end of September: one inside the month
+ * (09-20), one at the month's end instant itself (2026-10-01 00:00 UTC) and one after it (10-05), each with
+ * its own numbers so a reader can tell which run an export shows.
+ */
+export const HAND_FORECAST_RUNS: ReadonlyArray<{ at: string; forecasts: HandForecast[] }> = [
+  {
+    at: '2026-09-20T06:00:00.000Z',
+    forecasts: [
+      { milestone: 'version/1', p50: '2026-10-12', p85: '2026-10-25', p95: '2026-11-02', confidence: 0.55, band: 'at risk' },
+      { milestone: 'version/2', p50: '2026-10-01', p85: '2026-10-09', p95: '2026-10-16', confidence: 0, band: 'off track' },
+      { milestone: 'version/4', p50: '2026-11-02', p85: '2026-11-16', p95: '2026-11-23', confidence: 0.9, band: 'on track' },
+    ],
+  },
+  {
+    at: '2026-10-01T00:00:00.000Z',
+    forecasts: [
+      { milestone: 'version/1', p50: '2026-10-20', p85: '2026-11-03', p95: '2026-11-17', confidence: 0.42, band: 'off track' },
+      { milestone: 'version/2', reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6' },
+      { milestone: 'version/4', p50: '2026-11-20', p85: '2026-11-25', p95: '2026-12-09', confidence: 0.61, band: 'at risk' },
+    ],
+  },
+  {
+    at: '2026-10-05T06:00:00.000Z',
+    forecasts: [
+      { milestone: 'version/1', p50: '2026-10-08', p85: '2026-10-12', p95: '2026-10-14', confidence: 0.95, band: 'on track' },
+      { milestone: 'version/2', p50: '2026-10-09', p85: '2026-10-13', p95: '2026-10-15', confidence: 0, band: 'off track' },
+      { milestone: 'version/4', p50: '2026-11-01', p85: '2026-11-08', p95: '2026-11-12', confidence: 0.99, band: 'on track' },
+    ],
+  },
+];
+
+/** Writes forecast runs into milestone_forecasts directly, one row per milestone and run. */
+export async function insertHandForecasts(store: Store, runs: typeof HAND_FORECAST_RUNS = HAND_FORECAST_RUNS): Promise<void> {
+  const instant = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
+  await store.client.insert({
+    table: 'milestone_forecasts',
+    values: runs.flatMap((run) =>
+      run.forecasts.map((f) => {
+        const m = HAND_MILESTONES[f.milestone];
+        const ok = f.reason === undefined;
+        return {
+          source: 'jira',
+          milestone_id: f.milestone,
+          name: m.name,
+          program: TEAM_PROGRAM[m.team],
+          team: m.team,
+          as_of: instant(run.at),
+          computed_at: instant(run.at),
+          committed: m.committed,
+          p50: f.p50 ?? null,
+          p85: f.p85 ?? null,
+          p95: f.p95 ?? null,
+          confidence: f.confidence ?? null,
+          band: f.band ?? '',
+          ok: ok ? 1 : 0,
+          reason: f.reason ?? '',
+          drivers: ok ? [`${m.name}: remaining items at the team's pace`] : [],
+          critical_path: [],
+          inputs: '{}',
+          trials: ok ? 1000 : 0,
+          seed: ok ? 1 : 0,
+          version: Date.parse(run.at) * 1000,
+        };
+      }),
+    ),
+    format: 'JSONEachRow',
+  });
+}

@@ -31,7 +31,18 @@ import { rowTarget } from '../../workers/export/report.js';
 import { statusOf } from '../../workers/metrics/targets.js';
 import { describeScopes, reportData } from '../../workers/export/report-data.js';
 import { queryRows, quietLogger, tempDir, testStore } from '../support/harness.js';
-import { exportedMonth, HOSTILE_SCOPE, MONTH, NOW, READOUT_MONTH, READOUT_NOW, readoutStore } from '../support/exported-month.js';
+import {
+  exportedMonth,
+  HAND_FORECAST_RUNS,
+  HOSTILE_SCOPE,
+  insertHandForecasts,
+  MONTH,
+  NOW,
+  READOUT_MONTH,
+  READOUT_NOW,
+  readoutStore,
+} from '../support/exported-month.js';
+import { FORECAST_CSV_COLUMNS, forecastCsv, forecastsAt } from '../../workers/export/forecasts.js';
 
 /** RFC 4180: CRLF between records, fields in double quotes may hold commas, CR, LF and doubled quotes. */
 function parseCsv(text: string): string[][] {
@@ -120,6 +131,7 @@ describe('ptel export: the files', () => {
   it('writes its files into <out>/<YYYY-MM>/, leaving no temporary folder beside it', () => {
     expect(readdirSync(out)).toEqual([MONTH]);
     expect(readdirSync(path.join(out, MONTH)).sort()).toEqual([
+      'forecasts.csv',
       'kpis.csv',
       'kpis.json',
       'register-actions.csv',
@@ -767,6 +779,207 @@ describe('the report opens with a status readout per program, from the registers
     expect(figure).toContain('data-line="latest plan"');
     expect(figure).toContain(
       'original plan: Apr —, May —, Jun —, Jul —, Aug 50%, Sep 50%; latest plan: Apr —, May —, Jun —, Jul —, Aug 50%, Sep 100%',
+    );
+  });
+});
+
+describe("milestone forecasts in the export: the latest run at or before the month's end", () => {
+  let hand: { store: Store; settings: ExportSettings; out: string };
+  let dir: string;
+  let html: string;
+  let pages: Readout[];
+
+  const records = (file: string): Array<Record<string, string>> => {
+    const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'));
+    return rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]!])));
+  };
+  /** One scope's part of report.html: from its heading to the next scope's. */
+  const scopePart = (text: string, id: string): string => {
+    const at = text.indexOf(`data-scope="${id}"`);
+    const next = text.indexOf('<section class="scope"', at);
+    return text.slice(at, next > 0 ? next : undefined);
+  };
+  const forecastPart = (text: string, id: string): string => {
+    const part = scopePart(text, id);
+    const at = part.indexOf('data-section="forecasts"');
+    return at < 0 ? '' : part.slice(at, part.indexOf('</section>', at));
+  };
+
+  beforeAll(async () => {
+    hand = await readoutStore();
+    await insertHandForecasts(hand.store);
+    const r = await runExport({
+      store: hand.store,
+      config: hand.settings,
+      month: READOUT_MONTH,
+      out: hand.out,
+      clock: fixedClock(READOUT_NOW),
+    });
+    dir = r.dir;
+    html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
+    pages = await readouts({
+      store: hand.store,
+      month: READOUT_MONTH,
+      scopes: describeScopes(rows, hand.settings.org),
+      rows,
+      config: hand.settings,
+      until: READOUT_NOW,
+    });
+  }, 120_000);
+  afterAll(() => hand.store.close());
+
+  it('forecasts.csv holds each open milestone of the run at the month end, not the run made after it', () => {
+    const rows = records(path.join(dir, 'forecasts.csv'));
+    expect(readFileSync(path.join(dir, 'forecasts.csv'), 'utf8').split('\r\n')[0]).toBe(FORECAST_CSV_COLUMNS.join(','));
+    // the run at the month's end instant itself (2026-10-01 00:00 UTC), soonest committed date first
+    expect(rows).toEqual([
+      {
+        month: '2026-09',
+        run_at: '2026-10-01T00:00:00.000Z',
+        program: 'payments',
+        team: 'ledger',
+        source: 'jira',
+        milestone_id: 'version/2',
+        milestone: 'Ledger GA',
+        committed: '2026-09-25',
+        p50: '',
+        p85: '',
+        p95: '',
+        confidence: '',
+        band: '',
+        reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6',
+      },
+      {
+        month: '2026-09',
+        run_at: '2026-10-01T00:00:00.000Z',
+        program: 'payments',
+        team: 'checkout',
+        source: 'jira',
+        milestone_id: 'version/1',
+        milestone: 'Checkout 2.0',
+        committed: '2026-10-15',
+        p50: '2026-10-20',
+        p85: '2026-11-03',
+        p95: '2026-11-17',
+        confidence: '0.42',
+        band: 'off track',
+        reason: '',
+      },
+      {
+        month: '2026-09',
+        run_at: '2026-10-01T00:00:00.000Z',
+        program: 'discovery',
+        team: 'search',
+        source: 'jira',
+        milestone_id: 'version/4',
+        milestone: 'Search GA',
+        committed: '2026-11-30',
+        p50: '2026-11-20',
+        p85: '2026-11-25',
+        p95: '2026-12-09',
+        confidence: '0.61',
+        band: 'at risk',
+        reason: '',
+      },
+    ]);
+  });
+
+  it('the readout shows the P85 and confidence of each milestone at risk as at the month end; a forecast at risk puts a milestone among them', () => {
+    const atRisk = (id: string) => pages.find((p) => `${p.scope.kind}:${p.scope.id}` === id)!.milestonesAtRisk;
+    expect(atRisk('program:payments').map((m) => [m.item, m.status, m.forecast])).toEqual([
+      [
+        'Ledger GA',
+        'overdue',
+        {
+          runAt: '2026-10-01T00:00:00.000Z',
+          ok: false,
+          reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6',
+          p85: null,
+          confidence: null,
+          band: null,
+        },
+      ],
+      [
+        'Checkout 2.0',
+        'slipped',
+        { runAt: '2026-10-01T00:00:00.000Z', ok: true, reason: '', p85: '2026-11-03', confidence: 0.42, band: 'off track' },
+      ],
+    ]);
+    // on plan, but its forecast at the month end is at risk (and it was on track in the run after)
+    expect(atRisk('program:discovery').map((m) => [m.item, m.status, m.flag, m.forecast?.p85, m.forecast?.confidence])).toEqual([
+      ['Search GA', 'on plan', 'amber', '2026-11-25', 0.61],
+    ]);
+    const payments = html.slice(html.indexOf('data-readout="program:payments"'), html.indexOf('data-readout="program:discovery"'));
+    expect(payments).toContain('forecast P85 2026-11-03, P(on time) 0.42 (off track)');
+    expect(payments).toContain('no forecast: 12 done items and 4 weeks of history; a forecast needs 20 and 6');
+    expect(payments).not.toContain('P(on time) 0.95');
+  });
+
+  it("the report has a Forecasts section per program with each open milestone's P50, P85, P95, confidence and band", () => {
+    const payments = forecastPart(html, 'program:payments');
+    expect(payments).toContain('from the forecast run of 2026-10-01 00:00 UTC');
+    const row = (part: string, id: string): string => {
+      const at = part.indexOf(`data-milestone="jira:${id}"`);
+      return at < 0 ? '' : part.slice(at, part.indexOf('</tr>', at)).replace(/\s+/g, ' ');
+    };
+    expect(row(payments, 'version/1')).toMatch(
+      /Checkout 2\.0.*checkout.*2026-10-15.*2026-10-20.*2026-11-03.*2026-11-17.*0\.42.*<span class="flag red">off track<\/span>/,
+    );
+    expect(row(payments, 'version/2')).toContain('no number: 12 done items and 4 weeks of history; a forecast needs 20 and 6');
+    // each program lists its own milestones only
+    expect(row(payments, 'version/4')).toBe('');
+    const discovery = forecastPart(html, 'program:discovery');
+    expect(row(discovery, 'version/4')).toMatch(
+      /Search GA.*2026-11-20.*2026-11-25.*2026-12-09.*0\.61.*<span class="flag amber">at risk<\/span>/,
+    );
+    expect(row(discovery, 'version/1')).toBe('');
+    // the org and the teams have no such section
+    expect(forecastPart(html, 'org:org')).toBe('');
+    expect(forecastPart(html, 'team:checkout')).toBe('');
+    // nothing of the run made after the month
+    expect(html).not.toContain('2026-10-12');
+    expect(html).not.toMatch(/>\s*0\.95\s*</);
+  });
+
+  it('an export made later or as of an instant inside the month shows the run of that instant, never a later one', async () => {
+    const later = await runExport({
+      store: hand.store,
+      config: hand.settings,
+      month: READOUT_MONTH,
+      out: tempDir('ptel-forecasts-later-'),
+      clock: fixedClock(new Date('2026-12-01T00:00:00Z')),
+    });
+    expect(readFileSync(path.join(later.dir, 'forecasts.csv'), 'utf8')).toBe(readFileSync(path.join(dir, 'forecasts.csv'), 'utf8'));
+    // read as of an instant inside the month (an export --as-of then), the run before it
+    const mid = new Date('2026-09-25T00:00:00Z');
+    const rows = parseCsv(forecastCsv(READOUT_MONTH, await forecastsAt(hand.store, mid)))
+      .slice(1)
+      .map((r) => [r[0], r[1], r[5], r[9], r[11]]);
+    const first = HAND_FORECAST_RUNS[0]!;
+    expect(rows).toEqual(
+      ['version/2', 'version/1', 'version/4'].map((id) => {
+        const f = first.forecasts.find((x) => x.milestone === id)!;
+        return [READOUT_MONTH, first.at, id, f.p85, String(f.confidence)];
+      }),
+    );
+    const [payments] = await readouts({
+      store: hand.store,
+      month: READOUT_MONTH,
+      scopes: [{ kind: 'program', id: 'payments', name: 'Payments' }],
+      rows: [],
+      config: hand.settings,
+      until: mid,
+    });
+    expect(payments!.milestonesAtRisk.find((m) => m.item === 'Checkout 2.0')!.forecast).toMatchObject({
+      runAt: first.at,
+      p85: '2026-10-25',
+      confidence: 0.55,
+      band: 'at risk',
+    });
+    // before any run: the file has its header only
+    expect(forecastCsv(READOUT_MONTH, await forecastsAt(hand.store, new Date('2026-09-10T00:00:00Z')))).toBe(
+      `${FORECAST_CSV_COLUMNS.join(',')}\r\n`,
     );
   });
 });

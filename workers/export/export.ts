@@ -8,6 +8,7 @@ import type { Logger } from '../../infra/observability/logger.js';
 import type { Store } from '../../infra/store/client.js';
 import { runMetricsJob } from '../metrics/job.js';
 import { toCsv } from './csv.js';
+import { forecastCsv, forecastsAt } from './forecasts.js';
 import { CSV_COLUMNS, kpiRows, readMonthlyValues, type KpiRow, type ScopeFilter } from './kpis.js';
 import { addMonths, lastCompleteMonth, monthStart, type Month } from './month.js';
 import { readouts, registerInstants } from './readout.js';
@@ -63,12 +64,18 @@ export interface ExportResult {
   scopes: number;
 }
 
-export const EXPORT_FILES = ['kpis.csv', 'kpis.json', 'report.html', ...REGISTERS.map((r) => `register-${r.id}.csv` as const)] as const;
+export const EXPORT_FILES = [
+  'kpis.csv',
+  'kpis.json',
+  'report.html',
+  'forecasts.csv',
+  ...REGISTERS.map((r) => `register-${r.id}.csv` as const),
+] as const;
 
 const filterText = (f: ScopeFilter): string => (f.id === undefined ? f.kind : `${f.kind}:${f.id}`);
 
 /**
- * Exports one month: kpis.csv, kpis.json and report.html in `<out>/<YYYY-MM>/`, written into a temporary
+ * Exports one month: kpis.csv, kpis.json, report.html, forecasts.csv and the registers' CSV in `<out>/<YYYY-MM>/`, written into a temporary
  * folder beside it and renamed into place, so a reader sees the previous export or the new one, never a
  * part of either. The numbers are the stored monthly values (metric_values FINAL), not recomputed. With
  * `asOf`, everything is read as the store held it at that instant (the values, the risks, the incidents
@@ -116,6 +123,8 @@ export async function runExport(options: {
   const pages = await readouts({ store, month, scopes: reports.map((r) => r.scope), rows, config, until: asOf ?? clock.date() });
   // Each register as it stood when the month ended (or at the as-of instant before), every column, as CSV.
   const taken = registerInstants(month, config.metrics.timeZone, asOf ?? clock.date());
+  // The milestone forecasts of the latest run by then: a run made after the month does not change the month's export.
+  const forecasts = await forecastsAt(store, taken.at);
   const params = metricParams(config.model, config.metrics);
   const registerFiles: Record<string, string> = {};
   for (const definition of REGISTERS) {
@@ -144,6 +153,7 @@ export async function runExport(options: {
       rows.map((r) => ({ month, ...r })),
     ),
     'kpis.json': `${JSON.stringify(doc, null, 2)}\n`,
+    'forecasts.csv': forecastCsv(month, forecasts),
     'report.html': renderReport({
       month,
       generatedAt,
@@ -154,6 +164,7 @@ export async function runExport(options: {
       history,
       scopes: reports,
       readouts: pages,
+      forecasts,
     }),
   };
   const dir = path.join(options.out ?? exportRoot(config), month);

@@ -1,5 +1,7 @@
 import type { MetricsConfig, ModelConfig, OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
+import type { StoredForecast } from '../forecast/job.js';
+import type { ForecastBand } from '../forecast/types.js';
 import { metricParams } from '../metrics/engine.js';
 import { decisionRegister } from '../registers/decisions.js';
 import { dependencyRegister } from '../registers/dependencies.js';
@@ -8,6 +10,7 @@ import { readRegister } from '../registers/index.js';
 import { milestoneRegister } from '../registers/milestones.js';
 import { riskRegister } from '../registers/risks.js';
 import { text, yes, type BoardRow, type RegisterDefinition, type RegisterRow } from '../registers/types.js';
+import { forecastsAt } from './forecasts.js';
 import type { KpiRow } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
 import type { ScopeInfo } from './report-data.js';
@@ -17,9 +20,24 @@ import type { ScopeInfo } from './report-data.js';
  * programs or none), read from the registers at the end of the month and at the end of the month before.
  */
 
+/** A milestone's forecast as the latest forecast run at or before the readout's instant stored it. */
+export interface ReadoutForecast {
+  /** The run's instant (ISO 8601). */
+  runAt: string;
+  /** Whether it has a number; without one, `reason` says why. */
+  ok: boolean;
+  reason: string;
+  p85: string | null;
+  /** P(done by the committed date); null without a committed date or a number. */
+  confidence: number | null;
+  band: ForecastBand | null;
+}
+
 /** An item of the readout: the register's board row (name, owner, status, colour, why) with its link. */
 export interface ReadoutItem extends BoardRow {
   url: string;
+  /** A milestone's forecast at the readout's instant, when a run had forecast it by then. */
+  forecast?: ReadoutForecast;
 }
 
 export type ChangeKind =
@@ -50,7 +68,7 @@ export interface Readout {
   asOf: string;
   previousAsOf: string;
   health: ProgramHealth;
-  /** Open milestones overdue, slipped or with stalled dependencies, most at risk first. */
+  /** Open milestones overdue, slipped, with stalled dependencies or forecast at risk or off track, most at risk first, each with its forecast. */
   milestonesAtRisk: ReadoutItem[];
   /** The open risks, high first and unowned first (the risk register's order), at most READOUT_LIMITS.risks. */
   topRisks: ReadoutItem[];
@@ -144,6 +162,22 @@ const linkName = (r: RegisterRow): NamedItem => ({
 
 const isDone = (r: RegisterRow): boolean => text(r['status']).startsWith('done');
 
+const forecastOf = (f: StoredForecast): ReadoutForecast => ({
+  runAt: f.runAt,
+  ok: f.ok,
+  reason: f.reason,
+  p85: f.p85,
+  confidence: f.confidence,
+  band: f.band,
+});
+
+/** Whether an open milestone is at risk: overdue, slipped, waiting on a stalled dependency, or forecast at risk or off track. */
+function atRisk(r: RegisterRow, forecast: ReadoutForecast | undefined): boolean {
+  if (isDone(r)) return false;
+  if (r['status'] === 'overdue' || r['status'] === 'slipped' || Number(r['stalled_dependencies']) > 0) return true;
+  return forecast?.band === 'off track' || forecast?.band === 'at risk';
+}
+
 /** What changed in the registers from `before` (the previous month's end) to `now` (this month's). */
 export function registerChanges(before: Registers, now: Registers): RegisterChange[] {
   const out: RegisterChange[] = [];
@@ -234,7 +268,7 @@ export function readoutScopes(scopes: readonly ScopeInfo[]): ScopeInfo[] {
 
 /**
  * The readout of each program shown (and of the org, see readoutScopes): its status colour and why
- * (workers/registers/health.ts), the milestones at risk, the top risks, the decisions needed and what
+ * (workers/registers/health.ts), the milestones at risk with their forecasts, the top risks, the decisions needed and what
  * changed since the month before, from the registers taken at the month's end in the metrics' time zone,
  * or at `asOf` (else the clock's now) when that is earlier, and at the end of the month before; an export
  * of a past month reads the same registers whenever it is made.
@@ -265,10 +299,12 @@ export async function readouts(options: {
   if (pages.length === 0) return [];
   const { at, before, recentDays } = registerInstants(options.month, options.config.metrics.timeZone, options.until);
   const params = metricParams(options.config.model, options.config.metrics);
-  const [now, then] = await Promise.all([
+  const [now, then, stored] = await Promise.all([
     readAll(options.store, { params, asOf: at, recentDays }),
     readAll(options.store, { params, asOf: before, recentDays }),
+    forecastsAt(options.store, at),
   ]);
+  const forecasts = new Map(stored.forecasts.map((f) => [`${f.source}:${f.milestoneId}`, forecastOf(f)]));
   return pages.map((scope): Readout => {
     const program = scope.kind === 'program' ? scope.id : undefined;
     const mine = narrowed(now, program);
@@ -280,9 +316,10 @@ export async function readouts(options: {
       previousAsOf: before.toISOString(),
       health: programHealth(mine),
       milestonesAtRisk: mine.milestones
-        .filter((r) => r['status'] === 'overdue' || r['status'] === 'slipped' || (!isDone(r) && Number(r['stalled_dependencies']) > 0))
+        .map((r) => ({ r, forecast: forecasts.get(String(r['key'])) }))
+        .filter(({ r, forecast }) => atRisk(r, forecast))
         .slice(0, READOUT_LIMITS.milestones)
-        .map((r) => item(milestoneRegister, r)),
+        .map(({ r, forecast }) => ({ ...item(milestoneRegister, r), ...(forecast !== undefined ? { forecast } : {}) })),
       topRisks: mine.risks
         .filter((r) => r['closed'] === null)
         .slice(0, READOUT_LIMITS.risks)

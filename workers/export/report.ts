@@ -4,10 +4,11 @@ import { metricById } from '../metrics/definitions/index.js';
 import { QUALITY_METRICS } from '../metrics/definitions/quality.js';
 import { formatChange, formatValue } from '../metrics/format.js';
 import { statusOf, targetOf, type MetricTarget } from '../metrics/targets.js';
+import type { ForecastsAt } from './forecasts.js';
 import { Html, html } from './html.js';
 import { TREND_MONTHS, type KpiRow, type StoredValue } from './kpis.js';
 import { addMonths, monthStart, type Month } from './month.js';
-import type { KpiMove, Readout, ReadoutItem, RegisterChange } from './readout.js';
+import type { KpiMove, Readout, ReadoutForecast, ReadoutItem, RegisterChange } from './readout.js';
 import type { Incident, RiskScore, ScopeInfo, ScopeReport } from './report-data.js';
 
 /** The value formatting lives with the metrics (workers/metrics/format.ts), shared with the CLI. */
@@ -18,8 +19,8 @@ export { formatChange, formatValue };
  * opens with the executive readout, a page per program (and the org's when it has several): the status
  * colour and why, milestones at risk, top risks, decisions needed and what changed since the month
  * before. Then the KPI detail, a section per org, program and team: trend charts of the key KPIs, the KPI
- * table with the change against the previous month and the DORA tiers, risk signals, stalls at month end
- * and notable incidents. It prints to A4 with the readout and each scope on new pages, rows never cut,
+ * table with the change against the previous month and the DORA tiers, a program's milestone forecasts at
+ * month end, risk signals, stalls at month end and notable incidents. It prints to A4 with the readout and each scope on new pages, rows never cut,
  * every mark readable without colour, and reads on a phone (wide tables scroll in their own box).
  */
 
@@ -36,6 +37,8 @@ export interface ReportInput {
   scopes: readonly ScopeReport[];
   /** The readout pages that open the report (see readout.ts); none: the report starts with the KPI detail. */
   readouts?: readonly Readout[];
+  /** The milestone forecasts at the month's end (see forecasts.ts): a Forecasts section per program; none: no such section. */
+  forecasts?: ForecastsAt;
 }
 
 /** The DORA metrics with benchmark tiers, in the order the reports list them (deployment frequency as the stored weekly rate). */
@@ -372,6 +375,48 @@ function stalls(s: ScopeReport, rows: readonly KpiRow[]): Html {
 
 const minutes = (t: string | null): string => (t === null ? '' : t.slice(0, 16));
 
+/** A forecast band as a mark readable without colour: the band's words in its colour. */
+const BAND_FLAG: Record<string, string> = { 'on track': 'green', 'at risk': 'amber', 'off track': 'red' };
+const bandMark = (band: string | null): Html | string =>
+  band === null || band === '' ? '' : html`<span class="flag ${BAND_FLAG[band] ?? ''}">${band}</span>`;
+const confidenceText = (c: number | null): string => (c === null ? '' : c.toFixed(2));
+
+/** The program's open milestones as the latest forecast run by the month's end forecast them. */
+function forecasts(s: ScopeReport, at: ForecastsAt): Html {
+  const mine = at.forecasts.filter((f) => f.program === s.scope.id);
+  const run = at.runAt === null ? '' : ` of ${minutes(at.runAt).replace('T', ' ')} UTC`;
+  return itemSection(
+    'forecasts',
+    html`Forecasts
+      <span class="note"
+        >(each open milestone at month end, from the forecast run${run}: the dates it is done by with 50, 85 and 95% probability, and P(on
+        time), the chance of its committed date)</span
+      >`,
+    '',
+    at.runAt === null ? 'No forecast had been stored by the end of the month.' : 'No open milestone of this program was forecast.',
+    ['Milestone', 'Team', 'Committed', 'P50', 'P85', 'P95', 'P(on time)', 'Band'],
+    mine.map((f) =>
+      f.ok
+        ? html`<tr data-milestone="${f.source}:${f.milestoneId}">
+            <td><strong>${f.name}</strong></td>
+            <td>${f.team}</td>
+            <td class="nowrap">${f.committed ?? 'none'}</td>
+            <td class="nowrap">${f.p50 ?? 'beyond the horizon'}</td>
+            <td class="nowrap">${f.p85 ?? 'beyond the horizon'}</td>
+            <td class="nowrap">${f.p95 ?? 'beyond the horizon'}</td>
+            <td class="num">${confidenceText(f.confidence)}</td>
+            <td>${bandMark(f.band)}</td>
+          </tr>`
+        : html`<tr data-milestone="${f.source}:${f.milestoneId}">
+            <td><strong>${f.name}</strong></td>
+            <td>${f.team}</td>
+            <td class="nowrap">${f.committed ?? 'none'}</td>
+            <td colspan="5" class="muted">no number: ${f.reason}</td>
+          </tr>`,
+    ),
+  );
+}
+
 function duration(hours: number): string {
   return hours >= 48 ? `${trimmed(hours / 24, 1)} d` : hours >= 1 ? `${trimmed(hours, 1)} h` : `${Math.round(hours * 60)} min`;
 }
@@ -415,7 +460,9 @@ function scopeSection(s: ScopeReport, input: ReportInput, programs: ReadonlyMap<
     <p class="sub">
       ${s.scope.kind}:${s.scope.id}${program === undefined ? '' : html` · program ${program}`} · ${monthName(input.month, 'long')}
     </p>
-    ${trends(s.scope, input)} ${kpiTable(rows, input.benchmarkYear)} ${risks(s)} ${stalls(s, rows)} ${incidents(s, input.timeZone)}
+    ${trends(s.scope, input)} ${kpiTable(rows, input.benchmarkYear)}
+    ${s.scope.kind === 'program' && input.forecasts !== undefined ? forecasts(s, input.forecasts) : ''} ${risks(s)} ${stalls(s, rows)}
+    ${incidents(s, input.timeZone)}
   </section>`;
 }
 
@@ -470,6 +517,17 @@ function readoutList(name: string, heading: string, empty: string, items: Html[]
           </ul>`
     }
   </section>`;
+}
+
+/** A milestone's forecast on its readout line: its P85 date and P(on time), or why it has no number. */
+function forecastNote(f: ReadoutForecast | undefined): string | Html {
+  if (f === undefined) return '';
+  if (!f.ok) return html`<span class="forecast">no forecast: ${f.reason}</span>`;
+  const p85 = f.p85 === null ? 'P85 beyond the horizon' : `P85 ${f.p85}`;
+  const confidence = f.confidence === null ? 'no committed date' : `P(on time) ${f.confidence.toFixed(2)}`;
+  return html`<span class="forecast" data-forecast="${f.band ?? ''}"
+    >forecast ${p85}, ${confidence}${f.band === null ? '' : ` (${f.band})`}</span
+  >`;
 }
 
 const owner = (o: string): string | Html => (o === '' ? html`<strong>no owner</strong>` : `owner ${o}`);
@@ -546,8 +604,10 @@ function readoutSection(r: Readout, month: Month): Html {
       ${readoutList(
         'milestones',
         'Milestones at risk',
-        'No open milestone is overdue, slipped or waiting on a stalled dependency.',
-        r.milestonesAtRisk.map((i) => itemLine(i, i.item, [i.status, i.due === null ? '' : `due ${i.due}`, owner(i.owner), i.why])),
+        'No open milestone is overdue, slipped, waiting on a stalled dependency or forecast at risk.',
+        r.milestonesAtRisk.map((i) =>
+          itemLine(i, i.item, [i.status, i.due === null ? '' : `due ${i.due}`, forecastNote(i.forecast), owner(i.owner), i.why]),
+        ),
       )}
       ${readoutList(
         'risks',
