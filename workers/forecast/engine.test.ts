@@ -144,6 +144,13 @@ describe('forecastMilestone: hand-computed cases', () => {
     expect(eleven.p95).toBe(addDays(TODAY, 42));
   });
 
+  it('gives no number for a milestone with no work item yet, and "done" for one whose items are all done', () => {
+    const empty = forecastMilestone(inputs({ remainingItems: 0, milestoneDoneItems: 0, throughput: [3] }), settings());
+    expect(empty).toMatchObject({ ok: false, reason: 'no work item is in the milestone yet: its scope is not planned' });
+    const finished = ok(forecastMilestone(inputs({ remainingItems: 0, milestoneDoneItems: 5, throughput: [3] }), settings()));
+    expect(finished.p95).toBe(TODAY);
+  });
+
   it('growth stops after growthWeeks: 10 items, +1 a week for two weeks, 3 done a week finish in 4 weeks', () => {
     // 11 - 3 = 8, 9 - 3 = 6, then 3 and 0.
     const f = ok(forecastMilestone(inputs({ remainingItems: 10, throughput: [3], growth: [1], growthWeeks: 2 }), settings()));

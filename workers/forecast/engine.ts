@@ -55,6 +55,11 @@ export function forecastMilestone(inputs: ForecastInputs, settings: ForecastSett
   const head = { source: inputs.source, milestoneId: inputs.milestoneId, name: inputs.name, asOf };
   const shortfall = historyShortfall(inputs, settings);
   if (shortfall !== null) return { ok: false, ...head, reason: shortfall, inputs };
+  // A milestone with no work item yet is not done: its scope has not been planned, and a forecast of
+  // "done today" would be the surest miss of all.
+  if (inputs.remainingItems === 0 && inputs.milestoneDoneItems === 0) {
+    return { ok: false, ...head, reason: 'no work item is in the milestone yet: its scope is not planned', inputs };
+  }
 
   const plan = compile(inputs, settings);
   const run = simulate(plan, settings);
