@@ -914,6 +914,9 @@ describe("milestone forecasts in the export: the latest run at or before the mon
     expect(payments).toContain('forecast P85 2026-11-03, P(on time) 0.42 (off track)');
     expect(payments).toContain('no forecast: 12 done items and 4 weeks of history; a forecast needs 20 and 6');
     expect(payments).not.toContain('P(on time) 0.95');
+    // the forecast is told once on a line, not again in its why
+    expect(payments.match(/P\(on time\) 0\.42/g)).toHaveLength(1);
+    expect(atRisk('program:payments').find((m) => m.item === 'Checkout 2.0')!.why).toBe('slipped 25 days over 1 re-plan');
   });
 
   it("the report has a Forecasts section per program with each open milestone's P50, P85, P95, confidence and band", () => {

@@ -171,6 +171,19 @@ const forecastOf = (f: StoredForecast): ReadoutForecast => ({
   band: f.band,
 });
 
+/**
+ * A milestone's readout item with its forecast. The forecast is told once, from the run at the readout's
+ * instant: the register's own forecast clause ("forecast off track: ...") leaves its why.
+ */
+function withForecast(i: ReadoutItem, forecast: ReadoutForecast | undefined): ReadoutItem {
+  if (forecast === undefined) return i;
+  const why = i.why
+    .split('; ')
+    .filter((part) => !part.startsWith('forecast '))
+    .join('; ');
+  return { ...i, why, forecast };
+}
+
 /** Whether an open milestone is at risk: overdue, slipped, waiting on a stalled dependency, or forecast at risk or off track. */
 function atRisk(r: RegisterRow, forecast: ReadoutForecast | undefined): boolean {
   if (isDone(r)) return false;
@@ -319,7 +332,7 @@ export async function readouts(options: {
         .map((r) => ({ r, forecast: forecasts.get(String(r['key'])) }))
         .filter(({ r, forecast }) => atRisk(r, forecast))
         .slice(0, READOUT_LIMITS.milestones)
-        .map(({ r, forecast }) => ({ ...item(milestoneRegister, r), ...(forecast !== undefined ? { forecast } : {}) })),
+        .map(({ r, forecast }) => withForecast(item(milestoneRegister, r), forecast)),
       topRisks: mine.risks
         .filter((r) => r['closed'] === null)
         .slice(0, READOUT_LIMITS.risks)
