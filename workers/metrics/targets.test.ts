@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tierOf } from './benchmarks.js';
 import { METRICS } from './definitions/index.js';
 import { defaultMetricsConfig } from '../../infra/config/schema.js';
-import {
-  DORA_TARGET_YEAR,
-  FORECAST_CONFIDENCE_TARGET,
-  grafanaThresholds,
-  statusAgainst,
-  statusOf,
-  TARGETS,
-  targetOf,
-} from './targets.js';
+import { DORA_TARGET_YEAR, FORECAST_CONFIDENCE_TARGET, grafanaThresholds, statusAgainst, statusOf, TARGETS, targetOf } from './targets.js';
 
 describe('targets', () => {
   it('reads the catalogue ranges with their edges: the lower end of a band belongs to it', () => {
