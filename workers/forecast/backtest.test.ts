@@ -192,7 +192,17 @@ describe('the forecast backtest', () => {
       'program:payments:',
       'program:payments:milestone',
     ]);
-    expect(calibrationReading(row(result, 'org', 'org', 'milestone')!)).toBe('P85 too early (overconfident)');
+    expect(calibrationReading(row(result, 'org', 'org', 'milestone')!)).toBe(
+      'P85 too early (overconfident); confidence worse than a coin toss',
+    );
+    // The reading names what else is wrong: a P50 a week or more off on average, a Brier score above 0.25.
+    const reading = (p85HitRate: number, biasDays: number | null, brier: number | null): string =>
+      calibrationReading({ p85HitRate, resolved: 10, biasDays, brier });
+    expect(reading(0.85, -46, 0.5)).toBe(
+      'P85 well calibrated; P50 46 days late (pessimistic) on average; confidence worse than a coin toss',
+    );
+    expect(reading(0.95, 8.4, 0.1)).toBe('P85 too late (too cautious); P50 8 days early (optimistic) on average');
+    expect(reading(0.85, -6.9, 0.25)).toBe('P85 well calibrated');
   });
 
   it('stores the calibration and the per-forecast scores of the run', async () => {

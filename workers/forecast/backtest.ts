@@ -188,12 +188,21 @@ export function calibrate(
   };
 }
 
-/** How a P85 hit rate reads against the 80-90% a well calibrated forecast has. */
-export function calibrationReading(c: Pick<Calibration, 'p85HitRate' | 'resolved'>): string {
+/**
+ * How a calibration reads: the P85 hit rate against the 80-90% a well calibrated forecast has, then
+ * what else is wrong with it: the P50 a week or more off on average (done earlier: too late, pessimistic;
+ * done later: too early), and a Brier score above 0.25 (a confidence of 0.5 for every milestone scores
+ * 0.25: worse says the confidence misleads).
+ */
+export function calibrationReading(c: Pick<Calibration, 'p85HitRate' | 'resolved' | 'biasDays' | 'brier'>): string {
   if (c.p85HitRate === null) return 'nothing resolved yet';
-  if (c.p85HitRate < 0.8) return 'P85 too early (overconfident)';
-  if (c.p85HitRate > 0.9) return 'P85 too late (too cautious)';
-  return 'well calibrated';
+  const parts = [
+    c.p85HitRate < 0.8 ? 'P85 too early (overconfident)' : c.p85HitRate > 0.9 ? 'P85 too late (too cautious)' : 'P85 well calibrated',
+  ];
+  if (c.biasDays !== null && Math.abs(c.biasDays) >= 7)
+    parts.push(`P50 ${Math.round(Math.abs(c.biasDays))} days ${c.biasDays < 0 ? 'late (pessimistic)' : 'early (optimistic)'} on average`);
+  if (c.brier !== null && c.brier > 0.25) parts.push('confidence worse than a coin toss');
+  return parts.join('; ');
 }
 
 /** The organisation's calibration (every basis, then each), then each program's, in order of id. */
