@@ -2,7 +2,7 @@ import type { MetricsConfig, ModelConfig, OrgConfig } from '../../infra/config/s
 import type { Store } from '../../infra/store/client.js';
 import type { StoredForecast } from '../forecast/job.js';
 import type { ForecastBand } from '../forecast/types.js';
-import { metricParams } from '../metrics/engine.js';
+import { dayStartInstant, metricParams } from '../metrics/engine.js';
 import { decisionRegister } from '../registers/decisions.js';
 import { dependencyRegister } from '../registers/dependencies.js';
 import { programHealth, type NamedItem, type ProgramHealth } from '../registers/health.js';
@@ -84,30 +84,9 @@ export const READOUT_LIMITS = { milestones: 6, risks: 5, decisions: 6, kpiMoves:
 
 const DAY_MS = 86_400_000;
 
-/** The offset of a time zone from UTC at an instant, in milliseconds. */
-function offsetMs(tz: string, at: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(at);
-  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const wall = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return wall - Math.floor(at.getTime() / 1000) * 1000;
-}
-
 /** The instant a month starts in a time zone (its first midnight there). */
 export function monthStartInstant(month: Month, tz: string): Date {
-  const wall = Date.parse(`${monthStart(month)}T00:00:00Z`);
-  let t = wall;
-  // The offset at the instant itself: two steps settle it, even across a change of offset.
-  for (let i = 0; i < 3; i++) t = wall - offsetMs(tz, new Date(t));
-  return new Date(t);
+  return dayStartInstant(monthStart(month), tz);
 }
 
 /** Whether a register row is in the program (any of the register's program columns names it). */

@@ -1,5 +1,5 @@
 import type { Store } from '../../infra/store/client.js';
-import { addDays, instantParam, today } from '../metrics/engine.js';
+import { addDays, dayStartInstant, instantParam, today } from '../metrics/engine.js';
 import { planForecasts, type ForecastConfig, type PlannedForecast } from './job.js';
 import type { Day, ForecastInputs } from './types.js';
 
@@ -110,29 +110,8 @@ function checkDay(day: Day, what: string): void {
 const daysBetween = (from: Day, to: Day): number =>
   Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
-/** The offset of a time zone from UTC at an instant, in milliseconds. */
-function offsetMs(tz: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
-  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(at / 1000) * 1000;
-}
-
-/** The instant a day starts in a time zone (00:00 there; the offset of that instant itself, across a change of offset). */
-export function dayStart(day: Day, tz: string): Date {
-  const wall = Date.parse(`${day}T00:00:00Z`);
-  let t = wall;
-  for (let i = 0; i < 3; i++) t = wall - offsetMs(tz, t);
-  return new Date(t);
-}
+/** The instant a day starts in a time zone (00:00 there). */
+export const dayStart = dayStartInstant;
 
 /** The Mondays from `from` to `to`, both included. */
 export function weekStarts(from: Day, to: Day): Day[] {

@@ -1,6 +1,6 @@
 import type { Store } from '../../infra/store/client.js';
 import { instantParam, today } from '../metrics/engine.js';
-import { MILESTONE_OWNERS, MOVES, OBSERVATIONS } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, MOVES, PLAN_HISTORY } from '../metrics/definitions/program-plan.js';
 import { categoryAt, doneAtBefore, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import type { MetricParams } from '../metrics/types.js';
 import type { BlockedItems, Day, ForecastInputs } from './types.js';
@@ -129,12 +129,7 @@ SELECT * FROM
            if(notEmpty(seen_t), toString(seen_t[-1].2), '') AS committed,
            if(notEmpty(seen_t), toNullable(toUnixTimestamp64Milli(seen_t[1].1)), NULL) AS first_seen_ms
     FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic') AND state != 'archived') AS m
-    LEFT JOIN
-    (
-        SELECT source, milestone_id, arraySort(groupArray((observed_at, committed, basis))) AS seen_all
-        FROM (${OBSERVATIONS})
-        GROUP BY source, milestone_id
-    ) AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
+    LEFT JOIN ${PLAN_HISTORY} AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
     LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
     LEFT JOIN
     (

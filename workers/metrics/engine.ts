@@ -39,6 +39,30 @@ export function today(tz: string, now: Date): Day {
   return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }
 
+/** The offset of a time zone from UTC at an instant, in milliseconds. */
+function offsetMs(tz: string, at: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(at));
+  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(at / 1000) * 1000;
+}
+
+/** The instant a day starts in a time zone (00:00 there; the offset of that instant itself, across a change of offset). */
+export function dayStartInstant(day: Day, tz: string): Date {
+  const wall = Date.parse(`${day}T00:00:00Z`);
+  let t = wall;
+  for (let i = 0; i < 3; i++) t = wall - offsetMs(tz, t);
+  return new Date(t);
+}
+
 /** An instant as the engine's queries read it: epoch seconds, for a {name:DateTime64(3)} parameter. */
 export const instantParam = (at: Date): number => at.getTime() / 1000;
 

@@ -45,6 +45,17 @@ INNER JOIN (SELECT source, item_id, created_at FROM work_items FINAL WHERE kind 
 WHERE toDate32OrNull(h.first_from) IS NOT NULL`;
 
 /**
+ * Every committed date seen for each milestone, in time order: `seen_all`, an array of (observed_at,
+ * committed date, basis) per (source, milestone_id).
+ */
+export const PLAN_HISTORY = `
+(
+    SELECT source, milestone_id, arraySort(groupArray((observed_at, committed, basis))) AS seen_all
+    FROM (${OBSERVATIONS})
+    GROUP BY source, milestone_id
+)`;
+
+/**
  * The team (and its program) with most of each version's work items, per (source, milestone_id): the
  * owner of a version whose Jira project maps to no team.
  */
@@ -90,12 +101,7 @@ SELECT m.source AS source, m.milestone_id AS milestone_id, toString(m.kind) AS k
        seen[-1].2 AS latest,
        arrayMap(i -> (seen[i].1, seen[i - 1].2, seen[i].2), arrayFilter(i -> i > 1 AND seen[i].2 != seen[i - 1].2, arrayEnumerate(seen))) AS changes
 FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic')) AS m
-INNER JOIN
-(
-    SELECT source, milestone_id, arraySort(groupArray((observed_at, committed, basis))) AS seen_all
-    FROM (${OBSERVATIONS})
-    GROUP BY source, milestone_id
-) AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
+INNER JOIN ${PLAN_HISTORY} AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
 LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
 WHERE length(p.seen_all) > 0
 SETTINGS join_use_nulls = 0`;
