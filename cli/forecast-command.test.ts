@@ -1,10 +1,11 @@
+import { forecastRowCount, storedCalibration } from '../test/support/forecasts.js';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import { orgSchema } from '../infra/config/schema.js';
 import type { Store } from '../infra/store/client.js';
-import { queryRows, tempDir, testStore } from '../test/support/harness.js';
+import { tempDir, testStore } from '../test/support/harness.js';
 import { insertTables } from '../test/support/mapping.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../test/support/rows.js';
 import { runForecasts, type StoredForecast } from '../workers/forecast/job.js';
@@ -204,7 +205,7 @@ describe('ptel forecast show', () => {
   });
 
   it('prints a what-if beside the current forecast and writes nothing', async () => {
-    const before = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM milestone_forecasts');
+    const before = await forecastRowCount(store);
     const r = await forecast(['show', 'jira:version/1'], { throughput: 'x2', commit: '2026-06-30', resolve: ['LED-2@2026-03-20'] });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -218,7 +219,7 @@ describe('ptel forecast show', () => {
     expect(whatIf.slice(0, 2)).toEqual(['what-if', '2026-06-30']);
     expect(whatIf[2]! <= c.p50!).toBe(true);
     expect(whatIf.slice(5)).toEqual(['1.00', 'on track']);
-    expect(await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM milestone_forecasts')).toEqual(before);
+    expect(await forecastRowCount(store)).toBe(before);
   });
 
   it('says what is wrong with a what-if or a milestone', async () => {
@@ -257,12 +258,7 @@ describe('ptel forecast backtest', () => {
     // Nothing has finished by 03-16 and no P85 or committed date has passed: every forecast is unresolved.
     expect(cells(lines[4]!)).toEqual(['org', 'all', '2', '0', '0', '-', '-', '-', '-', '2', 'nothing resolved yet']);
     expect(lines.slice(4).map((l) => cells(l).slice(0, 3).join(' '))).toContain('program payments milestone 2');
-    const stored = await queryRows<{ scope_id: string; basis: string; forecasts: number; unresolved: number }>(
-      store,
-      `SELECT scope_id, toString(basis) AS basis, forecasts, unresolved FROM forecast_calibration
-       WHERE run_at = {at:DateTime64(3)} AND basis = '' ORDER BY scope_kind, scope_id`,
-      { at: T.getTime() / 1000 },
-    );
+    const stored = await storedCalibration(store, T);
     expect(stored).toEqual([
       { scope_id: 'org', basis: '', forecasts: 2, unresolved: 2 },
       { scope_id: 'payments', basis: '', forecasts: 2, unresolved: 2 },

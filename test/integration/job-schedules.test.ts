@@ -130,6 +130,7 @@ describe('the scheduled jobs in process (embedded mode)', () => {
         'metrics-recent',
         'metrics-daily',
         'metrics-month-close',
+        'forecasts',
         'registers',
         'export-monthly',
         'stall-alerts',
