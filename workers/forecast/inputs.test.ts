@@ -164,6 +164,47 @@ describe('forecast inputs read from the store at an instant', () => {
     expect(byKey('jira:version/2').inputs.blockers).toEqual([]);
   });
 
+  it('lists the items behind each input when asked', async () => {
+    const withEvidence = await readForecastInputs(store, {
+      params: testParams(),
+      asOf: T,
+      windowWeeks: 4,
+      minDoneItems: 3,
+      minWeeks: 2,
+      evidence: true,
+    });
+    const a = withEvidence.find((r) => r.key === 'jira:version/1')!;
+    expect(a.inputs).toEqual(byKey('jira:version/1').inputs);
+    expect(a.evidence).toEqual({
+      remaining: [
+        { key: 'CHK-5', points: 3 },
+        { key: 'CHK-6', points: 5 },
+        { key: 'CHK-7', points: null },
+        { key: 'CHK-9', points: null },
+      ],
+      // Samples oldest first, as a.inputs.throughput [1, 0, 2, 1].
+      done: [
+        { key: 'CHK-4', doneAt: '2026-02-20T10:00:00.000Z', sample: 0 },
+        { key: 'CHK-2', doneAt: '2026-03-03T10:00:00.000Z', sample: 2 },
+        { key: 'CHK-3', doneAt: '2026-03-04T10:00:00.000Z', sample: 2 },
+        { key: 'CHK-1', doneAt: '2026-03-10T10:00:00.000Z', sample: 3 },
+      ],
+      // As a.inputs.growth [0, 0, 0, -1, 1, 1].
+      growth: [
+        { key: 'CHK-8', at: '2026-02-25T10:00:00.000Z', change: -1, sample: 3 },
+        { key: 'CHK-7', at: '2026-03-05T09:00:00.000Z', change: 1, sample: 4 },
+        { key: 'CHK-9', at: '2026-03-12T10:00:00.000Z', change: 1, sample: 5 },
+      ],
+    });
+    // The team's done items stand behind a team-share pace.
+    expect(withEvidence.find((r) => r.key === 'jira:version/2')!.evidence!.done.map((d) => [d.key, d.sample])).toEqual([
+      ['LED-9', 1],
+      ['LED-8', 3],
+      ['LED-1', 3],
+    ]);
+    expect(byKey('jira:version/1').evidence).toBeUndefined();
+  });
+
   it('reads items as they stood at an earlier instant', async () => {
     const earlier = await readForecastInputs(store, {
       params: testParams(),

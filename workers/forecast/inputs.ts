@@ -41,6 +41,21 @@ export interface ForecastInputOptions {
   /** The history a milestone needs for its own throughput (defaults as metrics.forecast: 20 items, 6 weeks). */
   minDoneItems?: number;
   minWeeks?: number;
+  /** Also list the items behind each input (OpenMilestone.evidence), for explaining a forecast. */
+  evidence?: boolean;
+}
+
+/** The items behind a milestone's inputs. */
+export interface ForecastEvidence {
+  /** The open items counted as remaining scope. */
+  remaining: Array<{ key: string; points: number | null }>;
+  /**
+   * The done items behind the throughput samples (the milestone's own, or its team's when the basis is
+   * team share), with the sample they fall in: 0 is the oldest of inputs.throughput.
+   */
+  done: Array<{ key: string; doneAt: string; sample: number }>;
+  /** The items added to (+1) or removed from (-1) the milestone behind inputs.growth, with the sample they fall in. */
+  growth: Array<{ key: string; at: string; change: number; sample: number }>;
 }
 
 /** An open milestone's inputs, with who owns it and which milestones its blockers belong to. */
@@ -54,6 +69,8 @@ export interface OpenMilestone {
   blockerMilestones: Record<string, string>;
   /** For each blocker key, the weeks until its due date (its finish when its milestone has no trials). */
   blockerDueWeeks: Record<string, number>;
+  /** The items behind the inputs, when asked for. */
+  evidence?: ForecastEvidence;
 }
 
 type Num = number | string;
@@ -160,12 +177,18 @@ function weekOf(at: number, asOf: number, weeks: number): number | undefined {
   return k < weeks ? k : undefined;
 }
 
+/** The sample (0 = the oldest of `weeks`) an instant falls in, or undefined outside them. */
+function sampleOf(at: number, asOf: number, weeks: number): number | undefined {
+  const k = weekOf(at, asOf, weeks);
+  return k === undefined ? undefined : weeks - 1 - k;
+}
+
 /** Counts per week over the last `weeks` whole weeks, oldest first. */
 function weekly(events: Array<{ at: number; n: number }>, asOf: number, weeks: number): number[] {
   const out = new Array<number>(weeks).fill(0);
   for (const e of events) {
-    const k = weekOf(e.at, asOf, weeks);
-    if (k !== undefined) out[weeks - 1 - k]! += e.n;
+    const k = sampleOf(e.at, asOf, weeks);
+    if (k !== undefined) out[k]! += e.n;
   }
   return out;
 }
@@ -215,24 +238,20 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
   ]);
 
   const itemById = new Map(items.map((i) => [`${i.source}:${i.item_id}`, i]));
+  const push = <V>(map: Map<string, V[]>, k: string, v: V): void => {
+    const list = map.get(k);
+    if (list === undefined) map.set(k, [v]);
+    else list.push(v);
+  };
   const itemsOf = new Map<string, ItemRow[]>();
-  for (const i of items) {
-    for (const m of new Set(i.milestones)) {
-      const k = `${i.source}:${m}`;
-      itemsOf.set(k, [...(itemsOf.get(k) ?? []), i]);
-    }
-  }
+  for (const i of items) for (const m of new Set(i.milestones)) push(itemsOf, `${i.source}:${m}`, i);
   const movesOf = new Map<string, MoveRow[]>();
-  for (const m of moves) {
-    const k = `${m.source}:${m.milestone_id}`;
-    movesOf.set(k, [...(movesOf.get(k) ?? []), m]);
-  }
+  for (const m of moves) push(movesOf, `${m.source}:${m.milestone_id}`, m);
   const openKeys = new Set(open.map((r) => r.key));
 
   // Team throughput and open items, for milestones that fall back on their team's pace.
   const windowStart = at - windowWeeks * WEEK_MS;
-  const teamDone = new Map<string, number[]>();
-  const teamDoneInWindow = new Map<string, number>();
+  const teamDone = new Map<string, ItemRow[]>();
   const teamOpen = new Map<string, number>();
   const teamFirst = new Map<string, number>();
   for (const i of items) {
@@ -240,10 +259,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     teamFirst.set(i.team, Math.min(teamFirst.get(i.team) ?? Infinity, Number(i.created_ms)));
     const done = num(i.done_ms);
     if (done === null) teamOpen.set(i.team, (teamOpen.get(i.team) ?? 0) + 1);
-    else if (done >= windowStart) {
-      teamDone.set(i.team, [...(teamDone.get(i.team) ?? []), done]);
-      teamDoneInWindow.set(i.team, (teamDoneInWindow.get(i.team) ?? 0) + 1);
-    }
+    else if (done >= windowStart) push(teamDone, i.team, i);
   }
 
   const out: OpenMilestone[] = [];
@@ -271,10 +287,11 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     let basis: ForecastInputs['throughputBasis'];
     let coveredWeeks: number;
     // The done items behind the throughput samples: the milestone's own, or its team's in the window.
-    let historyDone = doneTimes.length;
+    let behind: ItemRow[];
     if (doneTimes.length >= minDoneItems && historyWeeks >= minWeeks) {
       basis = 'milestone';
       coveredWeeks = Math.min(windowWeeks, historyWeeks);
+      behind = mine.filter((i) => num(i.done_ms) !== null);
       throughput = weekly(
         doneTimes.map((d) => ({ at: d, n: 1 })),
         at,
@@ -285,12 +302,12 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       // The team's history stands behind the samples: the weeks since its first item, up to the window.
       const teamSince = teamFirst.get(team);
       coveredWeeks = teamSince === undefined || teamSince >= at ? 0 : Math.min(windowWeeks, Math.floor((at - teamSince) / WEEK_MS));
-      historyDone = teamDoneInWindow.get(team) ?? 0;
+      behind = teamDone.get(team) ?? [];
       // The share over the weeks the milestone has been worked on within the window: a milestone begun
       // four weeks ago takes its share of those four weeks, not of the whole window.
       const from = since === undefined ? windowStart : Math.max(windowStart, since);
       const doneHere = doneTimes.filter((d) => d >= from && d < at).length;
-      const teamTotal = (teamDone.get(team) ?? []).filter((d) => d >= from && d < at).length;
+      const teamTotal = behind.filter((i) => Number(i.done_ms) >= from && Number(i.done_ms) < at).length;
       const share =
         doneHere > 0 && teamTotal > 0
           ? doneHere / teamTotal
@@ -298,26 +315,27 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
             ? openItems.filter((i) => i.team === team).length / teamOpen.get(team)!
             : 0;
       throughput = weekly(
-        (teamDone.get(team) ?? []).map((d) => ({ at: d, n: share })),
+        behind.map((i) => ({ at: Number(i.done_ms), n: share })),
         at,
         windowWeeks,
       ).map(round3);
     }
+    const historyDone = basis === 'milestone' ? doneTimes.length : behind.length;
 
     // Growth: net adds per whole week since the commit point.
     const growthWeeks = commitMs === undefined || commitMs >= at ? 0 : Math.floor((at - commitMs) / WEEK_MS);
-    const changes: Array<{ at: number; n: number }> = [];
+    const changes: Array<{ at: number; n: number; key: string }> = [];
     if (commitMs !== undefined) {
       const byItem = new Map((movesOf.get(key) ?? []).map((m) => [m.item_id, m.evs.map(([t, d]) => ({ t: Number(t), d: Number(d) }))]));
-      const itemIds = new Set([...byItem.keys(), ...mine.map((i) => i.item_id)]);
-      for (const id of itemIds) {
+      const members = new Set(mine.map((i) => i.item_id));
+      for (const id of new Set([...byItem.keys(), ...members])) {
         const item = itemById.get(`${source}:${id}`);
         if (item === undefined) continue; // created after the instant
         const evs = byItem.get(id) ?? [];
-        const initially = evs.length > 0 ? evs[0]!.d === -1 : mine.includes(item);
+        const initially = evs.length > 0 ? evs[0]!.d === -1 : members.has(id);
         const created = Number(item.created_ms);
-        if (created > commitMs && initially) changes.push({ at: created, n: 1 });
-        for (const e of evs) if (e.t > commitMs && e.t < at) changes.push({ at: e.t, n: e.d });
+        if (created > commitMs && initially) changes.push({ at: created, n: 1, key: item.key });
+        for (const e of evs) if (e.t > commitMs && e.t < at) changes.push({ at: e.t, n: e.d, key: item.key });
       }
     }
     const growth = weekly(changes, at, growthWeeks);
@@ -352,12 +370,28 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     }
     blockers.sort((a, b) => a.blocker.localeCompare(b.blocker));
 
+    const evidenceOf = (): ForecastEvidence => {
+      const iso = (ms: number): string => new Date(ms).toISOString();
+      const done = behind
+        .map((i) => ({ key: i.key, at: Number(i.done_ms), sample: sampleOf(Number(i.done_ms), at, throughput.length) }))
+        .filter((d): d is { key: string; at: number; sample: number } => d.sample !== undefined)
+        .sort((x, y) => x.at - y.at || x.key.localeCompare(y.key))
+        .map((d) => ({ key: d.key, doneAt: iso(d.at), sample: d.sample }));
+      const added = changes
+        .map((c) => ({ ...c, sample: sampleOf(c.at, at, growthWeeks) }))
+        .filter((c): c is typeof c & { sample: number } => c.sample !== undefined)
+        .sort((x, y) => x.at - y.at || x.key.localeCompare(y.key))
+        .map((c) => ({ key: c.key, at: iso(c.at), change: c.n, sample: c.sample }));
+      const remaining = openItems.map((i) => ({ key: i.key, points: num(i.points) })).sort((x, y) => x.key.localeCompare(y.key));
+      return { remaining, done, growth: added };
+    };
     out.push({
       key,
       program,
       team,
       blockerMilestones,
       blockerDueWeeks,
+      ...(options.evidence === true ? { evidence: evidenceOf() } : {}),
       inputs: {
         source,
         milestoneId,
