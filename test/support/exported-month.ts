@@ -6,6 +6,9 @@ import { defaultMetricsConfig, defaultModel, orgSchema, type OrgConfig } from '.
 import type { Store } from '../../infra/store/client.js';
 import type { MilestoneRow } from '../../schemas/domain.js';
 import { runExport, type ExportSettings, type KpiExport } from '../../workers/export/export.js';
+import { kpiRows, readMonthlyValues } from '../../workers/export/kpis.js';
+import { readouts, type Readout } from '../../workers/export/readout.js';
+import { describeScopes } from '../../workers/export/report-data.js';
 import { tempDir, testStore } from './harness.js';
 import { insertTables } from './mapping.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from './rows.js';
@@ -193,7 +196,14 @@ function monthly(scope_kind: string, scope_id: string, values: Array<[string, st
 }
 
 /** The hand-built organisation's store (see above), with the settings to export it. */
-export async function readoutStore(): Promise<{ store: Store; settings: ExportSettings; out: string }> {
+export interface ReadoutStore {
+  store: Store;
+  settings: ExportSettings;
+  /** The export root; the month's files are in <out>/<READOUT_MONTH>. */
+  out: string;
+}
+
+export async function readoutStore(): Promise<ReadoutStore> {
   const out = tempDir('ptel-readout-');
   const store = await testStore();
   await insertTables(store, {
@@ -272,6 +282,42 @@ export async function readoutStore(): Promise<{ store: Store; settings: ExportSe
     configPath: undefined,
   };
   return { store, settings, out };
+}
+
+/** The hand-built organisation exported for September 2026 as of READOUT_NOW, with its readout pages. */
+export interface ExportedReadout extends ReadoutStore {
+  /** The month's folder of the export. */
+  dir: string;
+  /** The month's report.html. */
+  html: string;
+  /** The readout of each scope of the report (org, then each program), at the end of the month. */
+  pages: Readout[];
+}
+
+/**
+ * Exports the hand-built organisation's September 2026 (see readoutStore) as of READOUT_NOW and reads its
+ * readout pages; with `forecasts`, the hand-made forecast runs (HAND_FORECAST_RUNS) are stored first.
+ */
+export async function exportedReadout(options: { forecasts?: boolean } = {}): Promise<ExportedReadout> {
+  const hand = await readoutStore();
+  if (options.forecasts) await insertHandForecasts(hand.store);
+  const { dir } = await runExport({
+    store: hand.store,
+    config: hand.settings,
+    month: READOUT_MONTH,
+    out: hand.out,
+    clock: fixedClock(READOUT_NOW),
+  });
+  const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
+  const pages = await readouts({
+    store: hand.store,
+    month: READOUT_MONTH,
+    scopes: describeScopes(rows, hand.settings.org),
+    rows,
+    config: hand.settings,
+    until: READOUT_NOW,
+  });
+  return { ...hand, dir, html: readFileSync(path.join(dir, 'report.html'), 'utf8'), pages };
 }
 
 /** A stored forecast of the hand-built organisation's milestones, as a forecast run writes it (milestone_forecasts). */

@@ -33,14 +33,13 @@ import { describeScopes, reportData } from '../../workers/export/report-data.js'
 import { queryRows, quietLogger, tempDir, testStore } from '../support/harness.js';
 import {
   exportedMonth,
+  exportedReadout,
   HAND_FORECAST_RUNS,
   HOSTILE_SCOPE,
-  insertHandForecasts,
   MONTH,
   NOW,
   READOUT_MONTH,
-  READOUT_NOW,
-  readoutStore,
+  type ReadoutStore,
 } from '../support/exported-month.js';
 import { FORECAST_CSV_COLUMNS, forecastCsv, forecastsAt } from '../../workers/export/forecasts.js';
 
@@ -588,7 +587,7 @@ describe('ptel export --as-of: the month as the store held it at an instant', ()
 });
 
 describe('the report opens with a status readout per program, from the registers at the end of the month', () => {
-  let hand: { store: Store; settings: ExportSettings; out: string };
+  let hand: ReadoutStore;
   let pages: Readout[];
   let html: string;
   let firstDir: string;
@@ -597,20 +596,7 @@ describe('the report opens with a status readout per program, from the registers
   const names = (list: ReadonlyArray<{ item: string }>): string[] => list.map((i) => i.item);
 
   beforeAll(async () => {
-    hand = await readoutStore();
-    const clock = fixedClock(READOUT_NOW);
-    const r = await runExport({ store: hand.store, config: hand.settings, month: READOUT_MONTH, out: hand.out, clock });
-    html = readFileSync(path.join(r.dir, 'report.html'), 'utf8');
-    firstDir = r.dir;
-    const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
-    pages = await readouts({
-      store: hand.store,
-      month: READOUT_MONTH,
-      scopes: describeScopes(rows, hand.settings.org),
-      rows,
-      config: hand.settings,
-      until: READOUT_NOW,
-    });
+    ({ dir: firstDir, html, pages, ...hand } = await exportedReadout());
   }, 120_000);
   afterAll(() => hand.store.close());
 
@@ -784,7 +770,7 @@ describe('the report opens with a status readout per program, from the registers
 });
 
 describe("milestone forecasts in the export: the latest run at or before the month's end", () => {
-  let hand: { store: Store; settings: ExportSettings; out: string };
+  let hand: ReadoutStore;
   let dir: string;
   let html: string;
   let pages: Readout[];
@@ -806,26 +792,7 @@ describe("milestone forecasts in the export: the latest run at or before the mon
   };
 
   beforeAll(async () => {
-    hand = await readoutStore();
-    await insertHandForecasts(hand.store);
-    const r = await runExport({
-      store: hand.store,
-      config: hand.settings,
-      month: READOUT_MONTH,
-      out: hand.out,
-      clock: fixedClock(READOUT_NOW),
-    });
-    dir = r.dir;
-    html = readFileSync(path.join(dir, 'report.html'), 'utf8');
-    const rows = kpiRows(await readMonthlyValues(hand.store, READOUT_MONTH), READOUT_MONTH, [], 2024);
-    pages = await readouts({
-      store: hand.store,
-      month: READOUT_MONTH,
-      scopes: describeScopes(rows, hand.settings.org),
-      rows,
-      config: hand.settings,
-      until: READOUT_NOW,
-    });
+    ({ dir, html, pages, ...hand } = await exportedReadout({ forecasts: true }));
   }, 120_000);
   afterAll(() => hand.store.close());
 
