@@ -1,37 +1,16 @@
-import { forecastRowCount, storedCalibration } from '../test/support/forecasts.js';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
-import { orgSchema } from '../infra/config/schema.js';
 import type { Store } from '../infra/store/client.js';
+import { FORECAST_ORG, FORECAST_T, forecastRowCount, seedForecastScenario, storedCalibration } from '../test/support/forecasts.js';
 import { tempDir, testStore } from '../test/support/harness.js';
-import { insertTables } from '../test/support/mapping.js';
-import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../test/support/rows.js';
 import { runForecasts, type StoredForecast } from '../workers/forecast/job.js';
 import { runForecast, type ForecastRuntime } from './forecast-command.js';
 
-/** Checkout 2.0 (a number: 5 items done over 6 weeks, 4 open, one blocked by LED-2) and Ledger 1.0 (too little history), run at T. */
-const T = new Date('2026-03-16T12:00:00Z');
-const ORG = orgSchema.parse({
-  programs: [
-    {
-      id: 'payments',
-      name: 'Payments',
-      teams: [
-        { id: 'checkout', name: 'Checkout' },
-        { id: 'ledger', name: 'Ledger' },
-      ],
-    },
-  ],
-});
-const wi = workItemMaker({
-  programOf: { checkout: 'payments', ledger: 'payments' },
-  createdAt: '2026-01-10T09:00:00.000Z',
-  updatedAt: '2026-03-15T09:00:00.000Z',
-});
-const done = { status: 'Done', status_category: 'done' } as const;
-const finished = (key: string, at: string) => historyRow(key, at, 'status', 'To Do', 'Done');
+/** The forecast scenario (test/support/forecasts.ts), run at T: Checkout 2.0 has a number, Ledger 1.0 too little history. */
+const T = FORECAST_T;
+const ORG = FORECAST_ORG;
 const config = loadConfig({
   env: {},
   cwd: tempDir(),
@@ -59,31 +38,7 @@ async function forecast(positionals: string[], values: Record<string, string | s
 
 beforeAll(async () => {
   store = await testStore();
-  await insertTables(store, {
-    milestones: [
-      milestoneRow('version/1', 'Checkout 2.0', 'checkout', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-30' }),
-      milestoneRow('version/2', 'Ledger 1.0', 'ledger', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-15' }),
-    ],
-    milestone_dates: [
-      milestoneDateRow('version/1', '2026-02-01T00:00:00.000Z', '2026-04-30'),
-      milestoneDateRow('version/2', '2026-02-01T00:00:00.000Z', '2026-04-15'),
-    ],
-    work_items: [
-      ...['CHK-1', 'CHK-2', 'CHK-3', 'CHK-4', 'CHK-5'].map((k) => wi(k, 'story', 'checkout', { ...done, fix_versions: ['version/1'] })),
-      ...['CHK-6', 'CHK-7', 'CHK-8', 'CHK-9'].map((k) => wi(k, 'story', 'checkout', { fix_versions: ['version/1'] })),
-      wi('LED-1', 'story', 'ledger', { ...done, fix_versions: ['version/2'] }),
-      wi('LED-2', 'story', 'ledger', { fix_versions: ['version/2'], due_date: '2026-03-30' }),
-    ],
-    work_item_history: [
-      finished('CHK-1', '2026-02-20T10:00:00.000Z'),
-      finished('CHK-2', '2026-02-26T10:00:00.000Z'),
-      finished('CHK-3', '2026-03-03T10:00:00.000Z'),
-      finished('CHK-4', '2026-03-10T10:00:00.000Z'),
-      finished('CHK-5', '2026-03-11T10:00:00.000Z'),
-      finished('LED-1', '2026-03-11T10:00:00.000Z'),
-    ],
-    work_item_links: [blocksLinkRow('LED-2', 'CHK-8', '2026-03-01T10:00:00.000Z')],
-  });
+  await seedForecastScenario(store);
   stored = await runForecasts(store, config, T);
 });
 

@@ -1,27 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Store } from '../../infra/store/client.js';
+import { FORECAST_T, FORECAST_T2, seedForecastScenario } from '../../test/support/forecasts.js';
 import { queryRows, tempDir, testStore } from '../../test/support/harness.js';
-import { insertTables } from '../../test/support/mapping.js';
-import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../../test/support/rows.js';
 import { forecastMilestone } from './engine.js';
 import { describeChange } from './history.js';
 import { forecastHistory, forecastSettings, readForecasts, runForecasts, type StoredForecast } from './job.js';
 
-/**
- * Two milestones at Monday 2026-03-16 12:00 UTC: Checkout 2.0 (checkout, its own history: 5 items done
- * over 6 weeks, 4 open, one blocked by LED-2 of Ledger 1.0) and Ledger 1.0 (one item done: too little
- * history for a number). A second run a week later sees two more items in Checkout 2.0 and one done.
- */
-const T = new Date('2026-03-16T12:00:00Z');
-const T2 = new Date('2026-03-23T12:00:00Z');
-const wi = workItemMaker({
-  programOf: { checkout: 'payments', ledger: 'payments' },
-  createdAt: '2026-01-10T09:00:00.000Z',
-  updatedAt: '2026-03-15T09:00:00.000Z',
-});
-const done = { status: 'Done', status_category: 'done' } as const;
-const finished = (key: string, at: string) => historyRow(key, at, 'status', 'To Do', 'Done');
+/** The forecast scenario (test/support/forecasts.ts), forecast at T and again a week later. */
+const T = FORECAST_T;
+const T2 = FORECAST_T2;
 
 const config = loadConfig({
   env: {},
@@ -35,37 +23,7 @@ let second: StoredForecast[];
 
 beforeAll(async () => {
   store = await testStore();
-  await insertTables(store, {
-    milestones: [
-      milestoneRow('version/1', 'Checkout 2.0', 'checkout', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-30' }),
-      milestoneRow('version/2', 'Ledger 1.0', 'ledger', 'payments', { start_date: '2026-02-02', committed_date: '2026-04-15' }),
-    ],
-    milestone_dates: [
-      milestoneDateRow('version/1', '2026-02-01T00:00:00.000Z', '2026-04-30'),
-      milestoneDateRow('version/2', '2026-02-01T00:00:00.000Z', '2026-04-15'),
-    ],
-    work_items: [
-      ...['CHK-1', 'CHK-2', 'CHK-3', 'CHK-4', 'CHK-5'].map((k) => wi(k, 'story', 'checkout', { ...done, fix_versions: ['version/1'] })),
-      ...['CHK-6', 'CHK-7', 'CHK-8'].map((k) => wi(k, 'story', 'checkout', { fix_versions: ['version/1'] })),
-      wi('CHK-9', 'story', 'checkout', { fix_versions: ['version/1'], ...done }),
-      // Created into the version between the runs.
-      wi('CHK-10', 'story', 'checkout', { fix_versions: ['version/1'], created_at: '2026-03-18T09:00:00.000Z' }),
-      wi('CHK-11', 'story', 'checkout', { fix_versions: ['version/1'], created_at: '2026-03-19T09:00:00.000Z' }),
-      wi('LED-1', 'story', 'ledger', { ...done, fix_versions: ['version/2'] }),
-      wi('LED-2', 'story', 'ledger', { fix_versions: ['version/2'], due_date: '2026-03-30' }),
-    ],
-    work_item_history: [
-      finished('CHK-1', '2026-02-20T10:00:00.000Z'),
-      finished('CHK-2', '2026-02-26T10:00:00.000Z'),
-      finished('CHK-3', '2026-03-03T10:00:00.000Z'),
-      finished('CHK-4', '2026-03-10T10:00:00.000Z'),
-      finished('CHK-5', '2026-03-11T10:00:00.000Z'),
-      // Done between the runs: open at the first.
-      finished('CHK-9', '2026-03-20T10:00:00.000Z'),
-      finished('LED-1', '2026-03-11T10:00:00.000Z'),
-    ],
-    work_item_links: [blocksLinkRow('LED-2', 'CHK-8', '2026-03-01T10:00:00.000Z')],
-  });
+  await seedForecastScenario(store);
   first = await runForecasts(store, config, T);
   second = await runForecasts(store, config, T2);
 });
