@@ -8,7 +8,9 @@ import { commitFingerprint } from '../../mapping/rows.js';
  * A large organisation written straight into the domain tables, as the mappers would have written it:
  * programs of about five teams, each team with two or three repositories (one deployable service each),
  * a Jira project, PagerDuty services and CI pipelines, and two years (by default) of working days of
- * pull requests, default-branch history, production deployments, incidents, CI runs and Jira work.
+ * pull requests, default-branch history, production deployments, incidents, CI runs and Jira work
+ * (monthly versions and epics holding the team's items; a version's unresolved items move to the next
+ * one when it is released).
  * Everything is drawn from a seeded PRNG, one fork per team and month, so a seed gives the same rows.
  * Rows are generated month by month across all teams and written in chunks: memory holds about one
  * chunk plus a little state per team, whatever the size.
@@ -153,6 +155,8 @@ interface TeamState {
   sprints: number;
   epic: string;
   version: string;
+  /** The plans of the team's versions from the current one on, by number (those later ones items have moved to). */
+  plans: Map<number, VersionPlan>;
   sprint: string;
   /** Items of the month being generated, and of the month before (what other teams' items may be blocked by). */
   current: ItemRef[];
@@ -240,6 +244,7 @@ export async function generateLargeOrg(options: LargeOrgOptions, sink: RowSink):
       sprints: 0,
       epic: '',
       version: '',
+      plans: new Map(),
       sprint: '',
       current: [],
       previous: [],
@@ -310,7 +315,7 @@ export async function generateLargeOrg(options: LargeOrgOptions, sink: RowSink):
     const monthEnd = Math.min(endMs, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
     for (const team of teams) {
       const rng = root.fork(`month/${team.t}/${m}`);
-      generateMonth(team, teams, rng, out, { monthStart, monthEnd, startMs, endMs, scale: o.scale });
+      generateMonth(team, teams, rng, out, { monthStart, monthEnd, startMs, endMs, scale: o.scale, seed: o.seed });
       await out.flush();
     }
     for (const team of teams) {
@@ -337,6 +342,35 @@ interface Window {
   startMs: number;
   endMs: number;
   scale: number;
+  seed: number;
+}
+
+/**
+ * A version's plan: it opens on its month's first day (the first version on the first day of history),
+ * is committed for about five weeks later, re-committed a few days to two weeks later on its 20th day
+ * now and then, and released within a few days of its last committed date. Drawn from its own fork, so a
+ * version's release is known to the months before it: an item still open when a version is released
+ * moves to the next one, whose release decides whether it moves again.
+ */
+interface VersionPlan {
+  opens: number;
+  committed: number;
+  /** The re-commit, seen on day 20, or null. */
+  recommitted: number | null;
+  released: number;
+}
+
+function versionPlan(team: TeamState, n: number, w: Window): VersionPlan {
+  let plan = team.plans.get(n);
+  if (plan !== undefined) return plan;
+  const first = new Date(w.startMs);
+  const opens = n === 1 ? w.startMs : Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + n - 1, 1);
+  const rng = new Rng(w.seed).fork(`version/${team.t}/${n}`);
+  const committed = opens + 35 * DAY;
+  const recommitted = rng.chance(0.4) ? committed + rng.int(3, 14) * DAY : null;
+  plan = { opens, committed, recommitted, released: (recommitted ?? committed) + rng.int(-3, 4) * DAY };
+  team.plans.set(n, plan);
+  return plan;
 }
 
 function generateMonth(team: TeamState, all: TeamState[], rng: Rng, out: Chunks, w: Window): void {
@@ -349,7 +383,9 @@ function generateMonth(team: TeamState, all: TeamState[], rng: Rng, out: Chunks,
   team.versions++;
   const versionNo = team.t * 10_000 + team.versions;
   team.version = `version/${versionNo}`;
-  let committed = w.monthStart + 35 * DAY;
+  for (const n of team.plans.keys()) if (n < team.versions) team.plans.delete(n);
+  const plan = versionPlan(team, team.versions, w);
+  let committed = plan.committed;
   const monthDay = date(w.monthStart);
   out.add('milestone_dates', {
     source: 'jira',
@@ -360,8 +396,8 @@ function generateMonth(team: TeamState, all: TeamState[], rng: Rng, out: Chunks,
     raw_event_id: '',
     version: w.monthStart * 1000,
   });
-  if (rng.chance(0.4) && w.monthStart + 20 * DAY < w.endMs) {
-    committed += rng.int(3, 14) * DAY;
+  if (plan.recommitted !== null && w.monthStart + 20 * DAY < w.endMs) {
+    committed = plan.recommitted;
     out.add('milestone_dates', {
       source: 'jira',
       milestone_id: team.version,
@@ -372,7 +408,7 @@ function generateMonth(team: TeamState, all: TeamState[], rng: Rng, out: Chunks,
       version: (w.monthStart + 20 * DAY) * 1000,
     });
   }
-  const released = committed + rng.int(-3, 4) * DAY;
+  const released = plan.released;
   const isReleased = released < w.endMs;
   out.add('milestones', {
     team: own.team,
@@ -931,8 +967,38 @@ function workItem(
     }
   }
   const seen = path.filter(([, at]) => at < w.endMs);
-  const [status, updated] = seen[seen.length - 1]!;
-  const resolved = status === 'Done' ? updated : null;
+  const [status, lastChange] = seen[seen.length - 1]!;
+  const resolved = status === 'Done' ? lastChange : null;
+  let updated = lastChange;
+  // Planned items and bugs are created into the team's open version. Releasing a version moves its
+  // unresolved items to the next one (as Jira's release dialog does), again at each release until done.
+  const planned = kind === 'story' || kind === 'task';
+  let fixVersion = planned || kind === 'bug' ? team.versions : null;
+  if (fixVersion !== null) {
+    const doneAt = path[path.length - 1]![0] === 'Done' ? path[path.length - 1]![1] : Infinity;
+    const nameOf = (n: number): string => `${team.project} ${date(versionPlan(team, n, w).opens).slice(0, 7)}`;
+    for (let moves = 1; ; moves++) {
+      const { released } = versionPlan(team, fixVersion, w);
+      if (released >= w.endMs || released >= doneAt) break;
+      out.add('work_item_history', {
+        source: 'jira',
+        item_id: id,
+        history_id: `${id}${pad(50 + moves, 2)}`,
+        field: 'Fix Version',
+        field_id: 'fixVersions',
+        from_value: String(team.t * 10_000 + fixVersion),
+        from_string: nameOf(fixVersion),
+        to_value: String(team.t * 10_000 + fixVersion + 1),
+        to_string: nameOf(fixVersion + 1),
+        changed_at: iso(released),
+        author: spec.person(),
+        raw_event_id: '',
+        version: released * 1000,
+      });
+      updated = Math.max(updated, released);
+      fixVersion++;
+    }
+  }
   for (let i = 1; i < seen.length; i++) {
     const [from] = seen[i - 1]!;
     const [to, at] = seen[i]!;
@@ -1030,7 +1096,6 @@ function workItem(
       is_deleted: 0,
     });
   }
-  const planned = kind === 'story' || kind === 'task';
   const severity =
     kind === 'bug'
       ? rng.pick(['Sev-1', 'Sev-2', 'Sev-3', 'Sev-4'])
@@ -1072,7 +1137,7 @@ function workItem(
     labels,
     due_date: due === null ? null : date(due),
     start_date: kind === 'epic' ? date(created) : null,
-    fix_versions: planned || kind === 'bug' ? [team.version] : [],
+    fix_versions: fixVersion === null ? [] : [`version/${team.t * 10_000 + fixVersion}`],
     affects_versions: [],
     sprints: planned ? [team.sprint] : [],
     parent_id: planned && team.epic !== '' ? team.epic : '',

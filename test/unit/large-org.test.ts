@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModel, orgSchema, serviceName } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import type { CommitRow, DeploymentRow, IncidentRow, PullRequestCommitsRow, PullRequestRow, WorkItemRow } from '../../schemas/domain.js';
+import type {
+  CommitRow,
+  DeploymentRow,
+  IncidentRow,
+  MilestoneDateRow,
+  MilestoneRow,
+  PullRequestCommitsRow,
+  PullRequestRow,
+  WorkItemHistoryRow,
+  WorkItemRow,
+} from '../../schemas/domain.js';
 import { link } from '../../workers/link/linker.js';
 import { generateLargeOrg, LARGE_ORG_TABLES, type LargeOrgOptions, type LargeOrgResult, type LargeOrgTable } from '../fakes/large-org.js';
 import { queryRows, testStore } from '../support/harness.js';
@@ -162,6 +172,64 @@ describe('the large generated organisation', () => {
     for (const k of ['story', 'bug', 'risk', 'decision', 'action', 'epic']) expect(kinds.has(k as WorkItemRow['kind']), k).toBe(true);
     expect((tables.work_items as WorkItemRow[]).some((w) => w.kind === 'action' && w.due_date !== null)).toBe(true);
     expect((tables.work_items as WorkItemRow[]).some((w) => w.kind === 'bug' && w.found_in === 'production')).toBe(true);
+  });
+
+  it('plans work as a Jira site does: items created into versions, moved to the next one on release, epics with children', () => {
+    const milestones = tables.milestones as MilestoneRow[];
+    const items = tables.work_items as WorkItemRow[];
+    const versions = new Map(milestones.filter((m) => m.kind === 'version').map((m) => [m.milestone_id, m]));
+    const epics = milestones.filter((m) => m.kind === 'epic');
+    // Finished and open versions and epics, each version and epic with its items.
+    for (const list of [[...versions.values()], epics]) {
+      expect(list.some((m) => m.completed_at !== null)).toBe(true);
+      expect(list.some((m) => m.completed_at === null)).toBe(true);
+    }
+    const members = new Map<string, WorkItemRow[]>();
+    for (const i of items)
+      for (const m of [...i.fix_versions, ...(i.parent_id === '' ? [] : [`epic/${i.parent_id}`])])
+        members.set(m, [...(members.get(m) ?? []), i]);
+    // (A version or epic opened in the last days of history may have no item yet.)
+    const weekBefore = new Date(Date.parse(`${result.end}T00:00:00Z`) - 7 * 86_400_000).toISOString().slice(0, 10);
+    for (const v of versions.values())
+      if (v.start_date !== null && v.start_date < weekBefore)
+        expect(members.get(v.milestone_id)?.length ?? 0, v.milestone_id).toBeGreaterThan(0);
+    for (const e of epics)
+      if (e.start_date !== null && e.start_date < weekBefore)
+        expect(members.get(e.milestone_id)?.length ?? 0, e.milestone_id).toBeGreaterThan(0);
+    // Committed dates that move: some versions and epics were re-committed.
+    const dates = new Map<string, Set<string>>();
+    for (const d of tables.milestone_dates as MilestoneDateRow[])
+      dates.set(d.milestone_id, (dates.get(d.milestone_id) ?? new Set()).add(d.committed_date));
+    expect([...versions.keys()].some((v) => (dates.get(v)?.size ?? 0) > 1)).toBe(true);
+    expect(epics.some((e) => (dates.get(e.milestone_id)?.size ?? 0) > 1)).toBe(true);
+
+    // Releasing a version moves its unresolved items to the team's next version, at the release.
+    const moves = (tables.work_item_history as WorkItemHistoryRow[]).filter((h) => h.field_id === 'fixVersions');
+    expect(moves.length).toBeGreaterThan(0);
+    const movesOf = new Map<string, WorkItemHistoryRow[]>();
+    for (const h of moves) movesOf.set(h.item_id, [...(movesOf.get(h.item_id) ?? []), h]);
+    const byId = new Map(items.map((i) => [i.item_id, i]));
+    for (const [id, list] of movesOf) {
+      const item = byId.get(id)!;
+      list.sort((a, b) => a.changed_at.localeCompare(b.changed_at));
+      for (const h of list) {
+        const from = versions.get(`version/${h.from_value}`);
+        expect(from?.completed_at, `${item.key} leaves version/${h.from_value}`).toBe(h.changed_at);
+        expect(Number(h.to_value)).toBe(Number(h.from_value) + 1);
+        expect(versions.get(`version/${h.to_value}`)?.team).toBe(item.team);
+        // Still unresolved when it moved.
+        expect(item.resolved_at === null || item.resolved_at > h.changed_at, item.key).toBe(true);
+      }
+      for (let k = 1; k < list.length; k++) expect(list[k]!.from_value).toBe(list[k - 1]!.to_value);
+      expect(item.fix_versions).toEqual([`version/${list[list.length - 1]!.to_value}`]);
+    }
+    // So a released version holds only the items resolved by its release.
+    for (const i of items) {
+      for (const v of i.fix_versions) {
+        const released = versions.get(v)?.completed_at ?? null;
+        if (released !== null) expect(i.resolved_at !== null && i.resolved_at <= released, `${i.key} in released ${v}`).toBe(true);
+      }
+    }
   });
 
   it('is linked by the linker: deployments to the commits they shipped, commits to pull requests, incidents to deployments', async () => {
