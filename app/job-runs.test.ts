@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import { defaultModel } from '../infra/config/schema.js';
-import { queryRows, quietLogger, tempDir } from '../test/support/harness.js';
+import type { Store } from '../infra/store/client.js';
+import { queryRows, quietLogger, tempDir, testStore } from '../test/support/harness.js';
+import { insertTables } from '../test/support/mapping.js';
 import { link } from '../workers/link/linker.js';
 import { metricById } from '../workers/metrics/definitions/index.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { exportNow, linkNow, metricsNow, stallAlertsNow } from './jobs.js';
-import { jobFreshness, lastExport, RECORDED_JOBS, recordedRun } from './job-runs.js';
+import { jobFreshness, lastExport, lastWritten, RECORDED_JOBS, recordedRun } from './job-runs.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 const T0 = new Date('2026-12-06T12:00:00.000Z');
@@ -117,5 +119,75 @@ describe('job runs: every run of a job is recorded, also one that changed nothin
       detail: `2026-09 in ${path.join(exportDir, '2026-09')}`,
     });
     expect(lastExport(rt.config, new Date('2026-12-02T00:00:00Z'))?.detail).toBe(`2026-11 in ${path.join(exportDir, '2026-11')}`);
+  });
+});
+
+describe('what the jobs wrote, read when no run of theirs was recorded', () => {
+  let store: Store;
+  const config = { export: { enabled: false, cron: '30 5 1 * *' }, dataDir: tempDir(), configPath: undefined };
+  const ch = (d: Date): string => d.toISOString().replace('T', ' ').replace('Z', '');
+  const lastOf = async (asOf?: Date): Promise<Record<string, Date | undefined>> =>
+    Object.fromEntries((await jobFreshness({ store, config }, asOf ? { asOf } : {})).map((j) => [j.job, j.last?.at]));
+
+  beforeAll(async () => {
+    store = await testStore();
+    const sync = (finished: Date, status: string) => ({
+      source: 'jira',
+      stream: 'issues',
+      scope: 'PAY',
+      started_at: ch(at(0)),
+      finished_at: ch(finished),
+      status,
+      records: 1,
+      requests: 1,
+      backfill: 0,
+      error: status === 'ok' ? '' : 'HTTP 503',
+    });
+    const alert = (key: string, lastSeen: Date, resolved: Date | null) => ({
+      link_key: key,
+      opened_at: ch(at(0)),
+      source: 'jira',
+      blocker: 'B-1',
+      blocked: 'D-1',
+      status: resolved === null ? 'opened' : 'resolved',
+      last_seen_at: ch(lastSeen),
+      resolved_at: resolved === null ? null : ch(resolved),
+      version: 1,
+    });
+    await insertTables(store, {
+      // a pull that failed after the last good one is not what the pulls wrote
+      sync_runs: [sync(at(10), 'ok'), sync(at(15), 'failed')],
+      // one alert still open, one resolved later than any run saw a stall
+      stall_alerts: [alert('jira:B-1>D-1', at(20), null), alert('jira:B-2>D-2', at(18), at(25))],
+      register_rows: [{ register: 'risks', row_key: 'R-1', item: 'R-1', computed_at: ch(at(30)), version: 1 }],
+      milestone_forecasts: [
+        { source: 'jira', milestone_id: 'version/1', name: 'Checkout 2.0', as_of: ch(at(35)), computed_at: ch(at(35)), version: 1 },
+      ],
+    });
+  });
+  afterAll(() => store.close());
+
+  it("takes each job's latest instant from its own table, passing over runs that failed and alerts not yet resolved", async () => {
+    expect(await lastOf()).toEqual({
+      pull: at(10),
+      link: undefined,
+      metrics: undefined,
+      forecasts: at(35),
+      'stall-alerts': at(25),
+      registers: at(30),
+      export: undefined,
+    });
+    // as of an instant before the resolution: the last run that saw a stall
+    expect(await lastOf(at(22))).toMatchObject({ pull: at(10), 'stall-alerts': at(20), registers: undefined, forecasts: undefined });
+    expect(await lastOf(at(5))).toMatchObject({ pull: undefined, 'stall-alerts': undefined });
+  });
+
+  it('reads a nullable column with only nulls as nothing written, and names a table or column that is not a plain name', async () => {
+    expect(await lastWritten(store, 'stall_alerts', 'resolved_at', { where: `status = 'opened'` })).toBeUndefined();
+    expect(await lastWritten(store, 'sync_runs', 'finished_at', { where: `status = 'failed'` })).toEqual(at(15));
+    await expect(lastWritten(store, 'sync_runs; DROP TABLE x', 'finished_at')).rejects.toThrow(
+      'lastWritten: table "sync_runs; DROP TABLE x" is not a plain name',
+    );
+    await expect(lastWritten(store, 'sync_runs', 'max(finished_at)')).rejects.toThrow('column "max(finished_at)"');
   });
 });

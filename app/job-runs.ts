@@ -116,61 +116,62 @@ export async function latestJobRuns(store: Store, asOf?: Date): Promise<Map<Reco
   return out;
 }
 
-/** The latest instant in a one-row answer `{ at, n }` (epoch ms and how many rows it was taken over), or undefined. */
-async function latestInstant(store: Store, query: string, asOf: Date | undefined): Promise<Date | undefined> {
-  const rs = await store.client.query({ query, query_params: { as_of: asOfParam(asOf) }, format: 'JSONEachRow' });
-  const [row] = await rs.json<{ at: Num; n: Num }>();
+/** Where a table's column may be read by lastWritten: a plain name (table, column) or a condition on its rows. */
+export interface WrittenFilter {
+  /** A condition the rows must meet, in SQL (written by this module, never from input). */
+  where?: string;
+  /** Only instants at or before it (default: every row). */
+  asOf?: Date;
+}
+
+const NAME = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The latest instant in `table`'s `column` (a DateTime64, Nullable or not: nulls are passed over), over
+ * the rows that meet `filter.where` and are no later than `filter.asOf`; undefined when there is none.
+ */
+export async function lastWritten(store: Store, table: string, column: string, filter: WrittenFilter = {}): Promise<Date | undefined> {
+  for (const [what, name] of [
+    ['table', table],
+    ['column', column],
+  ] as const) {
+    if (!NAME.test(name)) throw new Error(`lastWritten: ${what} ${JSON.stringify(name)} is not a plain name (${NAME.source})`);
+  }
+  const rs = await store.client.query({
+    query: `SELECT toUnixTimestamp64Milli(max(${column})) AS at, count(${column}) AS n FROM ${table}
+            WHERE (${filter.where ?? '1'}) AND (${AS_OF} IS NULL OR ${column} <= ${AS_OF})`,
+    query_params: { as_of: asOfParam(filter.asOf) },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ at: Num | null; n: Num }>();
   return row === undefined || Number(row.n) === 0 ? undefined : new Date(Number(row.at));
 }
 
+const latest = (...instants: Array<Date | undefined>): Date | undefined =>
+  instants.reduce<Date | undefined>((a, b) => (b !== undefined && (a === undefined || b.getTime() > a.getTime()) ? b : a), undefined);
+
 /** What the pulls wrote: the end of the latest stream pull that ended well. */
 const lastPulled = (store: Store, asOf?: Date): Promise<Date | undefined> =>
-  latestInstant(
-    store,
-    `SELECT toUnixTimestamp64Milli(max(finished_at)) AS at, count() AS n FROM sync_runs
-     WHERE status = 'ok' AND (${AS_OF} IS NULL OR finished_at <= ${AS_OF})`,
-    asOf,
-  );
+  lastWritten(store, 'sync_runs', 'finished_at', { where: `status = 'ok'`, asOf });
 
 /** What the metrics runs recorded themselves: the end of the latest one that ended well. */
 const lastMetricsRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
-  latestInstant(
-    store,
-    `SELECT toUnixTimestamp64Milli(max(finished_at)) AS at, count() AS n FROM metric_runs
-     WHERE status = 'ok' AND (${AS_OF} IS NULL OR finished_at <= ${AS_OF})`,
-    asOf,
-  );
+  lastWritten(store, 'metric_runs', 'finished_at', { where: `status = 'ok'`, asOf });
 
 /** What the stall detector wrote: the latest instant it saw a link stalled, or resolved an alert. */
-const lastStallRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
-  latestInstant(
-    store,
-    `SELECT toUnixTimestamp64Milli(max(t)) AS at, count() AS n FROM
-     (
-         SELECT last_seen_at AS t FROM stall_alerts
-         UNION ALL SELECT assumeNotNull(resolved_at) FROM stall_alerts WHERE resolved_at IS NOT NULL
-     )
-     WHERE ${AS_OF} IS NULL OR t <= ${AS_OF}`,
-    asOf,
+const lastStallRun = async (store: Store, asOf?: Date): Promise<Date | undefined> =>
+  latest(
+    await lastWritten(store, 'stall_alerts', 'last_seen_at', { asOf }),
+    await lastWritten(store, 'stall_alerts', 'resolved_at', { asOf }),
   );
 
 /** What the forecast runs wrote: the latest run in milestone_forecasts. */
 const lastForecastRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
-  latestInstant(
-    store,
-    `SELECT toUnixTimestamp64Milli(max(computed_at)) AS at, count() AS n FROM milestone_forecasts
-     WHERE ${AS_OF} IS NULL OR computed_at <= ${AS_OF}`,
-    asOf,
-  );
+  lastWritten(store, 'milestone_forecasts', 'computed_at', { asOf });
 
 /** What the registers job wrote: the latest computation of register_rows. */
 const lastRegisterRun = (store: Store, asOf?: Date): Promise<Date | undefined> =>
-  latestInstant(
-    store,
-    `SELECT toUnixTimestamp64Milli(max(computed_at)) AS at, count() AS n FROM register_rows
-     WHERE ${AS_OF} IS NULL OR computed_at <= ${AS_OF}`,
-    asOf,
-  );
+  lastWritten(store, 'register_rows', 'computed_at', { asOf });
 
 /** The exported month written last into the export folder (by generated_at in its kpis.json), up to `asOf`. */
 export function lastExport(config: Pick<Config, 'export' | 'dataDir' | 'configPath'>, asOf?: Date): RunMark | undefined {
