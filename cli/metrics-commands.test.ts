@@ -183,6 +183,19 @@ describe('ptel metrics and ptel scopes', () => {
     expect(metricsListed.find((m) => m.id === 'throughput')).toMatchObject({ unit: 'count', periods: 'week' });
   });
 
+  it('csv has a header of the value columns and partial, in that order; json keeps the same keys in the same order', async () => {
+    const header = 'metric,scope_kind,scope_id,period_kind,period_start,value,numerator,denominator,sample_size,unit,partial';
+    const csv = await metrics('2026-12-10T09:30:00Z', ['show'], { format: 'csv', metric: 'change_failure_rate' });
+    expect(csv.code).toBe(0);
+    const [first, ...lines] = csv.out.trimEnd().split('\n');
+    expect(first).toBe(header);
+    expect(lines).toContain('change_failure_rate,org,org,month,2026-12-01,0.5,1,2,2,ratio,true');
+    const json = await metrics('2026-12-10T09:30:00Z', ['show'], { format: 'json', metric: 'change_failure_rate' });
+    const records = JSON.parse(json.out) as Array<Record<string, unknown>>;
+    expect(records.length).toBe(lines.length);
+    for (const r of records) expect(Object.keys(r).join(',')).toBe(header);
+  });
+
   it('refuses an unknown format, naming the formats', async () => {
     const r = await metrics('2026-12-10T09:30:00Z', ['show'], { format: 'yaml' });
     expect(r.code).toBe(2);

@@ -217,8 +217,8 @@ export interface ComputeResult {
   ms: number;
 }
 
-/** The columns of a metric value row, in metric_values, metric_value_history and metric_value_staging. */
-const VALUE_COLUMNS = [
+/** The columns of a metric value that say what was measured, in table order: what a listing of values prints. */
+export const PRINTED_VALUE_COLUMNS = [
   'metric',
   'scope_kind',
   'scope_id',
@@ -229,11 +229,10 @@ const VALUE_COLUMNS = [
   'denominator',
   'sample_size',
   'unit',
-  'definition_version',
-  'computed_at',
-  'version',
-  'is_deleted',
 ] as const;
+
+/** The columns of a metric value row, in metric_values, metric_value_history and metric_value_staging. */
+const VALUE_COLUMNS = [...PRINTED_VALUE_COLUMNS, 'definition_version', 'computed_at', 'version', 'is_deleted'] as const;
 const COLUMNS = VALUE_COLUMNS.join(', ');
 
 /**
