@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import type { Store } from '../infra/store/client.js';
-import { FORECAST_ORG, FORECAST_T, forecastRowCount, seedForecastScenario, storedCalibration } from '../test/support/forecasts.js';
+import {
+  FORECAST_ORG,
+  FORECAST_T,
+  FORECAST_T2,
+  forecastRowCount,
+  seedForecastScenario,
+  storedCalibration,
+} from '../test/support/forecasts.js';
 import { tempDir, testStore } from '../test/support/harness.js';
 import { runForecasts, type StoredForecast } from '../workers/forecast/job.js';
 import { runForecast, type ForecastRuntime } from './forecast-command.js';
@@ -28,10 +35,11 @@ const cells = (line: string): string[] => line.trim().split(/\s{2,}/);
 let store: Store;
 let stored: StoredForecast[];
 
-async function forecast(positionals: string[], values: Record<string, string | string[]> = {}) {
+/** Runs `ptel forecast` on the scenario's store at T, or on another store at another instant. */
+async function forecast(positionals: string[], values: Record<string, string | string[]> = {}, on?: { store: Store; now: Date }) {
   const out = collect();
   const err = collect();
-  const rt: ForecastRuntime = { store, clock: fixedClock(T), config, organisation: { org: ORG } };
+  const rt: ForecastRuntime = { store: on?.store ?? store, clock: fixedClock(on?.now ?? T), config, organisation: { org: ORG } };
   const code = await runForecast({ config, values, positionals, out: out.stream, err: err.stream }, (fn) => fn(rt));
   return { code, out: out.text(), err: err.text() };
 }
@@ -185,6 +193,160 @@ describe('ptel forecast show', () => {
       'CHK-1 is not a blocker of the milestone (its blockers: LED-2)',
     );
     expect((await forecast(['show', 'Nothing'])).err).toContain("no forecast of 'Nothing' stored");
+  });
+});
+
+describe('ptel forecast explain', () => {
+  it('prints the headline as show does, then the items behind each throughput week, the open items, growth and blockers', async () => {
+    const r = await forecast(['explain', 'Checkout', '2.0']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const shown = (await forecast(['show', 'Checkout 2.0'])).out.split('\n');
+    const lines = r.out.split('\n');
+    expect(lines.slice(0, 2)).toEqual(shown.slice(0, 2));
+    expect(lines[2]).toBe('the items as they stood at the run, 2026-03-16 12:00 UTC');
+    const at = (heading: string): number => lines.findIndex((l) => l.startsWith(heading));
+    const week = at('throughput:');
+    expect(lines[week]).toBe("throughput: 1.25 items/week, the milestone's own items done per week, oldest first");
+    expect(lines.slice(week + 1, week + 7).map(cells)).toEqual([
+      ['from', 'to', 'done', 'value', 'items'],
+      [expect.stringMatching(/^-+$/), expect.stringMatching(/^-+$/), '----', '-----', expect.stringMatching(/^-+$/)],
+      ['2026-02-16 12:00', '2026-02-23 12:00', '1', '1', 'CHK-1'],
+      ['2026-02-23 12:00', '2026-03-02 12:00', '1', '1', 'CHK-2'],
+      ['2026-03-02 12:00', '2026-03-09 12:00', '1', '1', 'CHK-3'],
+      ['2026-03-09 12:00', '2026-03-16 12:00', '2', '2', 'CHK-4 CHK-5'],
+    ]);
+    const left = at('remaining:');
+    expect(lines[left]).toBe('remaining: 4 open items');
+    expect(lines.slice(left + 1, left + 7).map(cells)).toEqual([
+      ['key', 'title', 'status', 'points', 'blocked by'],
+      expect.any(Array),
+      ['CHK-6', 'CHK-6 title', 'To Do', '-', '-'],
+      ['CHK-7', 'CHK-7 title', 'To Do', '-', '-'],
+      ['CHK-8', 'CHK-8 title', 'To Do', '-', 'LED-2'],
+      ['CHK-9', 'CHK-9 title', 'To Do', '-', '-'],
+    ]);
+    expect(lines.slice(at('growth:'), at('growth:') + 2)).toEqual([
+      'growth: 0 items/week over 6 weeks since the commit point (weekly, oldest first: 0 0 0 0 0 0)',
+      '  no item added or removed',
+    ]);
+    expect(lines.slice(at('blockers:'), at('blockers:') + 2)).toEqual([
+      'blockers:',
+      '  blocker LED-2 (ledger) "LED-2 title" holds CHK-8; finishes in 2 weeks; idle 0 business days',
+    ]);
+  });
+
+  it("on a team-share basis says that each week's value is the team's count times the share", async () => {
+    const lines = (await forecast(['explain', 'jira:version/2'])).out.split('\n');
+    expect(lines).toContain(
+      "throughput: 0.25 items/week, the team ledger's items done per week times the milestone's share of them (1): value = done x 1, oldest first",
+    );
+    expect(cells(lines.find((l) => l.includes('LED-1'))!)).toEqual(['2026-03-09 12:00', '2026-03-16 12:00', '1', '1', 'LED-1']);
+  });
+
+  it('gives the explanation as one JSON document, and as CSV rows', async () => {
+    const c = checkout();
+    const doc = JSON.parse((await forecast(['explain', 'Checkout 2.0'], { format: 'json' })).out) as Record<string, unknown> & {
+      throughput: { basis: string; share: number | null; weeks: Array<{ sample: number; value: number; items: Array<{ key: string }> }> };
+      remaining: Array<Record<string, unknown>>;
+    };
+    expect(doc).toMatchObject({
+      key: 'jira:version/1',
+      milestone: 'Checkout 2.0',
+      program: 'payments',
+      team: 'checkout',
+      runAt: T.toISOString(),
+      asOf: T.toISOString(),
+      forecast: { ok: true, committed: '2026-04-30', p50: c.p50, p85: c.p85, p95: c.p95, confidence: c.confidence, band: c.band },
+      growth: { samples: [0, 0, 0, 0, 0, 0], changes: [] },
+      differences: [],
+    });
+    expect(doc.throughput).toMatchObject({ basis: 'milestone', share: null });
+    expect(doc.throughput.weeks.map((w) => [w.sample, w.value, w.items.map((i) => i.key)])).toEqual([
+      [0, 1, ['CHK-1']],
+      [1, 1, ['CHK-2']],
+      [2, 1, ['CHK-3']],
+      [3, 2, ['CHK-4', 'CHK-5']],
+    ]);
+    expect(doc.remaining[2]).toEqual({
+      key: 'CHK-8',
+      title: 'CHK-8 title',
+      status: 'To Do',
+      category: 'todo',
+      points: null,
+      blockedBy: ['LED-2'],
+    });
+    expect(doc['blockers']).toEqual([
+      { blocker: 'LED-2', blockerTeam: 'ledger', blockerTitle: 'LED-2 title', blocked: ['CHK-8'], finishWeeks: [2], idleBusinessDays: 0 },
+    ]);
+
+    const csv = (await forecast(['explain', 'Checkout 2.0'], { format: 'csv' })).out.split('\r\n').filter((l) => l !== '');
+    expect(csv[0]).toBe('key,section,sample,from,to,value,item,title,status,points,blockedBy,blocks,at,change');
+    // Five done items, four open items, one blocker.
+    expect(csv.slice(1).map((l) => l.split(',')[1])).toEqual([
+      ...Array<string>(5).fill('throughput'),
+      ...Array<string>(4).fill('remaining'),
+      'blocker',
+    ]);
+    expect(csv).toContain('remaining:CHK-8,remaining,,,,,CHK-8,CHK-8 title,To Do,,LED-2,,,');
+  });
+
+  it('names a milestone it cannot find, and refuses a format it does not print', async () => {
+    expect(await forecast(['explain', 'Nothing'])).toMatchObject({
+      code: 2,
+      out: '',
+      err: "ptel forecast: no forecast of 'Nothing' stored by 2026-03-16T12:00:00.000Z; ptel forecast list names the milestones\n",
+    });
+    expect(await forecast(['explain'])).toMatchObject({
+      code: 2,
+      err: 'ptel forecast: explain which milestone? give its id (jira:version/10001) or its name\n',
+    });
+    expect((await forecast(['explain', 'Checkout 2.0'], { format: 'jsonl' })).err).toBe(
+      "ptel forecast: --format 'jsonl': explain prints table, json, csv\n",
+    );
+  });
+
+  describe('with a run a week later', () => {
+    let later: Store;
+    beforeAll(async () => {
+      later = await testStore();
+      await seedForecastScenario(later);
+      await runForecasts(later, config, T);
+      await runForecasts(later, config, FORECAST_T2);
+    });
+    afterAll(async () => {
+      await later.close();
+    });
+    const explainJson = async (values: Record<string, string>) =>
+      JSON.parse((await forecast(['explain', 'Checkout 2.0'], { ...values, format: 'json' }, { store: later, now: FORECAST_T2 })).out) as {
+        runAt: string;
+        throughput: { weeks: Array<{ items: Array<{ key: string }> }> };
+        remaining: Array<{ key: string; status: string }>;
+        growth: { changes: Array<{ key: string; change: string }> };
+      };
+
+    it('explains the latest run by now, and with --as-of the items as they stood then: an item done since is remaining', async () => {
+      const now = await explainJson({});
+      expect(now.runAt).toBe(FORECAST_T2.toISOString());
+      expect(now.throughput.weeks.at(-1)!.items.map((i) => i.key)).toEqual(['CHK-9']);
+      expect(now.remaining.map((r) => r.key)).not.toContain('CHK-9');
+      expect(now.growth.changes.map((g) => [g.key, g.change])).toEqual([
+        ['CHK-10', 'added'],
+        ['CHK-11', 'added'],
+      ]);
+
+      // Without --as-of, "now" is the runtime clock's: a run stored after it is not read.
+      const atT = JSON.parse((await forecast(['explain', 'Checkout 2.0'], { format: 'json' }, { store: later, now: T })).out) as {
+        runAt: string;
+      };
+      expect(atT.runAt).toBe(T.toISOString());
+
+      const then = await explainJson({ 'as-of': '2026-03-17' });
+      expect(then.runAt).toBe(T.toISOString());
+      expect(then.remaining.find((r) => r.key === 'CHK-9')).toEqual(expect.objectContaining({ status: 'To Do' }));
+      expect(then.throughput.weeks.flatMap((w) => w.items.map((i) => i.key))).not.toContain('CHK-9');
+      expect(then.growth.changes).toEqual([]);
+    });
   });
 });
 

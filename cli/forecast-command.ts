@@ -7,7 +7,8 @@ import { programConfidence, type ProgramConfidence } from '../workers/forecast/c
 import { forecastWhatIf } from '../workers/forecast/engine.js';
 import { readTeamThroughput } from '../workers/forecast/inputs.js';
 import { forecastHistory, forecastSettings, planForecasts, readForecasts, type StoredForecast } from '../workers/forecast/job.js';
-import type { Forecast, ForecastInputs, WhatIf } from '../workers/forecast/types.js';
+import { explainForecast, type ForecastExplanation } from '../workers/forecast/explain.js';
+import type { BlockedItems, Forecast, ForecastInputs, WhatIf } from '../workers/forecast/types.js';
 import { metricParams } from '../workers/metrics/engine.js';
 import { col, type RegisterRow } from '../workers/registers/types.js';
 import { withStore, type Command, type CommandContext } from './command.js';
@@ -134,16 +135,18 @@ function inputLines(i: ForecastInputs): string[] {
     `throughput: ${short(mean(i.throughput))} items/week (${i.throughputBasis}${i.teams.length > 0 ? `: ${i.teams.join(', ')}` : ''}; weekly, oldest first: ${i.throughput.map(short).join(' ')})`,
     `growth: ${i.growth.length === 0 ? 'none measured' : `${short(mean(i.growth))} items/week over ${i.growth.length} weeks`}`,
   ];
-  for (const b of i.blockers) {
-    const finish =
-      b.finishWeeks.length === 1
-        ? `${short(b.finishWeeks[0]!)} weeks`
-        : `its milestone's forecast (median ${short([...b.finishWeeks].sort((x, y) => x - y)[Math.floor(b.finishWeeks.length / 2)]!)} weeks)`;
-    lines.push(
-      `blocker ${b.blocker} (${b.blockerTeam || 'no team'}) "${b.blockerTitle}" holds ${b.blocked.join(', ')}; finishes in ${finish}; idle ${b.idleBusinessDays} business days`,
-    );
-  }
+  for (const b of i.blockers) lines.push(blockerLine(b));
   return lines;
+}
+
+/** When a blocker finishes as the forecast used it: in a fixed number of weeks, or on its milestone's forecast. */
+const finishWeeks = (b: BlockedItems): number =>
+  b.finishWeeks.length === 1 ? b.finishWeeks[0]! : [...b.finishWeeks].sort((x, y) => x - y)[Math.floor(b.finishWeeks.length / 2)]!;
+
+function blockerLine(b: BlockedItems): string {
+  const finish =
+    b.finishWeeks.length === 1 ? `${short(finishWeeks(b))} weeks` : `its milestone's forecast (median ${short(finishWeeks(b))} weeks)`;
+  return `blocker ${b.blocker} (${b.blockerTeam || 'no team'}) "${b.blockerTitle}" holds ${b.blocked.join(', ')}; finishes in ${finish}; idle ${b.idleBusinessDays} business days`;
 }
 
 function fanLine(f: Pick<StoredForecast, 'ok' | 'reason' | 'committed' | 'p50' | 'p85' | 'p95' | 'confidence' | 'band'>): string {
@@ -189,9 +192,13 @@ function whatIfOf(ctx: CommandContext): { whatIf: WhatIf; addTeam?: string; any:
   return { whatIf, ...(addTeam !== undefined ? { addTeam } : {}), any: Object.keys(whatIf).length > 0 || addTeam !== undefined };
 }
 
-async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf: Date | undefined): Promise<number> {
-  const parsed = whatIfOf(ctx);
-  if (typeof parsed === 'string') return fail(ctx, parsed);
+/** The one milestone's forecast of the latest run by `asOf` (by id or name), or the exit code after saying why there is none. */
+async function oneForecast(
+  ctx: CommandContext,
+  rt: ForecastRuntime,
+  name: string,
+  asOf: Date | undefined,
+): Promise<StoredForecast | number> {
   const { forecasts } = await readForecasts(rt.store, { milestone: name, ...(asOf !== undefined ? { asOf } : {}) });
   if (forecasts.length === 0)
     return fail(
@@ -203,11 +210,23 @@ async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf
       ctx,
       `'${name}' names ${forecasts.length} milestones: ${forecasts.map((f) => `${f.source}:${f.milestoneId}`).join(', ')}; give one id`,
     );
-  const f = forecasts[0]!;
+  return forecasts[0]!;
+}
+
+/** A stored forecast's first lines: the milestone, its owners and run, then its fan of dates. */
+const headline = (f: StoredForecast): string[] => [
+  `${f.name} (${f.source}:${f.milestoneId}), program ${dash(f.program)}, team ${dash(f.team)}; forecast of ${when(f.runAt)}`,
+  `  ${fanLine(f)}`,
+];
+
+async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf: Date | undefined): Promise<number> {
+  const parsed = whatIfOf(ctx);
+  if (typeof parsed === 'string') return fail(ctx, parsed);
+  const f = await oneForecast(ctx, rt, name, asOf);
+  if (typeof f === 'number') return f;
   const key = `${f.source}:${f.milestoneId}`;
   const out = (s: string): boolean => ctx.out.write(`${s}\n`);
-  out(`${f.name} (${key}), program ${dash(f.program)}, team ${dash(f.team)}; forecast of ${when(f.runAt)}`);
-  out(`  ${fanLine(f)}`);
+  for (const l of headline(f)) out(l);
   out('inputs:');
   for (const l of inputLines(f.inputs)) out(`  ${l}`);
   if (f.drivers.length > 0) {
@@ -277,11 +296,168 @@ async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf
   return 0;
 }
 
-/** `ptel forecast list|show|backtest`. */
+const EXPLAIN_FORMATS: readonly Format[] = ['table', 'json', 'csv'];
+
+const EXPLAIN_COLUMNS = [
+  col('section', 'section', 'text'),
+  col('sample', 'sample', 'count'),
+  col('from', 'from', 'time'),
+  col('to', 'to', 'time'),
+  col('value', 'value', 'count'),
+  col('item', 'item', 'text'),
+  col('title', 'title', 'title'),
+  col('status', 'status', 'text'),
+  col('points', 'points', 'count'),
+  col('blockedBy', 'blocked by', 'list'),
+  col('blocks', 'blocks', 'list'),
+  col('at', 'at', 'time'),
+  col('change', 'change', 'text'),
+];
+
+/**
+ * The explanation as CSV rows: each throughput week's done items (a week with none as one row without an
+ * item; value is the week's sample), each remaining item, each scope change, each blocker (value: the
+ * weeks until it finishes as used, the median of its milestone's trials when it has them).
+ */
+function explainRows(e: ForecastExplanation): RegisterRow[] {
+  const blank = Object.fromEntries(EXPLAIN_COLUMNS.map((c) => [c.key, c.kind === 'list' ? [] : null])) as RegisterRow;
+  const rows: RegisterRow[] = [];
+  for (const w of e.throughput.weeks) {
+    const base = { ...blank, section: 'throughput', sample: w.sample, from: w.from, to: w.to, value: w.value };
+    if (w.items.length === 0) rows.push({ ...base, key: `throughput:${w.sample}` });
+    for (const i of w.items) rows.push({ ...base, key: `throughput:${w.sample}:${i.key}`, item: i.key, at: i.doneAt });
+  }
+  for (const r of e.remaining)
+    rows.push({
+      ...blank,
+      key: `remaining:${r.key}`,
+      section: 'remaining',
+      item: r.key,
+      title: r.title,
+      status: r.status,
+      points: r.points,
+      blockedBy: r.blockedBy,
+    });
+  for (const g of e.growth.changes)
+    rows.push({ ...blank, key: `growth:${g.key}:${g.at}`, section: 'growth', sample: g.sample, item: g.key, at: g.at, change: g.change });
+  for (const b of e.blockers)
+    rows.push({
+      ...blank,
+      key: `blocker:${b.blocker}`,
+      section: 'blocker',
+      item: b.blocker,
+      title: b.blockerTitle,
+      value: finishWeeks(b),
+      blocks: b.blocked,
+    });
+  return rows;
+}
+
+/** An ISO instant as 'YYYY-MM-DD hh:mm' (UTC). */
+const minute = (isoInstant: string): string => isoInstant.slice(0, 16).replace('T', ' ');
+
+/** The explanation as text: the headline, then each input with the items behind it. */
+function printExplanation(ctx: Pick<CommandContext, 'out'>, f: StoredForecast, e: ForecastExplanation): void {
+  const out = (s: string): boolean => ctx.out.write(`${s}\n`);
+  for (const l of headline(f)) out(l);
+  out(`the items as they stood at the run, ${when(e.asOf)}`);
+  if (e.differences.length > 0) {
+    out('the store now reads differently at that instant (events stored after the run, or settings changed since):');
+    for (const d of e.differences) out(`  - ${d}`);
+  }
+
+  const t = e.throughput;
+  const weekly = t.weeks.map((w) => w.value);
+  out('');
+  if (t.basis === 'milestone') {
+    out(`throughput: ${short(mean(weekly))} items/week, the milestone's own items done per week, oldest first`);
+  } else {
+    const team = t.teams.length > 0 ? `team ${t.teams.join(', ')}` : 'team';
+    out(
+      `throughput: ${short(mean(weekly))} items/week, the ${team}'s items done per week times the milestone's share of them` +
+        (t.share === null ? ' (none done in the window: every week 0)' : ` (${short(t.share)}): value = done x ${short(t.share)}`) +
+        ', oldest first',
+    );
+  }
+  printTable(
+    ctx.out,
+    ['from', 'to', 'done', 'value', 'items'],
+    t.weeks.map((w) => [minute(w.from), minute(w.to), String(w.items.length), short(w.value), w.items.map((i) => i.key).join(' ') || '-']),
+  );
+
+  const i = f.inputs;
+  out('');
+  out(
+    `remaining: ${i.remainingItems} open item${i.remainingItems === 1 ? '' : 's'}${i.remainingPoints === null ? '' : ` (${short(i.remainingPoints)} points)`}`,
+  );
+  if (e.remaining.length > 0)
+    printTable(
+      ctx.out,
+      ['key', 'title', 'status', 'points', 'blocked by'],
+      e.remaining.map((r) => [r.key, dash(r.title), dash(r.status), dash(r.points), r.blockedBy.join(' ') || '-']),
+    );
+
+  out('');
+  const g = e.growth;
+  const since = `${g.samples.length} week${g.samples.length === 1 ? '' : 's'} since the commit point`;
+  if (g.samples.length === 0) out('growth: none measured (no whole week since the commit point)');
+  else out(`growth: ${short(mean(g.samples))} items/week over ${since} (weekly, oldest first: ${g.samples.map(short).join(' ')})`);
+  if (g.changes.length === 0) {
+    if (g.samples.length > 0) out('  no item added or removed');
+  } else
+    printTable(
+      ctx.out,
+      ['at', 'change', 'key'],
+      g.changes.map((c) => [minute(c.at), c.change, c.key]),
+    );
+
+  out('');
+  if (e.blockers.length === 0) out('blockers: none');
+  else {
+    out('blockers:');
+    for (const b of e.blockers) out(`  ${blockerLine(b)}`);
+  }
+}
+
+async function explain(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf: Date, format: Format): Promise<number> {
+  const f = await oneForecast(ctx, rt, name, asOf);
+  if (typeof f === 'number') return f;
+  const e = await explainForecast(rt.store, rt.config, f);
+  if (format === 'json') {
+    const { key, ...rest } = e;
+    const doc = {
+      key,
+      milestone: f.name,
+      program: f.program,
+      team: f.team,
+      runAt: f.runAt,
+      forecast: {
+        ok: f.ok,
+        reason: f.reason,
+        committed: f.committed,
+        p50: f.p50,
+        p85: f.p85,
+        p95: f.p95,
+        confidence: f.confidence,
+        band: f.band,
+        fan: fanLine(f),
+      },
+      ...rest,
+    };
+    ctx.out.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else if (format === 'csv') ctx.out.write(registerCsv(EXPLAIN_COLUMNS, explainRows(e)));
+  else printExplanation(ctx, f, e);
+  return 0;
+}
+
+/** `ptel forecast list|show|explain|backtest`. */
 export async function runForecast(ctx: CommandContext, open: OpenForecastRuntime = (fn) => withStore(ctx.config, fn)): Promise<number> {
   const sub = ctx.positionals[0];
-  if (sub !== 'list' && sub !== 'show' && sub !== 'backtest')
-    return fail(ctx, `${sub === undefined ? 'list, show or backtest?' : `no subcommand '${sub}';`} use list, show MILESTONE or backtest`);
+  if (sub !== 'list' && sub !== 'show' && sub !== 'explain' && sub !== 'backtest')
+    return fail(
+      ctx,
+      `${sub === undefined ? 'list, show, explain or backtest?' : `no subcommand '${sub}';`} use list, show MILESTONE, explain MILESTONE or backtest`,
+    );
   const format = (option(ctx, 'format') ?? 'table') as Format;
   if (!FORMATS.includes(format)) return fail(ctx, `--format '${format}': expected ${FORMATS.join(', ')}`);
   if (sub === 'backtest') return runBacktest(ctx, open, format);
@@ -289,10 +465,12 @@ export async function runForecast(ctx: CommandContext, open: OpenForecastRuntime
   if (asOf === null) return 2;
   const program = option(ctx, 'program');
   const team = option(ctx, 'team');
-  if (sub === 'show') {
+  if (sub === 'show' || sub === 'explain') {
     const name = ctx.positionals.slice(1).join(' ');
-    if (name === '') return fail(ctx, 'show which milestone? give its id (jira:version/10001) or its name');
-    return open((rt) => show(ctx, rt, name, asOf));
+    if (name === '') return fail(ctx, `${sub} which milestone? give its id (jira:version/10001) or its name`);
+    if (sub === 'show') return open((rt) => show(ctx, rt, name, asOf));
+    if (!EXPLAIN_FORMATS.includes(format)) return fail(ctx, `--format '${format}': explain prints ${EXPLAIN_FORMATS.join(', ')}`);
+    return open((rt) => explain(ctx, rt, name, asOf ?? rt.clock.date(), format));
   }
   return open(async (rt) => {
     for (const [kind, n] of [
@@ -439,17 +617,21 @@ export const FORECAST_COMMANDS: Record<string, Command> = {
   forecast: {
     summary: 'milestone forecasts: when each open milestone will be done (P50, P85, P95) and the chance it meets its date',
     usage: [
-      'usage: ptel forecast list [options] | ptel forecast show MILESTONE [what-ifs] | ptel forecast backtest --from DATE --to DATE [options]',
+      'usage: ptel forecast list [options] | ptel forecast show MILESTONE [what-ifs] | ptel forecast explain MILESTONE [options]',
+      '       ptel forecast backtest --from DATE --to DATE [options]',
       "  list            each program's confidence (the lowest among its milestones due in the next 90 days, and the milestone",
       '                  that sets it), then each open milestone: committed date, P50, P85, P95, confidence and band, or why there is no number',
       '  show MILESTONE  one milestone (its id or name): the fan of dates, its inputs, drivers, critical path and history',
+      '  explain MILESTONE  the items behind one forecast, as they stood at its run: the items done in each throughput week',
+      '                  (with its date range and value), the open items left (title, status, points, blockers), the items',
+      '                  added or removed since the commit point, and the blockers with their finish as used',
       '  backtest        forecast every milestone again as of each past Monday with what was known then, score the forecasts',
       '                  against what happened (done by P85, Brier score, P50 error) per org, program and throughput basis, and store it',
       'options:',
       '  --program ID      list (or backtest) only this program',
       '  --team ID         list only this team',
-      '  --as-of INSTANT   the forecasts of the latest run by then (ISO 8601: 2026-11-30 or 2026-11-30T17:00:00Z)',
-      '  --format FORMAT   list or backtest as table (default), json (one document), csv, or jsonl (one row per line)',
+      '  --as-of INSTANT   the forecasts of the latest run by then (ISO 8601: 2026-11-30 or 2026-11-30T17:00:00Z); explain: by now if not given',
+      '  --format FORMAT   list or backtest as table (default), json (one document), csv, or jsonl (one row per line); explain as table, json or csv',
       '  --from DATE       backtest: the first day whose Monday is a week start (2026-01-05)',
       '  --to DATE         backtest: the last day whose Monday is a week start (both included; only Mondays before now)',
       'what-ifs on show, forecast beside the current one and written nowhere:',
