@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../infra/config/load.js';
+import { benchBacktest } from './backtest.js';
 import { benchForecast } from './forecast.js';
 import { benchMetrics } from './metrics.js';
 import { benchModel } from './model.js';
@@ -16,12 +17,15 @@ const USAGE = [
   '       npm run bench -- model [--events N] [--commits N] [--repos N]',
   '       npm run bench -- metrics [--teams N] [--years N] [--scale X]',
   '       npm run bench -- forecast [--milestones N] [--trials N]',
+  '       npm run bench -- forecast-backtest [--teams N] [--years N] [--scale X] [--trials N]',
   '       npm run bench -- all        pipeline, connectors and model in turn',
   'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
   'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
   'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
   'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric.',
   "forecast: milestone forecasts on one core (default 1,000 milestones x 10,000 trials) against the core's measured draw rate.",
+  'forecast-backtest: a seeded organisation (default 10 teams, 2 years) backtested from every Monday of its history, with its',
+  '  calibration, the time per as-of point against one scan of the work items, and the time per store query.',
   'Every command takes --config FILE.',
 ].join('\n');
 
@@ -92,13 +96,23 @@ async function main(argv: string[]): Promise<number> {
       case 'forecast':
         benchForecast({ out, milestones: number('milestones', 1_000), trials: number('trials', 10_000) });
         return 0;
+      case 'forecast-backtest':
+        await benchBacktest({
+          config,
+          out,
+          teams: number('teams', 10),
+          years: number('years', 2),
+          scale: number('scale', 1),
+          ...(values.trials === undefined ? {} : { trials: number('trials', 0) }),
+        });
+        return 0;
       case 'all':
         await pipeline();
         await benchConnectors(out);
         await model();
         return 0;
       default:
-        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics, forecast or all`);
+        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics, forecast, forecast-backtest or all`);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
