@@ -1,14 +1,36 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { generateDemoOrg } from '../../connectors/demo/generator.js';
+import { systemClock } from '../../infra/clock.js';
 import { openStore } from '../../infra/store/client.js';
+import type { StoredForecast } from '../../workers/forecast/job.js';
 import { startGithubFake, type FakeGithub } from '../fakes/github.js';
 import { startGitlabFake, type GitlabFake } from '../fakes/gitlab.js';
-import { startJiraFake, type JiraFake } from '../fakes/jira.js';
+import { startJiraFake, type JiraFake, type Json } from '../fakes/jira.js';
 import { startPagerdutyFake, type FakePagerduty } from '../fakes/pagerduty.js';
 import { queryRows, runCli, tempDir } from '../support/harness.js';
+
+/** `ptel forecast list --format json`: a row per milestone, its confidence rounded, the reason null with a number. */
+interface ForecastList {
+  runAt: string;
+  rows: Array<
+    Pick<StoredForecast, 'program' | 'team' | 'committed' | 'p50' | 'p85' | 'p95' | 'confidence' | 'band'> & {
+      key: string;
+      milestone: string;
+      reason: string | null;
+    }
+  >;
+}
+
+const asRecord = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
+const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+const asList = (v: unknown): Json[] => (Array.isArray(v) ? v.map(asRecord) : []);
+const fieldsOf = (issue: Json): Json => asRecord(issue['fields']);
+const statusCategory = (fields: Json): string => text(asRecord(asRecord(fields['status'])['statusCategory'])['key']);
+
+const DAY_MS = 86_400_000;
 
 /**
  * The main job with real connectors: GitHub, Jira, PagerDuty and GitLab fake APIs stand in for the
@@ -32,7 +54,9 @@ describe('the main job with configured sources', () => {
 
   beforeAll(async () => {
     github = await startGithubFake({ token: 'gh-e2e-token' });
-    jira = await startJiraFake({ token: 'jira-test-token' });
+    // The CLI runs on the system clock: Jira's demo data ends at the start of today, so its forecasts are
+    // made just after the last activity pulled, whatever the date the suite runs on.
+    jira = await startJiraFake({ token: 'jira-test-token', demo: { now: new Date(Math.floor(systemClock.now() / DAY_MS) * DAY_MS) } });
     pagerduty = await startPagerdutyFake({ token: 'pd-e2e-token' });
     gitlab = await startGitlabFake({ token: 'gl-e2e-token' });
     dir = tempDir('ptel-e2e-');
@@ -104,6 +128,115 @@ describe('the main job with configured sources', () => {
     const again = await ptel('sync');
     expect(again.status, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^0 records from \d+ requests; (\d+) of \1 streams ok; stored$/m);
+  });
+
+  it('forecasts the open Jira versions and epics it pulled: numbers, drivers, and why a milestone has none', async () => {
+    // What the fake Jira serves open: versions neither released nor archived, epics not done; with their items.
+    const open = new Map<string, { name: string; committed: string | null; openItems: string[]; items: number }>();
+    const issues = [...jira.data.issues.values()].map((i) => ({ id: text(i['id']), key: text(i['key']), f: fieldsOf(i) }));
+    const milestone = (name: string, committed: unknown, inIt: (f: Json) => boolean) => {
+      const items = issues.filter((i) => inIt(i.f));
+      return {
+        name,
+        committed: typeof committed === 'string' ? committed : null,
+        openItems: items.filter((i) => statusCategory(i.f) !== 'done').map((i) => i.key),
+        items: items.length,
+      };
+    };
+    for (const v of [...jira.data.versions.values()].flat()) {
+      if (v['released'] === true || v['archived'] === true) continue;
+      const id = text(v['id']);
+      const inVersion = (f: Json): boolean => asList(f['fixVersions']).some((x) => text(x['id']) === id);
+      open.set(`jira:version/${id}`, milestone(text(v['name']), v['releaseDate'], inVersion));
+    }
+    for (const e of issues) {
+      if (text(asRecord(e.f['issuetype'])['name']) !== 'Epic' || statusCategory(e.f) === 'done') continue;
+      open.set(
+        `jira:epic/${e.id}`,
+        milestone(text(e.f['summary']), e.f['duedate'], (f) => text(asRecord(f['parent'])['id']) === e.id),
+      );
+    }
+    const openKeys = [...open.keys()].sort();
+    expect(openKeys.length).toBeGreaterThan(0);
+
+    const listed = await ptel('forecast', 'list', '--format', 'json');
+    expect(listed.status, listed.stderr).toBe(0);
+    const first = JSON.parse(listed.stdout) as ForecastList;
+    // One forecast per open milestone pulled, under its Jira name and committed date.
+    expect(first.rows.map((r) => r.key).sort()).toEqual(openKeys);
+    for (const r of first.rows) expect([r.milestone, r.committed], r.key).toEqual([open.get(r.key)!.name, open.get(r.key)!.committed]);
+    const day = first.runAt.slice(0, 10);
+    const numbered = first.rows.filter((r) => r.reason === null);
+    expect(numbered.length, JSON.stringify(first.rows)).toBeGreaterThan(0);
+    for (const r of numbered) {
+      expect(day <= r.p50! && r.p50! <= r.p85! && r.p85! <= r.p95!, `${r.key}: ${day} ${r.p50} ${r.p85} ${r.p95}`).toBe(true);
+      if (r.committed === null) {
+        expect([r.confidence, r.band], r.key).toEqual([null, null]);
+        continue;
+      }
+      const c = r.confidence!;
+      expect(c >= 0 && c <= 1, `${r.key}: ${c}`).toBe(true);
+      expect(r.band, r.key).toBe(c >= 0.8 ? 'on track' : c >= 0.5 ? 'at risk' : 'off track');
+      // The confidence agrees with the dates: none done by a date already past, under half before the P50, most by the P85.
+      if (r.committed < day) expect(c, r.key).toBe(0);
+      if (r.committed < r.p50!) expect(c, r.key).toBeLessThan(0.5);
+      if (r.committed >= r.p85!) expect(c, r.key).toBeGreaterThanOrEqual(0.85);
+    }
+    for (const r of first.rows.filter((x) => x.reason !== null)) {
+      expect([r.p50, r.p85, r.p95, r.confidence, r.band], r.key).toEqual([null, null, null, null, null]);
+      expect(r.reason, r.key).not.toBe('');
+    }
+
+    // One milestone shown: its fan of dates, the pulled items left in it, and the drivers.
+    const one = numbered[0]!;
+    const shown = await ptel('forecast', 'show', one.milestone);
+    expect(shown.status, shown.stderr).toBe(0);
+    const lines = shown.stdout.split('\n');
+    const runMinute = `${first.runAt.slice(0, 16).replace('T', ' ')} UTC`;
+    expect(lines[0]).toBe(`${one.milestone} (${one.key}), program ${one.program}, team ${one.team}; forecast of ${runMinute}`);
+    expect(lines[1]).toContain(`P50 ${one.p50}  P85 ${one.p85}  P95 ${one.p95}`);
+    const left = open.get(one.key)!.openItems;
+    expect(shown.stdout).toContain(`remaining: ${left.length} open items`);
+    expect(lines).toContain('drivers:');
+    const drivers = lines.slice(
+      lines.indexOf('drivers:') + 1,
+      lines.findIndex((l) => l.startsWith('critical path:')),
+    );
+    expect(drivers.length).toBeGreaterThan(0);
+    for (const d of drivers) expect(d).toMatch(/^ {2}- \S/);
+    // the items behind the remaining scope are the open issues Jira has in the milestone
+    const explained = await ptel('forecast', 'explain', one.key, '--format', 'json');
+    expect(explained.status, explained.stderr).toBe(0);
+    const remaining = (JSON.parse(explained.stdout) as { remaining: Array<{ key: string }> }).remaining.map((r) => r.key);
+    expect(remaining.sort()).toEqual([...left].sort());
+
+    // Asked for more history than the pulled data holds, each milestone says why it has no number.
+    const strict = path.join(dir, 'ptel-strict.yaml');
+    const settings = parse(readFileSync(configFile, 'utf8')) as object;
+    writeFileSync(strict, stringify({ ...settings, metrics: { forecast: { minDoneItems: 1000 } } }));
+    const again = await runCli(['run', '--once', '--config', strict], { env, cwd: dir });
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    const second = JSON.parse((await ptel('forecast', 'list', '--format', 'json')).stdout) as ForecastList;
+    expect(second.runAt > first.runAt).toBe(true);
+    expect(second.rows.map((r) => r.key).sort()).toEqual(openKeys);
+    for (const r of second.rows) {
+      expect([r.p50, r.p85, r.p95, r.confidence, r.band], r.key).toEqual([null, null, null, null, null]);
+      // A milestone with no item at all has no team to take a pace from; the others count the pulled done items.
+      if (open.get(r.key)!.items === 0) {
+        expect(r.reason, r.key).not.toBe('');
+        continue;
+      }
+      const why = /^(\d+) done items and (\d+) weeks of history; a forecast needs 1000 and 6$/.exec(r.reason ?? '');
+      expect(why, `${r.key}: ${r.reason}`).not.toBeNull();
+      expect(Number(why![1]), r.key).toBeGreaterThan(0);
+      expect(Number(why![2]), r.key).toBeGreaterThanOrEqual(1);
+      expect(Number(why![2]), r.key).toBeLessThanOrEqual(12);
+    }
+    const whyNot = await ptel('forecast', 'show', one.milestone);
+    expect(whyNot.stdout.split('\n')[1]).toBe(`  no number: ${second.rows.find((r) => r.key === one.key)!.reason}`);
+    // the earlier run is kept: as of its instant the milestone has its numbers
+    const before = JSON.parse((await ptel('forecast', 'list', '--format', 'json', '--as-of', first.runAt)).stdout) as ForecastList;
+    expect(before.rows.find((r) => r.key === one.key)).toEqual(one);
   });
 
   it('leaves what a sync pulled stored in embedded mode, with no normalizer running', async () => {
