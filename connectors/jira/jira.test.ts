@@ -133,6 +133,11 @@ describe('jira pull', () => {
     expect(env.fake.requests.byPath.get(`/rest/api/3/issue/${str(long['id'])}/changelog`)).toBe(1);
     // Records carry the vendor's object and the pull's connector name.
     expect(event.connector).toBe('jira/issues');
+    // A version carries the key of the project it was listed under, which Jira's object names by id only.
+    const [p0] = env.projects as [string];
+    const listed = env.fake.data.versions.get(p0)![0]!;
+    const versionEvent = events.find((e) => e.subject === subjects.jiraVersion(env.site, str(listed['id'])))!;
+    expect(versionEvent.data).toEqual({ ...listed, projectKey: p0 });
     expect((event.data as Json)['key']).toBe(long['key']);
     // Issues, versions and sprints per scope, and one id listing per project for deletions.
     const results2 = Object.fromEntries(results.map((r) => [`${r.stream}/${r.scope}`, r.records]));

@@ -706,6 +706,12 @@ describe('jira.version and jira.sprint', () => {
       state: 'archived',
       url: `https://${SITE}/projects/PAY/versions/10100`,
     });
+    // A pulled version carries the key of the project it was listed under: the same owner.
+    const pulled = rowsOf(
+      mappedOk(eventsOf([versionRecord(SITE, v, { ...v, projectKey: 'PAY' }, observed)], 'jira/versions'), ctx),
+      'milestones',
+    );
+    expect(pulled[0]).toMatchObject({ project: 'PAY', team: 'payments', program: 'money' });
   });
 
   it('maps a sprint to a milestone and a snapshot of its end date, the same from the REST object and the delivery', () => {

@@ -220,7 +220,8 @@ const versions: Stream<JiraClient> = {
       for (const v of page.values) {
         const h = versionHash(v);
         now.set(v.id, h);
-        if (seen.get(v.id) !== h) records.push(versionRecord(client.site, v, v, observedAt));
+        // Jira's version names its project by id only; the key it was listed under lets the mapper give it its team.
+        if (seen.get(v.id) !== h) records.push(versionRecord(client.site, v, { ...v, projectKey: project }, observedAt));
       }
       startAt += page.values.length;
       const done = page.isLast === true || page.values.length === 0 || (page.total !== undefined && startAt >= page.total);
