@@ -24,7 +24,7 @@ const USAGE = [
   'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
   'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric.',
   "forecast: milestone forecasts on one core (default 1,000 milestones x 10,000 trials) against the core's measured draw rate.",
-  'forecast-backtest: a seeded organisation (default 10 teams, 2 years) backtested from every Monday of its history, with its',
+  'forecast-backtest: a seeded organisation (default 25 teams, 2 years) backtested from every Monday of its history, with its',
   '  calibration, the time per as-of point against one scan of the work items, and the time per store query.',
   'Every command takes --config FILE.',
 ].join('\n');
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
         await benchBacktest({
           config,
           out,
-          teams: number('teams', 10),
+          teams: number('teams', 25),
           years: number('years', 2),
           scale: number('scale', 1),
           ...(values.trials === undefined ? {} : { trials: number('trials', 0) }),
