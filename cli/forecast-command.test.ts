@@ -415,7 +415,14 @@ describe('ptel forecast backtest', () => {
         .trimEnd()
         .split('\n')
         .map((l) => (JSON.parse(l) as { key: string }).key),
-    ).toEqual(['org:org:all', 'org:org:milestone', 'org:org:team share', 'program:payments:all', 'program:payments:milestone']);
+    ).toEqual([
+      'org:org:all',
+      'org:org:milestone',
+      'org:org:team share',
+      'org:org:cadence',
+      'program:payments:all',
+      'program:payments:milestone',
+    ]);
   });
 
   it('says what is wrong with its options', async () => {

@@ -340,6 +340,17 @@ function explainRows(e: ForecastExplanation): RegisterRow[] {
     });
   for (const g of e.growth.changes)
     rows.push({ ...blank, key: `growth:${g.key}:${g.at}`, section: 'growth', sample: g.sample, item: g.key, at: g.at, change: g.change });
+  for (const p of e.cadence)
+    rows.push({
+      ...blank,
+      key: `cadence:${p.key}`,
+      section: 'cadence',
+      item: p.key,
+      title: p.name,
+      value: p.slipDays,
+      at: p.doneDay,
+      change: `date then ${p.dateThen}; ${p.openItems} open at its finish`,
+    });
   for (const b of e.blockers)
     rows.push({
       ...blank,
@@ -417,6 +428,21 @@ function printExplanation(ctx: Pick<CommandContext, 'out'>, f: StoredForecast, e
     out('blockers:');
     for (const b of e.blockers) out(`  ${blockerLine(b)}`);
   }
+
+  const c = i.cadence;
+  if (c !== undefined && e.cadence.length > 0) {
+    out('');
+    out(
+      `cadence: ${c.style === 'date' ? 'by date' : 'by scope'}, from the ${c.from}'s last ${e.cadence.length} finished; ` +
+        `days late by the date each had ${c.leadDays >= 0 ? `${c.leadDays} days before it finished` : 'when it finished'}` +
+        (f.method === 'cadence' ? ' (the dates rest on these)' : ' (the dates rest on the throughput)'),
+    );
+    printTable(
+      ctx.out,
+      ['milestone', 'name', 'date then', 'finished', 'days late', 'open at finish'],
+      e.cadence.map((p) => [p.key, p.name, p.dateThen, p.doneDay, String(p.slipDays), String(p.openItems)]),
+    );
+  }
 }
 
 async function explain(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf: Date, format: Format): Promise<number> {
@@ -440,6 +466,7 @@ async function explain(ctx: CommandContext, rt: ForecastRuntime, name: string, a
         p95: f.p95,
         confidence: f.confidence,
         band: f.band,
+        method: f.method,
         fan: fanLine(f),
       },
       ...rest,

@@ -373,6 +373,18 @@ const metricsSchema = z.strictObject({
       atRisk: z.number().min(0).max(1).default(0.5),
       /** A trial not finished after this many weeks does not finish. */
       horizonWeeks: z.number().int().min(4).max(520).default(104),
+      /**
+       * What a milestone's dates rest on: 'auto' reads it from how the owning team's recent milestones of
+       * the same kind finished (around their date with open items carried over: their cadence; else the
+       * remaining work against the throughput); 'cadence' or 'throughput' for every milestone.
+       */
+      method: z.enum(['auto', 'cadence', 'throughput']).default('auto'),
+      /** The team's most recent finished milestones of the same kind its cadence is read from ... */
+      cadencePeers: z.number().int().min(3).max(100).default(12),
+      /** ... and the fewest it needs; with fewer, the organisation's are read. */
+      minCadencePeers: z.number().int().min(3).max(100).default(4),
+      /** 'auto': the share of those that finished with open items from which the team ships by date. */
+      carryOverShare: z.number().min(0).max(1).default(0.5),
     })
     .prefault({}),
   risk: z

@@ -19,11 +19,12 @@ import type { Day, ForecastInputs } from './types.js';
  * completed_at), an epic on the day completed_at falls on in the metrics' time zone.
  *
  * The calibration sums the scores per organisation and per program, for every forecast and per
- * throughput basis ('milestone', 'team share'), and a run is stored in forecast_calibration, its
+ * basis ('milestone', 'team share': the throughput's; 'cadence': the peers' finishes), and a run is stored in forecast_calibration, its
  * per-forecast scores in forecast_backtest_scores.
  */
 
-export type Basis = ForecastInputs['throughputBasis'];
+/** What a forecast's dates rest on: its throughput basis, or its cadence. */
+export type Basis = ForecastInputs['throughputBasis'] | 'cadence';
 
 export interface BacktestOptions {
   /** The first and last days whose Mondays are week starts (both included). */
@@ -99,7 +100,7 @@ export interface BacktestResult {
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const BASES: readonly Basis[] = ['milestone', 'team share'];
+const BASES: readonly Basis[] = ['milestone', 'team share', 'cadence'];
 
 function checkDay(day: Day, what: string): void {
   if (!DAY.test(day) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)
@@ -311,7 +312,7 @@ export async function backtest(store: Store, config: ForecastConfig, options: Ba
         name: f.name,
         program: milestone.program,
         team: milestone.team,
-        basis: f.inputs.throughputBasis,
+        basis: f.method === 'cadence' ? 'cadence' : f.inputs.throughputBasis,
         ...head,
         ...scoreForecast(head, done.get(milestone.key) ?? null, nowDay),
       });

@@ -147,6 +147,12 @@ describe('forecastMilestone: hand-computed cases', () => {
   it('gives no number for a milestone with no work item yet, and "done" for one whose items are all done', () => {
     const empty = forecastMilestone(inputs({ remainingItems: 0, milestoneDoneItems: 0, throughput: [3] }), settings());
     expect(empty).toMatchObject({ ok: false, reason: 'no work item is in the milestone yet: its scope is not planned' });
+    // With no team, and so no history, either: the missing scope is the reason.
+    const teamless = forecastMilestone(
+      inputs({ remainingItems: 0, milestoneDoneItems: 0, doneItems: 0, historyWeeks: 0, teams: [] }),
+      settings(),
+    );
+    expect(teamless).toMatchObject({ ok: false, reason: 'no work item is in the milestone yet: its scope is not planned' });
     const finished = ok(forecastMilestone(inputs({ remainingItems: 0, milestoneDoneItems: 5, throughput: [3] }), settings()));
     expect(finished.p95).toBe(TODAY);
   });
@@ -496,5 +502,98 @@ describe('what-ifs', () => {
     expect(() => applyWhatIf(base, { scopeChange: -1.5 })).toThrow(/scopeChange -1.5/);
     expect(() => applyWhatIf(base, { throughputFactor: 0 })).toThrow(/throughputFactor 0/);
     expect(() => applyWhatIf(base, { commit: '2026-13-01' })).toThrow(/commit is '2026-13-01'/);
+  });
+});
+
+describe('forecastMilestone: the cadence method', () => {
+  // Due 2026-03-27, 25 days after TODAY; six peers finished -2, 0, 0, 3, 5 and 8 days from their dates.
+  const cadence = (over: Partial<NonNullable<ForecastInputs['cadence']>> = {}): ForecastInputs['cadence'] => ({
+    style: 'date',
+    from: 'team',
+    peers: 6,
+    withOpenItems: 5,
+    medianOpenItems: 3,
+    leadDays: 25,
+    slipDays: [3, -2, 0, 8, 0, 5],
+    orgSlipDays: [-1, -1, 0, 2],
+    ...over,
+  });
+  const due = '2026-03-27';
+
+  it("dates a milestone by its peers' finishes around their dates, the confidence drawn towards the organisation's", () => {
+    const f = ok(forecastMilestone(inputs({ committed: due, cadence: cadence() }), settings()));
+    expect(f.method).toBe('cadence');
+    // Sorted -2, 0, 0, 3, 5, 8: P50 the 3rd (0), P85 and P95 the 6th (+8).
+    expect([f.p50, f.p85, f.p95]).toEqual(['2026-03-27', '2026-04-04', '2026-04-04']);
+    // 3 of 6 on or before their date; the organisation 3 of 4: (6 x 0.5 + 4 x 0.75) / 10.
+    expect(f.confidence).toBeCloseTo(0.6, 12);
+    expect(f.band).toBe('at risk');
+    expect(f.criticalPath).toEqual([]);
+    expect(f.drivers[0]).toBe(
+      "ships by its date, as the team's last 6 milestones did, 5 of them with open items carried over (a median 3): they finished a median 0 days " +
+        'from the date they had 25 days before (-2 to +8); the ones that finished this late or later give the dates',
+    );
+    // 20 items at 5 a week: after 3 whole weeks (the date falls in week 3) 5 are still open in every trial.
+    expect(f.drivers[1]).toBe(`at ${due} a median 5 items of its work will still be open (all of it done in 0% of trials)`);
+  });
+
+  it('leaves out the peers that finished earlier than today is before the date, once it is close', () => {
+    // One day before the date: the peer that finished two days early is not this milestone's future.
+    const f = ok(forecastMilestone(inputs({ committed: addDays(TODAY, 1), cadence: cadence({ leadDays: 1 }) }), settings()));
+    // 0, 0, 3, 5, 8: P50 the 3rd (+3); on time 2 of 5; the organisation's all finished a day early or later: 3 of 4.
+    expect(f.p50).toBe(addDays(TODAY, 4));
+    expect(f.confidence).toBeCloseTo((5 * 0.4 + 4 * 0.75) / 9, 12);
+  });
+
+  it('takes a milestone later than nearly all its peers were as late again as the late ones, from today', () => {
+    // Ten days past its date: none finished that late; the late ones were 3, 5 and 8 days late.
+    const f = ok(forecastMilestone(inputs({ committed: addDays(TODAY, -10), cadence: cadence({ leadDays: -10 }) }), settings()));
+    expect([f.p50, f.p85, f.p95]).toEqual([addDays(TODAY, 5), addDays(TODAY, 8), addDays(TODAY, 8)]);
+    expect(f.confidence).toBe(0);
+    expect(f.band).toBe('off track');
+    expect(f.drivers[0]).toContain(
+      'it is later than most of them were, so it is taken to be as late again, from today, as the late ones were',
+    );
+  });
+
+  it('takes the finishes already passed as today when too few peers were late', () => {
+    // One day past its date; only one peer finished a day or more late.
+    const f = ok(
+      forecastMilestone(inputs({ committed: addDays(TODAY, -1), cadence: cadence({ slipDays: [-2, 0, 0, 3], leadDays: -1 }) }), settings()),
+    );
+    // -2, 0, 0 become +1 (today), 3 stays: P50 today, P85 +3 from the date.
+    expect([f.p50, f.p85]).toEqual([TODAY, addDays(TODAY, 2)]);
+    expect(f.confidence).toBe(0);
+  });
+
+  it('simulates the remaining work when too few peers had a date on record before they finished', () => {
+    const f = ok(forecastMilestone(inputs({ committed: due, cadence: cadence({ slipDays: [0, 2] }) }), settings()));
+    expect(f.method).toBe('throughput');
+    expect(f.p50).toBe('2026-03-30');
+    expect(f.drivers[0]).toBe(
+      "ships by its date, as the team's last 6 milestones did, 5 of them with open items carried over (a median 3); but the dates of only 2 " +
+        'of them were seen before they finished, too few to read how late they finish: the dates come from the remaining work',
+    );
+  });
+
+  it('simulates the remaining work for a cadence by scope or a milestone without a date', () => {
+    const byScope = ok(forecastMilestone(inputs({ committed: due, cadence: cadence({ style: 'scope' }) }), settings()));
+    expect(byScope.method).toBe('throughput');
+    // 20 items at 5 a week: 4 weeks, after the date's week 3.
+    expect(byScope.p50).toBe('2026-03-30');
+    expect(byScope.confidence).toBe(0);
+    expect(byScope.drivers.some((d) => d.startsWith('ships by its date'))).toBe(false);
+    const undated = ok(forecastMilestone(inputs({ cadence: cadence() }), settings()));
+    expect(undated.method).toBe('throughput');
+    expect(undated.confidence).toBeNull();
+  });
+
+  it('keeps the dates of a cadence under a scope or throughput what-if, and says what is still open at the date', () => {
+    const base = inputs({ committed: due, cadence: cadence() });
+    const { current, whatIf } = forecastWhatIf(base, settings(), { scopeChange: -0.5 });
+    expect(ok(whatIf).p50).toBe(ok(current).p50);
+    expect(ok(whatIf).confidence).toBe(ok(current).confidence);
+    // 10 items at 5 a week are done within the date's week 3.
+    expect(ok(whatIf).drivers[1]).toBe(`at ${due} a median 0 items of its work will still be open (all of it done in 100% of trials)`);
   });
 });

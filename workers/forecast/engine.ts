@@ -21,13 +21,15 @@
  * current forecast, so the difference between the two is the change, not noise.
  */
 import { labelSeed, Mulberry32, streamSeed } from './prng.js';
-import type { BlockedItems, Day, Forecast, ForecastBand, ForecastInputs, ForecastSettings, WhatIf } from './types.js';
+import type { BlockedItems, Day, Forecast, ForecastBand, ForecastInputs, ForecastMethod, ForecastSettings, WhatIf } from './types.js';
 
 const DAY_MS = 86_400_000;
 /** Scope below this counts as none left (throughput scaled by a factor or a share is fractional). */
 const EPS = 1e-9;
 /** Completion weeks are kept in 16 bits; the week after the horizon marks a trial that does not finish. */
 const MAX_HORIZON = 65_534;
+/** The fewest peers the cadence model forecasts from, once those that finished before today are left out. */
+const MIN_CADENCE_PEERS = 3;
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
@@ -53,13 +55,14 @@ export function forecastMilestone(inputs: ForecastInputs, settings: ForecastSett
   if (inputs.committed !== null) checkDay(inputs.committed, `${where}: committed`);
   const asOf = isoInstant(inputs.asOf, where);
   const head = { source: inputs.source, milestoneId: inputs.milestoneId, name: inputs.name, asOf };
-  const shortfall = historyShortfall(inputs, settings);
-  if (shortfall !== null) return { ok: false, ...head, reason: shortfall, inputs };
   // A milestone with no work item yet is not done: its scope has not been planned, and a forecast of
-  // "done today" would be the surest miss of all.
+  // "done today" would be the surest miss of all. That is said first: its history is its team's, and
+  // a milestone with no item may have no team either.
   if (inputs.remainingItems === 0 && inputs.milestoneDoneItems === 0) {
     return { ok: false, ...head, reason: 'no work item is in the milestone yet: its scope is not planned', inputs };
   }
+  const shortfall = historyShortfall(inputs, settings);
+  if (shortfall !== null) return { ok: false, ...head, reason: shortfall, inputs };
 
   const plan = compile(inputs, settings);
   const run = simulate(plan, settings);
@@ -71,35 +74,103 @@ export function forecastMilestone(inputs: ForecastInputs, settings: ForecastSett
     const w = nearestRankWeek(histogram, settings.trials, q);
     return w > H ? null : addDays(inputs.today, 7 * w);
   };
+  const bandOf = (c: number): ForecastBand =>
+    c >= settings.bands.onTrack ? 'on track' : c >= settings.bands.atRisk ? 'at risk' : 'off track';
+  const cadence = cadenceFinish(inputs);
+  let method: ForecastMethod = 'throughput';
+  let p50 = dayOf(0.5);
+  let p85 = dayOf(0.85);
+  let p95 = dayOf(0.95);
   let confidence: number | null = null;
-  let band: ForecastBand | null = null;
-  if (inputs.committed !== null) {
-    const days = daysBetween(inputs.today, inputs.committed);
+  if (cadence !== null && inputs.committed !== null) {
+    // The peers' finishes, shifted onto this milestone's date.
+    method = 'cadence';
+    const { offsets } = cadence;
+    const at = (q: number): Day => addDays(inputs.committed!, offsets[Math.max(0, Math.ceil(q * offsets.length - 1e-9) - 1)]!);
+    p50 = at(0.5);
+    p85 = at(0.85);
+    p95 = at(0.95);
+    confidence = cadence.confidence;
+  } else if (inputs.committed !== null) {
     let done = 0;
-    if (days >= 0) {
-      const last = Math.min(H, Math.floor(days / 7));
-      for (let w = 0; w <= last; w++) done += histogram[w]!;
-    }
+    if (plan.cutWeek >= 0) for (let w = 0; w <= plan.cutWeek; w++) done += histogram[w]!;
     confidence = done / settings.trials;
-    band = confidence >= settings.bands.onTrack ? 'on track' : confidence >= settings.bands.atRisk ? 'at risk' : 'off track';
   }
   const critical = run.critical;
   return {
     ok: true,
     ...head,
     committed: inputs.committed,
-    p50: dayOf(0.5),
-    p85: dayOf(0.85),
-    p95: dayOf(0.95),
+    p50,
+    p85,
+    p95,
     confidence,
-    band,
-    drivers: drivers(inputs, plan, critical, histogram[H + 1]! / settings.trials),
-    criticalPath: critical?.chain ?? [],
-    criticalShare: critical?.share ?? 0,
+    band: confidence === null ? null : bandOf(confidence),
+    method,
+    drivers: [
+      ...cadenceDrivers(inputs, cadence, run.left, plan.cutWeek),
+      ...drivers(inputs, plan, method === 'cadence' ? null : critical, histogram[H + 1]! / settings.trials),
+    ],
+    criticalPath: method === 'cadence' ? [] : (critical?.chain ?? []),
+    criticalShare: method === 'cadence' ? 0 : (critical?.share ?? 0),
     trials: settings.trials,
     seed: settings.seed,
     inputs,
   };
+}
+
+/** The fewer of the team's peers, the more their on-time share leans on the organisation's: this many peers' worth. */
+const PRIOR_PEERS = 4;
+
+/** How the cadence model read a milestone's finish from its peers' slips (see cadenceFinish). */
+interface CadenceFinish {
+  how:
+    | 'the ones that finished this late or later give the dates'
+    | 'it is later than most of them were, so it is taken to be as late again, from today, as the late ones were'
+    | 'the finishes already passed are taken as today';
+  /** Days from the committed date to each finish read, lowest first. */
+  offsets: number[];
+  confidence: number;
+}
+
+/**
+ * The cadence model's finish, as days from the committed date, and its confidence; null when the
+ * throughput model forecasts instead (no cadence, a cadence by scope, no committed date, or fewer than
+ * MIN_CADENCE_PEERS peers whose date was seen before they finished).
+ *
+ * The milestone is not finished yet, so a peer's finish is read as it can still happen: with at least
+ * MIN_CADENCE_PEERS of the peers finishing no earlier, relative to their date, than today is to this
+ * milestone's, the finishes are those peers' (the others left out); a milestone past its date and later
+ * than nearly all of its peers were is taken to be as late again, from today, as the late ones were;
+ * otherwise every peer's finish counts, those already passed taken as today. The confidence is the share
+ * of the finishes on or before the date, drawn towards the organisation's share (read the same way) by
+ * PRIOR_PEERS milestones' worth, so that the few peers of one team do not swing it alone.
+ */
+function cadenceFinish(inputs: ForecastInputs): CadenceFinish | null {
+  const c = inputs.cadence;
+  const committed = inputs.committed;
+  if (c === undefined || c.style !== 'date' || committed === null) return null;
+  const late = daysBetween(committed, inputs.today);
+  const read = (slips: number[]): Omit<CadenceFinish, 'confidence'> | null => {
+    const xs = slips.filter((d) => Number.isFinite(d)).sort((x, y) => x - y);
+    if (xs.length < MIN_CADENCE_PEERS) return null;
+    const after = xs.filter((d) => d >= late);
+    if (after.length >= MIN_CADENCE_PEERS) return { how: 'the ones that finished this late or later give the dates', offsets: after };
+    const lateOnes = xs.filter((d) => d > 0);
+    if (late > 0 && lateOnes.length >= MIN_CADENCE_PEERS)
+      return {
+        how: 'it is later than most of them were, so it is taken to be as late again, from today, as the late ones were',
+        offsets: lateOnes.map((d) => late + d),
+      };
+    return { how: 'the finishes already passed are taken as today', offsets: xs.map((d) => Math.max(d, late)) };
+  };
+  const share = (xs: number[]): number => xs.filter((d) => d <= 0).length / xs.length;
+  const own = read(c.slipDays);
+  if (own === null) return null;
+  const org = read(c.orgSlipDays ?? []);
+  const prior = org !== null && org.offsets.length >= MIN_CADENCE_PEERS ? share(org.offsets) : 0.5;
+  const n = own.offsets.length;
+  return { ...own, confidence: (n * share(own.offsets) + PRIOR_PEERS * prior) / (n + PRIOR_PEERS) };
 }
 
 /**
@@ -218,6 +289,8 @@ interface Plan {
   blockedTotal: number;
   /** Blocked items per blocker (distinct keys), for the drivers. */
   blockedPerBlocker: number[];
+  /** The week the committed date falls in (its scope left is recorded), -1 without a date or past it. */
+  cutWeek: number;
 }
 
 function compile(inputs: ForecastInputs, settings: ForecastSettings): Plan {
@@ -311,6 +384,11 @@ function compile(inputs: ForecastInputs, settings: ForecastSettings): Plan {
     groupCount: Float64Array.from(groupList, (g) => g.count),
     blockedTotal,
     blockedPerBlocker: blockers.map((b) => new Set(b.blocked).size),
+    cutWeek: (() => {
+      if (inputs.committed === null) return -1;
+      const days = daysBetween(inputs.today, inputs.committed);
+      return days < 0 ? -1 : Math.min(horizon, Math.floor(days / 7));
+    })(),
   };
 }
 
@@ -337,6 +415,8 @@ interface Critical {
 interface Run {
   weeks: Uint16Array;
   critical: Critical | null;
+  /** Per trial, the items still open at the end of the committed date's week (null without one). */
+  left: Float64Array | null;
 }
 
 function simulate(plan: Plan, settings: ForecastSettings): Run {
@@ -360,6 +440,8 @@ function simulate(plan: Plan, settings: ForecastSettings): Run {
   const hasChains = plan.upstream.some((u) => u.length > 0);
   const weekly = new Mulberry32(0);
   const draws = new Mulberry32(0);
+  const cut = plan.cutWeek;
+  const left = cut >= 0 ? new Float64Array(T) : null;
 
   for (let t = 0; t < T; t++) {
     weekly.reseed(streamSeed(plan.seed, 2 * t));
@@ -389,6 +471,7 @@ function simulate(plan: Plan, settings: ForecastSettings): Run {
     let pending = plan.blockedTotal;
     let lastIdle = 0;
     let week = never;
+    let leftAtCut = workable + pending;
     if (workable <= EPS && pending <= EPS) week = 0;
     else {
       for (let w = 1; w <= H; w++) {
@@ -416,15 +499,17 @@ function simulate(plan: Plan, settings: ForecastSettings): Run {
           }
           workable = 0;
         } else workable -= c;
+        if (w === cut) leftAtCut = workable + pending;
       }
     }
     weeks[t] = week;
+    if (left !== null) left[t] = week <= cut ? 0 : leftAtCut;
     if (G > 0) {
       if (lastIdle > 0) creditTrial(plan, lastIdle, groupRelease, ownRelease, release, credit, hasChains ? chainCredit : null);
       for (let g = 0; g < G; g++) releaseAt[groupRelease[g]!] = 0;
     }
   }
-  return { weeks, critical: criticalOf(plan, T, credit, chainCredit) };
+  return { weeks, critical: criticalOf(plan, T, credit, chainCredit), left };
 }
 
 /**
@@ -542,6 +627,50 @@ function drivers(inputs: ForecastInputs, plan: Plan, critical: Critical | null, 
   );
   if (beyond > 0) out.push(`${Math.round(beyond * 100)}% of trials do not finish within ${plural(plan.horizon, 'week')}`);
   return out;
+}
+
+/**
+ * The cadence's sentences: where the dates come from (the peers, how they finished, how late), or why a
+ * cadence by date could not give them; then, with a committed date ahead, what is still open at it.
+ */
+function cadenceDrivers(inputs: ForecastInputs, read: CadenceFinish | null, left: Float64Array | null, cutWeek: number): string[] {
+  const out: string[] = [];
+  const c = inputs.cadence;
+  if (c !== undefined && c.style === 'date' && inputs.committed !== null) {
+    const kind = inputs.milestoneId.startsWith('version/') ? 'version' : inputs.milestoneId.startsWith('epic/') ? 'epic' : 'milestone';
+    const whose = c.from === 'team' ? "the team's" : "the organisation's";
+    const peers = `${whose} last ${plural(c.peers, kind)}`;
+    const carried = `${c.withOpenItems} of them with open items carried over (a median ${num(c.medianOpenItems)})`;
+    if (read !== null) {
+      const lead = c.leadDays >= 0 ? `${plural(c.leadDays, 'day')} before` : 'when they finished';
+      const xs = c.slipDays.filter((d) => Number.isFinite(d)).sort((x, y) => x - y);
+      const med = xs[Math.ceil(xs.length / 2) - 1]!;
+      out.push(
+        `ships by its date, as ${peers} did, ${carried}: they finished a median ${signed(med)} days from the date they had ${lead} ` +
+          `(${signed(xs[0]!)} to ${signed(xs[xs.length - 1]!)}); ${read.how}`,
+      );
+    } else {
+      out.push(
+        `ships by its date, as ${peers} did, ${carried}; but the dates of only ${c.slipDays.length} of them were seen before ` +
+          `they finished, too few to read how late they finish: the dates come from the remaining work`,
+      );
+    }
+  }
+  if (c?.style === 'date' && left !== null && cutWeek >= 0 && inputs.committed !== null) {
+    const sorted = Float64Array.from(left).sort();
+    const med = sorted[Math.ceil(sorted.length / 2) - 1]!;
+    const allDone = left.filter((v) => v <= EPS).length / left.length;
+    out.push(
+      `at ${inputs.committed} a median ${plural(Math.round(med), 'item')} of its work will still be open ` +
+        `(all of it done in ${Math.round(allDone * 100)}% of trials)`,
+    );
+  }
+  return out;
+}
+
+/** Days with their sign: '+3', '-2', '0'. */
+function signed(days: number): string {
+  return days > 0 ? `+${num(days)}` : num(days);
 }
 
 function median(values: Float64Array): number {

@@ -13,7 +13,7 @@ import { readForecasts, runForecasts, type StoredForecast } from './job.js';
  * 2026-03-16 12:00 UTC) and T2 a week later, with a 4-week window: at T, week sample 0 is
  * [02-16 12:00, 02-23 12:00), 1 [02-23, 03-02), 2 [03-02, 03-09), 3 [03-09, 03-16).
  * - CHK-7 moved to In Progress on 03-12; CHK-12 (3 points) is open in Checkout 2.0 from the start.
- * - CHK-13 left Checkout 2.0 on 03-18 (between the runs): a removal at T2.
+ * - CHK-13 left Checkout 2.0 on 03-18 (between the runs): open in it at T, a removal at T2.
  * - LED-3, ledger work outside Ledger 1.0, done 03-05: Ledger 1.0 did one of the team's two items done
  *   since it began, so its pace is half the team's.
  */
@@ -94,6 +94,8 @@ describe("a forecast explained down to its items, as they stood at the run's ins
       // Done on 03-20, after the instant: open then, in its status then.
       { key: 'CHK-9', title: 'CHK-9 title', status: 'To Do', category: 'todo', points: null, blockedBy: [] },
       { key: 'CHK-12', title: 'CHK-12 title', status: 'To Do', category: 'todo', points: 3, blockedBy: [] },
+      // Moved out on 03-18, after the instant: in the milestone then.
+      { key: 'CHK-13', title: 'CHK-13 title', status: 'To Do', category: 'todo', points: null, blockedBy: [] },
     ]);
     expect(e.remaining).toHaveLength(f.inputs.remainingItems);
     // LED-2's milestone has no number: it finishes at its due date, two weeks out.
@@ -161,8 +163,8 @@ describe('a forecast explained after the store changed', () => {
 
   it('says where the store now reads differently from the inputs the run stored', async () => {
     const { f, e } = await explained('Checkout 2.0', T, late);
-    expect(f.inputs.remainingItems).toBe(5);
+    expect(f.inputs.remainingItems).toBe(6);
     expect(e.remaining.map((r) => r.key)).toContain('CHK-14');
-    expect(e.differences).toEqual(['the run counted 5 remaining items; the store now reads 6']);
+    expect(e.differences).toEqual(['the run counted 6 remaining items; the store now reads 7']);
   });
 });

@@ -1,8 +1,8 @@
 import type { Store } from '../../infra/store/client.js';
 import { instantParam, metricParams } from '../metrics/engine.js';
 import { categoryAt, ITEMS, statusAt } from '../metrics/definitions/work-items.js';
-import { readForecastInputs, type ForecastEvidence } from './inputs.js';
-import { forecastSettings, type ForecastConfig, type StoredForecast } from './job.js';
+import { readForecastInputs, type CadencePeer, type ForecastEvidence } from './inputs.js';
+import { cadenceOptions, forecastSettings, type ForecastConfig, type StoredForecast } from './job.js';
 import type { BlockedItems, ForecastInputs } from './types.js';
 
 /**
@@ -74,6 +74,11 @@ export interface ForecastExplanation {
   growth: { samples: number[]; changes: ExplainedChange[] };
   /** The blockers as the run used them (their finish included). */
   blockers: BlockedItems[];
+  /**
+   * With a cadence, the finished milestones it was read from (oldest first), each with the date it had
+   * as long before its finish as the milestone had left to its date, and how late it finished.
+   */
+  cadence: CadencePeer[];
   /** Where the store now reads differently from the run's inputs at the same instant (empty when it agrees). */
   differences: string[];
 }
@@ -105,16 +110,6 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const sameNumbers = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const list = (xs: readonly number[]): string => `[${xs.join(', ')}]`;
 
-/** The share that turns a week's team count into its sample: read from the week with the most team items done. */
-function shareOf(throughput: readonly number[], counts: readonly number[]): number | null {
-  let best = -1;
-  counts.forEach((n, i) => {
-    if (n > 0 && (best < 0 || n > counts[best]!)) best = i;
-  });
-  if (best < 0) return null;
-  return Math.round((throughput[best]! / counts[best]!) * 1000) / 1000;
-}
-
 /** Explains a stored forecast from the items in the store as they stood at its run's instant. */
 export async function explainForecast(store: Store, config: ForecastConfig, forecast: StoredForecast): Promise<ForecastExplanation> {
   const stored = forecast.inputs;
@@ -128,11 +123,12 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
     windowWeeks: settings.windowWeeks,
     minDoneItems: settings.minDoneItems,
     minWeeks: settings.minWeeks,
+    cadence: cadenceOptions(config),
     evidence: true,
   });
   const now = open.find((m) => m.key === key);
   const differences: string[] = [];
-  const evidence: ForecastEvidence = now?.evidence ?? { remaining: [], done: [], growth: [] };
+  const evidence: ForecastEvidence = now?.evidence ?? { remaining: [], done: [], growth: [], share: null, peers: [] };
   if (now === undefined) {
     differences.push(`${key} is not open at ${asOf.toISOString()} as the store now reads it: no item to list`);
   } else {
@@ -158,8 +154,7 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
       items: evidence.done.filter((d) => d.sample === sample).map((d) => ({ key: d.key, doneAt: d.doneAt })),
     };
   });
-  const counts = weeks.map((w) => w.items.length);
-  const share = stored.throughputBasis === 'team share' ? shareOf(now?.inputs.throughput ?? stored.throughput, counts) : null;
+  const share = stored.throughputBasis === 'team share' ? evidence.share : null;
 
   const blockedBy = new Map<string, string[]>();
   for (const b of stored.blockers) for (const item of b.blocked) blockedBy.set(item, [...(blockedBy.get(item) ?? []), b.blocker]);
@@ -192,6 +187,7 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
       changes: evidence.growth.map((g) => ({ key: g.key, at: g.at, change: g.change > 0 ? 'added' : 'removed', sample: g.sample })),
     },
     blockers: stored.blockers,
+    cadence: evidence.peers,
     differences,
   };
 }

@@ -195,8 +195,12 @@ describe('forecast inputs read from the store at an instant', () => {
         { key: 'CHK-7', at: '2026-03-05T09:00:00.000Z', change: 1, sample: 4 },
         { key: 'CHK-9', at: '2026-03-12T10:00:00.000Z', change: 1, sample: 5 },
       ],
+      share: null,
+      // One released version is too few for a cadence: no peers behind one.
+      peers: [],
     });
-    // The team's done items stand behind a team-share pace.
+    // The team's done items stand behind a team-share pace, scaled by the milestone's share.
+    expect(withEvidence.find((r) => r.key === 'jira:version/2')!.evidence!.share).toBe(0.5);
     expect(withEvidence.find((r) => r.key === 'jira:version/2')!.evidence!.done.map((d) => [d.key, d.sample])).toEqual([
       ['LED-9', 1],
       ['LED-8', 3],
@@ -225,5 +229,168 @@ describe('forecast inputs read from the store at an instant', () => {
 
   it('says what is wrong with the window', async () => {
     await expect(readForecastInputs(store, { params: testParams(), asOf: T, windowWeeks: 0 })).rejects.toThrow(/window of 0 weeks/);
+  });
+});
+
+/**
+ * Cadence: a team's released versions, read at the same instant T. Checkout R1..R3 were released on
+ * 01-16, 02-06 and 02-27; R4 is open, due 03-20 (4 days after T's day). Hand-worked:
+ * - R1 released with A2 open: A2 moved to R2 that afternoon (carried over); R2 released with nothing
+ *   open (A2 done 01-25, A3 02-01); R3 released with A4 still in it and open (left open).
+ * - R2's date was 02-02 until 02-03, when it moved to 02-06: four days before its release day (02-02)
+ *   the date was 02-02, so it finished 4 days late by the date it had 4 days before; R1 and R3 on theirs.
+ */
+/** A team's versions: each released on a day (none: open), with each date seen for it ([day seen, date]). */
+function releases(
+  team: string,
+  versions: Array<{ n: number; name: string; released?: string; dates: Array<[string, string]> }>,
+): Pick<Parameters<typeof insertTables>[1], 'milestones' | 'milestone_dates'> {
+  const id = (n: number): string => `version/${n}`;
+  return {
+    milestones: versions.map((v) =>
+      milestoneRow(
+        id(v.n),
+        v.name,
+        team,
+        'payments',
+        v.released === undefined
+          ? { start_date: '2026-02-27' }
+          : { state: 'done', raw_state: 'released', completed_at: `${v.released}T00:00:00.000Z` },
+      ),
+    ),
+    milestone_dates: versions.flatMap((v) => v.dates.map(([seen, date]) => milestoneDateRow(id(v.n), `${seen}T00:00:00.000Z`, date))),
+  };
+}
+
+const cadenceItem = workItemMaker({ programOf: PROGRAM, createdAt: '2025-12-01T09:00:00.000Z', updatedAt: '2026-03-15T09:00:00.000Z' });
+
+/** The inputs at T with a cadence read from at least three peers. */
+const cadenceInputs = (store: Store, o: Partial<Parameters<typeof readForecastInputs>[1]> = {}): Promise<OpenMilestone[]> =>
+  readForecastInputs(store, {
+    params: testParams(),
+    asOf: T,
+    windowWeeks: 4,
+    minDoneItems: 1,
+    minWeeks: 1,
+    cadence: { method: 'auto', peers: 12, minPeers: 3, carryOverShare: 0.5 },
+    ...o,
+  });
+
+describe('a cadence read from the finished milestones of the team', () => {
+  let cadenceStore: Store;
+  const readAt = (o: Partial<Parameters<typeof readForecastInputs>[1]> = {}) => cadenceInputs(cadenceStore, o);
+
+  beforeAll(async () => {
+    cadenceStore = await testStore();
+    const item = cadenceItem;
+    await insertTables(cadenceStore, {
+      ...releases('checkout', [
+        { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
+        {
+          n: 12,
+          name: 'Checkout R2',
+          released: '2026-02-06',
+          dates: [
+            ['2026-01-05', '2026-02-02'],
+            ['2026-02-03', '2026-02-06'],
+          ],
+        },
+        { n: 13, name: 'Checkout R3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-27']] },
+        { n: 14, name: 'Checkout R4', dates: [['2026-02-20', '2026-03-20']] },
+      ]),
+      work_items: [
+        item('A1', 'story', 'checkout', { ...done, fix_versions: ['version/11'] }),
+        item('A2', 'story', 'checkout', { ...done, fix_versions: ['version/12'] }),
+        item('A3', 'story', 'checkout', { ...done, fix_versions: ['version/12'] }),
+        item('A4', 'story', 'checkout', { fix_versions: ['version/13'] }),
+        item('A5', 'story', 'checkout', { fix_versions: ['version/14'] }),
+        item('A6', 'story', 'checkout', { ...done, fix_versions: ['version/14'] }),
+      ],
+      work_item_history: [
+        finished('A1', '2026-01-10T10:00:00.000Z'),
+        historyRow('A2', '2026-01-16T15:00:00.000Z', 'Fix Version', '11', '12'),
+        finished('A2', '2026-01-25T10:00:00.000Z'),
+        finished('A3', '2026-02-01T10:00:00.000Z'),
+        finished('A6', '2026-03-10T10:00:00.000Z'),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await cadenceStore.close();
+  });
+
+  it('counts the releases with open work, carried over or left, and how late each was by the date it had as long before', async () => {
+    const [r4] = await readAt();
+    expect(r4!.key).toBe('jira:version/14');
+    expect(r4!.inputs.cadence).toEqual({
+      style: 'date',
+      from: 'team',
+      peers: 3,
+      withOpenItems: 2,
+      medianOpenItems: 1,
+      leadDays: 4,
+      slipDays: [0, 4, 0],
+      orgSlipDays: [0, 4, 0],
+    });
+    const [explained] = await readAt({ evidence: true });
+    expect(explained!.evidence!.peers).toEqual([
+      { key: 'jira:version/11', name: 'Checkout R1', doneDay: '2026-01-16', dateThen: '2026-01-16', slipDays: 0, openItems: 1 },
+      { key: 'jira:version/12', name: 'Checkout R2', doneDay: '2026-02-06', dateThen: '2026-02-02', slipDays: 4, openItems: 0 },
+      { key: 'jira:version/13', name: 'Checkout R3', doneDay: '2026-02-27', dateThen: '2026-02-27', slipDays: 0, openItems: 1 },
+    ]);
+  });
+
+  it('reads no lateness from a finished milestone whose date was first seen after it finished', async () => {
+    // Ledger L1..L3 released; L2's date was first seen on 02-10, after its release on 02-06 (pulled late):
+    // it carried work over, but there is no plan on record to be late against.
+    const late = await testStore();
+    try {
+      const item = cadenceItem;
+      await insertTables(late, {
+        ...releases('ledger', [
+          { n: 21, name: 'Ledger L1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
+          { n: 22, name: 'Ledger L2', released: '2026-02-06', dates: [['2026-02-10', '2026-02-06']] },
+          { n: 23, name: 'Ledger L3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-25']] },
+          { n: 24, name: 'Ledger L4', dates: [['2026-02-20', '2026-03-20']] },
+        ]),
+        work_items: [
+          item('B1', 'story', 'ledger', { ...done, fix_versions: ['version/21'] }),
+          item('B2', 'story', 'ledger', { fix_versions: ['version/23'] }),
+          item('B3', 'story', 'ledger', { fix_versions: ['version/22'] }),
+          item('B4', 'story', 'ledger', { fix_versions: ['version/24'] }),
+        ],
+        work_item_history: [finished('B1', '2026-01-10T10:00:00.000Z')],
+      });
+      const [l4] = await cadenceInputs(late, { evidence: true });
+      expect(l4!.inputs.cadence).toMatchObject({ style: 'date', peers: 3, withOpenItems: 2, slipDays: [0, 2], orgSlipDays: [0, 2] });
+      expect(l4!.evidence!.peers.map((p) => p.name)).toEqual(['Ledger L1', 'Ledger L3']);
+    } finally {
+      await late.close();
+    }
+  });
+
+  it('reads a cadence by scope when too few finished with open work, and none with the throughput method or too few peers', async () => {
+    const [byScope] = await readAt({ cadence: { method: 'auto', peers: 12, minPeers: 3, carryOverShare: 0.7 } });
+    expect(byScope!.inputs.cadence).toMatchObject({ style: 'scope', withOpenItems: 2, peers: 3 });
+    const [forced] = await readAt({ cadence: { method: 'cadence', peers: 12, minPeers: 3, carryOverShare: 0.7 } });
+    expect(forced!.inputs.cadence?.style).toBe('date');
+    const [off] = await readAt({ cadence: { method: 'throughput', peers: 12, minPeers: 3, carryOverShare: 0.5 } });
+    expect(off!.inputs.cadence).toBeUndefined();
+    const [few] = await readAt({ cadence: { method: 'auto', peers: 12, minPeers: 4, carryOverShare: 0.5 } });
+    expect(few!.inputs.cadence).toBeUndefined();
+    // The two most recent only.
+    const [recent] = await readAt({ cadence: { method: 'auto', peers: 2, minPeers: 2, carryOverShare: 0.5 } });
+    expect(recent!.inputs.cadence).toMatchObject({ peers: 2, withOpenItems: 1, slipDays: [4, 0] });
+  });
+
+  it('reads only the milestones finished by the instant', async () => {
+    // On 02-10 only R1 and R2 had been released; R3 was the open one, due 02-27 (17 days on).
+    const [r3] = await readAt({
+      asOf: new Date('2026-02-10T12:00:00Z'),
+      cadence: { method: 'auto', peers: 12, minPeers: 2, carryOverShare: 0.5 },
+    });
+    expect(r3!.key).toBe('jira:version/13');
+    // 17 days before R2's release day (01-20) its date was 02-02: 4 days late; R1's was its only one.
+    expect(r3!.inputs.cadence).toMatchObject({ peers: 2, withOpenItems: 1, leadDays: 17, slipDays: [0, 4] });
   });
 });

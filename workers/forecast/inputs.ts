@@ -1,9 +1,9 @@
 import type { Store } from '../../infra/store/client.js';
 import { instantParam, today } from '../metrics/engine.js';
-import { MILESTONE_OWNERS, MOVES, PLAN_HISTORY } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, MOVES, PLAN_HISTORY, PLANS } from '../metrics/definitions/program-plan.js';
 import { categoryAt, doneAtBefore, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import type { MetricParams } from '../metrics/types.js';
-import type { BlockedItems, Day, ForecastInputs } from './types.js';
+import type { BlockedItems, Cadence, Day, ForecastInputs } from './types.js';
 
 /**
  * The forecast's inputs read from the store as they stood at an instant (docs/metrics.md items 21-23).
@@ -43,7 +43,18 @@ export interface ForecastInputOptions {
   minWeeks?: number;
   /** Also list the items behind each input (OpenMilestone.evidence), for explaining a forecast. */
   evidence?: boolean;
+  /** How cadences are read (metrics.forecast: method, cadencePeers, minCadencePeers, carryOverShare); default as there. */
+  cadence?: CadenceOptions;
 }
+
+export interface CadenceOptions {
+  method: 'auto' | 'cadence' | 'throughput';
+  peers: number;
+  minPeers: number;
+  carryOverShare: number;
+}
+
+const CADENCE_DEFAULTS: CadenceOptions = { method: 'auto', peers: 12, minPeers: 4, carryOverShare: 0.5 };
 
 /** The items behind a milestone's inputs. */
 export interface ForecastEvidence {
@@ -56,6 +67,22 @@ export interface ForecastEvidence {
   done: Array<{ key: string; doneAt: string; sample: number }>;
   /** The items added to (+1) or removed from (-1) the milestone behind inputs.growth, with the sample they fall in. */
   growth: Array<{ key: string; at: string; change: number; sample: number }>;
+  /** On a team-share basis, the milestone's share of its team's done items that scales the team's weekly counts. */
+  share: number | null;
+  /** The finished milestones behind inputs.cadence.slipDays, in its order, with the date each had at the lead and how it finished. */
+  peers: CadencePeer[];
+}
+
+/** A finished milestone behind a cadence. */
+export interface CadencePeer {
+  key: string;
+  name: string;
+  /** The day it finished, and the committed date it had leadDays before. */
+  doneDay: Day;
+  dateThen: Day;
+  slipDays: number;
+  /** Its items open when it finished (carried over or left). */
+  openItems: number;
 }
 
 /** An open milestone's inputs, with who owns it and which milestones its blockers belong to. */
@@ -104,6 +131,16 @@ interface LinkRow {
   blocked_id: string;
   blocker_due: string | null;
   idle_days: Num;
+}
+
+interface FinishedRow {
+  key: string;
+  name: string;
+  kind: string;
+  team: string;
+  done_day: string;
+  done_ms: Num;
+  seen: Array<[Num, string]>;
 }
 
 interface MilestoneRow {
@@ -158,6 +195,19 @@ SELECT * FROM
 )
 ORDER BY committed = '', committed, title, key
 SETTINGS join_use_nulls = 0`;
+
+/**
+ * The versions and epics finished by the instant, oldest first, with the committed dates seen up to
+ * their finish (observed_at in ms, date; none when every date was seen after it: a version pulled for
+ * the first time after its release has no plan on record) and their finish day (docs/metrics.md item 10's).
+ */
+const FINISHED = `
+SELECT concat(source, ':', milestone_id) AS key, name, kind, team, toString(assumeNotNull(done_day)) AS done_day,
+       toUnixTimestamp64Milli(assumeNotNull(completed_at)) AS done_ms,
+       arrayMap(x -> (toUnixTimestamp64Milli(x.1), toString(x.2)), seen_raw) AS seen
+FROM (${PLANS})
+WHERE completed_at IS NOT NULL AND assumeNotNull(completed_at) <= ${T}
+ORDER BY done_ms, key`;
 
 const BLOCKERS = `
 SELECT source, blocker_key, blocker_id, blocker_team, blocker_title, blocked_key, blocked_id, toString(blocker_due) AS blocker_due, idle_days
@@ -231,10 +281,12 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
   const open = await rows<MilestoneRow>(store, OPEN_MILESTONES, query);
   if (open.length === 0) return [];
 
-  const [items, moves, links] = await Promise.all([
+  const cadenceOptions = options.cadence ?? CADENCE_DEFAULTS;
+  const [items, moves, links, finished] = await Promise.all([
     rows<ItemRow>(store, ITEMS_AT, query),
     rows<MoveRow>(store, MEMBERSHIP, query),
     rows<LinkRow>(store, BLOCKERS, query),
+    cadenceOptions.method === 'throughput' ? Promise.resolve([]) : rows<FinishedRow>(store, FINISHED, query),
   ]);
 
   const itemById = new Map(items.map((i) => [`${i.source}:${i.item_id}`, i]));
@@ -243,11 +295,11 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     if (list === undefined) map.set(k, [v]);
     else list.push(v);
   };
-  const itemsOf = new Map<string, ItemRow[]>();
-  for (const i of items) for (const m of new Set(i.milestones)) push(itemsOf, `${i.source}:${m}`, i);
   const movesOf = new Map<string, MoveRow[]>();
   for (const m of moves) push(movesOf, `${m.source}:${m.milestone_id}`, m);
+  const itemsOf = membersAt(items, moves, itemById, at);
   const openKeys = new Set(open.map((r) => r.key));
+  const peersOf = finishedPeers(finished, itemsOf, movesOf, itemById);
 
   // Team throughput and open items, for milestones that fall back on their team's pace.
   const windowStart = at - windowWeeks * WEEK_MS;
@@ -288,6 +340,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
     let coveredWeeks: number;
     // The done items behind the throughput samples: the milestone's own, or its team's in the window.
     let behind: ItemRow[];
+    let share: number | null = null;
     if (doneTimes.length >= minDoneItems && historyWeeks >= minWeeks) {
       basis = 'milestone';
       coveredWeeks = Math.min(windowWeeks, historyWeeks);
@@ -308,14 +361,15 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       const from = since === undefined ? windowStart : Math.max(windowStart, since);
       const doneHere = doneTimes.filter((d) => d >= from && d < at).length;
       const teamTotal = behind.filter((i) => Number(i.done_ms) >= from && Number(i.done_ms) < at).length;
-      const share =
+      const scale =
         doneHere > 0 && teamTotal > 0
           ? doneHere / teamTotal
           : (teamOpen.get(team) ?? 0) > 0
             ? openItems.filter((i) => i.team === team).length / teamOpen.get(team)!
             : 0;
+      share = scale;
       throughput = weekly(
-        behind.map((i) => ({ at: Number(i.done_ms), n: share })),
+        behind.map((i) => ({ at: Number(i.done_ms), n: scale })),
         at,
         windowWeeks,
       ).map(round3);
@@ -383,8 +437,11 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
         .sort((x, y) => x.at - y.at || x.key.localeCompare(y.key))
         .map((c) => ({ key: c.key, at: iso(c.at), change: c.n, sample: c.sample }));
       const remaining = openItems.map((i) => ({ key: i.key, points: num(i.points) })).sort((x, y) => x.key.localeCompare(y.key));
-      return { remaining, done, growth: added };
+      return { remaining, done, growth: added, share: share === null ? null : round3(share), peers: cadencePeers };
     };
+    const cadencePeers: CadencePeer[] = [];
+    const cadence =
+      committed === null ? undefined : cadenceOf(peersOf, milestoneId, team, daysBetween(day, committed), cadenceOptions, cadencePeers);
     out.push({
       key,
       program,
@@ -414,8 +471,160 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
             : growthWeeks,
         historyWeeks: coveredWeeks,
         blockers,
+        ...(cadence === undefined ? {} : { cadence }),
       },
     });
   }
   return out;
+}
+
+/**
+ * The items in each milestone at instant `at` (ms), by `source:milestone_id`: an item's milestones now
+ * (its fix versions and parent epic), with its moves replayed: in a milestone it has moves for, it is
+ * in it when its last move before `at` put it there (before its first move, when that move took it out).
+ */
+function membersAt(items: ItemRow[], moves: MoveRow[], itemById: Map<string, ItemRow>, at: number): Map<string, ItemRow[]> {
+  const sets = new Map<string, Set<ItemRow>>();
+  const set = (k: string): Set<ItemRow> => {
+    let s = sets.get(k);
+    if (s === undefined) sets.set(k, (s = new Set()));
+    return s;
+  };
+  for (const i of items) for (const m of i.milestones) set(`${i.source}:${m}`).add(i);
+  for (const m of moves) {
+    const item = itemById.get(`${m.source}:${m.item_id}`);
+    if (item === undefined || m.evs.length === 0) continue;
+    let member = Number(m.evs[0]![1]) === -1;
+    for (const [t, d] of m.evs) if (Number(t) < at) member = Number(d) === 1;
+    const k = `${m.source}:${m.milestone_id}`;
+    if (member) set(k).add(item);
+    else sets.get(k)?.delete(item);
+  }
+  return new Map([...sets].map(([k, s]) => [k, [...s]]));
+}
+
+/** A finished version or epic as a peer of the open ones: how it finished. */
+interface Peer {
+  key: string;
+  name: string;
+  kind: string;
+  team: string;
+  doneDay: Day;
+  /** The committed dates seen up to its finish: (observed at, ms; date); empty when none was seen before it. */
+  seen: Array<[number, Day]>;
+  /** Its items that were open when it finished (carried over, or left in it). */
+  openItems: number;
+}
+
+/** The organisation's peers read for the prior of a cadence's on-time share: this many times cadencePeers. */
+const ORG_PEERS = 4;
+
+/** How near its finish an item left a milestone for the move to count as carrying it over. */
+const CARRY_WINDOW_MS = 2 * 86_400_000;
+
+/**
+ * The finished milestones that had work items, oldest first, each with its items open when it finished:
+ * an item in it at the end of its finish day and not done by then, or an item moved out within two days
+ * of that while not done (the work carried over to another milestone when it shipped).
+ */
+function finishedPeers(
+  finished: FinishedRow[],
+  itemsOf: Map<string, ItemRow[]>,
+  movesOf: Map<string, MoveRow[]>,
+  itemById: Map<string, ItemRow>,
+): Peer[] {
+  const out: Peer[] = [];
+  for (const f of finished) {
+    const members = new Map((itemsOf.get(f.key) ?? []).map((i) => [i.item_id, i]));
+    const moves = new Map((movesOf.get(f.key) ?? []).map((m) => [m.item_id, m.evs.map(([t, d]) => ({ t: Number(t), d: Number(d) }))]));
+    const source = f.key.slice(0, f.key.indexOf(':'));
+    const ids = new Set([...members.keys(), ...moves.keys()]);
+    if (ids.size === 0) continue;
+    const end = Date.parse(`${f.done_day}T00:00:00Z`) + 86_400_000;
+    let open = 0;
+    for (const id of ids) {
+      const evs = moves.get(id) ?? [];
+      const item = itemById.get(`${source}:${id}`);
+      if (item === undefined) continue; // created after the instant
+      const done = num(item.done_ms);
+      const doneBy = (t: number): boolean => done !== null && done <= t;
+      // In the milestone at the end of its finish day: the last move by then, else as it was before the first move.
+      let member = evs.length === 0 ? members.has(id) : evs[0]!.d === -1;
+      for (const e of evs) if (e.t <= end) member = e.d === 1;
+      const carried = evs.some((e) => e.d === -1 && Math.abs(e.t - end) <= CARRY_WINDOW_MS && !doneBy(e.t));
+      if ((member && !doneBy(end)) || carried) open += 1;
+    }
+    out.push({
+      key: f.key,
+      name: f.name,
+      kind: f.kind,
+      team: f.team,
+      doneDay: f.done_day,
+      seen: f.seen.map(([t, d]) => [Number(t), d] as [number, Day]),
+      openItems: open,
+    });
+  }
+  return out;
+}
+
+/**
+ * The cadence of an open milestone: its owning team's most recent finished milestones of the same kind
+ * (the organisation's when the team has too few), how many finished with open items, and for each how
+ * many days it finished after the committed date it had `leadDays` before its finish day, and the same
+ * for the organisation's most recent ones of the kind (a prior for the on-time share). Undefined when
+ * the method is 'throughput' or there are too few peers.
+ */
+function cadenceOf(
+  peers: Peer[],
+  milestoneId: string,
+  team: string,
+  leadDays: number,
+  o: CadenceOptions,
+  /** Receives the peers read, for the evidence. */
+  behind: CadencePeer[] = [],
+): Cadence | undefined {
+  if (o.method === 'throughput') return undefined;
+  const kind = milestoneId.slice(0, milestoneId.indexOf('/'));
+  const same = peers.filter((p) => p.kind === kind);
+  const mine = same.filter((p) => team !== '' && p.team === team).slice(-o.peers);
+  const from: Cadence['from'] = mine.length >= o.minPeers ? 'team' : 'organisation';
+  const read = from === 'team' ? mine : same.slice(-o.peers);
+  if (read.length < o.minPeers) return undefined;
+  const withOpenItems = read.filter((p) => p.openItems > 0).length;
+  const opens = read.map((p) => p.openItems).sort((a, b) => a - b);
+  const dateThen = (p: Peer): Day => {
+    const at = Date.parse(`${p.doneDay}T00:00:00Z`) - leadDays * 86_400_000;
+    const then = p.seen.filter(([t]) => t <= at);
+    return (then.length > 0 ? then[then.length - 1]! : p.seen[0]!)[1];
+  };
+  // Only a peer whose date was seen before it finished had a plan to be late against.
+  const planned = (p: Peer): boolean => p.seen.length > 0;
+  const slipOf = (p: Peer): number => daysBetween(dateThen(p), p.doneDay);
+  const dated = read.filter(planned);
+  const slipDays = dated.map(slipOf);
+  const orgSlipDays = same
+    .slice(-ORG_PEERS * o.peers)
+    .filter(planned)
+    .map(slipOf);
+  behind.push(
+    ...dated.map((p, i) => ({
+      key: p.key,
+      name: p.name,
+      doneDay: p.doneDay,
+      dateThen: dateThen(p),
+      slipDays: slipDays[i]!,
+      openItems: p.openItems,
+    })),
+  );
+  const style: Cadence['style'] = o.method === 'cadence' || withOpenItems / read.length >= o.carryOverShare ? 'date' : 'scope';
+  return {
+    style,
+    from,
+    peers: read.length,
+    withOpenItems,
+    medianOpenItems: opens[Math.ceil(opens.length / 2) - 1]!,
+    leadDays,
+    slipDays,
+    orgSlipDays,
+  };
 }

@@ -3,8 +3,8 @@ import type { Store } from '../../infra/store/client.js';
 import { metricParams } from '../metrics/engine.js';
 import { forecastMilestone, trialWeeks } from './engine.js';
 import { describeChange } from './history.js';
-import { readForecastInputs, type OpenMilestone } from './inputs.js';
-import type { Forecast, ForecastBand, ForecastInputs, ForecastSettings } from './types.js';
+import { readForecastInputs, type CadenceOptions, type OpenMilestone } from './inputs.js';
+import type { Forecast, ForecastBand, ForecastInputs, ForecastMethod, ForecastSettings } from './types.js';
 
 /**
  * The forecast run: every milestone open at the run's instant forecast from the store, blockers'
@@ -27,6 +27,12 @@ export function forecastSettings(config: Pick<Config, 'metrics'>): ForecastSetti
   };
 }
 
+/** How cadences are read, from metrics.forecast. */
+export function cadenceOptions(config: Pick<Config, 'metrics'>): CadenceOptions {
+  const f = config.metrics.forecast;
+  return { method: f.method, peers: f.cadencePeers, minPeers: f.minCadencePeers, carryOverShare: f.carryOverShare };
+}
+
 /** A forecast as stored: one milestone in one run. */
 export interface StoredForecast {
   /** The run's instant (ISO 8601). */
@@ -42,6 +48,8 @@ export interface StoredForecast {
   p95: string | null;
   confidence: number | null;
   band: ForecastBand | null;
+  /** What the dates rest on (see Forecast.method); 'throughput' without a number. */
+  method: ForecastMethod;
   ok: boolean;
   /** Why there is no number ('' when there is one). */
   reason: string;
@@ -105,6 +113,7 @@ export async function planForecasts(store: Store, config: ForecastConfig, asOf: 
     windowWeeks: settings.windowWeeks,
     minDoneItems: settings.minDoneItems,
     minWeeks: settings.minWeeks,
+    cadence: cadenceOptions(config),
   });
   const trials = new Map<string, number[]>();
   const waitedOn = new Set(open.flatMap((m) => Object.values(m.blockerMilestones)));
@@ -148,6 +157,7 @@ function storedOf(runAt: Date, p: PlannedForecast): StoredForecast {
       p95: f.p95,
       confidence: f.confidence,
       band: f.band,
+      method: f.method,
       ok: true,
       reason: '',
       drivers: f.drivers,
@@ -164,6 +174,7 @@ function storedOf(runAt: Date, p: PlannedForecast): StoredForecast {
     p95: null,
     confidence: null,
     band: null,
+    method: 'throughput',
     ok: false,
     reason: f.reason,
     drivers: [],
@@ -194,6 +205,7 @@ export async function runForecasts(store: Store, config: ForecastConfig, now: Da
         p95: r.p95,
         confidence: r.confidence,
         band: r.band ?? '',
+        method: r.method,
         ok: r.ok ? 1 : 0,
         reason: r.reason,
         drivers: r.drivers,
@@ -222,6 +234,7 @@ interface Row {
   p95: string | null;
   confidence: number | null;
   band: string;
+  method: string;
   ok: number;
   reason: string;
   drivers: string[];
@@ -246,6 +259,7 @@ function fromRow(r: Row): StoredForecast {
     p95: r.p95,
     confidence: r.confidence === null ? null : Number(r.confidence),
     band: r.band === '' ? null : (r.band as ForecastBand),
+    method: r.method === 'cadence' ? 'cadence' : 'throughput',
     ok: Number(r.ok) === 1,
     reason: r.reason,
     drivers: r.drivers,
@@ -257,7 +271,7 @@ function fromRow(r: Row): StoredForecast {
 }
 
 const COLUMNS = `toUnixTimestamp64Milli(computed_at) AS run_ms, source, milestone_id, name, toString(program) AS program, toString(team) AS team,
-  toString(committed) AS committed, toString(p50) AS p50, toString(p85) AS p85, toString(p95) AS p95, confidence, toString(band) AS band, ok,
+  toString(committed) AS committed, toString(p50) AS p50, toString(p85) AS p85, toString(p95) AS p95, confidence, toString(band) AS band, toString(method) AS method, ok,
   reason, drivers, critical_path, inputs, trials, seed`;
 
 /** A milestone by its id, `source:id` or its name (in any case). */

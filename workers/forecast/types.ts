@@ -12,6 +12,8 @@ export type Day = string;
 
 export type ForecastBand = 'on track' | 'at risk' | 'off track';
 
+export type ForecastMethod = 'throughput' | 'cadence';
+
 /**
  * Open items of the milestone that wait on a blocker outside it (or inside it, on an item of the same
  * milestone that is not done). An item cannot finish before its blocker: in each trial it is not
@@ -74,6 +76,36 @@ export interface ForecastInputs {
   /** Weeks of history behind the throughput samples (the milestone's, or its team's up to the window). */
   historyWeeks: number;
   blockers: BlockedItems[];
+  /**
+   * How the owning team's past milestones of the same kind finished (absent when too few have): the
+   * cadence model forecasts the date from them when they shipped around their date and carried open
+   * work over ('date'), rather than from the remaining work.
+   */
+  cadence?: Cadence;
+}
+
+/** The finished milestones a milestone's cadence is read from, and how they finished. */
+export interface Cadence {
+  /** 'date': they finished around their date, open items carried over or left; 'scope': they finished when their work was done. */
+  style: 'date' | 'scope';
+  /** Whose milestones: the owning team's, or the organisation's when the team has too few. */
+  from: 'team' | 'organisation';
+  /** The finished milestones read (the most recent ones of the same kind). */
+  peers: number;
+  /** Of those, the ones that finished with open items (carried over to another milestone or left open). */
+  withOpenItems: number;
+  /** The median open items they finished with. */
+  medianOpenItems: number;
+  /** The days from the forecast's day to the committed date (negative: past it), at which the peers' dates are read. */
+  leadDays: number;
+  /**
+   * Per peer whose date was seen before it finished (one seen only after has no plan on record), the
+   * days it finished after the committed date it had as long before it finished as this
+   * milestone has left to its own date (negative: early), oldest peer first.
+   */
+  slipDays: number[];
+  /** The same for the organisation's most recent finished milestones of the kind (the team's among them). */
+  orgSlipDays?: number[];
 }
 
 export interface ForecastSettings {
@@ -106,6 +138,12 @@ export type Forecast =
       /** P(done by the committed date), null without a committed date. */
       confidence: number | null;
       band: ForecastBand | null;
+      /**
+       * What the dates rest on: 'throughput', the remaining work simulated against the throughput;
+       * 'cadence', the dates the milestone's peers finished at (inputs.cadence), the remaining work
+       * then telling what is still open at the date.
+       */
+      method: ForecastMethod;
       /** One-line sentences a person reads: why the forecast is what it is. */
       drivers: string[];
       /** The blocker chain that sets the date most often, as keys (empty when none does). */

@@ -86,7 +86,7 @@ export const MILESTONE_OWNERS = `
  * Owner: the milestone's own team and program (a version's Jira project, an epic's); a version whose
  * project maps to no team belongs to the team with most of its work items.
  */
-const PLANS = `
+export const PLANS = `
 SELECT m.source AS source, m.milestone_id AS milestone_id, toString(m.kind) AS kind, m.name AS name,
        if(m.team != '', toString(m.team), o.team) AS team, if(m.team != '', toString(m.program), o.program) AS program,
        m.start_date AS start_date, m.completed_at AS completed_at, toString(m.state) AS state,
