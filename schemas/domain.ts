@@ -270,7 +270,8 @@ export interface WorkItemLinkRow extends Versioned, Deletable {
   created_at: Iso | null;
 }
 
-export type MilestoneKind = 'version' | 'sprint' | 'epic';
+/** 'milestone': a GitHub or GitLab milestone ('milestone/<id>'), its issues the work items whose fix_versions name it. */
+export type MilestoneKind = 'version' | 'sprint' | 'epic' | 'milestone';
 export type MilestoneState = 'open' | 'active' | 'done' | 'archived';
 
 export interface MilestoneRow extends Owned, Versioned, Deletable {

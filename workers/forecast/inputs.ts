@@ -1,6 +1,6 @@
 import type { Store } from '../../infra/store/client.js';
 import { instantParam, today } from '../metrics/engine.js';
-import { MILESTONE_OWNERS, MOVES, PLAN_HISTORY, PLANS } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, MOVES, PLAN_HISTORY, PLANNED_KINDS, PLANS } from '../metrics/definitions/program-plan.js';
 import { categoryAt, doneAtBefore, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import type { MetricParams } from '../metrics/types.js';
 import type { BlockedItems, Cadence, Day, ForecastInputs } from './types.js';
@@ -166,7 +166,7 @@ WHERE i.created_at < ${T} AND i.kind NOT IN ('epic', 'risk', 'decision', 'action
 const MEMBERSHIP = `
 SELECT source, item_id, milestone_id, arraySort(x -> x.1, groupArray((toUnixTimestamp64Milli(t), delta))) AS evs
 FROM (${MOVES})
-WHERE delta != 0 AND (startsWith(milestone_id, 'version/') OR startsWith(milestone_id, 'epic/'))
+WHERE delta != 0 AND (startsWith(milestone_id, 'version/') OR startsWith(milestone_id, 'epic/') OR startsWith(milestone_id, 'milestone/'))
 GROUP BY source, item_id, milestone_id`;
 
 /**
@@ -182,7 +182,7 @@ SELECT * FROM
            arrayFilter(x -> x.1 <= ${T}, p.seen_all) AS seen_t,
            if(notEmpty(seen_t), toString(seen_t[-1].2), '') AS committed,
            if(notEmpty(seen_t), toNullable(toUnixTimestamp64Milli(seen_t[1].1)), NULL) AS first_seen_ms
-    FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic') AND state != 'archived') AS m
+    FROM (SELECT * FROM milestones FINAL WHERE kind IN ${PLANNED_KINDS} AND state != 'archived') AS m
     LEFT JOIN ${PLAN_HISTORY} AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
     LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
     LEFT JOIN

@@ -1,4 +1,4 @@
-import { MILESTONE_OWNERS, PLAN_HISTORY } from '../metrics/definitions/program-plan.js';
+import { MILESTONE_OWNERS, PLAN_HISTORY, PLANNED_KINDS } from '../metrics/definitions/program-plan.js';
 import { assigneeAt, categoryAt, ITEMS, openBlockingLinks } from '../metrics/definitions/work-items.js';
 import { day, joinParts, RECENT, T, TODAY } from './sql.js';
 import { col, dateOf, text, type RegisterDefinition } from './types.js';
@@ -70,7 +70,7 @@ SELECT * FROM
            if(done OR f.ok = 0, NULL, f.confidence) AS confidence,
            if(done, '', toString(f.band)) AS forecast_band,
            ${day('original_date')} AS original, ${day('committed_day')} AS committed, ${day('done_day')} AS completed
-    FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic') AND state != 'archived') AS m
+    FROM (SELECT * FROM milestones FINAL WHERE kind IN ${PLANNED_KINDS} AND state != 'archived') AS m
     LEFT JOIN ${PLAN_HISTORY} AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
     LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
     LEFT JOIN

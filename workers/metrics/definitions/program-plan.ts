@@ -48,6 +48,13 @@ WHERE toDate32OrNull(h.first_from) IS NOT NULL`;
  * Every committed date seen for each milestone, in time order: `seen_all`, an array of (observed_at,
  * committed date, basis) per (source, milestone_id).
  */
+/**
+ * The kinds of milestone a program plans by (committed dates, on-time rates, forecasts): Jira versions,
+ * epics with a due date, and GitHub and GitLab milestones ('milestone/<id>'). Sprints are iterations,
+ * not commitments of this kind.
+ */
+export const PLANNED_KINDS = `('version', 'epic', 'milestone')`;
+
 export const PLAN_HISTORY = `
 (
     SELECT source, milestone_id, arraySort(groupArray((observed_at, committed, basis))) AS seen_all
@@ -100,7 +107,7 @@ SELECT m.source AS source, m.milestone_id AS milestone_id, toString(m.kind) AS k
        seen[1].1 AS committed_at,
        seen[-1].2 AS latest,
        arrayMap(i -> (seen[i].1, seen[i - 1].2, seen[i].2), arrayFilter(i -> i > 1 AND seen[i].2 != seen[i - 1].2, arrayEnumerate(seen))) AS changes
-FROM (SELECT * FROM milestones FINAL WHERE kind IN ('version', 'epic')) AS m
+FROM (SELECT * FROM milestones FINAL WHERE kind IN ${PLANNED_KINDS}) AS m
 INNER JOIN ${PLAN_HISTORY} AS p ON p.source = m.source AND p.milestone_id = m.milestone_id
 LEFT JOIN ${MILESTONE_OWNERS} AS o ON o.source = m.source AND o.milestone_id = m.milestone_id
 WHERE length(p.seen_all) > 0
@@ -224,8 +231,9 @@ WHERE num > 0 OR den > 0`,
 
 /**
  * Membership changes of work items in milestones, from the changelog: 'Fix Version' (one version id
- * added or removed per change), 'Sprint' (the whole list of sprint ids before and after) and the parent
- * ('Epic Link', 'Parent' or 'IssueParentAssociation': the epic's item id). delta +1 added, -1 removed.
+ * added or removed per change), 'Sprint' (the whole list of sprint ids before and after), the parent
+ * ('Epic Link', 'Parent' or 'IssueParentAssociation': the epic's item id) and 'milestone' (a GitHub or
+ * GitLab issue's milestone id before and after). delta +1 added, -1 removed.
  */
 export const MOVES = `
 SELECT source, item_id, t, mv.1 AS milestone_id, mv.2 AS delta
@@ -236,7 +244,8 @@ FROM
            arrayFilter(s -> s != '', arrayMap(s -> trimBoth(s), splitByChar(',', to_value))) AS ids_to,
            multiIf(field_id = 'fixVersions' OR field = 'Fix Version', 'version/',
                    field = 'Sprint', 'sprint/',
-                   field_id = 'parent' OR field IN ('Parent', 'Epic Link', 'IssueParentAssociation'), 'epic/', '') AS prefix
+                   field_id = 'parent' OR field IN ('Parent', 'Epic Link', 'IssueParentAssociation'), 'epic/',
+                   field_id = 'milestone', 'milestone/', '') AS prefix
     FROM work_item_history FINAL
     WHERE prefix != ''
 )
