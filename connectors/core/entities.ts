@@ -20,7 +20,16 @@ export const ENTITY_TYPES = {
   ],
   jira: ['jira.issue', 'jira.version', 'jira.sprint', 'jira.issue_deleted'],
   pagerduty: ['pagerduty.incident', 'pagerduty.log_entry', 'pagerduty.service'],
-  gitlab: ['gitlab.pipeline', 'gitlab.job', 'gitlab.deployment', 'gitlab.merge_request', 'gitlab.merge_request_commits'],
+  gitlab: [
+    'gitlab.pipeline',
+    'gitlab.job',
+    'gitlab.deployment',
+    'gitlab.merge_request',
+    'gitlab.merge_request_commits',
+    'gitlab.issue',
+    'gitlab.issue_events',
+    'gitlab.milestone',
+  ],
   jenkins: ['jenkins.build'],
   cdevents: [
     'cdevents.event',
@@ -68,6 +77,9 @@ export const subjects = {
   gitlabJob: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/jobs/${id}`,
   gitlabDeployment: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/deployments/${id}`,
   gitlabMergeRequest: (host: string, projectPath: string, iid: number) => `${gitlabKey(host, projectPath)}/merge_requests/${iid}`,
+  gitlabIssue: (host: string, projectPath: string, iid: number) => `${gitlabKey(host, projectPath)}/issues/${iid}`,
+  /** A milestone by its instance-wide id, which the issues name it by. */
+  gitlabMilestone: (host: string, projectPath: string, id: number) => `${gitlabKey(host, projectPath)}/milestones/${id}`,
   /** A CDEvents subject is unique within its source (subject.source, defaulting to context.source). */
   cdeventsSubject: (source: string, subjectId: string) => `${source} ${subjectId}`,
 } as const;
