@@ -418,8 +418,8 @@ function printExplanation(ctx: Pick<CommandContext, 'out'>, f: StoredForecast, e
   } else
     printTable(
       ctx.out,
-      ['at', 'change', 'key'],
-      g.changes.map((c) => [minute(c.at), c.change, c.key]),
+      ['at', 'change', 'key', 'split from'],
+      g.changes.map((c) => [minute(c.at), c.change, c.key, c.splitFrom ?? '-']),
     );
 
   out('');

@@ -256,7 +256,8 @@ export interface WorkItemHistoryRow extends Versioned {
   author: string;
 }
 
-export type LinkType = 'blocks' | 'relates' | 'duplicates' | 'clones' | 'other';
+/** 'splits': the from item was split, the to item is a piece of it (Jira's "Work item split", once "Issue split"). */
+export type LinkType = 'blocks' | 'relates' | 'duplicates' | 'clones' | 'splits' | 'other';
 
 export interface WorkItemLinkRow extends Versioned, Deletable {
   source: string;

@@ -559,6 +559,34 @@ describe('jira.issue', () => {
   });
 });
 
+describe('jira split links', () => {
+  it('reads a split, by its type name or its words, as the piece split from the original', () => {
+    const issue = {
+      ...restEpic,
+      fields: {
+        ...epicFields,
+        issuelinks: [
+          {
+            id: '600',
+            type: { id: '10100', name: 'Work item split', inward: 'split from', outward: 'split to' },
+            outwardIssue: { id: '10090', key: 'PAY-50', fields: { summary: 'Second half' } },
+          },
+          {
+            id: '601',
+            type: { id: '10101', name: 'Story split', inward: 'split from', outward: 'split to' },
+            inwardIssue: { id: '10091', key: 'PAY-30', fields: { summary: 'The original' } },
+          },
+        ],
+      },
+    };
+    const links = rowsOf(mappedOk(pulled(issue), ctx), 'work_item_links').filter((l) => String(l['raw_type']).endsWith('split'));
+    expect(links.map((l) => [l['from_key'], l['to_key'], l['link_type'], l['raw_type']])).toEqual([
+      ['PAY-42', 'PAY-50', 'splits', 'Work item split'],
+      ['PAY-30', 'PAY-42', 'splits', 'Story split'],
+    ]);
+  });
+});
+
 describe('jira.issue_deleted', () => {
   it('maps the webhook deletion and the deletion scan to a tombstone above the live versions', () => {
     const hook = delivered(fixture('deleted_v2.json'));

@@ -77,6 +77,8 @@ const LINK_TYPE_BY_NAME: Record<string, LinkType> = {
   relates: 'relates',
   duplicate: 'duplicates',
   cloners: 'clones',
+  'work item split': 'splits',
+  'issue split': 'splits',
 };
 
 /**
@@ -92,6 +94,8 @@ const LINK_PHRASE: Record<string, { type: LinkType; name: string; end: 'outward'
   clones: { type: 'clones', name: 'Cloners', end: 'outward' },
   'is cloned by': { type: 'clones', name: 'Cloners', end: 'inward' },
   'relates to': { type: 'relates', name: 'Relates', end: 'both' },
+  'split to': { type: 'splits', name: 'Work item split', end: 'outward' },
+  'split from': { type: 'splits', name: 'Work item split', end: 'inward' },
 };
 
 // ---------------------------------------------------------------------------------------------------

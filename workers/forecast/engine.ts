@@ -613,6 +613,11 @@ function drivers(inputs: ForecastInputs, plan: Plan, critical: Critical | null, 
           (plan.growthWeeks < plan.horizon ? `, taken to go on for ${plural(plan.growthWeeks, 'more week')}` : ''),
       );
   }
+  const split = inputs.splitItems ?? 0;
+  if (split > 0)
+    out.push(
+      `${plural(split, 'item')} added since the commit point ${split === 1 ? 'was' : 'were'} split from others: the same work cut finer`,
+    );
   inputs.blockers.forEach((b, i) => {
     const n = plan.blockedPerBlocker[i]!;
     const idle = b.idleBusinessDays > 0 ? `unchanged for ${plural(b.idleBusinessDays, 'business day')}` : 'in progress';

@@ -4,7 +4,7 @@ import type { Store } from '../../infra/store/client.js';
 import { FORECAST_T, FORECAST_T2, finishedAt, forecastItem, seedForecastScenario } from '../../test/support/forecasts.js';
 import { tempDir, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
-import { historyRow } from '../../test/support/rows.js';
+import { blocksLinkRow, historyRow } from '../../test/support/rows.js';
 import { explainForecast, type ForecastExplanation } from './explain.js';
 import { readForecasts, runForecasts, type StoredForecast } from './job.js';
 
@@ -14,6 +14,7 @@ import { readForecasts, runForecasts, type StoredForecast } from './job.js';
  * [02-16 12:00, 02-23 12:00), 1 [02-23, 03-02), 2 [03-02, 03-09), 3 [03-09, 03-16).
  * - CHK-7 moved to In Progress on 03-12; CHK-12 (3 points) is open in Checkout 2.0 from the start.
  * - CHK-13 left Checkout 2.0 on 03-18 (between the runs): open in it at T, a removal at T2.
+ * - CHK-10, added on 03-18, was split from CHK-6 (a Jira work item split).
  * - LED-3, ledger work outside Ledger 1.0, done 03-05: Ledger 1.0 did one of the team's two items done
  *   since it began, so its pace is half the team's.
  */
@@ -38,6 +39,7 @@ async function seed(store: Store): Promise<void> {
       historyRow('CHK-13', '2026-03-18T10:00:00.000Z', 'Fix Version', '1', ''),
       finishedAt('LED-3', '2026-03-05T10:00:00.000Z'),
     ],
+    work_item_links: [blocksLinkRow('CHK-6', 'CHK-10', '2026-03-18T09:00:00.000Z', { link_type: 'splits', raw_type: 'Work item split' })],
   });
 }
 
@@ -114,11 +116,13 @@ describe("a forecast explained down to its items, as they stood at the run's ins
     expect(e.growth).toEqual({
       samples: [0, 0, 0, 0, 0, 0, 1],
       changes: [
-        { key: 'CHK-10', at: '2026-03-18T09:00:00.000Z', change: 'added', sample: 6 },
-        { key: 'CHK-13', at: '2026-03-18T10:00:00.000Z', change: 'removed', sample: 6 },
-        { key: 'CHK-11', at: '2026-03-19T09:00:00.000Z', change: 'added', sample: 6 },
+        { key: 'CHK-10', at: '2026-03-18T09:00:00.000Z', change: 'added', sample: 6, splitFrom: 'CHK-6' },
+        { key: 'CHK-13', at: '2026-03-18T10:00:00.000Z', change: 'removed', sample: 6, splitFrom: null },
+        { key: 'CHK-11', at: '2026-03-19T09:00:00.000Z', change: 'added', sample: 6, splitFrom: null },
       ],
     });
+    expect(f.inputs.splitItems).toBe(1);
+    expect(f.drivers).toContain('1 item added since the commit point was split from others: the same work cut finer');
   });
 
   it("on a team-share basis lists the team's done items per week and the share that scales them", async () => {

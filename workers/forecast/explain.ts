@@ -51,6 +51,8 @@ export interface ExplainedChange {
   change: 'added' | 'removed';
   /** The growth sample it falls in (0 is the oldest of inputs.growth). */
   sample: number;
+  /** An added piece split from another item: that item's key (null otherwise). */
+  splitFrom: string | null;
 }
 
 export interface ForecastExplanation {
@@ -128,7 +130,7 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
   });
   const now = open.find((m) => m.key === key);
   const differences: string[] = [];
-  const evidence: ForecastEvidence = now?.evidence ?? { remaining: [], done: [], growth: [], share: null, peers: [] };
+  const evidence: ForecastEvidence = now?.evidence ?? { remaining: [], done: [], growth: [], share: null, peers: [], split: [] };
   if (now === undefined) {
     differences.push(`${key} is not open at ${asOf.toISOString()} as the store now reads it: no item to list`);
   } else {
@@ -155,6 +157,7 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
     };
   });
   const share = stored.throughputBasis === 'team share' ? evidence.share : null;
+  const splitFrom = new Map(evidence.split.map((x) => [x.key, x.from]));
 
   const blockedBy = new Map<string, string[]>();
   for (const b of stored.blockers) for (const item of b.blocked) blockedBy.set(item, [...(blockedBy.get(item) ?? []), b.blocker]);
@@ -184,7 +187,13 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
     remaining,
     growth: {
       samples: stored.growth,
-      changes: evidence.growth.map((g) => ({ key: g.key, at: g.at, change: g.change > 0 ? 'added' : 'removed', sample: g.sample })),
+      changes: evidence.growth.map((g) => ({
+        key: g.key,
+        at: g.at,
+        change: g.change > 0 ? 'added' : 'removed',
+        sample: g.sample,
+        splitFrom: g.change > 0 ? (splitFrom.get(g.key) ?? null) : null,
+      })),
     },
     blockers: stored.blockers,
     cadence: evidence.peers,

@@ -198,6 +198,7 @@ describe('forecast inputs read from the store at an instant', () => {
       share: null,
       // One released version is too few for a cadence: no peers behind one.
       peers: [],
+      split: [],
     });
     // The team's done items stand behind a team-share pace, scaled by the milestone's share.
     expect(withEvidence.find((r) => r.key === 'jira:version/2')!.evidence!.share).toBe(0.5);

@@ -71,6 +71,8 @@ export interface ForecastEvidence {
   share: number | null;
   /** The finished milestones behind inputs.cadence.slipDays, in its order, with the date each had at the lead and how it finished. */
   peers: CadencePeer[];
+  /** The items behind inputs.splitItems: each piece and the item it was split from. */
+  split: Array<{ key: string; from: string }>;
 }
 
 /** A finished milestone behind a cadence. */
@@ -119,6 +121,12 @@ interface MoveRow {
   item_id: string;
   milestone_id: string;
   evs: Array<[Num, Num]>;
+}
+
+interface SplitRow {
+  source: string;
+  from_key: string;
+  to_key: string;
 }
 
 interface LinkRow {
@@ -209,6 +217,11 @@ FROM (${PLANS})
 WHERE completed_at IS NOT NULL AND assumeNotNull(completed_at) <= ${T}
 ORDER BY done_ms, key`;
 
+/** The split links known by the instant: a piece (to) split from an original (from). */
+const SPLITS = `
+SELECT source, from_key, to_key FROM work_item_links FINAL
+WHERE link_type = 'splits' AND (created_at IS NULL OR assumeNotNull(created_at) < ${T})`;
+
 const BLOCKERS = `
 SELECT source, blocker_key, blocker_id, blocker_team, blocker_title, blocked_key, blocked_id, toString(blocker_due) AS blocker_due, idle_days
 FROM (${openBlockingLinks(T, TODAY, false)})`;
@@ -282,12 +295,14 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
   if (open.length === 0) return [];
 
   const cadenceOptions = options.cadence ?? CADENCE_DEFAULTS;
-  const [items, moves, links, finished] = await Promise.all([
+  const [items, moves, links, finished, splits] = await Promise.all([
     rows<ItemRow>(store, ITEMS_AT, query),
     rows<MoveRow>(store, MEMBERSHIP, query),
     rows<LinkRow>(store, BLOCKERS, query),
     cadenceOptions.method === 'throughput' ? Promise.resolve([]) : rows<FinishedRow>(store, FINISHED, query),
+    rows<SplitRow>(store, SPLITS, query),
   ]);
+  const splitFrom = new Map(splits.map((l) => [`${l.source}:${l.to_key}`, l.from_key]));
 
   const itemById = new Map(items.map((i) => [`${i.source}:${i.item_id}`, i]));
   const push = <V>(map: Map<string, V[]>, k: string, v: V): void => {
@@ -393,6 +408,14 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
       }
     }
     const growth = weekly(changes, at, growthWeeks);
+    // The items added since the commit point that are pieces split from another item.
+    const split =
+      commitMs === undefined
+        ? []
+        : mine
+            .filter((i) => Number(i.created_ms) > commitMs && splitFrom.has(`${source}:${i.key}`))
+            .map((i) => ({ key: i.key, from: splitFrom.get(`${source}:${i.key}`)! }))
+            .sort((x, y) => x.key.localeCompare(y.key));
 
     // Blockers of its open items, grouped by blocker.
     const openIds = new Set(openItems.map((i) => i.item_id));
@@ -437,7 +460,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
         .sort((x, y) => x.at - y.at || x.key.localeCompare(y.key))
         .map((c) => ({ key: c.key, at: iso(c.at), change: c.n, sample: c.sample }));
       const remaining = openItems.map((i) => ({ key: i.key, points: num(i.points) })).sort((x, y) => x.key.localeCompare(y.key));
-      return { remaining, done, growth: added, share: share === null ? null : round3(share), peers: cadencePeers };
+      return { remaining, done, growth: added, share: share === null ? null : round3(share), peers: cadencePeers, split };
     };
     const cadencePeers: CadencePeer[] = [];
     const cadence =
@@ -470,6 +493,7 @@ export async function readForecastInputs(store: Store, options: ForecastInputOpt
             ? Math.ceil((Date.parse(`${committed}T00:00:00Z`) - at) / WEEK_MS)
             : growthWeeks,
         historyWeeks: coveredWeeks,
+        splitItems: split.length,
         blockers,
         ...(cadence === undefined ? {} : { cadence }),
       },

@@ -75,6 +75,11 @@ export interface ForecastInputs {
   growthWeeks?: number;
   /** Weeks of history behind the throughput samples (the milestone's, or its team's up to the window). */
   historyWeeks: number;
+  /**
+   * Of the items added since the commit point, those split from another item (a Jira work item split):
+   * growth that is the same work cut finer, not new work.
+   */
+  splitItems?: number;
   blockers: BlockedItems[];
   /**
    * How the owning team's past milestones of the same kind finished (absent when too few have): the
