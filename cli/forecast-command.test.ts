@@ -7,11 +7,15 @@ import {
   FORECAST_ORG,
   FORECAST_T,
   FORECAST_T2,
+  forecastItem,
   forecastRowCount,
+  releaseRows,
   seedForecastScenario,
   storedCalibration,
 } from '../test/support/forecasts.js';
 import { tempDir, testStore } from '../test/support/harness.js';
+import { insertTables } from '../test/support/mapping.js';
+import { historyRow } from '../test/support/rows.js';
 import { runForecasts, type StoredForecast } from '../workers/forecast/job.js';
 import { runForecast, type ForecastRuntime } from './forecast-command.js';
 
@@ -439,5 +443,87 @@ describe('ptel forecast backtest', () => {
     expect((await forecast(['backtest'], { from: '2026-03-01', to: '2026-03-09', program: 'nope' })).err).toContain("no program 'nope'");
     const none = await forecast(['backtest'], { from: '2026-03-17', to: '2026-03-31' });
     expect(none.out).toContain('no Monday in that range before now: nothing forecast');
+  });
+});
+
+describe('ptel forecast show, by cadence', () => {
+  // Checkout R1..R3 shipped on 01-16, 02-06 and 02-27, two of them with open work carried over or left; R2
+  // four days after the date it had four days before. R4 is due 03-20, four days after T's day.
+  const cadenceConfig = loadConfig({
+    env: {},
+    cwd: tempDir(),
+    overrides: {
+      dataDir: tempDir(),
+      metrics: { forecast: { trials: 500, seed: 3, windowWeeks: 4, minDoneItems: 3, minWeeks: 2, minCadencePeers: 3 } },
+    },
+  });
+  let trainStore: Store;
+  beforeAll(async () => {
+    trainStore = await testStore();
+    const done = { status: 'Done', status_category: 'done' } as const;
+    const finished = (key: string, at: string) => historyRow(key, at, 'status', 'To Do', 'Done');
+    await insertTables(trainStore, {
+      ...releaseRows('checkout', [
+        { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
+        {
+          n: 12,
+          name: 'Checkout R2',
+          released: '2026-02-06',
+          dates: [
+            ['2026-01-05', '2026-02-02'],
+            ['2026-02-03', '2026-02-06'],
+          ],
+        },
+        { n: 13, name: 'Checkout R3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-27']] },
+        { n: 14, name: 'Checkout R4', dates: [['2026-02-20', '2026-03-20']] },
+      ]),
+      work_items: [
+        forecastItem('A1', 'story', 'checkout', { ...done, fix_versions: ['version/11'], created_at: '2025-12-01T09:00:00.000Z' }),
+        forecastItem('A2', 'story', 'checkout', { ...done, fix_versions: ['version/12'], created_at: '2025-12-01T09:00:00.000Z' }),
+        forecastItem('A3', 'story', 'checkout', { ...done, fix_versions: ['version/12'], created_at: '2025-12-01T09:00:00.000Z' }),
+        forecastItem('A4', 'story', 'checkout', { fix_versions: ['version/13'], created_at: '2025-12-01T09:00:00.000Z' }),
+        forecastItem('A5', 'story', 'checkout', { fix_versions: ['version/14'], created_at: '2025-12-01T09:00:00.000Z' }),
+        ...['A6', 'A7', 'A8'].map((k) =>
+          forecastItem(k, 'story', 'checkout', { ...done, fix_versions: ['version/14'], created_at: '2025-12-01T09:00:00.000Z' }),
+        ),
+      ],
+      work_item_history: [
+        finished('A1', '2026-01-10T10:00:00.000Z'),
+        historyRow('A2', '2026-01-16T15:00:00.000Z', 'Fix Version', '11', '12'),
+        finished('A2', '2026-01-25T10:00:00.000Z'),
+        finished('A3', '2026-02-01T10:00:00.000Z'),
+        finished('A6', '2026-03-10T10:00:00.000Z'),
+        finished('A7', '2026-03-02T10:00:00.000Z'),
+        finished('A8', '2026-02-24T10:00:00.000Z'),
+      ],
+    });
+    await runForecasts(trainStore, cadenceConfig, T);
+  });
+  afterAll(async () => {
+    await trainStore.close();
+  });
+
+  it("dates the release by how late the team's releases were, and says what is still open at the date", async () => {
+    const out = collect();
+    const err = collect();
+    const rt: ForecastRuntime = { store: trainStore, clock: fixedClock(T), config: cadenceConfig, organisation: { org: ORG } };
+    const code = await runForecast(
+      { config: cadenceConfig, values: {}, positionals: ['show', 'Checkout R4'], out: out.stream, err: err.stream },
+      (fn) => fn(rt),
+    );
+    expect(err.text()).toBe('');
+    expect(code).toBe(0);
+    const text = out.text();
+    // Slips 0, 4, 0 (lowest first 0, 0, 4): P50 the 2nd (0 days), P85 and P95 the 3rd (+4); on time 2 of 3, the
+    // organisation (the same three) 2 of 3: (3 x 2/3 + 4 x 2/3) / 7.
+    expect(text).toContain('P50 2026-03-20  P85 2026-03-24  P95 2026-03-24; committed 2026-03-20: P(on time) 0.67, at risk');
+    expect(text).toContain(
+      "cadence: ships by date (2 of the team's last 3 finished with open items; days late by the date 4 days before: 0 4 0)",
+    );
+    expect(text).toContain(
+      "ships by its date, as the team's last 3 versions did, 2 of them with open items carried over (a median 1): they finished a median 0 days from the date they had 4 days before (0 to +4)",
+    );
+    // One item left, done in the week of the date in most trials at this pace.
+    expect(text).toMatch(/at 2026-03-20 a median [01] items? of its work will still be open/);
   });
 });

@@ -135,6 +135,12 @@ function inputLines(i: ForecastInputs): string[] {
     `throughput: ${short(mean(i.throughput))} items/week (${i.throughputBasis}${i.teams.length > 0 ? `: ${i.teams.join(', ')}` : ''}; weekly, oldest first: ${i.throughput.map(short).join(' ')})`,
     `growth: ${i.growth.length === 0 ? 'none measured' : `${short(mean(i.growth))} items/week over ${i.growth.length} weeks`}`,
   ];
+  const c = i.cadence;
+  if (c !== undefined)
+    lines.push(
+      `cadence: ${c.style === 'date' ? 'ships by date' : 'finishes with its work'} (${c.withOpenItems} of the ${c.from}'s last ${c.peers} finished with open items; ` +
+        `days late by the date ${c.leadDays >= 0 ? `${c.leadDays} days before` : 'at the finish'}: ${c.slipDays.join(' ') || 'none on record'})`,
+    );
   for (const b of i.blockers) lines.push(blockerLine(b));
   return lines;
 }

@@ -1,6 +1,6 @@
 import { orgSchema } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import type { WorkItemHistoryRow } from '../../schemas/domain.js';
+import type { MilestoneDateRow, MilestoneRow, WorkItemHistoryRow } from '../../schemas/domain.js';
 import { queryRows } from './harness.js';
 import { insertTables } from './mapping.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from './rows.js';
@@ -96,4 +96,26 @@ export async function seedForecastScenario(store: Store): Promise<void> {
     ],
     work_item_links: [blocksLinkRow('LED-2', 'CHK-8', '2026-03-01T10:00:00.000Z')],
   });
+}
+
+/** A team's versions: each released on a day (none: open), with each date seen for it ([day seen, date]). */
+export function releaseRows(
+  team: string,
+  versions: Array<{ n: number; name: string; released?: string; dates: Array<[string, string]> }>,
+): { milestones: MilestoneRow[]; milestone_dates: MilestoneDateRow[] } {
+  const id = (n: number): string => `version/${n}`;
+  return {
+    milestones: versions.map((v) =>
+      milestoneRow(
+        id(v.n),
+        v.name,
+        team,
+        'payments',
+        v.released === undefined
+          ? { start_date: '2026-02-27' }
+          : { state: 'done', raw_state: 'released', completed_at: `${v.released}T00:00:00.000Z` },
+      ),
+    ),
+    milestone_dates: versions.flatMap((v) => v.dates.map(([seen, date]) => milestoneDateRow(id(v.n), `${seen}T00:00:00.000Z`, date))),
+  };
 }

@@ -3,6 +3,7 @@ import type { Store } from '../../infra/store/client.js';
 import { testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { testParams } from '../../test/support/metrics.js';
+import { releaseRows } from '../../test/support/forecasts.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../../test/support/rows.js';
 import { readForecastInputs, readTeamThroughput, type OpenMilestone } from './inputs.js';
 
@@ -241,28 +242,6 @@ describe('forecast inputs read from the store at an instant', () => {
  * - R2's date was 02-02 until 02-03, when it moved to 02-06: four days before its release day (02-02)
  *   the date was 02-02, so it finished 4 days late by the date it had 4 days before; R1 and R3 on theirs.
  */
-/** A team's versions: each released on a day (none: open), with each date seen for it ([day seen, date]). */
-function releases(
-  team: string,
-  versions: Array<{ n: number; name: string; released?: string; dates: Array<[string, string]> }>,
-): Pick<Parameters<typeof insertTables>[1], 'milestones' | 'milestone_dates'> {
-  const id = (n: number): string => `version/${n}`;
-  return {
-    milestones: versions.map((v) =>
-      milestoneRow(
-        id(v.n),
-        v.name,
-        team,
-        'payments',
-        v.released === undefined
-          ? { start_date: '2026-02-27' }
-          : { state: 'done', raw_state: 'released', completed_at: `${v.released}T00:00:00.000Z` },
-      ),
-    ),
-    milestone_dates: versions.flatMap((v) => v.dates.map(([seen, date]) => milestoneDateRow(id(v.n), `${seen}T00:00:00.000Z`, date))),
-  };
-}
-
 const cadenceItem = workItemMaker({ programOf: PROGRAM, createdAt: '2025-12-01T09:00:00.000Z', updatedAt: '2026-03-15T09:00:00.000Z' });
 
 /** The inputs at T with a cadence read from at least three peers. */
@@ -285,7 +264,7 @@ describe('a cadence read from the finished milestones of the team', () => {
     cadenceStore = await testStore();
     const item = cadenceItem;
     await insertTables(cadenceStore, {
-      ...releases('checkout', [
+      ...releaseRows('checkout', [
         { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
         {
           n: 12,
@@ -348,7 +327,7 @@ describe('a cadence read from the finished milestones of the team', () => {
     try {
       const item = cadenceItem;
       await insertTables(late, {
-        ...releases('ledger', [
+        ...releaseRows('ledger', [
           { n: 21, name: 'Ledger L1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
           { n: 22, name: 'Ledger L2', released: '2026-02-06', dates: [['2026-02-10', '2026-02-06']] },
           { n: 23, name: 'Ledger L3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-25']] },
