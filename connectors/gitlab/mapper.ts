@@ -2,16 +2,32 @@ import { z } from 'zod';
 import type {
   DeploymentState,
   DeploymentStatusRow,
+  MilestoneDateRow,
+  MilestoneRow,
+  MilestoneState,
   PipelineJobRow,
   PipelineRunRow,
   PullRequestState,
   RunResult,
   RunStatus,
+  WorkItemHistoryRow,
+  WorkItemKind,
+  WorkItemRow,
 } from '../../schemas/domain.js';
+import type { ModelConfig } from '../../infra/config/schema.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import { MappingError, ok, parsePayload, withPayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
+import {
+  MappingError,
+  ok,
+  parsePayload,
+  withPayload,
+  type FieldNotes,
+  type MapContext,
+  type Mapper,
+  type SourceMappers,
+} from '../../mapping/registry.js';
 import { repoName, type Ownership } from '../../mapping/org-index.js';
-import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
+import { commitFingerprint, iso, isoDate, isoOrNull, isProduction, ownerColumns, rowsOf, rowVersion } from '../../mapping/rows.js';
 
 /**
  * GitLab entities arrive as a REST object (pull) or inside a webhook delivery (object_kind names it).
@@ -26,7 +42,7 @@ import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rowsOf, 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-const SUBJECT = /^(([^/]+)\/(.+))\/(pipelines|jobs|deployments|merge_requests)\/(\d+)$/;
+const SUBJECT = /^(([^/]+)\/(.+))\/(pipelines|jobs|deployments|merge_requests|issues|milestones)\/(\d+)$/;
 
 interface Where {
   /** '<host>/<project path>', lower-case: the repo column, as in the subjects. */
@@ -689,6 +705,398 @@ const mapMergeRequestCommits: Mapper = withPayload(mrCommits, (list, event, ctx)
   ]);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Issues, their state and milestone events, and milestones
+
+/**
+ * An issue's state as a status. The status names are GitLab's own labels for the two states (Open,
+ * Closed), which the status history reads as to do and done; the raw state ('opened', 'closed') is in
+ * the history rows' values. 'reopened' is what older GitLab versions send for an issue just reopened.
+ */
+const ISSUE_STATE: Record<string, { status: string; category: 'todo' | 'done'; rank: number }> = {
+  opened: { status: 'Open', category: 'todo', rank: 0 },
+  reopened: { status: 'Open', category: 'todo', rank: 0 },
+  closed: { status: 'Closed', category: 'done', rank: 1 },
+};
+const issueState = (raw: string) => ISSUE_STATE[raw] ?? ISSUE_STATE['opened']!;
+/** The webhook's state_id: 1 opened, 2 closed (3 and 4 are merge request states). */
+const STATE_ID: Record<number, string> = { 1: 'opened', 2: 'closed' };
+
+/** What an issue cannot exist without, in either shape; every other field is read on its own. */
+const issueRest = z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time });
+const issueHook = z.looseObject({
+  object_kind: z.literal('issue'),
+  object_attributes: z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time }),
+});
+
+const gitlabTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected a timestamp');
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+const idOf = z.looseObject({ id: z.number() });
+const change = <S extends z.ZodType>(value: S) => z.looseObject({ previous: value.nullish(), current: value.nullish() });
+
+interface Issue {
+  id: number;
+  iid: number;
+  state: string;
+  title: string;
+  /** issue_type (REST) or type (hook), lower case with spaces: 'issue', 'incident', 'test case', 'task'. */
+  type: string;
+  labels: string[];
+  assignee: number | null;
+  author: number | null;
+  milestone: number | null;
+  weight: number | null;
+  due: string | null;
+  severity: string;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  url: string;
+  /** The changes a delivery reports (a REST issue has none: its events come as 'gitlab.issue_events'). */
+  stateChange: { from: string; to: string } | null;
+  milestoneChange: { from: string; to: string } | null;
+  /** Which shape: a pull carries the exact close time and the weight, so it outranks a delivery of the same version. */
+  pulled: boolean;
+}
+
+function issueMinimum(event: RawEvent): { hook: boolean; data: Record<string, unknown> } {
+  if (isHook(event.data, 'issue')) {
+    const h = parsePayload(issueHook, event.data, event);
+    return { hook: true, data: h.object_attributes };
+  }
+  return { hook: false, data: parsePayload(issueRest, event.data, event) };
+}
+
+const typeName = (v: string | null | undefined): string => (v ?? 'issue').toLowerCase().replace(/_/g, ' ');
+const severityOf = (v: string | null | undefined): string => {
+  const s = (v ?? '').toLowerCase();
+  return s === 'unknown' ? '' : s;
+};
+
+function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
+  const { hook, data: a } = issueMinimum(event);
+  const at = hook ? 'object_attributes.' : '';
+  const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> =>
+    notes.read(schema, a[key], `${at}${key}`, empty);
+  const state = a['state'] as string;
+  const updated = sec(a['updated_at'] as string, `${at}updated_at`);
+  const weight = read(z.number().nonnegative().nullish(), 'weight', null) ?? null;
+  const due = read(day.nullish(), 'due_date', null) ?? null;
+  const closedAt = secOrNull(read(gitlabTime.nullish(), 'closed_at', null), `${at}closed_at`);
+  const closed = issueState(state).category === 'done';
+  const common = {
+    id: a['id'] as number,
+    iid: a['iid'] as number,
+    state,
+    title: read(z.string().nullish(), 'title', null) ?? '',
+    weight,
+    due,
+    created_at: sec(a['created_at'] as string, `${at}created_at`),
+    updated_at: updated,
+  };
+  if (!hook) {
+    const labels = notes.read(z.array(z.string()).nullish(), a['labels'], 'labels', null) ?? [];
+    const assignees = read(z.array(idOf).nullish(), 'assignees', null) ?? [];
+    const milestone = read(idOf.nullish(), 'milestone', null);
+    return {
+      ...common,
+      type: typeName(read(z.string().nullish(), 'issue_type', null) ?? read(z.string().nullish(), 'type', null)),
+      labels,
+      assignee: assignees[0]?.id ?? read(idOf.nullish(), 'assignee', null)?.id ?? null,
+      author: read(idOf.nullish(), 'author', null)?.id ?? null,
+      milestone: milestone?.id ?? null,
+      severity: severityOf(read(z.string().nullish(), 'severity', null)),
+      closed_at: closed ? (closedAt ?? updated) : null,
+      url: read(z.string().nullish(), 'web_url', null) ?? '',
+      stateChange: null,
+      milestoneChange: null,
+      pulled: true,
+    };
+  }
+  const body = event.data as Record<string, unknown>;
+  const titled = z.array(z.looseObject({ title: z.string() })).nullish();
+  const labels = (notes.read(titled, body['labels'], 'labels', null) ?? read(titled, 'labels', null) ?? []).map((l) => l.title);
+  const changes = notes.read(
+    z.looseObject({ state_id: change(z.number()).optional(), milestone_id: change(z.number()).optional() }).nullish(),
+    body['changes'],
+    'changes',
+    null,
+  );
+  const action = read(z.string().nullish(), 'action', null);
+  // A delivery of a current GitLab says which state it left; an older one only names the action.
+  const stateIds = changes?.state_id;
+  const stateChange =
+    stateIds !== undefined && STATE_ID[stateIds.previous ?? 0] !== undefined && STATE_ID[stateIds.current ?? 0] !== undefined
+      ? { from: STATE_ID[stateIds.previous!]!, to: STATE_ID[stateIds.current!]! }
+      : action === 'close'
+        ? { from: 'opened', to: 'closed' }
+        : action === 'reopen'
+          ? { from: 'closed', to: 'opened' }
+          : null;
+  const ms = changes?.milestone_id;
+  const milestoneChange =
+    ms === undefined
+      ? null
+      : {
+          from: ms.previous === null || ms.previous === undefined ? '' : String(ms.previous),
+          to: ms.current === null || ms.current === undefined ? '' : String(ms.current),
+        };
+  const assigneeIds = read(z.array(z.number()).nullish(), 'assignee_ids', null) ?? [];
+  return {
+    ...common,
+    type: typeName(read(z.string().nullish(), 'type', null)),
+    labels,
+    assignee: assigneeIds[0] ?? read(z.number().nullish(), 'assignee_id', null) ?? null,
+    author: read(z.number().nullish(), 'author_id', null) ?? null,
+    milestone: read(z.number().nullish(), 'milestone_id', null) ?? null,
+    severity: severityOf(read(z.string().nullish(), 'severity', null)),
+    // An older delivery has no closed_at: the delivery that reports the close was sent by it, so its
+    // updated_at is when it happened.
+    closed_at: closed ? (closedAt ?? updated) : null,
+    url: read(z.string().nullish(), 'url', null) ?? '',
+    stateChange: stateChange !== null && stateChange.from !== stateChange.to ? stateChange : null,
+    milestoneChange: milestoneChange !== null && milestoneChange.from !== milestoneChange.to ? milestoneChange : null,
+    pulled: false,
+  };
+}
+
+/**
+ * The kind: the issue's type by the configured type names (an incident is a bug by default, a task a
+ * task), else the first label that names a kind (the part after '::' of a scoped label: 'type::bug'),
+ * else 'other'.
+ */
+function issueKind(type: string, labels: string[], model: ModelConfig): WorkItemKind {
+  const kindNamed = (name: string): WorkItemKind | undefined => {
+    const n = name.trim().toLowerCase();
+    for (const [kind, names] of Object.entries(model.workItems.types))
+      if (names.some((x) => x.toLowerCase() === n)) return kind as WorkItemKind;
+    return undefined;
+  };
+  return (
+    kindNamed(type) ??
+    labels.map((l) => kindNamed(l.slice(l.lastIndexOf('::') + (l.includes('::') ? 2 : 0)))).find((k) => k !== undefined) ??
+    'other'
+  );
+}
+
+/**
+ * A history row of a GitLab issue. A change reaches the store twice when webhooks and pulls both run
+ * (the delivery's changes, the pull's resource events); GitLab writes the event in the same request as
+ * the issue's update, so both carry the same second, and the row's key (the field and that second, with
+ * the values) makes them one row.
+ */
+function historyRow(
+  event: RawEvent,
+  itemId: string,
+  field: 'status' | 'milestone',
+  at: string,
+  from: { value: string; text: string },
+  to: { value: string; text: string },
+  author: string,
+): WorkItemHistoryRow {
+  return {
+    source: 'gitlab',
+    item_id: itemId,
+    history_id: `${field}@${at}`,
+    field,
+    field_id: field,
+    from_value: from.value,
+    from_string: from.text,
+    to_value: to.value,
+    to_string: to.text,
+    changed_at: at,
+    author,
+    raw_event_id: event.id,
+    // Every later pull repeats the change: the latest event carrying it is cited.
+    version: rowVersion(event.time),
+  };
+}
+
+const stateText = (raw: string): { value: string; text: string } => ({ value: raw, text: issueState(raw).status });
+
+const mapIssue: Mapper = (event, ctx, notes) => {
+  const w = where(event);
+  const i = issueOfPayload(event, notes);
+  if (ISSUE_STATE[i.state] === undefined) notes.note('state', `unknown state '${i.state}': stored as open`);
+  const s = issueState(i.state);
+  const itemId = String(i.id);
+  const row: WorkItemRow = {
+    source: 'gitlab',
+    item_id: itemId,
+    key: `${w.path}#${i.iid}`,
+    project: w.path,
+    type: i.type,
+    kind: issueKind(i.type, i.labels, ctx.model),
+    status: s.status,
+    status_category: s.category,
+    // GitLab issues have no priority field (teams use labels).
+    priority: '',
+    priority_rank: 0,
+    assignee: ctx.people.id('gitlab', i.assignee),
+    reporter: ctx.people.id('gitlab', i.author),
+    components: [],
+    labels: i.labels,
+    due_date: i.due,
+    start_date: null,
+    fix_versions: i.milestone === null ? [] : [`milestone/${i.milestone}`],
+    affects_versions: [],
+    sprints: [],
+    parent_id: '',
+    // The weight, when the issue has one (GitLab Premium), is its size in points.
+    story_points: i.weight,
+    severity: i.severity,
+    found_in: '',
+    created_at: i.created_at,
+    updated_at: i.updated_at,
+    resolved_at: i.closed_at,
+    resolution: '',
+    summary: i.title,
+    ...ownerColumns(repoOwner(ctx, w)),
+    url: i.url,
+    raw_event_id: event.id,
+    version: rowVersion(i.updated_at, s.rank * 2 + (i.pulled ? 1 : 0)),
+    is_deleted: 0,
+  };
+  const author = ctx.people.id(
+    'gitlab',
+    notes.read(z.looseObject({ id: z.number() }).nullish(), (event.data as Record<string, unknown>)['user'], 'user', null)?.id,
+  );
+  const history: WorkItemHistoryRow[] = [];
+  if (i.stateChange !== null)
+    history.push(historyRow(event, itemId, 'status', i.updated_at, stateText(i.stateChange.from), stateText(i.stateChange.to), author));
+  if (i.milestoneChange !== null) {
+    const { from, to } = i.milestoneChange;
+    history.push(historyRow(event, itemId, 'milestone', i.updated_at, { value: from, text: from }, { value: to, text: to }, author));
+  }
+  return ok([rowsOf('work_items', [row]), rowsOf('work_item_history', history)]);
+};
+
+/** The issue's resource events as the issues stream lists them with the issue (GET .../resource_state_events and .../resource_milestone_events). */
+const issueEvents = z.looseObject({
+  issue_id: z.number(),
+  resource_state_events: z.array(z.unknown()).nullish(),
+  resource_milestone_events: z.array(z.unknown()).nullish(),
+});
+const user = z.looseObject({ id: z.number() }).nullish();
+const stateEvent = z.looseObject({ id: z.number(), created_at: gitlabTime, state: z.string(), user });
+const milestoneEvent = z.looseObject({
+  id: z.number(),
+  created_at: gitlabTime,
+  action: z.enum(['add', 'remove']),
+  milestone: z.looseObject({ id: z.number(), title: z.string().nullish() }),
+  user,
+});
+
+/** Each element of a list read on its own: one that does not fit is left out and noted. */
+function readEach<S extends z.ZodType>(schema: S, list: unknown[] | null | undefined, field: string, notes: FieldNotes): Array<z.infer<S>> {
+  return (list ?? []).flatMap((item) => {
+    const r = notes.read(schema, item, `${field}[]`, undefined);
+    return r === undefined ? [] : [r];
+  });
+}
+
+const oldestFirst = <E extends { id: number; created_at: string }>(list: E[]): E[] =>
+  [...list].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);
+
+/**
+ * An issue's state and milestone events as history rows. A state event names only the state it set:
+ * a close left the open state, a reopen the closed one. A milestone event names the milestone added or
+ * removed: replayed in order, an add while another milestone was set moves the issue from that one
+ * (GitLab records a change of milestone as one add). An event that cannot be read is left out and noted.
+ */
+const mapIssueEvents: Mapper = (event, ctx, notes) => {
+  const p = parsePayload(issueEvents, event.data, event);
+  const itemId = String(p.issue_id);
+  const person = (u: z.infer<typeof user>) => ctx.people.id('gitlab', u?.id);
+  const rows: WorkItemHistoryRow[] = [];
+  for (const e of oldestFirst(readEach(stateEvent, p.resource_state_events, 'resource_state_events', notes))) {
+    const to = e.state === 'reopened' ? 'opened' : e.state;
+    if (ISSUE_STATE[to] === undefined) {
+      notes.note('resource_state_events[].state', `unknown state '${e.state}': left out of the history`);
+      continue;
+    }
+    const from = to === 'closed' ? 'opened' : 'closed';
+    rows.push(
+      historyRow(
+        event,
+        itemId,
+        'status',
+        sec(e.created_at, 'resource_state_events[].created_at'),
+        stateText(from),
+        stateText(to),
+        person(e.user),
+      ),
+    );
+  }
+  let current: { value: string; text: string } = { value: '', text: '' };
+  for (const e of oldestFirst(readEach(milestoneEvent, p.resource_milestone_events, 'resource_milestone_events', notes))) {
+    const m = { value: String(e.milestone.id), text: e.milestone.title ?? String(e.milestone.id) };
+    const none = { value: '', text: '' };
+    const [from, to] = e.action === 'add' ? [current, m] : [m, none];
+    current = to;
+    if (from.value === to.value) continue;
+    rows.push(
+      historyRow(event, itemId, 'milestone', sec(e.created_at, 'resource_milestone_events[].created_at'), from, to, person(e.user)),
+    );
+  }
+  return ok([rowsOf('work_item_history', rows)]);
+};
+
+/** A project milestone: its id, state and last update; the rest is read field by field. */
+const restMilestone = z.looseObject({ id: z.number(), state: z.string(), updated_at: time });
+
+const MILESTONE_STATE: Record<string, { state: MilestoneState; rank: number }> = {
+  active: { state: 'open', rank: 0 },
+  closed: { state: 'done', rank: 2 },
+};
+
+/**
+ * A milestone is planned by its due date, observed as of the milestone's last update (the listing
+ * carries no history of the date). GitLab keeps no close time: a closed milestone's last update stands
+ * in for when it closed (closing is normally its last change).
+ */
+const mapMilestone: Mapper = (event, ctx, notes) => {
+  const w = where(event);
+  const m = parsePayload(restMilestone, event.data, event);
+  const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> => notes.read(schema, m[key], key, empty);
+  let s = MILESTONE_STATE[m.state];
+  if (s === undefined) {
+    notes.note('state', `unknown state '${m.state}': stored as open`);
+    s = { state: 'open', rank: 0 };
+  }
+  const updated = sec(m.updated_at, 'updated_at');
+  const milestoneId = `milestone/${m.id}`;
+  const committed = isoDate(read(day.nullish(), 'due_date', null), 'due_date');
+  const version = rowVersion(updated, s.rank);
+  const row: MilestoneRow = {
+    source: 'gitlab',
+    milestone_id: milestoneId,
+    kind: 'milestone',
+    name: read(z.string().nullish(), 'title', null) ?? '',
+    project: w.path,
+    state: s.state,
+    raw_state: m.state,
+    start_date: isoDate(read(day.nullish(), 'start_date', null), 'start_date'),
+    committed_date: committed,
+    completed_at: s.state === 'done' ? updated : null,
+    ...ownerColumns(repoOwner(ctx, w)),
+    url: read(z.string().nullish(), 'web_url', null) ?? '',
+    raw_event_id: event.id,
+    version,
+    is_deleted: 0,
+  };
+  const snapshot: MilestoneDateRow = {
+    source: 'gitlab',
+    milestone_id: milestoneId,
+    committed_date: committed,
+    observed_at: iso(event.time, 'time'),
+    basis: 'snapshot',
+    raw_event_id: event.id,
+    version,
+  };
+  return ok([rowsOf('milestones', [row]), rowsOf('milestone_dates', [snapshot])]);
+};
+
 /** The payload read as its mapper reads it: what a delivery must carry for its entity to be placed. */
 const asEvent = (data: unknown, e: Pick<RawEvent, 'type' | 'subject'>): RawEvent => ({ ...e, data }) as RawEvent;
 
@@ -699,6 +1107,9 @@ export const gitlabMappers: SourceMappers = {
     'gitlab.job': (data, e) => void jobOfPayload(asEvent(data, e), where(asEvent(data, e)).id),
     'gitlab.deployment': (data, e) => void deploymentState(deploymentOfPayload(asEvent(data, e)).status, e),
     'gitlab.merge_request': (data, e) => void mergeRequestOfPayload(asEvent(data, e)),
+    'gitlab.issue': (data, e) => void issueMinimum(asEvent(data, e)),
+    'gitlab.issue_events': (data, e) => void parsePayload(issueEvents, data, e),
+    'gitlab.milestone': (data, e) => void parsePayload(restMilestone, data, e),
   },
   mappers: {
     'gitlab.pipeline': mapPipeline,
@@ -706,5 +1117,8 @@ export const gitlabMappers: SourceMappers = {
     'gitlab.deployment': mapDeployment,
     'gitlab.merge_request': mapMergeRequest,
     'gitlab.merge_request_commits': mapMergeRequestCommits,
+    'gitlab.issue': mapIssue,
+    'gitlab.issue_events': mapIssueEvents,
+    'gitlab.milestone': mapMilestone,
   },
 };

@@ -8,7 +8,7 @@ import { subjects, timeVersion } from '../core/entities.js';
  * the second), so a version uses only what both shapes carry:
  * - pipeline: created_at + status (a pipeline keeps its id when retried, so its status can go back);
  * - job, deployment: the status alone (a retry makes a new job or deployment, so statuses only advance);
- * - merge request: updated_at truncated to the second + state.
+ * - merge request, issue, milestone: updated_at truncated to the second + state.
  * The status rank makes versions of one entity sort in lifecycle order.
  */
 const PIPELINE_RANK: Record<string, number> = {
@@ -58,6 +58,8 @@ export const restJob = z.object({
 });
 export const restDeployment = z.object({ id: z.number(), status: z.string(), created_at: time, updated_at: time });
 export const restMergeRequest = z.object({ id: z.number(), iid: z.number(), state: z.string(), updated_at: time });
+export const restIssue = z.object({ id: z.number(), iid: z.number(), state: z.string(), updated_at: time });
+export const restMilestone = z.object({ id: z.number(), state: z.string(), updated_at: time });
 
 export type Payload = Record<string, unknown>;
 
@@ -117,6 +119,45 @@ export function mergeRequestRecord(
     subject: subjects.gitlabMergeRequest(host, path, iid),
     version: mergeRequestVersion(updatedAt, state),
     time: iso(updatedAt),
+    payload: payload as Payload,
+  };
+}
+
+export const issueVersion = (updatedAt: string, state: string): string => timeVersion(toSecond(updatedAt), state);
+
+/** An issue (REST or delivery), or its state and milestone events ('gitlab.issue_events'), at the issue's version. */
+export function issueRecord(
+  host: string,
+  path: string,
+  iid: number,
+  state: string,
+  updatedAt: string,
+  payload: unknown,
+  type: 'gitlab.issue' | 'gitlab.issue_events' = 'gitlab.issue',
+): SourceRecord {
+  return {
+    source: 'gitlab',
+    type,
+    subject: subjects.gitlabIssue(host, path, iid),
+    version: issueVersion(updatedAt, state),
+    time: iso(updatedAt),
+    payload: payload as Payload,
+  };
+}
+
+/** A project milestone (GET /projects/:id/milestones item), by its instance-wide id. */
+export function milestoneRecord(
+  host: string,
+  path: string,
+  m: { id: number; state: string; updated_at: string },
+  payload: unknown,
+): SourceRecord {
+  return {
+    source: 'gitlab',
+    type: 'gitlab.milestone',
+    subject: subjects.gitlabMilestone(host, path, m.id),
+    version: timeVersion(toSecond(m.updated_at), m.state),
+    time: iso(m.updated_at),
     payload: payload as Payload,
   };
 }

@@ -7,7 +7,7 @@ import type { WebhookRequest, WebhookSource } from '../core/types.js';
 import { missingRequired } from '../../mapping/registry.js';
 import { hostOf } from './client.js';
 import { gitlabMappers } from './mapper.js';
-import { deploymentRecord, jobRecord, mergeRequestRecord, pipelineRecord } from './records.js';
+import { deploymentRecord, issueRecord, jobRecord, mergeRequestRecord, pipelineRecord } from './records.js';
 
 const time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a timestamp');
 const project = z.object({ path_with_namespace: z.string().min(1), web_url: z.string().optional() });
@@ -45,6 +45,13 @@ const mergeRequestHook = z.object({
   object_kind: z.literal('merge_request'),
   project,
   object_attributes: z.object({ iid: z.number(), state: z.string(), updated_at: time }),
+});
+
+/** Issue deliveries (confidential ones too): the issue, whose `changes` give its state and milestone moves. */
+const issueHook = z.object({
+  object_kind: z.literal('issue'),
+  project,
+  object_attributes: z.object({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time }),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, kind: string): T {
@@ -105,6 +112,12 @@ const MAPPERS: Record<string, Mapper> = {
     const { host, path } = locate(config, h.project);
     const a = h.object_attributes;
     return [mergeRequestRecord(host, path, a.iid, a.state, a.updated_at, body)];
+  },
+  issue: (body, config) => {
+    const h = parse(issueHook, body, 'issue');
+    const { host, path } = locate(config, h.project);
+    const a = h.object_attributes;
+    return [issueRecord(host, path, a.iid, a.state, a.updated_at, body)];
   },
 };
 
