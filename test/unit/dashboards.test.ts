@@ -842,6 +842,7 @@ describe('every panel query against a seeded store', () => {
     p95: string;
     confidence: number | null;
     band: string;
+    dates_from: string;
     first_driver: string;
   };
 
@@ -865,11 +866,12 @@ describe('every panel query against a seeded store', () => {
       p95: f.ok ? (f.p95 ?? 'beyond the horizon') : '',
       confidence: f.confidence,
       band: f.band ?? '',
+      dates_from: f.method,
       first_driver: f.ok ? (f.drivers[0] ?? '') : `no number: ${f.reason}`,
     }));
     const shown = rows.map((r) => ({ ...r, confidence: r.confidence === null ? null : Number(r.confidence) }));
     expect(
-      shown.map(({ title, url, program, team, committed, p50, p85, p95, confidence, band, first_driver }) => ({
+      shown.map(({ title, url, program, team, committed, p50, p85, p95, confidence, band, dates_from, first_driver }) => ({
         title,
         url,
         program,
@@ -880,6 +882,7 @@ describe('every panel query against a seeded store', () => {
         p95,
         confidence,
         band,
+        dates_from,
         first_driver,
       })),
     ).toEqual(expect.arrayContaining(expected));
