@@ -17,6 +17,9 @@ export const ENTITY_TYPES = {
     'github.release',
     'github.workflow_run',
     'github.workflow_job',
+    'github.milestone',
+    'github.issue',
+    'github.issue_event',
   ],
   jira: ['jira.issue', 'jira.version', 'jira.sprint', 'jira.issue_deleted'],
   pagerduty: ['pagerduty.incident', 'pagerduty.log_entry', 'pagerduty.service'],
@@ -63,6 +66,10 @@ export const subjects = {
   githubRelease: (fullName: string, id: number) => `${repoKey(fullName)}/releases/${id}`,
   githubWorkflowRun: (fullName: string, id: number) => `${repoKey(fullName)}/actions/runs/${id}`,
   githubWorkflowJob: (fullName: string, id: number) => `${repoKey(fullName)}/actions/jobs/${id}`,
+  /** Milestones by their global id, the id the milestones table keys them by. */
+  githubMilestone: (fullName: string, id: number) => `${repoKey(fullName)}/milestones/${id}`,
+  githubIssue: (fullName: string, number: number) => `${repoKey(fullName)}/issues/${number}`,
+  githubIssueEvent: (fullName: string, id: number) => `${repoKey(fullName)}/issues/events/${id}`,
   /** Jira ids are stable when an issue moves between projects; keys are not. */
   jiraIssue: (site: string, issueId: string) => `${site}/issue/${issueId}`,
   jiraVersion: (site: string, versionId: string) => `${site}/version/${versionId}`,

@@ -677,7 +677,9 @@ const repoPayloadOf = (subject: string): Json => demoOf('github.repository').fin
 describe('the demo organisation', () => {
   it('maps every GitHub event of the demo, of every type, without a dead letter', async () => {
     const events = eventsOf(demoRecords, 'demo/github');
-    expect(new Set(events.map((e) => e.type))).toEqual(new Set(ENTITY_TYPES.github));
+    // The demo organisation plans in Jira: it has no GitHub milestones or issues (plan.test.ts maps those).
+    const planned = new Set(['github.milestone', 'github.issue', 'github.issue_event']);
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(ENTITY_TYPES.github.filter((t) => !planned.has(t))));
     const tables = mappedOk(events, demoCtx);
     await insertTables(store, tables);
     const prs = rowsIn(tables, 'pull_requests');

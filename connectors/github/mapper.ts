@@ -3,18 +3,44 @@ import type {
   CommitRow,
   DeploymentRow,
   DeploymentState,
+  MilestoneDateRow,
+  MilestoneRow,
+  MilestoneState,
   PipelineJobRow,
   PipelineRunRow,
   PullRequestState,
   ReviewState,
   RunResult,
   RunStatus,
+  WorkItemHistoryRow,
+  WorkItemKind,
+  WorkItemRow,
 } from '../../schemas/domain.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
-import { MappingError, ok, parsePayload, type MapContext, type Mapper, type SourceMappers } from '../../mapping/registry.js';
+import {
+  drop,
+  MappingError,
+  ok,
+  parsePayload,
+  type FieldNotes,
+  type MapContext,
+  type Mapper,
+  type Requirement,
+  type SourceMappers,
+} from '../../mapping/registry.js';
 import { repoName } from '../../mapping/org-index.js';
-import { commitFingerprint, iso, isoOrNull, isProduction, ownerColumns, rankedVersion, rowsOf, rowVersion } from '../../mapping/rows.js';
-import { jobTime, releaseTime } from './records.js';
+import {
+  commitFingerprint,
+  iso,
+  isoDate,
+  isoOrNull,
+  isProduction,
+  ownerColumns,
+  rankedVersion,
+  rowsOf,
+  rowVersion,
+} from '../../mapping/rows.js';
+import { HISTORY_EVENTS, jobTime, releaseTime } from './records.js';
 
 /**
  * GitHub entities arrive as the REST object (pull) or inside a webhook delivery (the whole body, the
@@ -59,6 +85,9 @@ const SUBJECT = {
   release: /^([^/@#]+\/[^/@#]+)\/releases\/(\d+)$/,
   workflowRun: /^([^/@#]+\/[^/@#]+)\/actions\/runs\/(\d+)$/,
   workflowJob: /^([^/@#]+\/[^/@#]+)\/actions\/jobs\/(\d+)$/,
+  milestone: /^([^/@#]+\/[^/@#]+)\/milestones\/(\d+)$/,
+  issue: /^([^/@#]+\/[^/@#]+)\/issues\/(\d+)$/,
+  issueEvent: /^([^/@#]+\/[^/@#]+)\/issues\/events\/(\d+)$/,
 };
 
 const repoOwner = (ctx: MapContext, repo: string) => ctx.owners.owner('repository', repo);
@@ -619,8 +648,242 @@ const mapWorkflowJob: Mapper = (event, ctx) => {
   return ok([rowsOf('pipeline_jobs', [row])]);
 };
 
+// ---------------------------------------------------------------------------------------------
+// Milestones, issues and issue events: the plan a repository keeps
+
+/** A GitHub time: the payload's text when it parses as one. */
+const githubTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected a timestamp');
+
+/** What a milestone cannot exist without; the rest is read field by field. */
+const milestoneMinimum = z.looseObject({ id: z.number().int(), updated_at: githubTime });
+/** What an issue cannot exist without. */
+const issueMinimum = z.looseObject({ id: z.number().int(), number: z.number().int(), updated_at: githubTime });
+/** What an issue event cannot exist without: the issue it is about is read from it (null when the issue is gone). */
+const issueEventMinimum = z.looseObject({ id: z.number().int(), event: z.string(), created_at: githubTime });
+
+/** The milestone's state: GitHub's open or closed. */
+const MILESTONE_STATE: Record<string, MilestoneState> = { open: 'open', closed: 'done' };
+
+/** Reads a field of `obj` (at `at` in the payload) with `schema`, or `empty` and a note naming it. */
+const reader =
+  (obj: Record<string, unknown>, at: string, notes: FieldNotes) =>
+  <S extends z.ZodType, F>(schema: S, key: string, empty: F): z.infer<S> | F =>
+    notes.read(schema, obj[key], `${at}.${key}`, empty);
+
+const mapMilestone: Mapper = (event, ctx, notes) => {
+  const [repo = '', id = ''] = subjectOf(event, SUBJECT.milestone);
+  const m = entity(milestoneMinimum, event, 'milestone');
+  const read = reader(m, 'milestone', notes);
+  const deleted = isDelivery(event, 'milestone') && actionOf(event) === 'deleted';
+  const rawState = read(z.string(), 'state', '');
+  let state = MILESTONE_STATE[rawState];
+  const closedAt = isoOrNull(read(githubTime.nullish(), 'closed_at', null), 'milestone.closed_at');
+  if (state === undefined) {
+    notes.note('milestone.state', `unknown state '${rawState}': read from closed_at`);
+    state = closedAt !== null ? 'done' : 'open';
+  }
+  // GitHub keeps a due date as an instant at the start of that day in the Pacific zone: its UTC date is the day.
+  const committed = isoDate(read(githubTime.nullish(), 'due_on', null), 'milestone.due_on');
+  const at = iso(m.updated_at, 'milestone.updated_at');
+  const version = rowVersion(at, deleted ? 1 : 0);
+  const milestoneId = `milestone/${id}`;
+  const row: MilestoneRow = {
+    source: SOURCE,
+    milestone_id: milestoneId,
+    kind: 'milestone',
+    name: read(z.string(), 'title', ''),
+    project: repo,
+    state,
+    raw_state: rawState,
+    start_date: null,
+    committed_date: committed,
+    completed_at: state === 'done' ? closedAt : null,
+    ...ownerColumns(repoOwner(ctx, repo)),
+    url: read(z.string(), 'html_url', ''),
+    raw_event_id: event.id,
+    version,
+    is_deleted: deleted ? 1 : 0,
+  };
+  // The due date as it stood at the milestone's last update: GitHub keeps no history of it.
+  const snapshot: MilestoneDateRow = {
+    source: SOURCE,
+    milestone_id: milestoneId,
+    committed_date: committed,
+    observed_at: at,
+    basis: 'snapshot',
+    raw_event_id: event.id,
+    version,
+  };
+  return ok([rowsOf('milestones', [row]), rowsOf('milestone_dates', deleted ? [] : [snapshot])]);
+};
+
+const label = z.union([z.string(), z.looseObject({ name: z.string() })]).transform((l) => (typeof l === 'string' ? l : l.name));
+
+/** A label naming a kind: 'bug', or with a prefix as many repositories write it ('type: bug', 'kind/bug'). */
+const labelWord = (l: string): string =>
+  l
+    .slice(Math.max(l.lastIndexOf(':'), l.lastIndexOf('/')) + 1)
+    .trim()
+    .toLowerCase();
+
+/**
+ * An issue's kind: its issue type (an organisation's issue types: Bug, Task, Feature...) as the model's
+ * type names map it; else 'bug' when a label names one of the model's bug types; else 'story'.
+ */
+function issueKind(type: string, labels: string[], ctx: MapContext): WorkItemKind {
+  const types = ctx.model.workItems.types;
+  if (type !== '') {
+    for (const [kind, names] of Object.entries(types))
+      if (names.some((n) => n.toLowerCase() === type.toLowerCase())) return kind as WorkItemKind;
+  }
+  const bugs = new Set(types.bug.map((n) => n.toLowerCase()));
+  return labels.some((l) => bugs.has(l.toLowerCase()) || bugs.has(labelWord(l))) ? 'bug' : 'story';
+}
+
+const mapIssue: Mapper = (event, ctx, notes) => {
+  const [repo = '', number = ''] = subjectOf(event, SUBJECT.issue);
+  const i = entity(issueMinimum, event, 'issue');
+  if (i['pull_request'] !== undefined && i['pull_request'] !== null)
+    return drop('a pull request listed as an issue: the pull_requests stream has it');
+  const read = reader(i, 'issue', notes);
+  const deleted = isDelivery(event, 'issue') && actionOf(event) === 'deleted';
+  const updatedAt = iso(i.updated_at, 'issue.updated_at');
+  const closedAt = isoOrNull(read(githubTime.nullish(), 'closed_at', null), 'issue.closed_at');
+  let state = read(z.enum(['open', 'closed']), 'state', undefined);
+  if (state === undefined) state = closedAt !== null ? 'closed' : 'open';
+  let created = read(githubTime.optional(), 'created_at', undefined);
+  if (created === undefined) {
+    notes.note('issue.created_at', 'missing: updated_at stands in as the latest possible creation');
+    created = i.updated_at;
+  }
+  const labels = (read(z.array(z.unknown()).nullish(), 'labels', null) ?? []).flatMap((l, n) => {
+    const name = notes.read(label, l, `issue.labels[${n}]`, undefined);
+    return name === undefined ? [] : [name];
+  });
+  const type = read(z.looseObject({ name: z.string() }).nullish(), 'type', null)?.name ?? '';
+  const milestone = read(z.looseObject({ id: z.number().int() }).nullish(), 'milestone', null);
+  const reason = read(z.string().nullish(), 'state_reason', null) ?? '';
+  const row: WorkItemRow = {
+    source: SOURCE,
+    item_id: String(i.id),
+    key: `${repo}#${number}`,
+    project: repo,
+    type: type !== '' ? type : 'Issue',
+    kind: issueKind(type, labels, ctx),
+    status: state,
+    status_category: state === 'closed' ? 'done' : 'todo',
+    priority: '',
+    priority_rank: 0,
+    assignee: person(ctx, read(account, 'assignee', null)),
+    reporter: person(ctx, read(account, 'user', null)),
+    components: [],
+    labels,
+    due_date: null,
+    start_date: null,
+    fix_versions: milestone === null || milestone === undefined ? [] : [`milestone/${milestone.id}`],
+    affects_versions: [],
+    sprints: [],
+    parent_id: '',
+    story_points: null,
+    severity: '',
+    found_in: '',
+    created_at: iso(created, 'issue.created_at'),
+    updated_at: updatedAt,
+    // Closed as completed, not planned or duplicate: done either way, the reason kept as the resolution.
+    resolved_at: state === 'closed' ? (closedAt ?? updatedAt) : null,
+    resolution: state === 'closed' ? reason : '',
+    summary: read(z.string(), 'title', ''),
+    ...ownerColumns(repoOwner(ctx, repo)),
+    url: read(z.string(), 'html_url', ''),
+    raw_event_id: event.id,
+    version: rowVersion(updatedAt, deleted ? 1 : 0),
+    is_deleted: deleted ? 1 : 0,
+  };
+  return ok([rowsOf('work_items', [row])]);
+};
+
+/**
+ * An issue event as history: closed and reopened are status changes between 'open' and 'closed' (the
+ * status names the issue rows carry, so history and rows agree on the categories: to do and done);
+ * milestoned and demilestoned move the issue into or out of a milestone (field_id 'milestone', the
+ * milestone's id before and after, '' for none). GitHub names the milestone by its title only; the
+ * issue events stream adds the id of the repository's milestone of that title. A move whose milestone
+ * has no id is left out, with a note naming the title.
+ */
+const mapIssueEvent: Mapper = (event, ctx, notes) => {
+  subjectOf(event, SUBJECT.issueEvent);
+  const e = parsePayload(issueEventMinimum, event.data, event);
+  if (!HISTORY_EVENTS.has(e.event)) return drop(`issue event '${e.event}' is not history the model keeps`);
+  const issue = parsePayload(z.looseObject({ id: z.number().int() }).nullish(), e['issue'], event, 'issue');
+  if (issue === null || issue === undefined) return drop(`issue event ${e.id}: the issue it is about is gone`);
+  if (issue['pull_request'] !== undefined && issue['pull_request'] !== null) return drop(`issue event ${e.id} is about a pull request`);
+  const at = iso(e.created_at, 'created_at');
+  const base = {
+    source: SOURCE,
+    item_id: String(issue.id),
+    history_id: String(e.id),
+    changed_at: at,
+    author: person(ctx, notes.read(account, e['actor'], 'actor', null)),
+    raw_event_id: event.id,
+    version: rowVersion(at),
+  };
+  if (e.event === 'closed' || e.event === 'reopened') {
+    const [from, to] = e.event === 'closed' ? ['open', 'closed'] : ['closed', 'open'];
+    const row: WorkItemHistoryRow = {
+      ...base,
+      field: 'status',
+      field_id: 'status',
+      from_value: from,
+      from_string: from,
+      to_value: to,
+      to_string: to,
+    };
+    return ok([rowsOf('work_item_history', [row])]);
+  }
+  const m = notes.read(
+    z.looseObject({ title: z.string().optional(), id: z.number().int().optional() }),
+    e['milestone'],
+    'milestone',
+    undefined,
+  );
+  if (m === undefined) return ok();
+  if (m.id === undefined) {
+    notes.note(
+      'milestone.id',
+      `no milestone of the repository is titled '${m.title ?? ''}' (renamed or deleted since): the move is left out`,
+    );
+    return ok();
+  }
+  const id = String(m.id);
+  const title = m.title ?? '';
+  const [fromValue, fromString, toValue, toString] = e.event === 'milestoned' ? ['', '', id, title] : [id, title, '', ''];
+  const row: WorkItemHistoryRow = {
+    ...base,
+    field: 'milestone',
+    field_id: 'milestone',
+    from_value: fromValue,
+    from_string: fromString,
+    to_value: toValue,
+    to_string: toString,
+  };
+  return ok([rowsOf('work_item_history', [row])]);
+};
+
+/** What each of these entities cannot exist without, in either shape (a REST object or a delivery). */
+const required =
+  (schema: z.ZodType, key: string): Requirement =>
+  (data, event) => {
+    const delivery = isObject(data) && isObject(data[key]);
+    parsePayload(schema, delivery ? data[key] : data, event, delivery ? key : '');
+  };
+
 export const githubMappers: SourceMappers = {
   source: 'github',
+  required: {
+    'github.milestone': required(milestoneMinimum, 'milestone'),
+    'github.issue': required(issueMinimum, 'issue'),
+    'github.issue_event': (data, event) => void parsePayload(issueEventMinimum, data, event),
+  },
   mappers: {
     'github.repository': mapRepository,
     'github.pull_request': mapPullRequest,
@@ -632,5 +895,8 @@ export const githubMappers: SourceMappers = {
     'github.release': mapRelease,
     'github.workflow_run': mapWorkflowRun,
     'github.workflow_job': mapWorkflowJob,
+    'github.milestone': mapMilestone,
+    'github.issue': mapIssue,
+    'github.issue_event': mapIssueEvent,
   },
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Payload, SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
@@ -29,6 +30,46 @@ export const jobSchema = z.object({
   started_at: time.nullish(),
   completed_at: time.nullish(),
 });
+
+/** What a milestone record needs: its id, its time, and the fields its content hash is taken from. */
+export const milestoneSchema = z.object({
+  id: z.number().int(),
+  number: z.number().int(),
+  updated_at: time,
+  title: z.string().nullish(),
+  description: z.string().nullish(),
+  state: z.string().nullish(),
+  due_on: z.string().nullish(),
+  closed_at: z.string().nullish(),
+});
+/** An issue as GET /issues lists it; a pull request in that list has a `pull_request` object. */
+export const issueSchema = z.object({
+  id: z.number().int(),
+  number: z.number().int(),
+  updated_at: time,
+  pull_request: z.unknown().optional(),
+});
+/** An event of GET /issues/events: the issue it is about is embedded (null when the issue is gone). */
+export const issueEventSchema = z.object({
+  id: z.number().int(),
+  event: z.string(),
+  created_at: time,
+  issue: z.object({ id: z.number().int(), number: z.number().int(), pull_request: z.unknown().optional() }).nullish(),
+});
+
+/** The issue events that are history: state changes and milestone moves. */
+export const HISTORY_EVENTS = new Set(['closed', 'reopened', 'milestoned', 'demilestoned']);
+
+/**
+ * What a milestone's record says, as a short hash: a milestone's updated_at also moves when its issue
+ * counts do, so the milestones stream emits a milestone only when this changed.
+ */
+export function milestoneHash(m: z.infer<typeof milestoneSchema>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([m.id, m.title ?? null, m.description ?? null, m.state ?? null, m.due_on ?? null, m.closed_at ?? null]))
+    .digest('base64url')
+    .slice(0, 12);
+}
 
 /** Orders two versions of a run or job written within one second: queued, then running, then done. */
 const STATUS_RANK: Record<string, number> = { requested: 1, waiting: 1, pending: 1, queued: 1, in_progress: 2, completed: 3 };
@@ -92,6 +133,26 @@ export const toRecord = {
       run.updated_at,
       payload,
     ),
+  /** A deletion (a milestone webhook with action 'deleted') keeps the last updated_at and sorts after the live version. */
+  milestone: (fullName: string, m: z.infer<typeof milestoneSchema>, payload: Payload, deleted = false) =>
+    record(
+      'github.milestone',
+      subjects.githubMilestone(fullName, m.id),
+      timeVersion(m.updated_at, deleted ? 'deleted' : undefined),
+      m.updated_at,
+      payload,
+    ),
+  issue: (fullName: string, i: z.infer<typeof issueSchema>, payload: Payload, deleted = false) =>
+    record(
+      'github.issue',
+      subjects.githubIssue(fullName, i.number),
+      timeVersion(i.updated_at, deleted ? 'deleted' : undefined),
+      i.updated_at,
+      payload,
+    ),
+  /** An issue event never changes: its id is the version. */
+  issueEvent: (fullName: string, e: z.infer<typeof issueEventSchema>, payload: Payload) =>
+    record('github.issue_event', subjects.githubIssueEvent(fullName, e.id), String(e.id), e.created_at, payload),
   workflowJob: (fullName: string, job: z.infer<typeof jobSchema>, payload: Payload) => {
     const at = jobTime(job);
     return record('github.workflow_job', subjects.githubWorkflowJob(fullName, job.id), timeVersion(at, rank(job.status)), at, payload);

@@ -5,7 +5,9 @@ import type { WebhookSource } from '../core/types.js';
 import {
   deploymentSchema,
   deploymentStatusSchema,
+  issueSchema,
   jobSchema,
+  milestoneSchema,
   pullSchema,
   releaseSchema,
   repoSchema,
@@ -71,6 +73,20 @@ const EVENTS: Record<string, Mapper> = {
   workflow_job: (body, event) => {
     const d = parse(delivery.extend({ workflow_job: jobSchema }), body, event);
     return [toRecord.workflowJob(d.repository.full_name, d.workflow_job, body as Payload)];
+  },
+  /**
+   * An issue as it is after the change. A pull request's milestone changes come as issues deliveries too:
+   * they are not work items. The history (closed, reopened, milestone moves) comes from the issue events
+   * stream, which has each event's own id and time; a delivery has neither.
+   */
+  issues: (body, event) => {
+    const d = parse(delivery.extend({ issue: issueSchema, action: z.string().optional() }), body, event);
+    if (d.issue.pull_request !== undefined && d.issue.pull_request !== null) return [];
+    return [toRecord.issue(d.repository.full_name, d.issue, body as Payload, d.action === 'deleted')];
+  },
+  milestone: (body, event) => {
+    const d = parse(delivery.extend({ milestone: milestoneSchema, action: z.string().optional() }), body, event);
+    return [toRecord.milestone(d.repository.full_name, d.milestone, body as Payload, d.action === 'deleted')];
   },
   repository: (body, event) => {
     const d = parse(delivery.extend({ action: z.string().optional() }), body, event);

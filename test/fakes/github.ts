@@ -28,6 +28,12 @@ export interface FakeRepo {
   releases: Map<number, Json>;
   runs: Map<number, Json>;
   jobs: Map<number, Json[]>;
+  /** Milestones by number. */
+  milestones: Map<number, Json>;
+  /** Issues by number; as on GitHub, pull requests may be listed here too (with a `pull_request` object). */
+  issues: Map<number, Json>;
+  /** Events of the repository's issues (GET /issues/events), any order: they are served newest first. */
+  issueEvents: Json[];
 }
 
 export interface Fault {
@@ -58,7 +64,14 @@ export interface FakeGithubOptions {
   now?: () => number;
 }
 
-const APP_PERMISSIONS = { metadata: 'read', contents: 'read', pull_requests: 'read', deployments: 'read', actions: 'read' };
+const APP_PERMISSIONS = {
+  metadata: 'read',
+  contents: 'read',
+  pull_requests: 'read',
+  deployments: 'read',
+  actions: 'read',
+  issues: 'read',
+};
 
 export interface FakeGithub {
   url: string;
@@ -89,6 +102,123 @@ export function emptyRepo(repo: Json): FakeRepo {
     releases: new Map(),
     runs: new Map(),
     jobs: new Map(),
+    milestones: new Map(),
+    issues: new Map(),
+    issueEvents: [],
+  };
+}
+
+const user = (login: string): Json => ({
+  login,
+  id: Number.parseInt(createHash('sha256').update(login).digest('hex').slice(0, 8), 16),
+  type: 'User',
+  site_admin: false,
+  html_url: `https://github.com/${login}`,
+  url: `https://api.github.com/users/${login}`,
+});
+
+/** A milestone as GET /repos/{owner}/{repo}/milestones lists it. */
+export function milestoneJson(
+  fullName: string,
+  m: {
+    id: number;
+    number: number;
+    title: string;
+    due_on: string | null;
+    created_at: string;
+    updated_at?: string;
+    closed_at?: string | null;
+  },
+): Json {
+  const api = `https://api.github.com/repos/${fullName}/milestones/${m.number}`;
+  return {
+    url: api,
+    html_url: `https://github.com/${fullName}/milestone/${m.number}`,
+    labels_url: `${api}/labels`,
+    id: m.id,
+    node_id: Buffer.from(`Milestone${m.id}`).toString('base64'),
+    number: m.number,
+    title: m.title,
+    description: `${m.title} of ${fullName}`,
+    creator: user('octocat'),
+    open_issues: 0,
+    closed_issues: 0,
+    state: m.closed_at !== undefined && m.closed_at !== null ? 'closed' : 'open',
+    created_at: m.created_at,
+    updated_at: m.updated_at ?? m.created_at,
+    due_on: m.due_on,
+    closed_at: m.closed_at ?? null,
+  };
+}
+
+/** An issue as GET /repos/{owner}/{repo}/issues lists it (and as an issue event embeds it). */
+export function issueJson(
+  fullName: string,
+  i: {
+    id: number;
+    number: number;
+    title: string;
+    created_at: string;
+    updated_at?: string;
+    closed_at?: string | null;
+    state_reason?: string | null;
+    labels?: string[];
+    milestone?: Json | null;
+    assignee?: string | null;
+    pull_request?: boolean;
+  },
+): Json {
+  const api = `https://api.github.com/repos/${fullName}/issues/${i.number}`;
+  const closed = i.closed_at !== undefined && i.closed_at !== null;
+  return {
+    url: api,
+    repository_url: `https://api.github.com/repos/${fullName}`,
+    labels_url: `${api}/labels{/name}`,
+    comments_url: `${api}/comments`,
+    events_url: `${api}/events`,
+    html_url: `https://github.com/${fullName}/${i.pull_request === true ? 'pull' : 'issues'}/${i.number}`,
+    id: i.id,
+    node_id: Buffer.from(`Issue${i.id}`).toString('base64'),
+    number: i.number,
+    title: i.title,
+    user: user('octocat'),
+    labels: (i.labels ?? []).map((name, n) => ({ id: i.id * 10 + n, name, color: 'd73a4a', default: false, description: null })),
+    state: closed ? 'closed' : 'open',
+    locked: false,
+    assignee: i.assignee === undefined || i.assignee === null ? null : user(i.assignee),
+    assignees: i.assignee === undefined || i.assignee === null ? [] : [user(i.assignee)],
+    milestone: i.milestone ?? null,
+    comments: 0,
+    created_at: i.created_at,
+    updated_at: i.updated_at ?? i.created_at,
+    closed_at: i.closed_at ?? null,
+    author_association: 'MEMBER',
+    active_lock_reason: null,
+    body: null,
+    state_reason: i.state_reason ?? (closed ? 'completed' : null),
+    ...(i.pull_request === true
+      ? { pull_request: { url: `https://api.github.com/repos/${fullName}/pulls/${i.number}`, merged_at: null } }
+      : {}),
+  };
+}
+
+/** An event of GET /repos/{owner}/{repo}/issues/events: the issue embedded as it is now; a milestone by its title only. */
+export function issueEventJson(
+  fullName: string,
+  e: { id: number; event: string; created_at: string; issue: Json; milestone?: string; actor?: string },
+): Json {
+  return {
+    id: e.id,
+    node_id: Buffer.from(`IssueEvent${e.id}`).toString('base64'),
+    url: `https://api.github.com/repos/${fullName}/issues/events/${e.id}`,
+    actor: user(e.actor ?? 'octocat'),
+    event: e.event,
+    commit_id: null,
+    commit_url: null,
+    created_at: e.created_at,
+    performed_via_github_app: null,
+    ...(e.milestone !== undefined ? { milestone: { title: e.milestone } } : {}),
+    issue: e.issue,
   };
 }
 
@@ -288,6 +418,28 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
       const list = [...data.runs.values()].filter((r) => Date.parse(str(r['created_at'])) >= from).sort(byDesc('created_at', 'id'));
       return page(req, res, url, list, 'workflow_runs');
     }
+    if (rest === '/milestones') {
+      const state = q.get('state') ?? 'open';
+      const list = [...data.milestones.values()].filter((m) => state === 'all' || m['state'] === state);
+      // GitHub's default order: due date ascending, milestones without one last.
+      list.sort((a, b) => str(a['due_on'] ?? '9999').localeCompare(str(b['due_on'] ?? '9999')) || num(a['number']) - num(b['number']));
+      if (q.get('direction') === 'desc') list.reverse();
+      return page(req, res, url, list);
+    }
+    if (rest === '/issues') {
+      const state = q.get('state') ?? 'open';
+      const since = q.get('since');
+      const from = since === null ? -Infinity : Date.parse(since);
+      if (Number.isNaN(from)) return send(res, 422, { message: 'Validation Failed', errors: [{ field: 'since', code: 'invalid' }] });
+      const field = q.get('sort') === 'updated' ? 'updated_at' : 'created_at';
+      const list = [...data.issues.values()].filter(
+        (i) => (state === 'all' || i['state'] === state) && Date.parse(str(i['updated_at'])) >= from,
+      );
+      list.sort(byDesc(field, 'number'));
+      if (q.get('direction') === 'asc') list.reverse();
+      return page(req, res, url, list);
+    }
+    if (rest === '/issues/events') return page(req, res, url, [...data.issueEvents].sort(byDesc('id')));
     if ((sub = /^\/actions\/runs\/(\d+)\/jobs$/.exec(rest)) !== null) {
       if (!data.runs.has(Number(sub[1]))) return notFound(res);
       return page(
