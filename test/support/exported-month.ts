@@ -328,6 +328,8 @@ export interface HandForecast {
   p95?: string;
   confidence?: number;
   band?: 'on track' | 'at risk' | 'off track';
+  /** What its dates come from (default throughput). */
+  method?: 'throughput' | 'cadence';
   /** Why there is no number: set for a forecast without one. */
   reason?: string;
 }
@@ -357,7 +359,15 @@ export const HAND_FORECAST_RUNS: ReadonlyArray<{ at: string; forecasts: HandFore
     forecasts: [
       { milestone: 'version/1', p50: '2026-10-20', p85: '2026-11-03', p95: '2026-11-17', confidence: 0.42, band: 'off track' },
       { milestone: 'version/2', reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6' },
-      { milestone: 'version/4', p50: '2026-11-20', p85: '2026-11-25', p95: '2026-12-09', confidence: 0.61, band: 'at risk' },
+      {
+        milestone: 'version/4',
+        p50: '2026-11-20',
+        p85: '2026-11-25',
+        p95: '2026-12-09',
+        confidence: 0.61,
+        band: 'at risk',
+        method: 'cadence',
+      },
     ],
   },
   {
@@ -393,6 +403,7 @@ export async function insertHandForecasts(store: Store, runs: typeof HAND_FORECA
           p95: f.p95 ?? null,
           confidence: f.confidence ?? null,
           band: f.band ?? '',
+          method: f.method ?? 'throughput',
           ok: ok ? 1 : 0,
           reason: f.reason ?? '',
           drivers: ok ? [`${m.name}: remaining items at the team's pace`] : [],

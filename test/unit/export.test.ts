@@ -815,6 +815,7 @@ describe("milestone forecasts in the export: the latest run at or before the mon
         p95: '',
         confidence: '',
         band: '',
+        method: '',
         reason: '12 done items and 4 weeks of history; a forecast needs 20 and 6',
       },
       {
@@ -831,6 +832,7 @@ describe("milestone forecasts in the export: the latest run at or before the mon
         p95: '2026-11-17',
         confidence: '0.42',
         band: 'off track',
+        method: 'throughput',
         reason: '',
       },
       {
@@ -847,6 +849,7 @@ describe("milestone forecasts in the export: the latest run at or before the mon
         p95: '2026-12-09',
         confidence: '0.61',
         band: 'at risk',
+        method: 'cadence',
         reason: '',
       },
     ]);

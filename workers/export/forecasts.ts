@@ -34,6 +34,7 @@ export const FORECAST_CSV_COLUMNS = [
   'p95',
   'confidence',
   'band',
+  'method',
   'reason',
 ] as const;
 
@@ -55,6 +56,7 @@ export function forecastCsv(month: Month, at: ForecastsAt): string {
       p95: f.p95,
       confidence: f.confidence,
       band: f.band,
+      method: f.ok ? f.method : null,
       reason: f.ok ? null : f.reason,
     })),
   );
