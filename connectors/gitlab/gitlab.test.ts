@@ -5,14 +5,22 @@ import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
-import { gitlabDataset, startGitlabFake, type FakeProject, type GitlabFake } from '../../test/fakes/gitlab.js';
+import {
+  gitlabDataset,
+  startGitlabFake,
+  type FakeIssue,
+  type FakeMilestone,
+  type FakeProject,
+  type GitlabFake,
+} from '../../test/fakes/gitlab.js';
 import { ManualClock } from '../../test/support/clock.js';
 import { quietLogger, tempDir, repoRoot, waitFor } from '../../test/support/harness.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { subjects } from '../core/entities.js';
 import { runSync, type SyncFilter } from '../core/runner.js';
 import { gitlabConnector, gitlabWebhook } from './index.js';
-import { deploymentVersion, jobVersion, mergeRequestVersion, pipelineVersion } from './records.js';
+import { deploymentVersion, issueVersion, jobVersion, mergeRequestVersion, pipelineVersion } from './records.js';
+import { timeVersion } from '../core/entities.js';
 import { readTopic, startWebhookServer, syncTarget } from '../../test/support/bus.js';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures/gitlab');
@@ -61,9 +69,18 @@ function expectedIds(host: string, projects: FakeProject[]): Set<string> {
       ids.add(id('gitlab.merge_request', subjects.gitlabMergeRequest(host, path, mr.iid), v));
       ids.add(id('gitlab.merge_request_commits', subjects.gitlabMergeRequest(host, path, mr.iid), v));
     }
+    for (const m of p.milestones) ids.add(milestoneId(host, path, m));
+    for (const i of p.issues) for (const t of ['gitlab.issue', 'gitlab.issue_events']) ids.add(issueId(t, host, path, i));
   }
   return ids;
 }
+
+/** Versions of issues and milestones are their updated_at to the second, and their state. */
+const toSecond = (at: string): string => new Date(Math.floor(Date.parse(at) / 1000) * 1000).toISOString();
+const milestoneId = (host: string, path: string, m: FakeMilestone): string =>
+  id('gitlab.milestone', subjects.gitlabMilestone(host, path, m.id), timeVersion(toSecond(m.updated_at), m.state));
+const issueId = (type: string, host: string, path: string, i: FakeIssue): string =>
+  id(type, subjects.gitlabIssue(host, path, i.iid), issueVersion(i.updated_at, i.state));
 
 const hostOf = (fake: GitlabFake): string => new URL(fake.url).host;
 const projectPaths = (ps: FakeProject[]): string[] => ps.map((p) => p.path_with_namespace);
@@ -76,7 +93,8 @@ describe('gitlab pull', () => {
     expect(first.every((r) => r.status === 'ok')).toBe(true);
     const events = await readTopic(bus, 'raw.gitlab');
     expect(new Set(events.map((e) => e.id))).toEqual(expectedIds(hostOf(fake), fake.projects));
-    expect(events).toHaveLength(2 * (5 + 10 + 3 + 3 + 3));
+    // Per project: pipelines, jobs, deployments, merge requests and their commit lists, milestones, issues and their events.
+    expect(events).toHaveLength(2 * (5 + 10 + 3 + 3 + 3 + 2 + 3 + 3));
     const pipeline = events.find((e) => e.type === 'gitlab.pipeline');
     // Projects are pulled concurrently: the first pipeline event may be any project's.
     const project = fake.projects.find((p) => pipeline?.subject.includes(`/${p.path_with_namespace}/`));
@@ -87,7 +105,7 @@ describe('gitlab pull', () => {
     fake.resetCounts();
     const second = await sync(cfg, bus, cursors);
     expect(second.reduce((n, r) => n + r.records, 0)).toBe(0);
-    expect(fake.requests.total).toBe(3 * 2);
+    expect(fake.requests.total).toBe(5 * 2);
     expect(await readTopic(bus, 'raw.gitlab')).toHaveLength(events.length);
   });
 
@@ -115,6 +133,76 @@ describe('gitlab pull', () => {
         ...project.jobs.get(pl.id)!.map((j) => id('gitlab.job', subjects.gitlabJob(host, path, j.id), jobVersion('running'))),
         id('gitlab.deployment', subjects.gitlabDeployment(host, path, dep.id), deploymentVersion('failed')),
       ]),
+    );
+  });
+
+  it('a changed issue costs two requests beyond the listings and brings its new events; a changed milestone comes alone', async () => {
+    const { fake, bus, cursors } = await setup();
+    const cfg = config(fake, projectPaths(fake.projects));
+    await sync(cfg, bus, cursors);
+    const before = new Set((await readTopic(bus, 'raw.gitlab')).map((e) => e.id));
+    const project = fake.projects[0]!;
+    // Issue 2 (open, in the second milestone) is closed and taken out of its milestone.
+    const issue = project.issues[1]!;
+    const left = issue.milestone!;
+    const at = fake.tick();
+    Object.assign(issue, { state: 'closed', closed_at: at, updated_at: at, milestone: null });
+    const base = { user: { id: 1, username: 'dev' }, resource_type: 'Issue' as const, resource_id: issue.id, created_at: at };
+    project.stateEvents.get(issue.iid)!.push({ ...base, id: 90_001, state: 'closed' });
+    project.milestoneEvents.get(issue.iid)!.push({ ...base, id: 90_002, milestone: left, action: 'remove' });
+    // The first milestone is planned a week later.
+    const milestone = project.milestones[0]!;
+    milestone.due_date = '2099-01-08';
+    milestone.updated_at = fake.tick();
+    fake.resetCounts();
+    const results = await sync(cfg, bus, cursors);
+    expect(results.every((r) => r.status === 'ok')).toBe(true);
+    expect(fake.requests.total).toBe(5 * 2 + 2);
+    const path = project.path_with_namespace;
+    const encoded = encodeURIComponent(path);
+    expect(fake.requests.byPath.get(`/api/v4/projects/${encoded}/issues/${issue.iid}/resource_state_events`)).toBe(1);
+    expect(fake.requests.lastQuery.get(`/api/v4/projects/${encoded}/milestones`)?.get('updated_after')).toBe(
+      new Date(Math.max(...project.milestones.filter((m) => m !== milestone).map((m) => Date.parse(m.updated_at)))).toISOString(),
+    );
+    const added = (await readTopic(bus, 'raw.gitlab')).filter((e) => !before.has(e.id));
+    const host = hostOf(fake);
+    expect(new Set(added.map((e) => e.id))).toEqual(
+      new Set([
+        issueId('gitlab.issue', host, path, issue),
+        issueId('gitlab.issue_events', host, path, issue),
+        milestoneId(host, path, milestone),
+      ]),
+    );
+    const events = added.find((e) => e.type === 'gitlab.issue_events')?.data as Record<string, unknown[]>;
+    expect(events['resource_state_events']).toHaveLength(1);
+    expect(events['resource_milestone_events']?.map((e) => (e as { action: string }).action)).toEqual(['add', 'remove']);
+    expect(added.find((e) => e.type === 'gitlab.milestone')?.data).toMatchObject({ id: milestone.id, due_date: '2099-01-08' });
+    expect(added.find((e) => e.type === 'gitlab.issue')?.connector).toBe('gitlab/issues');
+  });
+
+  it('the first sync lists every milestone, however old, over several pages; the next asks from the newest update and gets none', async () => {
+    // Far older than the initial window of the other streams.
+    const projects = gitlabDataset({
+      projects: 1,
+      pipelines: 0,
+      deployments: 0,
+      mergeRequests: 0,
+      issues: 0,
+      milestones: 230,
+      start: Date.UTC(2020, 0, 1),
+    });
+    const { fake, bus, cursors } = await setup(projects);
+    const cfg = config(fake, projectPaths(projects));
+    const [first] = await sync(cfg, bus, cursors, { stream: 'milestones' });
+    expect(first).toMatchObject({ status: 'ok', records: 230, requests: 3 });
+    const events = await readTopic(bus, 'raw.gitlab');
+    expect(new Set(events.map((e) => e.id))).toEqual(expectedIds(hostOf(fake), projects));
+    fake.resetCounts();
+    const [again] = await sync(cfg, bus, cursors, { stream: 'milestones' });
+    expect(again).toMatchObject({ status: 'ok', records: 0, requests: 1 });
+    const newest = Math.max(...projects[0]!.milestones.map((m) => Date.parse(m.updated_at)));
+    expect(fake.requests.lastQuery.get('/api/v4/projects/acme%2Fservice-0/milestones')?.get('updated_after')).toBe(
+      new Date(newest).toISOString(),
     );
   });
 
@@ -151,7 +239,16 @@ describe('gitlab pull', () => {
     const T0 = Date.UTC(2026, 10, 2);
     /** Three pipelines of one job each: the pipelines stream reads them in four requests (the list, then each one's jobs). */
     const pipelinesOnly = () =>
-      gitlabDataset({ projects: 1, pipelines: 3, jobsPerPipeline: 1, deployments: 0, mergeRequests: 0, start: T0 - 86_400_000 });
+      gitlabDataset({
+        projects: 1,
+        pipelines: 3,
+        jobsPerPipeline: 1,
+        deployments: 0,
+        mergeRequests: 0,
+        milestones: 0,
+        issues: 0,
+        start: T0 - 86_400_000,
+      });
 
     async function onClock(options: { rateLimit?: number } = {}) {
       const clock = new ManualClock(T0);
@@ -245,7 +342,7 @@ describe('gitlab pull', () => {
     const failed = results.filter((r) => r.status === 'failed');
     expect(failed.map((r) => `${r.stream} ${r.scope}`)).toEqual(['deployments acme/service-1']);
     expect(failed[0]?.error).toMatch(/401 unauthorized.*PTEL_GITLAB_TOKEN/);
-    expect(results.filter((r) => r.status === 'ok')).toHaveLength(5);
+    expect(results.filter((r) => r.status === 'ok')).toHaveLength(9);
   });
 
   it('an unknown project fails with a 404 naming the setting', async () => {
@@ -369,6 +466,11 @@ describe('gitlab webhooks', () => {
             mergeRequestVersion('2016-08-22T20:41:06Z', 'merged'),
           ],
         ],
+      ],
+      [
+        'issue_hook__incident_closed.json',
+        'Issue Hook',
+        [['gitlab.issue', subjects.gitlabIssue(host, 'sathwikshetty33-group/mVc', 6), issueVersion('2026-05-28T06:11:46.241Z', 'closed')]],
       ],
       ['push_hook.json', 'Push Hook', []],
     ];

@@ -56,6 +56,58 @@ export interface FakeCommit {
   authored_date: string;
   committed_date: string;
 }
+export interface FakeMilestone {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  description: string;
+  state: 'active' | 'closed';
+  created_at: string;
+  updated_at: string;
+  due_date: string | null;
+  start_date: string | null;
+  expired: boolean;
+  web_url: string;
+}
+export interface FakeIssue {
+  id: number;
+  iid: number;
+  project_id: number;
+  title: string;
+  state: 'opened' | 'closed';
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  labels: string[];
+  milestone: FakeMilestone | null;
+  assignees: Array<{ id: number; username: string }>;
+  author: { id: number; username: string };
+  type: string;
+  issue_type: string;
+  due_date: string | null;
+  weight: number | null;
+  web_url: string;
+}
+/** A resource state event (GET .../issues/:iid/resource_state_events item). */
+export interface FakeStateEvent {
+  id: number;
+  user: { id: number; username: string };
+  created_at: string;
+  resource_type: 'Issue';
+  resource_id: number;
+  state: 'closed' | 'reopened';
+}
+/** A resource milestone event (GET .../issues/:iid/resource_milestone_events item). */
+export interface FakeMilestoneEvent {
+  id: number;
+  user: { id: number; username: string };
+  created_at: string;
+  resource_type: 'Issue';
+  resource_id: number;
+  milestone: FakeMilestone;
+  action: 'add' | 'remove';
+}
 export interface FakeProject {
   id: number;
   path_with_namespace: string;
@@ -64,6 +116,11 @@ export interface FakeProject {
   deployments: FakeDeployment[];
   mergeRequests: FakeMergeRequest[];
   commits: Map<number, FakeCommit[]>;
+  milestones: FakeMilestone[];
+  issues: FakeIssue[];
+  /** By issue iid. */
+  stateEvents: Map<number, FakeStateEvent[]>;
+  milestoneEvents: Map<number, FakeMilestoneEvent[]>;
 }
 
 export interface DatasetOptions {
@@ -73,6 +130,10 @@ export interface DatasetOptions {
   deployments?: number;
   mergeRequests?: number;
   commitsPerMergeRequest?: number;
+  /** Milestones per project (default 2), due 30 days apart from 30 days after the start. */
+  milestones?: number;
+  /** Issues per project (default 3): each added to a milestone in turn when it was created; every third closed. */
+  issues?: number;
   /** First timestamp (default 30 days ago); entities are minutes apart. */
   start?: number;
 }
@@ -95,6 +156,10 @@ export function gitlabDataset(o: DatasetOptions = {}): FakeProject[] {
       deployments: [],
       mergeRequests: [],
       commits: new Map(),
+      milestones: [],
+      issues: [],
+      stateEvents: new Map(),
+      milestoneEvents: new Map(),
     };
     for (let i = 0; i < (o.pipelines ?? 5); i++) {
       const pid = nextId++;
@@ -169,6 +234,56 @@ export function gitlabDataset(o: DatasetOptions = {}): FakeProject[] {
       }
       project.commits.set(iid, commits);
     }
+    const web = `https://gitlab.example/${project.path_with_namespace}`;
+    const user = { id: 1, username: 'dev' };
+    for (let i = 0; i < (o.milestones ?? 2); i++) {
+      project.milestones.push({
+        id: nextId++,
+        iid: i + 1,
+        project_id: id,
+        title: `v${p}.${i + 1}`,
+        description: '',
+        state: 'active',
+        created_at: at(p * 7 + i),
+        updated_at: at(p * 7 + i),
+        due_date: new Date(start + (i + 1) * 30 * 86_400_000).toISOString().slice(0, 10),
+        start_date: null,
+        expired: false,
+        web_url: `${web}/-/milestones/${i + 1}`,
+      });
+    }
+    for (let i = 0; i < (o.issues ?? 3); i++) {
+      const iid = i + 1;
+      const issueId = nextId++;
+      const created = at(p * 7 + i * 2);
+      const closed = i % 3 === 0 ? at(p * 7 + i * 2 + 1) : null;
+      const milestone = project.milestones.length > 0 ? project.milestones[i % project.milestones.length]! : null;
+      project.issues.push({
+        id: issueId,
+        iid,
+        project_id: id,
+        title: `Issue ${iid}`,
+        state: closed === null ? 'opened' : 'closed',
+        created_at: created,
+        updated_at: closed ?? created,
+        closed_at: closed,
+        labels: [],
+        milestone,
+        assignees: [user],
+        author: user,
+        type: 'ISSUE',
+        issue_type: 'issue',
+        due_date: null,
+        weight: null,
+        web_url: `${web}/-/issues/${iid}`,
+      });
+      const base = { user, resource_type: 'Issue' as const, resource_id: issueId };
+      project.milestoneEvents.set(
+        iid,
+        milestone === null ? [] : [{ ...base, id: nextId++, created_at: created, milestone, action: 'add' }],
+      );
+      project.stateEvents.set(iid, closed === null ? [] : [{ ...base, id: nextId++, created_at: closed, state: 'closed' }]);
+    }
     out.push(project);
   }
   return out;
@@ -196,7 +311,7 @@ export interface GitlabFakeOptions {
 export interface GitlabFake {
   url: string;
   projects: FakeProject[];
-  requests: { total: number; byPath: Map<string, number> };
+  requests: { total: number; byPath: Map<string, number>; lastQuery: Map<string, URLSearchParams> };
   /** Fail the next matching requests. */
   inject(fault: Fault): void;
   /** A timestamp later than everything in the dataset, for updates between syncs. */
@@ -214,13 +329,14 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
   const limit = options.rateLimit ?? 2000;
   const windowMs = (options.rateWindowSeconds ?? 60) * 1000;
   const faults: Array<Fault & { left: number }> = [];
-  const requests = { total: 0, byPath: new Map<string, number>() };
+  const requests = { total: 0, byPath: new Map<string, number>(), lastQuery: new Map<string, URLSearchParams>() };
   const clockNow = options.now ?? (() => Date.now());
   let windowStart = clockNow();
   let used = 0;
   let clock = 0;
   for (const p of projects) {
-    for (const x of [...p.pipelines, ...p.deployments, ...p.mergeRequests]) clock = Math.max(clock, Date.parse(x.updated_at));
+    for (const x of [...p.pipelines, ...p.deployments, ...p.mergeRequests, ...p.milestones, ...p.issues])
+      clock = Math.max(clock, Date.parse(x.updated_at));
   }
 
   const findProject = (raw: string): FakeProject | undefined => {
@@ -277,6 +393,7 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.total++;
     requests.byPath.set(url.pathname, (requests.byPath.get(url.pathname) ?? 0) + 1);
+    requests.lastQuery.set(url.pathname, url.searchParams);
     const now = clockNow();
     if (now - windowStart >= windowMs) {
       windowStart = now;
@@ -317,6 +434,24 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
     if (rest === '/pipelines') return paged(url, res, byUpdated(url, project.pipelines), rate);
     if (rest === '/deployments') return paged(url, res, byUpdated(url, project.deployments), rate);
     if (rest === '/merge_requests') return paged(url, res, byUpdated(url, project.mergeRequests), rate);
+    if (rest === '/issues') return paged(url, res, byUpdated(url, project.issues), rate);
+    if (rest === '/milestones') {
+      // GitLab lists milestones by due date (none last), then newest id first; updated_after includes its bound.
+      const after = url.searchParams.get('updated_after');
+      const kept = project.milestones.filter((m) => after === null || Date.parse(m.updated_at) >= Date.parse(after));
+      const due = (m: FakeMilestone): number => (m.due_date === null ? Infinity : Date.parse(m.due_date));
+      return paged(
+        url,
+        res,
+        kept.sort((a, b) => due(a) - due(b) || b.id - a.id),
+        rate,
+      );
+    }
+    if ((r = /^\/issues\/(\d+)\/resource_(state|milestone)_events$/.exec(rest)) !== null) {
+      const iid = Number(r[1]);
+      if (!project.issues.some((i) => i.iid === iid)) return send(res, 404, { message: '404 Not found' }, rate);
+      return paged(url, res, (r[2] === 'state' ? project.stateEvents : project.milestoneEvents).get(iid) ?? [], rate);
+    }
     if ((r = /^\/pipelines\/(\d+)\/jobs$/.exec(rest)) !== null) {
       const jobs = project.jobs.get(Number(r[1]));
       return jobs === undefined ? send(res, 404, { message: '404 Not found' }, rate) : paged(url, res, jobs, rate);
@@ -343,6 +478,7 @@ export async function startGitlabFake(options: GitlabFakeOptions = {}): Promise<
     resetCounts: () => {
       requests.total = 0;
       requests.byPath.clear();
+      requests.lastQuery.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
