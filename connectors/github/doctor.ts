@@ -6,7 +6,7 @@ import { repositories } from './streams.js';
 /** Classic-token scopes that let the streams read private repositories (public_repo covers only public ones). */
 const REPO_SCOPES = ['repo', 'public_repo'];
 /** What a GitHub App installation (or fine-grained token) needs to read every stream. */
-const APP_PERMISSIONS = ['metadata', 'contents', 'pull_requests', 'deployments', 'actions'];
+const APP_PERMISSIONS = ['metadata', 'contents', 'pull_requests', 'deployments', 'actions', 'issues'];
 
 async function check(name: string, probe: () => Promise<string>): Promise<Check> {
   try {
@@ -68,6 +68,8 @@ export async function githubDoctor(client: GithubClient, config: Config): Promis
     ['pull requests', '/repos/{owner}/{repo}/pulls'],
     ['Actions runs', '/repos/{owner}/{repo}/actions/runs'],
     ['deployments', '/repos/{owner}/{repo}/deployments'],
+    // Issues, their events and milestones all need the Issues permission.
+    ['issues', '/repos/{owner}/{repo}/issues'],
   ];
   for (const scope of repositories(config)) {
     const [owner = '', repo = ''] = scope.split('/');

@@ -7,7 +7,16 @@ import { loadConfig } from '../../infra/config/load.js';
 import { createLogger, type Logger } from '../../infra/observability/logger.js';
 import type { Config } from '../../infra/config/schema.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
-import { emptyRepo, readEvents, startGithubFake, type FakeGithub, type FakeRepo } from '../../test/fakes/github.js';
+import {
+  emptyRepo,
+  issueEventJson,
+  issueJson,
+  milestoneJson,
+  readEvents,
+  startGithubFake,
+  type FakeGithub,
+  type FakeRepo,
+} from '../../test/fakes/github.js';
 import { ManualClock } from '../../test/support/clock.js';
 import { quietLogger, tempDir, testStore, waitFor } from '../../test/support/harness.js';
 import { clickhouseCursorStore } from '../core/cursor-store.js';
@@ -33,12 +42,58 @@ function githubConfig(baseUrl: string, repositories: string[], extra: Record<str
   });
 }
 
+/**
+ * A repository's plan, in the weeks the demo's history ends with: an open and a closed milestone, issues
+ * in them (and a pull request, which GitHub lists among the issues), and their events: a milestone
+ * move, a closing, a label (not history) and a pull request's closing (not an issue's).
+ */
+function addPlan(repo: FakeRepo, base: number): void {
+  const name = String(repo.repo['full_name']);
+  const q4 = milestoneJson(name, {
+    id: base + 1,
+    number: 1,
+    title: 'Q4',
+    due_on: '2026-12-15T08:00:00Z',
+    created_at: '2026-10-01T09:00:00Z',
+  });
+  const q3 = milestoneJson(name, {
+    id: base + 2,
+    number: 2,
+    title: 'Q3',
+    due_on: '2026-09-30T07:00:00Z',
+    created_at: '2026-07-01T09:00:00Z',
+    updated_at: '2026-10-02T09:00:00Z',
+    closed_at: '2026-10-02T09:00:00Z',
+  });
+  repo.milestones.set(1, q4).set(2, q3);
+  const open = issueJson(name, { id: base + 11, number: 11, title: 'Refunds', created_at: '2026-10-03T09:00:00Z', milestone: q4 });
+  const done = issueJson(name, {
+    id: base + 12,
+    number: 12,
+    title: 'Receipts',
+    created_at: '2026-10-03T10:00:00Z',
+    updated_at: '2026-10-20T10:00:00Z',
+    closed_at: '2026-10-20T10:00:00Z',
+    labels: ['bug'],
+    milestone: q4,
+  });
+  const pr = issueJson(name, { id: base + 13, number: 13, title: 'Fix receipts', created_at: '2026-10-19T10:00:00Z', pull_request: true });
+  for (const i of [open, done, pr]) repo.issues.set(Number(i['number']), i);
+  repo.issueEvents.push(
+    issueEventJson(name, { id: base + 101, event: 'milestoned', created_at: '2026-10-03T09:00:01Z', issue: open, milestone: 'Q4' }),
+    issueEventJson(name, { id: base + 102, event: 'labeled', created_at: '2026-10-03T10:00:01Z', issue: done }),
+    issueEventJson(name, { id: base + 103, event: 'closed', created_at: '2026-10-20T10:00:00Z', issue: pr }),
+    issueEventJson(name, { id: base + 104, event: 'closed', created_at: '2026-10-20T10:00:00Z', issue: done }),
+  );
+}
+
 async function setup(options: { repos?: FakeRepo[]; repositories?: string[]; logger?: Logger } = {}) {
   fake = await startGithubFake({
     token: TOKEN,
     prefix: '/api/v3',
     ...(options.repos ? { repos: options.repos } : { demo: { teams: 1, months: 1 } }),
   });
+  if (options.repos === undefined) [...fake.repos.values()].forEach((r, i) => addPlan(r, (i + 1) * 1000));
   const config = githubConfig(fake.baseUrl, options.repositories ?? REPOS);
   const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
   const cursors = clickhouseCursorStore(await testStore());
@@ -76,6 +131,14 @@ function expectedKeys(name: string, r: FakeRepo): string[] {
   for (const [id, run] of r.runs) {
     out.push(`github.workflow_run ${s}/actions/runs/${id} ${iso(run['updated_at'])}|3`);
     for (const j of r.jobs.get(id) ?? []) out.push(`github.workflow_job ${s}/actions/jobs/${String(j['id'])} ${iso(j['completed_at'])}|3`);
+  }
+  for (const m of r.milestones.values()) out.push(`github.milestone ${s}/milestones/${String(m['id'])} ${iso(m['updated_at'])}`);
+  // Issues, not the pull requests GitHub lists with them; of their events, the history of issues.
+  for (const [n, i] of r.issues) if (i['pull_request'] === undefined) out.push(`github.issue ${s}/issues/${n} ${iso(i['updated_at'])}`);
+  for (const e of r.issueEvents) {
+    const issue = e['issue'] as Record<string, unknown>;
+    if (['closed', 'reopened', 'milestoned', 'demilestoned'].includes(String(e['event'])) && issue['pull_request'] === undefined)
+      out.push(`github.issue_event ${s}/issues/events/${String(e['id'])} ${String(e['id'])}`);
   }
   return out;
 }
@@ -363,6 +426,7 @@ describe('github pull streams', () => {
     expect(byName.get('GitHub token')!.detail).toContain("needs 'repo'");
     expect(byName.get('acme/payments-api Actions runs')).toMatchObject({ ok: true });
     expect(byName.get('acme/payments-api deployments')).toMatchObject({ ok: true });
+    expect(byName.get('acme/payments-api issues')).toMatchObject({ ok: true });
     expect(byName.get('acme/nope repository')).toMatchObject({ ok: false });
     expect(byName.get('acme/nope repository')!.detail).toContain('404');
 
@@ -407,7 +471,7 @@ describe('github pull streams', () => {
     const checks = await githubConnector.doctor(githubConnector.client(config, quietLogger()), config);
     const app = checks.find((c) => c.name === 'GitHub App installation');
     expect(app).toMatchObject({ ok: false });
-    expect(app!.detail).toContain('deployments, actions');
+    expect(app!.detail).toContain('deployments, actions, issues');
   });
 
   it('a webhook of an entity version gets the same event id as its pull', async () => {
@@ -438,5 +502,138 @@ describe('github pull streams', () => {
       for (const r of records)
         expect(pulled.has(deterministicEventId(r.source, r.type, r.subject, r.version)), `${event} ${r.type}`).toBe(true);
     }
+  });
+});
+
+describe('github milestones, issues and issue events', () => {
+  const name = 'acme/plan';
+  const at = (minute: number): string => new Date(Date.parse('2026-10-01T00:00:00Z') + minute * 60_000).toISOString().replace('.000Z', 'Z');
+  const planRepo = (): FakeRepo => {
+    const repo = emptyRepo({ full_name: name, updated_at: '2026-10-01T00:00:00Z', default_branch: 'main' });
+    // More of each than one page holds: 120 milestones, 250 issues and 20 pull requests, 230 events.
+    for (let n = 1; n <= 120; n++) {
+      const due = n % 10 === 0 ? null : `2026-12-${String((n % 28) + 1).padStart(2, '0')}T08:00:00Z`;
+      repo.milestones.set(n, milestoneJson(name, { id: 5000 + n, number: n, title: `M${n}`, due_on: due, created_at: at(n) }));
+    }
+    for (let n = 1; n <= 270; n++) {
+      const milestone = repo.milestones.get((n % 120) + 1)!;
+      const i = issueJson(name, { id: 9000 + n, number: n, title: `Issue ${n}`, created_at: at(n), milestone, pull_request: n > 250 });
+      repo.issues.set(n, i);
+    }
+    for (let k = 1; k <= 230; k++) {
+      const issue = repo.issues.get(((k - 1) % 250) + 1)!;
+      repo.issueEvents.push(issueEventJson(name, { id: 70_000 + k, event: 'closed', created_at: at(300 + k), issue }));
+    }
+    return repo;
+  };
+  const count = (events: RawEvent[], type: string): number => events.filter((e) => e.type === type).length;
+  const PLAN = ['milestones', 'issues', 'issue_events'];
+
+  it('a full sync pages through each listing and publishes every milestone, every issue (not the pull requests) and the history events', async () => {
+    const h = await setup({ repos: [planRepo()], repositories: [name] });
+    for (const stream of PLAN) okAll(await h.sync({ stream }));
+    const events = await h.events();
+    expect(count(events, 'github.milestone')).toBe(120);
+    expect(count(events, 'github.issue')).toBe(250);
+    expect(count(events, 'github.issue_event')).toBe(230);
+    expect(new Set(events.map((e) => e.subject)).size).toBe(600);
+    // Two pages of milestones; three of issues, then the first page of the next query (since the newest update) for its ETag; three of events.
+    expect(h.fake.requests.byPath.get(`/repos/${name}/milestones`)).toBe(2);
+    expect(h.fake.requests.byPath.get(`/repos/${name}/issues`)).toBe(4);
+    expect(h.fake.requests.byPath.get(`/repos/${name}/issues/events`)).toBe(3);
+    // Every closing names its issue: no request per issue, and the milestones were not read for it.
+    expect([...h.fake.requests.byPath.keys()].filter((p) => !/\/(milestones|issues|issues\/events)$/.test(p))).toEqual([]);
+  });
+
+  it('with nothing changed, each stream sends one request, answered 304, and publishes nothing; a change publishes exactly the change', async () => {
+    const repo = planRepo();
+    // One page of milestones: its ETag is kept.
+    for (let n = 30; n <= 120; n++) repo.milestones.delete(n);
+    const h = await setup({ repos: [repo], repositories: [name] });
+    for (const stream of PLAN) okAll(await h.sync({ stream }));
+    const before = new Set((await h.events()).map((e) => e.id));
+    for (const stream of PLAN) {
+      h.fake.resetCounts();
+      const results = await h.sync({ stream });
+      okAll(results);
+      expect(h.fake.requests.total, stream).toBe(1);
+      expect(h.fake.requests.notModified, stream).toBe(1);
+      expect(results.reduce((n, r) => n + r.records, 0)).toBe(0);
+    }
+    expect((await h.events()).length).toBe(before.size);
+
+    // Milestone 1's due date moves; milestone 2 only has its issue counts (and so updated_at) change.
+    const later = '2026-11-02T10:00:00Z';
+    repo.milestones.set(1, { ...repo.milestones.get(1)!, due_on: '2027-01-15T08:00:00Z', updated_at: later });
+    repo.milestones.set(2, { ...repo.milestones.get(2)!, open_issues: 5, updated_at: later });
+    // Issue 7 is closed and moved from its milestone into milestone 3, which it names; issue 8 is moved
+    // back into milestone 4, which the event names by title only.
+    const closed = { ...repo.issues.get(7)!, state: 'closed', closed_at: later, updated_at: later, milestone: repo.milestones.get(3) };
+    repo.issues.set(7, closed);
+    repo.issueEvents.push(
+      issueEventJson(name, { id: 80_001, event: 'demilestoned', created_at: later, issue: closed, milestone: 'M8' }),
+      issueEventJson(name, { id: 80_002, event: 'milestoned', created_at: later, issue: closed, milestone: 'M3' }),
+      issueEventJson(name, { id: 80_003, event: 'closed', created_at: later, issue: closed }),
+      issueEventJson(name, { id: 80_004, event: 'milestoned', created_at: later, issue: repo.issues.get(8)!, milestone: 'M4' }),
+      issueEventJson(name, { id: 80_005, event: 'labeled', created_at: later, issue: closed }),
+    );
+    h.fake.resetCounts();
+    for (const stream of PLAN) okAll(await h.sync({ stream }));
+    const fresh = (await h.events()).filter((e) => !before.has(e.id));
+    expect(keys(fresh)).toEqual(
+      [
+        `github.milestone ${name}/milestones/5001 ${iso(later)}`,
+        `github.issue ${name}/issues/7 ${iso(later)}`,
+        `github.issue_event ${name}/issues/events/80001 80001`,
+        `github.issue_event ${name}/issues/events/80002 80002`,
+        `github.issue_event ${name}/issues/events/80003 80003`,
+        `github.issue_event ${name}/issues/events/80004 80004`,
+      ].sort(),
+    );
+    // The milestones GitHub named by title carry their ids: M3 from the issue itself, M8 and M4 from the listing, read once.
+    const ids = Object.fromEntries(
+      fresh
+        .filter((e) => e.type === 'github.issue_event')
+        .map((e) => [e.subject, (e.data as { milestone?: { id?: number } }).milestone?.id]),
+    );
+    expect(ids).toEqual({
+      [`${name}/issues/events/80001`]: 5008,
+      [`${name}/issues/events/80002`]: 5003,
+      [`${name}/issues/events/80003`]: undefined,
+      [`${name}/issues/events/80004`]: 5004,
+    });
+    expect(h.fake.requests.byPath.get(`/repos/${name}/milestones`)).toBe(2);
+    // The issues listing asked only for what changed since the last pull: then the next query's first page for its ETag.
+    expect(h.fake.requests.byPath.get(`/repos/${name}/issues`)).toBe(2);
+    h.fake.resetCounts();
+    for (const stream of PLAN) okAll(await h.sync({ stream }));
+    expect(h.fake.requests.notModified).toBe(3);
+    expect(h.fake.requests.total).toBe(3);
+  });
+
+  it('asks for issues updated since the last pull, and a first pull for events no older than its start', async () => {
+    const repo = planRepo();
+    const h = await setup({ repos: [repo], repositories: [name] });
+    okAll(await h.sync({ stream: 'issues' }));
+    const later = '2026-11-03T10:00:00Z';
+    repo.issues.set(5, { ...repo.issues.get(5)!, title: 'Renamed', updated_at: later });
+    h.fake.resetCounts();
+    okAll(await h.sync({ stream: 'issues' }));
+    const asked = h.fake.requests.log.filter((l) => l.path === `/repos/${name}/issues`);
+    expect(asked).toHaveLength(2);
+    expect(h.fake.requests.queries.filter((u) => u.pathname === `/repos/${name}/issues`).map((u) => u.searchParams.get('since'))).toEqual([
+      // The mark's second (the first pull's newest update), then the new mark's, whose first page's ETag the next poll compares.
+      at(270),
+      '2026-11-03T10:00:00Z',
+    ]);
+    // Events before the start of a first pull (since) are not history it publishes.
+    const old = emptyRepo({ full_name: 'acme/old', updated_at: '2026-10-01T00:00:00Z', default_branch: 'main' });
+    const issue = issueJson('acme/old', { id: 1, number: 1, title: 'Old', created_at: '2020-01-01T00:00:00Z' });
+    old.issues.set(1, issue);
+    old.issueEvents.push(issueEventJson('acme/old', { id: 1, event: 'closed', created_at: '2020-01-02T00:00:00Z', issue }));
+    await fake?.close();
+    const h2 = await setup({ repos: [old], repositories: ['acme/old'] });
+    okAll(await h2.sync({ stream: 'issue_events' }));
+    expect(count(await h2.events(), 'github.issue_event')).toBe(0);
   });
 });

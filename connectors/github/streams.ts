@@ -8,7 +8,12 @@ import {
   commitSchema,
   deploymentSchema,
   deploymentStatusSchema,
+  HISTORY_EVENTS,
+  issueEventSchema,
+  issueSchema,
   jobSchema,
+  milestoneHash,
+  milestoneSchema,
   pullSchema,
   releaseSchema,
   releaseTime,
@@ -141,6 +146,7 @@ const CONTENTS = 'Contents: read';
 const DEPLOYMENTS = 'Deployments: read';
 const ACTIONS = 'Actions: read';
 const METADATA = 'Metadata: read';
+const ISSUES = 'Issues: read';
 
 /** Pull requests newest-updated first down to the mark, each changed one with its commits and reviews. */
 async function* pullRequests(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
@@ -467,6 +473,181 @@ async function* workflowRuns(client: GithubClient, scope: string, cursor: Cursor
   }
 }
 
+/** "id=hash" pairs: what the milestones stream last emitted. */
+const decodeSeen = (s: unknown): Map<string, string> =>
+  new Map(
+    typeof s === 'string' && s !== ''
+      ? s.split(',').map((pair) => {
+          const [id = '', h = ''] = pair.split('=');
+          return [id, h] as const;
+        })
+      : [],
+  );
+const encodeSeen = (m: Map<string, string>): string => [...m].map(([id, h]) => `${id}=${h}`).join(',');
+
+/**
+ * Milestones, open and closed. The listing has no `since`, and a milestone's updated_at also moves with
+ * its issue counts: a milestone is emitted when what it says (title, description, state, due date,
+ * closing) changed since the last pull, remembered in the cursor's `seen`. The listing is ordered by
+ * due date, so a change can be on any page: the first page's ETag is kept (one 304 when nothing
+ * changed) only when the listing is a single page.
+ */
+async function* milestones(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const seen = ctx.backfill ? new Map<string, string>() : decodeSeen(cursor?.['seen']);
+  const now = new Map<string, string>();
+  let pages = 0;
+  let etag: string | undefined;
+  for await (const page of listPages(
+    client,
+    '/repos/{owner}/{repo}/milestones',
+    { owner, repo, state: 'all' },
+    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: ISSUES },
+  )) {
+    pages++;
+    etag = page.etag;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    const records: SourceRecord[] = [];
+    for (const raw of page.items) {
+      const m = parse(milestoneSchema, raw, `GET /repos/${scope}/milestones`);
+      const h = milestoneHash(m);
+      now.set(String(m.id), h);
+      if (seen.get(String(m.id)) !== h) records.push(toRecord.milestone(scope, m, raw as object));
+    }
+    const done = page.next === undefined;
+    // What was emitted is remembered once the whole listing is on the bus.
+    yield {
+      records,
+      requests: 1,
+      cursor: done ? { seen: encodeSeen(now), etag: pages === 1 ? (etag ?? null) : null } : undefined,
+    };
+  }
+}
+
+/**
+ * Issues (not pull requests, which the listing includes) updated since the mark, newest first, each
+ * changed one emitted once. As for commits, the cursor keeps the `since` its ETag belongs to (`q`):
+ * after a change the next query's first page is read once more to take its ETag, so that a poll
+ * without change is a single 304. `since` is whole seconds: the second of the mark is read again and
+ * the mark's keys drop what was already emitted.
+ */
+async function* issues(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  const q = typeof cursor?.['q'] === 'string' && !ctx.backfill ? cursor['q'] : isoSeconds(mark.t);
+  const route = '/repos/{owner}/{repo}/issues';
+  const query = (since: string) => ({ owner, repo, state: 'all', sort: 'updated', direction: 'desc', since });
+  // Newest first: what is new is judged against the mark the pull started from, not the moving one.
+  const take = (items: unknown[], by: Mark = mark): SourceRecord[] => {
+    const records: SourceRecord[] = [];
+    for (const raw of items) {
+      const i = parse(issueSchema, raw, `GET /repos/${scope}/issues`);
+      const key = String(i.id);
+      if (!by.isNew(i.updated_at, key)) continue;
+      next.see(i.updated_at, key);
+      if (i.pull_request === undefined || i.pull_request === null) records.push(toRecord.issue(scope, i, raw as object));
+    }
+    return records;
+  };
+  let etag: string | undefined;
+  for await (const page of listPages(client, route, query(q), { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: ISSUES })) {
+    etag = page.etag;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    if (page.next !== undefined) {
+      yield { records: take(page.items), requests: 1 };
+      continue;
+    }
+    const records = take(page.items);
+    const nextQ = isoSeconds(next.t);
+    if (nextQ === q || ctx.backfill) {
+      yield { records, requests: 1, cursor: next.cursor({ etag: etag ?? null, q }) };
+      return;
+    }
+    const primed = await get(client, route, { params: { ...query(nextQ), per_page: PER_PAGE }, signal: ctx.signal, needs: ISSUES });
+    // Its items are those at the mark or newer; nothing there is new unless an issue changed meanwhile.
+    records.push(...take(parse(list, primed.data, route), next));
+    const tail = primed.next === undefined ? { etag: primed.etag ?? null, q: nextQ } : { etag: null, q };
+    yield { records, requests: 2, cursor: next.cursor(tail) };
+  }
+}
+
+/**
+ * The history of the repository's issues: GET /issues/events lists every event newest first; the
+ * closed, reopened, milestoned and demilestoned events of issues (not pull requests) are emitted,
+ * down to the newest event id of the last pull (`last`), or on a first pull down to `since`. GitHub
+ * names a milestone in these events by its title only: the stream adds the milestone's id, from the
+ * issue's own milestone when it has that title, else from the repository's milestones (read at most
+ * once per pull, only when needed). A title no milestone has any more is left as GitHub sent it.
+ */
+async function* issueEvents(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const last = !ctx.backfill && typeof cursor?.['last'] === 'number' ? cursor['last'] : undefined;
+  let newest = last ?? 0;
+  let byTitle: Map<string, { id: number; number: number }> | undefined;
+  const milestoneByTitle = async (): Promise<{ map: Map<string, { id: number; number: number }>; requests: number }> => {
+    if (byTitle !== undefined) return { map: byTitle, requests: 0 };
+    const all = await listAll(client, '/repos/{owner}/{repo}/milestones', { owner, repo, state: 'all' }, ctx.signal, ISSUES);
+    byTitle = new Map();
+    for (const raw of all.items) {
+      const m = parse(milestoneSchema, raw, `GET /repos/${scope}/milestones`);
+      if (typeof m.title === 'string') byTitle.set(m.title, { id: m.id, number: m.number });
+    }
+    return { map: byTitle, requests: all.requests };
+  };
+  const issueMilestone = z.object({ milestone: z.object({ id: z.number().int(), number: z.number().int(), title: z.string() }).nullish() });
+  let etag: string | undefined;
+  for await (const page of listPages(
+    client,
+    '/repos/{owner}/{repo}/issues/events',
+    { owner, repo },
+    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: ISSUES },
+  )) {
+    etag = page.etag;
+    if (page.notModified) {
+      yield { records: [], requests: 1 };
+      return;
+    }
+    const records: SourceRecord[] = [];
+    let requests = 1;
+    let older = false;
+    for (const raw of page.items) {
+      const e = parse(issueEventSchema, raw, `GET /repos/${scope}/issues/events`);
+      if ((last !== undefined && e.id <= last) || (last === undefined && Date.parse(e.created_at) < ctx.since.getTime())) {
+        older = true;
+        continue;
+      }
+      newest = Math.max(newest, e.id);
+      if (!HISTORY_EVENTS.has(e.event) || e.issue === null || e.issue === undefined) continue;
+      if (e.issue.pull_request !== undefined && e.issue.pull_request !== null) continue;
+      let payload = raw as Record<string, unknown>;
+      const named = payload['milestone'];
+      if ((e.event === 'milestoned' || e.event === 'demilestoned') && typeof named === 'object' && named !== null) {
+        const title = (named as { title?: unknown }).title;
+        const own = issueMilestone.safeParse(payload['issue']).data?.milestone;
+        let found = own !== undefined && own !== null && own.title === title ? { id: own.id, number: own.number } : undefined;
+        if (found === undefined && typeof title === 'string') {
+          const r = await milestoneByTitle();
+          requests += r.requests;
+          found = r.map.get(title);
+        }
+        if (found !== undefined) payload = { ...payload, milestone: { ...named, ...found } };
+      }
+      records.push(toRecord.issueEvent(scope, e, payload));
+    }
+    const done = page.next === undefined || older;
+    // Newest first: the last id seen may only move once the listing down to the previous one is on the bus.
+    yield { records, requests, cursor: done ? { last: newest === 0 ? null : newest, etag: etag ?? null } : undefined };
+    if (done) return;
+  }
+}
+
 /** The repository itself: one conditional GET. */
 async function* repository(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
   const { owner, repo } = ownerRepo(scope);
@@ -493,6 +674,9 @@ const STREAMS: Array<[string, Pull]> = [
   ['deployments', deployments],
   ['releases', releases],
   ['workflow_runs', workflowRuns],
+  ['milestones', milestones],
+  ['issues', issues],
+  ['issue_events', issueEvents],
 ];
 
 export const githubStreams: Array<Stream<GithubClient>> = STREAMS.map(([name, pull]) => ({ name, scopes: repositories, pull }));

@@ -78,7 +78,14 @@ export interface FakeGithub {
   /** The baseUrl to give the client: url + prefix. */
   baseUrl: string;
   repos: Map<string, FakeRepo>;
-  requests: { total: number; notModified: number; byPath: Map<string, number>; log: Array<{ path: string; status: number; at: number }> };
+  requests: {
+    total: number;
+    notModified: number;
+    byPath: Map<string, number>;
+    log: Array<{ path: string; status: number; at: number }>;
+    /** Every request's URL, its path without the prefix: what each asked for (since, state, ...). */
+    queries: URL[];
+  };
   fault(f: Fault): void;
   clearFaults(): void;
   resetCounts(): void;
@@ -310,6 +317,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     notModified: 0,
     byPath: new Map<string, number>(),
     log: [] as Array<{ path: string; status: number; at: number }>,
+    queries: [] as URL[],
   };
   const now = options.now ?? (() => Date.now());
   const limit = 5000;
@@ -475,6 +483,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     if (prefix !== '' && !path.startsWith(prefix)) return notFound(res);
     path = path.slice(prefix.length);
     requests.byPath.set(path, (requests.byPath.get(path) ?? 0) + 1);
+    requests.queries.push(new URL(`${path}${url.search}`, 'http://fake.github'));
     // GitHub App endpoints take the app's JWT (RS256, three dot-separated parts); its signature is not checked here.
     const inst = /^\/app\/installations\/(\d+)(\/access_tokens)?$/.exec(path);
     if (inst !== null) {
@@ -538,6 +547,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
       requests.notModified = 0;
       requests.byPath.clear();
       requests.log.splice(0);
+      requests.queries.splice(0);
     },
     repo(fullName) {
       const r = repos.get(fullName.toLowerCase());
