@@ -219,9 +219,9 @@ const issues = updatedAtStream('issues', 'issues', { scope: 'all' }, (client, ct
  * Project milestones (not the group milestones an issue may also be in). GitLab lists them by due date,
  * not by update, so the walk cannot resume mid-way: the first sync (and a backfill) lists every
  * milestone, whatever its age, as an old milestone still plans the issues in it; later syncs ask for
- * those updated since the newest update seen (updated_after includes its bound; GitLab 15.10 and later),
- * keep the ids already taken at that instant out, and store the new bound once the walk is over. An
- * older GitLab that ignores updated_after lists them all, and the same bound filters them here.
+ * those updated since the newest update seen (updated_after, added to this listing in 2023, includes
+ * its bound), keep the ids already taken at that instant out, and store the new bound once the walk is
+ * over. An older GitLab that ignores updated_after lists them all, and the same bound filters them here.
  */
 const milestones: Stream<GitlabClient> = {
   name: 'milestones',
