@@ -38,7 +38,10 @@ function config(fake: GitlabFake | undefined, projects: string[], env: Record<st
   });
 }
 
-async function setup(projects: FakeProject[] = gitlabDataset()): Promise<{ fake: GitlabFake; bus: Bus; cursors: CursorStore }> {
+/** Two projects, each with two milestones and three issues besides its CI entities. */
+async function setup(
+  projects: FakeProject[] = gitlabDataset({ milestones: 2, issues: 3 }),
+): Promise<{ fake: GitlabFake; bus: Bus; cursors: CursorStore }> {
   const fake = await startGitlabFake({ projects });
   const target = await syncTarget();
   cleanups.push(

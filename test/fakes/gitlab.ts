@@ -130,9 +130,9 @@ export interface DatasetOptions {
   deployments?: number;
   mergeRequests?: number;
   commitsPerMergeRequest?: number;
-  /** Milestones per project (default 2), due 30 days apart from 30 days after the start. */
+  /** Milestones per project (default none), due 30 days apart from 30 days after the start. */
   milestones?: number;
-  /** Issues per project (default 3): each added to a milestone in turn when it was created; every third closed. */
+  /** Issues per project (default none): each added to a milestone in turn when it was created; every third closed. */
   issues?: number;
   /** First timestamp (default 30 days ago); entities are minutes apart. */
   start?: number;
@@ -236,7 +236,7 @@ export function gitlabDataset(o: DatasetOptions = {}): FakeProject[] {
     }
     const web = `https://gitlab.example/${project.path_with_namespace}`;
     const user = { id: 1, username: 'dev' };
-    for (let i = 0; i < (o.milestones ?? 2); i++) {
+    for (let i = 0; i < (o.milestones ?? 0); i++) {
       project.milestones.push({
         id: nextId++,
         iid: i + 1,
@@ -252,7 +252,7 @@ export function gitlabDataset(o: DatasetOptions = {}): FakeProject[] {
         web_url: `${web}/-/milestones/${i + 1}`,
       });
     }
-    for (let i = 0; i < (o.issues ?? 3); i++) {
+    for (let i = 0; i < (o.issues ?? 0); i++) {
       const iid = i + 1;
       const issueId = nextId++;
       const created = at(p * 7 + i * 2);
