@@ -603,6 +603,8 @@ describe('github milestones, issues and issue events', () => {
       [`${name}/issues/events/80004`]: 5004,
     });
     expect(h.fake.requests.byPath.get(`/repos/${name}/milestones`)).toBe(2);
+    // The events listing is read down to the last event seen: its first page, not the 230 events before.
+    expect(h.fake.requests.byPath.get(`/repos/${name}/issues/events`)).toBe(1);
     // The issues listing asked only for what changed since the last pull: then the next query's first page for its ETag.
     expect(h.fake.requests.byPath.get(`/repos/${name}/issues`)).toBe(2);
     h.fake.resetCounts();
