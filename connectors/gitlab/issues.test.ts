@@ -275,7 +275,13 @@ describe('gitlab.issue and gitlab.issue_events from pulls', () => {
   });
 
   it('a field that cannot be read empties that field only, with a note; an unreadable event is left out with a note', () => {
-    const issue = restIssue({ weight: 'heavy', labels: 'backend', due_date: 'soon', milestone: { title: 'no id' } });
+    const issue = restIssue({
+      weight: 'heavy',
+      labels: 'backend',
+      due_date: 'soon',
+      milestone: { title: 'no id' },
+      created_at: 'yesterday',
+    });
     const events = pulledIssue(issue, [{ id: 1, state: 'closed' }], [milestoneEvent(10, '2026-02-02T09:00:00.123Z', 'add', 61, 'v1.2')]);
     const { tables, outcomes } = mapEvents(events, ctx);
     expect(outcomes.map((o) => o.outcome.kind)).toEqual(['ok', 'ok']);
@@ -285,9 +291,12 @@ describe('gitlab.issue and gitlab.issue_events from pulls', () => {
       due_date: null,
       fix_versions: [],
       summary: 'Checkout times out',
+      // The last update stands in for a creation time that cannot be read.
+      created_at: '2026-03-10T10:00:00.000Z',
     });
     const notes = outcomes.flatMap((o) => (o.outcome.kind === 'ok' ? o.outcome.notes : []));
     expect(notes.map((n) => `${n.entity} ${n.field}`).sort()).toEqual([
+      'issue created_at',
       'issue due_date',
       'issue labels',
       'issue milestone.id',

@@ -723,10 +723,10 @@ const issueState = (raw: string) => ISSUE_STATE[raw] ?? ISSUE_STATE['opened']!;
 const STATE_ID: Record<number, string> = { 1: 'opened', 2: 'closed' };
 
 /** What an issue cannot exist without, in either shape; every other field is read on its own. */
-const issueRest = z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time });
+const issueRest = z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), updated_at: time });
 const issueHook = z.looseObject({
   object_kind: z.literal('issue'),
-  object_attributes: z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time }),
+  object_attributes: z.looseObject({ id: z.number(), iid: z.number(), state: z.string(), updated_at: time }),
 });
 
 const gitlabTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected a timestamp');
@@ -784,6 +784,9 @@ function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
   const due = read(day.nullish(), 'due_date', null) ?? null;
   const closedAt = secOrNull(read(gitlabTime.nullish(), 'closed_at', null), `${at}closed_at`);
   const closed = issueState(state).category === 'done';
+  // An issue without a readable creation time was created by its last update at the latest.
+  const created = read(gitlabTime.optional(), 'created_at', undefined);
+  if (created === undefined && a['created_at'] === undefined) notes.note(`${at}created_at`, 'missing: updated_at stands in');
   const common = {
     id: a['id'] as number,
     iid: a['iid'] as number,
@@ -791,7 +794,7 @@ function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
     title: read(z.string().nullish(), 'title', null) ?? '',
     weight,
     due,
-    created_at: sec(a['created_at'] as string, `${at}created_at`),
+    created_at: sec(created ?? (a['updated_at'] as string), `${at}created_at`),
     updated_at: updated,
   };
   if (!hook) {

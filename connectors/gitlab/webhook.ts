@@ -51,7 +51,7 @@ const mergeRequestHook = z.object({
 const issueHook = z.object({
   object_kind: z.literal('issue'),
   project,
-  object_attributes: z.object({ id: z.number(), iid: z.number(), state: z.string(), created_at: time, updated_at: time }),
+  object_attributes: z.object({ id: z.number(), iid: z.number(), state: z.string(), updated_at: time }),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, kind: string): T {
