@@ -31,6 +31,7 @@ export const LAYERS = [
   ['workers/forecast'],
   ['workers/registers'],
   ['workers/alerts', 'workers/export'],
+  ['workers/reports'],
   ['app'],
   ['cli'],
   ['bench'],

@@ -93,7 +93,8 @@ export function monthStartInstant(month: Month, tz: string): Date {
 const inProgram = (definition: RegisterDefinition, row: RegisterRow, program: string): boolean =>
   (definition.programColumns ?? ['program']).some((c) => row[c] === program);
 
-interface Registers {
+/** The registers a status readout reads, each as its rows at one instant. */
+export interface Registers {
   milestones: RegisterRow[];
   risks: RegisterRow[];
   decisions: RegisterRow[];
@@ -107,13 +108,15 @@ const DEFINITIONS = {
   dependencies: dependencyRegister,
 } as const satisfies Record<keyof Registers, RegisterDefinition>;
 
-function narrowed(all: Registers, program: string | undefined): Registers {
+/** The registers' rows of one program (any program column names it); all of them without a program. */
+export function narrowed(all: Registers, program: string | undefined): Registers {
   if (program === undefined) return all;
   const pick = (k: keyof Registers): RegisterRow[] => all[k].filter((r) => inProgram(DEFINITIONS[k], r, program));
   return { milestones: pick('milestones'), risks: pick('risks'), decisions: pick('decisions'), dependencies: pick('dependencies') };
 }
 
-async function readAll(
+/** The milestones, risks, decisions and dependencies registers taken at `options.asOf`. */
+export async function readAll(
   store: Store,
   options: { params: ReturnType<typeof metricParams>; asOf: Date; recentDays: number },
 ): Promise<Registers> {

@@ -1,0 +1,314 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderStatusReport } from '../../app/status-report.js';
+import { queryRows, repoRoot } from '../../test/support/harness.js';
+import { insertTables } from '../../test/support/mapping.js';
+import { workItemMaker } from '../../test/support/rows.js';
+import { statusScenario, STATUS_NOW, STATUS_WEEK, type StatusScenario } from '../../test/support/status-report.js';
+import { readForecasts } from '../forecast/job.js';
+import { metricById } from '../metrics/definitions/index.js';
+import { explainMetric, metricParams } from '../metrics/engine.js';
+import { readMetricValues } from '../metrics/queries.js';
+import { parseScope } from '../metrics/types.js';
+import { readRegister, registerById } from '../registers/index.js';
+import { statusMarkdown } from './markdown.js';
+import { CAP, statusReport, type Listed, type ReportItem, type StatusReport } from './status.js';
+import { isoWeekOf, lastWholeWeek, parseIsoWeek, reportWeek } from './week.js';
+
+const GOLDEN = path.join(repoRoot, 'test/fixtures/status-report/payments-2026-W44.md');
+
+let s: StatusScenario;
+let report: StatusReport;
+
+const reportOf = (program: string, until: Date = STATUS_NOW, week = lastWholeWeek(until, 'UTC')): Promise<StatusReport> =>
+  statusReport({ store: s.store, config: s.config, program, week, until });
+
+beforeAll(async () => {
+  s = await statusScenario();
+  report = await reportOf('payments');
+});
+
+afterAll(async () => {
+  await s.store.close();
+});
+
+/** Every list of a report, by its path. */
+function lists(r: StatusReport): Array<[string, Listed<ReportItem>]> {
+  return [
+    ['summary.changes', r.summary.changes],
+    ['summary.asks', r.summary.asks],
+    ['accomplishments.milestones', r.accomplishments.milestones],
+    ['accomplishments.epics', r.accomplishments.epics],
+    ['accomplishments.notable', r.accomplishments.notable],
+    ['accomplishments.deployments', r.accomplishments.deployments],
+    ['accomplishments.incidentsResolved', r.accomplishments.incidentsResolved],
+    ['nextMilestones', r.nextMilestones],
+    ['risks.highRisks', r.risks.highRisks],
+    ['risks.signals', r.risks.signals],
+    ['risks.stalledDependencies', r.risks.stalledDependencies],
+    ['risks.incidents', r.risks.incidents],
+    ['decisions.decisions', r.decisions.decisions],
+    ['decisions.overdueActions', r.decisions.overdueActions],
+  ];
+}
+
+/** The option values of a command line: --name value. */
+function options(command: string): { words: string[]; values: Record<string, string> } {
+  const words = command.split(' ');
+  const values: Record<string, string> = {};
+  for (let i = 0; i < words.length; i++) if (words[i]!.startsWith('--')) values[words[i]!.slice(2)] = words[++i] ?? '';
+  return { words, values };
+}
+
+/**
+ * What is wrong with a link of the report, or undefined when it resolves in the store: a URL names a
+ * stored work item, milestone, incident or deployment; a command names a register holding the item, a
+ * metric with units or a stored value for the scope and week, or a stored forecast.
+ */
+async function unresolved(link: { url?: string; command?: string; itemUrl?: string }): Promise<string | undefined> {
+  if (link.url !== undefined && link.url !== '') {
+    const [hit] = await queryRows<{ n: string }>(
+      s.store,
+      `SELECT count() AS n FROM (SELECT url FROM work_items FINAL UNION ALL SELECT url FROM milestones FINAL
+                                  UNION ALL SELECT url FROM incidents FINAL UNION ALL SELECT url FROM deployments FINAL) WHERE url = {url:String}`,
+      { url: link.url },
+    );
+    return Number(hit?.n) > 0 ? undefined : `no entity with url ${link.url}`;
+  }
+  const command = link.command ?? '';
+  const { words, values } = options(command);
+  const asOf = new Date(values['as-of'] ?? '');
+  if (words[0] !== 'ptel' || Number.isNaN(asOf.getTime())) return `not a ptel command read as of an instant: ${command}`;
+  const params = metricParams(s.config.model, s.config.metrics);
+  if (words[1] === 'list') {
+    const definition = registerById(words[2] ?? '');
+    if (definition === undefined) return `no register in ${command}`;
+    const { rows } = await readRegister(s.store, definition, { params, asOf, recentDays: 8, program: values['program'] ?? '' });
+    if (link.itemUrl !== undefined && link.itemUrl !== '')
+      return rows.some((r) => r['url'] === link.itemUrl) ? undefined : `${link.itemUrl} not in ${command}`;
+    return rows.length > 0 ? undefined : `nothing in ${command}`;
+  }
+  if (words[1] === 'metrics' && words[2] === 'explain') {
+    const definition = metricById(words[3] ?? '');
+    const scope = parseScope(values['scope'] ?? '');
+    if (definition === undefined || typeof scope === 'string' || scope.id === undefined) return `no metric or scope in ${command}`;
+    const start = values['start'] ?? '';
+    const units = await explainMetric({
+      store: s.store,
+      definition,
+      params,
+      scope: { kind: scope.kind, id: scope.id },
+      period: { kind: 'week', start },
+      asOf,
+    });
+    const stored = await readMetricValues(s.store, {
+      metric: definition.id,
+      scope,
+      period: 'week',
+      from: start,
+      to: start.replace(/\d\d$/, (d) => String(Number(d) + 1).padStart(2, '0')),
+      asOf,
+    });
+    return units.length + stored.length > 0 ? undefined : `no unit and no stored value behind ${command}`;
+  }
+  if (words[1] === 'metrics' && words[2] === 'show') {
+    const scope = parseScope(values['scope'] ?? '');
+    if (typeof scope === 'string') return scope;
+    const rows = await readMetricValues(s.store, { scope, period: 'week', from: values['from'] ?? '', to: values['to'] ?? '', asOf });
+    return rows.length > 0 ? undefined : `no value behind ${command}`;
+  }
+  if (words[1] === 'forecast') {
+    const milestone = words[2] === 'show' ? words[3] : undefined;
+    const { forecasts } = await readForecasts(s.store, {
+      asOf,
+      ...(milestone !== undefined ? { milestone } : { program: values['program'] ?? '' }),
+    });
+    return forecasts.length > 0 ? undefined : `no forecast behind ${command}`;
+  }
+  return `an unknown command: ${command}`;
+}
+
+describe('the weekly status report', () => {
+  it('reads the last whole week by default, at its end, against the report a week earlier', () => {
+    expect(report.week).toEqual({ id: STATUS_WEEK, first: '2026-10-26', last: '2026-11-01' });
+    expect(report.asOf).toBe('2026-11-02T00:00:00.000Z');
+    expect(report.previousAsOf).toBe('2026-10-26T00:00:00.000Z');
+  });
+
+  it('renders the hand-built week to the Markdown of the golden file, word for word', () => {
+    // UPDATE_GOLDEN=1 rewrites the file from the report; read the diff before committing it.
+    if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, statusMarkdown(report));
+    expect(statusMarkdown(report)).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('holds each section as data: the JSON is the report itself', () => {
+    const json = JSON.parse(renderStatusReport(report, 'json')) as StatusReport;
+    expect(json).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(json.summary).toMatchObject({ colour: 'red', lastWeekColour: 'red' });
+    expect(json.summary.confidence).toMatchObject({
+      value: 0.42,
+      band: 'off track',
+      lastWeek: 0.55,
+      setBy: { key: 'jira:version/1', committed: '2026-11-20' },
+    });
+    expect(json.summary.confidence.rule).toBe(
+      'lowest confidence among its open milestones due by 2027-01-31 (the next 90 days, overdue ones included)',
+    );
+    expect(json.summary.changes.items.map((i) => [i.name, i.detail])).toEqual([
+      ['Checkout 1.9', 'finished: done on time 2026-10-29'],
+      ['R-3', 'raised: medium severity, owner dana'],
+    ]);
+    expect(json.summary.asks.items.map((i) => i.name)).toEqual(['D-1', 'R-1', 'LED-5 blocks CHK-20', 'A-1']);
+    expect(json.accomplishments.milestones.items.map((i) => i.key)).toEqual(['jira:version/2']);
+    expect(json.accomplishments.epics.items.map((i) => i.key)).toEqual(['jira:PAY-100']);
+    expect(json.accomplishments.notable.items.map((i) => i.key)).toEqual(['jira:CHK-11']);
+    expect(json.accomplishments.itemsDone.count).toBe(2);
+    expect(json.accomplishments.deployments.items.map((i) => [i.name, i.detail])).toEqual([
+      ['checkout-api', '2 production deployments, the last 2026-10-29 10:05 UTC'],
+      ['ledger-api', '1 production deployment, the last 2026-10-30 10:05 UTC'],
+    ]);
+    expect(json.accomplishments.incidentsResolved.items[0]).toMatchObject({
+      key: 'pagerduty:PINC101',
+      related: [{ name: 'checkout-api 9002', url: 'https://github.com/acme/checkout-api/deployments/9002' }],
+    });
+    expect(json.nextMilestones.items.map((m) => [m.key, m.committed, m.p50, m.p85, m.confidence, m.band])).toEqual([
+      ['jira:version/1', '2026-11-20', '2026-11-18', '2026-12-04', 0.42, 'off track'],
+      ['jira:version/3', '2026-12-10', '2026-11-25', '2026-12-04', 0.9, 'on track'],
+    ]);
+    expect(json.nextMilestones.items[0]!.change).toBe(
+      'P(on time) fell from 0.55 to 0.42: scope +4 items, 3 items done, throughput 3/week from 4',
+    );
+    expect(json.risks.highRisks.items.map((i) => i.name)).toEqual(['R-1', 'R-2']);
+    expect(json.risks.highRisks.items[0]!.detail).toMatch(/^no owner, open 31\.6 days, mitigation: not started$/);
+    expect(json.risks.signals.items.map((i) => i.key)).toEqual(['program:payments/change_failure_rate']);
+    expect(json.risks.stalledDependencies.items.map((i) => i.name)).toEqual(['LED-5 blocks CHK-20']);
+    expect(json.risks.incidents.items.map((i) => i.key)).toEqual(['pagerduty:PINC101']);
+    expect(json.decisions.decisions.items.map((i) => i.name)).toEqual(['D-1']);
+    expect(json.decisions.overdueActions.items.map((i) => i.name)).toEqual(['A-1']);
+    expect(json.metrics.items.map((k) => [k.metric, k.value, k.baseline, k.direction])).toEqual([
+      ['change_failure_rate', 0.33, 0.05, 'worse'],
+      ['change_lead_time_p50', 24, 30, 'better'],
+      ['deployment_frequency', 3, 2.5, 'better'],
+    ]);
+    for (const k of Object.values({ accomplishments: json.accomplishments, risks: json.risks, decisions: json.decisions }))
+      expect(k.none).toBeNull();
+  });
+
+  it('links every item to its source or to the command behind it, and every link resolves in the store', async () => {
+    const problems: string[] = [];
+    const check = async (where: string, link: { url?: string; command?: string; itemUrl?: string }): Promise<void> => {
+      const p = await unresolved(link);
+      if (p !== undefined) problems.push(`${where}: ${p}`);
+    };
+    let links = 0;
+    for (const [where, l] of lists(report)) {
+      if (l.total > l.items.length || l.command !== '') await check(`${where} list`, { command: l.command });
+      for (const i of l.items) {
+        expect(i.url !== '' || i.command !== '', `${where} ${i.key} has a link`).toBe(true);
+        if (i.url !== '') await check(`${where} ${i.key}`, { url: i.url });
+        if (i.command !== '') await check(`${where} ${i.key}`, { command: i.command, itemUrl: i.url });
+        for (const r of i.related ?? []) await check(`${where} ${i.key} ${r.name}`, { url: r.url });
+        links += 1 + (i.related?.length ?? 0);
+      }
+    }
+    await check('confidence', { command: report.summary.confidence.command });
+    await check('items done', { command: report.accomplishments.itemsDone.command });
+    await check('metrics', { command: report.metrics.command });
+    for (const k of report.metrics.items) await check(`metric ${k.metric}`, { command: k.command });
+    expect(problems).toEqual([]);
+    expect(links).toBeGreaterThan(15);
+  });
+
+  it('gives every number its command: a count of a list that names fewer than all has one, each KPI has one', () => {
+    for (const [where, l] of lists(report)) if (l.more > 0) expect(l.command, where).not.toBe('');
+    for (const i of report.accomplishments.deployments.items)
+      expect(i.command).toMatch(/^ptel metrics explain deployment_frequency --scope service:/);
+    for (const m of report.nextMilestones.items) expect(m.command).toMatch(/^ptel forecast show jira:version\/\d /);
+    for (const k of report.metrics.items) expect(k.command).toMatch(new RegExp(`^ptel metrics explain ${k.metric} `));
+  });
+
+  it('says so in one line per section for a program with nothing in the week', async () => {
+    const empty = await reportOf('growth');
+    const md = statusMarkdown(empty);
+    expect(empty.summary.text).toContain(
+      'Since last week: no change in the milestones, risks, decisions or dependencies. No asks this week.',
+    );
+    expect(empty.summary.text).toContain('Program confidence: none');
+    for (const none of [
+      empty.accomplishments.none,
+      empty.nextMilestones.none,
+      empty.risks.none,
+      empty.decisions.none,
+      empty.metrics.none,
+    ]) {
+      expect(none).not.toBeNull();
+      expect(md.split('\n').filter((line) => line === none)).toHaveLength(1);
+    }
+    expect(md.match(/^## /gm)).toHaveLength(6);
+  });
+
+  it('reads the store as of an instant inside the week: what had not happened by then is not in it', async () => {
+    const mid = await reportOf('payments', new Date('2026-10-29T12:00:00Z'), reportWeek('2026-10-26', 'UTC'));
+    expect(mid.asOf).toBe('2026-10-29T12:00:00.000Z');
+    expect(mid.accomplishments.deployments.items.map((i) => i.name)).toEqual(['checkout-api']);
+    expect(mid.accomplishments.itemsDone.count).toBe(2);
+    expect(mid.nextMilestones.items[0]!.change).toBe('no forecast run since last week');
+    expect(mid.summary.confidence.value).toBe(0.55);
+    expect(mid.decisions.decisions.items[0]!.command).toContain('--as-of 2026-10-29T12:00:00Z');
+  });
+
+  it('refuses a week that has not begun by the instant', async () => {
+    await expect(reportOf('payments', STATUS_NOW, reportWeek('2026-11-09', 'UTC'))).rejects.toThrow(
+      /week 2026-W46 has not started by 2026-11-04T09:00:00Z/,
+    );
+  });
+});
+
+describe('a list longer than the cap', () => {
+  it('names the first CAP and says how many more', async () => {
+    const item = workItemMaker({
+      programOf: { checkout: 'payments' },
+      createdAt: '2026-10-02T09:00:00.000Z',
+      updatedAt: '2026-10-02T09:00:00.000Z',
+    });
+    const extra = Array.from({ length: CAP + 2 }, (_, n) => item(`RX-${n + 1}`, 'risk', 'checkout', { severity: 'High', assignee: 'kim' }));
+    const more = await statusScenario();
+    try {
+      await insertTables(more.store, { work_items: extra });
+      const r = await statusReport({
+        store: more.store,
+        config: more.config,
+        program: 'payments',
+        week: lastWholeWeek(STATUS_NOW, 'UTC'),
+        until: STATUS_NOW,
+      });
+      expect(r.risks.highRisks).toMatchObject({ total: CAP + 4, more: 4 });
+      expect(r.risks.highRisks.items).toHaveLength(CAP);
+      expect(statusMarkdown(r)).toContain('- and 4 more\n');
+    } finally {
+      await more.store.close();
+    }
+  });
+});
+
+describe('ISO weeks', () => {
+  it('reads YYYY-Www to its Monday and says what is wrong with anything else', () => {
+    expect(parseIsoWeek('2026-W44')).toEqual({ monday: '2026-10-26' });
+    expect(parseIsoWeek('2026-W01')).toEqual({ monday: '2025-12-29' });
+    expect(parseIsoWeek('2026-W53')).toEqual({ monday: '2026-12-28' });
+    expect(parseIsoWeek('2027-W53')).toEqual({ problem: "'2027-W53': 2027 has weeks 01 to 52" });
+    expect(parseIsoWeek('2026-44')).toEqual({ problem: "'2026-44' is not an ISO week; expected YYYY-Www such as 2026-W44" });
+    expect(parseIsoWeek('2026-W00')).toEqual({ problem: "'2026-W00': 2026 has weeks 01 to 53" });
+    expect(isoWeekOf('2027-01-01')).toBe('2026-W53');
+  });
+
+  it('cuts a week at Monday midnight in the time zone, across a change of offset', () => {
+    const w = reportWeek('2026-10-26', 'Europe/Berlin');
+    expect([w.from.toISOString(), w.to.toISOString()]).toEqual(['2026-10-25T23:00:00.000Z', '2026-11-01T23:00:00.000Z']);
+    const before = reportWeek('2026-10-19', 'Europe/Berlin');
+    expect(before.from.toISOString()).toBe('2026-10-18T22:00:00.000Z');
+    expect(lastWholeWeek(new Date('2026-11-01T23:30:00Z'), 'Europe/Berlin').id).toBe('2026-W44');
+    expect(lastWholeWeek(new Date('2026-11-01T22:30:00Z'), 'Europe/Berlin').id).toBe('2026-W43');
+  });
+});
