@@ -35,6 +35,7 @@ import { onShutdownSignal } from './lifecycle.js';
 import { METRICS_COMMANDS } from './metrics-commands.js';
 import { parseInstant, printTable } from './output.js';
 import { createRunProgress } from './run-progress.js';
+import { STATUS_REPORT_COMMANDS } from './status-report-command.js';
 import { freshnessLines, originLine, runSummary } from './summary.js';
 
 /** The runtime options of a command: its clock, when it was given one. */
@@ -428,4 +429,5 @@ export const COMMANDS: Record<string, Command> = {
   ...ALERTS_COMMANDS,
   ...EXPORT_COMMANDS,
   ...FORECAST_COMMANDS,
+  ...STATUS_REPORT_COMMANDS,
 };

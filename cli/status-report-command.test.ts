@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusReportRuntime } from '../app/status-report.js';
+import { fixedClock } from '../infra/clock.js';
+import { loadConfig } from '../infra/config/load.js';
+import { repoRoot, tempDir } from '../test/support/harness.js';
+import { statusScenario, STATUS_NOW, type StatusScenario } from '../test/support/status-report.js';
+import type { StatusReport } from '../workers/reports/status.js';
+import { COMMANDS } from './commands.js';
+import { runStatusReport } from './status-report-command.js';
+
+const config = loadConfig({ env: {}, cwd: tempDir(), overrides: { dataDir: tempDir(), metrics: { timeZone: 'UTC' } } });
+
+let s: StatusScenario;
+beforeAll(async () => {
+  s = await statusScenario();
+});
+afterAll(async () => {
+  await s.store.close();
+});
+
+const collect = (): { stream: PassThrough; text: () => string } => {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString()));
+  return { stream, text: () => text };
+};
+
+/** Runs `ptel status-report` on the scenario's store with the clock at STATUS_NOW. */
+async function statusReport(values: Record<string, string>, positionals: string[] = []) {
+  const out = collect();
+  const err = collect();
+  const rt: StatusReportRuntime = { store: s.store, clock: fixedClock(STATUS_NOW), config, organisation: { org: s.config.org } };
+  const code = await runStatusReport({ config, values, positionals, out: out.stream, err: err.stream }, (fn) => fn(rt));
+  return { code, out: out.text(), err: err.text() };
+}
+
+describe('ptel status-report', () => {
+  it('prints the last whole week as Markdown by default', async () => {
+    const r = await statusReport({ program: 'payments' });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(readFileSync(path.join(repoRoot, 'test/fixtures/status-report/payments-2026-W44.md'), 'utf8'));
+  });
+
+  it('prints the report as JSON for a week and an instant', async () => {
+    const r = await statusReport({ program: 'payments', week: '2026-W44', 'as-of': '2026-10-29T12:00:00Z', format: 'json' });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out) as StatusReport;
+    expect(doc.week.id).toBe('2026-W44');
+    expect(doc.asOf).toBe('2026-10-29T12:00:00.000Z');
+    expect(doc.accomplishments.deployments.items.map((i) => i.name)).toEqual(['checkout-api']);
+  });
+
+  it.each([
+    [{ program: 'nope' }, "ptel status-report: no program 'nope'; programs: payments, growth\n"],
+    [{}, 'ptel status-report: which program? give --program ID (ptel scopes lists them)\n'],
+    [
+      { program: 'payments', week: '2026-44' },
+      "ptel status-report: --week '2026-44' is not an ISO week; expected YYYY-Www such as 2026-W44\n",
+    ],
+    [{ program: 'payments', week: '2027-W53' }, "ptel status-report: --week '2027-W53': 2027 has weeks 01 to 52\n"],
+    [
+      { program: 'payments', week: '2026-W46' },
+      'ptel status-report: --week 2026-W46 starts 2026-11-09, after 2026-11-04T09:00:00Z: a report covers a week that has begun\n',
+    ],
+    [{ program: 'payments', format: 'html' }, "ptel status-report: --format 'html': expected md or json\n"],
+    [
+      { program: 'payments', 'as-of': 'yesterday' },
+      "ptel status-report: --as-of 'yesterday' is not an instant; use ISO 8601, e.g. 2026-10-31 or 2026-10-31T10:00:00Z\n",
+    ],
+  ])('refuses %j with exit 2 and says what is wrong', async (values, message) => {
+    const r = await statusReport(values);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(message);
+    expect(r.out).toBe('');
+  });
+
+  it('refuses a positional argument', async () => {
+    const r = await statusReport({ program: 'payments' }, ['payments']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("unexpected 'payments'");
+  });
+
+  it('is a command of ptel, with its options in its help', () => {
+    const c = COMMANDS['status-report'];
+    expect(c).toBeDefined();
+    for (const o of ['program', 'week', 'as-of', 'format']) expect(c!.usage).toContain(`--${o}`);
+  });
+});
