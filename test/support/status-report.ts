@@ -16,7 +16,8 @@ import { blocksLinkRow, deploymentRow, historyRow, milestoneDateRow, milestoneRo
  * (Monday 2026-10-26 to Sunday 11-01, UTC) on Wednesday 11-04; "last week" is the report as of 10-26 00:00.
  *
  * Program payments (teams checkout and ledger):
- * - milestones: Checkout 1.9 reached on 10-29 (committed 10-30); Checkout 2.0 open, committed 11-20, its
+ * - milestones: Checkout 1.9 reached on 10-29 (committed 10-30); epic PAY-200 Wallet launch reached late on
+ *   10-30 (committed 10-28), an epic that is a milestone; Checkout 2.0 open, committed 11-20, its
  *   forecast P(on time) 0.55 (at risk) in the run of 10-19 and 0.42 (off track) in the run of 10-30, with
  *   scope grown and throughput down; Ledger GA open, committed 12-10, 0.9 on track in both runs.
  * - work items done in the week: epic PAY-100 (10-28), story CHK-11 of priority High (10-27), task CHK-12
@@ -141,11 +142,20 @@ export async function statusScenario(): Promise<StatusScenario> {
         completed_at: '2026-10-29T00:00:00.000Z',
       }),
       milestoneRow('version/3', 'Ledger GA', 'ledger', 'payments', { start_date: '2026-09-01', committed_date: '2026-12-10' }),
+      milestoneRow('epic/id-PAY-200', 'Wallet launch', 'checkout', 'payments', {
+        start_date: '2026-09-01',
+        committed_date: '2026-10-28',
+        state: 'done',
+        raw_state: 'Done',
+        completed_at: '2026-10-30T16:00:00.000Z',
+        url: 'https://acme.atlassian.net/browse/PAY-200',
+      }),
     ],
     milestone_dates: [
       milestoneDateRow('version/1', '2026-09-01T00:00:00.000Z', '2026-11-20'),
       milestoneDateRow('version/2', '2026-09-01T00:00:00.000Z', '2026-10-30'),
       milestoneDateRow('version/3', '2026-09-01T00:00:00.000Z', '2026-12-10'),
+      milestoneDateRow('epic/id-PAY-200', '2026-09-01T00:00:00.000Z', '2026-10-28'),
     ],
     milestone_forecasts: [
       forecast('2026-10-19T06:00:00.000Z', 'version/1', 'Checkout 2.0', 'checkout', '2026-11-20', {
@@ -187,6 +197,7 @@ export async function statusScenario(): Promise<StatusScenario> {
     ],
     work_items: [
       item('PAY-100', 'epic', 'checkout', { ...done, summary: 'Saved cards', updated_at: '2026-10-28T15:00:00.000Z' }),
+      item('PAY-200', 'epic', 'checkout', { ...done, summary: 'Wallet launch', updated_at: '2026-10-30T16:00:00.000Z' }),
       item('CHK-11', 'story', 'checkout', {
         ...done,
         summary: 'Retry declined payments',
@@ -221,6 +232,7 @@ export async function statusScenario(): Promise<StatusScenario> {
     ],
     work_item_history: [
       historyRow('PAY-100', '2026-10-28T15:00:00.000Z', 'status', 'In Progress', 'Done'),
+      historyRow('PAY-200', '2026-10-30T16:00:00.000Z', 'status', 'In Progress', 'Done'),
       historyRow('CHK-11', '2026-10-27T10:00:00.000Z', 'status', 'In Progress', 'Done'),
       historyRow('CHK-12', '2026-10-29T10:00:00.000Z', 'status', 'In Progress', 'Done'),
       historyRow('LED-5', '2026-10-05T09:00:00.000Z', 'status', 'To Do', 'In Progress'),

@@ -156,11 +156,16 @@ describe('the weekly status report', () => {
       'lowest confidence among its open milestones due by 2027-01-31 (the next 90 days, overdue ones included)',
     );
     expect(json.summary.changes.items.map((i) => [i.name, i.detail])).toEqual([
+      ['Wallet launch', 'finished: done late 2026-10-30'],
       ['Checkout 1.9', 'finished: done on time 2026-10-29'],
       ['R-3', 'raised: medium severity, owner dana'],
     ]);
     expect(json.summary.asks.items.map((i) => i.name)).toEqual(['D-1', 'R-1', 'LED-5 blocks CHK-20', 'A-1']);
-    expect(json.accomplishments.milestones.items.map((i) => i.key)).toEqual(['jira:version/2']);
+    // An epic that is a milestone is listed as a milestone reached, not again as an epic done.
+    expect(json.accomplishments.milestones.items.map((i) => [i.key, i.detail])).toEqual([
+      ['jira:epic/id-PAY-200', 'done late 2026-10-30'],
+      ['jira:version/2', 'done on time 2026-10-29'],
+    ]);
     expect(json.accomplishments.epics.items.map((i) => i.key)).toEqual(['jira:PAY-100']);
     expect(json.accomplishments.notable.items.map((i) => i.key)).toEqual(['jira:CHK-11']);
     expect(json.accomplishments.itemsDone.count).toBe(2);
@@ -253,7 +258,11 @@ describe('the weekly status report', () => {
     expect(mid.asOf).toBe('2026-10-29T12:00:00.000Z');
     expect(mid.accomplishments.deployments.items.map((i) => i.name)).toEqual(['checkout-api']);
     expect(mid.accomplishments.itemsDone.count).toBe(2);
-    expect(mid.nextMilestones.items[0]!.change).toBe('no forecast run since last week');
+    expect(mid.nextMilestones.items.map((m) => [m.key, m.detail, m.change])).toEqual([
+      ['jira:epic/id-PAY-200', 'overdue', 'no forecast'],
+      ['jira:version/1', 'on plan', 'no forecast run since last week'],
+      ['jira:version/3', 'on plan', 'no forecast run since last week'],
+    ]);
     expect(mid.summary.confidence.value).toBe(0.55);
     expect(mid.decisions.decisions.items[0]!.command).toContain('--as-of 2026-10-29T12:00:00Z');
   });

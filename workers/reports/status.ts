@@ -194,6 +194,7 @@ async function read(options: StatusReportOptions, week: ReportWeek): Promise<Rea
 interface WeekFacts {
   done: Array<{
     source: string;
+    item_id: string;
     key: string;
     title: string;
     url: string;
@@ -250,9 +251,9 @@ async function weekFacts(options: StatusReportOptions, r: Reading): Promise<Week
   const [done, deployments, incidents, signals] = await Promise.all([
     rows<WeekFacts['done'][number]>(
       options.store,
-      `SELECT source, key, title, url, kind, priority, priority_rank, done_at FROM
+      `SELECT source, item_id, key, title, url, kind, priority, priority_rank, done_at FROM
        (
-           SELECT i.source AS source, i.key AS key, i.summary AS title, i.url AS url, i.kind AS kind, i.priority AS priority, i.priority_rank AS priority_rank,
+           SELECT i.source AS source, i.item_id AS item_id, i.key AS key, i.summary AS title, i.url AS url, i.kind AS kind, i.priority AS priority, i.priority_rank AS priority_rank,
                   ${doneAtBefore('i', T)} AS done_at_t, toString(done_at_t) AS done_at
            FROM ${ITEMS} AS i
            WHERE i.program = {program:String} AND i.kind NOT IN ('risk', 'decision', 'action') AND i.created_at < ${T}
@@ -393,7 +394,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     command: cmd.explain('throughput'),
     detail,
   });
-  const epics = facts.done.filter((d) => d.kind === 'epic' && !milestoneKeys.has(`jira:epic/${d.key}`));
+  const epics = facts.done.filter((d) => d.kind === 'epic' && !milestoneKeys.has(`${d.source}:epic/${d.item_id}`));
   const flow = facts.done.filter((d) => ['story', 'task', 'bug', 'other'].includes(d.kind));
   const rank = options.config.metrics.criticalPriorityRank;
   const notable = flow.filter((d) => d.priority_rank >= 1 && d.priority_rank <= rank);
