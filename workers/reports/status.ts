@@ -520,7 +520,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
       command: cmd.list('dependencies'),
       detail:
         `blocker ${text(r['blocker'])} of team ${text(r['blocker_team']) || 'none'}` +
-        `${text(r['blocker_owner']) === '' ? '' : ` (owner ${text(r['blocker_owner'])})`} ` +
+        `${text(r['blocker_owner']) === '' ? '' : ` (owner ${text(r['blocker_owner'])})`}, ` +
         `idle ${plural(Number(r['idle_days'] ?? 0), 'business day')}; it blocks ${text(r['blocked'])} of team ${text(r['blocked_team']) || 'none'}`,
     }));
   const weekIncidents = facts.incidents
