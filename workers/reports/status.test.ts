@@ -274,30 +274,67 @@ describe('the weekly status report', () => {
   });
 });
 
-describe('a list longer than the cap', () => {
-  it('names the first CAP and says how many more', async () => {
+describe('a busier week: more high risks than the cap, a forecast run without its inputs', () => {
+  let busy: StatusScenario;
+  let r: StatusReport;
+  beforeAll(async () => {
+    busy = await statusScenario();
     const item = workItemMaker({
       programOf: { checkout: 'payments' },
       createdAt: '2026-10-02T09:00:00.000Z',
       updatedAt: '2026-10-02T09:00:00.000Z',
     });
-    const extra = Array.from({ length: CAP + 2 }, (_, n) => item(`RX-${n + 1}`, 'risk', 'checkout', { severity: 'High', assignee: 'kim' }));
-    const more = await statusScenario();
-    try {
-      await insertTables(more.store, { work_items: extra });
-      const r = await statusReport({
-        store: more.store,
-        config: more.config,
-        program: 'payments',
-        week: lastWholeWeek(STATUS_NOW, 'UTC'),
-        until: STATUS_NOW,
-      });
-      expect(r.risks.highRisks).toMatchObject({ total: CAP + 4, more: 4 });
-      expect(r.risks.highRisks.items).toHaveLength(CAP);
-      expect(statusMarkdown(r)).toContain('- and 4 more\n');
-    } finally {
-      await more.store.close();
-    }
+    const run = (id: string, name: string, confidence: number): object => ({
+      source: 'jira',
+      milestone_id: id,
+      name,
+      program: 'payments',
+      team: 'checkout',
+      as_of: '2026-10-31 06:00:00.000',
+      computed_at: '2026-10-31 06:00:00.000',
+      committed: id === 'version/1' ? '2026-11-20' : '2026-12-10',
+      p50: '2026-11-25',
+      p85: '2026-12-04',
+      p95: '2026-12-04',
+      confidence,
+      band: 'on track',
+      method: 'throughput',
+      ok: 1,
+      reason: '',
+      drivers: [],
+      critical_path: [],
+      inputs: '{}',
+      trials: 1000,
+      seed: 1,
+      version: 1,
+    });
+    await insertTables(busy.store, {
+      work_items: Array.from({ length: CAP + 2 }, (_, n) => item(`RX-${n + 1}`, 'risk', 'checkout', { severity: 'High', assignee: 'kim' })),
+      milestone_forecasts: [run('version/1', 'Checkout 2.0', 0.7), run('version/3', 'Ledger GA', 0.8)],
+    });
+    r = await statusReport({
+      store: busy.store,
+      config: busy.config,
+      program: 'payments',
+      week: lastWholeWeek(STATUS_NOW, 'UTC'),
+      until: STATUS_NOW,
+    });
+  });
+  afterAll(async () => {
+    await busy.store.close();
+  });
+
+  it('names the first CAP items of a list and says how many more', () => {
+    expect(r.risks.highRisks).toMatchObject({ total: CAP + 4, more: 4 });
+    expect(r.risks.highRisks.items).toHaveLength(CAP);
+    expect(statusMarkdown(r)).toContain('- and 4 more\n');
+  });
+
+  it('tells the change of a forecast whose inputs were not recorded from its numbers alone', () => {
+    expect(r.nextMilestones.items.map((m) => m.change)).toEqual([
+      "P(on time) rose from 0.55 to 0.70 (the runs' inputs were not recorded)",
+      "P(on time) fell from 0.90 to 0.80 (the runs' inputs were not recorded)",
+    ]);
   });
 });
 

@@ -254,7 +254,7 @@ async function weekFacts(options: StatusReportOptions, r: Reading): Promise<Week
       `SELECT source, item_id, key, title, url, kind, priority, priority_rank, done_at FROM
        (
            SELECT i.source AS source, i.item_id AS item_id, i.key AS key, i.summary AS title, i.url AS url, i.kind AS kind, i.priority AS priority, i.priority_rank AS priority_rank,
-                  ${doneAtBefore('i', T)} AS done_at_t, toString(done_at_t) AS done_at
+                  ${doneAtBefore('i', T)} AS done_at_t, formatDateTime(toTimeZone(done_at_t, {tz:String}), '%Y-%m-%d %H:%i') AS done_at
            FROM ${ITEMS} AS i
            WHERE i.program = {program:String} AND i.kind NOT IN ('risk', 'decision', 'action') AND i.created_at < ${T}
        )
@@ -465,7 +465,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
           ? was === undefined
             ? 'first forecast this week'
             : 'no forecast run since last week'
-          : describeChange(was, f);
+          : forecastChange(was, f);
     const detail = [text(r['status']), f !== undefined && !f.ok ? `no forecast number: ${f.reason}` : '']
       .filter((s) => s !== '')
       .join('; ');
@@ -652,6 +652,19 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     decisions,
     metrics,
   };
+}
+
+/**
+ * A forecast's change against the one a week earlier, in the sentence `ptel forecast show` uses; a run
+ * whose inputs were not recorded gives the change of its numbers alone.
+ */
+function forecastChange(was: StoredForecast, f: StoredForecast): string {
+  const readable = (x: StoredForecast): boolean =>
+    Array.isArray(x.inputs.throughput) && Array.isArray(x.inputs.blockers) && typeof x.inputs.remainingItems === 'number';
+  if (readable(was) && readable(f)) return describeChange(was, f);
+  const blank = { remainingItems: 0, doneItems: 0, throughput: [], blockers: [] };
+  const head = describeChange({ ...was, inputs: blank }, { ...f, inputs: blank }).split(/[:;]/)[0]!;
+  return `${head} (the runs' inputs were not recorded)`;
 }
 
 /** The program confidence rule for a reading with no milestone forecast at all. */
