@@ -49,6 +49,7 @@ function labelOf(sql: string): string {
   if (q.includes('AS category')) return 'work items at the instant (items + status history)';
   if (q.includes('AS done_ms')) return 'milestones finished by the instant';
   if (q.includes('AS done_day')) return 'finished milestones (the scoring)';
+  if (q.includes("link_type = 'splits'")) return 'split links';
   return q.length > 60 ? `${q.slice(0, 57)}...` : q;
 }
 
