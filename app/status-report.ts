@@ -1,3 +1,4 @@
+import { statusHtml } from '../workers/reports/html.js';
 import { statusMarkdown } from '../workers/reports/markdown.js';
 import { instantText, statusReport, type StatusReport } from '../workers/reports/status.js';
 import { lastWholeWeek, parseIsoWeek, reportWeek } from '../workers/reports/week.js';
@@ -37,7 +38,8 @@ export async function statusReportOf(rt: StatusReportRuntime, query: StatusRepor
   });
 }
 
-/** A report in a format: Markdown, or the StatusReport itself as JSON. */
-export function renderStatusReport(report: StatusReport, format: 'md' | 'json'): string {
+/** A report in a format: Markdown, email-ready HTML, or the StatusReport itself as JSON. */
+export function renderStatusReport(report: StatusReport, format: 'md' | 'html' | 'json'): string {
+  if (format === 'html') return statusHtml(report);
   return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : statusMarkdown(report);
 }

@@ -54,6 +54,16 @@ describe('ptel status-report', () => {
     expect(doc.accomplishments.deployments.items.map((i) => i.name)).toEqual(['checkout-api']);
   });
 
+  it('prints the report as email-ready HTML with --format html', async () => {
+    const r = await statusReport({ program: 'payments', format: 'html' });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.startsWith('<!DOCTYPE html>\n')).toBe(true);
+    expect(r.out).toContain('<title>Payments status, week 2026-W44</title>');
+    expect(r.out).toContain('<a href="https://acme.atlassian.net/browse/R-1"');
+    expect(r.out).not.toContain('<script');
+  });
+
   it.each([
     [{ program: 'nope' }, "ptel status-report: no program 'nope'; programs: payments, growth\n"],
     [{}, 'ptel status-report: which program? give --program ID (ptel scopes lists them)\n'],
@@ -66,7 +76,7 @@ describe('ptel status-report', () => {
       { program: 'payments', week: '2026-W46' },
       'ptel status-report: --week 2026-W46 starts 2026-11-09, after 2026-11-04T09:00:00Z: a report covers a week that has begun\n',
     ],
-    [{ program: 'payments', format: 'html' }, "ptel status-report: --format 'html': expected md or json\n"],
+    [{ program: 'payments', format: 'pdf' }, "ptel status-report: --format 'pdf': expected md or html or json\n"],
     [
       { program: 'payments', 'as-of': 'yesterday' },
       "ptel status-report: --as-of 'yesterday' is not an instant; use ISO 8601, e.g. 2026-10-31 or 2026-10-31T10:00:00Z\n",
