@@ -244,6 +244,6 @@ export function statusHtml(r: StatusReport): string {
           </tr>
         </table>
       </body>
-    </html> `;
-  return doc.html;
+    </html>`;
+  return `${doc.html.trimEnd()}\n`;
 }
