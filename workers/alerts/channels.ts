@@ -288,8 +288,8 @@ export function webhookBody(m: AlertMessage): Record<string, unknown> {
 }
 
 /** Slack mrkdwn needs &, < and > escaped; everything else is text. */
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const linked = (key: string, url: string | undefined): string => (url === undefined ? esc(key) : `<${url}|${esc(key)}>`);
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const linked = (key: string, url: string | undefined): string => (url === undefined ? esc(key) : `<${url}|${esc(key)}>`);
 
 /** A Slack-compatible incoming-webhook body: `text` for every client, blocks for Slack's layout. */
 export function slackBody(m: AlertMessage): { text: string; blocks: unknown[] } {
