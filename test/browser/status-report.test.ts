@@ -125,13 +125,13 @@ describe('the status report HTML in headless Chromium', () => {
     const { context, page, requests, errors } = await open(doc, { width: PRINT_WIDTH, height: 1000 });
     await page.emulateMedia({ media: 'print' });
     // laid out at the width a page leaves inside 15 mm margins, nothing sticks out sideways
-    const layout = (await page.evaluate(`(() => ({
+    const layout = await page.evaluate<{ doc: number; view: number; outside: string[] }>(`(() => ({
       doc: document.documentElement.scrollWidth,
       view: document.documentElement.clientWidth,
       outside: [...document.querySelectorAll('body *')]
         .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
         .map((e) => e.outerHTML.slice(0, 80)),
-    }))()`)) as { doc: number; view: number; outside: string[] };
+    }))()`);
     expect(layout.view).toBe(PRINT_WIDTH);
     expect(layout.doc).toBeLessThanOrEqual(layout.view);
     expect(layout.outside).toEqual([]);
