@@ -31,7 +31,7 @@ const S = {
   ul: 'margin:0 0 8px 0;padding:0 0 0 20px;',
   li: `margin:0 0 4px 0;font-family:${FONT};font-size:14px;line-height:1.45;color:${INK};`,
   a: `color:${LINK};text-decoration:underline;`,
-  code: `font-family:${MONO};font-size:12px;color:${INK};background:#f3f4f6;padding:1px 3px;word-break:break-all;overflow-wrap:anywhere;`,
+  code: `font-family:${MONO};font-size:12px;color:${INK};background:#f3f4f6;padding:1px 3px;word-break:break-word;overflow-wrap:anywhere;`,
   table: `border-collapse:collapse;width:100%;margin:0 0 8px 0;`,
   th: `padding:4px 6px;border:1px solid ${RULE};background:#f3f4f6;text-align:left;vertical-align:bottom;font-family:${FONT};font-size:12px;line-height:1.3;color:${INK};`,
   td: `padding:4px 6px;border:1px solid ${RULE};text-align:left;vertical-align:top;font-family:${FONT};font-size:12px;line-height:1.35;color:${INK};`,
