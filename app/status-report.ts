@@ -1,5 +1,6 @@
 import { statusHtml } from '../workers/reports/html.js';
 import { statusMarkdown } from '../workers/reports/markdown.js';
+import { statusSlack } from '../workers/reports/slack.js';
 import { instantText, statusReport, type StatusReport } from '../workers/reports/status.js';
 import { lastWholeWeek, parseIsoWeek, reportWeek } from '../workers/reports/week.js';
 import { unknownScope } from './registers.js';
@@ -38,8 +39,9 @@ export async function statusReportOf(rt: StatusReportRuntime, query: StatusRepor
   });
 }
 
-/** A report in a format: Markdown, email-ready HTML, or the StatusReport itself as JSON. */
-export function renderStatusReport(report: StatusReport, format: 'md' | 'html' | 'json'): string {
+/** A report in a format: Markdown, email-ready HTML, a Slack Block Kit payload (JSON), or the StatusReport itself as JSON. */
+export function renderStatusReport(report: StatusReport, format: 'md' | 'html' | 'slack' | 'json'): string {
   if (format === 'html') return statusHtml(report);
+  if (format === 'slack') return `${JSON.stringify(statusSlack(report), null, 2)}\n`;
   return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : statusMarkdown(report);
 }

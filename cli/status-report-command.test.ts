@@ -7,6 +7,7 @@ import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import { repoRoot, tempDir } from '../test/support/harness.js';
 import { statusScenario, STATUS_NOW, type StatusScenario } from '../test/support/status-report.js';
+import type { SlackMessage } from '../workers/reports/slack.js';
 import type { StatusReport } from '../workers/reports/status.js';
 import { COMMANDS } from './commands.js';
 import { runStatusReport } from './status-report-command.js';
@@ -64,6 +65,18 @@ describe('ptel status-report', () => {
     expect(r.out).not.toContain('<script');
   });
 
+  it('prints the report as a Slack Block Kit message with --format slack', async () => {
+    const r = await statusReport({ program: 'payments', format: 'slack' });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.out) as SlackMessage;
+    expect(m.text).toBe('Payments status, week 2026-W44: red, program confidence 0.42 (off track).');
+    expect(m.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Payments status, week 2026-W44', emoji: false } });
+    expect(m.blocks.length).toBeLessThanOrEqual(50);
+    expect(m.blocks.filter((b) => b.type === 'divider')).toHaveLength(6);
+    expect(r.out).toContain('<https://acme.atlassian.net/browse/R-1|R-1>');
+  });
+
   it.each([
     [{ program: 'nope' }, "ptel status-report: no program 'nope'; programs: payments, growth\n"],
     [{}, 'ptel status-report: which program? give --program ID (ptel scopes lists them)\n'],
@@ -76,7 +89,7 @@ describe('ptel status-report', () => {
       { program: 'payments', week: '2026-W46' },
       'ptel status-report: --week 2026-W46 starts 2026-11-09, after 2026-11-04T09:00:00Z: a report covers a week that has begun\n',
     ],
-    [{ program: 'payments', format: 'pdf' }, "ptel status-report: --format 'pdf': expected md or html or json\n"],
+    [{ program: 'payments', format: 'pdf' }, "ptel status-report: --format 'pdf': expected md or html or slack or json\n"],
     [
       { program: 'payments', 'as-of': 'yesterday' },
       "ptel status-report: --as-of 'yesterday' is not an instant; use ISO 8601, e.g. 2026-10-31 or 2026-10-31T10:00:00Z\n",

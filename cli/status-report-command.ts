@@ -2,7 +2,7 @@ import { renderStatusReport, statusReportOf, type StatusReportRuntime } from '..
 import { withStore, type Command, type CommandContext } from './command.js';
 import { parseInstant } from './output.js';
 
-const FORMATS = ['md', 'html', 'json'] as const;
+const FORMATS = ['md', 'html', 'slack', 'json'] as const;
 type ReportFormat = (typeof FORMATS)[number];
 
 /** Opens what the command reads, runs `fn` on it and closes it (a runtime on the config's store, by default). */
@@ -43,14 +43,15 @@ export const STATUS_REPORT_COMMANDS: Record<string, Command> = {
   'status-report': {
     summary: "a program's weekly status, drafted from the data: summary, accomplishments, milestones, risks, decisions, metrics",
     usage: [
-      'usage: ptel status-report --program ID [--week YYYY-Www] [--as-of INSTANT] [--format md|html|json]',
+      'usage: ptel status-report --program ID [--week YYYY-Www] [--as-of INSTANT] [--format md|html|slack|json]',
       '  Six sections, every sentence made by rules from the store and every item linked to its source or to the',
       '  ptel command behind its number (docs/status-report.md).',
       'options:',
       '  --program ID      the program (required)',
       '  --week YYYY-Www   the ISO week, Monday to Sunday in metrics.timeZone (default the last whole week)',
       '  --as-of INSTANT   read the store as it stood then (ISO 8601: 2026-11-02 or 2026-11-02T08:00:00Z)',
-      '  --format FORMAT   md (Markdown, default), html (email-ready, inline styles) or json (the report as data)',
+      '  --format FORMAT   md (Markdown, default), html (email-ready, inline styles), slack (a Block Kit message',
+      "                    as JSON, within Slack's limits) or json (the report as data)",
     ].join('\n'),
     options: {
       program: { type: 'string' },
