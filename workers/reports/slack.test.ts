@@ -113,7 +113,7 @@ describe('the status report as a Slack message', () => {
   });
 
   it('links every item to its source, and carries every command of the report', () => {
-    const all = texts(m0()).join('\n');
+    const all = texts(statusSlack(report)).join('\n');
     const urls = new Set(links(all).map((l) => l.url));
     const items: Array<ReportItem | NextMilestone> = [
       ...report.summary.changes.items,
@@ -211,6 +211,15 @@ describe('the status report as a Slack message', () => {
     expect(all).toMatch(/• <https:\/\/acme\.atlassian\.net\/browse\/LED-5\|LED-5 blocks CHK-20>: (&amp;){199}…/);
   });
 
+  it('keeps to a block limit no cut of the lists can meet, ending with the line that names the whole report', () => {
+    const m = statusSlack(report, { blocks: 8, text: 3000, header: 150 });
+    expect(m.blocks).toHaveLength(8);
+    const last = m.blocks[7]!;
+    expect(last.type === 'context' ? last.elements[0]!.text : '').toMatch(
+      /^Cut to fit Slack's limits \(8 blocks, 3000 characters a text\): \d+ items left out/,
+    );
+  });
+
   it('keeps a long KPI list and a long summary within the limits too', () => {
     const long = overLong(report);
     long.summary.text = `${'Payments & <ledger> '.repeat(400)}end`;
@@ -220,12 +229,6 @@ describe('the status report as a Slack message', () => {
     expect(texts(m).find((t) => t.startsWith('*1. Summary*'))).toMatch(/Payments &amp; &lt;ledger&gt;.*…/s);
   });
 });
-
-let first: SlackMessage | undefined;
-function m0(): SlackMessage {
-  first ??= statusSlack(report);
-  return first;
-}
 
 /** The scenario's report with hundreds of risks, decisions, milestones and KPIs, and long titles full of & < >. */
 function overLong(r: StatusReport): StatusReport {

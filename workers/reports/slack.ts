@@ -321,6 +321,8 @@ export function statusSlack(r: StatusReport, limits: SlackLimits = SLACK_LIMITS)
     longest.shown -= 1;
     out = render();
   }
+  // A guarantee rather than a step: fixed lines alone never fill 50 blocks unless each is near 3,000 characters.
+  if (out.blocks.length > limits.blocks) out.blocks = [...out.blocks.slice(0, limits.blocks - 1), out.blocks[out.blocks.length - 1]!];
   const text = esc(`${clip(r.program.name, NAME_MAX)}${suffix}: ${r.summary.colour}, ${BAND_WORDS(r)}.`);
   return { text, blocks: out.blocks };
 }
