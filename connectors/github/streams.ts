@@ -209,37 +209,56 @@ async function pullDetails(
   return { records, requests: commits.requests + reviews.requests };
 }
 
-/**
- * Commits of the default branch (GitHub's default for GET /commits without `sha`) since the mark.
- * The ETag belongs to one query, so the cursor keeps the `since` it was taken with (`q`); after a
- * change the next query's first page is read once more to take its ETag, so that the next poll
- * without change is a single 304.
- */
+/** Commits of the default branch (GitHub's default for GET /commits without `sha`) since the mark (see sinceListing). */
 async function* commits(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
   const { owner, repo } = ownerRepo(scope);
+  yield* sinceListing(client, cursor, ctx, {
+    route: '/repos/{owner}/{repo}/commits',
+    query: (since) => ({ owner, repo, since }),
+    needs: CONTENTS,
+    read: (raw) => {
+      const c = parse(commitSchema, raw, `GET /repos/${scope}/commits`);
+      const at = c.commit.committer?.date;
+      return at === undefined ? undefined : { at, key: c.sha, record: toRecord.commit(scope, c.sha, at, raw as object) };
+    },
+  });
+}
+
+/**
+ * A listing read newest first with a `since` query, each item emitted once: what is new is judged against
+ * the mark the pull started from (`read` gives an item's time, its key and its record, null for an item
+ * seen but not emitted). The ETag belongs to one query, so the cursor keeps the `since` it was taken with
+ * (`q`); after a change the next query's first page is read once more to take its ETag, so that the next
+ * poll without change is a single 304. `since` is whole seconds: the second of the mark is read again
+ * and the mark's keys drop what was already emitted.
+ */
+async function* sinceListing(
+  client: GithubClient,
+  cursor: Cursor | undefined,
+  ctx: StreamContext,
+  spec: {
+    route: string;
+    query: (since: string) => Record<string, string>;
+    needs: string;
+    read: (raw: unknown) => { at: string; key: string; record: SourceRecord | null } | undefined;
+  },
+): AsyncGenerator<Page> {
+  const { route, query, needs } = spec;
   const mark = Mark.from(cursor, ctx);
   const next = Mark.from(cursor, ctx);
   const q = typeof cursor?.['q'] === 'string' && !ctx.backfill ? cursor['q'] : isoSeconds(mark.t);
-  // Newest first: what is new is judged against the mark the pull started from, not the moving one.
   const take = (items: unknown[], by: Mark = mark): SourceRecord[] => {
     const records: SourceRecord[] = [];
     for (const raw of items) {
-      const c = parse(commitSchema, raw, `GET /repos/${scope}/commits`);
-      const at = c.commit.committer?.date;
-      if (at === undefined || !by.isNew(at, c.sha)) continue;
-      records.push(toRecord.commit(scope, c.sha, at, raw as object));
-      next.see(at, c.sha);
+      const item = spec.read(raw);
+      if (item === undefined || !by.isNew(item.at, item.key)) continue;
+      next.see(item.at, item.key);
+      if (item.record !== null) records.push(item.record);
     }
     return records;
   };
-  const route = '/repos/{owner}/{repo}/commits';
   let etag: string | undefined;
-  for await (const page of listPages(
-    client,
-    route,
-    { owner, repo, since: q },
-    { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: CONTENTS },
-  )) {
+  for await (const page of listPages(client, route, query(q), { etag: etagOf(cursor, ctx), signal: ctx.signal, needs })) {
     etag = page.etag;
     if (page.notModified) {
       yield { records: [], requests: 1 };
@@ -255,12 +274,8 @@ async function* commits(client: GithubClient, scope: string, cursor: Cursor | un
       yield { records, requests: 1, cursor: next.cursor({ etag: etag ?? null, q }) };
       return;
     }
-    const primed = await get(client, route, {
-      params: { owner, repo, since: nextQ, per_page: PER_PAGE },
-      signal: ctx.signal,
-      needs: CONTENTS,
-    });
-    // Its items are those at the mark or newer; nothing there is new unless a commit landed meanwhile.
+    const primed = await get(client, route, { params: { ...query(nextQ), per_page: PER_PAGE }, signal: ctx.signal, needs });
+    // Its items are those at the mark or newer; nothing there is new unless one changed meanwhile.
     records.push(...take(parse(list, primed.data, route), next));
     const tail = primed.next === undefined ? { etag: primed.etag ?? null, q: nextQ } : { etag: null, q };
     yield { records, requests: 2, cursor: next.cursor(tail) };
@@ -527,55 +542,19 @@ async function* milestones(client: GithubClient, scope: string, cursor: Cursor |
   }
 }
 
-/**
- * Issues (not pull requests, which the listing includes) updated since the mark, newest first, each
- * changed one emitted once. As for commits, the cursor keeps the `since` its ETag belongs to (`q`):
- * after a change the next query's first page is read once more to take its ETag, so that a poll
- * without change is a single 304. `since` is whole seconds: the second of the mark is read again and
- * the mark's keys drop what was already emitted.
- */
+/** Issues (not pull requests, which the listing includes) updated since the mark, newest first (see sinceListing). */
 async function* issues(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
   const { owner, repo } = ownerRepo(scope);
-  const mark = Mark.from(cursor, ctx);
-  const next = Mark.from(cursor, ctx);
-  const q = typeof cursor?.['q'] === 'string' && !ctx.backfill ? cursor['q'] : isoSeconds(mark.t);
-  const route = '/repos/{owner}/{repo}/issues';
-  const query = (since: string) => ({ owner, repo, state: 'all', sort: 'updated', direction: 'desc', since });
-  // Newest first: what is new is judged against the mark the pull started from, not the moving one.
-  const take = (items: unknown[], by: Mark = mark): SourceRecord[] => {
-    const records: SourceRecord[] = [];
-    for (const raw of items) {
+  yield* sinceListing(client, cursor, ctx, {
+    route: '/repos/{owner}/{repo}/issues',
+    query: (since) => ({ owner, repo, state: 'all', sort: 'updated', direction: 'desc', since }),
+    needs: ISSUES,
+    read: (raw) => {
       const i = parse(issueSchema, raw, `GET /repos/${scope}/issues`);
-      const key = String(i.id);
-      if (!by.isNew(i.updated_at, key)) continue;
-      next.see(i.updated_at, key);
-      if (i.pull_request === undefined || i.pull_request === null) records.push(toRecord.issue(scope, i, raw as object));
-    }
-    return records;
-  };
-  let etag: string | undefined;
-  for await (const page of listPages(client, route, query(q), { etag: etagOf(cursor, ctx), signal: ctx.signal, needs: ISSUES })) {
-    etag = page.etag;
-    if (page.notModified) {
-      yield { records: [], requests: 1 };
-      return;
-    }
-    if (page.next !== undefined) {
-      yield { records: take(page.items), requests: 1 };
-      continue;
-    }
-    const records = take(page.items);
-    const nextQ = isoSeconds(next.t);
-    if (nextQ === q || ctx.backfill) {
-      yield { records, requests: 1, cursor: next.cursor({ etag: etag ?? null, q }) };
-      return;
-    }
-    const primed = await get(client, route, { params: { ...query(nextQ), per_page: PER_PAGE }, signal: ctx.signal, needs: ISSUES });
-    // Its items are those at the mark or newer; nothing there is new unless an issue changed meanwhile.
-    records.push(...take(parse(list, primed.data, route), next));
-    const tail = primed.next === undefined ? { etag: primed.etag ?? null, q: nextQ } : { etag: null, q };
-    yield { records, requests: 2, cursor: next.cursor(tail) };
-  }
+      const pr = i.pull_request !== undefined && i.pull_request !== null;
+      return { at: i.updated_at, key: String(i.id), record: pr ? null : toRecord.issue(scope, i, raw as object) };
+    },
+  });
 }
 
 /**
