@@ -1,8 +1,8 @@
 import type { Store } from '../../infra/store/client.js';
-import { instantParam, metricParams } from '../metrics/engine.js';
+import { instantParam } from '../metrics/engine.js';
 import { categoryAt, ITEMS, statusAt } from '../metrics/definitions/work-items.js';
-import { readForecastInputs, type CadencePeer, type ForecastEvidence } from './inputs.js';
-import { cadenceOptions, forecastSettings, type ForecastConfig, type StoredForecast } from './job.js';
+import type { CadencePeer, ForecastEvidence } from './inputs.js';
+import { openMilestones, type ForecastConfig, type StoredForecast } from './job.js';
 import type { BlockedItems, ForecastInputs } from './types.js';
 
 /**
@@ -118,16 +118,7 @@ export async function explainForecast(store: Store, config: ForecastConfig, fore
   const key = `${forecast.source}:${forecast.milestoneId}`;
   const asOf = new Date(forecast.runAt);
   const at = asOf.getTime();
-  const settings = forecastSettings(config);
-  const open = await readForecastInputs(store, {
-    params: metricParams(config.model, config.metrics),
-    asOf,
-    windowWeeks: settings.windowWeeks,
-    minDoneItems: settings.minDoneItems,
-    minWeeks: settings.minWeeks,
-    cadence: cadenceOptions(config),
-    evidence: true,
-  });
+  const open = await openMilestones(store, config, asOf, true);
   const now = open.find((m) => m.key === key);
   const differences: string[] = [];
   const evidence: ForecastEvidence = now?.evidence ?? { remaining: [], done: [], growth: [], share: null, peers: [], split: [] };

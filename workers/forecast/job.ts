@@ -100,6 +100,20 @@ function summarised(inputs: ForecastInputs): ForecastInputs {
   };
 }
 
+/** The inputs of every milestone open at `asOf` under the configured window, history rule and cadence (with the items behind them when `evidence`). */
+export function openMilestones(store: Store, config: ForecastConfig, asOf: Date, evidence = false): Promise<OpenMilestone[]> {
+  const settings = forecastSettings(config);
+  return readForecastInputs(store, {
+    params: metricParams(config.model, config.metrics),
+    asOf,
+    windowWeeks: settings.windowWeeks,
+    minDoneItems: settings.minDoneItems,
+    minWeeks: settings.minWeeks,
+    cadence: cadenceOptions(config),
+    evidence,
+  });
+}
+
 /**
  * Every milestone open at `asOf`, forecast in dependency order: a blocker whose milestone was forecast
  * before finishes, in each trial, in that milestone's trial week; other blockers at their due date (0
@@ -107,14 +121,7 @@ function summarised(inputs: ForecastInputs): ForecastInputs {
  */
 export async function planForecasts(store: Store, config: ForecastConfig, asOf: Date): Promise<PlannedForecast[]> {
   const settings = forecastSettings(config);
-  const open = await readForecastInputs(store, {
-    params: metricParams(config.model, config.metrics),
-    asOf,
-    windowWeeks: settings.windowWeeks,
-    minDoneItems: settings.minDoneItems,
-    minWeeks: settings.minWeeks,
-    cadence: cadenceOptions(config),
-  });
+  const open = await openMilestones(store, config, asOf);
   const trials = new Map<string, number[]>();
   const waitedOn = new Set(open.flatMap((m) => Object.values(m.blockerMilestones)));
   const out: PlannedForecast[] = [];
