@@ -9,7 +9,7 @@ import {
   FORECAST_T2,
   forecastItem,
   forecastRowCount,
-  releaseRows,
+  checkoutTrain,
   seedForecastScenario,
   storedCalibration,
 } from '../test/support/forecasts.js';
@@ -463,20 +463,7 @@ describe('ptel forecast show, by cadence', () => {
     const done = { status: 'Done', status_category: 'done' } as const;
     const finished = (key: string, at: string) => historyRow(key, at, 'status', 'To Do', 'Done');
     await insertTables(trainStore, {
-      ...releaseRows('checkout', [
-        { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
-        {
-          n: 12,
-          name: 'Checkout R2',
-          released: '2026-02-06',
-          dates: [
-            ['2026-01-05', '2026-02-02'],
-            ['2026-02-03', '2026-02-06'],
-          ],
-        },
-        { n: 13, name: 'Checkout R3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-27']] },
-        { n: 14, name: 'Checkout R4', dates: [['2026-02-20', '2026-03-20']] },
-      ]),
+      ...checkoutTrain(),
       work_items: [
         forecastItem('A1', 'story', 'checkout', { ...done, fix_versions: ['version/11'], created_at: '2025-12-01T09:00:00.000Z' }),
         forecastItem('A2', 'story', 'checkout', { ...done, fix_versions: ['version/12'], created_at: '2025-12-01T09:00:00.000Z' }),

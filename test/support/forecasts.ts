@@ -119,3 +119,23 @@ export function releaseRows(
     milestone_dates: versions.flatMap((v) => v.dates.map(([seen, date]) => milestoneDateRow(id(v.n), `${seen}T00:00:00.000Z`, date))),
   };
 }
+
+/**
+ * Checkout R1..R3, released on 01-16, 02-06 and 02-27 2026, and R4 open, due 03-20. R2's date was 02-02
+ * until 02-03, when it moved to 02-06; the others kept the date they were first given.
+ */
+export const checkoutTrain = (): ReturnType<typeof releaseRows> =>
+  releaseRows('checkout', [
+    { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
+    {
+      n: 12,
+      name: 'Checkout R2',
+      released: '2026-02-06',
+      dates: [
+        ['2026-01-05', '2026-02-02'],
+        ['2026-02-03', '2026-02-06'],
+      ],
+    },
+    { n: 13, name: 'Checkout R3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-27']] },
+    { n: 14, name: 'Checkout R4', dates: [['2026-02-20', '2026-03-20']] },
+  ]);

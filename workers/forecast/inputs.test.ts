@@ -3,7 +3,7 @@ import type { Store } from '../../infra/store/client.js';
 import { testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { testParams } from '../../test/support/metrics.js';
-import { releaseRows } from '../../test/support/forecasts.js';
+import { checkoutTrain, releaseRows } from '../../test/support/forecasts.js';
 import { blocksLinkRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from '../../test/support/rows.js';
 import { readForecastInputs, readTeamThroughput, type OpenMilestone } from './inputs.js';
 
@@ -264,20 +264,7 @@ describe('a cadence read from the finished milestones of the team', () => {
     cadenceStore = await testStore();
     const item = cadenceItem;
     await insertTables(cadenceStore, {
-      ...releaseRows('checkout', [
-        { n: 11, name: 'Checkout R1', released: '2026-01-16', dates: [['2025-12-01', '2026-01-16']] },
-        {
-          n: 12,
-          name: 'Checkout R2',
-          released: '2026-02-06',
-          dates: [
-            ['2026-01-05', '2026-02-02'],
-            ['2026-02-03', '2026-02-06'],
-          ],
-        },
-        { n: 13, name: 'Checkout R3', released: '2026-02-27', dates: [['2026-02-01', '2026-02-27']] },
-        { n: 14, name: 'Checkout R4', dates: [['2026-02-20', '2026-03-20']] },
-      ]),
+      ...checkoutTrain(),
       work_items: [
         item('A1', 'story', 'checkout', { ...done, fix_versions: ['version/11'] }),
         item('A2', 'story', 'checkout', { ...done, fix_versions: ['version/12'] }),
