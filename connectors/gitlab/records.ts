@@ -113,17 +113,16 @@ export function mergeRequestRecord(
   payload: unknown,
   type: 'gitlab.merge_request' | 'gitlab.merge_request_commits' = 'gitlab.merge_request',
 ): SourceRecord {
-  return {
-    source: 'gitlab',
-    type,
-    subject: subjects.gitlabMergeRequest(host, path, iid),
-    version: mergeRequestVersion(updatedAt, state),
-    time: iso(updatedAt),
-    payload: payload as Payload,
-  };
+  return updatedRecord(type, subjects.gitlabMergeRequest(host, path, iid), mergeRequestVersion(updatedAt, state), updatedAt, payload);
 }
 
-export const issueVersion = (updatedAt: string, state: string): string => timeVersion(toSecond(updatedAt), state);
+/** A record of an entity GitLab stamps with updated_at, at that instant. */
+function updatedRecord(type: SourceRecord['type'], subject: string, version: string, updatedAt: string, payload: unknown): SourceRecord {
+  return { source: 'gitlab', type, subject, version, time: iso(updatedAt), payload: payload as Payload };
+}
+
+/** An issue's version: as a merge request's, the second it was updated, then its state. */
+export const issueVersion = mergeRequestVersion;
 
 /** An issue (REST or delivery), or its state and milestone events ('gitlab.issue_events'), at the issue's version. */
 export function issueRecord(
@@ -135,14 +134,7 @@ export function issueRecord(
   payload: unknown,
   type: 'gitlab.issue' | 'gitlab.issue_events' = 'gitlab.issue',
 ): SourceRecord {
-  return {
-    source: 'gitlab',
-    type,
-    subject: subjects.gitlabIssue(host, path, iid),
-    version: issueVersion(updatedAt, state),
-    time: iso(updatedAt),
-    payload: payload as Payload,
-  };
+  return updatedRecord(type, subjects.gitlabIssue(host, path, iid), issueVersion(updatedAt, state), updatedAt, payload);
 }
 
 /** A project milestone (GET /projects/:id/milestones item), by its instance-wide id. */
@@ -152,12 +144,11 @@ export function milestoneRecord(
   m: { id: number; state: string; updated_at: string },
   payload: unknown,
 ): SourceRecord {
-  return {
-    source: 'gitlab',
-    type: 'gitlab.milestone',
-    subject: subjects.gitlabMilestone(host, path, m.id),
-    version: timeVersion(toSecond(m.updated_at), m.state),
-    time: iso(m.updated_at),
-    payload: payload as Payload,
-  };
+  return updatedRecord(
+    'gitlab.milestone',
+    subjects.gitlabMilestone(host, path, m.id),
+    issueVersion(m.updated_at, m.state),
+    m.updated_at,
+    payload,
+  );
 }
