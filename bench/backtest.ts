@@ -8,6 +8,7 @@ import { writeLargeOrg } from '../test/fakes/large-org.js';
 import { backtest, calibrationReading, dayStart, weekStarts, type Calibration } from '../workers/forecast/backtest.js';
 import { planForecasts } from '../workers/forecast/job.js';
 import { ITEMS } from '../workers/metrics/definitions/work-items.js';
+import { rssSampler } from './memory.js';
 
 export interface BacktestBenchOptions {
   config: Config;
@@ -29,16 +30,6 @@ const secs = (s: number): string => `${s.toFixed(1)} s`;
 const ms = (s: number): string => `${fmt(s * 1000)} ms`;
 const fixed = (x: number | null, digits: number): string => (x === null ? '-' : x.toFixed(digits));
 const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
-
-/** Samples the resident memory while running; the kernel's high-water mark is read at the end as well. */
-function rssSampler(): { peak: () => number; stop: () => void } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  timer.unref();
-  return { peak: () => Math.max(peak, process.memoryUsage().rss), stop: () => clearInterval(timer) };
-}
 
 /** What a store query is, for the profile: the forecast's known reads by name, anything else by its first words. */
 function labelOf(sql: string): string {

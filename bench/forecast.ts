@@ -1,6 +1,7 @@
 import { forecastMilestone, trialWeeks } from '../workers/forecast/engine.js';
 import { Mulberry32 } from '../workers/forecast/prng.js';
 import type { BlockedItems, ForecastInputs, ForecastSettings } from '../workers/forecast/types.js';
+import { rssSampler } from './memory.js';
 
 export interface ForecastBenchOptions {
   out: NodeJS.WritableStream;
@@ -14,16 +15,6 @@ export interface ForecastBenchOptions {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number): string => `${fmt(bytes / 2 ** 20)} MB`;
 const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
-
-/** Samples the resident memory while running; the kernel's high-water mark is read at the end as well. */
-function rssSampler(): { peak: () => number; stop: () => void } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  timer.unref();
-  return { peak: () => Math.max(peak, process.memoryUsage().rss), stop: () => clearInterval(timer) };
-}
 
 /**
  * The milestone forecast on one core: a seeded portfolio of open milestones (10 to 200 items left, 12

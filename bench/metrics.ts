@@ -10,6 +10,7 @@ import { METRICS } from '../workers/metrics/definitions/index.js';
 import { computeMetrics, metricParams, scopesOf, type Day } from '../workers/metrics/engine.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { runStallAlerts } from '../workers/alerts/stalls.js';
+import { rssSampler } from './memory.js';
 
 export interface MetricsBenchOptions {
   config: Config;
@@ -37,16 +38,6 @@ interface SizeFigures {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const mb = (bytes: number): string => `${fmt(bytes / 2 ** 20)} MB`;
-
-/** Samples the resident memory while running; the kernel's high-water mark is read at the end as well. */
-function rssSampler(): { peak: () => number; stop: () => void } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  timer.unref();
-  return { peak: () => Math.max(peak, process.memoryUsage().rss), stop: () => clearInterval(timer) };
-}
 
 /**
  * The metrics engine at the size of a large organisation, in the embedded ClickHouse engine: a seeded
