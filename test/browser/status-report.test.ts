@@ -4,23 +4,16 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusHtml } from '../../workers/reports/html.js';
-import { statusReport, type StatusReport } from '../../workers/reports/status.js';
-import { lastWholeWeek } from '../../workers/reports/week.js';
+import type { StatusReport } from '../../workers/reports/status.js';
 import { HOSTILE_TEXT } from '../support/exported-month.js';
 import { repoRoot, tempDir } from '../support/harness.js';
-import { statusScenario, STATUS_NOW, type StatusScenario } from '../support/status-report.js';
+import { scenarioReport, statusScenario, type StatusScenario } from '../support/status-report.js';
 
 let s: StatusScenario;
 let report: StatusReport;
 beforeAll(async () => {
   s = await statusScenario();
-  report = await statusReport({
-    store: s.store,
-    config: s.config,
-    program: 'payments',
-    week: lastWholeWeek(STATUS_NOW, 'UTC'),
-    until: STATUS_NOW,
-  });
+  report = await scenarioReport(s);
 }, 120_000);
 afterAll(async () => {
   await s?.store.close();

@@ -7,6 +7,8 @@ import {
   type OrgConfig,
 } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
+import { statusReport, type StatusReport } from '../../workers/reports/status.js';
+import { lastWholeWeek } from '../../workers/reports/week.js';
 import { testStore } from './harness.js';
 import { insertTables } from './mapping.js';
 import { blocksLinkRow, deploymentRow, historyRow, milestoneDateRow, milestoneRow, workItemMaker } from './rows.js';
@@ -385,3 +387,11 @@ export async function statusScenario(): Promise<StatusScenario> {
   const metrics = { ...defaultMetricsConfig(), timeZone: 'UTC' };
   return { store, config: { model: defaultModel(), metrics, org: statusOrg() } };
 }
+
+/** A program's report in a scenario, for the last whole week before `until` (default STATUS_NOW) unless a week is given. */
+export const scenarioReport = (
+  s: Pick<StatusScenario, 'store' | 'config'>,
+  program = 'payments',
+  until: Date = STATUS_NOW,
+  week = lastWholeWeek(until, 'UTC'),
+): Promise<StatusReport> => statusReport({ store: s.store, config: s.config, program, week, until });

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_TEXT } from '../../test/support/exported-month.js';
-import { statusScenario, STATUS_NOW, type StatusScenario } from '../../test/support/status-report.js';
+import { scenarioReport, statusScenario, type StatusScenario } from '../../test/support/status-report.js';
 import { escapeHtml } from '../export/html.js';
 import { statusHtml } from './html.js';
-import { statusReport, type Listed, type ReportItem, type StatusReport } from './status.js';
-import { lastWholeWeek } from './week.js';
+import type { Listed, ReportItem, StatusReport } from './status.js';
 
 let s: StatusScenario;
 let report: StatusReport;
 let doc: string;
 
-const reportOf = (program: string): Promise<StatusReport> =>
-  statusReport({ store: s.store, config: s.config, program, week: lastWholeWeek(STATUS_NOW, 'UTC'), until: STATUS_NOW });
+const reportOf = (program: string): Promise<StatusReport> => scenarioReport(s, program);
 
 beforeAll(async () => {
   s = await statusScenario();

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HOSTILE_TEXT } from '../../test/support/exported-month.js';
-import { statusScenario, STATUS_NOW, type StatusScenario } from '../../test/support/status-report.js';
+import { scenarioReport, statusScenario, type StatusScenario } from '../../test/support/status-report.js';
 import { SLACK_LIMITS, statusSlack, type SlackMessage } from './slack.js';
-import { statusReport, type KpiLine, type Listed, type NextMilestone, type ReportItem, type StatusReport } from './status.js';
-import { lastWholeWeek } from './week.js';
+import { type KpiLine, type Listed, type NextMilestone, type ReportItem, type StatusReport } from './status.js';
 
 /** The Block Kit shapes the message uses, with Slack's documented limits. */
 const mrkdwn = z.object({ type: z.literal('mrkdwn'), text: z.string().min(1).max(3000) }).strict();
@@ -26,13 +25,7 @@ let report: StatusReport;
 
 beforeAll(async () => {
   s = await statusScenario();
-  report = await statusReport({
-    store: s.store,
-    config: s.config,
-    program: 'payments',
-    week: lastWholeWeek(STATUS_NOW, 'UTC'),
-    until: STATUS_NOW,
-  });
+  report = await scenarioReport(s);
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { renderStatusReport } from '../../app/status-report.js';
 import { queryRows, repoRoot } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { workItemMaker } from '../../test/support/rows.js';
-import { statusScenario, STATUS_NOW, STATUS_WEEK, type StatusScenario } from '../../test/support/status-report.js';
+import { scenarioReport, statusScenario, STATUS_NOW, STATUS_WEEK, type StatusScenario } from '../../test/support/status-report.js';
 import { readForecasts } from '../forecast/job.js';
 import { metricById } from '../metrics/definitions/index.js';
 import { explainMetric, metricParams } from '../metrics/engine.js';
@@ -13,7 +13,7 @@ import { readMetricValues } from '../metrics/queries.js';
 import { parseScope } from '../metrics/types.js';
 import { readRegister, registerById } from '../registers/index.js';
 import { statusMarkdown } from './markdown.js';
-import { CAP, statusReport, type Listed, type ReportItem, type StatusReport } from './status.js';
+import { CAP, type Listed, type ReportItem, type StatusReport } from './status.js';
 import { isoWeekOf, lastWholeWeek, parseIsoWeek, reportWeek } from './week.js';
 
 const GOLDEN = path.join(repoRoot, 'test/fixtures/status-report/payments-2026-W44.md');
@@ -22,7 +22,7 @@ let s: StatusScenario;
 let report: StatusReport;
 
 const reportOf = (program: string, until: Date = STATUS_NOW, week = lastWholeWeek(until, 'UTC')): Promise<StatusReport> =>
-  statusReport({ store: s.store, config: s.config, program, week, until });
+  scenarioReport(s, program, until, week);
 
 beforeAll(async () => {
   s = await statusScenario();
@@ -312,13 +312,7 @@ describe('a busier week: more high risks than the cap, a forecast run without it
       work_items: Array.from({ length: CAP + 2 }, (_, n) => item(`RX-${n + 1}`, 'risk', 'checkout', { severity: 'High', assignee: 'kim' })),
       milestone_forecasts: [run('version/1', 'Checkout 2.0', 0.7), run('version/3', 'Ledger GA', 0.8)],
     });
-    r = await statusReport({
-      store: busy.store,
-      config: busy.config,
-      program: 'payments',
-      week: lastWholeWeek(STATUS_NOW, 'UTC'),
-      until: STATUS_NOW,
-    });
+    r = await scenarioReport(busy);
   });
   afterAll(async () => {
     await busy.store.close();
