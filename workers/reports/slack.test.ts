@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HOSTILE_TEXT } from '../../test/support/exported-month.js';
 import { scenarioReport, statusScenario, type StatusScenario } from '../../test/support/status-report.js';
-import { SLACK_LIMITS, statusSlack, type SlackMessage } from './slack.js';
+import { blockText, SLACK_LIMITS, statusSlack, type SlackMessage } from './slack.js';
 import { type KpiLine, type Listed, type NextMilestone, type ReportItem, type StatusReport } from './status.js';
 
 /** The Block Kit shapes the message uses, with Slack's documented limits. */
@@ -35,6 +35,9 @@ afterAll(async () => {
 /** Every mrkdwn text of a message, in order. */
 const texts = (m: SlackMessage): string[] =>
   m.blocks.flatMap((b) => (b.type === 'section' ? [b.text.text] : b.type === 'context' ? b.elements.map((e) => e.text) : []));
+
+/** The header's plain text ('' without a header). */
+const headerText = (m: SlackMessage): string => (m.blocks[0]?.type === 'header' ? m.blocks[0].text.text : '');
 
 /** The Slack links of a text: <url|label>. */
 const links = (t: string): Array<{ url: string; label: string }> =>
@@ -163,7 +166,8 @@ describe('the status report as a Slack message', () => {
     const m = statusSlack(long);
     messageSchema.parse(m);
     expect(m.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
-    expect(m.blocks.length).toBeGreaterThan(40);
+    expect(texts(m).join('').length + headerText(m).length).toBeLessThanOrEqual(SLACK_LIMITS.total);
+    expect(m.text.length).toBeLessThanOrEqual(SLACK_LIMITS.message);
     for (const t of texts(m)) {
       expect(t.length).toBeLessThanOrEqual(SLACK_LIMITS.text);
       expect(malformed(t)).toBeUndefined();
@@ -195,7 +199,7 @@ describe('the status report as a Slack message', () => {
       dropped += l.items.length - shown;
     }
     expect(dropped).toBeGreaterThan(0);
-    expect(all).toContain(`Cut to fit Slack's limits (50 blocks, 3000 characters a text): ${dropped} items left out`);
+    expect(all).toContain(`Cut to fit Slack's limits (50 blocks, 3000 characters a text, 12000 in all): ${dropped} items left out`);
     // the longest lists gave up items; the short ones kept theirs
     expect(all).toMatch(/• and \d{3} more: `ptel list risks/);
     expect(all).toContain('<https://github.com/acme/checkout-api/deployments/9002|checkout-api 9002>');
@@ -205,12 +209,71 @@ describe('the status report as a Slack message', () => {
   });
 
   it('keeps to a block limit no cut of the lists can meet, ending with the line that names the whole report', () => {
-    const m = statusSlack(report, { blocks: 8, text: 3000, header: 150 });
+    const m = statusSlack(report, { ...SLACK_LIMITS, blocks: 8 });
     expect(m.blocks).toHaveLength(8);
     const last = m.blocks[7]!;
     expect(last.type === 'context' ? last.elements[0]!.text : '').toMatch(
-      /^Cut to fit Slack's limits \(8 blocks, 3000 characters a text\): \d+ items left out/,
+      /^Cut to fit Slack's limits \(8 blocks, 3000 characters a text, 12000 in all\): \d+ items left out/,
     );
+    // the same for a budget of characters in all that no cut of the lists can meet
+    const small = statusSlack(report, { ...SLACK_LIMITS, total: 1500 });
+    expect(blockText(small.blocks)).toBeLessThanOrEqual(1500);
+    expect(small.blocks[0]!.type).toBe('header');
+    const end = small.blocks[small.blocks.length - 1]!;
+    expect(end.type === 'context' ? end.elements[0]!.text : '').toMatch(
+      /^Cut to fit Slack's limits \(50 blocks, 3000 characters a text, 1500 in all\)/,
+    );
+  });
+
+  it('keeps the blocks within the characters Slack takes in all, though few enough and each short enough', () => {
+    // 40 high risks with long titles: about 9 section blocks of under 3,000 characters each, but over
+    // 20,000 characters in all, which Slack refuses (msg_blocks_too_long).
+    const wordy = structuredClone(report);
+    const risk = report.risks.highRisks.items[0]!;
+    wordy.risks.highRisks = {
+      total: 40,
+      more: 0,
+      command: report.risks.highRisks.command,
+      items: Array.from({ length: 40 }, (_, i) => ({
+        ...risk,
+        key: `jira:R-${100 + i}`,
+        name: `R-${100 + i}`,
+        title: `Risk ${i}: ${'the card network may not certify the new checkout flow before the freeze '.repeat(3)}`,
+        url: `https://acme.atlassian.net/browse/R-${100 + i}`,
+      })),
+    };
+    const uncut = statusSlack(wordy, { ...SLACK_LIMITS, total: Number.MAX_SAFE_INTEGER });
+    expect(uncut.blocks.length).toBeLessThan(SLACK_LIMITS.blocks);
+    expect(blockText(uncut.blocks)).toBeGreaterThan(SLACK_LIMITS.total);
+
+    const m = statusSlack(wordy);
+    messageSchema.parse(m);
+    const total = blockText(m.blocks);
+    expect(total).toBeLessThanOrEqual(SLACK_LIMITS.total);
+    expect(total).toBe(texts(m).join('').length + headerText(m).length);
+    const all = texts(m).join('\n');
+    for (const t of texts(m)) expect(malformed(t)).toBeUndefined();
+    const shown = all.split('\n').filter((l) => /^• <https:\/\/acme\.atlassian\.net\/browse\/R-1\d\d\|/.test(l)).length;
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThan(40);
+    // the cut is named: the risks list counts what it left out, with the command listing all of them
+    expect(all).toContain(`• and ${40 - shown} more: \`${slackEsc(report.risks.highRisks.command)}\``);
+    expect(all).toContain(`Cut to fit Slack's limits (50 blocks, 3000 characters a text, 12000 in all): ${40 - shown} items left out`);
+    // only the longest list gave up items: every other list shows what the report names
+    for (const [label, l] of lists(wordy)) {
+      if (l === wordy.risks.highRisks || l.total === 0) continue;
+      for (const i of l.items as Array<{ url?: string }>)
+        if (i.url !== undefined && i.url !== '') expect(all, label).toContain(`<${i.url}|`);
+    }
+  });
+
+  it('keeps the notification text within the characters Slack takes for it', () => {
+    const m = statusSlack(
+      { ...report, program: { ...report.program, name: `Payments & ${'<ledger> '.repeat(40)}` } },
+      { ...SLACK_LIMITS, message: 60 },
+    );
+    expect(m.text.length).toBeLessThanOrEqual(60);
+    expect(m.text).toMatch(/^Payments &amp; (&lt;ledger&gt; )*(&lt;ledger&gt;)?…$/);
   });
 
   it('keeps a long KPI list and a long summary within the limits too', () => {

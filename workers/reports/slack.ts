@@ -5,10 +5,12 @@ import { instantText, type KpiLine, type Listed, type NextMilestone, type Report
 /**
  * The status report as a Slack message: Block Kit header, section, context and divider blocks, mrkdwn
  * text with <url|text> links, and a `text` line for notifications. Slack refuses a message with more than
- * 50 blocks, a section text over 3,000 characters or a header over 150, so the message is fitted to them:
- * source text is clipped before it is escaped (never inside an escape or a link), and when the blocks are
- * still too many, items are dropped from the end of the longest lists, each cut list ending with "and N
- * more". Every fact comes from the StatusReport; docs/status-report.md states the rules.
+ * 50 blocks, a section text over 3,000 characters, a header over 150, or blocks whose texts are too long
+ * in all (`msg_blocks_too_long`), and cuts a `text` over 40,000 characters, so the message is fitted to
+ * them: source text is clipped before it is escaped (never inside an escape or a link), and while the
+ * blocks are still too many or too long in all, items are dropped from the end of the longest lists, each
+ * cut list ending with "and N more". Every fact comes from the StatusReport; docs/status-report.md states
+ * the rules.
  */
 
 export interface SlackLimits {
@@ -18,10 +20,20 @@ export interface SlackLimits {
   text: number;
   /** Characters in a header's plain text. */
   header: number;
+  /** Characters of every block's text together (header, sections and context elements). */
+  total: number;
+  /** Characters in the message's top-level `text` (the notification line). */
+  message: number;
 }
 
-/** Slack's documented limits for a message's blocks. */
-export const SLACK_LIMITS: SlackLimits = { blocks: 50, text: 3000, header: 150 };
+/**
+ * Slack's limits for a message. Blocks, a section's text and a header are documented. The blocks' text
+ * in all is not: Slack answers `msg_blocks_too_long` from about 13,200 characters (13,297 with markdown
+ * blocks alone, 13,172 with a divider among them: slackapi/bolt-js issue 2509), and its engineers give
+ * 12,000 characters of text with a margin for the blocks around it, which is the budget kept here. A
+ * top-level `text` over 40,000 characters is cut short by Slack.
+ */
+export const SLACK_LIMITS: SlackLimits = { blocks: 50, text: 3000, header: 150, total: 12_000, message: 40_000 };
 
 export type SlackBlock =
   | { type: 'header'; text: { type: 'plain_text'; text: string; emoji: boolean } }
@@ -300,14 +312,15 @@ export function statusSlack(r: StatusReport, limits: SlackLimits = SLACK_LIMITS)
       context(
         dropped === 0
           ? `The whole report: ${code(whole)}`
-          : `Cut to fit Slack's limits (${limits.blocks} blocks, ${limits.text} characters a text): ${dropped} item${dropped === 1 ? '' : 's'} ` +
-              `left out, each counted in its list's "and N more". The whole report: ${code(whole)}`,
+          : `Cut to fit Slack's limits (${limits.blocks} blocks, ${limits.text} characters a text, ${limits.total} in all): ` +
+              `${dropped} item${dropped === 1 ? '' : 's'} left out, each counted in its list's "and N more". The whole report: ${code(whole)}`,
       ),
     );
     return { blocks, dropped };
   };
+  const fits = (blocks: SlackBlock[]): boolean => blocks.length <= limits.blocks && blockText(blocks) <= limits.total;
   let out = render();
-  while (out.blocks.length > limits.blocks) {
+  while (!fits(out.blocks)) {
     // The longest list shown gives up its last item; among lists as long, the one with the most text.
     const longest = groups
       .filter((g) => g.shown > 0)
@@ -321,8 +334,20 @@ export function statusSlack(r: StatusReport, limits: SlackLimits = SLACK_LIMITS)
     longest.shown -= 1;
     out = render();
   }
-  // A guarantee rather than a step: fixed lines alone never fill 50 blocks unless each is near 3,000 characters.
-  if (out.blocks.length > limits.blocks) out.blocks = [...out.blocks.slice(0, limits.blocks - 1), out.blocks[out.blocks.length - 1]!];
-  const text = esc(`${clip(r.program.name, NAME_MAX)}${suffix}: ${r.summary.colour}, ${BAND_WORDS(r)}.`);
+  // A guarantee rather than a step: the fixed lines alone never fill 50 blocks or 12,000 characters unless
+  // each is near 3,000 characters. Blocks go from the end, the closing line that names the whole report kept.
+  const closing = out.blocks[out.blocks.length - 1]!;
+  while (!fits(out.blocks) && out.blocks.length > 2) out.blocks = [...out.blocks.slice(0, -2), closing];
+  const text = escFit(`${clip(r.program.name, NAME_MAX)}${suffix}: ${r.summary.colour}, ${BAND_WORDS(r)}.`, limits.message, limits.message);
   return { text, blocks: out.blocks };
+}
+
+/** The characters of every text in the blocks: header, sections and context elements (a divider has none). */
+export function blockText(blocks: readonly SlackBlock[]): number {
+  let n = 0;
+  for (const b of blocks) {
+    if (b.type === 'header' || b.type === 'section') n += b.text.text.length;
+    else if (b.type === 'context') for (const e of b.elements) n += e.text.length;
+  }
+  return n;
 }
