@@ -8,7 +8,7 @@ import { exportRoot } from '../workers/export/export.js';
 import { lastLinkedAt } from '../workers/link/summary.js';
 
 /** The jobs of the job table whose runs are recorded in job_runs. */
-export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'forecasts', 'stall-alerts', 'registers', 'export'] as const;
+export const RECORDED_JOBS = ['pull', 'link', 'metrics', 'forecasts', 'stall-alerts', 'registers', 'export', 'status-reports'] as const;
 export type RecordedJob = (typeof RECORDED_JOBS)[number];
 
 export interface JobRun {
@@ -231,6 +231,8 @@ export async function jobFreshness(
     'stall-alerts': async () => mark(await lastStallRun(store, asOf), 'alerts updated'),
     registers: async () => mark(await lastRegisterRun(store, asOf), 'registers written'),
     export: () => Promise.resolve(lastExport(rt.config, asOf)),
+    'status-reports': async () =>
+      mark(await lastWritten(store, 'report_deliveries', 'sent_at', { asOf, where: "status = 'sent'" }), 'reports delivered'),
   };
   const out: JobFreshness[] = [];
   for (const job of RECORDED_JOBS) {

@@ -12,6 +12,8 @@ import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
 import { runStallAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
 import { exportMonthJustEnded, type ExportResult } from '../workers/export/export.js';
 import { link, type LinkResult } from '../workers/link/linker.js';
+import { deliverStatusReports, type DeliveryResult } from '../workers/reports/delivery.js';
+import type { ReportWeek } from '../workers/reports/week.js';
 import { runMetricsJob, type MetricsRun } from '../workers/metrics/job.js';
 import { forecastsNow } from './forecasts.js';
 import { recordedRun } from './job-runs.js';
@@ -84,8 +86,8 @@ export function pullHandlers(rt: Runtime): Record<string, JobHandler> {
 /**
  * Every scheduled job, declared in one list: the pulls of the configured sources, the linker, the
  * metrics (the recent periods every few minutes, all history daily, the month just ended on the first),
- * the milestone forecasts, the registers for the dashboards, the export of the month just ended, and the dependency-stall
- * detector with its alerts.
+ * the milestone forecasts, the registers for the dashboards, the export of the month just ended, the weekly
+ * status reports, and the dependency-stall detector with its alerts.
  * BullMQ reconciles this list on boot; the in-process scheduler runs it as it is.
  */
 export function jobSchedules(
@@ -104,6 +106,19 @@ export function jobSchedules(
     // The month just ended, exported after the month close (which it runs first when no metrics run has covered the month yet).
     { id: 'registers', job: 'registers', everyMs: config.metrics.registerIntervalMinutes * 60_000, attempts: 2 },
     ...(config.export.enabled ? [{ id: 'export-monthly', job: 'export', cron: config.export.cron, tz, attempts: 3 }] : []),
+    // The weekly status reports: a run every few minutes sends what is due and not yet sent, so a report
+    // missed while the process was down, or a channel that failed, is sent on the next run.
+    ...(config.reports.status.enabled
+      ? [
+          {
+            id: 'status-reports',
+            job: 'status-reports',
+            everyMs: config.reports.status.checkMinutes * 60_000,
+            attempts: 2,
+            exclusive: true,
+          },
+        ]
+      : []),
     ...(config.alerts.stalls.enabled
       ? [{ id: 'stall-alerts', job: 'stall-alerts', everyMs: config.alerts.stalls.intervalMinutes * 60_000, attempts: 2, exclusive: true }]
       : []),
@@ -186,6 +201,51 @@ export function exportNow(rt: Runtime): Promise<ExportResult | undefined> {
   );
 }
 
+export interface StatusDeliveryQuery {
+  /** The week; default the week due by reports.status.cron. */
+  week?: ReportWeek;
+  programs?: string[];
+  resend?: boolean;
+}
+
+/** What a delivery run did, in one line for its job run and for `ptel status`. */
+export function describeDelivery(r: DeliveryResult): string | { failed: string } {
+  const outcomes = r.scopes.flatMap((s) => s.outcomes.map((o) => ({ ...o, scope: s.scope })));
+  const failed = outcomes.filter((o) => !o.ok);
+  const sent = outcomes.length - failed.length;
+  const already = r.scopes.filter((s) => s.outcomes.length === 0).length;
+  const text =
+    `${r.week} (due ${r.dueAt}): ${r.scopes.length} program${r.scopes.length === 1 ? '' : 's'}, ${sent} deliveries made` +
+    (already > 0 ? `, ${already} already delivered everywhere` : '') +
+    (r.unknownPrograms.length > 0 ? `; unknown programs in reports.status.programs: ${r.unknownPrograms.join(', ')}` : '');
+  if (failed.length === 0) return text;
+  return { failed: `${text}; ${failed.length} failed: ${failed.map((f) => `${f.scope} to ${f.target}: ${f.error ?? ''}`).join('; ')}` };
+}
+
+/** Writes and sends the weekly status reports owed (recorded as a run of `status-reports`). */
+export function statusReportsNow(
+  rt: Runtime,
+  query: StatusDeliveryQuery = {},
+  notifiers?: ReadonlyMap<string, Notifier>,
+): Promise<DeliveryResult> {
+  return recordedRun(
+    rt,
+    'status-reports',
+    () =>
+      deliverStatusReports({
+        store: rt.store,
+        config: scopedConfig(rt),
+        notifiers: notifiers ?? notifiersFor(rt),
+        clock: rt.clock,
+        logger: rt.logger,
+        ...(query.week !== undefined ? { week: query.week } : {}),
+        ...(query.programs !== undefined ? { programs: query.programs } : {}),
+        ...(query.resend === true ? { resend: true } : {}),
+      }),
+    describeDelivery,
+  );
+}
+
 const runSchema = z.object({ mode: z.enum(['recent', 'full', 'month-close']) });
 
 export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
@@ -209,6 +269,9 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
     },
     forecasts: async () => {
       await forecastsNow(rt);
+    },
+    'status-reports': async () => {
+      await statusReportsNow(rt, {}, (notifiers ??= notifiersFor(rt)));
     },
   };
 }

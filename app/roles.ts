@@ -8,6 +8,7 @@ import { advertiseStore } from '../infra/store/attach.js';
 import { createStoreBridge } from '../infra/store/bridge.js';
 import { SOURCES, rawTopic } from '../schemas/raw-event.js';
 import type { StallAlertsResult } from '../workers/alerts/stalls.js';
+import type { DeliveryResult } from '../workers/reports/delivery.js';
 import { modelSummary, type ModelSummary } from '../workers/link/summary.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { startNormalizer } from '../workers/normalize/normalizer.js';
@@ -26,6 +27,7 @@ import {
   linkNow,
   metricsNow,
   stallAlertsNow,
+  statusReportsNow,
   syncOnce,
   webhookRoutesFor,
   type SyncOptions,
@@ -133,6 +135,8 @@ export interface RunOnceResult {
   stalls?: StallAlertsResult;
   /** Each register in a few words, as the run left them. */
   registers: string[];
+  /** The weekly status reports owed, written and sent, when they are enabled. */
+  reports?: DeliveryResult;
 }
 
 export interface RunHooks {
@@ -143,8 +147,8 @@ export interface RunHooks {
 
 /**
  * `run --once`: pull once (the demo organisation when nothing is configured), wait until every event is
- * stored, link, compute every metric, forecast the open milestones, run the stall detector, and say what
- * the store holds.
+ * stored, link, compute every metric, forecast the open milestones, run the stall detector, write and
+ * send the weekly status reports owed, and say what the store holds.
  */
 export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnceResult> {
   // A duration, on the monotonic timer: the clock gives the instant a run evaluates at, which may stand still.
@@ -170,6 +174,7 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   await forecastsNow(rt);
   const stalls = rt.config.alerts.stalls.enabled ? await stallAlertsNow(rt) : undefined;
   const registers = await registersNow(rt);
+  const reports = rt.config.reports.status.enabled ? await statusReportsNow(rt) : undefined;
   const seconds = (performance.now() - started) / 1000;
   const summary = await storeSummary(rt);
   const kpis = await kpiSummary(rt.store, { now: rt.clock.date(), tz: rt.config.metrics.timeZone });
@@ -181,6 +186,7 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
     kpis,
     registers: registers.headlines,
     ...(stalls !== undefined ? { stalls } : {}),
+    ...(reports !== undefined ? { reports } : {}),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { RecordedJob, RunMark } from '../app/job-runs.js';
+import path from 'node:path';
 import type { Freshness, RunOnceResult } from '../app/roles.js';
+import type { DeliveryResult } from '../workers/reports/delivery.js';
 import type { KpiRow } from '../workers/metrics/queries.js';
 
 /** A whole number with thousands separators: 12,345. */
@@ -60,6 +62,7 @@ const JOB_LABELS: Record<RecordedJob, string> = {
   'stall-alerts': 'stall detector',
   registers: 'registers',
   export: 'monthly export',
+  'status-reports': 'status reports',
 };
 
 /** Whose data the store holds, in one line. */
@@ -228,6 +231,7 @@ export function runSummary(r: RunOnceResult, options: RunSummaryOptions): string
   } else {
     lines.push('Alerts: the stall detector is off (alerts.stalls.enabled)');
   }
+  if (r.reports !== undefined) lines.push(reportsLine(r.reports, options.alertChannels));
   const failedStreams = r.pulled.filter((p) => p.status === 'failed');
   if (failedStreams.length > 0) {
     lines.push(
@@ -240,6 +244,19 @@ export function runSummary(r: RunOnceResult, options: RunSummaryOptions): string
   return lines;
 }
 
+/** What the weekly status reports of the run did: the week, where the files are, the messages sent. */
+function reportsLine(r: DeliveryResult, channels: number): string {
+  const outcomes = r.scopes.flatMap((s) => s.outcomes);
+  const folders = outcomes.filter((o) => o.type === 'files' && o.ok).map((o) => o.detail);
+  const sent = outcomes.filter((o) => o.type !== 'files' && o.ok).length;
+  const failed = outcomes.filter((o) => !o.ok).length;
+  const where = folders.length > 0 ? `written to ${path.dirname(folders[0]!)}${path.sep}` : 'written before';
+  return (
+    `Status reports: week ${r.week} of ${counted(r.scopes.length, 'program')} ${where}; ${counted(sent, 'message')} sent` +
+    `${failed > 0 ? `, ${count(failed)} failed (ptel status)` : ''}${channels === 0 ? ' (no channel is configured)' : ''}`
+  );
+}
+
 /** The commands worth trying after a run, of those this ptel has. */
 export function nextCommands(commands: readonly string[]): string[] {
   const has = (c: string): boolean => commands.includes(c);
@@ -248,6 +265,7 @@ export function nextCommands(commands: readonly string[]): string[] {
     ...(has('metrics') ? ['ptel metrics show'] : []),
     ...(has('alerts') ? ['ptel alerts list'] : []),
     ...(has('export') ? ['ptel export'] : []),
+    ...(has('status-report') ? ['ptel status-report --program ID'] : []),
     ...(has('status') ? ['ptel status'] : []),
   ];
 }

@@ -414,6 +414,31 @@ const exportSchema = z.strictObject({
   cron: z.string().default('30 5 1 * *'),
 });
 
+/** The weekly program status report (docs/status-report.md): drafted, written and sent on schedule. */
+const reportsSchema = z.strictObject({
+  status: z
+    .strictObject({
+      /** Write and send each program's report of the week just ended on schedule (`cron`). */
+      enabled: z.boolean().default(true),
+      /**
+       * When the week's report is due, a cron pattern in metrics.timeZone (default Monday 08:00). The report
+       * covers the last whole ISO week before the instant it falls due; a run that finds it unsent (the
+       * process was down then, a channel failed) sends it, once per week, program and channel.
+       */
+      cron: z.string().default('0 8 * * 1'),
+      /** The programs whose report is sent; empty for every program of the organisation. */
+      programs: z.array(id).default([]),
+      /**
+       * Channels of alerts.channels that get the portfolio view (every program side by side) each week.
+       * Each program's own report goes to the channels its alert routes name (docs/status-report.md).
+       */
+      portfolioChannels: z.array(z.string().min(1)).default([]),
+      /** How often a run checks for a report that is due and unsent. */
+      checkMinutes: z.number().int().min(1).max(1440).default(15),
+    })
+    .prefault({}),
+});
+
 /**
  * The people behind accounts in several systems, so one person is one id across GitHub, GitLab, Jira
  * and PagerDuty. Only the id chosen here is stored; accounts not listed are stored as a pseudonym.
@@ -534,88 +559,111 @@ const alertsSchema = z
     check(a.defaultChannels, ['defaultChannels']);
   });
 
-export const configSchema = z.strictObject({
-  mode: z.enum(['embedded', 'distributed']).default('embedded'),
-  /** Embedded mode keeps the ClickHouse engine's data and the durable bus log here. */
-  dataDir: z.string().min(1).default('./data'),
-  kafka: z
-    .strictObject({
-      brokers: z.array(hostPort).min(1).default(['localhost:9092']),
-      clientId: z.string().min(1).default('ptel'),
-      /** Put before every topic name (raw.<source>, dlq.<source>), to share a cluster between deployments. */
-      topicPrefix: z
-        .string()
-        .regex(/^([A-Za-z0-9_-]+\.)?$/, "expected a name ending in '.', for example 'acme.'")
-        .default(''),
-      /** Partitions of each raw.<source> topic when the pipeline creates it. */
-      partitions: z.number().int().min(1).max(1024).default(6),
-      replicationFactor: z.number().int().min(1).max(7).default(1),
-      ssl: z.boolean().default(false),
-      sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1) }).optional(),
-    })
-    .prefault({}),
-  clickhouse: z
-    .strictObject({
-      /** `server` talks to `url`; `embedded` runs the engine in this process with data under dataDir. Default by mode. */
-      engine: z.enum(['server', 'embedded']).optional(),
-      url: z.url().optional(),
-      username: z.string().default('default'),
-      database: id.default('ptel'),
-      requestTimeoutMs: durationMs.default(300_000),
-    })
-    .prefault({}),
-  redis: z
-    .strictObject({
-      url: z.url().default('redis://localhost:6379'),
-      /** The BullMQ queue of the schedules; one per deployment sharing a Redis. */
-      queue: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_', for example 'ptel-jobs'")
-        .default('ptel-jobs'),
-    })
-    .prefault({}),
-  http: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
-    })
-    .prefault({}),
-  normalizer: z
-    .strictObject({
-      groupId: z.string().min(1).default('ptel-normalizer'),
-      /** Rows buffered before the writer flushes. */
-      flushRows: z.number().int().min(1).default(5_000),
-      /** Longest a buffered row waits before the writer flushes. */
-      flushIntervalMs: durationMs.default(1_000),
-      /** A write starts once no batch has come for this long (all workers have handed in theirs). */
-      lingerMs: z.number().int().min(0).default(20),
-      /** A worker that stops heartbeating for this long leaves its group and its partitions move on. */
-      sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000),
-      /** Partitions a consumer works on at once. */
-      concurrency: z.number().int().min(1).max(64).default(4),
-    })
-    .prefault({}),
-  sources: sourcesSchema.prefault({}),
-  webhooks: webhooksSchema.prefault({}),
-  demo: z
-    .strictObject({
-      seed: z.number().int().default(42),
-      months: z.number().int().min(1).max(36).default(6),
-      teams: z.number().int().min(1).max(50).default(4),
-    })
-    .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    })
-    .prefault({}),
-  org: orgSchema.prefault({}),
-  model: modelSchema.prefault({}),
-  metrics: metricsSchema.prefault({}),
-  export: exportSchema.prefault({}),
-  people: z.array(personSchema).default([]),
-  alerts: alertsSchema.prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    mode: z.enum(['embedded', 'distributed']).default('embedded'),
+    /** Embedded mode keeps the ClickHouse engine's data and the durable bus log here. */
+    dataDir: z.string().min(1).default('./data'),
+    kafka: z
+      .strictObject({
+        brokers: z.array(hostPort).min(1).default(['localhost:9092']),
+        clientId: z.string().min(1).default('ptel'),
+        /** Put before every topic name (raw.<source>, dlq.<source>), to share a cluster between deployments. */
+        topicPrefix: z
+          .string()
+          .regex(/^([A-Za-z0-9_-]+\.)?$/, "expected a name ending in '.', for example 'acme.'")
+          .default(''),
+        /** Partitions of each raw.<source> topic when the pipeline creates it. */
+        partitions: z.number().int().min(1).max(1024).default(6),
+        replicationFactor: z.number().int().min(1).max(7).default(1),
+        ssl: z.boolean().default(false),
+        sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1) }).optional(),
+      })
+      .prefault({}),
+    clickhouse: z
+      .strictObject({
+        /** `server` talks to `url`; `embedded` runs the engine in this process with data under dataDir. Default by mode. */
+        engine: z.enum(['server', 'embedded']).optional(),
+        url: z.url().optional(),
+        username: z.string().default('default'),
+        database: id.default('ptel'),
+        requestTimeoutMs: durationMs.default(300_000),
+      })
+      .prefault({}),
+    redis: z
+      .strictObject({
+        url: z.url().default('redis://localhost:6379'),
+        /** The BullMQ queue of the schedules; one per deployment sharing a Redis. */
+        queue: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, "expected letters, digits, '-' or '_', for example 'ptel-jobs'")
+          .default('ptel-jobs'),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    normalizer: z
+      .strictObject({
+        groupId: z.string().min(1).default('ptel-normalizer'),
+        /** Rows buffered before the writer flushes. */
+        flushRows: z.number().int().min(1).default(5_000),
+        /** Longest a buffered row waits before the writer flushes. */
+        flushIntervalMs: durationMs.default(1_000),
+        /** A write starts once no batch has come for this long (all workers have handed in theirs). */
+        lingerMs: z.number().int().min(0).default(20),
+        /** A worker that stops heartbeating for this long leaves its group and its partitions move on. */
+        sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000),
+        /** Partitions a consumer works on at once. */
+        concurrency: z.number().int().min(1).max(64).default(4),
+      })
+      .prefault({}),
+    sources: sourcesSchema.prefault({}),
+    webhooks: webhooksSchema.prefault({}),
+    demo: z
+      .strictObject({
+        seed: z.number().int().default(42),
+        months: z.number().int().min(1).max(36).default(6),
+        teams: z.number().int().min(1).max(50).default(4),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    org: orgSchema.prefault({}),
+    model: modelSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    export: exportSchema.prefault({}),
+    people: z.array(personSchema).default([]),
+    alerts: alertsSchema.prefault({}),
+    reports: reportsSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // A report goes to Slack or a signed webhook; PagerDuty pages people about incidents, not weekly reports.
+    c.reports.status.portfolioChannels.forEach((name, i) => {
+      const channel = c.alerts.channels[name];
+      const path = ['reports', 'status', 'portfolioChannels', i];
+      if (channel === undefined) {
+        const known = Object.keys(c.alerts.channels);
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `no channel '${name}' in alerts.channels (${known.length > 0 ? `known: ${known.join(', ')}` : 'none is defined'})`,
+        });
+      } else if (channel.type === 'pagerduty') {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `channel '${name}' is a PagerDuty channel, which takes alerts, not reports; name a slack or webhook channel`,
+        });
+      }
+    });
+  });
 
 /** Secrets: only ever read from the environment, never from the file. */
 export interface Secrets {
@@ -668,6 +716,7 @@ export type PersonConfig = z.infer<typeof personSchema>;
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
+export type ReportsConfig = z.infer<typeof reportsSchema>;
 export type Config = Omit<FileConfig, 'clickhouse'> & {
   clickhouse: FileConfig['clickhouse'] & { engine: 'server' | 'embedded' };
   secrets: Secrets;

@@ -59,3 +59,15 @@ export function nextCronTime(pattern: string, tz: string | undefined, from: Date
     throw new Error(`cron pattern '${pattern}' is not valid: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/** The latest time a cron pattern fired at or before `at`. */
+export function previousCronTime(pattern: string, tz: string | undefined, at: Date): Date {
+  try {
+    // prev() is strictly before its start: start a millisecond later so a firing exactly at `at` counts.
+    return CronExpressionParser.parse(pattern, { currentDate: new Date(at.getTime() + 1), tz: tz ?? 'UTC' })
+      .prev()
+      .toDate();
+  } catch (err) {
+    throw new Error(`cron pattern '${pattern}' is not valid: ${(err as Error).message}`, { cause: err });
+  }
+}

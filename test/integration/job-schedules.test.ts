@@ -59,6 +59,7 @@ describe('the scheduled jobs on the real Redis', () => {
       'metrics-recent',
       'registers',
       'stall-alerts',
+      'status-reports',
     ];
     const plain = config();
     for (let i = 0; i < 3; i++) await start(plain);

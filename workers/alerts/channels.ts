@@ -16,6 +16,23 @@ export interface Notifier {
   readonly type: ChannelType;
   /** Sends one message; resolves with the HTTP status of the accepted delivery, throws a SourceError otherwise. */
   send(message: AlertMessage): Promise<number>;
+  /**
+   * Sends a report: a Slack channel posts its message, a webhook its signed JSON body. A PagerDuty
+   * channel pages people about incidents and takes no report: the promise rejects and says so.
+   */
+  sendReport(report: ReportMessage): Promise<number>;
+}
+
+/** A report as the channels take it (the weekly status, the portfolio view). */
+export interface ReportMessage {
+  /** The webhook's event name (X-Ptel-Event), e.g. 'status_report.weekly'. */
+  event: string;
+  /** Stable for one report to one channel: a retry after a failure carries the same id. */
+  deliveryId: string;
+  /** What a Slack channel posts. */
+  slack: { text: string; blocks: unknown[] };
+  /** What a webhook channel POSTs, signed. */
+  body: Record<string, unknown>;
 }
 
 export interface NotifierOptions {
@@ -79,36 +96,35 @@ function createNotifier(id: string, channel: ChannelConfig, resolved: string | M
     if (resolved instanceof MissingSecret) throw resolved;
     return resolved;
   };
-  switch (channel.type) {
-    case 'slack':
-      return {
-        id,
-        type: channel.type,
-        send: (m) => {
-          const url = secret();
-          const body = JSON.stringify(slackBody(m));
-          return retried(() => postJson(url, body, {}, t, `channel '${id}' (slack)`));
-        },
+  /** POSTs a body to the webhook, signed per attempt: the timestamp says when this attempt left. */
+  const signed = (url: string, event: string, deliveryId: string, body: string): Promise<number> => {
+    const key = secret();
+    return retried(() => {
+      const timestamp = String(Math.floor(t.clock.now() / 1000));
+      const headers = {
+        'x-ptel-event': event,
+        'x-ptel-delivery': deliveryId,
+        'x-ptel-timestamp': timestamp,
+        'x-ptel-signature': signature(key, timestamp, body),
       };
+      return postJson(url, body, headers, t, `channel '${id}' (webhook)`);
+    });
+  };
+  switch (channel.type) {
+    case 'slack': {
+      const post = (body: unknown): Promise<number> => {
+        const url = secret();
+        const text = JSON.stringify(body);
+        return retried(() => postJson(url, text, {}, t, `channel '${id}' (slack)`));
+      };
+      return { id, type: channel.type, send: (m) => post(slackBody(m)), sendReport: (r) => post(r.slack) };
+    }
     case 'webhook':
       return {
         id,
         type: channel.type,
-        send: (m) => {
-          const key = secret();
-          const body = JSON.stringify(webhookBody(m));
-          return retried(() => {
-            // Signed per attempt: the timestamp says when this attempt left.
-            const timestamp = String(Math.floor(t.clock.now() / 1000));
-            const headers = {
-              'x-ptel-event': `stall.${m.kind}`,
-              'x-ptel-delivery': m.deliveryId,
-              'x-ptel-timestamp': timestamp,
-              'x-ptel-signature': signature(key, timestamp, body),
-            };
-            return postJson(channel.url, body, headers, t, `channel '${id}' (webhook)`);
-          });
-        },
+        send: (m) => signed(channel.url, `stall.${m.kind}`, m.deliveryId, JSON.stringify(webhookBody(m))),
+        sendReport: (r) => signed(channel.url, r.event, r.deliveryId, JSON.stringify(r.body)),
       };
     case 'pagerduty':
       return {
@@ -118,6 +134,8 @@ function createNotifier(id: string, channel: ChannelConfig, resolved: string | M
           const routingKey = secret();
           return retried(() => sendPagerduty(channel.server, routingKey, channel.severity, m, t, `channel '${id}' (pagerduty)`));
         },
+        sendReport: (r) =>
+          Promise.reject(new Error(`channel '${id}' is a PagerDuty channel, which takes alerts, not reports (${r.event} not sent)`)),
       };
   }
 }

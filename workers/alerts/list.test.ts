@@ -246,6 +246,7 @@ describe('ptel alerts list: what is stalled, whose it is, what it holds up, and 
         sent.push(m);
         return Promise.resolve(200);
       },
+      sendReport: () => Promise.reject(new Error('this test sends no report')),
     };
     const { alerts } = configSchema.parse({
       alerts: {

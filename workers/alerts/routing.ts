@@ -53,3 +53,20 @@ export function owed(
   const last = Math.max(opened.lastAt, history?.sent.renotified?.lastAt ?? 0);
   return now - last >= renotifyMs ? 'renotified' : undefined;
 }
+
+/**
+ * The channels a program's reports go to (the weekly status): every route that names the program, or
+ * names none and either no team or one of the program's teams; the default channels when none does.
+ * Routes only for cross-team stalls carry no report, and no report goes to PagerDuty, which pages people
+ * about incidents.
+ */
+export function programChannels(program: string, teams: readonly string[], config: AlertsConfig): string[] {
+  const out = new Set<string>();
+  for (const r of config.routes) {
+    if (r.crossTeamOnly) continue;
+    if (r.programs.length > 0 ? !r.programs.includes(program) : r.teams.length > 0 && !r.teams.some((t) => teams.includes(t))) continue;
+    for (const c of r.channels) out.add(c);
+  }
+  if (out.size === 0) for (const c of config.defaultChannels) out.add(c);
+  return [...out].filter((c) => config.channels[c] !== undefined && config.channels[c].type !== 'pagerduty');
+}
