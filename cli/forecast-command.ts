@@ -10,6 +10,7 @@ import { forecastHistory, forecastSettings, planForecasts, readForecasts, type S
 import { explainForecast, type ForecastExplanation } from '../workers/forecast/explain.js';
 import type { BlockedItems, Forecast, ForecastInputs, WhatIf } from '../workers/forecast/types.js';
 import { metricParams } from '../workers/metrics/engine.js';
+import { computedForecasts } from '../workers/reports/forecasts-at.js';
 import { col, type RegisterRow } from '../workers/registers/types.js';
 import { withStore, type Command, type CommandContext } from './command.js';
 import type { Format } from './list-command.js';
@@ -513,11 +514,13 @@ export async function runForecast(ctx: CommandContext, open: OpenForecastRuntime
       const problem = n === undefined ? undefined : unknownScope(scoped(rt), kind, n);
       if (problem !== undefined) return fail(ctx, problem);
     }
-    const result = await readForecasts(rt.store, {
-      ...(asOf !== undefined ? { asOf } : {}),
-      ...(program !== undefined ? { program } : {}),
-      ...(team !== undefined ? { team } : {}),
-    });
+    const filter = { ...(program !== undefined ? { program } : {}), ...(team !== undefined ? { team } : {}) };
+    const compute = ctx.values['compute'] === true;
+    const result = compute
+      ? await computedForecasts(rt.store, rt.config, asOf ?? rt.clock.date(), filter)
+      : await readForecasts(rt.store, { ...(asOf !== undefined ? { asOf } : {}), ...filter });
+    if (compute && format === 'table')
+      ctx.out.write(`Computed as of ${when(result.runAt!)} from the store as it stood then, not read from a stored run; nothing stored\n`);
     const programs =
       result.runAt === null
         ? []
@@ -664,6 +667,7 @@ export const FORECAST_COMMANDS: Record<string, Command> = {
       '  --program ID      list (or backtest) only this program',
       '  --team ID         list only this team',
       '  --as-of INSTANT   the forecasts of the latest run by then (ISO 8601: 2026-11-30 or 2026-11-30T17:00:00Z); explain: by now if not given',
+      '  --compute         list: forecast every open milestone as of --as-of (else now) instead of reading a stored run; nothing is stored',
       '  --format FORMAT   list or backtest as table (default), json (one document), csv, or jsonl (one row per line); explain as table, json or csv',
       '  --from DATE       backtest: the first day whose Monday is a week start (2026-01-05)',
       '  --to DATE         backtest: the last day whose Monday is a week start (both included; only Mondays before now)',
@@ -680,6 +684,7 @@ export const FORECAST_COMMANDS: Record<string, Command> = {
       to: { type: 'string' },
       team: { type: 'string' },
       'as-of': { type: 'string' },
+      compute: { type: 'boolean' },
       format: { type: 'string' },
       'scope-change': { type: 'string' },
       throughput: { type: 'string' },

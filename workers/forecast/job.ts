@@ -144,7 +144,8 @@ export async function planForecasts(store: Store, config: ForecastConfig, asOf: 
 
 const instant = (at: Date): string => at.toISOString().replace('T', ' ').replace('Z', '');
 
-function storedOf(runAt: Date, p: PlannedForecast): StoredForecast {
+/** A planned forecast as a run at `runAt` stores it. */
+export function storedOf(runAt: Date, p: PlannedForecast): StoredForecast {
   const f = p.forecast;
   const base = {
     runAt: runAt.toISOString(),

@@ -1,19 +1,27 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderStatusReport } from '../../app/status-report.js';
-import { queryRows, repoRoot } from '../../test/support/harness.js';
+import { runForecast } from '../../cli/forecast-command.js';
+import { fixedClock } from '../../infra/clock.js';
+import { loadConfig } from '../../infra/config/load.js';
+import type { Store } from '../../infra/store/client.js';
+import { FORECAST_ORG, seedForecastScenario } from '../../test/support/forecasts.js';
+import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { workItemMaker } from '../../test/support/rows.js';
 import { scenarioReport, statusScenario, STATUS_NOW, STATUS_WEEK, type StatusScenario } from '../../test/support/status-report.js';
-import { readForecasts } from '../forecast/job.js';
+import { programConfidence } from '../forecast/confidence.js';
+import { describeChange } from '../forecast/history.js';
+import { planForecasts, readForecasts, runForecasts, storedOf, type StoredForecast } from '../forecast/job.js';
 import { metricById } from '../metrics/definitions/index.js';
 import { explainMetric, metricParams } from '../metrics/engine.js';
 import { readMetricValues } from '../metrics/queries.js';
 import { parseScope } from '../metrics/types.js';
 import { readRegister, registerById } from '../registers/index.js';
 import { statusMarkdown } from './markdown.js';
-import { CAP, type Listed, type ReportItem, type StatusReport } from './status.js';
+import { CAP, statusReport, type Listed, type ReportItem, type StatusReport } from './status.js';
 import { isoWeekOf, lastWholeWeek, parseIsoWeek, reportWeek } from './week.js';
 
 const GOLDEN = path.join(repoRoot, 'test/fixtures/status-report/payments-2026-W44.md');
@@ -329,6 +337,169 @@ describe('a busier week: more high risks than the cap, a forecast run without it
       "P(on time) rose from 0.55 to 0.70 (the runs' inputs were not recorded)",
       "P(on time) fell from 0.90 to 0.80 (the runs' inputs were not recorded)",
     ]);
+  });
+});
+
+describe("a week before any forecast run was stored: the forecasts are computed as of the report's instant", () => {
+  // The forecast scenario (test/support/forecasts.ts): Checkout 2.0 gets a number, Ledger 1.0 has too little
+  // history. Week 2026-W11 ends on Monday 03-16 00:00 UTC, before any forecast run.
+  const config = loadConfig({
+    env: {},
+    cwd: tempDir(),
+    overrides: {
+      dataDir: tempDir(),
+      metrics: { timeZone: 'UTC', forecast: { trials: 500, seed: 3, windowWeeks: 4, minDoneItems: 3, minWeeks: 2 } },
+    },
+  });
+  const reportConfig = { model: config.model, metrics: config.metrics, org: FORECAST_ORG };
+  const END = new Date('2026-03-16T00:00:00Z');
+  const WEEK_BEFORE = new Date('2026-03-09T00:00:00Z');
+  const UNTIL = new Date('2026-03-18T09:00:00Z');
+  let store: Store;
+  let r: StatusReport;
+  const w11 = (): Promise<StatusReport> =>
+    statusReport({ store, config: reportConfig, program: 'payments', week: reportWeek('2026-03-09', 'UTC'), until: UNTIL });
+  /** The program's forecasts as a run at `at` would have stored them. */
+  const planned = async (at: Date): Promise<StoredForecast[]> =>
+    (await planForecasts(store, config, at)).map((p) => storedOf(at, p)).filter((f) => f.program === 'payments');
+
+  /** `ptel forecast ...` on the store, its words as the report writes them; the JSON document it prints. */
+  async function ptel(
+    command: string,
+  ): Promise<{ code: number; out: string; json: () => { runAt: string | null; rows: Array<Record<string, unknown>> } }> {
+    const words = command.split(' ');
+    expect(words.slice(0, 2)).toEqual(['ptel', 'forecast']);
+    const positionals: string[] = [];
+    const values: Record<string, string | boolean> = {};
+    for (let i = 2; i < words.length; i++) {
+      const w = words[i]!;
+      if (!w.startsWith('--')) positionals.push(w);
+      else if (w === '--compute') values['compute'] = true;
+      else values[w.slice(2)] = words[++i]!;
+    }
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const rt = { store, clock: fixedClock(UNTIL), config, organisation: { org: FORECAST_ORG } };
+    const code = await runForecast({ config, values, positionals, out, err: new PassThrough() }, (fn) => fn(rt));
+    return { code, out: text, json: () => JSON.parse(text) as { runAt: string | null; rows: Array<Record<string, unknown>> } };
+  }
+
+  beforeAll(async () => {
+    store = await testStore();
+    await seedForecastScenario(store);
+    r = await w11();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it("gives each milestone the P50, P85 and confidence planForecasts gives as of the week's end", async () => {
+    const expected = await planned(END);
+    const checkout = expected.find((f) => f.milestoneId === 'version/1')!;
+    expect(checkout.ok).toBe(true);
+    expect(r.asOf).toBe(END.toISOString());
+    expect(r.summary.confidence.forecasts).toEqual({ kind: 'computed', at: END.toISOString() });
+    expect(r.summary.confidence.lastWeekForecasts).toEqual({ kind: 'computed', at: WEEK_BEFORE.toISOString() });
+    expect(r.nextMilestones.items.map((m) => [m.key, m.p50, m.p85, m.confidence, m.band, m.noNumber])).toEqual(
+      [...expected]
+        .sort((a, b) => (a.committed! < b.committed! ? -1 : 1))
+        .map((f) => [`${f.source}:${f.milestoneId}`, f.p50, f.p85, f.ok ? f.confidence : null, f.ok ? f.band : null, f.reason]),
+    );
+    const [program] = programConfidence(expected, { now: END, timeZone: 'UTC' });
+    expect(r.summary.confidence).toMatchObject({ value: program!.confidence, band: program!.band, due: program!.due });
+    expect(r.summary.confidence.value).toBe(checkout.confidence);
+    // a week earlier was computed the same way, and the change is told against it
+    const before = (await planned(WEEK_BEFORE)).find((f) => f.milestoneId === 'version/1')!;
+    expect(r.summary.confidence.lastWeek).toBe(before.ok ? before.confidence : null);
+    expect(r.nextMilestones.items.find((m) => m.key === 'jira:version/1')!.change).toBe(describeChange(before, checkout));
+  });
+
+  it('says so in one clause of the summary, with the command that gives the same numbers', async () => {
+    const now = 'ptel forecast list --program payments --as-of 2026-03-16T00:00:00Z --compute';
+    const then = 'ptel forecast list --program payments --as-of 2026-03-09T00:00:00Z --compute';
+    expect(r.summary.confidence.computed).toBe(
+      'No forecast run had been stored by 2026-03-16 00:00 UTC, so the forecasts were computed as of that instant for this report, ' +
+        `and those a week earlier as of 2026-03-09 00:00 UTC, from the store as it stood then (stored nowhere; ${now} and ${then} give the same numbers)`,
+    );
+    expect(r.summary.text).toContain(` ${r.summary.confidence.computed}. `);
+    expect(r.summary.confidence.command).toBe(now);
+    expect(r.nextMilestones.command).toBe(now);
+    for (const m of r.nextMilestones.items) expect(m.command).toBe(now);
+    expect(statusMarkdown(r)).toContain('No forecast run had been stored by 2026-03-16 00:00 UTC');
+
+    // The command the report names prints the report's numbers; without --compute there is no run to read.
+    const listed = await ptel(`${now} --format json`);
+    expect(listed.code).toBe(0);
+    const rows = listed.json().rows;
+    expect(rows.map((x) => [x['key'], x['p50'], x['p85']])).toEqual(r.nextMilestones.items.map((m) => [m.key, m.p50, m.p85]));
+    expect(rows.map((x) => x['confidence'])).toEqual(
+      r.nextMilestones.items.map((m) => (m.confidence === null ? null : Math.round(m.confidence * 100) / 100)),
+    );
+    const table = await ptel(now);
+    expect(table.out).toContain(
+      'Computed as of 2026-03-16 00:00 UTC from the store as it stood then, not read from a stored run; nothing stored\n',
+    );
+    expect(table.out).toContain(`payments: ${r.summary.confidence.value!.toFixed(2)} `);
+    expect((await ptel(now.replace(' --compute', ''))).out).toContain('no forecast stored by then');
+    expect((await ptel(`${then} --format json`)).json().rows.find((x) => x['key'] === 'jira:version/1')!['p50']).toBe(
+      (await planned(WEEK_BEFORE)).find((f) => f.milestoneId === 'version/1')!.p50,
+    );
+  });
+
+  it('gives the same report when asked again later, a forecast run stored since', async () => {
+    await runForecasts(store, config, UNTIL);
+    const again = await w11();
+    expect(again).toEqual(r);
+  });
+
+  it("reads a run stored by the week's end instead, when there is one", async () => {
+    const at = new Date('2026-03-13T06:00:00Z');
+    const run = (await planned(at)).map((f) =>
+      f.milestoneId === 'version/1' ? { ...f, p50: '2026-12-31', p85: '2027-01-29', confidence: 0.123 } : f,
+    );
+    await insertTables(store, {
+      milestone_forecasts: run.map((f) => ({
+        source: f.source,
+        milestone_id: f.milestoneId,
+        name: f.name,
+        program: f.program,
+        team: f.team,
+        as_of: '2026-03-13 06:00:00.000',
+        computed_at: '2026-03-13 06:00:00.000',
+        committed: f.committed,
+        p50: f.p50,
+        p85: f.p85,
+        p95: f.p95,
+        confidence: f.confidence,
+        band: f.band ?? '',
+        method: f.method,
+        ok: f.ok ? 1 : 0,
+        reason: f.reason,
+        drivers: f.drivers,
+        critical_path: f.criticalPath,
+        inputs: JSON.stringify(f.inputs),
+        trials: f.trials,
+        seed: f.seed,
+        version: at.getTime() * 1000,
+      })),
+    });
+    const stored = await w11();
+    expect(stored.summary.confidence.forecasts).toEqual({ kind: 'run', at: at.toISOString() });
+    expect(stored.summary.confidence.lastWeekForecasts.kind).toBe('computed');
+    expect(stored.nextMilestones.items.find((m) => m.key === 'jira:version/1')).toMatchObject({
+      p50: '2026-12-31',
+      p85: '2027-01-29',
+      confidence: 0.123,
+      command: 'ptel forecast show jira:version/1 --as-of 2026-03-16T00:00:00Z',
+    });
+    expect(stored.summary.confidence.value).toBe(0.123);
+    expect(stored.summary.confidence.command).toBe('ptel forecast list --program payments --as-of 2026-03-16T00:00:00Z');
+    expect(stored.summary.confidence.computed).toBe(
+      'No forecast run had been stored by 2026-03-09 00:00 UTC, so the forecasts a week earlier were computed as of that instant for this report, ' +
+        'from the store as it stood then (stored nowhere; ptel forecast list --program payments --as-of 2026-03-09T00:00:00Z --compute gives the same numbers)',
+    );
+    expect((await ptel(`${stored.summary.confidence.command} --format json`)).json().runAt).toBe(at.toISOString());
   });
 });
 

@@ -3,7 +3,7 @@ import type { Store } from '../../infra/store/client.js';
 import { narrowed, readAll, registerChanges, type RegisterChange, type Registers } from '../export/readout.js';
 import { programConfidence, type ProgramConfidence } from '../forecast/confidence.js';
 import { describeChange } from '../forecast/history.js';
-import { readForecasts, type StoredForecast } from '../forecast/job.js';
+import type { StoredForecast } from '../forecast/job.js';
 import type { ForecastBand } from '../forecast/types.js';
 import { ITEMS, doneAtBefore } from '../metrics/definitions/work-items.js';
 import { metricById } from '../metrics/definitions/index.js';
@@ -15,6 +15,8 @@ import { actionRegister } from '../registers/actions.js';
 import { readRegister } from '../registers/index.js';
 import { programHealth, type ProgramHealth, type StatusColour } from '../registers/health.js';
 import { text, yes, type RegisterRow } from '../registers/types.js';
+import { forecastsAt, type ForecastSource } from './forecasts-at.js';
+export type { ForecastSource } from './forecasts-at.js';
 import { previousWeek, type ReportWeek } from './week.js';
 
 /**
@@ -94,6 +96,14 @@ export interface ConfidenceReading {
   /** The same reading in the report a week earlier. */
   lastWeek: number | null;
   command: string;
+  /**
+   * Where the forecasts of the report, and of the report a week earlier, come from: the latest forecast run
+   * stored at or before the instant, or computed as of it when no run had been stored by then.
+   */
+  forecasts: ForecastSource;
+  lastWeekForecasts: ForecastSource;
+  /** A clause saying which forecasts were computed for the report and the command giving them; '' when both were stored runs. */
+  computed: string;
 }
 
 export interface StatusReport {
@@ -173,6 +183,7 @@ interface Reading {
   at: Date;
   registers: Registers;
   forecasts: StoredForecast[];
+  source: ForecastSource;
   confidence: ProgramConfidence | undefined;
 }
 
@@ -180,14 +191,14 @@ async function read(options: StatusReportOptions, week: ReportWeek): Promise<Rea
   const at = options.until.getTime() < week.to.getTime() ? options.until : week.to;
   const params = metricParams(options.config.model, options.config.metrics);
   const recentDays = Math.max(1, Math.ceil((at.getTime() - week.from.getTime()) / DAY_MS) + 1);
-  const [all, stored] = await Promise.all([
+  const [all, { forecasts, source }] = await Promise.all([
     readAll(options.store, { params, asOf: at, recentDays }),
-    readForecasts(options.store, { asOf: at, program: options.program }),
+    forecastsAt(options.store, options.config, at, { program: options.program }),
   ]);
-  const confidence = programConfidence(stored.forecasts, { now: at, timeZone: options.config.metrics.timeZone }).find(
+  const confidence = programConfidence(forecasts, { now: at, timeZone: options.config.metrics.timeZone }).find(
     (p) => p.program === options.program,
   );
-  return { week, at, registers: narrowed(all, options.program), forecasts: stored.forecasts, confidence };
+  return { week, at, registers: narrowed(all, options.program), forecasts, source, confidence };
 }
 
 /** The week's data the registers do not hold, read from the domain tables as of the report's instant. */
@@ -320,12 +331,17 @@ async function weekFacts(options: StatusReportOptions, r: Reading): Promise<Week
   };
 }
 
-/** The commands behind the numbers, each reading the store as of the report's instant. */
+/**
+ * The commands behind the numbers, each reading the store as of the report's instant. Forecasts computed
+ * for the report (no run stored by then) are given by `ptel forecast list --compute`, which forecasts as
+ * of the instant in the same way; `forecast show` reads stored runs only.
+ */
 class Commands {
   constructor(
     private readonly program: string,
     private readonly week: ReportWeek,
     private readonly at: Date,
+    private readonly computed = false,
   ) {}
   private get asOf(): string {
     return `--as-of ${instantText(this.at)}`;
@@ -337,15 +353,19 @@ class Commands {
     return `ptel metrics explain ${metric} --scope ${scope} --period week --start ${this.week.first} ${this.asOf}`;
   }
   forecast(key: string): string {
-    return `ptel forecast show ${key} ${this.asOf}`;
+    return this.computed ? this.forecasts() : `ptel forecast show ${key} ${this.asOf}`;
   }
   forecasts(): string {
-    return `ptel forecast list --program ${this.program} ${this.asOf}`;
+    return forecastListCommand(this.program, this.at, this.computed);
   }
   metrics(): string {
     return `ptel metrics show --scope program:${this.program} --period week --from ${addDays(this.week.first, -7 * BASELINE_WEEKS)} --to ${addDays(this.week.first, 7)} ${this.asOf}`;
   }
 }
+
+/** The command listing a program's forecasts as of an instant: the stored run's, or computed as of it. */
+const forecastListCommand = (program: string, at: Date, computed: boolean): string =>
+  `ptel forecast list --program ${program} --as-of ${instantText(at)}${computed ? ' --compute' : ''}`;
 
 const registerItem = (r: RegisterRow, command: string, detail: string): ReportItem => ({
   key: text(r['key']),
@@ -378,7 +398,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
   const tz = options.config.metrics.timeZone;
   const [now, before] = await Promise.all([read(options, options.week), read(options, previousWeek(options.week, tz))]);
   const facts = await weekFacts(options, now);
-  const cmd = new Commands(options.program, options.week, now.at);
+  const cmd = new Commands(options.program, options.week, now.at, now.source.kind === 'computed');
   const reg = now.registers;
 
   // 2. Accomplishments
@@ -595,6 +615,9 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     rule: c?.rule ?? confidenceRule(now.at, tz),
     lastWeek: before.confidence?.confidence ?? null,
     command: cmd.forecasts(),
+    forecasts: now.source,
+    lastWeekForecasts: before.source,
+    computed: computedClause(options.program, now, before),
   };
   const changes = registerChanges(before.registers, reg).map((ch): ReportItem => ({
     key: `${ch.kind}:${ch.item.url || ch.item.name}`,
@@ -665,6 +688,32 @@ function forecastChange(was: StoredForecast, f: StoredForecast): string {
   const blank = { remainingItems: 0, doneItems: 0, throughput: [], blockers: [] };
   const head = describeChange({ ...was, inputs: blank }, { ...f, inputs: blank }).split(/[:;]/)[0]!;
   return `${head} (the runs' inputs were not recorded)`;
+}
+
+const minuteText = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+/**
+ * The clause saying which readings' forecasts were computed for the report, because no forecast run had
+ * been stored by their instant, and the command that gives the same numbers; '' when both read a run.
+ */
+function computedClause(program: string, now: Reading, before: Reading): string {
+  const was = (r: Reading): string => forecastListCommand(program, r.at, true);
+  if (now.source.kind === 'computed' && before.source.kind === 'computed')
+    return (
+      `No forecast run had been stored by ${minuteText(now.source.at)}, so the forecasts were computed as of that instant for this report, ` +
+      `and those a week earlier as of ${minuteText(before.source.at)}, from the store as it stood then (stored nowhere; ${was(now)} and ${was(before)} give the same numbers)`
+    );
+  if (now.source.kind === 'computed')
+    return (
+      `No forecast run had been stored by ${minuteText(now.source.at)}, so the forecasts were computed as of that instant for this report, ` +
+      `from the store as it stood then (stored nowhere; ${was(now)} gives the same numbers)`
+    );
+  if (before.source.kind === 'computed')
+    return (
+      `No forecast run had been stored by ${minuteText(before.source.at)}, so the forecasts a week earlier were computed as of that instant for this report, ` +
+      `from the store as it stood then (stored nowhere; ${was(before)} gives the same numbers)`
+    );
+  return '';
 }
 
 /** The program confidence rule for a reading with no milestone forecast at all. */
@@ -744,6 +793,7 @@ function summaryText(name: string, s: Omit<StatusReport['summary'], 'text'>): st
       : `Program confidence: ${bandText(c.value, c.band)}, set by ${c.setBy.name} (committed ${c.setBy.committed}), ${was}.`,
   );
   parts.push(`The rule: the ${c.rule}.`);
+  if (c.computed !== '') parts.push(`${c.computed}.`);
   const named = (l: Listed<ReportItem>, f: (i: ReportItem) => string): string =>
     `${l.items.map(f).join('; ')}${l.more > 0 ? `; and ${l.more} more` : ''}`;
   parts.push(
