@@ -73,7 +73,7 @@ function slackUrl(url: string): string | undefined {
 }
 
 /** Source text clipped and escaped to at most `max` characters (clipped shorter while its escapes make it longer). */
-function escFit(s: string, clipAt: number, max: number): string {
+export function escFit(s: string, clipAt: number, max: number): string {
   let n = clipAt;
   let out = esc(clip(s, n));
   while (out.length > max && n > 1) {
@@ -83,10 +83,10 @@ function escFit(s: string, clipAt: number, max: number): string {
   return out;
 }
 
-const link = (name: string, url: string): string => linked(clip(name, NAME_MAX), slackUrl(url));
+export const link = (name: string, url: string): string => linked(clip(name, NAME_MAX), slackUrl(url));
 
 /** A command as inline code: escaped, a backtick (which would end the span) written as a quote. */
-const code = (command: string): string => `\`${esc(command.replace(/`/g, "'"))}\``;
+export const code = (command: string): string => `\`${esc(command.replace(/`/g, "'"))}\``;
 
 const titled = (i: ReportItem): string =>
   i.title === '' || i.title === i.name ? link(i.name, i.url) : `${link(i.name, i.url)} ${esc(clip(i.title, TITLE_MAX))}`;
@@ -264,7 +264,7 @@ function partLines(p: Part): string[] {
 }
 
 /** Lines packed into texts of at most `max` characters, whole lines only. */
-function pack(lines: string[], max: number): string[] {
+export function pack(lines: string[], max: number): string[] {
   const out: string[] = [];
   let current = '';
   for (const line of lines) {
