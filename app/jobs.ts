@@ -160,9 +160,9 @@ export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<
   );
 }
 
-/** The configured alert channels, sending on the runtime's clock. */
+/** The configured alert channels, with the secrets read when the configuration was loaded, sending on the runtime's clock. */
 export const notifiersFor = (rt: Pick<Runtime, 'config' | 'clock'>): Map<string, Notifier> =>
-  createNotifiers(rt.config.alerts, { clock: rt.clock });
+  createNotifiers(rt.config.alerts, { clock: rt.clock, secrets: rt.config.secrets.alertChannels });
 
 /** The stall detector and its deliveries, once, at the clock's instant. */
 export function stallAlertsNow(rt: Runtime, notifiers?: ReadonlyMap<string, Notifier>): Promise<StallAlertsResult> {

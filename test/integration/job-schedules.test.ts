@@ -134,6 +134,7 @@ describe('the scheduled jobs in process (embedded mode)', () => {
         'forecasts',
         'registers',
         'export-monthly',
+        'status-reports',
         'stall-alerts',
       ]);
       const s = createScheduler(rt, schedules, jobHandlers(rt));
