@@ -96,4 +96,33 @@ describe('stall alert routing', () => {
     );
     expect(() => loadConfig({ file, env: {} })).toThrow(/urlEnv/);
   });
+
+  it('rejects portfolio channels that are not defined or page people', () => {
+    const file = path.join(tempDir(), 'ptel.yaml');
+    writeFileSync(
+      file,
+      [
+        'alerts:',
+        '  channels:',
+        '    leads: { type: slack, urlEnv: PTEL_SLACK_LEADS }',
+        '    pager: { type: pagerduty, routingKeyEnv: PTEL_PD_KEY }',
+        'reports:',
+        '  status:',
+        '    portfolioChannels: [leads, pager, nope]',
+      ].join('\n'),
+    );
+    let err: unknown;
+    try {
+      loadConfig({ file, env: { PTEL_SLACK_LEADS: 'https://hooks.example.com/x', PTEL_PD_KEY: 'k' } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain('reports.status.portfolioChannels[1]');
+    expect(message).toContain("channel 'pager' is a PagerDuty channel, which takes alerts, not reports");
+    expect(message).toContain('reports.status.portfolioChannels[2]');
+    expect(message).toContain("no channel 'nope' in alerts.channels (known: leads, pager)");
+    expect(message).not.toContain('portfolioChannels[0]');
+  });
 });
