@@ -31,7 +31,12 @@ import { blocksLinkRow, deploymentRow, historyRow, milestoneDateRow, milestoneRo
  * - LED-5 (ledger, idle since 10-05) blocks CHK-20 (checkout): a stalled cross-team dependency.
  * - decision D-1 raised 10-19 09:00, open past its 5-business-day target; action A-1 due 10-23, open.
  * - weekly KPIs for W44 and the four weeks before.
- * Program growth (team web) holds nothing.
+ * Program growth (team web) holds nothing of its own week: no milestone, deployment, incident, decision or
+ * high risk. Across the portfolio:
+ * - CHK-30 (checkout, payments, moving on 10-28) blocks WEB-7 (web, growth) since 10-28: a blocking link
+ *   across programs, open and not stalled, so neither program's report names it.
+ * - growth's older risks: GRO-1 medium with no owner (raised 10-05), GRO-2 and GRO-3 low, owned (10-08,
+ *   10-12): with payments' three, six open risks, one more than a list names.
  */
 export const STATUS_WEEK = '2026-W44';
 export const STATUS_NOW = new Date('2026-11-04T09:00:00Z');
@@ -231,6 +236,31 @@ export async function statusScenario(): Promise<StatusScenario> {
         updated_at: '2026-10-05T09:00:00.000Z',
       }),
       item('CHK-20', 'story', 'checkout', { summary: 'Post captured payments to the ledger' }),
+      item('CHK-30', 'story', 'checkout', {
+        status: 'In Progress',
+        status_category: 'in_progress',
+        summary: 'Expose saved cards to other apps',
+        updated_at: '2026-10-28T09:00:00.000Z',
+      }),
+      item('WEB-7', 'story', 'web', { summary: 'Show saved cards on the account page', assignee: 'sam' }),
+      item('GRO-1', 'risk', 'web', {
+        severity: 'Medium',
+        assignee: '',
+        summary: 'Sign-up funnel tracking gaps',
+        created_at: '2026-10-05T09:00:00.000Z',
+      }),
+      item('GRO-2', 'risk', 'web', {
+        severity: 'Low',
+        assignee: 'sam',
+        summary: 'Copy review backlog',
+        created_at: '2026-10-08T09:00:00.000Z',
+      }),
+      item('GRO-3', 'risk', 'web', {
+        severity: 'Low',
+        assignee: 'sam',
+        summary: 'A/B tool licence renewal',
+        created_at: '2026-10-12T09:00:00.000Z',
+      }),
     ],
     work_item_history: [
       historyRow('PAY-100', '2026-10-28T15:00:00.000Z', 'status', 'In Progress', 'Done'),
@@ -238,8 +268,12 @@ export async function statusScenario(): Promise<StatusScenario> {
       historyRow('CHK-11', '2026-10-27T10:00:00.000Z', 'status', 'In Progress', 'Done'),
       historyRow('CHK-12', '2026-10-29T10:00:00.000Z', 'status', 'In Progress', 'Done'),
       historyRow('LED-5', '2026-10-05T09:00:00.000Z', 'status', 'To Do', 'In Progress'),
+      historyRow('CHK-30', '2026-10-28T09:00:00.000Z', 'status', 'To Do', 'In Progress'),
     ],
-    work_item_links: [blocksLinkRow('LED-5', 'CHK-20', '2026-10-05T09:00:00.000Z')],
+    work_item_links: [
+      blocksLinkRow('LED-5', 'CHK-20', '2026-10-05T09:00:00.000Z'),
+      blocksLinkRow('CHK-30', 'WEB-7', '2026-10-28T09:00:00.000Z'),
+    ],
     deployments: [
       deploymentRow({
         deployment_id: '9001',

@@ -19,9 +19,9 @@ const INK = '#1f2328';
 const MUTED = '#57606a';
 const RULE = '#d0d7de';
 const LINK = '#0b5cad';
-const COLOURS = { red: '#b71c1c', amber: '#8a5300', green: '#1a6b30' } as const;
+export const COLOURS = { red: '#b71c1c', amber: '#8a5300', green: '#1a6b30' } as const;
 
-const S = {
+export const S = {
   body: `margin:0;padding:0;background:#ffffff;color:${INK};font-family:${FONT};font-size:14px;line-height:1.45;`,
   h1: `margin:0 0 6px 0;font-family:${FONT};font-size:22px;line-height:1.25;color:${INK};`,
   h2: `margin:22px 0 8px 0;padding:0 0 4px 0;border-bottom:1px solid ${RULE};font-family:${FONT};font-size:18px;line-height:1.3;color:${INK};`,
@@ -41,10 +41,10 @@ const S = {
 /** Only a web address becomes a link: anything else in a url field stays text. */
 const linkable = (url: string): boolean => /^https?:\/\/[^\s]+$/i.test(url);
 
-const code = (command: string): Html => html`<code style="${S.code}">${command}</code>`;
+export const code = (command: string): Html => html`<code style="${S.code}">${command}</code>`;
 
 /** An item's name, linked to its source when it has one. */
-const named = (i: Pick<ReportItem, 'name' | 'url'>): Html =>
+export const named = (i: Pick<ReportItem, 'name' | 'url'>): Html =>
   linkable(i.url) ? html`<a href="${i.url}" style="${S.a}">${i.name}</a>` : html`${i.name}`;
 
 const titled = (i: ReportItem): Html => (i.title === '' || i.title === i.name ? named(i) : html`${named(i)} ${i.title}`);

@@ -13,13 +13,13 @@ export function escapeMd(s: string): string {
 }
 
 /** A command as inline code (a backtick inside would end it: none of the report's commands has one). */
-const code = (command: string): string => `\`${command.replace(/`/g, "'")}\``;
+export const code = (command: string): string => `\`${command.replace(/`/g, "'")}\``;
 
 /** An item's name, linked to its source when it has one. */
-const named = (i: Pick<ReportItem, 'name' | 'url'>): string =>
+export const named = (i: Pick<ReportItem, 'name' | 'url'>): string =>
   i.url === '' ? escapeMd(i.name) : `[${escapeMd(i.name)}](${i.url.replace(/[()\s]/g, encodeURIComponent)})`;
 
-const titled = (i: ReportItem): string => (i.title === '' || i.title === i.name ? named(i) : `${named(i)} ${escapeMd(i.title)}`);
+export const titled = (i: ReportItem): string => (i.title === '' || i.title === i.name ? named(i) : `${named(i)} ${escapeMd(i.title)}`);
 
 const dash = (v: string | null | undefined): string => (v === null || v === undefined || v === '' ? '-' : escapeMd(v));
 
@@ -41,7 +41,7 @@ function listLines(label: string, l: Listed<ReportItem>, line: (i: ReportItem) =
   return out;
 }
 
-function table(headers: string[], rows: string[][]): string[] {
+export function table(headers: string[], rows: string[][]): string[] {
   return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 

@@ -167,15 +167,15 @@ const DAY_MS = 86_400_000;
 /** An instant as a command writes it: ISO 8601, without milliseconds when they are 0. */
 export const instantText = (at: Date): string => at.toISOString().replace('.000Z', 'Z');
 
-const listed = <T>(all: readonly T[], command: string, cap = CAP): Listed<T> => ({
+export const listed = <T>(all: readonly T[], command: string, cap = CAP): Listed<T> => ({
   total: all.length,
   items: all.slice(0, cap),
   more: Math.max(0, all.length - cap),
   command,
 });
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-const days = (v: RegisterRow[string] | undefined): string => `${Number(v ?? 0).toFixed(1)} days`;
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+export const days = (v: RegisterRow[string] | undefined): string => `${Number(v ?? 0).toFixed(1)} days`;
 
 /** What the report reads at one instant (the report's, or the one a week earlier). */
 interface Reading {
@@ -336,7 +336,7 @@ async function weekFacts(options: StatusReportOptions, r: Reading): Promise<Week
  * for the report (no run stored by then) are given by `ptel forecast list --compute`, which forecasts as
  * of the instant in the same way; `forecast show` reads stored runs only.
  */
-class Commands {
+export class Commands {
   constructor(
     private readonly program: string,
     private readonly week: ReportWeek,
