@@ -8,6 +8,7 @@ import { loadConfig } from '../infra/config/load.js';
 import { repoRoot, tempDir } from '../test/support/harness.js';
 import { statusScenario, STATUS_NOW, type StatusScenario } from '../test/support/status-report.js';
 import type { SlackMessage } from '../workers/reports/slack.js';
+import type { PortfolioReport } from '../workers/reports/portfolio.js';
 import type { StatusReport } from '../workers/reports/status.js';
 import { COMMANDS } from './commands.js';
 import { runStatusReport } from './status-report-command.js';
@@ -30,7 +31,7 @@ const collect = (): { stream: PassThrough; text: () => string } => {
 };
 
 /** Runs `ptel status-report` on the scenario's store with the clock at STATUS_NOW. */
-async function statusReport(values: Record<string, string>, positionals: string[] = []) {
+async function statusReport(values: Record<string, string | boolean>, positionals: string[] = []) {
   const out = collect();
   const err = collect();
   const rt: StatusReportRuntime = { store: s.store, clock: fixedClock(STATUS_NOW), config, organisation: { org: s.config.org } };
@@ -79,7 +80,7 @@ describe('ptel status-report', () => {
 
   it.each([
     [{ program: 'nope' }, "ptel status-report: no program 'nope'; programs: payments, growth\n"],
-    [{}, 'ptel status-report: which program? give --program ID (ptel scopes lists them)\n'],
+    [{}, 'ptel status-report: which program? give --program ID (ptel scopes lists them), or --portfolio for all of them\n'],
     [
       { program: 'payments', week: '2026-44' },
       "ptel status-report: --week '2026-44' is not an ISO week; expected YYYY-Www such as 2026-W44\n",
@@ -101,6 +102,49 @@ describe('ptel status-report', () => {
     expect(r.out).toBe('');
   });
 
+  it('prints every program side by side with --portfolio, as Markdown by default', async () => {
+    const r = await statusReport({ portfolio: true });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(readFileSync(path.join(repoRoot, 'test/fixtures/status-report/portfolio-2026-W44.md'), 'utf8'));
+  });
+
+  it('prints the portfolio for a week and an instant as JSON, HTML or a Slack message', async () => {
+    const json = await statusReport({ portfolio: true, week: '2026-W44', 'as-of': '2026-10-29T12:00:00Z', format: 'json' });
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.out) as PortfolioReport;
+    expect([view.week.id, view.asOf]).toEqual(['2026-W44', '2026-10-29T12:00:00.000Z']);
+    expect(view.programs.map((p) => [p.program.id, p.milestonesAtRisk.total])).toEqual([
+      ['payments', 2],
+      ['growth', 0],
+    ]);
+    const html = await statusReport({ portfolio: true, format: 'html' });
+    expect(html.code).toBe(0);
+    expect(html.out).toContain('<title>Portfolio status, week 2026-W44</title>');
+    const slack = await statusReport({ portfolio: true, format: 'slack' });
+    expect(slack.code).toBe(0);
+    const m = JSON.parse(slack.out) as SlackMessage;
+    expect(m.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Portfolio status, week 2026-W44', emoji: false } });
+  });
+
+  it.each([
+    [
+      { portfolio: true, program: 'payments' },
+      'ptel status-report: --portfolio and --program together: give --program ID for one program, or --portfolio for all of them\n',
+    ],
+    [
+      { portfolio: true, week: '2026-W46' },
+      'ptel status-report: --week 2026-W46 starts 2026-11-09, after 2026-11-04T09:00:00Z: a report covers a week that has begun\n',
+    ],
+    [{ portfolio: true, week: 'W44' }, "ptel status-report: --week 'W44' is not an ISO week; expected YYYY-Www such as 2026-W44\n"],
+    [{ portfolio: true, format: 'pdf' }, "ptel status-report: --format 'pdf': expected md or html or slack or json\n"],
+  ])('refuses the portfolio with %j, exit 2, saying what is wrong', async (values, message) => {
+    const r = await statusReport(values);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(message);
+    expect(r.out).toBe('');
+  });
+
   it('refuses a positional argument', async () => {
     const r = await statusReport({ program: 'payments' }, ['payments']);
     expect(r.code).toBe(2);
@@ -110,6 +154,7 @@ describe('ptel status-report', () => {
   it('is a command of ptel, with its options in its help', () => {
     const c = COMMANDS['status-report'];
     expect(c).toBeDefined();
-    for (const o of ['program', 'week', 'as-of', 'format']) expect(c!.usage).toContain(`--${o}`);
+    for (const o of ['program', 'portfolio', 'week', 'as-of', 'format']) expect(c!.usage).toContain(`--${o}`);
+    expect(c!.options?.['portfolio']).toEqual({ type: 'boolean' });
   });
 });
