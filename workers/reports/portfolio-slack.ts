@@ -1,14 +1,14 @@
 import { esc } from '../alerts/channels.js';
 import { portfolioWords as W } from './portfolio-markdown.js';
 import { colourWords, type CrossProgramLink, type PortfolioProgram, type PortfolioReport, type PortfolioRisk } from './portfolio.js';
-import { clip, code, escFit, link, pack, SLACK_LIMITS, type SlackBlock, type SlackLimits, type SlackMessage } from './slack.js';
+import { blockText, clip, code, escFit, link, pack, SLACK_LIMITS, type SlackBlock, type SlackLimits, type SlackMessage } from './slack.js';
 import { instantText, type Listed } from './status.js';
 
 /**
  * The portfolio view as a Slack Block Kit message, within the limits and with the cutting of the program
  * report's message (slack.ts): source text clipped before it is escaped, each part's lines packed into
  * section texts of at most `limits.text` characters, and while the message has too many blocks (or too
- * much text in all, where the limits give that), the longest list gives up its last line, its "and N more"
+ * much text in all), the longest list gives up its last line, its "and N more"
  * growing by it. Programs are listed worst first, so the ones cut are the healthiest.
  */
 
@@ -63,19 +63,6 @@ function groupLines(g: Group): string[] {
 const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
-/** The characters of every text of the blocks (header, sections, context elements). */
-const textOf = (blocks: readonly SlackBlock[]): number =>
-  blocks.reduce(
-    (n, b) =>
-      n +
-      (b.type === 'header' || b.type === 'section'
-        ? b.text.text.length
-        : b.type === 'context'
-          ? b.elements.reduce((m, e) => m + e.text.length, 0)
-          : 0),
-    0,
-  );
-
 /** The portfolio as a Slack message within `limits` (Slack's, by default). */
 export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_LIMITS): SlackMessage {
   const title = `Portfolio status, week ${r.week.id}`;
@@ -115,8 +102,7 @@ export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_L
     },
   ];
   const groups = parts.map((p) => p.group).filter((g): g is Group => g !== null);
-  const total = (limits as Partial<{ total: number }>).total ?? Number.POSITIVE_INFINITY;
-  const fits = (blocks: readonly SlackBlock[]): boolean => blocks.length <= limits.blocks && textOf(blocks) <= total;
+  const fits = (blocks: readonly SlackBlock[]): boolean => blocks.length <= limits.blocks && blockText(blocks) <= limits.total;
   const render = (): SlackBlock[] => {
     const dropped = groups.reduce((n, g) => n + g.lines.length - g.shown, 0);
     const blocks: SlackBlock[] = [header, about];
@@ -145,9 +131,11 @@ export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_L
     blocks = render();
   }
   const n = (colour: PortfolioProgram['colour']): number => r.programs.filter((p) => p.colour === colour).length;
-  const text = esc(
+  const text = escFit(
     `${title}: ${r.programs.length} program${r.programs.length === 1 ? '' : 's'} (${n('red')} red, ${n('amber')} amber, ${n('green')} green), ` +
       `${r.dependencies.total} blocking link${r.dependencies.total === 1 ? '' : 's'} across programs.`,
+    limits.message,
+    limits.message,
   );
   return { text, blocks };
 }
