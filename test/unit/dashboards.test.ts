@@ -10,6 +10,10 @@ import { metricParams } from '../../workers/metrics/engine.js';
 import { readForecasts, runForecasts, type StoredForecast } from '../../workers/forecast/job.js';
 import { FORECAST_CONFIDENCE_TARGET, grafanaThresholds, TARGETS } from '../../workers/metrics/targets.js';
 import { writeRegisterSnapshot } from '../../workers/registers/snapshot.js';
+import { programConfidence } from '../../workers/forecast/confidence.js';
+import { readRegister, registerById } from '../../workers/registers/index.js';
+import { milestoneRegister } from '../../workers/registers/milestones.js';
+import { yes, type RegisterRow } from '../../workers/registers/types.js';
 import {
   expandMacros,
   expandVariables,
@@ -1012,5 +1016,103 @@ describe('every panel query against a seeded store', () => {
       expandMacros(p.targets[0]!.rawSql, range, { program: 'no-such-program', team: '', service: '' }),
     );
     expect(elsewhere).toEqual([]);
+  });
+
+  const portfolio = (title: string) => dashboards.find((d) => d.json.uid === 'ptel-portfolio')!.json.panels.find((p) => p.title === title)!;
+
+  it('Portfolio: one row per program, its confidence by the program confidence rule and its counts as the registers give them', async () => {
+    type ProgramRow = {
+      program: string;
+      program_id: string;
+      confidence: number | null;
+      band: string;
+      set_by: string;
+      milestones_at_risk: number;
+      open_decisions: number;
+      decisions_past_target: number;
+      open_high_risks: number;
+      high_risks_unowned: number;
+      blocked_by_other_programs: number;
+      of_them_stalled: number;
+      blocking_other_programs: number;
+    };
+    const rows = await queryRows<ProgramRow>(store, expandMacros(portfolio('Programs').targets[0]!.rawSql, range, values[0]));
+    expect(rows.map((r) => r.program_id).sort()).toEqual(org.programs.map((p) => p.id).sort());
+    expect(rows.map((r) => r.program).sort()).toEqual(org.programs.map((p) => p.name).sort());
+    // the confidence is the rule's own (workers/forecast/confidence.ts) over the latest run by the range end
+    const { forecasts } = await readForecasts(store, { asOf: range.to });
+    const rule = programConfidence(forecasts, { now: range.to, timeZone: 'UTC' });
+    expect(rule.some((c) => c.confidence !== null)).toBe(true);
+    const params = metricParams(defaultModel(), defaultMetricsConfig());
+    const register = async (id: string, program: string) =>
+      (await readRegister(store, registerById(id)!, { params, asOf: now, recentDays: 14, program })).rows;
+    const dependencies = (await readRegister(store, registerById('dependencies')!, { params, asOf: now, recentDays: 14 })).rows.filter(
+      (r) => yes(r['cross_program']),
+    );
+    // milestones as the registers were last taken (before the forecast runs here): their flags are the register's rule
+    const taken = (
+      await queryRows<{ program: string; fields: string }>(
+        store,
+        `SELECT program, fields FROM register_rows FINAL WHERE register = 'milestones' AND is_deleted = 0`,
+      )
+    ).map((x) => ({ program: x.program, row: JSON.parse(x.fields) as RegisterRow }));
+    for (const r of rows) {
+      const c = rule.find((x) => x.program === r.program_id);
+      expect({ confidence: r.confidence === null ? null : Number(r.confidence), band: r.band, set_by: r.set_by }, r.program_id).toEqual({
+        confidence: c?.confidence ?? null,
+        band: c?.band ?? '',
+        set_by: c?.setBy?.name ?? '',
+      });
+      const milestones = taken.filter((x) => x.program === r.program_id).map((x) => x.row);
+      const decisions = await register('decisions', r.program_id);
+      const risks = (await register('risks', r.program_id)).filter((x) => x['closed'] === null && x['severity'] === 'high');
+      expect(
+        [
+          r.milestones_at_risk,
+          r.open_decisions,
+          r.decisions_past_target,
+          r.open_high_risks,
+          r.high_risks_unowned,
+          r.blocked_by_other_programs,
+          r.of_them_stalled,
+          r.blocking_other_programs,
+        ].map(Number),
+        r.program_id,
+      ).toEqual([
+        milestones.filter((x) => !String(x['status']).startsWith('done') && milestoneRegister.board(x).flag !== 'green').length,
+        decisions.filter((x) => x['status'] === 'open' || x['status'] === 'overdue').length,
+        decisions.filter((x) => x['status'] === 'overdue').length,
+        risks.length,
+        risks.filter((x) => yes(x['unowned'])).length,
+        dependencies.filter((x) => x['blocked_program'] === r.program_id).length,
+        dependencies.filter((x) => x['blocked_program'] === r.program_id && yes(x['stalled'])).length,
+        dependencies.filter((x) => x['blocker_program'] === r.program_id).length,
+      ]);
+    }
+    expect(rows.some((r) => Number(r.milestones_at_risk) > 0)).toBe(true);
+    expect(rows.some((r) => Number(r.open_decisions) + Number(r.open_high_risks) > 0)).toBe(true);
+    // least confident first, programs without a confidence last
+    const known = rows.filter((r) => r.confidence !== null).map((r) => Number(r.confidence));
+    expect(known).toEqual([...known].sort((a, b) => a - b));
+    expect(rows.findIndex((r) => r.confidence === null)).not.toBe(0);
+    // a program chosen keeps its own row
+    const one = await queryRows<ProgramRow>(
+      store,
+      expandMacros(portfolio('Programs').targets[0]!.rawSql, range, { program: rows[0]!.program_id, team: '', service: '' }),
+    );
+    expect(one.map((r) => r.program_id)).toEqual([rows[0]!.program_id]);
+  });
+
+  it("Portfolio: the top risks are the risk register's first five open risks across the programs, in its order", async () => {
+    const rows = await queryRows<{ item: string; program: string; severity: string }>(
+      store,
+      expandMacros(portfolio('Top risks across the portfolio').targets[0]!.rawSql, range, values[0]),
+    );
+    const params = metricParams(defaultModel(), defaultMetricsConfig());
+    const open = (await readRegister(store, registerById('risks')!, { params, asOf: now, recentDays: 14 })).rows.filter(
+      (r) => r['closed'] === null,
+    );
+    expect(open.length).toBeGreaterThanOrEqual(5);
+    expect(rows.map((r) => [r.item, r.program, r.severity])).toEqual(open.slice(0, 5).map((r) => [r['item'], r['program'], r['severity']]));
   });
 });
