@@ -171,6 +171,33 @@ function params(p: MetricParams, from: Day, to: Day, asOf: Date, extra: Record<s
   };
 }
 
+/**
+ * A metric's values per scope and period from its units (the aggregate of each group): sk, sid, ps
+ * (the scope and period start) and v_value, v_num, v_den, v_n (value, numerator, denominator, sample
+ * size). `where` narrows the scopes (a condition on s.1, the kind, and s.2, the id).
+ */
+function groupedSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day, where = ''): string {
+  const agg = aggregateExpr(def.aggregate);
+  return `SELECT s.1 AS sk, s.2 AS sid, ${PERIOD_EXPR[kind]} AS ps,
+                 ${agg.value} AS v_value, ${agg.numerator} AS v_num, ${agg.denominator} AS v_den, ${agg.sample} AS v_n
+          FROM ${unitsSql(def, kind, from, to)} AS u
+          ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
+          WHERE s.2 != ''${where === '' ? '' : ` AND (${where})`}
+          GROUP BY s.1, s.2, ps`;
+}
+
+/**
+ * The periods of `kind` a computation over [from, to) as of `now` covers: from the one containing
+ * `from` up to the one before `to`, and not past the one containing `now`; undefined when none has started.
+ */
+function coveredPeriods(kind: PeriodKind, from: Day, to: Day, tz: string, now: Date): { from: Day; to: Day } | undefined {
+  const first = periodStart(kind, from);
+  const requested = periodStart(kind, addDays(to, -1));
+  const current = periodStart(kind, today(tz, now));
+  const last = requested < current ? requested : current;
+  return last < first ? undefined : { from: first, to: nextPeriod(kind, last) };
+}
+
 export interface ComputeOptions {
   store: Store;
   definitions: MetricDefinition[];
@@ -294,16 +321,12 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
     for (const def of options.definitions) {
       for (const kind of options.periods ?? PERIOD_KINDS) {
         if (def.periods !== undefined && !def.periods.includes(kind)) continue;
-        const from = periodStart(kind, options.from);
         // Periods up to the one containing the run's instant: a period that has not started has no value yet.
-        const requested = periodStart(kind, addDays(options.to, -1));
-        const current = periodStart(kind, today(options.params.tz, now));
-        const last = requested < current ? requested : current;
-        if (last < from) continue;
-        const to = nextPeriod(kind, last);
+        const covered = coveredPeriods(kind, options.from, options.to, options.params.tz, now);
+        if (covered === undefined) continue;
+        const { from, to } = covered;
         if (first === undefined || from < first) first = from;
         if (end === undefined || to > end) end = to;
-        const agg = aggregateExpr(def.aggregate);
         const p = params(options.params, from, to, now, {
           scope_kinds: scopes.map((x) => x.kind),
           scope_ids: scopes.map((x) => x.id),
@@ -318,13 +341,9 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
         const staged = `metric_value_staging WHERE run = {run:String} AND metric = {metric:String} AND period_kind = {period:String}`;
         await client.command({
           query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
-                  SELECT {run:String}, {metric:String}, s.1, s.2, {period:String}, ${PERIOD_EXPR[kind]} AS ps,
-                         ${agg.value}, ${agg.numerator}, ${agg.denominator}, ${agg.sample},
+                  SELECT {run:String}, {metric:String}, g.sk, g.sid, {period:String}, g.ps, g.v_value, g.v_num, g.v_den, g.v_n,
                          {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
-                  FROM ${unitsSql(def, kind, from, to)} AS u
-                  ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
-                  WHERE s.2 != ''
-                  GROUP BY s.1, s.2, ps`,
+                  FROM (${groupedSql(def, kind, from, to)}) AS g`,
           query_params: p,
         });
         if ((def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') && scopes.length > 0) {
@@ -387,6 +406,100 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
     // The run's partition: a UUID, not a parameter (a partition is named by a literal).
     await client.command({ query: `ALTER TABLE metric_value_staging DROP PARTITION '${run}'` });
   }
+}
+
+/** A metric value as a computation gives it, before it is stamped and stored. */
+export interface EvaluatedValue {
+  metric: string;
+  scope_kind: ScopeKind;
+  scope_id: string;
+  period_kind: PeriodKind;
+  period_start: Day;
+  value: number | null;
+  numerator: number | null;
+  denominator: number | null;
+  sample_size: number;
+  unit: string;
+  definition_version: number;
+}
+
+/**
+ * The values computeMetrics would write for the same definitions, range, scopes and instant (`now`),
+ * narrowed to the scopes of `only` ('KIND:ID'; all when absent), written nowhere: the values of a store
+ * that had been computed as of that instant. A period still running at `now` is evaluated at it, units
+ * dated after it are not counted, and counts are 0 for the scopes of `scopes` in a covered period with
+ * no units, as computeMetrics writes them. Ordered by metric, scope and period.
+ */
+export async function evaluateMetrics(
+  options: Omit<ComputeOptions, 'now' | 'clock'> & { now: Date; only?: readonly string[] },
+): Promise<EvaluatedValue[]> {
+  const { now } = options;
+  if (!Number.isFinite(now.getTime())) throw new RangeError('metrics: the instant to evaluate at is not an instant');
+  const only = options.only === undefined ? undefined : new Set(options.only);
+  const out: EvaluatedValue[] = [];
+  for (const def of options.definitions) {
+    for (const kind of options.periods ?? PERIOD_KINDS) {
+      if (def.periods !== undefined && !def.periods.includes(kind)) continue;
+      const covered = coveredPeriods(kind, options.from, options.to, options.params.tz, now);
+      if (covered === undefined) continue;
+      const { from, to } = covered;
+      const rs = await options.store.client.query({
+        query: `SELECT toString(g.sk) AS scope_kind, toString(g.sid) AS scope_id, toString(g.ps) AS period_start,
+                       g.v_value AS value, g.v_num AS numerator, g.v_den AS denominator, toUInt64(g.v_n) AS sample_size
+                FROM (${groupedSql(def, kind, from, to, only === undefined ? '' : "has({only:Array(String)}, concat(toString(s.1), ':', toString(s.2)))")}) AS g
+                ORDER BY scope_kind, scope_id, period_start`,
+        query_params: params(options.params, from, to, now, {
+          scope_kinds: (options.scopes ?? []).map((x) => x.kind),
+          scope_ids: (options.scopes ?? []).map((x) => x.id),
+          only: [...(only ?? [])],
+        }),
+        format: 'JSONEachRow',
+      });
+      const rows = await rs.json<Record<string, unknown>>();
+      const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+      const values = rows.map((r): EvaluatedValue => ({
+        metric: def.id,
+        scope_kind: String(r['scope_kind']) as ScopeKind,
+        scope_id: String(r['scope_id']),
+        period_kind: kind,
+        period_start: String(r['period_start']),
+        value: num(r['value']),
+        numerator: num(r['numerator']),
+        denominator: num(r['denominator']),
+        sample_size: Number(r['sample_size']),
+        unit: def.unit,
+        definition_version: def.version,
+      }));
+      // A count of a scope the mapping names is 0 in a period without units, as computeMetrics writes it.
+      if (def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') {
+        const seen = new Set(values.map((v) => `${v.scope_kind}:${v.scope_id}@${v.period_start}`));
+        for (const sc of options.scopes ?? []) {
+          if (only !== undefined && !only.has(`${sc.kind}:${sc.id}`)) continue;
+          for (const ps of periodsBetween(kind, from, to)) {
+            if (seen.has(`${sc.kind}:${sc.id}@${ps}`)) continue;
+            seen.add(`${sc.kind}:${sc.id}@${ps}`);
+            values.push({
+              metric: def.id,
+              scope_kind: sc.kind,
+              scope_id: sc.id,
+              period_kind: kind,
+              period_start: ps,
+              value: 0,
+              numerator: 0,
+              denominator: null,
+              sample_size: 0,
+              unit: def.unit,
+              definition_version: def.version,
+            });
+          }
+        }
+      }
+      out.push(...values);
+    }
+  }
+  const order = (v: EvaluatedValue): string =>
+    `${v.metric}\u0000${v.scope_kind}\u0000${v.scope_id}\u0000${v.period_kind}\u0000${v.period_start}`;
+  return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
 export interface ExplainRow {

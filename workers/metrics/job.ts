@@ -24,8 +24,8 @@ const minDay = (a: Day, b: Day): Day => (a < b ? a : b);
 
 export { today };
 
-/** The first day with any fact the metrics read, or undefined for an empty store. */
-async function firstFactDay(store: Store, before: Date): Promise<Day | undefined> {
+/** The first day with any fact the metrics read, by `before`, or undefined for an empty store: where a full run starts. */
+export async function firstFactDay(store: Store, before: Date): Promise<Day | undefined> {
   const rs = await store.client.query({
     query: `SELECT toString(toDate(min(t))) AS day, count() AS n FROM
             (

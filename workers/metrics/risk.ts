@@ -143,6 +143,13 @@ interface WeekStats {
 const WEEKLY_FILTER = `metric IN {metrics:Array(String)} AND period_kind = 'week' AND period_start >= {lookback_from:Date} AND period_start < {to_week:Date}`;
 const WEEKLY_NOW = `(SELECT * FROM metric_values FINAL WHERE ${WEEKLY_FILTER})`;
 const WEEKLY_AS_OF = `(${metricValuesAsOfSql(WEEKLY_FILTER)})`;
+/** Weekly values given as parameters (see givenParams), read as the stored ones are. */
+const WEEKLY_GIVEN = `(SELECT * FROM
+    (SELECT t.1 AS metric, t.2 AS scope_kind, t.3 AS scope_id, 'week' AS period_kind, toDate(t.4) AS period_start, t.5 AS unit,
+            toNullable(t.6) AS value
+     FROM (SELECT arrayJoin(arrayZip({given_metric:Array(String)}, {given_scope_kind:Array(String)}, {given_scope_id:Array(String)},
+                                     {given_week:Array(String)}, {given_unit:Array(String)}, {given_value:Array(Float64)})) AS t))
+  WHERE ${WEEKLY_FILTER})`;
 
 /**
  * Per scope and week in [from_week, to_week): the indicator's value, the values of the `baseline` weeks
@@ -217,17 +224,17 @@ function spreadOf(mad: number, meanAd: number, magnitude: number): number {
   return 0;
 }
 
-/**
- * Recomputes the risk signals and scores of every week overlapping [weeks.from, weeks.to) from the
- * weekly metric values (compute those first). Each recomputed week's rows are replaced (this run's
- * version) and rows of those weeks this run no longer produces are retracted, so recomputing a week
- * twice gives the same rows. Weeks are the metric values' own (cut in `params.tz` when they were computed).
- *
- * As of a past instant T (`asOf`, --as-of): the weekly values are read as the store held them at T, only
- * the whole weeks before the week containing T are scored, and the rows are stamped as computed at T
- * (so rows computed after T keep precedence).
- */
-export async function computeRiskSignals(options: {
+/** A weekly value of an indicator's metric, given to the scoring instead of the values read from the store. */
+export interface WeeklyValue {
+  metric: string;
+  scope_kind: string;
+  scope_id: string;
+  period_start: Day;
+  unit: string;
+  value: number | null;
+}
+
+export interface RiskScoring {
   store: Store;
   params: MetricParams;
   risk: RiskOptions;
@@ -237,31 +244,65 @@ export async function computeRiskSignals(options: {
   now?: Date;
   clock?: Clock;
   asOf?: Date;
-}): Promise<RiskResult> {
-  const started = performance.now();
+  /**
+   * The weekly values to score, instead of those the store holds (now, or at `asOf`): values computed
+   * for the purpose and stored nowhere. Those outside the weeks read are left out, as are missing values.
+   */
+  weekly?: readonly WeeklyValue[];
+}
+
+/** How many weeks before a week its scoring reads: the baseline, or the seasonal history when longer. */
+export function lookbackWeeks(risk: RiskOptions): number {
+  const period = risk.seasonPeriodWeeks ?? DEFAULT_SEASON_PERIOD;
+  return Math.max(risk.baselineWeeks, Math.max(risk.seasonalMinWeeks, 4 * period));
+}
+
+/** The computed_at and version of the rows of a run: its instant (the as-of instant, else now). */
+function stamp(options: Pick<RiskScoring, 'asOf' | 'now' | 'clock'>): { computed_at: string; version: number } {
+  const now = options.asOf ?? options.now ?? (options.clock ?? systemClock).date();
+  return { computed_at: now.toISOString().replace('T', ' ').replace('Z', ''), version: now.getTime() * 1000 };
+}
+
+/** The given weekly values as the query parameters WEEKLY_GIVEN reads. */
+function givenParams(weekly: readonly WeeklyValue[]): Record<string, unknown> {
+  const known = weekly.filter((w) => w.value !== null && Number.isFinite(w.value));
+  return {
+    given_metric: known.map((w) => w.metric),
+    given_scope_kind: known.map((w) => w.scope_kind),
+    given_scope_id: known.map((w) => w.scope_id),
+    given_week: known.map((w) => w.period_start),
+    given_unit: known.map((w) => w.unit),
+    given_value: known.map((w) => w.value!),
+  };
+}
+
+/**
+ * The risk signal rows of every week overlapping [weeks.from, weeks.to), scored as computeRiskSignals
+ * scores them (below), written nowhere; undefined when no whole week is in range.
+ */
+export async function riskSignalRows(options: RiskScoring): Promise<{ signals: SignalRow[]; fromWeek: Day; toWeek: Day } | undefined> {
   const { store, risk, asOf } = options;
   const indicators = options.indicators ?? RISK_INDICATORS;
-  const now = asOf ?? options.now ?? (options.clock ?? systemClock).date();
   if (asOf !== undefined && !Number.isFinite(asOf.getTime())) throw new RangeError('risk signals as of: not an instant');
-  const version = now.getTime() * 1000;
-  const computedAt = now.toISOString().replace('T', ' ').replace('Z', '');
+  const { computed_at: computedAt, version } = stamp(options);
   const period = risk.seasonPeriodWeeks ?? DEFAULT_SEASON_PERIOD;
   if (!Number.isInteger(period) || period < 2) throw new RangeError(`seasonal period ${period} must be a whole number of weeks >= 2`);
   const seasonMin = Math.max(risk.seasonalMinWeeks, 2 * period);
   const seasonCap = Math.max(risk.seasonalMinWeeks, 4 * period);
-  const lookback = Math.max(risk.baselineWeeks, seasonCap);
+  const lookback = lookbackWeeks(risk);
   const fromWeek = periodStart('week', options.weeks.from);
   const lastWeek = nextPeriod('week', periodStart('week', addDays(options.weeks.to, -1)));
   // As of T, the week containing T was still running: only the weeks before it had their values.
   const asOfWeek = asOf === undefined ? undefined : periodStart('week', today(options.params.tz, asOf));
   const toWeek = asOfWeek !== undefined && asOfWeek < lastWeek ? asOfWeek : lastWeek;
-  if (toWeek <= fromWeek) return { signals: 0, active: 0, scores: 0, retracted: 0, ms: Math.round(performance.now() - started) };
+  if (toWeek <= fromWeek) return undefined;
   const byMetric = new Map(indicators.map((i) => [i.metric, i]));
 
   const rs = await store.client.query({
-    query: STATS_SQL.replace('__WEEKLY__', asOf === undefined ? WEEKLY_NOW : WEEKLY_AS_OF),
+    query: STATS_SQL.replace('__WEEKLY__', options.weekly !== undefined ? WEEKLY_GIVEN : asOf === undefined ? WEEKLY_NOW : WEEKLY_AS_OF),
     query_params: {
       ...(asOf !== undefined ? { as_of: instantParam(asOf) } : {}),
+      ...(options.weekly !== undefined ? givenParams(options.weekly) : {}),
       metrics: [...byMetric.keys()],
       from_week: fromWeek,
       to_week: toWeek,
@@ -332,6 +373,26 @@ export async function computeRiskSignals(options: {
     });
   }
 
+  return { signals, fromWeek, toWeek };
+}
+
+/**
+ * Recomputes the risk signals and scores of every week overlapping [weeks.from, weeks.to) from the
+ * weekly metric values (compute those first). Each recomputed week's rows are replaced (this run's
+ * version) and rows of those weeks this run no longer produces are retracted, so recomputing a week
+ * twice gives the same rows. Weeks are the metric values' own (cut in `params.tz` when they were computed).
+ *
+ * As of a past instant T (`asOf`, --as-of): the weekly values are read as the store held them at T, only
+ * the whole weeks before the week containing T are scored, and the rows are stamped as computed at T
+ * (so rows computed after T keep precedence).
+ */
+export async function computeRiskSignals(options: RiskScoring): Promise<RiskResult> {
+  const started = performance.now();
+  const scored = await riskSignalRows(options);
+  if (scored === undefined) return { signals: 0, active: 0, scores: 0, retracted: 0, ms: Math.round(performance.now() - started) };
+  const { signals, fromWeek, toWeek } = scored;
+  const { store, risk } = options;
+  const { computed_at: computedAt, version } = stamp(options);
   const scores = scoreRows(signals, risk.threshold).map((r) => ({ ...r, computed_at: computedAt, version, is_deleted: 0 }));
   if (signals.length > 0) await store.client.insert({ table: 'risk_signals', values: signals, format: 'JSONEachRow' });
   if (scores.length > 0) await store.client.insert({ table: 'risk_scores', values: scores, format: 'JSONEachRow' });

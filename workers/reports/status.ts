@@ -9,15 +9,17 @@ import { ITEMS, doneAtBefore } from '../metrics/definitions/work-items.js';
 import { metricById } from '../metrics/definitions/index.js';
 import { addDays, instantParam, metricParams, type Day } from '../metrics/engine.js';
 import { formatChange } from '../metrics/format.js';
-import { readMetricValues } from '../metrics/queries.js';
-import { RISK_INDICATORS } from '../metrics/risk.js';
+import type { MetricValueRow } from '../metrics/queries.js';
+import { lookbackWeeks, RISK_INDICATORS } from '../metrics/risk.js';
 import { actionRegister } from '../registers/actions.js';
 import { readRegister } from '../registers/index.js';
 import { programHealth, type ProgramHealth, type StatusColour } from '../registers/health.js';
 import { text, yes, type RegisterRow } from '../registers/types.js';
 import { forecastsAt, type ForecastSource } from './forecasts-at.js';
 export type { ForecastSource } from './forecasts-at.js';
-import { previousWeek, type ReportWeek } from './week.js';
+import { riskSignalsAt, weeklyValuesAt, type ReportSignal, type SignalsSource, type ValuesSource } from './metrics-at.js';
+export type { SignalsSource, ValuesSource } from './metrics-at.js';
+import { isoWeekOf, previousWeek, type ReportWeek } from './week.js';
 
 /**
  * The weekly program status report: one program, one ISO week, six sections made by rules from the
@@ -151,6 +153,15 @@ export interface StatusReport {
     none: string | null;
   };
   metrics: Listed<KpiLine> & { none: string | null };
+  /** Where the metric numbers of the report (section 6 and the risk signals of section 4) come from. */
+  metricSources: {
+    /** The weekly values: stored by the report's instant, or computed as of it when no run had stored the week by then. */
+    values: ValuesSource;
+    /** The week's risk signals: stored by the report's instant, or scored as of it when none had been. */
+    signals: SignalsSource;
+    /** A clause saying which of them were computed for the report, as of when, and the command giving the same numbers; '' when both were read as stored. */
+    computed: string;
+  };
 }
 
 export interface StatusReportOptions {
@@ -229,15 +240,6 @@ interface WeekFacts {
     deployments: string[];
     deployment_urls: string[];
   }>;
-  signals: Array<{
-    scope_kind: string;
-    scope_id: string;
-    indicator: string;
-    observed: number;
-    expected: number;
-    score: number;
-    explanation: string;
-  }>;
 }
 
 async function rows<T>(store: Store, query: string, params: Record<string, unknown>): Promise<T[]> {
@@ -247,19 +249,16 @@ async function rows<T>(store: Store, query: string, params: Record<string, unkno
 
 async function weekFacts(options: StatusReportOptions, r: Reading): Promise<WeekFacts> {
   const tz = options.config.metrics.timeZone;
-  const teams = options.config.org.programs.find((p) => p.id === options.program)?.teams.map((t) => t.id) ?? [];
   const params = {
     tz,
     program: options.program,
-    teams,
     from: instantParam(r.week.from),
     to: instantParam(r.week.to),
     as_of: instantParam(r.at),
-    monday: r.week.first,
   };
   const T = '{as_of:DateTime64(3)}';
   const inWeek = (t: string): string => `(${t} >= {from:DateTime64(3)} AND ${t} < {to:DateTime64(3)} AND ${t} <= ${T})`;
-  const [done, deployments, incidents, signals] = await Promise.all([
+  const [done, deployments, incidents] = await Promise.all([
     rows<WeekFacts['done'][number]>(
       options.store,
       `SELECT source, item_id, key, title, url, kind, priority, priority_rank, done_at FROM
@@ -308,26 +307,11 @@ async function weekFacts(options: StatusReportOptions, r: Reading): Promise<Week
        SETTINGS join_use_nulls = 0`,
       params,
     ),
-    rows<WeekFacts['signals'][number]>(
-      options.store,
-      `SELECT scope_kind, scope_id, indicator, observed, expected, score, explanation FROM
-       (
-           SELECT * FROM risk_signals
-           WHERE computed_at <= ${T} AND week_start = {monday:Date}
-             AND ((scope_kind = 'program' AND scope_id = {program:String}) OR (scope_kind = 'team' AND has({teams:Array(String)}, scope_id)))
-           ORDER BY version DESC
-           LIMIT 1 BY scope_kind, scope_id, indicator, week_start
-       )
-       WHERE is_deleted = 0 AND active = 1
-       ORDER BY scope_kind = 'team', abs(score) DESC, scope_id, indicator`,
-      params,
-    ),
   ]);
   return {
     done: done.map((d) => ({ ...d, priority_rank: Number(d.priority_rank) })),
     deployments,
     incidents: incidents.map((i) => ({ ...i, started_in_week: Number(i.started_in_week), resolved_in_week: Number(i.resolved_in_week) })),
-    signals: signals.map((s) => ({ ...s, observed: Number(s.observed), expected: Number(s.expected), score: Number(s.score) })),
   };
 }
 
@@ -342,6 +326,7 @@ export class Commands {
     private readonly week: ReportWeek,
     private readonly at: Date,
     private readonly computed = false,
+    private readonly metricsComputed = false,
   ) {}
   private get asOf(): string {
     return `--as-of ${instantText(this.at)}`;
@@ -358,8 +343,9 @@ export class Commands {
   forecasts(): string {
     return forecastListCommand(this.program, this.at, this.computed);
   }
-  metrics(): string {
-    return `ptel metrics show --scope program:${this.program} --period week --from ${addDays(this.week.first, -7 * BASELINE_WEEKS)} --to ${addDays(this.week.first, 7)} ${this.asOf}`;
+  /** The program's weekly values from `from` to the report's week; computed as of the instant (--compute) when the report computed them. */
+  metrics(from = addDays(this.week.first, -7 * BASELINE_WEEKS)): string {
+    return `ptel metrics show --scope program:${this.program} --period week --from ${from} --to ${addDays(this.week.first, 7)} ${this.asOf}${this.metricsComputed ? ' --compute' : ''}`;
   }
 }
 
@@ -397,8 +383,19 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     throw new RangeError(`status report: week ${options.week.id} has not started by ${instantText(options.until)}`);
   const tz = options.config.metrics.timeZone;
   const [now, before] = await Promise.all([read(options, options.week), read(options, previousWeek(options.week, tz))]);
-  const facts = await weekFacts(options, now);
-  const cmd = new Commands(options.program, options.week, now.at, now.source.kind === 'computed');
+  const baselineFrom = addDays(options.week.first, -7 * BASELINE_WEEKS);
+  const weekEnd = addDays(options.week.first, 7);
+  const [facts, weekly, risk] = await Promise.all([
+    weekFacts(options, now),
+    weeklyValuesAt(options.store, options.config, now.at, {
+      program: options.program,
+      week: options.week.first,
+      from: baselineFrom,
+      to: weekEnd,
+    }),
+    riskSignalsAt(options.store, options.config, now.at, { program: options.program, week: options.week.first }),
+  ]);
+  const cmd = new Commands(options.program, options.week, now.at, now.source.kind === 'computed', weekly.source.kind === 'computed');
   const reg = now.registers;
 
   // 2. Accomplishments
@@ -518,7 +515,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
       ),
     );
   const labelOf = new Map(RISK_INDICATORS.map((i) => [i.indicator, i]));
-  const signals = facts.signals.map((s): ReportItem => {
+  const signals = risk.signals.map((s: ReportSignal): ReportItem => {
     const indicator = labelOf.get(s.indicator);
     const scope = `${s.scope_kind}:${s.scope_id}`;
     return {
@@ -593,10 +590,15 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
   };
 
   // 6. Metrics
-  const kpis = await readKpis(options, now, cmd);
+  const kpis = kpiLines(now, weekly.values, cmd);
   const metrics = {
     ...listed(kpis, cmd.metrics(), METRICS_CAP),
     none: kpis.length === 0 ? `No KPI of the program has a value for ${options.week.id}.` : null,
+  };
+  const metricSources = {
+    values: weekly.source,
+    signals: risk.source,
+    computed: metricsClause(options.week, now.at, weekly.source, risk.source, cmd, lookbackWeeks(options.config.metrics.risk)),
   };
 
   // 1. Summary
@@ -659,7 +661,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     asks: listed(asks, ''),
     text: '',
   };
-  summary.text = summaryText(programConfig.name, summary);
+  summary.text = summaryText(programConfig.name, summary, metricSources.computed);
 
   return {
     program: { id: programConfig.id, name: programConfig.name },
@@ -674,6 +676,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
     risks,
     decisions,
     metrics,
+    metricSources,
   };
 }
 
@@ -716,6 +719,31 @@ function computedClause(program: string, now: Reading, before: Reading): string 
   return '';
 }
 
+/**
+ * The clause saying which metric numbers were computed for the report, because no metrics run had stored
+ * them by its instant, and the command giving the same numbers; '' when the KPIs and the risk signals were
+ * both read as stored. Risk signals are scored for a whole week only, so a report of a running week says
+ * nothing of them.
+ */
+function metricsClause(week: ReportWeek, at: Date, values: ValuesSource, signals: SignalsSource, cmd: Commands, lookback: number): string {
+  const history = cmd.metrics(addDays(week.first, -7 * lookback));
+  const when = minuteText(at.toISOString());
+  const scored = signals.kind === 'computed' && at.getTime() >= week.to.getTime();
+  const kpis = `the program's weekly KPIs of ${isoWeekOf(addDays(week.first, -7 * BASELINE_WEEKS))} to ${week.id}`;
+  if (values.kind === 'computed')
+    return (
+      `No metric value of ${week.id} had been stored by ${when}, so ${kpis}${scored ? " and the week's risk signals" : ''} ` +
+      `were computed as of that instant for this report, from the facts as they stood then (stored nowhere; ${cmd.metrics()} gives the same values` +
+      `${scored ? `, and ${history} the program's history the signals were scored from` : ''})`
+    );
+  if (scored)
+    return (
+      `No risk signal of ${week.id} had been stored by ${when}, so the week's risk signals were scored as of that instant for this report, ` +
+      `from the weekly values the store held then (stored nowhere; ${history} gives the program's values they were scored from)`
+    );
+  return '';
+}
+
 /** The program confidence rule for a reading with no milestone forecast at all. */
 function confidenceRule(at: Date, tz: string): string {
   const [p] = programConfidence(
@@ -736,15 +764,9 @@ async function readActions(options: StatusReportOptions, r: Reading): Promise<Re
   return result.rows;
 }
 
-async function readKpis(options: StatusReportOptions, r: Reading, cmd: Commands): Promise<KpiLine[]> {
+/** The KPI lines of a reading's week from the program's weekly values of that week and the BASELINE_WEEKS before it. */
+function kpiLines(r: Reading, values: readonly MetricValueRow[], cmd: Commands): KpiLine[] {
   const weeks = Array.from({ length: BASELINE_WEEKS }, (_, i) => addDays(r.week.first, -7 * (BASELINE_WEEKS - i)));
-  const values = await readMetricValues(options.store, {
-    period: 'week',
-    scope: { kind: 'program', id: options.program },
-    from: weeks[0]!,
-    to: addDays(r.week.first, 7),
-    asOf: r.at,
-  });
   const metrics = [...new Set(values.filter((v) => v.period_start === r.week.first).map((v) => v.metric))];
   const lines = metrics.map((metric): KpiLine & { size: number } => {
     const mine = values.filter((v) => v.metric === metric);
@@ -776,7 +798,7 @@ async function readKpis(options: StatusReportOptions, r: Reading, cmd: Commands)
 }
 
 /** The summary's paragraph: the colour and why, the confidence with its rule, the changes and the asks. */
-function summaryText(name: string, s: Omit<StatusReport['summary'], 'text'>): string {
+function summaryText(name: string, s: Omit<StatusReport['summary'], 'text'>, metricsComputed: string): string {
   const parts: string[] = [];
   const since = s.lastWeekColour === s.colour ? 'as last week' : `${s.lastWeekColour} last week`;
   parts.push(`${name}: ${s.health.summary.replace(/^(\w+):/, `$1, ${since}:`)}`);
@@ -794,6 +816,7 @@ function summaryText(name: string, s: Omit<StatusReport['summary'], 'text'>): st
   );
   parts.push(`The rule: the ${c.rule}.`);
   if (c.computed !== '') parts.push(`${c.computed}.`);
+  if (metricsComputed !== '') parts.push(`${metricsComputed}.`);
   const named = (l: Listed<ReportItem>, f: (i: ReportItem) => string): string =>
     `${l.items.map(f).join('; ')}${l.more > 0 ? `; and ${l.more} more` : ''}`;
   parts.push(
