@@ -26,6 +26,7 @@ import {
 import { queryRows, repoRoot, testStore } from '../support/harness.js';
 import { blocksLinkRow, workItemRow } from '../support/rows.js';
 import { seedDemoStore } from '../support/seeded-demo.js';
+import { statusScenario, type StatusScenario } from '../support/status-report.js';
 
 const DIR = path.join(repoRoot, 'dashboards');
 const DATASOURCE_UID = 'ptel-clickhouse';
@@ -1114,5 +1115,93 @@ describe('every panel query against a seeded store', () => {
     );
     expect(open.length).toBeGreaterThanOrEqual(5);
     expect(rows.map((r) => [r.item, r.program, r.severity])).toEqual(open.slice(0, 5).map((r) => [r['item'], r['program'], r['severity']]));
+  });
+});
+
+/**
+ * The Portfolio dashboard's confidence against the program confidence rule on the status report's
+ * scenario, with a milestone beyond the rule's 90-day window forecast less confident than every one inside
+ * it: the rule leaves it out, and so must the dashboard.
+ */
+describe('Portfolio confidence: the program confidence rule, window included', () => {
+  let s: StatusScenario;
+  const to = new Date('2026-11-02T00:00:00Z');
+  beforeAll(async () => {
+    s = await statusScenario();
+    const instant = '2026-10-30 06:00:00.000';
+    const far = (id: string, name: string, committed: string, confidence: number) => ({
+      source: 'jira',
+      milestone_id: id,
+      name,
+      program: 'payments',
+      team: 'ledger',
+      as_of: instant,
+      computed_at: instant,
+      committed,
+      p50: committed,
+      p85: committed,
+      p95: committed,
+      confidence,
+      band: 'off track',
+      method: 'throughput',
+      ok: 1,
+      reason: '',
+      drivers: [],
+      critical_path: [],
+      inputs: '{}',
+      trials: 1000,
+      seed: 1,
+      version: 2,
+    });
+    await s.store.client.insert({
+      table: 'milestone_forecasts',
+      values: [far('version/9', 'Ledger 3.0', '2027-03-01', 0.1)],
+      format: 'JSONEachRow',
+    });
+    await s.store.client.insert({
+      table: 'org_scopes',
+      values: s.config.org.programs.map((p) => ({
+        kind: 'program',
+        id: p.id,
+        name: p.name,
+        program: p.id,
+        team: '',
+        computed_at: '2026-11-01 00:00:00.000',
+        version: 1,
+      })),
+      format: 'JSONEachRow',
+    });
+  });
+  afterAll(() => s.store.close());
+
+  it('takes the lowest confidence among the milestones due within 90 days of the range end, not the one due after', async () => {
+    const panel = dashboards.find((d) => d.json.uid === 'ptel-portfolio')!.json.panels.find((p) => p.title === 'Programs')!;
+    const rows = await queryRows<{ program_id: string; confidence: number | null; band: string; set_by: string }>(
+      s.store,
+      expandMacros(
+        panel.targets[0]!.rawSql,
+        { from: new Date('2026-08-01T00:00:00Z'), to, intervalSeconds: 86_400 },
+        {
+          program: '',
+          team: '',
+          service: '',
+        },
+      ),
+    );
+    const { forecasts } = await readForecasts(s.store, { asOf: to });
+    expect(forecasts.map((f) => f.name)).toContain('Ledger 3.0');
+    const rule = programConfidence(forecasts, { now: to, timeZone: 'UTC' });
+    expect(rule.find((c) => c.program === 'payments')).toMatchObject({ confidence: 0.42, setBy: { name: 'Checkout 2.0' } });
+    expect(
+      rows.map((r) => ({
+        program_id: r.program_id,
+        confidence: r.confidence === null ? null : Number(r.confidence),
+        band: r.band,
+        set_by: r.set_by,
+      })),
+    ).toEqual([
+      { program_id: 'payments', confidence: 0.42, band: 'off track', set_by: 'Checkout 2.0' },
+      { program_id: 'growth', confidence: null, band: '', set_by: '' },
+    ]);
   });
 });
