@@ -208,7 +208,7 @@ describe('the weekly status reports on the real Redis (distributed mode)', () =>
     expect(deliveries(receiver)).toEqual([...W44, ...W45].sort());
     const rows = await queryRows<{ week: string; n: string }>(
       rt.store,
-      "SELECT week, count() AS n FROM report_deliveries WHERE status = 'sent' GROUP BY week ORDER BY week",
+      "SELECT week, count() AS n FROM report_deliveries WHERE status = 'sent' AND report = 'status' GROUP BY week ORDER BY week",
     );
     // Per week: each program's folder and its one channel.
     expect(rows.map((r) => `${r.week} ${r.n}`)).toEqual(['2026-W44 4', '2026-W45 4']);

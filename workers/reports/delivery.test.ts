@@ -12,6 +12,7 @@ import {
   deliverStatusReports,
   dueWeek,
   MAX_FAILED_ATTEMPTS,
+  PORTFOLIO_FOLDER,
   reportFolder,
   STATUS_EVENT,
   type DeliveryResult,
@@ -75,7 +76,7 @@ describe('the weekly status reports on schedule', () => {
     expect(programChannels('payments', ['checkout'], named)).toEqual(['audit']);
   });
 
-  it('writes each program once and sends it to its routed channels, the webhook signed', async () => {
+  it('writes each program once and sends it to its routed channels, the webhook signed', { timeout: 120_000 }, async () => {
     receiver.failing.add('/hook');
     const first = await deliver();
     expect(first.week).toBe('2026-W44');
@@ -126,6 +127,9 @@ describe('the weekly status reports on schedule', () => {
     expect((h.json['report'] as StatusReport).program.id).toBe('growth');
     expect(h.json['markdown']).toBe(readFileSync(path.join(reportFolder(config, '2026-W44', 'growth'), 'report.md'), 'utf8'));
     expect(String(h.json['html'])).not.toMatch(/<(link|script|img)\b|url\(/i);
+    // The portfolio of every program is written beside them; no portfolio channel is configured.
+    expect(first.scopes.find((x) => x.report === 'portfolio')!.outcomes.map((o) => o.target)).toEqual(['files']);
+    expect(readFileSync(path.join(reportFolder(config, '2026-W44', PORTFOLIO_FOLDER), 'report.md'), 'utf8')).toMatch(/^# Portfolio/);
 
     // A third run finds nothing owed.
     const before = receiver.received.length;
@@ -138,6 +142,7 @@ describe('the weekly status reports on schedule', () => {
       `SELECT scope, target, status, count() AS n FROM report_deliveries WHERE week = '2026-W44' GROUP BY scope, target, status ORDER BY scope, target, status`,
     );
     expect(recorded.map((r) => `${r.scope} ${r.target} ${r.status} ${r.n}`)).toEqual([
+      ' files sent 1',
       'growth audit failed 1',
       'growth audit sent 1',
       'growth files sent 1',
@@ -180,18 +185,25 @@ describe('the weekly status reports on schedule', () => {
     const r = await deliverStatusReports({ store: s.store, config, notifiers, clock, week, programs: ['growth'] });
     expect(r.scopes[0]!.skipped).toEqual([{ target: 'audit', why: 'gave_up' }]);
     expect(r.scopes[0]!.outcomes.map((o) => o.target)).toEqual(['files']);
-  });
+  }, 60_000);
 
   it('owes the next week once the cron fires again, and says which configured programs do not exist', async () => {
     const count = receiver.received.length;
     await clock.set('2026-11-09T07:59:00Z');
     expect((await deliver()).scopes.every((x) => x.outcomes.length === 0)).toBe(true);
     await clock.set('2026-11-09T08:00:00Z');
-    config = { ...config, reports: { status: { ...config.reports.status, programs: ['payments', 'nope'] } } };
+    config = { ...config, reports: { status: { ...config.reports.status, programs: ['payments', 'nope'], portfolioChannels: ['audit'] } } };
     const next = await deliver();
     expect(next.week).toBe('2026-W45');
     expect(next.unknownPrograms).toEqual(['nope']);
-    expect(next.scopes.map((x) => [x.scope, x.outcomes.map((o) => o.target)])).toEqual([['payments', ['files', 'checkout-slack']]]);
-    expect(receiver.received.length).toBe(count + 1);
-  });
+    expect(next.scopes.map((x) => [x.report, x.scope, x.outcomes.map((o) => o.target)])).toEqual([
+      ['status', 'payments', ['files', 'checkout-slack']],
+      ['portfolio', '', ['files', 'audit']],
+    ]);
+    expect(receiver.received.length).toBe(count + 2);
+    const portfolio = receiver.received[receiver.received.length - 1]!;
+    expect(portfolio.headers['x-ptel-event']).toBe('portfolio_report.weekly');
+    expect(portfolio.json).toMatchObject({ event: 'portfolio_report.weekly', week: { id: '2026-W45' } });
+    expect(String(portfolio.json['markdown'])).toMatch(/^# Portfolio status, week 2026-W45/);
+  }, 120_000);
 });

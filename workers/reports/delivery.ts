@@ -13,16 +13,21 @@ import { exportRoot } from '../export/export.js';
 import { statusHtml } from './html.js';
 import { statusMarkdown } from './markdown.js';
 import { statusSlack } from './slack.js';
+import { portfolioHtml } from './portfolio-html.js';
+import { portfolioMarkdown } from './portfolio-markdown.js';
+import { portfolioSlack } from './portfolio-slack.js';
+import { portfolioReport, type PortfolioReport } from './portfolio.js';
 import { instantText, statusReport, type StatusReport } from './status.js';
 import { lastWholeWeek, type ReportWeek } from './week.js';
 
 /**
- * The weekly reports on schedule: each program's status report of the week due, written under the
- * export folder (md, html, json and the Slack payload) and sent to the program's routed channels (Slack
- * gets the Block Kit message, a webhook the signed JSON with the report, its Markdown and its email-ready
- * HTML). Every delivery, to the folder or to a channel, is recorded in report_deliveries: a report sent
- * to a target for a week is not sent to it again (across restarts and processes), a target that failed
- * is tried again on the next run (up to MAX_FAILED_ATTEMPTS times), and a resend is asked for by name.
+ * The weekly reports on schedule: each program's status report of the week due, and the portfolio view
+ * of every program, written under the export folder (md, html, json and the Slack payload) and sent to
+ * their channels (a program's routed channels, the portfolio channels): Slack gets the Block Kit message,
+ * a webhook the signed JSON with the report, its Markdown and its email-ready HTML. Every delivery, to the
+ * folder or to a channel, is recorded in report_deliveries: a report sent to a target for a week is not
+ * sent to it again (across restarts and processes), a target that failed is tried again on the next run
+ * (up to MAX_FAILED_ATTEMPTS times), and a resend is asked for by name.
  */
 
 export type DeliverySettings = Pick<Config, 'model' | 'metrics' | 'org' | 'export' | 'dataDir' | 'configPath' | 'alerts' | 'reports'>;
@@ -30,10 +35,16 @@ export type DeliverySettings = Pick<Config, 'model' | 'metrics' | 'org' | 'expor
 /** Failed attempts after which a target is left alone for the week (a resend still sends). */
 export const MAX_FAILED_ATTEMPTS = 8;
 
-/** The webhook event of a program's weekly status. */
-export const STATUS_EVENT = 'status_report.weekly';
+export type ReportKind = 'status' | 'portfolio';
 
-/** Where a week's reports are written: <export folder>/status/<YYYY-Www>/<program>/. */
+/** The webhook event of each report: a program's weekly status, the portfolio view. */
+export const EVENTS: Record<ReportKind, string> = { status: 'status_report.weekly', portfolio: 'portfolio_report.weekly' };
+export const STATUS_EVENT = EVENTS.status;
+
+/** The folder of the portfolio beside the programs' (no program id can have a leading dot or be this). */
+export const PORTFOLIO_FOLDER = '_portfolio';
+
+/** Where a week's reports are written: <export folder>/status/<YYYY-Www>/<program>/, the portfolio in PORTFOLIO_FOLDER. */
 export const reportFolder = (config: Pick<Config, 'export' | 'dataDir' | 'configPath'>, week: string, scope: string): string =>
   path.join(exportRoot(config), 'status', week, scope);
 
@@ -48,7 +59,8 @@ export interface TargetOutcome {
 }
 
 export interface ScopeDelivery {
-  report: 'status';
+  report: ReportKind;
+  /** The program's id; '' for the portfolio. */
   scope: string;
   /** Each target the report was owed to this run; empty when it had gone to every target already. */
   outcomes: TargetOutcome[];
@@ -100,7 +112,7 @@ async function history(store: Store, report: string, week: string): Promise<Map<
   });
   const out = new Map<string, TargetHistory>();
   for (const r of await rs.json<{ scope: string; target: string; sent: string; failed: string }>()) {
-    out.set(`${r.scope}\u0000${r.target}`, { sent: Number(r.sent), failed: Number(r.failed) });
+    out.set(`${report}\u0000${r.scope}\u0000${r.target}`, { sent: Number(r.sent), failed: Number(r.failed) });
   }
   return out;
 }
@@ -129,41 +141,78 @@ function deliveryId(report: string, week: string, scope: string, target: string,
   return createHash('sha256').update(basis).digest('hex').slice(0, 32);
 }
 
-/** The files a program's report is written as. */
-export function statusFiles(report: StatusReport): Record<string, string> {
+/** A report in every form it is delivered in: the files written, and what a channel is sent. */
+interface Rendered {
+  files: Record<string, string>;
+  slack: ReportMessage['slack'];
+  /** The webhook body's own fields (what the report is about, its summary), besides the forms. */
+  about: Record<string, unknown>;
+  report: unknown;
+}
+
+/** The files a report is written as, from its forms. */
+function filesOf(markdown: string, html: string, report: unknown, slack: unknown): Record<string, string> {
   return {
-    'report.md': statusMarkdown(report),
-    'report.html': statusHtml(report),
+    'report.md': markdown,
+    'report.html': html,
     'report.json': `${JSON.stringify(report, null, 2)}\n`,
-    'slack.json': `${JSON.stringify(statusSlack(report), null, 2)}\n`,
+    'slack.json': `${JSON.stringify(slack, null, 2)}\n`,
   };
 }
 
-/** What a channel is sent of a program's report. */
-export function statusMessage(report: StatusReport, files: Record<string, string>, id: string, sentAt: Date): ReportMessage {
+/** A program's report in every form. */
+export function renderedStatus(report: StatusReport): Rendered {
   const slack = statusSlack(report);
   return {
-    event: STATUS_EVENT,
-    deliveryId: id,
+    files: filesOf(statusMarkdown(report), statusHtml(report), report, slack),
     slack,
+    about: { program: report.program, week: report.week, summary: report.summary.text },
+    report,
+  };
+}
+
+/** The portfolio in every form. */
+export function renderedPortfolio(report: PortfolioReport): Rendered {
+  const slack = portfolioSlack(report);
+  return {
+    files: filesOf(portfolioMarkdown(report), portfolioHtml(report), report, slack),
+    slack,
+    about: { week: report.week, summary: slack.text },
+    report,
+  };
+}
+
+/** What a channel is sent of a report: Slack's message, or the signed JSON with the report, its Markdown and its email-ready HTML. */
+export function reportMessage(event: string, r: Rendered, id: string, sentAt: Date): ReportMessage {
+  return {
+    event,
+    deliveryId: id,
+    slack: r.slack,
     body: {
-      event: STATUS_EVENT,
+      event,
       delivery_id: id,
       sent_at: instantText(sentAt),
-      program: report.program,
-      week: report.week,
-      summary: report.summary.text,
-      report,
-      markdown: files['report.md'],
+      ...r.about,
+      report: r.report,
+      markdown: r.files['report.md'],
       // Email-ready: inline styles, no external request; a receiver can mail it as it is.
-      html: files['report.html'],
+      html: r.files['report.html'],
     },
   };
 }
 
+/** One report to deliver for the week: which, about what, to which targets, made only when owed. */
+interface Deliverable {
+  report: ReportKind;
+  scope: string;
+  targets: string[];
+  render(): Promise<Rendered>;
+}
+
 /**
- * Writes and sends the status reports owed for a week: per program, the folder and each routed channel
- * not yet sent to. A program whose report has gone everywhere costs one query, not a report.
+ * Writes and sends the reports owed for a week: per program, its status report to the folder and each
+ * routed channel not yet sent to; then the portfolio to its folder and the portfolio channels. A report
+ * that has gone everywhere costs one query, not a report.
  */
 export async function deliverStatusReports(options: DeliveryOptions): Promise<DeliveryResult> {
   const { store, config, notifiers, logger } = options;
@@ -180,15 +229,33 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
       'reports.status.programs names programs the organisation does not have; no report for them',
     );
   }
-  const past = await history(store, 'status', week.id);
+  const deliverables: Deliverable[] = wanted
+    .filter((p) => known.has(p))
+    .map((program) => ({
+      report: 'status',
+      scope: program,
+      targets: [
+        'files',
+        ...programChannels(program, config.org.programs.find((p) => p.id === program)?.teams.map((t) => t.id) ?? [], config.alerts),
+      ],
+      render: async () => renderedStatus(await statusReport({ store, config, program, week, until: now })),
+    }));
+  // The portfolio goes with a delivery of every program, not with a resend of some.
+  if (options.programs === undefined && config.org.programs.length > 0) {
+    deliverables.push({
+      report: 'portfolio',
+      scope: '',
+      targets: ['files', ...config.reports.status.portfolioChannels],
+      render: async () => renderedPortfolio(await portfolioReport({ store, config, week, until: now })),
+    });
+  }
+  const past = new Map([...(await history(store, 'status', week.id)), ...(await history(store, 'portfolio', week.id))]);
   const result: DeliveryResult = { week: week.id, dueAt: instantText(due.dueAt), scopes: [], unknownPrograms };
-  for (const program of wanted.filter((p) => known.has(p))) {
-    const teams = config.org.programs.find((p) => p.id === program)?.teams.map((t) => t.id) ?? [];
-    const targets = ['files', ...programChannels(program, teams, config.alerts)];
-    const delivery: ScopeDelivery = { report: 'status', scope: program, outcomes: [], skipped: [] };
-    const owed = targets.filter((target) => {
+  for (const d of deliverables) {
+    const delivery: ScopeDelivery = { report: d.report, scope: d.scope, outcomes: [], skipped: [] };
+    const owed = d.targets.filter((target) => {
       if (options.resend === true) return true;
-      const h = past.get(`${program}\u0000${target}`);
+      const h = past.get(`${d.report}\u0000${d.scope}\u0000${target}`);
       if (h !== undefined && h.sent > 0) delivery.skipped.push({ target, why: 'sent' });
       else if (h !== undefined && h.failed >= MAX_FAILED_ATTEMPTS) delivery.skipped.push({ target, why: 'gave_up' });
       else return true;
@@ -196,63 +263,57 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
     });
     result.scopes.push(delivery);
     if (owed.length === 0) continue;
-    const report = await statusReport({ store, config, program, week, until: now });
-    const files = statusFiles(report);
+    const rendered = await d.render();
     for (const target of owed) {
       const sentAt = clock.date();
-      const resentAt = options.resend === true ? sentAt : undefined;
-      const id = deliveryId('status', week.id, program, target, resentAt);
+      const id = deliveryId(d.report, week.id, d.scope, target, options.resend === true ? sentAt : undefined);
       // Recorded as soon as it is known, so a process that stops half-way sends only what it had not sent.
-      const row = async (
+      const outcome = async (
         type: TargetOutcome['type'],
-        outcome: { ok: boolean; status: number; detail: string; error?: string },
+        o: { ok: boolean; status: number; detail: string; error?: string },
       ): Promise<void> => {
-        delivery.outcomes.push({
-          target,
-          type,
-          ok: outcome.ok,
-          detail: outcome.detail,
-          ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-        });
+        delivery.outcomes.push({ target, type, ok: o.ok, detail: o.detail, ...(o.error !== undefined ? { error: o.error } : {}) });
         await record(store, {
-          report: 'status',
-          scope: program,
+          report: d.report,
+          scope: d.scope,
           week: week.id,
           target,
           target_type: type,
           delivery_id: id,
           sent_at: sentAt.toISOString(),
-          status: outcome.ok ? 'sent' : 'failed',
-          http_status: outcome.status,
+          status: o.ok ? 'sent' : 'failed',
+          http_status: o.status,
           resend: options.resend === true ? 1 : 0,
-          error: outcome.error ?? '',
+          error: o.error ?? '',
         });
       };
       if (target === 'files') {
-        const dir = reportFolder(config, week.id, program);
+        const dir = reportFolder(config, week.id, d.scope === '' ? PORTFOLIO_FOLDER : d.scope);
         try {
-          await writeFolder(dir, files);
-          await row('files', { ok: true, status: 0, detail: dir });
+          await writeFolder(dir, rendered.files);
+          await outcome('files', { ok: true, status: 0, detail: dir });
         } catch (err) {
-          const error = `could not write ${dir}: ${(err as Error).message}`;
-          logger?.error({ err, program, week: week.id }, 'could not write the status report');
-          await row('files', { ok: false, status: 0, detail: dir, error });
+          logger?.error({ err, report: d.report, scope: d.scope, week: week.id }, 'could not write the report');
+          await outcome('files', { ok: false, status: 0, detail: dir, error: `could not write ${dir}: ${(err as Error).message}` });
         }
         continue;
       }
       const notifier = notifiers.get(target);
       const type = notifier?.type === 'slack' ? 'slack' : 'webhook';
       if (notifier === undefined) {
-        await row(type, { ok: false, status: 0, detail: '', error: `no channel '${target}' is configured` });
+        await outcome(type, { ok: false, status: 0, detail: '', error: `no channel '${target}' is configured` });
         continue;
       }
       try {
-        const status = await notifier.sendReport(statusMessage(report, files, id, sentAt));
-        await row(type, { ok: true, status, detail: String(status) });
+        const status = await notifier.sendReport(reportMessage(EVENTS[d.report], rendered, id, sentAt));
+        await outcome(type, { ok: true, status, detail: String(status) });
       } catch (err) {
         const status = err instanceof SourceError ? (err.status ?? 0) : 0;
-        logger?.warn({ err, program, week: week.id, channel: target }, 'the status report could not be sent; the next run tries again');
-        await row(type, { ok: false, status, detail: '', error: (err as Error).message });
+        logger?.warn(
+          { err, report: d.report, scope: d.scope, week: week.id, channel: target },
+          'the report could not be sent; the next run tries again',
+        );
+        await outcome(type, { ok: false, status, detail: '', error: (err as Error).message });
       }
     }
   }
