@@ -109,7 +109,7 @@ describe('ptel status-report', () => {
     expect(r.out).toBe(readFileSync(path.join(repoRoot, 'test/fixtures/status-report/portfolio-2026-W44.md'), 'utf8'));
   });
 
-  it('prints the portfolio for a week and an instant as JSON, HTML or a Slack message', async () => {
+  it('prints the portfolio for a week and an instant as JSON', async () => {
     const json = await statusReport({ portfolio: true, week: '2026-W44', 'as-of': '2026-10-29T12:00:00Z', format: 'json' });
     expect(json.code).toBe(0);
     const view = JSON.parse(json.out) as PortfolioReport;
@@ -118,6 +118,9 @@ describe('ptel status-report', () => {
       ['payments', 2],
       ['growth', 0],
     ]);
+  }, 60_000);
+
+  it('prints the portfolio as email-ready HTML or a Slack message', async () => {
     const html = await statusReport({ portfolio: true, format: 'html' });
     expect(html.code).toBe(0);
     expect(html.out).toContain('<title>Portfolio status, week 2026-W44</title>');
@@ -125,7 +128,7 @@ describe('ptel status-report', () => {
     expect(slack.code).toBe(0);
     const m = JSON.parse(slack.out) as SlackMessage;
     expect(m.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Portfolio status, week 2026-W44', emoji: false } });
-  });
+  }, 60_000);
 
   it.each([
     [
