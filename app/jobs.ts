@@ -126,7 +126,10 @@ export function jobSchedules(
 }
 
 /** The config the metrics, alerts and exports read, scoped by the resolved organisation. */
-export const scopedConfig = (rt: Pick<Runtime, 'config' | 'organisation'>): Config => ({ ...rt.config, org: rt.organisation.org });
+export const scopedConfig = (rt: Pick<Runtime, 'config'> & { organisation: Pick<Runtime['organisation'], 'org'> }): Config => ({
+  ...rt.config,
+  org: rt.organisation.org,
+});
 
 /**
  * Every run below, scheduled or asked for (ptel link, ptel metrics compute, ptel alerts run, run --once),
@@ -201,10 +204,16 @@ export function exportNow(rt: Runtime): Promise<ExportResult | undefined> {
   );
 }
 
+/** What the report deliveries need of a runtime. */
+export type ReportRuntime = Pick<Runtime, 'store' | 'config' | 'clock'> &
+  Partial<Pick<Runtime, 'logger'>> & { organisation: Pick<Runtime['organisation'], 'org'> };
+
 export interface StatusDeliveryQuery {
   /** The week; default the week due by reports.status.cron. */
   week?: ReportWeek;
   programs?: string[];
+  /** Deliver the portfolio view too; default when no programs are named. */
+  portfolio?: boolean;
   resend?: boolean;
 }
 
@@ -224,7 +233,7 @@ export function describeDelivery(r: DeliveryResult): string | { failed: string }
 
 /** Writes and sends the weekly status reports owed (recorded as a run of `status-reports`). */
 export function statusReportsNow(
-  rt: Runtime,
+  rt: ReportRuntime,
   query: StatusDeliveryQuery = {},
   notifiers?: ReadonlyMap<string, Notifier>,
 ): Promise<DeliveryResult> {
@@ -240,6 +249,7 @@ export function statusReportsNow(
         logger: rt.logger,
         ...(query.week !== undefined ? { week: query.week } : {}),
         ...(query.programs !== undefined ? { programs: query.programs } : {}),
+        ...(query.portfolio !== undefined ? { portfolio: query.portfolio } : {}),
         ...(query.resend === true ? { resend: true } : {}),
       }),
     describeDelivery,

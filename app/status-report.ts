@@ -1,14 +1,12 @@
-import { statusHtml } from '../workers/reports/html.js';
-import { statusMarkdown } from '../workers/reports/markdown.js';
-import { portfolioHtml } from '../workers/reports/portfolio-html.js';
-import { portfolioMarkdown } from '../workers/reports/portfolio-markdown.js';
-import { portfolioSlack } from '../workers/reports/portfolio-slack.js';
 import { portfolioReport, type PortfolioReport } from '../workers/reports/portfolio.js';
-import { statusSlack } from '../workers/reports/slack.js';
 import { instantText, statusReport, type StatusReport } from '../workers/reports/status.js';
+import type { DeliveryResult } from '../workers/reports/delivery.js';
 import { lastWholeWeek, parseIsoWeek, reportWeek, type ReportWeek } from '../workers/reports/week.js';
+import { statusReportsNow, type ReportRuntime } from './jobs.js';
 import { unknownScope } from './registers.js';
 import type { Runtime } from './runtime.js';
+
+export { renderPortfolio, renderStatus as renderStatusReport, REPORT_FORMATS, type ReportFormat } from '../workers/reports/render.js';
 
 export interface StatusReportQuery {
   program: string;
@@ -55,13 +53,6 @@ export async function statusReportOf(rt: StatusReportRuntime, query: StatusRepor
   });
 }
 
-/** A report in a format: Markdown, email-ready HTML, a Slack Block Kit payload (JSON), or the StatusReport itself as JSON. */
-export function renderStatusReport(report: StatusReport, format: 'md' | 'html' | 'slack' | 'json'): string {
-  if (format === 'html') return statusHtml(report);
-  if (format === 'slack') return `${JSON.stringify(statusSlack(report), null, 2)}\n`;
-  return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : statusMarkdown(report);
-}
-
 /** The portfolio view of every program for a week, or what is wrong with the week asked for (malformed, or not begun). */
 export async function portfolioReportOf(
   rt: StatusReportRuntime,
@@ -77,9 +68,32 @@ export async function portfolioReportOf(
   });
 }
 
-/** The portfolio in a format: Markdown, email-ready HTML, a Slack Block Kit payload (JSON), or the PortfolioReport itself as JSON. */
-export function renderPortfolio(report: PortfolioReport, format: 'md' | 'html' | 'slack' | 'json'): string {
-  if (format === 'html') return portfolioHtml(report);
-  if (format === 'slack') return `${JSON.stringify(portfolioSlack(report), null, 2)}\n`;
-  return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : portfolioMarkdown(report);
+export interface SendQuery {
+  /** One program's report; default every program's (reports.status.programs, else all) and the portfolio. */
+  program?: string;
+  /** The portfolio view alone. */
+  portfolio?: boolean;
+  /** An ISO week 'YYYY-Www'; default the last whole week. */
+  week?: string;
+  /** Send again where it was sent already. */
+  resend?: boolean;
+}
+
+/**
+ * Writes and sends a week's reports now, as the schedule would: to the export folder and the channels not
+ * yet sent to, or to all of them again with `resend`. Recorded as a run of `status-reports`.
+ */
+export async function sendReportsOf(rt: ReportRuntime, query: SendQuery): Promise<DeliveryResult | { problem: string }> {
+  if (query.program !== undefined) {
+    const problem = unknownScope({ organisation: rt.organisation as Runtime['organisation'] }, 'program', query.program);
+    if (problem !== undefined) return { problem };
+  }
+  const when = weekOf(rt, query.week !== undefined ? { week: query.week } : {});
+  if ('problem' in when) return when;
+  return statusReportsNow(rt, {
+    week: when.week,
+    ...(query.program !== undefined ? { programs: [query.program], portfolio: false } : {}),
+    ...(query.portfolio === true ? { programs: [], portfolio: true } : {}),
+    ...(query.resend === true ? { resend: true } : {}),
+  });
 }

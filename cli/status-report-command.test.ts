@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StatusReportRuntime } from '../app/status-report.js';
+import type { ReportRuntime } from '../app/jobs.js';
 import { fixedClock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import { repoRoot, tempDir } from '../test/support/harness.js';
@@ -34,7 +34,7 @@ const collect = (): { stream: PassThrough; text: () => string } => {
 async function statusReport(values: Record<string, string | boolean>, positionals: string[] = []) {
   const out = collect();
   const err = collect();
-  const rt: StatusReportRuntime = { store: s.store, clock: fixedClock(STATUS_NOW), config, organisation: { org: s.config.org } };
+  const rt: ReportRuntime = { store: s.store, clock: fixedClock(STATUS_NOW), config, organisation: { org: s.config.org } };
   const code = await runStatusReport({ config, values, positionals, out: out.stream, err: err.stream }, (fn) => fn(rt));
   return { code, out: out.text(), err: err.text() };
 }
@@ -157,7 +157,47 @@ describe('ptel status-report', () => {
   it('is a command of ptel, with its options in its help', () => {
     const c = COMMANDS['status-report'];
     expect(c).toBeDefined();
-    for (const o of ['program', 'portfolio', 'week', 'as-of', 'format']) expect(c!.usage).toContain(`--${o}`);
+    for (const o of ['program', 'portfolio', 'week', 'as-of', 'format', 'send', 'resend']) expect(c!.usage).toContain(`--${o}`);
     expect(c!.options?.['portfolio']).toEqual({ type: 'boolean' });
+  });
+
+  it('writes and sends a week with --send, once, and again with --resend', async () => {
+    const dir = path.join(config.dataDir, 'exports', 'status', '2026-W43', 'payments');
+    const first = await statusReport({ send: true, program: 'payments', week: '2026-W43' });
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.out).toBe(`week 2026-W43:\n  payments: written to ${dir}\n`);
+    const printed = await statusReport({ program: 'payments', week: '2026-W43' });
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toBe(printed.out);
+    expect(existsSync(path.join(config.dataDir, 'exports', 'status', '2026-W43', '_portfolio'))).toBe(false);
+
+    const again = await statusReport({ send: true, program: 'payments', week: '2026-W43' });
+    expect(again.code).toBe(0);
+    expect(again.out).toBe('week 2026-W43:\n  payments: sent before to files; --resend sends again\n');
+    const resent = await statusReport({ resend: true, program: 'payments', week: '2026-W43' });
+    expect(resent.out).toBe(`week 2026-W43:\n  payments: written to ${dir}\n`);
+
+    const portfolio = await statusReport({ send: true, portfolio: true, week: '2026-W43' });
+    expect(portfolio.out).toBe(`week 2026-W43:\n  portfolio: written to ${path.join(path.dirname(dir), '_portfolio')}\n`);
+  }, 120_000);
+
+  it.each([
+    [
+      { send: true, format: 'md' },
+      'ptel status-report: --format does not go with --send: a delivery writes every format and reads the store as it is now\n',
+    ],
+    [
+      { send: true, 'as-of': '2026-11-01' },
+      'ptel status-report: --as-of does not go with --send: a delivery writes every format and reads the store as it is now\n',
+    ],
+    [{ send: true, program: 'nope' }, "ptel status-report: no program 'nope'; programs: payments, growth\n"],
+    [
+      { send: true, week: '2026-W50' },
+      'ptel status-report: --week 2026-W50 starts 2026-12-07, after 2026-11-04T09:00:00Z: a report covers a week that has begun\n',
+    ],
+  ])('refuses --send with %j, exit 2, saying what is wrong', async (values, message) => {
+    const r = await statusReport(values);
+    expect(r.err).toBe(message);
+    expect(r.code).toBe(2);
   });
 });

@@ -10,13 +10,10 @@ import type { Store } from '../../infra/store/client.js';
 import type { Notifier, ReportMessage } from '../alerts/channels.js';
 import { programChannels } from '../alerts/routing.js';
 import { exportRoot } from '../export/export.js';
-import { statusHtml } from './html.js';
-import { statusMarkdown } from './markdown.js';
 import { statusSlack } from './slack.js';
-import { portfolioHtml } from './portfolio-html.js';
-import { portfolioMarkdown } from './portfolio-markdown.js';
 import { portfolioSlack } from './portfolio-slack.js';
 import { portfolioReport, type PortfolioReport } from './portfolio.js';
+import { renderPortfolio, renderStatus, reportFiles } from './render.js';
 import { instantText, statusReport, type StatusReport } from './status.js';
 import { lastWholeWeek, type ReportWeek } from './week.js';
 
@@ -87,6 +84,8 @@ export interface DeliveryOptions {
   week?: ReportWeek;
   /** The programs; default reports.status.programs, or every program of the organisation. */
   programs?: string[];
+  /** Deliver the portfolio view too; default when no programs are named. */
+  portfolio?: boolean;
   /** Send again to every target, even those it went to already. */
   resend?: boolean;
 }
@@ -150,22 +149,11 @@ interface Rendered {
   report: unknown;
 }
 
-/** The files a report is written as, from its forms. */
-function filesOf(markdown: string, html: string, report: unknown, slack: unknown): Record<string, string> {
-  return {
-    'report.md': markdown,
-    'report.html': html,
-    'report.json': `${JSON.stringify(report, null, 2)}\n`,
-    'slack.json': `${JSON.stringify(slack, null, 2)}\n`,
-  };
-}
-
 /** A program's report in every form. */
 export function renderedStatus(report: StatusReport): Rendered {
-  const slack = statusSlack(report);
   return {
-    files: filesOf(statusMarkdown(report), statusHtml(report), report, slack),
-    slack,
+    files: reportFiles((f) => renderStatus(report, f)),
+    slack: statusSlack(report),
     about: { program: report.program, week: report.week, summary: report.summary.text },
     report,
   };
@@ -175,7 +163,7 @@ export function renderedStatus(report: StatusReport): Rendered {
 export function renderedPortfolio(report: PortfolioReport): Rendered {
   const slack = portfolioSlack(report);
   return {
-    files: filesOf(portfolioMarkdown(report), portfolioHtml(report), report, slack),
+    files: reportFiles((f) => renderPortfolio(report, f)),
     slack,
     about: { week: report.week, summary: slack.text },
     report,
@@ -240,8 +228,8 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
       ],
       render: async () => renderedStatus(await statusReport({ store, config, program, week, until: now })),
     }));
-  // The portfolio goes with a delivery of every program, not with a resend of some.
-  if (options.programs === undefined && config.org.programs.length > 0) {
+  // The portfolio goes with a delivery of every program, not with a resend of some, unless asked for.
+  if ((options.portfolio ?? options.programs === undefined) && config.org.programs.length > 0) {
     deliverables.push({
       report: 'portfolio',
       scope: '',
