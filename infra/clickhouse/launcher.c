@@ -7,10 +7,11 @@
  * The arguments from `clickhouse` on are clickhouse-local's command line, handed to the library's entry
  * point query_stable_v2(). The query is expected to start the listeners (SYSTEM START LISTEN QUERIES ALL)
  * and then block by reading STOP_FIFO to its end. This program holds the only writer of that FIFO:
- * on SIGTERM or SIGINT it closes it, the reading query reaches end of file and returns, and ClickHouse
- * shuts its listeners and tables down in order before the process exits with status 0. Exit status 1
- * means the library could not be loaded or ClickHouse refused the command line or a query (the
- * message is on stderr).
+ * on SIGTERM or SIGINT it removes the FIFO and closes it, the reading query reaches end of file (or,
+ * when it had not opened the FIFO yet, finds it gone) and returns, and ClickHouse shuts its listeners
+ * and tables down in order before the process exits with status 0. Exit status 1 means the library
+ * could not be loaded, ClickHouse refused the command line or a query, or the blocking query ended
+ * without a stop signal (the message is on stderr).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,6 +38,7 @@ struct local_result_v2 {
 };
 typedef struct local_result_v2 *(*query_stable_v2_fn)(int argc, char **argv);
 
+static const char *stop_fifo;
 static int stop_writer = -1;
 static volatile sig_atomic_t stopping = 0;
 
@@ -48,6 +50,9 @@ static void *wait_for_stop(void *arg) {
     }
     stopping = 1;
     fprintf(stderr, "ptel-clickhouse: %s received, shutting down\n", strsignal(sig));
+    /* Removed before it is closed: there is no moment at which the FIFO exists without a writer, when
+     * the query's open() would wait for one forever. */
+    unlink(stop_fifo);
     close(stop_writer);
     return NULL;
 }
@@ -58,6 +63,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *lib = argv[1], *fifo = argv[2];
+    stop_fifo = fifo;
 
     struct stat st;
     if (mkfifo(fifo, 0600) != 0 && errno != EEXIST) {
@@ -106,9 +112,8 @@ int main(int argc, char **argv) {
     }
     if (result->error_message != NULL && result->error_message[0] != '\0') {
         fprintf(stderr, "ptel-clickhouse: ClickHouse stopped with an error: %s\n", result->error_message);
-        return 1;
-    }
-    if (!stopping) {
+        if (!stopping) return 1;
+    } else if (!stopping) {
         fprintf(stderr, "ptel-clickhouse: the blocking query returned without a stop signal\n");
         return 1;
     }

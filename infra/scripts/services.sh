@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
 # Installs, starts and stops the real servers that the tests and local runs
-# need: one Apache Kafka 3.9.1 KRaft node (broker+controller) and one Redis.
+# need: one Apache Kafka 3.9.1 KRaft node (broker+controller), one Redis, and
+# one ClickHouse server (the ClickHouse inside the npm chdb package's
+# libchdb.so, run by the small launcher in infra/clickhouse/launcher.c).
 #
-#   infra/scripts/services.sh up     [kafka|redis|all]   install what is missing, start, wait until ready
-#   infra/scripts/services.sh down   [kafka|redis|all]   stop, drop the Kafka data (fresh state next time)
-#   infra/scripts/services.sh status [kafka|redis|all]   exit 0 if all named are up and ready, else 1
-#   infra/scripts/services.sh chromium                   install Debian's chromium (/usr/bin/chromium) when missing,
-#                                                        for the browser tests of the export report
+#   infra/scripts/services.sh up     [SERVICE...]  install what is missing, start (on the data kept by `stop`), wait until ready
+#   infra/scripts/services.sh stop   [SERVICE...]  stop, keep the data (Kafka topics and offsets, ClickHouse tables, Redis keys)
+#   infra/scripts/services.sh down   [SERVICE...]  stop and drop the data (fresh state next time)
+#   infra/scripts/services.sh kill9  [SERVICE...]  SIGKILL the servers (a crash, for fault injection), keep the data
+#   infra/scripts/services.sh status [SERVICE...]  exit 0 if all named are up and ready, else 1
+#   infra/scripts/services.sh chromium             install Debian's chromium (/usr/bin/chromium) when missing,
+#                                                  for the browser tests of the export report
+#
+# SERVICE is kafka, redis, clickhouse or all; several may be named
+# (`up kafka clickhouse`); none means all.
 #
 # Environment (all optional):
 #   PTEL_SERVICES_HOME          where everything is downloaded/written (default <repo>/.local/services)
 #   PTEL_KAFKA_PORT             Kafka PLAINTEXT listener on 127.0.0.1 (default 19092)
 #   PTEL_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 19093)
 #   PTEL_REDIS_PORT             Redis on 127.0.0.1 (default 16379)
+#   PTEL_CLICKHOUSE_HTTP_PORT   ClickHouse HTTP interface on 127.0.0.1 (default 18123)
+#   PTEL_CLICKHOUSE_TCP_PORT    ClickHouse native protocol on 127.0.0.1 (default 19000)
 #   PTEL_SERVICES_TIMEOUT       seconds to wait for readiness (default 90)
 #   PTEL_KAFKA_HEAP_OPTS        Kafka heap flags (default "-Xmx512m -Xms256m")
 #   JAVA_HOME                   Java to use (else `java` on PATH; Java 11+ needed)
 #
-# After `up`, $PTEL_SERVICES_HOME/env holds PTEL_TEST_KAFKA_BROKERS=... and
-# PTEL_TEST_REDIS_URL=... lines (`set -a; . "$PTEL_SERVICES_HOME/env"; set +a`).
+# ClickHouse needs the repository's node_modules (`npm ci`: the chdb package
+# ships libchdb.so) and gcc (installed with apt-get when missing) to build the
+# launcher once. It has the single user `default` with no password.
+#
+# Kafka's and ClickHouse's data live under $PTEL_SERVICES_HOME/data, Redis's
+# in $PTEL_SERVICES_HOME/redis; logs (each server's output too) under
+# $PTEL_SERVICES_HOME/logs. After `up`, $PTEL_SERVICES_HOME/env holds
+# PTEL_TEST_KAFKA_BROKERS=..., PTEL_TEST_REDIS_URL=... and
+# PTEL_TEST_CLICKHOUSE_URL=... lines for the servers that are running
+# (`set -a; . "$PTEL_SERVICES_HOME/env"; set +a`).
 # Messages go to stderr; `status` prints its report on stdout.
 # shellcheck disable=SC2015,SC2016,SC2094 # A && B || die, bash -c scripts, redis log file: all intended
 set -euo pipefail
@@ -33,6 +50,8 @@ HOST=127.0.0.1
 KAFKA_PORT="${PTEL_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${PTEL_KAFKA_CONTROLLER_PORT:-19093}"
 REDIS_PORT="${PTEL_REDIS_PORT:-16379}"
+CLICKHOUSE_HTTP_PORT="${PTEL_CLICKHOUSE_HTTP_PORT:-18123}"
+CLICKHOUSE_TCP_PORT="${PTEL_CLICKHOUSE_TCP_PORT:-19000}"
 READY_TIMEOUT="${PTEL_SERVICES_TIMEOUT:-90}"
 KAFKA_HEAP_OPTS="${PTEL_KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 STOP_TIMEOUT=30
@@ -45,7 +64,7 @@ die() {
 
 usage() {
   cat >&2 <<EOF
-usage: $(basename "$0") up|down|status [kafka|redis|all]
+usage: $(basename "$0") up|stop|down|kill9|status [kafka|redis|clickhouse|all]...
        $(basename "$0") chromium
 EOF
   exit 2
@@ -53,16 +72,29 @@ EOF
 
 # ---------------------------------------------------------------- arguments
 
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+[ $# -ge 1 ] || usage
 ACTION="$1"
-TARGET="${2:-all}"
-case "$ACTION" in up | down | status | chromium) ;; *) usage ;; esac
-case "$TARGET" in
-  kafka) WANT_KAFKA=1 WANT_REDIS=0 ;;
-  redis) WANT_KAFKA=0 WANT_REDIS=1 ;;
-  all) WANT_KAFKA=1 WANT_REDIS=1 ;;
+shift
+case "$ACTION" in
+  up | stop | down | kill9 | status) ;;
+  chromium) [ $# -eq 0 ] || usage ;;
   *) usage ;;
 esac
+[ $# -ge 1 ] || set -- all
+WANT_KAFKA=0 WANT_REDIS=0 WANT_CLICKHOUSE=0
+for target in "$@"; do
+  case "$target" in
+    kafka) WANT_KAFKA=1 ;;
+    redis) WANT_REDIS=1 ;;
+    clickhouse) WANT_CLICKHOUSE=1 ;;
+    all) WANT_KAFKA=1 WANT_REDIS=1 WANT_CLICKHOUSE=1 ;;
+    *)
+      printf 'services: unknown service "%s" (kafka, redis, clickhouse or all)\n' "$target" >&2
+      usage
+      ;;
+  esac
+done
+TARGETS="$*"
 
 check_port_var() { # NAME VALUE
   [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 65535 ] ||
@@ -71,8 +103,21 @@ check_port_var() { # NAME VALUE
 check_port_var PTEL_KAFKA_PORT "$KAFKA_PORT"
 check_port_var PTEL_KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
 check_port_var PTEL_REDIS_PORT "$REDIS_PORT"
-[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ] ||
-  die "PTEL_KAFKA_PORT and PTEL_KAFKA_CONTROLLER_PORT are both $KAFKA_PORT; they must differ"
+check_port_var PTEL_CLICKHOUSE_HTTP_PORT "$CLICKHOUSE_HTTP_PORT"
+check_port_var PTEL_CLICKHOUSE_TCP_PORT "$CLICKHOUSE_TCP_PORT"
+check_distinct_ports() { # NAME=PORT...
+  local -a all=("$@")
+  local i j
+  for ((i = 0; i < ${#all[@]}; i++)); do
+    for ((j = i + 1; j < ${#all[@]}; j++)); do
+      [ "${all[i]#*=}" != "${all[j]#*=}" ] ||
+        die "${all[i]%%=*} and ${all[j]%%=*} are both ${all[i]#*=}; they must differ"
+    done
+  done
+}
+check_distinct_ports PTEL_KAFKA_PORT="$KAFKA_PORT" PTEL_KAFKA_CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" \
+  PTEL_REDIS_PORT="$REDIS_PORT" PTEL_CLICKHOUSE_HTTP_PORT="$CLICKHOUSE_HTTP_PORT" \
+  PTEL_CLICKHOUSE_TCP_PORT="$CLICKHOUSE_TCP_PORT"
 [[ "$READY_TIMEOUT" =~ ^[0-9]+$ ]] || die "PTEL_SERVICES_TIMEOUT=$READY_TIMEOUT is not a number of seconds"
 
 # ---------------------------------------------------------------- layout
@@ -83,23 +128,32 @@ SERVICES_HOME="$(cd "$SERVICES_HOME" && pwd)" # absolute from here on
 
 RUN_DIR="$SERVICES_HOME/run"   # pid files
 LOG_DIR="$SERVICES_HOME/logs"  # server and install logs
-TMP_DIR="$SERVICES_HOME/tmp"   # throwaway state (Kafka data)
+DATA_DIR="$SERVICES_HOME/data" # the servers' data: kept by `stop` and `kill9`, dropped by `down`
 ENV_FILE="$SERVICES_HOME/env"
 
 KAFKA_HOME="$SERVICES_HOME/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
 KAFKA_LIBS_MARKER="$KAFKA_LIBS/.ptel-complete"
 KAFKA_CONF="$SERVICES_HOME/kafka/config"
-KAFKA_DATA="$TMP_DIR/kafka-data"
+KAFKA_DATA="$DATA_DIR/kafka"
 KAFKA_PID="$RUN_DIR/kafka.pid"
 KAFKA_LOG="$LOG_DIR/kafka-server.log"
 KAFKA_STDOUT="$LOG_DIR/kafka-stdout.log"
 
-REDIS_DIR="$SERVICES_HOME/redis"
+REDIS_DIR="$SERVICES_HOME/redis" # its working directory and data (append-only file)
 REDIS_PID="$RUN_DIR/redis.pid"
 REDIS_LOG="$LOG_DIR/redis.log"
 
-mkdir -p "$RUN_DIR" "$LOG_DIR" "$TMP_DIR"
+CLICKHOUSE_SRC="$REPO_ROOT/infra/clickhouse/launcher.c"
+CLICKHOUSE_HOME="$SERVICES_HOME/clickhouse"
+CLICKHOUSE_BIN="$CLICKHOUSE_HOME/ptel-clickhouse"
+CLICKHOUSE_BIN_MARKER="$CLICKHOUSE_BIN.sha256"
+CLICKHOUSE_DATA="$DATA_DIR/clickhouse"
+CLICKHOUSE_PID="$RUN_DIR/clickhouse.pid"
+CLICKHOUSE_STOP_FIFO="$RUN_DIR/clickhouse.stop"
+CLICKHOUSE_LOG="$LOG_DIR/clickhouse.log"
+
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
 
 # One services.sh at a time per services home (parallel CI steps, two shells).
 if command -v flock >/dev/null 2>&1; then
@@ -113,6 +167,15 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- helpers
+
+now_ms() { # milliseconds since the epoch (bash 5's clock, else date's)
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local t="${EPOCHREALTIME/[.,]/}"
+    printf '%s\n' "${t:0:-3}"
+  else
+    date +%s%3N
+  fi
+}
 
 port_open() { # PORT -> 0 if something accepts TCP connections on 127.0.0.1:PORT
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
@@ -144,11 +207,12 @@ live_pid() { # PIDFILE KIND
   return 1
 }
 
-is_ours() { # PID kafka|redis
+is_ours() { # PID kafka|redis|clickhouse
   local cmd
   cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true)"
   case "$2" in
     kafka) [[ "$cmd" == *kafka.Kafka* && "$cmd" == *"$KAFKA_CONF/server.properties"* ]] ;;
+    clickhouse) [[ "$cmd" == "$CLICKHOUSE_BIN "* && "$cmd" == *" --path=$CLICKHOUSE_DATA "* ]] ;;
     # redis-server rewrites its argv into a process title, so look at its
     # binary name and its working directory (--dir) instead.
     redis) [[ "$(cat "/proc/$1/comm" 2>/dev/null || true)" == redis* ]] &&
@@ -375,15 +439,22 @@ start_kafka() { # sets KAFKA_STARTED=1 when it launched a new process
   port_open "$KAFKA_CONTROLLER_PORT" && port_in_use_error "$KAFKA_CONTROLLER_PORT" PTEL_KAFKA_CONTROLLER_PORT
 
   write_kafka_config
-  # Fresh state at every cold start: the data folder is throwaway.
-  rm -rf "$KAFKA_DATA"
-  mkdir -p "$KAFKA_DATA"
+  # The data kept by `stop` (or a kill) is formatted already: the node restarts on it with its
+  # cluster id, topics and committed offsets. Only an empty data folder gets a new cluster.
   local cluster_id format_log="$LOG_DIR/kafka-format.log"
-  cluster_id="$(new_cluster_id)"
-  if ! kafka_tool 120 kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$KAFKA_CONF/server.properties" >"$format_log" 2>&1 </dev/null; then
-    cat "$format_log" >&2
-    die "formatting the Kafka storage in $KAFKA_DATA failed"
+  cluster_id="$(sed -n 's/^cluster\.id=//p' "$KAFKA_DATA/meta.properties" 2>/dev/null || true)"
+  if [ -n "$cluster_id" ]; then
+    log "kafka restarts on the data in $KAFKA_DATA"
+  else
+    rm -rf "$KAFKA_DATA"
+    mkdir -p "$KAFKA_DATA"
+    cluster_id="$(new_cluster_id)"
+    if ! kafka_tool 120 kafka.tools.StorageTool format -t "$cluster_id" \
+      -c "$KAFKA_CONF/server.properties" >"$format_log" 2>&1 </dev/null; then
+      cat "$format_log" >&2
+      rm -rf "$KAFKA_DATA"
+      die "formatting the Kafka storage in $KAFKA_DATA failed"
+    fi
   fi
 
   # Keep the previous run's log for post-mortems, start a clean one.
@@ -392,6 +463,8 @@ start_kafka() { # sets KAFKA_STARTED=1 when it launched a new process
   rm -f "$KAFKA_PID"
   local -a heap
   read -r -a heap <<<"$KAFKA_HEAP_OPTS"
+  local launched_ms
+  launched_ms="$(now_ms)"
   log "starting kafka $KAFKA_VERSION on $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT, cluster $cluster_id)"
   # setsid + nohup: the broker outlives this script and its terminal/process
   # group; every standard stream is redirected so that callers capturing our
@@ -412,6 +485,7 @@ start_kafka() { # sets KAFKA_STARTED=1 when it launched a new process
   done
   [ -s "$KAFKA_PID" ] || die "kafka did not start (no pid file); see $KAFKA_STDOUT"
   KAFKA_STARTED=1
+  KAFKA_LAUNCHED_MS="$launched_ms"
 }
 
 proc_alive() { # PID; a zombie (our own child killed during `up`, not yet reaped) counts as dead
@@ -439,15 +513,34 @@ stop_pid() { # NAME PID
   done
 }
 
-stop_kafka() {
-  local pid
-  if pid="$(live_pid "$KAFKA_PID" kafka)" || pid="$(find_orphan kafka)"; then
-    log "stopping kafka (pid $pid)"
-    stop_pid kafka "$pid"
-  fi
-  rm -f "$KAFKA_PID"
-  rm -rf "$KAFKA_DATA"
+kill9_pid() { # NAME PID: a crash, as SIGKILL makes one
+  log "killing $1 (pid $2) with SIGKILL"
+  kill -KILL "$2" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    proc_alive "$2" || return 0
+    sleep 0.1
+  done
+  die "$1 (pid $2) is still alive 10 s after SIGKILL"
 }
+
+# Stops one server: `stop` (SIGTERM, then SIGKILL after STOP_TIMEOUT), `kill9`
+# (SIGKILL at once) or `down` (stop, then drop the data).
+stop_service() { # NAME PIDFILE stop|kill9|down DATA...
+  local name="$1" file="$2" how="$3" pid
+  shift 3
+  if pid="$(live_pid "$file" "$name")" || pid="$(find_orphan "$name")"; then
+    if [ "$how" = kill9 ]; then
+      kill9_pid "$name" "$pid"
+    else
+      log "stopping $name (pid $pid)"
+      stop_pid "$name" "$pid"
+    fi
+  fi
+  rm -f "$file"
+  if [ "$how" = down ]; then rm -rf "$@"; fi
+}
+
+stop_kafka() { stop_service kafka "$KAFKA_PID" "$1" "$KAFKA_DATA"; }
 
 # ---------------------------------------------------------------- redis
 
@@ -483,24 +576,116 @@ start_redis() {
   mkdir -p "$REDIS_DIR"
   rm -f "$REDIS_PID"
   log "starting redis ($("$REDIS_SERVER" --version | grep -o 'v=[0-9.]*' | cut -c3-)) on $HOST:$REDIS_PORT"
-  # --daemonize: redis forks, detaches and writes its own pid file.
+  # --daemonize: redis forks, detaches and writes its own pid file. The
+  # append-only file (flushed every second) keeps the keys over `stop`, and
+  # over a kill but for the last second.
   if ! (cd "$REDIS_DIR" && "$REDIS_SERVER" --port "$REDIS_PORT" --bind "$HOST" --protected-mode yes \
     --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" --dir "$REDIS_DIR" \
-    --save '' --appendonly no) </dev/null >>"$REDIS_LOG" 2>&1 9>&-; then
+    --save '' --appendonly yes --appendfsync everysec) </dev/null >>"$REDIS_LOG" 2>&1 9>&-; then
     tail -n 20 "$REDIS_LOG" >&2
     die "redis-server failed to start (log: $REDIS_LOG)"
   fi
   REDIS_STARTED=1
 }
 
-stop_redis() {
-  local pid
-  if pid="$(live_pid "$REDIS_PID" redis)" || pid="$(find_orphan redis)"; then
-    log "stopping redis (pid $pid)"
-    stop_pid redis "$pid"
-  fi
-  rm -f "$REDIS_PID"
+stop_redis() { stop_service redis "$REDIS_PID" "$1" "$REDIS_DIR/appendonlydir" "$REDIS_DIR/dump.rdb"; }
+
+# ---------------------------------------------------------------- clickhouse
+
+# The chdb package's library holds a whole ClickHouse (clickhouse-local), which
+# serves ClickHouse's HTTP and native interfaces when its command-line entry
+# point is run with listen ports and a query that starts the listeners.
+LIBCHDB=""
+find_libchdb() {
+  local arch
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "no chdb library is published for $(uname -m); the ClickHouse server needs linux x86_64 or arm64" ;;
+  esac
+  LIBCHDB="$REPO_ROOT/node_modules/@chdb/lib-linux-$arch-gnu/libchdb.so"
+  [ -f "$LIBCHDB" ] ||
+    die "$LIBCHDB is missing: the ClickHouse server runs the library of the npm chdb package; run \`npm ci\` in $REPO_ROOT"
 }
+
+build_clickhouse_launcher() { # compiles infra/clickhouse/launcher.c once (again when it changes)
+  local want
+  want="$(sha256sum "$CLICKHOUSE_SRC" | cut -d' ' -f1)"
+  if [ -x "$CLICKHOUSE_BIN" ] && [ -f "$CLICKHOUSE_BIN_MARKER" ] && [ "$(cat "$CLICKHOUSE_BIN_MARKER")" = "$want" ]; then
+    return 0
+  fi
+  command -v gcc >/dev/null 2>&1 || apt_install gcc libc6-dev
+  command -v gcc >/dev/null 2>&1 || die "gcc still not found after apt-get install gcc"
+  mkdir -p "$CLICKHOUSE_HOME"
+  local build_log="$LOG_DIR/clickhouse-build.log"
+  log "building the ClickHouse launcher $CLICKHOUSE_BIN"
+  if ! gcc -O2 -Wall -Wextra -o "$CLICKHOUSE_BIN.partial" "$CLICKHOUSE_SRC" -ldl -lpthread >"$build_log" 2>&1 </dev/null; then
+    cat "$build_log" >&2
+    rm -f "$CLICKHOUSE_BIN.partial"
+    die "gcc could not build $CLICKHOUSE_SRC (log: $build_log)"
+  fi
+  mv -f "$CLICKHOUSE_BIN.partial" "$CLICKHOUSE_BIN"
+  printf '%s\n' "$want" >"$CLICKHOUSE_BIN_MARKER"
+}
+
+sql_string() { # TEXT -> a ClickHouse string literal
+  local t="${1//\\/\\\\}"
+  printf "'%s'" "${t//\'/\\\'}"
+}
+
+clickhouse_ready() { # GET /ping answers "Ok."
+  port_open "$CLICKHOUSE_HTTP_PORT" || return 1
+  local reply
+  reply="$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET /ping HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$0" "$1" >&3; cat <&3' \
+    "$HOST" "$CLICKHOUSE_HTTP_PORT" 2>/dev/null)" || return 1
+  reply="${reply//$'\r'/}"
+  [[ "$reply" == "HTTP/1."?" 200 "* && "$reply" == *$'\n\nOk.' ]]
+}
+
+start_clickhouse() { # sets CLICKHOUSE_STARTED=1 when it launched a new process
+  local pid
+  if pid="$(live_pid "$CLICKHOUSE_PID" clickhouse)" || pid="$(find_orphan clickhouse)"; then
+    printf '%s\n' "$pid" >"$CLICKHOUSE_PID"
+    log "clickhouse already running (pid $pid)"
+    return 0
+  fi
+  port_open "$CLICKHOUSE_HTTP_PORT" && port_in_use_error "$CLICKHOUSE_HTTP_PORT" PTEL_CLICKHOUSE_HTTP_PORT
+  port_open "$CLICKHOUSE_TCP_PORT" && port_in_use_error "$CLICKHOUSE_TCP_PORT" PTEL_CLICKHOUSE_TCP_PORT
+
+  if [ -n "$(ls -A "$CLICKHOUSE_DATA" 2>/dev/null)" ]; then
+    log "clickhouse restarts on the data in $CLICKHOUSE_DATA"
+  fi
+  mkdir -p "$CLICKHOUSE_DATA"
+  [ ! -f "$CLICKHOUSE_LOG" ] || mv -f "$CLICKHOUSE_LOG" "$CLICKHOUSE_LOG.prev"
+  : >"$CLICKHOUSE_LOG"
+  rm -f "$CLICKHOUSE_PID"
+  # The query starts the listeners, then reads the launcher's FIFO until the
+  # launcher closes it on SIGTERM: the server runs for as long as that read.
+  local query
+  query="SYSTEM START LISTEN QUERIES ALL; SELECT count() FROM file($(sql_string "$CLICKHOUSE_STOP_FIFO"), 'LineAsString') FORMAT Null"
+  local launched_ms
+  launched_ms="$(now_ms)"
+  log "starting clickhouse ($(basename "$(dirname "$LIBCHDB")")) on http://$HOST:$CLICKHOUSE_HTTP_PORT (native $HOST:$CLICKHOUSE_TCP_PORT)"
+  (
+    cd "$CLICKHOUSE_DATA"
+    exec nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$CLICKHOUSE_PID" \
+      "$CLICKHOUSE_BIN" "$LIBCHDB" "$CLICKHOUSE_STOP_FIFO" clickhouse \
+      --path="$CLICKHOUSE_DATA" --listen_host="$HOST" \
+      --http_port="$CLICKHOUSE_HTTP_PORT" --tcp_port="$CLICKHOUSE_TCP_PORT" \
+      --logger.console=1 --log-level=information \
+      --multiquery --query="$query"
+  ) </dev/null >>"$CLICKHOUSE_LOG" 2>&1 9>&- &
+  for _ in $(seq 1 50); do
+    [ -s "$CLICKHOUSE_PID" ] && break
+    sleep 0.1
+  done
+  [ -s "$CLICKHOUSE_PID" ] || die "clickhouse did not start (no pid file); see $CLICKHOUSE_LOG"
+  CLICKHOUSE_STARTED=1
+  CLICKHOUSE_LAUNCHED_MS="$launched_ms"
+}
+
+stop_clickhouse() { stop_service clickhouse "$CLICKHOUSE_PID" "$1" "$CLICKHOUSE_DATA" "$CLICKHOUSE_STOP_FIFO"; }
 
 # ---------------------------------------------------------------- chromium
 
@@ -526,12 +711,16 @@ write_env() { # lists the services that are running now; no file when none is
     printf 'PTEL_TEST_REDIS_URL=redis://%s:%s\n' "$HOST" "$REDIS_PORT" >>"$tmp"
     any=1
   fi
+  if live_pid "$CLICKHOUSE_PID" clickhouse >/dev/null; then
+    printf 'PTEL_TEST_CLICKHOUSE_URL=http://%s:%s\n' "$HOST" "$CLICKHOUSE_HTTP_PORT" >>"$tmp"
+    any=1
+  fi
   if [ "$any" = 1 ]; then mv -f "$tmp" "$ENV_FILE"; else rm -f "$tmp" "$ENV_FILE"; fi
 }
 
 # ---------------------------------------------------------------- actions
 
-fail_startup() { # NAME REASON LOGFILE... : show the logs, stop what we started, exit 1
+fail_startup() { # NAME REASON LOGFILE... : show the logs, stop what we started (keeping its data), exit 1
   local name="$1" reason="$2"
   shift 2
   local f
@@ -540,15 +729,17 @@ fail_startup() { # NAME REASON LOGFILE... : show the logs, stop what we started,
     printf 'services: ---- last lines of %s ----\n' "$f" >&2
     tail -n 40 "$f" >&2
   done
-  if [ "$name" = kafka ] && [ "${KAFKA_STARTED:-0}" = 1 ]; then stop_kafka; fi
-  if [ "$name" = redis ] && [ "${REDIS_STARTED:-0}" = 1 ]; then stop_redis; fi
+  if [ "$name" = kafka ] && [ "${KAFKA_STARTED:-0}" = 1 ]; then stop_kafka stop; fi
+  if [ "$name" = redis ] && [ "${REDIS_STARTED:-0}" = 1 ]; then stop_redis stop; fi
+  if [ "$name" = clickhouse ] && [ "${CLICKHOUSE_STARTED:-0}" = 1 ]; then stop_clickhouse stop; fi
   write_env
   die "$name $reason"
 }
 
 wait_ready() {
   local started_at=$SECONDS deadline=$((SECONDS + READY_TIMEOUT))
-  local kafka_ok=$((1 - WANT_KAFKA)) redis_ok=$((1 - WANT_REDIS))
+  local kafka_ok=$((1 - WANT_KAFKA)) redis_ok=$((1 - WANT_REDIS)) clickhouse_ok=$((1 - WANT_CLICKHOUSE))
+  local late="was not ready within ${READY_TIMEOUT}s (PTEL_SERVICES_TIMEOUT)"
   while :; do
     if [ "$redis_ok" = 0 ]; then
       if redis_ready; then
@@ -560,26 +751,40 @@ wait_ready() {
         fail_startup redis "exited during startup" "$REDIS_LOG"
       fi
     fi
+    if [ "$clickhouse_ok" = 0 ]; then
+      if ! live_pid "$CLICKHOUSE_PID" clickhouse >/dev/null; then
+        fail_startup clickhouse "exited during startup" "$CLICKHOUSE_LOG"
+      fi
+      if clickhouse_ready; then
+        clickhouse_ok=1
+        log "clickhouse ready on http://$HOST:$CLICKHOUSE_HTTP_PORT ($(($(now_ms) - CLICKHOUSE_LAUNCHED_MS)) ms after launch)"
+      fi
+    fi
     if [ "$kafka_ok" = 0 ]; then
       if ! live_pid "$KAFKA_PID" kafka >/dev/null; then
         fail_startup kafka "exited during startup" "$KAFKA_LOG" "$KAFKA_STDOUT"
       fi
       if kafka_ready; then
         kafka_ok=1
-        log "kafka ready on $HOST:$KAFKA_PORT"
+        log "kafka ready on $HOST:$KAFKA_PORT ($(($(now_ms) - KAFKA_LAUNCHED_MS)) ms after launch)"
       fi
     fi
-    [ "$kafka_ok" = 1 ] && [ "$redis_ok" = 1 ] && return 0
+    [ "$kafka_ok" = 1 ] && [ "$redis_ok" = 1 ] && [ "$clickhouse_ok" = 1 ] && return 0
     if [ "$SECONDS" -ge "$deadline" ]; then
-      [ "$kafka_ok" = 1 ] || fail_startup kafka "was not ready within ${READY_TIMEOUT}s (PTEL_SERVICES_TIMEOUT)" "$KAFKA_LOG" "$KAFKA_STDOUT"
-      fail_startup redis "was not ready within ${READY_TIMEOUT}s (PTEL_SERVICES_TIMEOUT)" "$REDIS_LOG"
+      [ "$kafka_ok" = 1 ] || fail_startup kafka "$late" "$KAFKA_LOG" "$KAFKA_STDOUT"
+      [ "$clickhouse_ok" = 1 ] || fail_startup clickhouse "$late" "$CLICKHOUSE_LOG"
+      fail_startup redis "$late" "$REDIS_LOG"
     fi
-    sleep 0.5
+    sleep 0.2
   done
 }
 
 do_up() {
-  KAFKA_STARTED=0 REDIS_STARTED=0
+  KAFKA_STARTED=0 REDIS_STARTED=0 CLICKHOUSE_STARTED=0 KAFKA_LAUNCHED_MS="$(now_ms)" CLICKHOUSE_LAUNCHED_MS="$(now_ms)"
+  if [ "$WANT_CLICKHOUSE" = 1 ]; then # cheap checks first: nothing starts when they fail
+    find_libchdb
+    build_clickhouse_launcher
+  fi
   if [ "$WANT_KAFKA" = 1 ]; then
     ensure_java
     install_kafka
@@ -589,16 +794,22 @@ do_up() {
     install_redis
     start_redis
   fi
+  [ "$WANT_CLICKHOUSE" = 0 ] || start_clickhouse # last: ready in well under a second
   wait_ready
   write_env
   log "environment for tests written to $ENV_FILE"
 }
 
-do_down() {
-  [ "$WANT_KAFKA" = 0 ] || stop_kafka
-  [ "$WANT_REDIS" = 0 ] || stop_redis
+do_stop() { # stop|kill9|down
+  [ "$WANT_KAFKA" = 0 ] || stop_kafka "$1"
+  [ "$WANT_REDIS" = 0 ] || stop_redis "$1"
+  [ "$WANT_CLICKHOUSE" = 0 ] || stop_clickhouse "$1"
   write_env
-  log "stopped $TARGET"
+  case "$1" in
+    stop) log "stopped $TARGETS (data kept)" ;;
+    kill9) log "killed $TARGETS (data kept)" ;;
+    down) log "stopped $TARGETS and dropped the data" ;;
+  esac
 }
 
 do_status() {
@@ -632,12 +843,26 @@ do_status() {
       all_ok=1
     fi
   fi
+  if [ "$WANT_CLICKHOUSE" = 1 ]; then
+    if pid="$(live_pid "$CLICKHOUSE_PID" clickhouse)" || pid="$(find_orphan clickhouse)"; then
+      printf '%s\n' "$pid" >"$CLICKHOUSE_PID"
+      if clickhouse_ready; then
+        echo "clickhouse: running and ready on http://$HOST:$CLICKHOUSE_HTTP_PORT (pid $pid)"
+      else
+        echo "clickhouse: running (pid $pid) but not answering /ping on http://$HOST:$CLICKHOUSE_HTTP_PORT"
+        all_ok=1
+      fi
+    else
+      echo "clickhouse: down"
+      all_ok=1
+    fi
+  fi
   return "$all_ok"
 }
 
 case "$ACTION" in
   up) do_up ;;
-  down) do_down ;;
+  stop | kill9 | down) do_stop "$ACTION" ;;
   status) do_status ;;
   chromium) ensure_chromium ;;
 esac
