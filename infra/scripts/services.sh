@@ -653,7 +653,7 @@ start_clickhouse() { # sets CLICKHOUSE_STARTED=1 when it launched a new process
   port_open "$CLICKHOUSE_HTTP_PORT" && port_in_use_error "$CLICKHOUSE_HTTP_PORT" PTEL_CLICKHOUSE_HTTP_PORT
   port_open "$CLICKHOUSE_TCP_PORT" && port_in_use_error "$CLICKHOUSE_TCP_PORT" PTEL_CLICKHOUSE_TCP_PORT
 
-  if [ -n "$(ls -A "$CLICKHOUSE_DATA" 2>/dev/null)" ]; then
+  if [ -n "$(find "$CLICKHOUSE_DATA" -mindepth 1 -print -quit 2>/dev/null)" ]; then
     log "clickhouse restarts on the data in $CLICKHOUSE_DATA"
   fi
   mkdir -p "$CLICKHOUSE_DATA"
@@ -736,6 +736,11 @@ fail_startup() { # NAME REASON LOGFILE... : show the logs, stop what we started 
   die "$name $reason"
 }
 
+since_launch() { # STARTED LAUNCHED_MS -> " (N ms after launch)" for a server this run launched
+  [ "$1" = 1 ] || return 0
+  printf ' (%s ms after launch)' "$(($(now_ms) - $2))"
+}
+
 wait_ready() {
   local started_at=$SECONDS deadline=$((SECONDS + READY_TIMEOUT))
   local kafka_ok=$((1 - WANT_KAFKA)) redis_ok=$((1 - WANT_REDIS)) clickhouse_ok=$((1 - WANT_CLICKHOUSE))
@@ -757,7 +762,7 @@ wait_ready() {
       fi
       if clickhouse_ready; then
         clickhouse_ok=1
-        log "clickhouse ready on http://$HOST:$CLICKHOUSE_HTTP_PORT ($(($(now_ms) - CLICKHOUSE_LAUNCHED_MS)) ms after launch)"
+        log "clickhouse ready on http://$HOST:$CLICKHOUSE_HTTP_PORT$(since_launch "$CLICKHOUSE_STARTED" "$CLICKHOUSE_LAUNCHED_MS")"
       fi
     fi
     if [ "$kafka_ok" = 0 ]; then
@@ -766,7 +771,7 @@ wait_ready() {
       fi
       if kafka_ready; then
         kafka_ok=1
-        log "kafka ready on $HOST:$KAFKA_PORT ($(($(now_ms) - KAFKA_LAUNCHED_MS)) ms after launch)"
+        log "kafka ready on $HOST:$KAFKA_PORT$(since_launch "$KAFKA_STARTED" "$KAFKA_LAUNCHED_MS")"
       fi
     fi
     [ "$kafka_ok" = 1 ] && [ "$redis_ok" = 1 ] && [ "$clickhouse_ok" = 1 ] && return 0
@@ -780,7 +785,7 @@ wait_ready() {
 }
 
 do_up() {
-  KAFKA_STARTED=0 REDIS_STARTED=0 CLICKHOUSE_STARTED=0 KAFKA_LAUNCHED_MS="$(now_ms)" CLICKHOUSE_LAUNCHED_MS="$(now_ms)"
+  KAFKA_STARTED=0 REDIS_STARTED=0 CLICKHOUSE_STARTED=0 KAFKA_LAUNCHED_MS=0 CLICKHOUSE_LAUNCHED_MS=0
   if [ "$WANT_CLICKHOUSE" = 1 ]; then # cheap checks first: nothing starts when they fail
     find_libchdb
     build_clickhouse_launcher
