@@ -30,6 +30,7 @@ import {
 import { withStore, type Command, type CommandContext } from './command.js';
 import { parseInstant, printTable } from './output.js';
 import { csvField } from '../workers/export/csv.js';
+import { computedValues } from '../workers/reports/metrics-at.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -203,27 +204,45 @@ async function show(ctx: CommandContext, format: Format, open: OpenMetricsRuntim
   }
   const asOf = parseInstant(ctx, 'as-of', 'ptel metrics');
   if (asOf === null) return 2;
+  const compute = ctx.values['compute'] === true;
   return open(async (rt) => {
     const at = asOf ?? rt.clock.date();
+    if (compute && at.getTime() > rt.clock.date().getTime())
+      return fail(ctx, `--as-of ${at.toISOString()} is after now: values can be computed up to now only`);
     const day = today(ctx.config.metrics.timeZone, at);
-    const rows = await readMetricValues(rt.store, {
-      period: kind,
-      ...(metric !== undefined ? { metric } : {}),
-      ...(scope !== undefined ? { scope } : metric === undefined ? { scope: { kind: 'org' as const } } : {}),
-      from: from ?? defaultFrom(kind, day),
-      ...(to !== undefined ? { to } : {}),
-      ...(asOf !== undefined ? { asOf } : {}),
-    });
+    const selected = scope ?? (metric === undefined ? { kind: 'org' as const } : undefined);
+    const rows = compute
+      ? await computed(rt, ctx, at, {
+          period: kind,
+          from: from ?? defaultFrom(kind, day),
+          to: to ?? addDays(day, 1),
+          ...(metric !== undefined ? { metric } : {}),
+          ...(selected !== undefined ? { scope: selected } : {}),
+        })
+      : await readMetricValues(rt.store, {
+          period: kind,
+          ...(metric !== undefined ? { metric } : {}),
+          ...(selected !== undefined ? { scope: selected } : {}),
+          from: from ?? defaultFrom(kind, day),
+          ...(to !== undefined ? { to } : {}),
+          ...(asOf !== undefined ? { asOf } : {}),
+        });
     // A scope the organisation does not name is refused, unless values were stored for it (data the mapping no longer names).
     const unknown = scope === undefined || rows.length > 0 ? undefined : unknownScope(rt.organisation.org, scope);
     if (unknown !== undefined) return fail(ctx, unknown);
     if (format === 'table') {
+      if (compute)
+        ctx.out.write(
+          `Computed as of ${toMinute(at.toISOString())} UTC from the facts as they stood then, not read from stored values; nothing stored\n`,
+        );
       if (rows.length > 0) printPivot(ctx, rows, kind, day, at);
       else
         ctx.err.write(
-          asOf !== undefined
-            ? `no values had been computed by ${asOf.toISOString()} for this selection\n`
-            : 'no values; compute them with `ptel metrics compute` or let the schedules run\n',
+          compute
+            ? `no values as of ${at.toISOString()} for this selection: no fact had been recorded by then\n`
+            : asOf !== undefined
+              ? `no values had been computed by ${asOf.toISOString()} for this selection\n`
+              : 'no values; compute them with `ptel metrics compute` or let the schedules run\n',
         );
       return 0;
     }
@@ -239,6 +258,28 @@ async function show(ctx: CommandContext, format: Format, open: OpenMetricsRuntim
     );
     return 0;
   });
+}
+
+/**
+ * The values of a selection computed as of `at` (`show --compute`): those a full metrics run at that
+ * instant would have stored, written nowhere.
+ */
+async function computed(
+  rt: MetricsRuntime,
+  ctx: CommandContext,
+  at: Date,
+  select: { period: PeriodKind; from: string; to: string; metric?: string; scope?: { kind: ScopeKind; id?: string } },
+): Promise<MetricValueRow[]> {
+  const scope = select.scope;
+  const id = scope?.id === undefined ? undefined : scope.kind === 'repo' ? scope.id.toLowerCase() : scope.id;
+  const rows = await computedValues(rt.store, { model: ctx.config.model, metrics: ctx.config.metrics, org: rt.organisation.org }, at, {
+    period: select.period,
+    from: select.from,
+    to: select.to,
+    ...(select.metric !== undefined ? { metrics: [select.metric] } : {}),
+    ...(scope !== undefined && id !== undefined ? { only: [`${scope.kind}:${id}`] } : {}),
+  });
+  return scope === undefined ? rows : rows.filter((r) => r.scope_kind === scope.kind);
 }
 
 /** An instant as the explanation shows it, to the minute: '2026-11-03 14:05:00.000' reads '2026-11-03 14:05'. */
@@ -474,7 +515,7 @@ export const METRICS_COMMANDS: Record<string, Command> = {
   metrics: {
     summary: 'show, compute, backfill and explain the metrics (DORA, quality, program KPIs)',
     usage: [
-      'usage: ptel metrics [show] [--metric ID] [--scope KIND[:ID]] [--period day|week|month] [--from DATE] [--to DATE] [--as-of INSTANT] [--format F]',
+      'usage: ptel metrics [show] [--metric ID] [--scope KIND[:ID]] [--period day|week|month] [--from DATE] [--to DATE] [--as-of INSTANT] [--compute] [--format F]',
       '       ptel metrics list [--format F]',
       '       ptel metrics explain ID [--scope KIND:ID] [--period day|week|month] [--start DATE] [--as-of INSTANT] [--format F]',
       '       ptel metrics compute [--from DATE] [--to DATE]',
@@ -495,6 +536,8 @@ export const METRICS_COMMANDS: Record<string, Command> = {
       '  --to DATE            show: periods starting before DATE; compute, backfill: the day after the last one',
       '  --start DATE         explain: the period containing DATE (default the period running now)',
       '  --as-of INSTANT      show: the values as the store held them then; explain: the value evaluated then (ISO 8601)',
+      '  --compute            show: compute the values as of --as-of (else now) from the facts as they stood then, as a full',
+      '                       metrics run then would have stored them, instead of reading stored values; nothing is stored',
       FORMAT_LINE,
     ].join('\n'),
     options: {
@@ -506,6 +549,7 @@ export const METRICS_COMMANDS: Record<string, Command> = {
       start: { type: 'string' },
       format: { type: 'string' },
       'as-of': { type: 'string' },
+      compute: { type: 'boolean' },
     },
     positionals: true,
     run: (ctx) => runMetrics(ctx),

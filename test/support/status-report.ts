@@ -7,6 +7,7 @@ import {
   type OrgConfig,
 } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
+import { runMetricsJob } from '../../workers/metrics/job.js';
 import { statusReport, type StatusReport } from '../../workers/reports/status.js';
 import { lastWholeWeek } from '../../workers/reports/week.js';
 import { testStore } from './harness.js';
@@ -429,3 +430,81 @@ export const scenarioReport = (
   until: Date = STATUS_NOW,
   week = lastWholeWeek(until, 'UTC'),
 ): Promise<StatusReport> => statusReport({ store: s.store, config: s.config, program, week, until });
+
+/** The instant week 2026-W44 ends, the report's instant: Monday 2026-11-02 00:00 UTC. */
+export const STATUS_WEEK_END = new Date('2026-11-02T00:00:00Z');
+
+/** Production deployments of checkout-api per week before W44, from W34 (2026-08-17) to W43: about ten a week. */
+export const CHECKOUT_HISTORY: ReadonlyArray<[string, number]> = [
+  ['2026-08-18', 9],
+  ['2026-08-25', 11],
+  ['2026-09-01', 10],
+  ['2026-09-08', 12],
+  ['2026-09-15', 9],
+  ['2026-09-22', 11],
+  ['2026-09-29', 10],
+  ['2026-10-06', 12],
+  ['2026-10-13', 9],
+  ['2026-10-20', 11],
+];
+
+/**
+ * The scenario of statusScenario as the quick start leaves it: nothing stored by the week's end, every
+ * metric and risk signal computed by one full metrics run on 11-04 09:00 (STATUS_NOW), after it. Its
+ * hand-written weekly values and signal are gone; checkout-api deployed about ten times a week from W34
+ * to W43 (CHECKOUT_HISTORY) and three times in W44 with ledger-api, so the week's production deployment
+ * count is far below its baseline for the program and for team checkout.
+ */
+export async function statusScenarioComputedLater(): Promise<StatusScenario> {
+  const s = await statusScenario();
+  for (const table of ['metric_values', 'metric_value_history', 'risk_signals', 'risk_scores'])
+    await s.store.client.command({ query: `TRUNCATE TABLE ${table}` });
+  const deployments = CHECKOUT_HISTORY.flatMap(([day, n]) =>
+    Array.from({ length: n }, (_, i) => ({ id: `h-${day}-${i}`, at: `${day}T${String(8 + i).padStart(2, '0')}:00:00.000Z` })),
+  );
+  await insertTables(s.store, {
+    deployments: deployments.map((d) =>
+      deploymentRow({
+        deployment_id: d.id,
+        service: 'checkout-api',
+        sha: d.id,
+        created_at: d.at,
+        team: 'checkout',
+        program: 'payments',
+        url: `https://github.com/acme/checkout-api/deployments/${d.id}`,
+      }),
+    ),
+    deployment_facts: deployments.map((d) => {
+      const at = d.at.replace('T', ' ').replace('Z', '');
+      return {
+        source: 'github',
+        deployment_id: d.id,
+        repo: 'acme/checkout-api',
+        service: 'checkout-api',
+        environment: 'production',
+        is_production: 1,
+        sha: d.id,
+        ref: 'main',
+        result: 'success',
+        raw_result: 'success',
+        created_at: at,
+        started_at: at,
+        finished_at: at,
+        previous_deployment_id: '',
+        is_rollback: 0,
+        rolled_back_by: '',
+        is_hotfix: 0,
+        hotfix_rule: '',
+        hotfix_for: '',
+        commit_count: 1,
+        team: 'checkout',
+        program: 'payments',
+        raw_event_id: 'e',
+        linked_at: at,
+        version: 1,
+      };
+    }),
+  });
+  await runMetricsJob({ store: s.store, config: s.config, run: { mode: 'full' }, now: STATUS_NOW });
+  return s;
+}

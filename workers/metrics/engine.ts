@@ -436,66 +436,68 @@ export async function evaluateMetrics(
   const { now } = options;
   if (!Number.isFinite(now.getTime())) throw new RangeError('metrics: the instant to evaluate at is not an instant');
   const only = options.only === undefined ? undefined : new Set(options.only);
-  const out: EvaluatedValue[] = [];
+  const tasks: Array<{ def: MetricDefinition; kind: PeriodKind; from: Day; to: Day }> = [];
   for (const def of options.definitions) {
     for (const kind of options.periods ?? PERIOD_KINDS) {
       if (def.periods !== undefined && !def.periods.includes(kind)) continue;
       const covered = coveredPeriods(kind, options.from, options.to, options.params.tz, now);
-      if (covered === undefined) continue;
-      const { from, to } = covered;
-      const rs = await options.store.client.query({
-        query: `SELECT toString(g.sk) AS scope_kind, toString(g.sid) AS scope_id, toString(g.ps) AS period_start,
-                       g.v_value AS value, g.v_num AS numerator, g.v_den AS denominator, toUInt64(g.v_n) AS sample_size
-                FROM (${groupedSql(def, kind, from, to, only === undefined ? '' : "has({only:Array(String)}, concat(toString(s.1), ':', toString(s.2)))")}) AS g
-                ORDER BY scope_kind, scope_id, period_start`,
-        query_params: params(options.params, from, to, now, {
-          scope_kinds: (options.scopes ?? []).map((x) => x.kind),
-          scope_ids: (options.scopes ?? []).map((x) => x.id),
-          only: [...(only ?? [])],
-        }),
-        format: 'JSONEachRow',
-      });
-      const rows = await rs.json<Record<string, unknown>>();
-      const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-      const values = rows.map((r): EvaluatedValue => ({
-        metric: def.id,
-        scope_kind: String(r['scope_kind']) as ScopeKind,
-        scope_id: String(r['scope_id']),
-        period_kind: kind,
-        period_start: String(r['period_start']),
-        value: num(r['value']),
-        numerator: num(r['numerator']),
-        denominator: num(r['denominator']),
-        sample_size: Number(r['sample_size']),
-        unit: def.unit,
-        definition_version: def.version,
-      }));
-      // A count of a scope the mapping names is 0 in a period without units, as computeMetrics writes it.
-      if (def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') {
-        const seen = new Set(values.map((v) => `${v.scope_kind}:${v.scope_id}@${v.period_start}`));
-        for (const sc of options.scopes ?? []) {
-          if (only !== undefined && !only.has(`${sc.kind}:${sc.id}`)) continue;
-          for (const ps of periodsBetween(kind, from, to)) {
-            if (seen.has(`${sc.kind}:${sc.id}@${ps}`)) continue;
-            seen.add(`${sc.kind}:${sc.id}@${ps}`);
-            values.push({
-              metric: def.id,
-              scope_kind: sc.kind,
-              scope_id: sc.id,
-              period_kind: kind,
-              period_start: ps,
-              value: 0,
-              numerator: 0,
-              denominator: null,
-              sample_size: 0,
-              unit: def.unit,
-              definition_version: def.version,
-            });
-          }
+      if (covered !== undefined) tasks.push({ def, kind, ...covered });
+    }
+  }
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  const where = only === undefined ? '' : "has({only:Array(String)}, concat(toString(s.1), ':', toString(s.2)))";
+  const out: EvaluatedValue[] = [];
+  for (const { def, kind, from, to } of tasks) {
+    const rs = await options.store.client.query({
+      query: `SELECT toString(g.sk) AS scope_kind, toString(g.sid) AS scope_id, toString(g.ps) AS period_start,
+                     g.v_value AS value, g.v_num AS numerator, g.v_den AS denominator, toUInt64(g.v_n) AS sample_size
+              FROM (${groupedSql(def, kind, from, to, where)}) AS g`,
+      query_params: params(options.params, from, to, now, {
+        scope_kinds: (options.scopes ?? []).map((x) => x.kind),
+        scope_ids: (options.scopes ?? []).map((x) => x.id),
+        only: [...(only ?? [])],
+      }),
+      format: 'JSONEachRow',
+    });
+    const rows = await rs.json<Record<string, unknown>>();
+    const values = rows.map((r): EvaluatedValue => ({
+      metric: def.id,
+      scope_kind: String(r['scope_kind']) as ScopeKind,
+      scope_id: String(r['scope_id']),
+      period_kind: kind,
+      period_start: String(r['period_start']),
+      value: num(r['value']),
+      numerator: num(r['numerator']),
+      denominator: num(r['denominator']),
+      sample_size: Number(r['sample_size']),
+      unit: def.unit,
+      definition_version: def.version,
+    }));
+    // A count of a scope the mapping names is 0 in a period without units, as computeMetrics writes it.
+    if (def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') {
+      const seen = new Set(values.map((v) => `${v.scope_kind}:${v.scope_id}@${v.period_start}`));
+      for (const sc of options.scopes ?? []) {
+        if (only !== undefined && !only.has(`${sc.kind}:${sc.id}`)) continue;
+        for (const ps of periodsBetween(kind, from, to)) {
+          if (seen.has(`${sc.kind}:${sc.id}@${ps}`)) continue;
+          seen.add(`${sc.kind}:${sc.id}@${ps}`);
+          values.push({
+            metric: def.id,
+            scope_kind: sc.kind,
+            scope_id: sc.id,
+            period_kind: kind,
+            period_start: ps,
+            value: 0,
+            numerator: 0,
+            denominator: null,
+            sample_size: 0,
+            unit: def.unit,
+            definition_version: def.version,
+          });
         }
       }
-      out.push(...values);
     }
+    out.push(...values);
   }
   const order = (v: EvaluatedValue): string =>
     `${v.metric}\u0000${v.scope_kind}\u0000${v.scope_id}\u0000${v.period_kind}\u0000${v.period_start}`;

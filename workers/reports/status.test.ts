@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderStatusReport } from '../../app/status-report.js';
 import { runForecast } from '../../cli/forecast-command.js';
+import { runMetrics } from '../../cli/metrics-commands.js';
 import { fixedClock } from '../../infra/clock.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Store } from '../../infra/store/client.js';
@@ -11,12 +12,23 @@ import { FORECAST_ORG, seedForecastScenario } from '../../test/support/forecasts
 import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { workItemMaker } from '../../test/support/rows.js';
-import { scenarioReport, statusScenario, STATUS_NOW, STATUS_WEEK, type StatusScenario } from '../../test/support/status-report.js';
+import {
+  CHECKOUT_HISTORY,
+  scenarioReport,
+  statusScenario,
+  statusScenarioComputedLater,
+  STATUS_NOW,
+  STATUS_WEEK,
+  STATUS_WEEK_END,
+  type StatusScenario,
+} from '../../test/support/status-report.js';
 import { programConfidence } from '../forecast/confidence.js';
 import { describeChange } from '../forecast/history.js';
 import { planForecasts, readForecasts, runForecasts, storedOf, type StoredForecast } from '../forecast/job.js';
 import { metricById } from '../metrics/definitions/index.js';
-import { explainMetric, metricParams } from '../metrics/engine.js';
+import { explainMetric, metricParams, scopesOf, unitsArithmetic } from '../metrics/engine.js';
+import { arithmeticText } from '../metrics/format.js';
+import { runMetricsJob } from '../metrics/job.js';
 import { readMetricValues } from '../metrics/queries.js';
 import { parseScope } from '../metrics/types.js';
 import { readRegister, registerById } from '../registers/index.js';
@@ -500,6 +512,181 @@ describe("a week before any forecast run was stored: the forecasts are computed 
         'from the store as it stood then (stored nowhere; ptel forecast list --program payments --as-of 2026-03-09T00:00:00Z --compute gives the same numbers)',
     );
     expect((await ptel(`${stored.summary.confidence.command} --format json`)).json().runAt).toBe(at.toISOString());
+  });
+});
+
+describe("a week whose metrics were computed after its end: the KPIs and the risk signals are computed as of the report's instant", () => {
+  // statusScenarioComputedLater: nothing stored by 2026-11-02 00:00 (the week's end), one full metrics run on
+  // 11-04. `ref` holds the same facts and, besides, what a full metrics run as of the week's end stores.
+  const END = STATUS_WEEK_END;
+  const config = loadConfig({ env: {}, cwd: tempDir(), overrides: { dataDir: tempDir(), metrics: { timeZone: 'UTC' } } });
+  let later: StatusScenario;
+  let ref: StatusScenario;
+  let r: StatusReport;
+  const program = { kind: 'program' as const, id: 'payments' };
+
+  /** `ptel metrics ...` on a store, its words as the report writes them: the exit code, what it printed and its errors. */
+  async function ptel(store: Store, command: string): Promise<{ code: number; out: string; err: string }> {
+    const words = command.split(' ');
+    expect(words.slice(0, 2)).toEqual(['ptel', 'metrics']);
+    const positionals: string[] = [];
+    const values: Record<string, string | boolean> = {};
+    for (let i = 2; i < words.length; i++) {
+      const w = words[i]!;
+      if (!w.startsWith('--')) positionals.push(w);
+      else if (w === '--compute') values['compute'] = true;
+      else values[w.slice(2)] = words[++i]!;
+    }
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let text = '';
+    let errors = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    err.on('data', (d: Buffer) => (errors += d.toString()));
+    const rt = { store, clock: fixedClock(STATUS_NOW), organisation: { org: later.config.org } };
+    const code = await runMetrics({ config, values, positionals, out, err }, (fn) => fn(rt));
+    return { code, out: text, err: errors };
+  }
+
+  beforeAll(async () => {
+    [later, ref] = await Promise.all([statusScenarioComputedLater(), statusScenarioComputedLater()]);
+    // The signals of the later run would replace those of the run as of the week's end once merged: ref keeps only the latter.
+    for (const table of ['risk_signals', 'risk_scores']) await ref.store.client.command({ query: `TRUNCATE TABLE ${table}` });
+    await runMetricsJob({ store: ref.store, config: ref.config, run: { mode: 'full' }, now: STATUS_NOW, asOf: END });
+    r = await scenarioReport(later);
+  }, 300_000);
+  afterAll(async () => {
+    await Promise.all([later.store.close(), ref.store.close()]);
+  });
+
+  it("gives the weekly KPIs the values a metrics run as of the week's end stores", async () => {
+    expect(r.asOf).toBe(END.toISOString());
+    expect(r.metricSources.values).toEqual({ kind: 'computed', at: END.toISOString() });
+    expect(r.metrics.none).toBeNull();
+    // by hand: checkout-api deployed on one day in each of W40 to W43, and on three days of W44 with ledger-api
+    expect(r.metrics.items.find((k) => k.metric === 'deployment_days')).toMatchObject({
+      value: 3,
+      previous: [
+        { week: '2026-09-28', value: 1 },
+        { week: '2026-10-05', value: 1 },
+        { week: '2026-10-12', value: 1 },
+        { week: '2026-10-19', value: 1 },
+      ],
+      baseline: 1,
+    });
+    const engine = await readMetricValues(ref.store, { period: 'week', scope: program, from: '2026-09-28', to: '2026-11-02', asOf: END });
+    expect(engine.every((v) => v.computed_at === '2026-11-02 00:00:00.000')).toBe(true);
+    const at = (metric: string, week: string): number | null | undefined =>
+      engine.find((v) => v.metric === metric && v.period_start === week)?.value;
+    expect(r.metrics.total).toBe(engine.filter((v) => v.period_start === '2026-10-26').length);
+    expect(r.metrics.total).toBeGreaterThan(10);
+    for (const k of r.metrics.items) {
+      expect([k.metric, k.value]).toEqual([k.metric, at(k.metric, '2026-10-26')]);
+      expect(k.previous.map((p) => [k.metric, p.value])).toEqual(k.previous.map((p) => [k.metric, at(k.metric, p.week) ?? null]));
+    }
+  });
+
+  it("lists the risk signals a metrics run as of the week's end scores: the program's own first", async () => {
+    expect(r.metricSources.signals).toEqual({ kind: 'computed', at: END.toISOString(), values: 'computed' });
+    expect(r.risks.signals.items.map((i) => i.key)).toEqual(['program:payments/deployment_count', 'team:checkout/deployment_count']);
+    expect(r.risks.signals.items[0]!.detail).toMatch(
+      /^Production deployment count for program payments was 3 in the week of 2026-10-26, against 11 expected \(band [\d.]+-\d+\) over 10 of the previous 12 weeks\.$/,
+    );
+    const stored = await queryRows<{ key: string; explanation: string }>(
+      ref.store,
+      `SELECT concat(scope_kind, ':', scope_id, '/', indicator) AS key, explanation FROM risk_signals FINAL
+       WHERE week_start = '2026-10-26' AND computed_at = '2026-11-02 00:00:00.000' AND active = 1 AND is_deleted = 0
+         AND concat(scope_kind, ':', scope_id) IN ('program:payments', 'team:checkout', 'team:ledger')
+       ORDER BY scope_kind = 'team', key`,
+    );
+    expect(r.risks.signals.items.map((i) => [i.key, i.detail])).toEqual(stored.map((x) => [x.key, x.explanation]));
+    expect(r.risks.signals.items[0]!.command).toBe(
+      'ptel metrics explain deployment_frequency --scope program:payments --period week --start 2026-10-26 --as-of 2026-11-02T00:00:00Z',
+    );
+  });
+
+  it('says so in one clause of the summary, naming the command that gives the same numbers', async () => {
+    const show =
+      'ptel metrics show --scope program:payments --period week --from 2026-09-28 --to 2026-11-02 --as-of 2026-11-02T00:00:00Z --compute';
+    const history =
+      'ptel metrics show --scope program:payments --period week --from 2025-10-27 --to 2026-11-02 --as-of 2026-11-02T00:00:00Z --compute';
+    expect(r.metricSources.computed).toBe(
+      "No metric value of 2026-W44 had been stored by 2026-11-02 00:00 UTC, so the program's weekly KPIs of 2026-W40 to 2026-W44 " +
+        "and the week's risk signals were computed as of that instant for this report, from the facts as they stood then " +
+        `(stored nowhere; ${show} gives the same values, and ${history} the program's history the signals were scored from)`,
+    );
+    expect(r.summary.text).toContain(` ${r.metricSources.computed}.`);
+    expect(statusMarkdown(r)).toContain('No metric value of 2026-W44 had been stored by 2026-11-02 00:00 UTC');
+    expect(r.metrics.command).toBe(show);
+    expect(r.risks.signals.command).toBe(show);
+
+    // The command prints the report's numbers: every KPI of the week and the four weeks before.
+    const listed = await ptel(later.store, `${show} --format json`);
+    expect(listed.code).toBe(0);
+    const rows = JSON.parse(listed.out) as Array<{ metric: string; period_start: string; value: number | null }>;
+    for (const k of r.metrics.items)
+      for (const p of [...k.previous, { week: '2026-10-26', value: k.value }])
+        expect([k.metric, p.week, rows.find((x) => x.metric === k.metric && x.period_start === p.week)?.value ?? null]).toEqual([
+          k.metric,
+          p.week,
+          p.value,
+        ]);
+    expect(new Set(rows.filter((x) => x.period_start === '2026-10-26').map((x) => x.metric)).size).toBe(r.metrics.total);
+    const table = await ptel(later.store, show);
+    expect(table.out).toContain(
+      'Computed as of 2026-11-02 00:00 UTC from the facts as they stood then, not read from stored values; nothing stored\n',
+    );
+    // The history the signals read: ten weeks of about ten deployments before the week's three.
+    const past = JSON.parse((await ptel(later.store, `${history} --metric deployment_frequency --format json`)).out) as Array<{
+      value: number;
+    }>;
+    expect(past.map((x) => x.value)).toEqual([...CHECKOUT_HISTORY.map(([, n]) => n), 3]);
+    // Without --compute, show reads stored values only: none had been stored by then.
+    const stored = await ptel(later.store, show.replace(' --compute', ''));
+    expect(stored.err).toContain('no values had been computed by 2026-11-02T00:00:00.000Z');
+
+    // Each row's explain command evaluates the same value as of the instant.
+    for (const k of r.metrics.items) {
+      const explained = await ptel(later.store, k.command);
+      expect(explained.code).toBe(0);
+      const definition = metricById(k.metric)!;
+      const units = await explainMetric({
+        store: later.store,
+        definition,
+        params: metricParams(later.config.model, later.config.metrics),
+        scope: program,
+        period: { kind: 'week', start: '2026-10-26' },
+        scopes: scopesOf(later.config.org),
+        asOf: END,
+      });
+      const arithmetic = unitsArithmetic(definition.aggregate, units);
+      expect([k.metric, arithmetic.value]).toEqual([k.metric, k.value]);
+      expect(explained.out.split('\n')[0]).toBe(
+        `${k.metric} for program payments, week of 2026-10-26 (2026-W44): ${arithmeticText(definition, arithmetic)}`,
+      );
+    }
+  });
+
+  it('gives the same report when asked again later, another metrics run stored since', async () => {
+    await runMetricsJob({ store: later.store, config: later.config, run: { mode: 'full' }, now: new Date('2026-11-05T09:00:00Z') });
+    const again = await scenarioReport(later, 'payments', new Date('2026-11-05T09:00:00Z'), reportWeek('2026-10-26', 'UTC'));
+    expect(again).toEqual(r);
+  });
+
+  it("reads the values and signals stored by the week's end instead, when a run stored them", async () => {
+    const stored = await scenarioReport(ref);
+    expect(stored.metricSources).toEqual({
+      values: { kind: 'stored', at: END.toISOString() },
+      signals: { kind: 'stored', at: END.toISOString(), values: 'stored' },
+      computed: '',
+    });
+    expect(stored.summary.text).not.toContain('had been stored by 2026-11-02 00:00 UTC, so the');
+    expect(stored.metrics.command).toBe(
+      'ptel metrics show --scope program:payments --period week --from 2026-09-28 --to 2026-11-02 --as-of 2026-11-02T00:00:00Z',
+    );
+    // the same numbers as computed for the store that had none
+    expect(stored.metrics).toEqual({ ...r.metrics, command: stored.metrics.command });
+    expect(stored.risks.signals.items).toEqual(r.risks.signals.items);
   });
 });
 
