@@ -296,6 +296,7 @@ export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers
         queueName: rt.config.redis.queue,
         logger: rt.logger,
         metrics: rt.metrics,
+        clock: rt.clock,
       })
     : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true, clock: rt.clock });
 }

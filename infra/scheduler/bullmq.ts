@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import { validateSchedules, type JobHandler, type ScheduleSpec, type Scheduler } from './types.js';
@@ -15,7 +16,13 @@ export interface BullSchedulerOptions {
   metrics?: PipelineMetrics;
   /** Jobs one process runs at once. */
   concurrency?: number;
+  /** The clock the periodic schedule check runs on (default: the wall clock). */
+  clock?: Clock;
+  /** How often the declared schedules are looked up on Redis and put back when missing (default one minute). */
+  checkEveryMs?: number;
 }
+
+export const DEFAULT_SCHEDULE_CHECK_MS = 60_000;
 
 type JobData = Record<string, unknown> & { scheduleId: string };
 
@@ -24,10 +31,19 @@ type JobData = Record<string, unknown> & { scheduleId: string };
  * (each schedule upserted under its id, schedulers no longer declared removed), so restarts and
  * several `ptel jobs` processes never register a schedule twice. Any process with a worker runs the
  * jobs; a failed job is retried with exponential back-off up to its attempts.
+ *
+ * Redis may lose its data while the process runs (a restart without persistence, a failover to a
+ * replica behind, a FLUSHALL): the schedules are looked up again whenever the connection comes back
+ * and every `checkEveryMs` on the clock (one small read), and the missing ones are recreated under
+ * their ids, so no schedule stops silently and none is registered twice.
  */
 export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   validateSchedules(options.schedules, options.handlers);
   const name = options.queueName ?? 'ptel-jobs';
+  const clock = options.clock ?? systemClock;
+  const checkEveryMs = options.checkEveryMs ?? DEFAULT_SCHEDULE_CHECK_MS;
+  if (!(checkEveryMs > 0)) throw new Error(`checkEveryMs must be a positive number of milliseconds, not ${checkEveryMs}`);
+  const where = redactedUrl(options.redisUrl);
   const log = options.logger.child({ component: 'scheduler', queue: name });
   const connections: Redis[] = [];
   const connect = (): Redis => {
@@ -42,12 +58,54 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   const abort = new AbortController();
   const exclusive = new Set(options.schedules.filter((s) => s.exclusive === true).map((s) => s.id));
   let locks: Redis | undefined;
+  let started = false;
+  let stopped = false;
+  let cancelCheck: (() => void) | undefined;
+  let restoring: Promise<void> | undefined;
+  let restoreAgain = false;
+
+  /** Recreates the declared schedules Redis no longer holds; one pass at a time, another one after it when asked meanwhile. */
+  const restore = (why: string): Promise<void> => {
+    if (restoring !== undefined) {
+      restoreAgain = true;
+      return restoring;
+    }
+    restoring = (async () => {
+      do {
+        restoreAgain = false;
+        if (stopped || queue === undefined) return;
+        try {
+          const { created, removed } = await restoreSchedules(queue, options.schedules);
+          if (created.length > 0) log.warn({ created, removed, why }, `recreated ${created.length} job schedule(s) missing on redis`);
+          else if (removed.length > 0) log.info({ removed, why }, 'removed job schedules no longer declared');
+        } catch (err) {
+          if (!stopped) log.warn({ err, why }, 'could not check the job schedules on redis; checking again later');
+        }
+      } while (restoreAgain && !stopped);
+    })().finally(() => {
+      restoring = undefined;
+    });
+    return restoring;
+  };
+  const armCheck = (): void => {
+    if (stopped) return;
+    cancelCheck = clock.setTimer(() => {
+      cancelCheck = undefined;
+      void restore('periodic check').finally(armCheck);
+    }, checkEveryMs);
+  };
 
   return {
     kind: 'bullmq',
     async start() {
-      queue = new Queue<JobData>(name, { connection: connect() });
-      await reconcile(queue, options.schedules);
+      const conn = connect();
+      // Every 'ready' after the first is a reconnect: the server may have come back without its data.
+      conn.on('ready', () => {
+        if (started) void restore('reconnected to redis');
+      });
+      queue = new Queue<JobData>(name, { connection: conn });
+      const { created } = await reconcile(queue, options.schedules);
+      if (created.length > 0) log.info({ created }, 'created job schedules');
       worker = new Worker<JobData>(
         name,
         async (job: Job<JobData>) => {
@@ -76,14 +134,37 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
       });
       worker.on('error', (err) => log.error({ err }, 'worker error'));
       await worker.waitUntilReady();
+      started = true;
+      armCheck();
+    },
+    async checkReady() {
+      if (connections.length === 0) throw new Error(`not connected to redis at ${where} yet: the scheduler has not started`);
+      const down = connections.find((c) => c.status !== 'ready');
+      if (down !== undefined) throw new Error(`redis at ${where} is not connected (${down.status})`);
+      // Connected is not yet answering: a server that hangs fails the check on the caller's timeout.
+      await connections[0]!.ping();
     },
     async stop() {
+      stopped = true;
+      cancelCheck?.();
       abort.abort(new Error('scheduler stopped'));
       await worker?.close();
       await queue?.close();
       await Promise.allSettled(connections.map((c) => c.quit()));
     },
   };
+}
+
+/** The Redis URL without its credentials, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'the configured address';
+  }
 }
 
 const LOCK_TTL_MS = 60_000;
@@ -109,28 +190,58 @@ export async function whileLocked(redis: Redis, key: string, fn: () => Promise<v
   return true;
 }
 
-/** Upserts every declared schedule and removes the schedulers no longer declared. */
-export async function reconcile(queue: Queue<JobData>, schedules: ScheduleSpec[]): Promise<{ removed: string[] }> {
-  for (const s of schedules) {
-    await queue.upsertJobScheduler(s.id, s.everyMs !== undefined ? { every: s.everyMs } : { pattern: s.cron!, tz: s.tz ?? 'UTC' }, {
-      name: s.job,
-      data: { ...(s.data ?? {}), scheduleId: s.id },
-      opts: {
-        attempts: s.attempts ?? 3,
-        backoff: { type: 'exponential', delay: 1_000 },
-        removeOnComplete: { count: 1_000 },
-        removeOnFail: { count: 5_000 },
-      },
-    });
-  }
+function upsertSchedule(queue: Queue<JobData>, s: ScheduleSpec): Promise<unknown> {
+  return queue.upsertJobScheduler(s.id, s.everyMs !== undefined ? { every: s.everyMs } : { pattern: s.cron!, tz: s.tz ?? 'UTC' }, {
+    name: s.job,
+    data: { ...(s.data ?? {}), scheduleId: s.id },
+    opts: {
+      attempts: s.attempts ?? 3,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 5_000 },
+    },
+  });
+}
+
+async function schedulerIdsOn(queue: Queue<JobData>): Promise<Set<string>> {
+  return new Set((await queue.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key));
+}
+
+async function removeUndeclared(queue: Queue<JobData>, present: Set<string>, schedules: ScheduleSpec[]): Promise<string[]> {
   const wanted = new Set(schedules.map((s) => s.id));
   const removed: string[] = [];
-  for (const existing of await queue.getJobSchedulers(0, -1)) {
-    const id = existing.id ?? existing.key;
+  for (const id of present) {
     if (!wanted.has(id)) {
       await queue.removeJobScheduler(id);
       removed.push(id);
     }
   }
-  return { removed };
+  return removed;
+}
+
+/**
+ * Upserts every declared schedule (a changed interval or pattern takes effect) and removes the
+ * schedulers no longer declared; says which ones Redis did not hold before.
+ */
+export async function reconcile(queue: Queue<JobData>, schedules: ScheduleSpec[]): Promise<{ created: string[]; removed: string[] }> {
+  const present = await schedulerIdsOn(queue);
+  for (const s of schedules) await upsertSchedule(queue, s);
+  const removed = await removeUndeclared(queue, present, schedules);
+  return { created: schedules.filter((s) => !present.has(s.id)).map((s) => s.id), removed };
+}
+
+/**
+ * The running check: creates only the declared schedules Redis does not hold (the others keep their
+ * next run) and removes the undeclared ones, so processes of one deployment converge on its list.
+ * Costs one read of the scheduler list when nothing is missing.
+ */
+export async function restoreSchedules(
+  queue: Queue<JobData>,
+  schedules: ScheduleSpec[],
+): Promise<{ created: string[]; removed: string[] }> {
+  const present = await schedulerIdsOn(queue);
+  const missing = schedules.filter((s) => !present.has(s.id));
+  for (const s of missing) await upsertSchedule(queue, s);
+  const removed = await removeUndeclared(queue, present, schedules);
+  return { created: missing.map((s) => s.id), removed };
 }

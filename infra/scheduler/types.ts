@@ -36,6 +36,8 @@ export interface Scheduler {
   start(): Promise<void>;
   /** Stops starting runs and waits for the running ones. */
   stop(): Promise<void>;
+  /** Throws, saying what is wrong, while a server the schedules live on cannot be used (distributed: Redis). */
+  checkReady?(): Promise<void>;
 }
 
 export function validateSchedules(specs: ScheduleSpec[], handlers: Record<string, JobHandler>): void {
