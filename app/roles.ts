@@ -46,29 +46,106 @@ export interface RunningRole {
 
 export const rawTopics = (rt: Pick<Runtime, 'config'>): string[] => SOURCES.map((s) => rawTopic(s, rt.config.kafka.topicPrefix));
 
-function readinessChecks(rt: Runtime): Record<string, () => Promise<void>> {
+/**
+ * A step of a role's startup that readiness waits for: its check fails, saying what is awaited, until
+ * the step is done, and with the step's error when it failed.
+ */
+interface StartupGate {
+  check(): void;
+  done(): void;
+  failed(err: unknown): void;
+}
+
+function startupGate(awaited: string): StartupGate {
+  let state: { kind: 'waiting' } | { kind: 'done' } | { kind: 'failed'; err: unknown } = { kind: 'waiting' };
   return {
+    check() {
+      if (state.kind === 'waiting') throw new Error(awaited);
+      if (state.kind === 'failed') {
+        const why = state.err instanceof Error ? state.err.message : String(state.err);
+        throw new Error(`${awaited}: ${why}`, { cause: state.err });
+      }
+    },
+    done: () => (state = { kind: 'done' }),
+    failed: (err) => (state = { kind: 'failed', err }),
+  };
+}
+
+/** What a role's readiness depends on beyond the store and the bus. */
+interface ReadinessParts {
+  /** The role consumes the raw topics: not ready until its consumer has joined the normalizer group. */
+  consumer?: StartupGate;
+  /** The role runs schedules: ready only while the server they live on (Redis) answers. */
+  scheduler?: Scheduler;
+}
+
+/** One check per dependency the role uses, named after it; /readyz answers 503 naming the ones that fail. */
+function readinessChecks(rt: Runtime, parts: ReadinessParts): Record<string, () => Promise<void>> {
+  const checks: Record<string, () => Promise<void>> = {
     store: async () => {
       const r = await rt.store.client.ping();
       if (!r.success) throw r.error;
     },
     bus: async () => {
-      await rt.bus.lag(rt.config.normalizer.groupId, rawTopics(rt)[0]!);
+      parts.consumer?.check();
+      try {
+        await rt.bus.lag(rt.config.normalizer.groupId, rawTopics(rt)[0]!);
+      } catch (err) {
+        // A role that only publishes creates the topics on its first publish: a broker that says the
+        // topic does not exist yet has answered. A consuming role has created them before it joined.
+        if (parts.consumer !== undefined || !unknownTopic(err)) throw err;
+      }
     },
   };
+  const scheduler = parts.scheduler;
+  if (scheduler?.checkReady !== undefined) checks['redis'] = () => scheduler.checkReady!();
+  return checks;
 }
 
-/** Health, readiness and metrics; with `webhooks`, the webhook endpoints too. */
-function serveHttp(rt: Runtime, options: { webhooks: boolean }): Promise<RunningServer> {
-  return startHttpServer({
+/** Whether the bus failed because the topic does not exist (yet). */
+function unknownTopic(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    if ((e as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
+/**
+ * Health, readiness and metrics; with `webhooks`, the webhook endpoints too. Every role serves them
+ * first, before it connects its consumers and schedules: /healthz answers from process start (a
+ * consumer may wait long to join its group), and /readyz says what is still awaited.
+ */
+async function serveHttp(rt: Runtime, options: { webhooks: boolean } & ReadinessParts, hooks: ServeHooks): Promise<RunningServer> {
+  const server = await startHttpServer({
     host: rt.config.http.host,
     port: rt.config.http.port,
     metrics: rt.metrics,
     logger: rt.logger,
-    readiness: readinessChecks(rt),
+    readiness: readinessChecks(rt, options),
     routes: options.webhooks ? webhookRoutesFor(rt) : {},
   });
+  hooks.onListening?.(server.url);
+  return server;
 }
+
+/** Starts the normalizer; the gate opens once its consumer has joined the group. */
+async function startConsuming(rt: Runtime, joined: StartupGate): ReturnType<typeof startNormalizer> {
+  try {
+    const normalizer = await startNormalizing(rt);
+    void normalizer.ready.then(
+      () => joined.done(),
+      (err: unknown) => joined.failed(err),
+    );
+    return normalizer;
+  } catch (err) {
+    joined.failed(err);
+    throw err;
+  }
+}
+
+const consumerGate = (rt: Runtime): StartupGate =>
+  startupGate(`the normalizer has not joined consumer group '${rt.config.normalizer.groupId}' yet`);
 
 function startNormalizing(rt: Runtime): ReturnType<typeof startNormalizer> {
   return startNormalizer({
@@ -139,7 +216,12 @@ export interface RunOnceResult {
   reports?: DeliveryResult;
 }
 
-export interface RunHooks {
+export interface ServeHooks {
+  /** Called once the health endpoints listen, before the role's consumers and schedules start. */
+  onListening?: (url: string) => void;
+}
+
+export interface RunHooks extends ServeHooks {
   /** Called before the pull starts, with the demo or the configured sources. */
   onStart?: (what: { demo?: DemoHistory; sources: string[] }) => void;
   onProgress?: (p: StreamProgress) => void;
@@ -232,12 +314,21 @@ export async function storeFreshness(
  * endpoints, and every schedule (the demo is published once instead of pulled).
  */
 export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<RunningRole> {
-  const normalizer = await startNormalizing(rt);
-  const http = await serveHttp(rt, { webhooks: true });
   const demo = rt.organisation.kind === 'demo';
   const schedules = jobSchedules(rt.config, rt.organisation).filter((s) => !demo || s.job !== 'pull');
   const scheduler: Scheduler = createScheduler(rt, schedules, jobHandlers(rt));
-  await scheduler.start();
+  const joined = consumerGate(rt);
+  const http = await serveHttp(rt, { webhooks: true, consumer: joined, scheduler }, hooks);
+  let normalizer: Awaited<ReturnType<typeof startNormalizer>> | undefined;
+  try {
+    normalizer = await startConsuming(rt, joined);
+    await scheduler.start();
+  } catch (err) {
+    await http.close();
+    await normalizer?.stop();
+    throw err;
+  }
+  const consuming = normalizer;
   // The embedded store is this process's alone: serve it, so that other commands can read it meanwhile.
   const bridge =
     rt.store.kind === 'embedded' ? await createStoreBridge({ store: rt.store, logger: rt.logger, clock: rt.clock }) : undefined;
@@ -258,7 +349,7 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
     async stop() {
       await http.close();
       await scheduler.stop();
-      await normalizer.stop();
+      await consuming.stop();
       unadvertise();
       await bridge?.close();
     },
@@ -266,12 +357,17 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
 }
 
 /** `connect`: the scheduled jobs (pulls, linker, metrics, alerts, export), and health endpoints. */
-export async function startConnect(rt: Runtime): Promise<RunningRole> {
+export async function startConnect(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
   const schedules = jobSchedules(rt.config, rt.organisation);
   if (!schedules.some((s) => s.job === 'pull')) rt.logger.warn('no source is configured; nothing to pull');
   const scheduler = createScheduler(rt, schedules, jobHandlers(rt));
-  await scheduler.start();
-  const http = await serveHttp(rt, { webhooks: false });
+  const http = await serveHttp(rt, { webhooks: false, scheduler }, hooks);
+  try {
+    await scheduler.start();
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
   return {
     url: http.url,
     async stop() {
@@ -282,9 +378,16 @@ export async function startConnect(rt: Runtime): Promise<RunningRole> {
 }
 
 /** `normalize`: a normalizer worker, and health endpoints. */
-export async function startNormalize(rt: Runtime): Promise<RunningRole> {
-  const normalizer = await startNormalizing(rt);
-  const http = await serveHttp(rt, { webhooks: false });
+export async function startNormalize(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
+  const joined = consumerGate(rt);
+  const http = await serveHttp(rt, { webhooks: false, consumer: joined }, hooks);
+  let normalizer: Awaited<ReturnType<typeof startNormalizer>>;
+  try {
+    normalizer = await startConsuming(rt, joined);
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
   return {
     url: http.url,
     async stop() {
@@ -295,8 +398,8 @@ export async function startNormalize(rt: Runtime): Promise<RunningRole> {
 }
 
 /** `serve`: the webhook endpoints, and health endpoints. */
-export async function startServe(rt: Runtime): Promise<RunningRole> {
-  const http = await serveHttp(rt, { webhooks: true });
+export async function startServe(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
+  const http = await serveHttp(rt, { webhooks: true }, hooks);
   return { url: http.url, stop: () => http.close() };
 }
 
