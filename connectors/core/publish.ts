@@ -26,38 +26,65 @@ export function rawEventBusMessage(event: RawEvent, offset: number, topicPrefix 
   };
 }
 
+/** Chunks publishRecords keeps in flight at once unless told otherwise. */
+export const DEFAULT_PUBLISH_IN_FLIGHT = 4;
+
 /**
- * Turns records into RawEvents and publishes them on their sources' topics. Resolves once the bus
- * acknowledged every one: only then may a connector move its cursor or answer a webhook.
+ * Turns records into RawEvents and publishes them on their sources' topics, `chunk` events per
+ * publish. Up to `inFlight` chunks are in flight at once: the next chunk is built while earlier ones
+ * are sent, and the bus keeps the order of the calls, so each key's versions stay in order. Resolves
+ * once the bus acknowledged every one: only then may a connector move its cursor or answer a webhook.
+ * After a failed chunk no further chunk is started; the chunks in flight are awaited, then the first
+ * failure is thrown.
  */
 export async function publishRecords(
   bus: Bus,
   records: Iterable<SourceRecord>,
   connector: string,
-  options: { metrics?: PipelineMetrics; chunk?: number; now?: () => Date; clock?: Clock; topicPrefix?: string } = {},
+  options: { metrics?: PipelineMetrics; chunk?: number; inFlight?: number; now?: () => Date; clock?: Clock; topicPrefix?: string } = {},
 ): Promise<Map<Source, number>> {
   const chunk = options.chunk ?? 2_000;
+  const maxInFlight = Math.max(1, options.inFlight ?? DEFAULT_PUBLISH_IN_FLIGHT);
   const clock = options.clock ?? systemClock;
   const now = options.now ?? (() => clock.date());
   const bySource = new Map<Source, RawEvent[]>();
   const counts = new Map<Source, number>();
-  const flush = async (source: Source, events: RawEvent[]): Promise<void> => {
-    if (events.length === 0) return;
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const start = (source: Source, events: RawEvent[]): void => {
+    if (events.length === 0 || failure !== undefined) return;
     const topic = rawTopic(source, options.topicPrefix);
-    await bus.publish(topic, events.map(rawEventMessage));
-    options.metrics?.published.inc({ topic }, events.length);
-    counts.set(source, (counts.get(source) ?? 0) + events.length);
+    const sent: Promise<void> = bus.publish(topic, events.map(rawEventMessage)).then(
+      () => {
+        inFlight.delete(sent);
+        options.metrics?.published.inc({ topic }, events.length);
+        counts.set(source, (counts.get(source) ?? 0) + events.length);
+      },
+      (error: unknown) => {
+        inFlight.delete(sent);
+        failure ??= { error };
+      },
+    );
+    inFlight.add(sent);
   };
-  for (const record of records) {
-    const event = buildRawEvent(record, connector, now());
-    let list = bySource.get(record.source);
-    if (list === undefined) bySource.set(record.source, (list = []));
-    list.push(event);
-    if (list.length >= chunk) {
-      bySource.set(record.source, []);
-      await flush(record.source, list);
+  try {
+    for (const record of records) {
+      const event = buildRawEvent(record, connector, now());
+      let list = bySource.get(record.source);
+      if (list === undefined) bySource.set(record.source, (list = []));
+      list.push(event);
+      if (list.length >= chunk) {
+        bySource.set(record.source, []);
+        start(record.source, list);
+        while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+        if (failure !== undefined) break;
+      }
     }
+    for (const [source, events] of bySource) start(source, events);
+  } finally {
+    // Nothing is left publishing behind the caller's back, whatever ended the loop.
+    await Promise.all(inFlight);
   }
-  for (const [source, events] of bySource) await flush(source, events);
+  if (failure !== undefined) throw failure.error;
   return counts;
 }

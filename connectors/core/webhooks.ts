@@ -136,6 +136,28 @@ export function refuseOversizedBody(
   req.resume();
 }
 
+/** Seconds a sender is asked to wait before it delivers a refused webhook again. */
+export const WEBHOOK_RETRY_AFTER_S = 30;
+
+/**
+ * 503 for a delivery the bus did not take: nothing of it was accepted, so the sender delivers it
+ * again (its event ids are the same, so it is stored once). The body names the dependency.
+ */
+function refuseUnpublished(res: ServerResponse, bus: Bus, err: unknown): void {
+  const dependency = bus.kind === 'kafka' ? 'kafka' : 'event log';
+  const text = JSON.stringify({
+    error: `the event bus (${dependency}) did not take the delivery: ${err instanceof Error ? err.message : String(err)}; deliver it again later`,
+    dependency,
+    retryAfterSeconds: WEBHOOK_RETRY_AFTER_S,
+  });
+  res.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'retry-after': String(WEBHOOK_RETRY_AFTER_S),
+  });
+  res.end(text);
+}
+
 export interface WebhookRoutesOptions {
   sources: WebhookSource[];
   config: Config;
@@ -210,14 +232,16 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
         }
       }
       try {
+        // The Kafka bus gives up after kafka.publishTimeoutMs, so the sender hears back well within its own timeout.
         await publishRecords(options.bus, records, `webhook/${source.source}`, {
           topicPrefix: config.kafka.topicPrefix,
+          inFlight: config.kafka.publishInFlight,
           now: () => receivedAt,
           ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         });
       } catch (err) {
         log.error({ err, source: source.source }, 'could not publish a webhook delivery');
-        sendJson(res, 503, { error: 'the event bus is unavailable; deliver again later' });
+        refuseUnpublished(res, options.bus, err);
         return;
       }
       sendJson(res, 202, { accepted: records.length });

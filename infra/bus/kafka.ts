@@ -1,4 +1,16 @@
-import { Kafka, Partitioners, logLevel, type Consumer, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Consumer,
+  type ISocketFactory,
+  type KafkaConfig,
+  type LogEntry,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay, sleepUnlessStopped } from '../retry.js';
@@ -24,7 +36,23 @@ export interface KafkaBusOptions {
   maxRequestBytes?: number;
   /** Where a failed handler's back-off before the batch is handled again is waited (default: the wall clock). */
   clock?: Clock;
+  /**
+   * Longest one `publish` waits for the broker to acknowledge every message, from the call on: the
+   * queue before it, creating its topic and connecting included (default 5,000 ms). Past it the
+   * publish fails with KafkaUnavailableError, and the request still in flight is given up, not
+   * retried behind the caller's back.
+   */
+  publishTimeoutMs?: number;
 }
+
+/** Kafka did not acknowledge a publish within its bound: the broker is down, unreachable or too slow. */
+export class KafkaUnavailableError extends Error {
+  override readonly name = 'KafkaUnavailableError';
+  /** The dependency that failed, for answers that name it. */
+  readonly dependency = 'kafka';
+}
+
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 
 const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -36,7 +64,8 @@ const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 export function createKafkaBus(options: KafkaBusOptions): Bus {
   const log = options.logger.child({ component: 'kafka' });
   const clock = options.clock ?? systemClock;
-  const kafka = new Kafka({
+  const publishTimeoutMs = options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  const clientConfig: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
     ssl: options.ssl ?? false,
@@ -49,109 +78,234 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         const { message, ...rest } = entry;
         log[KAFKA_TO_PINO[level] ?? 'info'](rest, message);
       },
-  });
-  const admin = kafka.admin();
+  };
+  const kafka = new Kafka(clientConfig);
+  const consumers = new Set<Consumer>();
+  /** Topics known to exist; a publisher may be the first to use one (a puller runs before any consumer). */
+  const known = new Set<string>();
+  const maxRequestBytes = options.maxRequestBytes ?? 768 * 1024;
+  let admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
   const withAdmin = async (): Promise<typeof admin> => {
-    adminConnected ??= admin.connect();
-    await adminConnected;
-    return admin;
-  };
-  let producer: Producer | undefined;
-  let producerConnected: Promise<void> | undefined;
-  const getProducer = async (): Promise<Producer> => {
-    if (producer === undefined) {
-      // Idempotent: the broker drops a retried duplicate, so a retry after a lost ack writes once.
-      producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+    const current = admin;
+    if (adminConnected === undefined) {
+      const connecting = current.connect();
+      adminConnected = connecting;
+      // A failed connect is not kept: the next call connects again (the broker may be back by then).
+      connecting.catch(() => {
+        if (adminConnected === connecting) adminConnected = undefined;
       });
-      producerConnected = producer.connect();
     }
-    await producerConnected;
-    return producer;
+    await adminConnected;
+    return current;
   };
-  /** Drops the producer, so that the next send starts a new one (a new producer id, sequences from 0). */
-  const resetProducer = async (): Promise<void> => {
-    const old = producer;
-    producer = undefined;
-    producerConnected = undefined;
-    await old?.disconnect().catch((err: unknown) => log.warn({ err }, 'disconnecting a broken producer failed'));
+  /** Drops an admin whose call outlived its caller's bound; the next call connects a new one. */
+  const replaceAdmin = (): void => {
+    const old = admin;
+    admin = kafka.admin();
+    adminConnected = undefined;
+    void old.disconnect().catch(() => undefined);
   };
+
   /**
-   * One produce request at a time on the idempotent producer. kafkajs numbers each partition's batches
-   * itself; two sends at once (streams of one pull publish concurrently) can be given the same sequence
-   * number, which the broker refuses (OUT_OF_ORDER_SEQUENCE_NUMBER) for the rest of that producer's life.
-   * Should it happen all the same, the producer is replaced and the batch sent again: the event ids are
-   * deterministic, so a batch the broker had already taken converges in the store.
+   * The idempotent producer, one generation at a time. A generation whose request outlived its
+   * publish's bound is given up: it opens no connection and finds no broker from then on, so the
+   * unlimited retries kafkajs needs for idempotence end at their next attempt instead of sending
+   * the given-up request once the broker is back (its caller was told it failed and sends it again).
    */
+  interface Generation {
+    id: number;
+    producer: Producer;
+    connected: Promise<void>;
+    givenUp: boolean;
+  }
+  let generations = 0;
+  let current: Generation | undefined;
+  const newGeneration = (): Generation => {
+    const gen = { id: ++generations, givenUp: false } as Generation;
+    const connectSocket = plainOrTlsSocket();
+    const socketFactory: ISocketFactory = (args) => {
+      if (gen.givenUp) throw new Error('this producer was given up');
+      return connectSocket(args);
+    };
+    const client = new Kafka({ ...clientConfig, brokers: () => (gen.givenUp ? [] : options.brokers), socketFactory });
+    // Idempotent: the broker drops a retried duplicate, so a retry after a lost ack writes once. kafkajs
+    // keeps that guarantee only with unlimited retries; the caller's bound comes from publishTimeoutMs.
+    gen.producer = client.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER },
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    gen.connected = gen.producer.connect();
+    gen.connected.catch((err: unknown) => {
+      // kafkajs gave up connecting: the next send starts a new producer.
+      if (current === gen) current = undefined;
+      log.warn({ err, producer: gen.id }, 'the producer could not connect');
+    });
+    return gen;
+  };
+  const giveUp = (gen: Generation, pending: Promise<unknown> | undefined, reason: string): void => {
+    if (gen.givenUp) return;
+    gen.givenUp = true;
+    if (current === gen) current = undefined;
+    const since = clock.now();
+    pending?.then(
+      () =>
+        log.warn(
+          { producer: gen.id, afterMs: clock.now() - since },
+          `a given-up send was acknowledged after all (${reason}); its messages may be on the topic twice`,
+        ),
+      (err: unknown) => log.info({ producer: gen.id, afterMs: clock.now() - since, err }, `a given-up send ended unsent (${reason})`),
+    );
+    void gen.producer.disconnect().catch((err: unknown) => log.warn({ err }, 'disconnecting a given-up producer failed'));
+  };
+
+  /**
+   * Produce requests go one at a time, in the order the publishes were called, on the idempotent
+   * producer. kafkajs numbers each partition's batches itself and, when a request fails, takes its
+   * numbers back for the retry: a second request to the same partition sent meanwhile would be given
+   * them, and the broker would take it for a duplicate of the first if that had been written. Several
+   * publishes may be pending at once (publishRecords keeps chunks in flight); each waits its turn here.
+   * A request whose earlier request for one of the same keys failed is not sent, so a key's versions
+   * never land out of order. Should the broker refuse the sequence all the same, the producer is
+   * replaced and the request sent again: the event ids are deterministic, so the store converges.
+   */
+  interface Job {
+    failed: unknown;
+  }
   let sendTail: Promise<unknown> = Promise.resolve();
-  const send = (record: Parameters<Producer['send']>[0]): Promise<void> => {
+  const lastByKey = new Map<string, Job>();
+  const enqueue = (topic: string, messages: OutgoingMessage[], limit: Deadline): Promise<void> => {
+    const keys = [...new Set(messages.flatMap((m) => (m.key === null ? [] : [`${topic}\u0000${m.key}`])))];
+    const before = new Set(keys.flatMap((k) => lastByKey.get(k) ?? []));
+    const job: Job = { failed: undefined };
+    for (const k of keys) lastByKey.set(k, job);
     const attempt = async (): Promise<void> => {
       try {
-        await (await getProducer()).send(record);
+        const earlier = [...before].find((j) => j.failed !== undefined);
+        if (earlier !== undefined) {
+          throw new Error(`not sent: an earlier publish of the same keys to ${topic} failed (${errorMessage(earlier.failed)})`, {
+            cause: earlier.failed,
+          });
+        }
+        if (limit.expired) throw limit.error;
+        if (!known.has(topic)) await ensureBounded([{ topic }], limit);
+        await sendBounded(
+          { topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {} })) },
+          limit,
+        );
       } catch (err) {
-        if (!brokeSequence(err)) throw err;
-        log.warn({ err, topic: record.topic }, 'the broker refused the producer sequence; sending again with a new producer');
-        await resetProducer();
-        await (await getProducer()).send(record);
+        job.failed = err;
+        throw err;
+      } finally {
+        for (const k of keys) if (lastByKey.get(k) === job) lastByKey.delete(k);
       }
     };
     const run = sendTail.then(attempt, attempt);
     sendTail = run.catch(() => undefined);
     return run;
   };
-  const consumers = new Set<Consumer>();
-  /** Topics known to exist; a publisher may be the first to use one (a puller runs before any consumer). */
-  const known = new Set<string>();
-  const maxRequestBytes = options.maxRequestBytes ?? 768 * 1024;
+  const sendBounded = async (record: Parameters<Producer['send']>[0], limit: Deadline): Promise<void> => {
+    const once = async (): Promise<void> => {
+      const gen = (current ??= newGeneration());
+      const sending = gen.connected.then(() => gen.producer.send(record));
+      sending.catch(() => undefined);
+      try {
+        await limit.race(sending);
+      } catch (err) {
+        if (err === limit.error) giveUp(gen, sending, `no acknowledgement within ${publishTimeoutMs} ms`);
+        throw err;
+      }
+    };
+    try {
+      await once();
+    } catch (err) {
+      if (!brokeSequence(err)) throw err;
+      log.warn({ err, topic: record.topic }, 'the broker refused the producer sequence; sending again with a new producer');
+      if (current !== undefined) giveUp(current, undefined, 'sequence refused');
+      await once();
+    }
+  };
+  const ensureBounded = async (topics: TopicSpec[], limit: Deadline): Promise<void> => {
+    try {
+      await limit.race(ensureTopics(topics));
+    } catch (err) {
+      if (err === limit.error) replaceAdmin();
+      throw err;
+    }
+  };
+  const deadline = (what: string): Deadline => {
+    let expired = false;
+    const error = new KafkaUnavailableError(
+      `Kafka (${options.brokers.join(', ')}) did not acknowledge ${what} within ${publishTimeoutMs} ms`,
+    );
+    let fire!: (e: Error) => void;
+    const fired = new Promise<never>((_, reject) => (fire = reject));
+    fired.catch(() => undefined);
+    const cancel = clock.setTimer(() => {
+      expired = true;
+      fire(error);
+    }, publishTimeoutMs);
+    return {
+      get expired() {
+        return expired;
+      },
+      error,
+      race: <T>(p: Promise<T>): Promise<T> => Promise.race([p, fired]),
+      done: cancel,
+    };
+  };
+  const ensureTopics = async (topics: TopicSpec[]): Promise<void> => {
+    if (topics.every((t) => known.has(t.topic))) return;
+    const a = await withAdmin();
+    const existing = new Set(await a.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions ?? options.defaultPartitions ?? 6,
+          replicationFactor: options.replicationFactor ?? 1,
+        })),
+      });
+    }
+    for (const t of topics) known.add(t.topic);
+  };
 
   return {
     kind: 'kafka',
 
-    async ensureTopics(topics: TopicSpec[]): Promise<void> {
-      if (topics.every((t) => known.has(t.topic))) return;
-      const a = await withAdmin();
-      const existing = new Set(await a.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length > 0) {
-        await a.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.partitions ?? options.defaultPartitions ?? 6,
-            replicationFactor: options.replicationFactor ?? 1,
-          })),
-        });
-      }
-      for (const t of topics) known.add(t.topic);
-    },
+    ensureTopics,
 
     async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
       if (messages.length === 0) return;
-      if (!known.has(topic)) await this.ensureTopics([{ topic }]);
-      // Sequential chunks keep per-key order (one request in flight) and stay under the broker's limit.
+      const limit = deadline(`${messages.length} message(s) for ${topic}`);
+      // Every request of this publish is queued now, before anything is awaited, so the queue keeps
+      // the order of the calls; each request stays under the broker's size limit.
+      const sends: Array<Promise<void>> = [];
       let chunk: OutgoingMessage[] = [];
       let bytes = 0;
-      const flush = async (): Promise<void> => {
-        if (chunk.length === 0) return;
-        await send({
-          topic,
-          acks: -1,
-          messages: chunk.map((m) => ({ key: m.key, value: m.value, headers: m.headers ?? {} })),
-        });
-        chunk = [];
-        bytes = 0;
-      };
       for (const m of messages) {
         const size = Buffer.byteLength(m.value) + (m.key?.length ?? 0) + 64;
-        if (bytes + size > maxRequestBytes) await flush();
+        if (bytes + size > maxRequestBytes && chunk.length > 0) {
+          sends.push(enqueue(topic, chunk, limit));
+          chunk = [];
+          bytes = 0;
+        }
         chunk.push(m);
         bytes += size;
       }
-      await flush();
+      sends.push(enqueue(topic, chunk, limit));
+      try {
+        const results = await Promise.allSettled(sends);
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+      } finally {
+        limit.done();
+      }
     },
 
     async consume(opts: ConsumeOptions): Promise<Subscription> {
@@ -247,7 +401,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     async close(): Promise<void> {
       await Promise.allSettled([...consumers].map((c) => c.disconnect()));
       consumers.clear();
-      if (producer !== undefined) await producer.disconnect();
+      if (current !== undefined) await current.producer.disconnect();
+      current = undefined;
       if (adminConnected !== undefined) await admin.disconnect();
     },
   };
@@ -260,4 +415,29 @@ function brokeSequence(err: unknown): boolean {
     e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
   }
   return false;
+}
+
+/** The end of a publish's bound: `race` rejects with `error` once it passed. */
+interface Deadline {
+  readonly expired: boolean;
+  readonly error: KafkaUnavailableError;
+  race<T>(p: Promise<T>): Promise<T>;
+  done(): void;
+}
+
+const KEEP_ALIVE_MS = 60_000;
+
+/** Opens a broker connection as kafkajs does by default: TLS when configured, keep-alive on. */
+function plainOrTlsSocket(): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket = ssl
+      ? tls.connect({ host, port, ...(net.isIP(host) === 0 ? { servername: host } : {}), ...ssl }, onConnect)
+      : net.connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, KEEP_ALIVE_MS);
+    return socket;
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

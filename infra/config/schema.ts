@@ -578,6 +578,10 @@ export const configSchema = z
         replicationFactor: z.number().int().min(1).max(7).default(1),
         ssl: z.boolean().default(false),
         sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1) }).optional(),
+        /** Longest a publish waits for the broker's acknowledgement; past it a webhook is answered 503 and a pull stops. */
+        publishTimeoutMs: durationMs.max(60_000).default(5_000),
+        /** Chunks a publisher keeps in flight at once (built and queued while earlier ones are acknowledged). */
+        publishInFlight: z.number().int().min(1).max(16).default(4),
       })
       .prefault({}),
     clickhouse: z
