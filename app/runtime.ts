@@ -87,6 +87,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
                 : undefined,
             defaultPartitions: config.kafka.partitions,
             replicationFactor: config.kafka.replicationFactor,
+            publishTimeoutMs: config.kafka.publishTimeoutMs,
             logger,
             clock,
           });

@@ -111,6 +111,7 @@ export async function runSync(options: SyncOptions): Promise<StreamProgress[]> {
                   await publishRecords(bus, page.records, `${connector.source}/${stream.name}`, {
                     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
                     topicPrefix: config.kafka.topicPrefix,
+                    inFlight: config.kafka.publishInFlight,
                     clock,
                   });
                 }
