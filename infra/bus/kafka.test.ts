@@ -12,8 +12,10 @@ const producers = vi.hoisted(() => ({
   made: 0,
   inFlight: 0,
   maxInFlight: 0,
-  sent: [] as Array<{ producer: number; topic: string }>,
-  answer: (_producer: number, _sends: number): Error | undefined => undefined,
+  sent: [] as Array<{ producer: number; topic: string; keys: string[] }>,
+  disconnected: [] as number[],
+  /** An error fails the send, 'hang' leaves it unanswered, undefined acknowledges it. */
+  answer: (_producer: number, _sends: number): Error | 'hang' | undefined => undefined,
 }));
 vi.mock('kafkajs', () => {
   class Kafka {
@@ -30,15 +32,19 @@ vi.mock('kafkajs', () => {
       let sends = 0;
       return {
         connect: () => Promise.resolve(),
-        disconnect: () => Promise.resolve(),
-        send: async (record: { topic: string }) => {
+        disconnect: () => {
+          producers.disconnected.push(id);
+          return Promise.resolve();
+        },
+        send: async (record: { topic: string; messages: Array<{ key: string | null }> }) => {
           producers.inFlight++;
           producers.maxInFlight = Math.max(producers.maxInFlight, producers.inFlight);
           await new Promise((r) => setImmediate(r));
-          producers.inFlight--;
           const failure = producers.answer(id, ++sends);
+          if (failure === 'hang') return new Promise<never>(() => undefined);
+          producers.inFlight--;
           if (failure !== undefined) throw failure;
-          producers.sent.push({ producer: id, topic: record.topic });
+          producers.sent.push({ producer: id, topic: record.topic, keys: record.messages.map((m) => String(m.key)) });
           return [];
         },
       };
@@ -66,7 +72,7 @@ vi.mock('kafkajs', () => {
   return { Kafka, Partitioners: { DefaultPartitioner: () => undefined }, logLevel: { ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } };
 });
 
-const { createKafkaBus } = await import('./kafka.js');
+const { createKafkaBus, KafkaUnavailableError } = await import('./kafka.js');
 
 describe('the kafka bus', () => {
   it('backs off on its clock before it hands a failed batch to the handler again, and commits only after it was handled', async () => {
@@ -139,6 +145,61 @@ describe('the kafka bus', () => {
     producers.answer = () => new Error('the broker is down');
     await expect(bus.publish('raw.jira', [{ key: 'k', value: '{}' }])).rejects.toThrow('the broker is down');
     expect(producers.made).toBe(before + 2);
+    await bus.close();
+  });
+
+  it('gives up a publish the broker does not acknowledge within its bound, on the clock, and sends the next one with a new producer', async () => {
+    const clock = new ManualClock('2026-11-02T00:00:00Z');
+    const bus = createKafkaBus({ brokers: ['127.0.0.1:9092'], clientId: 'test', logger: quietLogger(), clock, publishTimeoutMs: 5_000 });
+    const before = producers.made;
+    producers.answer = (producer) => (producer === before + 1 ? 'hang' : undefined);
+    producers.sent.length = 0;
+    producers.inFlight = 0;
+    const refused = bus.publish('raw.jira', [{ key: 'k1', value: '{}' }]);
+    const outcome = refused.then(
+      () => 'acknowledged',
+      (err: unknown) => err,
+    );
+    await waitFor(
+      'the send to reach the producer',
+      () => producers.inFlight,
+      (n) => n === 1,
+      { timeoutMs: 5_000, intervalMs: 5 },
+    );
+    await clock.advance(4_999);
+    await new Promise((r) => setImmediate(r));
+    expect(await Promise.race([outcome, Promise.resolve('pending')])).toBe('pending');
+    await clock.advance(1);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(KafkaUnavailableError);
+    expect((err as Error).message).toContain('did not acknowledge 1 message(s) for raw.jira within 5000 ms');
+    expect(producers.disconnected).toContain(before + 1);
+    // The broker answers again: the next publish goes out on a new producer, the given-up one is not used.
+    await bus.publish('raw.jira', [{ key: 'k1', value: '{}' }]);
+    expect(producers.made).toBe(before + 2);
+    expect(producers.sent).toEqual([{ producer: before + 2, topic: 'raw.jira', keys: ['k1'] }]);
+    await bus.close();
+  });
+
+  it('does not send a request whose earlier request for one of its keys failed, and sends the others in call order', async () => {
+    const bus = createKafkaBus({ brokers: ['127.0.0.1:9092'], clientId: 'test', logger: quietLogger() });
+    const before = producers.made;
+    producers.answer = (producer, sends) => (producer === before + 1 && sends === 1 ? new Error('NOT_LEADER_FOR_PARTITION') : undefined);
+    producers.sent.length = 0;
+    const results = await Promise.allSettled([
+      bus.publish('raw.jira', [
+        { key: 'a', value: '{"v":1}' },
+        { key: 'b', value: '{"v":1}' },
+      ]),
+      bus.publish('raw.jira', [{ key: 'c', value: '{"v":1}' }]),
+      bus.publish('raw.jira', [{ key: 'b', value: '{"v":2}' }]),
+      bus.publish('raw.jira', [{ key: 'd', value: '{"v":1}' }]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toContain(
+      'not sent: an earlier publish of the same keys to raw.jira failed',
+    );
+    expect(producers.sent.map((s) => s.keys)).toEqual([['c'], ['d']]);
     await bus.close();
   });
 });
