@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { rawEventMessage } from '../connectors/core/publish.js';
+import { publishRecords, rawEventMessage } from '../connectors/core/publish.js';
 import { benchGithub } from '../test/fakes/github-bench.js';
 import { benchGitlab } from '../test/fakes/gitlab-bench.js';
 import { benchJira } from '../test/fakes/jira-bench.js';
@@ -13,7 +13,7 @@ import { PipelineMetrics } from '../infra/observability/metrics.js';
 import { BatchWriter } from '../infra/store/batch-writer.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
-import { buildRawEvent, type RawEvent } from '../schemas/raw-event.js';
+import { buildRawEvent, type RawEvent, type SourceRecord } from '../schemas/raw-event.js';
 import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
 import { mapContext } from '../mapping/registry.js';
@@ -56,8 +56,8 @@ function pullRequestTemplate(): Record<string, unknown> {
   return pr;
 }
 
-/** Pull request events of real shape, each its own entity, with the body padded to the requested size. */
-export function benchEvents(from: number, n: number, size: number, runId: string): RawEvent[] {
+/** Pull request records of real shape, each its own entity, with the body padded to the requested size. */
+export function benchRecords(from: number, n: number, size: number, runId: string): SourceRecord[] {
   const pr = pullRequestTemplate();
   const base = JSON.stringify(pr).length + 450;
   const filler = randomBytes(Math.max(0, size))
@@ -66,19 +66,21 @@ export function benchEvents(from: number, n: number, size: number, runId: string
   const t0 = Date.UTC(2026, 0, 1);
   return Array.from({ length: n }, (_, k) => from + k).map((i) => {
     const at = new Date(t0 + i * 1000).toISOString();
-    return buildRawEvent(
-      {
-        source: 'github',
-        type: 'github.pull_request',
-        subject: `bench/${runId}#${i}`,
-        version: at,
-        time: at,
-        payload: { ...pr, number: i, id: 1_000_000 + i, title: `bench ${i}`, body: filler, updated_at: at },
-      },
-      'bench',
-      new Date(t0),
-    );
+    return {
+      source: 'github',
+      type: 'github.pull_request',
+      subject: `bench/${runId}#${i}`,
+      version: at,
+      time: at,
+      payload: { ...pr, number: i, id: 1_000_000 + i, title: `bench ${i}`, body: filler, updated_at: at },
+    };
   });
+}
+
+/** The events of benchRecords, as a connector would publish them. */
+export function benchEvents(from: number, n: number, size: number, runId: string): RawEvent[] {
+  const t0 = new Date(Date.UTC(2026, 0, 1));
+  return benchRecords(from, n, size, runId).map((r) => buildRawEvent(r, 'bench', t0));
 }
 
 /**
@@ -120,6 +122,25 @@ export async function runBench(options: BenchOptions): Promise<void> {
     await chunks((events) => bus.publish(topic, events.map(rawEventMessage)))();
     const produceRate = total / ((Date.now() - t) / 1000);
     line(`  produce (idempotent, acks=all):   ${fmt(produceRate)} events/s`);
+
+    // The connectors' path: records made into events and published in 2,000-event chunks, one chunk
+    // in flight, then kafka.publishInFlight of them, each on its own topic; beside the produce figure
+    // above, which is the broker's limit for these messages on this producer.
+    for (const inFlight of [1, config.kafka.publishInFlight]) {
+      const prefix = `bench-${runId}-f${inFlight}.`;
+      await bus.ensureTopics([{ topic: `${prefix}raw.github`, partitions: 4 }]);
+      let publishMs = 0;
+      for (let from = 0; from < total; from += CHUNK) {
+        const records = benchRecords(from, Math.min(CHUNK, total - from), options.size, runId);
+        const started = Date.now();
+        await publishRecords(bus, records, 'bench', { topicPrefix: prefix, inFlight });
+        publishMs += Date.now() - started;
+      }
+      const rate = total / (publishMs / 1000);
+      line(
+        `  publishRecords, ${inFlight} chunk(s) in flight: ${fmt(rate)} events/s (${(rate / produceRate).toFixed(2)} of the produce limit)`,
+      );
+    }
 
     // 1. Raw consume: the same consumer settings, a handler that only counts.
     let seen = 0;
