@@ -219,13 +219,15 @@ export interface StatusDeliveryQuery {
 
 /** What a delivery run did, in one line for its job run and for `ptel status`. */
 export function describeDelivery(r: DeliveryResult): string | { failed: string } {
-  const outcomes = r.scopes.flatMap((s) => s.outcomes.map((o) => ({ ...o, scope: s.scope })));
+  const outcomes = r.scopes.flatMap((s) => s.outcomes.map((o) => ({ ...o, scope: s.report === 'portfolio' ? 'the portfolio' : s.scope })));
   const failed = outcomes.filter((o) => !o.ok);
   const sent = outcomes.length - failed.length;
   const already = r.scopes.filter((s) => s.outcomes.length === 0).length;
+  const programs = r.scopes.filter((s) => s.report === 'status').length;
+  const portfolio = r.scopes.some((s) => s.report === 'portfolio');
   const text =
-    `${r.week} (due ${r.dueAt}): ${r.scopes.length} program${r.scopes.length === 1 ? '' : 's'}, ${sent} deliveries made` +
-    (already > 0 ? `, ${already} already delivered everywhere` : '') +
+    `${r.week} (due ${r.dueAt}): ${programs} program${programs === 1 ? '' : 's'}${portfolio ? ' and the portfolio' : ''}, ${sent} deliveries made` +
+    (already > 0 ? `, ${already} report${already === 1 ? '' : 's'} delivered everywhere before` : '') +
     (r.unknownPrograms.length > 0 ? `; unknown programs in reports.status.programs: ${r.unknownPrograms.join(', ')}` : '');
   if (failed.length === 0) return text;
   return { failed: `${text}; ${failed.length} failed: ${failed.map((f) => `${f.scope} to ${f.target}: ${f.error ?? ''}`).join('; ')}` };

@@ -78,7 +78,14 @@ describe('ptel run --once ends with a summary a person reads; ptel status says h
     expect(lines.length).toBeLessThanOrEqual(30);
     expect(lines[0]).toMatch(/^source: demo organisation \(/);
     expect(lines.at(-1)).toBe(
-      `Next: ${'list' in COMMANDS ? 'ptel list milestones, ptel list risks, ' : ''}ptel metrics show, ptel alerts list, ptel export, ptel status`,
+      `Next: ${'list' in COMMANDS ? 'ptel list milestones, ptel list risks, ' : ''}ptel metrics show, ptel alerts list, ptel export, ptel status-report --portfolio, ptel status`,
+    );
+    // The week's status reports are written under the export folder, one folder per program and the portfolio.
+    const reports = lines.find((l) => l.startsWith('Status reports:')) ?? '(no Status reports line)';
+    expect(reports).toMatch(
+      new RegExp(
+        `^Status reports: week \\d{4}-W\\d\\d of 1 program and the portfolio written to ${path.join(dataDir, 'exports', 'status')}/\\d{4}-W\\d\\d/; 0 messages sent \\(no channel is configured\\)$`,
+      ),
     );
     expect(lines.at(-2)).toBe(`Data: ${dataDir}; the run's log: ${path.join(dataDir, RUN_LOG_FILE)}`);
     // The per-source table and the data-quality notes are ptel status's.

@@ -252,7 +252,7 @@ function reportsLine(r: DeliveryResult, channels: number): string {
   const failed = outcomes.filter((o) => !o.ok).length;
   const where = folders.length > 0 ? `written to ${path.dirname(folders[0]!)}${path.sep}` : 'written before';
   return (
-    `Status reports: week ${r.week} of ${counted(r.scopes.length, 'program')} ${where}; ${counted(sent, 'message')} sent` +
+    `Status reports: week ${r.week} of ${counted(r.scopes.filter((x) => x.report === 'status').length, 'program')}${r.scopes.some((x) => x.report === 'portfolio') ? ' and the portfolio' : ''} ${where}; ${counted(sent, 'message')} sent` +
     `${failed > 0 ? `, ${count(failed)} failed (ptel status)` : ''}${channels === 0 ? ' (no channel is configured)' : ''}`
   );
 }
@@ -265,7 +265,7 @@ export function nextCommands(commands: readonly string[]): string[] {
     ...(has('metrics') ? ['ptel metrics show'] : []),
     ...(has('alerts') ? ['ptel alerts list'] : []),
     ...(has('export') ? ['ptel export'] : []),
-    ...(has('status-report') ? ['ptel status-report --program ID'] : []),
+    ...(has('status-report') ? ['ptel status-report --portfolio'] : []),
     ...(has('status') ? ['ptel status'] : []),
   ];
 }
