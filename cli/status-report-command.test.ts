@@ -162,23 +162,23 @@ describe('ptel status-report', () => {
   });
 
   it('writes and sends a week with --send, once, and again with --resend', async () => {
-    const dir = path.join(config.dataDir, 'exports', 'status', '2026-W43', 'payments');
-    const first = await statusReport({ send: true, program: 'payments', week: '2026-W43' });
+    const dir = path.join(config.dataDir, 'exports', 'status', '2026-W44', 'payments');
+    const first = await statusReport({ send: true, program: 'payments', week: '2026-W44' });
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    expect(first.out).toBe(`week 2026-W43:\n  payments: written to ${dir}\n`);
-    const printed = await statusReport({ program: 'payments', week: '2026-W43' });
+    expect(first.out).toBe(`week 2026-W44:\n  payments: written to ${dir}\n`);
+    const printed = await statusReport({ program: 'payments', week: '2026-W44' });
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toBe(printed.out);
-    expect(existsSync(path.join(config.dataDir, 'exports', 'status', '2026-W43', '_portfolio'))).toBe(false);
+    expect(existsSync(path.join(config.dataDir, 'exports', 'status', '2026-W44', '_portfolio'))).toBe(false);
 
-    const again = await statusReport({ send: true, program: 'payments', week: '2026-W43' });
+    const again = await statusReport({ send: true, program: 'payments', week: '2026-W44' });
     expect(again.code).toBe(0);
-    expect(again.out).toBe('week 2026-W43:\n  payments: sent before to files; --resend sends again\n');
-    const resent = await statusReport({ resend: true, program: 'payments', week: '2026-W43' });
-    expect(resent.out).toBe(`week 2026-W43:\n  payments: written to ${dir}\n`);
+    expect(again.out).toBe('week 2026-W44:\n  payments: sent before to files; --resend sends again\n');
+    const resent = await statusReport({ resend: true, program: 'payments', week: '2026-W44' });
+    expect(resent.out).toBe(`week 2026-W44:\n  payments: written to ${dir}\n`);
 
-    const portfolio = await statusReport({ send: true, portfolio: true, week: '2026-W43' });
-    expect(portfolio.out).toBe(`week 2026-W43:\n  portfolio: written to ${path.join(path.dirname(dir), '_portfolio')}\n`);
+    const portfolio = await statusReport({ send: true, portfolio: true, week: '2026-W44' });
+    expect(portfolio.out).toBe(`week 2026-W44:\n  portfolio: written to ${path.join(path.dirname(dir), '_portfolio')}\n`);
   }, 120_000);
 
   it.each([
