@@ -102,6 +102,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             database: config.clickhouse.database,
             requestTimeoutMs: config.clickhouse.requestTimeoutMs,
           },
+      { logger },
     );
     if (options.migrate ?? config.clickhouse.engine === 'embedded') {
       const result = await migrate(store);
@@ -150,14 +151,17 @@ async function attachRuntime(
   running: NonNullable<ReturnType<typeof findRunningStore>>,
   parts: Pick<Runtime, 'clock' | 'organisation' | 'logger' | 'metrics'>,
 ): Promise<Runtime> {
-  const store = await openStore({
-    kind: 'attached',
-    url: running.url,
-    username: running.user,
-    password: running.password,
-    database: config.clickhouse.database,
-    requestTimeoutMs: config.clickhouse.requestTimeoutMs,
-  });
+  const store = await openStore(
+    {
+      kind: 'attached',
+      url: running.url,
+      username: running.user,
+      password: running.password,
+      database: config.clickhouse.database,
+      requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+    },
+    { logger: parts.logger },
+  );
   const ping = await store.client.ping();
   if (!ping.success) {
     await store.close();

@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Clock } from '../infra/clock.js';
 import type { Config } from '../infra/config/schema.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../app/runtime.js';
+import { routeConsole } from '../infra/observability/logger.js';
 
 /** What a command gets: the resolved config, its parsed options and positionals, and where to write. */
 export interface CommandContext {
@@ -23,13 +24,21 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-/** Builds the runtime, runs `fn`, and always closes the runtime in the shutdown order. */
+/**
+ * Builds the runtime, runs `fn`, and always closes the runtime in the shutdown order. Meanwhile what
+ * libraries write on the console goes to the runtime's logger, so every log line is JSON.
+ */
 export async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>, options?: RuntimeOptions): Promise<number> {
   const rt = await createRuntime(config, options);
+  const unroute = routeConsole(rt.logger);
   try {
     return await fn(rt);
   } finally {
-    await rt.close();
+    try {
+      await rt.close();
+    } finally {
+      unroute();
+    }
   }
 }
 

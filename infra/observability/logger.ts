@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -59,4 +60,64 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const streams: pino.StreamEntry[] = [{ level, stream: file }];
   if (terminalLevel !== 'silent') streams.push({ level: terminalLevel, stream: terminal });
   return pino(settings, pino.multistream(streams));
+}
+
+/** The console's methods and the level each one's message is logged at. */
+const CONSOLE_LEVELS = {
+  error: 'error',
+  warn: 'warn',
+  info: 'info',
+  log: 'info',
+  debug: 'debug',
+  trace: 'debug',
+} as const satisfies Record<string, 'error' | 'warn' | 'info' | 'debug'>;
+
+type ConsoleMethod = keyof typeof CONSOLE_LEVELS;
+
+/** The loggers console output goes to, the latest last; the console's own methods while any is set. */
+const consoleRoutes: Logger[] = [];
+let consoleOriginals: Record<ConsoleMethod, (...args: unknown[]) => void> | undefined;
+
+/**
+ * Sends what is written with console.* to `logger`, one JSON line per call (component 'console'),
+ * until the returned function is called. Some libraries the product uses write their warnings there
+ * (BullMQ about the Redis eviction policy or version, ioredis about its ready check or an error event
+ * nobody listens to): they then reach the same log as everything else. An Error given alone is
+ * logged with its stack under `err`; anything else is formatted as console.log would, on one line.
+ * Routes nest: the latest one set gets the output, and the console writes as before once every
+ * route has been removed.
+ */
+export function routeConsole(logger: Logger): () => void {
+  const log = logger.child({ component: 'console' });
+  consoleRoutes.push(log);
+  if (consoleOriginals === undefined) {
+    const target = console as unknown as Record<ConsoleMethod, (...args: unknown[]) => void>;
+    const methods = Object.keys(CONSOLE_LEVELS) as ConsoleMethod[];
+    const originals = Object.fromEntries(methods.map((m) => [m, target[m]])) as Record<ConsoleMethod, (...args: unknown[]) => void>;
+    for (const method of methods) {
+      target[method] = (...args: unknown[]): void => {
+        const to = consoleRoutes.at(-1);
+        if (to === undefined) return;
+        const level = CONSOLE_LEVELS[method];
+        const [first] = args;
+        if (args.length === 1 && first instanceof Error) to[level]({ err: first }, first.message);
+        else
+          to[level](
+            format(...args)
+              .replace(/\s*\n\s*/g, ' ')
+              .trim(),
+          );
+      };
+    }
+    consoleOriginals = originals;
+  }
+  let removed = false;
+  return () => {
+    if (removed) return;
+    removed = true;
+    consoleRoutes.splice(consoleRoutes.lastIndexOf(log), 1);
+    if (consoleRoutes.length > 0 || consoleOriginals === undefined) return;
+    Object.assign(console, consoleOriginals);
+    consoleOriginals = undefined;
+  };
 }

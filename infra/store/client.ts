@@ -6,7 +6,12 @@ import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
   type ClickHouseSettings,
+  type ErrorLogParams,
+  type Logger as ClientLogger,
+  type LogParams,
+  type WarnLogParams,
 } from '@clickhouse/client';
+import { createLogger, type Logger } from '../observability/logger.js';
 
 /** The client's pluggable back-end connection, which the in-process engine implements. */
 export type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>;
@@ -46,10 +51,68 @@ const COMMON_SETTINGS: ClickHouseSettings = {
 
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export async function openStore(target: StoreTarget): Promise<Store> {
+type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * The level a message of the client is logged at. A failed request reaches its caller as an error,
+ * which the caller reports (or handles: a missing table may be expected): the client's own line about
+ * it is detail for debugging. The client's advice on request timeouts above a minute is about load
+ * balancers in front of a server; the long timeout is deliberate (batch queries of the metrics), so
+ * that advice is detail too. Every other warning and error is the only report of what happened.
+ */
+function levelOf(level: 'warn' | 'error', params: LogParams): PinoLevel {
+  if (params.module === 'Connection' && params.message.endsWith('HTTP request error.')) return 'debug';
+  if (params.module === 'Config' && params.message.startsWith('request_timeout is set to')) return 'debug';
+  return level;
+}
+
+/**
+ * The client's `log` option: its messages go through the product's logger, one JSON line each
+ * (component 'clickhouse', the client's module, its arguments under `args`, its error under `err`),
+ * instead of the client's default multi-line text on the console. The client is told the least level
+ * the logger can show, so it does not build messages nobody reads: its per-request detail only when
+ * the logger is at trace.
+ */
+export function clickhouseLog(logger: Logger): NonNullable<ClickHouseClientConfigOptions['log']> {
+  const log = logger.child({ component: 'clickhouse' });
+  const write = (level: PinoLevel, { module, message, args }: LogParams, err?: Error): void => {
+    log[level]({ module, ...(args !== undefined ? { args } : {}), ...(err !== undefined ? { err } : {}) }, message);
+  };
+  class ProductLogger implements ClientLogger {
+    trace(p: LogParams): void {
+      write('trace', p);
+    }
+    debug(p: LogParams): void {
+      write('debug', p);
+    }
+    info(p: LogParams): void {
+      write('info', p);
+    }
+    warn(p: WarnLogParams): void {
+      write(levelOf('warn', p), p, p.err);
+    }
+    error(p: ErrorLogParams): void {
+      write(levelOf('error', p), p, p.err);
+    }
+  }
+  const level =
+    logger.level === 'silent' ? ClickHouseLogLevel.OFF : logger.level === 'trace' ? ClickHouseLogLevel.TRACE : ClickHouseLogLevel.WARN;
+  return { LoggerClass: ProductLogger, level };
+}
+
+/** The logger of stores opened without one. */
+let fallbackLogger: Logger | undefined;
+
+export interface OpenStoreOptions {
+  /** Where the ClickHouse client's own messages go (default: warnings and errors as JSON lines on stderr). */
+  logger?: Logger;
+}
+
+export async function openStore(target: StoreTarget, options: OpenStoreOptions = {}): Promise<Store> {
   if (!DB_NAME.test(target.database)) {
     throw new Error(`database name '${target.database}' may only hold letters, digits and '_' and must not start with a digit`);
   }
+  const log = clickhouseLog(options.logger ?? (fallbackLogger ??= createLogger({ level: 'warn' })));
   if (target.kind === 'server') {
     const admin = createClient({
       url: target.url,
@@ -57,6 +120,7 @@ export async function openStore(target: StoreTarget): Promise<Store> {
       password: target.password ?? '',
       request_timeout: target.requestTimeoutMs ?? 300_000,
       clickhouse_settings: COMMON_SETTINGS,
+      log,
     });
     try {
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS \`${target.database}\`` });
@@ -70,6 +134,7 @@ export async function openStore(target: StoreTarget): Promise<Store> {
       database: target.database,
       request_timeout: target.requestTimeoutMs ?? 300_000,
       clickhouse_settings: COMMON_SETTINGS,
+      log,
     });
     return { client, database: target.database, kind: 'server', close: () => client.close() };
   }
@@ -82,19 +147,17 @@ export async function openStore(target: StoreTarget): Promise<Store> {
       database: target.database,
       request_timeout: target.requestTimeoutMs ?? 300_000,
       clickhouse_settings: COMMON_SETTINGS,
-      // Every failure reaches the caller as an error; the client's own logger would print it again,
-      // with its stack, on stderr.
-      log: { level: ClickHouseLogLevel.OFF },
+      log,
     });
     return { client, database: target.database, kind: 'attached', close: () => client.close() };
   }
-  return openEmbedded(target.path, target.database);
+  return openEmbedded(target.path, target.database, log);
 }
 
 type ChdbModule = typeof ChdbConnectionModule;
 let chdbModule: Promise<ChdbModule> | undefined;
 
-async function openEmbedded(dir: string, database: string): Promise<Store> {
+async function openEmbedded(dir: string, database: string, log: ClickHouseClientConfigOptions['log']): Promise<Store> {
   mkdirSync(dir, { recursive: true });
   // Loaded on first use: the engine is large and distributed mode never needs it.
   chdbModule ??= import('chdb/connection');
@@ -102,10 +165,10 @@ async function openEmbedded(dir: string, database: string): Promise<Store> {
   const openSession = (): Connection => createChdbConnection({ path: dir }) as unknown as Connection;
   const engine = openSession();
   // The engine's current database is whatever the last statement chose, so create from `system`.
-  await createClient({ connection: inDatabase(engine, 'system') }).command({
+  await createClient({ connection: inDatabase(engine, 'system'), log }).command({
     query: `CREATE DATABASE IF NOT EXISTS \`${database}\``,
   });
-  const client = createClient({ connection: inDatabase(engine, database), clickhouse_settings: COMMON_SETTINGS });
+  const client = createClient({ connection: inDatabase(engine, database), clickhouse_settings: COMMON_SETTINGS, log });
   return {
     client,
     database,
