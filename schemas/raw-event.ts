@@ -64,6 +64,16 @@ export function deterministicEventId(source: string, type: string, subject: stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * The digest of a payload: SHA-256, lower-case hex, of its JSON text as raw_events stores it
+ * (`JSON.stringify` of the parsed payload), the same value as the column's default
+ * `lower(hex(SHA256(data)))`. Of payloads that share an event id, the one with the greatest digest is
+ * kept (workers/normalize/collisions.ts), so which one wins never depends on arrival order.
+ */
+export function payloadDigest(json: string): string {
+  return createHash('sha256').update(json, 'utf8').digest('hex');
+}
+
 /** The RawEvent of a record; `ingestTime` is when the pipeline received it (a pull's or a delivery's "now", from the clock). */
 export function buildRawEvent(record: SourceRecord, connector: string, ingestTime: Date): RawEvent {
   const time = new Date(record.time);

@@ -39,7 +39,7 @@ export class BatchWriter {
   private closed = false;
 
   constructor(
-    private readonly store: Store,
+    readonly store: Store,
     private readonly options: BatchWriterOptions,
   ) {}
 

@@ -1,10 +1,11 @@
-import type { BusMessage } from '../../infra/bus/types.js';
 import type { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
-import type { RawEvent } from '../../schemas/raw-event.js';
 import { normalizeBatch } from './normalizer.js';
 import type { MapContext, MapperRegistry } from '../../mapping/registry.js';
 import { systemClock, type Clock } from '../../infra/clock.js';
+import { RAW_COLUMNS, rawRowMessage, type RawRow } from './stored-raw.js';
+
+export { toIso } from './stored-raw.js';
 
 export interface ReplayFilter {
   source?: string | undefined;
@@ -19,27 +20,12 @@ export interface ReplayResult {
   rows: Record<string, number>;
 }
 
-interface RawRow {
-  id: string;
-  source: string;
-  type: string;
-  subject: string;
-  entity_version: string;
-  time: string;
-  partition_key: string;
-  connector: string;
-  ingest_time: string;
-  data: string;
-  topic: string;
-  bus_partition: number;
-  bus_offset: string;
-}
-
 /**
  * Re-normalizes stored RawEvents after a mapping change, with no source and no bus involved: pages
  * through raw_events in key order (bounded memory), maps each event with today's mappers and writes
  * the domain rows. Domain tables replace by key and version, so a replay converges to the same rows
- * live normalization would have written.
+ * live normalization would have written. Where payloads differed under one event id, raw_events keeps
+ * the one with the greatest digest, the one live normalization mapped, and that is the one replayed.
  */
 export async function replay(options: {
   store: Store;
@@ -79,8 +65,7 @@ export async function replay(options: {
       [params['a_source'], params['a_type'], params['a_subject'], params['a_id']] = after;
     }
     const rs = await store.client.query({
-      query: `SELECT id, source, type, subject, entity_version, time, partition_key, connector, ingest_time, data,
-                     topic, bus_partition, bus_offset
+      query: `SELECT ${RAW_COLUMNS}
               FROM raw_events FINAL
               ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''}
               ORDER BY source, type, subject, id
@@ -90,7 +75,7 @@ export async function replay(options: {
     });
     const rows = await rs.json<RawRow>();
     if (rows.length === 0) break;
-    const messages = rows.map(toMessage);
+    const messages = rows.map(rawRowMessage);
     // Notes are counted again: each replay that still cannot read a field says so (and when).
     const { tables, counts } = normalizeBatch(messages, registry, context, { keepRaw: false, failedAt: clock.date().toISOString() });
     await writer.write([...tables].map(([table, r]) => ({ table, rows: r })));
@@ -104,36 +89,4 @@ export async function replay(options: {
   }
   await writer.flush();
   return result;
-}
-
-/** A stored event as the bus message it arrived in (same topic, partition and offset). */
-function toMessage(row: RawRow): BusMessage {
-  const event: RawEvent = {
-    specversion: '1.0',
-    id: row.id,
-    source: row.source as RawEvent['source'],
-    type: row.type,
-    subject: row.subject,
-    time: toIso(row.time),
-    datacontenttype: 'application/json',
-    entityversion: row.entity_version,
-    partitionkey: row.partition_key,
-    connector: row.connector,
-    ingesttime: toIso(row.ingest_time),
-    data: JSON.parse(row.data) as RawEvent['data'],
-  };
-  return {
-    topic: row.topic,
-    partition: Number(row.bus_partition),
-    offset: String(row.bus_offset),
-    key: Buffer.from(row.partition_key),
-    value: Buffer.from(JSON.stringify(event)),
-    headers: {},
-    timestamp: Date.parse(toIso(row.ingest_time)),
-  };
-}
-
-/** ClickHouse prints DateTime64 as 'YYYY-MM-DD hh:mm:ss.sss' in UTC. */
-export function toIso(chTime: string): string {
-  return chTime.includes('T') ? chTime : `${chTime.replace(' ', 'T')}Z`;
 }
