@@ -40,5 +40,6 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas/migrations ./schemas/migrations
 
 USER node
-EXPOSE 8080
+# The HTTP port of each role: run 8080, serve 8081, normalize 8082, connect 8083 (PTEL_HTTP_PORT sets another).
+EXPOSE 8080 8081 8082 8083
 ENTRYPOINT ["node", "dist/cli/main.js"]

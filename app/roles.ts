@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { publishRecords } from '../connectors/core/publish.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
+import { DEFAULT_HTTP_PORTS, httpPortOf, type HttpRole } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
 import type { Scheduler } from '../infra/scheduler/types.js';
 import { advertiseStore } from '../infra/store/attach.js';
@@ -116,10 +117,17 @@ function unknownTopic(err: unknown): boolean {
  * first, before it connects its consumers and schedules: /healthz answers from process start (a
  * consumer may wait long to join its group), and /readyz says what is still awaited.
  */
-async function serveHttp(rt: Runtime, options: { webhooks: boolean } & ReadinessParts, hooks: ServeHooks): Promise<RunningServer> {
+async function serveHttp(
+  rt: Runtime,
+  role: HttpRole,
+  options: { webhooks: boolean } & ReadinessParts,
+  hooks: ServeHooks,
+): Promise<RunningServer> {
+  const port = httpPortOf(rt.config, role);
   const server = await startHttpServer({
     host: rt.config.http.host,
-    port: rt.config.http.port,
+    port,
+    portHint: portHint(rt.config.http.port, role, port),
     metrics: rt.metrics,
     logger: rt.logger,
     readiness: readinessChecks(rt, options),
@@ -127,6 +135,16 @@ async function serveHttp(rt: Runtime, options: { webhooks: boolean } & Readiness
   });
   hooks.onListening?.(server.url);
   return server;
+}
+
+/** How to give a role another port, for the error when its port is taken. */
+function portHint(configured: number | undefined, role: HttpRole, port: number): string {
+  return configured === undefined
+    ? `${port} is the default port of 'ptel ${role}'; set PTEL_HTTP_PORT (or http.port in the configuration) to choose another`
+    : 'the port is http.port (PTEL_HTTP_PORT or the configuration file); choose another there, ' +
+        `or leave it unset for each role's own default (${Object.entries(DEFAULT_HTTP_PORTS)
+          .map(([r, p]) => `${r} ${p}`)
+          .join(', ')})`;
 }
 
 /** Starts the normalizer; the gate opens once its consumer has joined the group. */
@@ -318,7 +336,7 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
   const schedules = jobSchedules(rt.config, rt.organisation).filter((s) => !demo || s.job !== 'pull');
   const scheduler: Scheduler = createScheduler(rt, schedules, jobHandlers(rt));
   const joined = consumerGate(rt);
-  const http = await serveHttp(rt, { webhooks: true, consumer: joined, scheduler }, hooks);
+  const http = await serveHttp(rt, 'run', { webhooks: true, consumer: joined, scheduler }, hooks);
   let normalizer: Awaited<ReturnType<typeof startNormalizer>> | undefined;
   try {
     normalizer = await startConsuming(rt, joined);
@@ -361,7 +379,7 @@ export async function startConnect(rt: Runtime, hooks: ServeHooks = {}): Promise
   const schedules = jobSchedules(rt.config, rt.organisation);
   if (!schedules.some((s) => s.job === 'pull')) rt.logger.warn('no source is configured; nothing to pull');
   const scheduler = createScheduler(rt, schedules, jobHandlers(rt));
-  const http = await serveHttp(rt, { webhooks: false, scheduler }, hooks);
+  const http = await serveHttp(rt, 'connect', { webhooks: false, scheduler }, hooks);
   try {
     await scheduler.start();
   } catch (err) {
@@ -380,7 +398,7 @@ export async function startConnect(rt: Runtime, hooks: ServeHooks = {}): Promise
 /** `normalize`: a normalizer worker, and health endpoints. */
 export async function startNormalize(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
   const joined = consumerGate(rt);
-  const http = await serveHttp(rt, { webhooks: false, consumer: joined }, hooks);
+  const http = await serveHttp(rt, 'normalize', { webhooks: false, consumer: joined }, hooks);
   let normalizer: Awaited<ReturnType<typeof startNormalizer>>;
   try {
     normalizer = await startConsuming(rt, joined);
@@ -399,7 +417,7 @@ export async function startNormalize(rt: Runtime, hooks: ServeHooks = {}): Promi
 
 /** `serve`: the webhook endpoints, and health endpoints. */
 export async function startServe(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
-  const http = await serveHttp(rt, { webhooks: true }, hooks);
+  const http = await serveHttp(rt, 'serve', { webhooks: true }, hooks);
   return { url: http.url, stop: () => http.close() };
 }
 

@@ -607,7 +607,8 @@ export const configSchema = z
     http: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
+        /** Every process that serves HTTP listens here; unset, each role has its own default (DEFAULT_HTTP_PORTS). */
+        port: z.number().int().min(0).max(65535).optional(),
       })
       .prefault({}),
     normalizer: z
@@ -668,6 +669,20 @@ export const configSchema = z
       }
     });
   });
+
+/** The roles that serve HTTP (/healthz, /readyz, /metrics, and the webhooks for run and serve). */
+export type HttpRole = 'run' | 'serve' | 'normalize' | 'connect';
+
+/**
+ * Each role's HTTP port when http.port is not set, apart so that the roles of a distributed
+ * deployment can run on one host side by side.
+ */
+export const DEFAULT_HTTP_PORTS: Readonly<Record<HttpRole, number>> = { run: 8080, serve: 8081, normalize: 8082, connect: 8083 };
+
+/** The port a role listens on: http.port (file or PTEL_HTTP_PORT) when set, else the role's default. */
+export function httpPortOf(config: Pick<FileConfig, 'http'>, role: HttpRole): number {
+  return config.http.port ?? DEFAULT_HTTP_PORTS[role];
+}
 
 /** Secrets: only ever read from the environment, never from the file. */
 export interface Secrets {

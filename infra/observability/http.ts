@@ -16,6 +16,13 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** More routes by "METHOD /path" (webhooks). */
   routes?: Record<string, RouteHandler>;
+  /** How to choose another port, said when this one cannot be used (e.g. "set PTEL_HTTP_PORT"). */
+  portHint?: string;
+}
+
+/** The server could not listen: the port is taken or not allowed; the message says how to choose another. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
 }
 
 export interface RunningServer {
@@ -65,9 +72,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (err: NodeJS.ErrnoException): void => reject(listenError(err, options));
+    server.once('error', refused);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });
@@ -83,6 +91,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         server.closeIdleConnections();
       }),
   };
+}
+
+/** Why the server could not listen, in words, with the address and how to choose another port. */
+function listenError(err: NodeJS.ErrnoException, options: Pick<HttpServerOptions, 'host' | 'port' | 'portHint'>): Error {
+  const where = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the port is already in use by another process'
+      : err.code === 'EACCES'
+        ? 'this process may not use the port (ports below 1024 need privileges)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? `no network interface of this host has the address ${options.host}`
+          : undefined;
+  if (why === undefined) return err;
+  const hint = err.code === 'EADDRNOTAVAIL' ? 'set http.host or PTEL_HTTP_HOST to an address of this host' : options.portHint;
+  return new ListenError(`cannot listen on ${where}: ${why}${hint !== undefined ? `; ${hint}` : ''}`, { cause: err });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

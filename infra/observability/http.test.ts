@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+import { ListenError, startHttpServer, type RunningServer } from './http.js';
+import { PipelineMetrics } from './metrics.js';
+
+const started: RunningServer[] = [];
+afterEach(async () => {
+  while (started.length > 0) await started.pop()!.close();
+});
+
+const serve = async (host: string, port: number, portHint?: string): Promise<RunningServer> => {
+  const server = await startHttpServer({
+    host,
+    port,
+    metrics: new PipelineMetrics({ defaultMetrics: false }),
+    logger: createLogger({ level: 'silent' }),
+    readiness: {},
+    ...(portHint !== undefined ? { portHint } : {}),
+  });
+  started.push(server);
+  return server;
+};
+
+describe('the HTTP server that cannot listen', () => {
+  it('says the port is in use, where, and how to choose another', async () => {
+    const first = await serve('127.0.0.1', 0);
+    const port = Number(new URL(first.url).port);
+    const second = serve('127.0.0.1', port, 'set PTEL_HTTP_PORT to choose another');
+    await expect(second).rejects.toThrow(ListenError);
+    await expect(second).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${port}: the port is already in use by another process; set PTEL_HTTP_PORT to choose another`,
+    );
+    await expect(second).rejects.toMatchObject({ cause: { code: 'EADDRINUSE' } });
+    // The first one still serves.
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+  });
+
+  it('names the host setting when the address is not one of this host', async () => {
+    // 192.0.2.0/24 is reserved for documentation: no interface has it.
+    await expect(serve('192.0.2.1', 0, 'not this hint')).rejects.toThrow(
+      'cannot listen on 192.0.2.1:0: no network interface of this host has the address 192.0.2.1; set http.host or PTEL_HTTP_HOST to an address of this host',
+    );
+  });
+});
