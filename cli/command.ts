@@ -14,6 +14,8 @@ export interface CommandContext {
   err: NodeJS.WritableStream;
   /** The clock a command's runtime reads "now" from (default: the system clock; tests pass their own). */
   clock?: Clock;
+  /** Where a command reads the variables it takes besides the configuration (default: the process's environment). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Command {

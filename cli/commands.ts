@@ -23,6 +23,7 @@ import type { Check } from '../connectors/core/types.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import { createLogger } from '../infra/observability/logger.js';
 import { migrate } from '../infra/store/migrate.js';
+import { createStoreUser, NEW_USER_PASSWORD_ENV, STORE_PRIVILEGES, userNameProblem } from '../infra/store/users.js';
 import { exportRoot } from '../workers/export/export.js';
 import { modelSummary, type ModelSummary } from '../workers/link/summary.js';
 import { latestDeadLetters } from '../workers/normalize/status.js';
@@ -95,6 +96,41 @@ const startHooks = (ctx: CommandContext): RunHooks => ({
     else ctx.out.write('no source is configured: nothing to pull; webhooks are still received\n');
   },
 });
+
+/**
+ * The user `migrate --create-user NAME` is to create, with its password from the environment;
+ * undefined without the option; an exit code after saying what is wrong.
+ */
+function newUserOf(ctx: CommandContext): { name: string; password: string } | undefined | number {
+  const name = ctx.values['create-user'];
+  if (typeof name !== 'string') return undefined;
+  const problem = userNameProblem(name);
+  if (problem !== undefined) {
+    ctx.err.write(`ptel migrate: --create-user: ${problem}\n`);
+    return 2;
+  }
+  if (ctx.config.clickhouse.engine !== 'server') {
+    ctx.err.write(
+      'ptel migrate: --create-user needs a ClickHouse server (clickhouse.url, PTEL_CLICKHOUSE_URL); the embedded engine has no users\n',
+    );
+    return 78;
+  }
+  if (name === ctx.config.clickhouse.username) {
+    ctx.err.write(
+      `ptel migrate: --create-user ${name}: that is the user this command connects as (clickhouse.username); ` +
+        'run it as an administrator (PTEL_CLICKHOUSE_USER) and name the user to create\n',
+    );
+    return 2;
+  }
+  const password = (ctx.env ?? process.env)[NEW_USER_PASSWORD_ENV];
+  if (password === undefined || password === '') {
+    ctx.err.write(
+      `ptel migrate: --create-user ${name} reads the new user's password from ${NEW_USER_PASSWORD_ENV}, which is ${password === undefined ? 'not set' : 'empty'}\n`,
+    );
+    return 78;
+  }
+  return { name, password };
+}
 
 /** The file `run --once` writes its log to at the default log level, in the data folder. */
 export const RUN_LOG_FILE = 'ptel.log';
@@ -279,10 +315,17 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   migrate: {
-    summary: 'apply pending ClickHouse migrations',
-    usage: 'usage: ptel migrate',
-    options: {},
+    summary: 'apply pending ClickHouse migrations; optionally create the ClickHouse user ptel runs as',
+    usage: [
+      'usage: ptel migrate [--create-user NAME]',
+      '  --create-user NAME  then create the ClickHouse user NAME (or set its password when it exists) with the privileges',
+      `                      ptel needs on its database alone; the password is read from ${NEW_USER_PASSWORD_ENV}.`,
+      '                      Run as a user allowed to manage users, e.g. the server administrator (docs/deployment.md).',
+    ].join('\n'),
+    options: { 'create-user': { type: 'string' } },
     run(ctx) {
+      const newUser = newUserOf(ctx);
+      if (typeof newUser === 'number') return Promise.resolve(newUser);
       return withRuntime(
         ctx.config,
         async (rt) => {
@@ -291,6 +334,12 @@ export const COMMANDS: Record<string, Command> = {
             r.applied.length === 0
               ? `database '${rt.store.database}' is up to date (migration ${r.current})\n`
               : `applied ${r.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`).join(', ')} to '${rt.store.database}'\n`,
+          );
+          if (newUser === undefined) return 0;
+          const { created } = await createStoreUser(rt.store, newUser.name, newUser.password);
+          ctx.out.write(
+            `user '${newUser.name}' ${created ? 'created' : 'exists: password set'}; granted ${STORE_PRIVILEGES.join(', ')} on '${rt.store.database}'.*\n` +
+              `run ptel as it: PTEL_CLICKHOUSE_USER=${newUser.name} and PTEL_CLICKHOUSE_PASSWORD set to the password in ${NEW_USER_PASSWORD_ENV}\n`,
           );
           return 0;
         },

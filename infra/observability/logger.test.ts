@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { tempDir } from '../../test/support/harness.js';
 import { createLogger, routeConsole } from './logger.js';
 
@@ -86,7 +86,7 @@ describe('console output routed to the logger', () => {
   });
 
   /** Spies on what still reaches the console's own methods while routes are set. */
-  function consoleSpies(): Array<ReturnType<typeof vi.spyOn>> {
+  function consoleSpies(): Array<MockInstance<(...args: unknown[]) => void>> {
     return (['error', 'warn', 'info', 'log', 'debug', 'trace'] as const).map((m) =>
       vi.spyOn(console, m).mockImplementation(() => undefined),
     );
@@ -115,7 +115,7 @@ describe('console output routed to the logger', () => {
   });
 
   it('sends the output to the latest route, and gives the console back once every route is removed', () => {
-    const [errorSpy] = consoleSpies();
+    const errorSpy = consoleSpies()[0]!;
     const first = collect();
     const second = collect();
     const removeFirst = routeConsole(createLogger({ level: 'info', destination: first.stream }));

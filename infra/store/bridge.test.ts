@@ -434,10 +434,10 @@ try {
 /** The store modules compiled to plain JavaScript in a temporary folder that resolves the project's packages. */
 function childProject(): string {
   const dir = tempDir('ptel-bridge-child-');
-  mkdirSync(path.join(dir, 'infra/store'), { recursive: true });
+  for (const folder of ['infra/store', 'infra/observability']) mkdirSync(path.join(dir, folder), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  for (const file of ['infra/store/client.ts', 'infra/store/attach.ts', 'infra/data-dir.ts']) {
+  for (const file of ['infra/store/client.ts', 'infra/store/attach.ts', 'infra/data-dir.ts', 'infra/observability/logger.ts']) {
     const source = readFileSync(path.join(repoRoot, file), 'utf8');
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
