@@ -67,8 +67,9 @@ export function deterministicEventId(source: string, type: string, subject: stri
 /**
  * The digest of a payload: SHA-256, lower-case hex, of its JSON text as raw_events stores it
  * (`JSON.stringify` of the parsed payload), the same value as the column's default
- * `lower(hex(SHA256(data)))`. Of payloads that share an event id, the one with the greatest digest is
- * kept (workers/normalize/collisions.ts), so which one wins never depends on arrival order.
+ * `lower(hex(SHA256(data)))`. Of payloads that share an event id and rank alike otherwise, the one
+ * with the greatest digest is kept (workers/normalize/collisions.ts), so which one wins depends on
+ * the content alone, never on arrival order.
  */
 export function payloadDigest(json: string): string {
   return createHash('sha256').update(json, 'utf8').digest('hex');

@@ -1,8 +1,9 @@
 -- Payloads that differ under one event id. The id comes from source, type, subject and entity version,
 -- so a vendor that changes an entity without moving its updated time (or a webhook and a pull of one
--- version with different field sets) sends two payloads under one id. Of those, the payload with the
--- greatest digest is the one kept: raw_events stores it, the domain rows are mapped from it, and a
--- replay maps it again, whatever order the payloads arrived in.
+-- version with different field sets) sends two payloads under one id. Of those, one is kept, by a rank
+-- that depends on the payload alone (workers/normalize/collisions.ts; its last tiebreak is the greatest
+-- digest): raw_events stores it, the domain rows are mapped from it, and a replay maps it again,
+-- whatever order the payloads arrived in.
 --
 -- digest: SHA-256 (lower-case hex) of `data` as stored, the JSON text of the payload. The normalizer
 -- writes it; rows stored before this migration compute it from their data when read (the same value
@@ -10,7 +11,7 @@
 ALTER TABLE raw_events ADD COLUMN IF NOT EXISTS digest String DEFAULT lower(hex(SHA256(data)));
 
 -- Each event id that arrived with more than one payload: one row per id after merges, holding the
--- digests of every payload seen under it (the greatest is the one kept), when the difference was first
+-- digests of every payload seen under it, when the difference was first
 -- and last noticed. Identical re-deliveries add nothing: they have the digest already listed.
 CREATE TABLE IF NOT EXISTS raw_event_collisions
 (

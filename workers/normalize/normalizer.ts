@@ -7,6 +7,7 @@ import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { deadLetterTopic, payloadDigest, rawEventSchema, sourceOfRawTopic, type RawEvent } from '../../schemas/raw-event.js';
 import type { MapContext, MapperRegistry, TableRows } from '../../mapping/registry.js';
 import { systemClock, type Clock } from '../../infra/clock.js';
+import { collisionRow, compareRanks, rankPayload, SUPERSEDED, type KeyedDigest, type PayloadRank } from './collisions.js';
 import { rawKey, rawRowMessage, storedDigests, storedPayloads, type RawKey } from './stored-raw.js';
 
 export interface NormalizerDeps {
@@ -117,16 +118,22 @@ export interface NoteCount {
   example: string;
 }
 
-/** A raw key and the digest of one of its payloads. */
-export type KeyedDigest = RawKey & { digest: string };
+/** A payload as it arrived: the event and the bus message that carried it. */
+export interface Arrival {
+  event: RawEvent;
+  msg: BusMessage;
+}
+
+/** A payload kept under its raw key: the one that ranks highest (see collisions.ts), as it arrived. */
+export type KeptPayload = KeyedDigest & Arrival;
 
 export interface NormalizedBatch {
   tables: Map<string, Row[]>;
   dead: DeadLetter[];
   counts: Array<{ source: string; type: string; outcome: string; n: number }>;
   notes: NoteCount[];
-  /** Per raw key of the batch, the payload that was kept (the greatest digest) and mapped. */
-  kept: KeyedDigest[];
+  /** Per raw key of the batch whose payload was kept and mapped, that payload. */
+  kept: KeptPayload[];
   /** Per raw key (rawKey), the digests of every payload known under it: the batch's and the stored ones given. */
   digests: Map<string, Set<string>>;
 }
@@ -142,38 +149,64 @@ export function decodeBatch(messages: readonly BusMessage[]): DecodedMessage[] {
   });
 }
 
-/** The outcome counted for an event whose id holds a payload with a greater digest: neither stored nor mapped. */
-export const SUPERSEDED = 'superseded';
+/** What raw_events already holds under the keys of a batch, when the caller looked it up. */
+export interface StoredPayloads {
+  /** Per raw key (rawKey), the digests of the payloads stored under it (storedDigests). */
+  digests: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The stored payloads that differ from the batch's, by rawKey and digest joined with NUL. */
+  events: ReadonlyMap<string, Arrival>;
+}
 
-/** The greatest of a non-empty set of digests (hex of one length: text order is number order). */
-export const greatest = (digests: Iterable<string>): string => {
-  let max = '';
-  for (const d of digests) if (d > max) max = d;
-  return max;
-};
+const digestKey = (key: string, digest: string): string => `${key}\u0000${digest}`;
 
-/** A raw_event_collisions row: the digests of the payloads seen under one id, noticed at `seenAt`. */
-export function collisionRow(key: RawKey, digests: Iterable<string>, seenAt: string): Row {
-  return {
-    source: key.source,
-    type: key.type,
-    subject: key.subject,
-    id: key.id,
-    digests: [...digests].sort(),
-    first_seen: seenAt,
-    last_seen: seenAt,
-  };
+/**
+ * The stored payloads a batch must be ranked against: under every key where the store holds a digest
+ * the batch does not carry (the batch's other events, and identical payloads, need no look-up).
+ */
+export async function storedPayloadsFor(store: Store, decoded: readonly DecodedMessage[]): Promise<StoredPayloads> {
+  const inBatch = new Map<string, { key: RawKey; digests: Set<string> }>();
+  for (const d of decoded) {
+    if (!d.ok) continue;
+    const k = rawKey(d.event);
+    const entry = inBatch.get(k) ?? { key: d.event, digests: new Set<string>() };
+    entry.digests.add(d.payload.digest);
+    inBatch.set(k, entry);
+  }
+  const digests = await storedDigests(
+    store,
+    [...inBatch.values()].map((e) => e.key),
+  );
+  const wanted: KeyedDigest[] = [];
+  for (const [k, stored] of digests) {
+    const batch = inBatch.get(k)!;
+    for (const digest of stored) if (!batch.digests.has(digest)) wanted.push({ ...pickKey(batch.key), digest });
+  }
+  return { digests, events: await fetchPayloads(store, wanted) };
+}
+
+const pickKey = (k: RawKey): RawKey => ({ source: k.source, type: k.type, subject: k.subject, id: k.id });
+
+/** The stored payloads with these digests, decoded, by rawKey and digest; one that no longer decodes is left out. */
+async function fetchPayloads(store: Store, wanted: readonly KeyedDigest[]): Promise<Map<string, Arrival>> {
+  const out = new Map<string, Arrival>();
+  for (const row of await storedPayloads(store, wanted)) {
+    // Keyed by the digest stored with it, the one the look-up of digests found.
+    const msg = rawRowMessage(row);
+    const d = decodeMessage(msg);
+    if (d.ok) out.set(digestKey(rawKey(d.event), row.digest), { event: d.event, msg });
+  }
+  return out;
 }
 
 /**
- * Decodes and maps a batch, with no I/O: see normalizeDecoded. `stored` are the digests raw_events
- * already holds per raw key (storedDigests), when the caller looked them up.
+ * Decodes and maps a batch, with no I/O: see normalizeDecoded. `stored` is what raw_events already
+ * holds under the batch's keys (storedPayloadsFor), when the caller looked it up.
  */
 export function normalizeBatch(
   messages: BusMessage[],
   registry: MapperRegistry,
   context: MapContext,
-  options: { keepRaw: boolean; failedAt: string; stored?: ReadonlyMap<string, ReadonlySet<string>> },
+  options: { keepRaw: boolean; failedAt: string; stored?: StoredPayloads },
 ): NormalizedBatch {
   return normalizeDecoded(decodeBatch(messages), registry, context, options);
 }
@@ -184,16 +217,16 @@ export function normalizeBatch(
  * written (as data_quality_notes rows, seen at `failedAt`, the batch's instant). Live consumption and
  * replay both go through here, so they cannot disagree.
  *
- * Payloads that share an event id but differ: of the batch's and the `stored` ones, the payload with
- * the greatest digest is kept. Only events carrying it are stored and mapped; the others are counted
- * as superseded, and the id gets a raw_event_collisions row listing every digest. Identical payloads
- * share a digest, so re-deliveries are no collision.
+ * Payloads that share an event id but differ (collisions.ts): of the batch's and the `stored` ones,
+ * the one that ranks highest is kept. Only events carrying it are stored and mapped; the others are
+ * counted as superseded, and the id gets a raw_event_collisions row listing every digest. Identical
+ * payloads share a digest, so re-deliveries are no collision.
  */
 export function normalizeDecoded(
   decoded: readonly DecodedMessage[],
   registry: MapperRegistry,
   context: MapContext,
-  options: { keepRaw: boolean; failedAt: string; stored?: ReadonlyMap<string, ReadonlySet<string>> },
+  options: { keepRaw: boolean; failedAt: string; stored?: StoredPayloads },
 ): NormalizedBatch {
   const tables = new Map<string, Row[]>();
   const add = (t: TableRows): void => {
@@ -209,21 +242,28 @@ export function normalizeDecoded(
     if (c === undefined) counts.set(k, { source, type, outcome, n: 1 });
     else c.n++;
   };
-  const digests = new Map<string, Set<string>>();
-  const keys = new Map<string, RawKey>();
+  // Every payload known per key: the batch's (first event of each digest) and the stored ones.
+  const candidates = new Map<string, { key: RawKey; digests: Set<string>; events: Map<string, RawEvent> }>();
   for (const d of decoded) {
     if (!d.ok) continue;
     const k = rawKey(d.event);
-    let known = digests.get(k);
-    if (known === undefined) {
-      known = new Set(options.stored?.get(k) ?? []);
-      digests.set(k, known);
-      keys.set(k, { source: d.event.source, type: d.event.type, subject: d.event.subject, id: d.event.id });
+    let c = candidates.get(k);
+    if (c === undefined) {
+      c = { key: pickKey(d.event), digests: new Set(options.stored?.digests.get(k) ?? []), events: new Map() };
+      candidates.set(k, c);
     }
-    known.add(d.payload.digest);
+    c.digests.add(d.payload.digest);
+    if (!c.events.has(d.payload.digest)) c.events.set(d.payload.digest, d.event);
   }
-  const winners = new Map([...digests].map(([k, set]) => [k, greatest(set)]));
-  const kept = new Map<string, KeyedDigest>();
+  const winners = new Map<string, string>();
+  for (const [k, c] of candidates) {
+    for (const digest of c.digests) {
+      const stored = options.stored?.events.get(digestKey(k, digest));
+      if (stored !== undefined && !c.events.has(digest)) c.events.set(digest, stored.event);
+    }
+    winners.set(k, c.events.size === 1 ? [...c.events.keys()][0]! : keptOf(c.events, registry, context));
+  }
+  const kept = new Map<string, KeptPayload>();
   const notes = new Map<string, NoteCount>();
   for (const d of decoded) {
     if (!d.ok) {
@@ -237,7 +277,7 @@ export function normalizeDecoded(
       count(event.source, event.type, SUPERSEDED);
       continue;
     }
-    kept.set(k, { ...keys.get(k)!, digest: d.payload.digest });
+    kept.set(k, { ...pickKey(event), digest: d.payload.digest, event, msg });
     if (options.keepRaw) add({ table: 'raw_events', rows: [rawEventRow(event, msg, d.payload)] });
     const outcome = registry.apply(event, context);
     count(event.source, event.type, outcome.kind);
@@ -256,11 +296,21 @@ export function normalizeDecoded(
   }
   if (dead.length > 0) add({ table: 'dead_letters', rows: dead.map((d) => deadLetterRow(d, options.failedAt)) });
   if (notes.size > 0) add({ table: 'data_quality_notes', rows: [...notes.values()].map((n) => noteRow(n, options.failedAt)) });
-  const collided = [...digests].filter(([, set]) => set.size > 1);
-  if (collided.length > 0) {
-    add({ table: 'raw_event_collisions', rows: collided.map(([k, set]) => collisionRow(keys.get(k)!, set, options.failedAt)) });
-  }
+  const collided = [...candidates.values()].filter((c) => c.digests.size > 1);
+  if (collided.length > 0)
+    add({ table: 'raw_event_collisions', rows: collided.map((c) => collisionRow(c.key, c.digests, options.failedAt)) });
+  const digests = new Map([...candidates].map(([k, c]) => [k, c.digests]));
   return { tables, dead, counts: [...counts.values()], notes: [...notes.values()], kept: [...kept.values()], digests };
+}
+
+/** The digest of the payload that ranks highest among several under one id. */
+function keptOf(events: ReadonlyMap<string, RawEvent>, registry: MapperRegistry, context: MapContext): string {
+  let best: PayloadRank | undefined;
+  for (const [digest, event] of events) {
+    const rank = rankPayload(event, digest, registry, context);
+    if (best === undefined || compareRanks(rank, best) > 0) best = rank;
+  }
+  return best!.digest;
 }
 
 /** A data_quality_notes row: the batch's count of one note, first and last seen at the batch's instant. */
@@ -307,10 +357,7 @@ export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
   return async (batch: Batch) => {
     const failedAt = clock.date().toISOString();
     const decoded = decodeBatch(batch.messages);
-    const stored = await storedDigests(
-      store,
-      decoded.flatMap((d) => (d.ok ? [d.event] : [])),
-    );
+    const stored = await storedPayloadsFor(store, decoded);
     const { tables, dead, counts, notes, kept, digests } = normalizeDecoded(decoded, registry, context, {
       keepRaw: true,
       failedAt,
@@ -353,49 +400,57 @@ const SETTLE_ROUNDS = 5;
  * Runs after a batch's rows are in the store, for the payloads it kept. Another normalizer may have
  * stored a different payload under the same id at the same time (two partitions, a rebalance, a
  * replayed batch), unseen by the look-up before the write. Both tables keep, on a tie, the row
- * inserted last, so for every key whose stored digests now hold one this batch did not know of, or
- * one greater than the payload it kept, the greatest payload is read back from raw_events and written
- * again (raw row and domain rows), then the key is looked at again. Whichever normalizer writes last
- * thereby sees the other's payload and leaves the greatest on top, so the outcome does not depend on
- * how the writes interleave. New digests are recorded in raw_event_collisions.
+ * inserted last, so for every key whose stored digests now hold one this batch did not know of, the
+ * payload that ranks highest of the kept one and the new ones (collisions.ts) is written again, raw
+ * row and domain rows, and the key looked at again. Whichever normalizer writes last thereby sees the
+ * other's payload and leaves the one that ranks highest on top, so the outcome does not depend on how
+ * the writes interleave. New digests are recorded in raw_event_collisions.
  */
 async function settleCollisions(
   deps: { store: Store; writer: BatchWriter; registry: MapperRegistry; context: MapContext; failedAt: string },
-  kept: readonly KeyedDigest[],
+  kept: readonly KeptPayload[],
   known: Map<string, Set<string>>,
 ): Promise<void> {
   let pending = kept;
   for (let round = 0; pending.length > 0; round++) {
     const now = await storedDigests(deps.store, pending);
-    const again: KeyedDigest[] = [];
+    const changed: Array<{ kept: KeptPayload; unseen: string[] }> = [];
     const noticed: Row[] = [];
     for (const p of pending) {
       const k = rawKey(p);
-      const digests = now.get(k) ?? new Set([p.digest]);
-      const before = known.get(k) ?? new Set<string>();
-      const unseen = [...digests].some((d) => !before.has(d));
-      const top = greatest(digests);
-      if (unseen) {
-        const all = new Set([...before, ...digests]);
-        known.set(k, all);
-        if (all.size > 1) noticed.push(collisionRow(p, all, deps.failedAt));
-      }
-      if (top !== p.digest || (unseen && digests.size > 1))
-        again.push({ source: p.source, type: p.type, subject: p.subject, id: p.id, digest: top });
+      const before = known.get(k) ?? new Set([p.digest]);
+      const unseen = [...(now.get(k) ?? [])].filter((d) => !before.has(d));
+      if (unseen.length === 0) continue;
+      const all = new Set([...before, ...unseen]);
+      known.set(k, all);
+      noticed.push(collisionRow(p, all, deps.failedAt));
+      changed.push({ kept: p, unseen });
     }
     if (noticed.length > 0) await deps.writer.write([{ table: 'raw_event_collisions', rows: noticed }]);
-    if (again.length === 0) return;
+    if (changed.length === 0) return;
     if (round + 1 >= SETTLE_ROUNDS) {
-      const first = again[0]!;
+      const first = changed[0]!.kept;
       throw new Error(
         `the payloads of ${first.type} ${first.subject} (event ${first.id}) still changed after ${SETTLE_ROUNDS} looks; the batch is retried`,
       );
     }
-    const rows = await storedPayloads(deps.store, again);
-    const rewritten = normalizeDecoded(decodeBatch(rows.map(rawRowMessage)), deps.registry, deps.context, {
+    const others = await fetchPayloads(
+      deps.store,
+      changed.flatMap((c) => c.unseen.map((digest) => ({ ...pickKey(c.kept), digest }))),
+    );
+    // The one that ranks highest of what this batch kept and what came meanwhile, written once more.
+    const top = changed.map(({ kept: p, unseen }) => {
+      const arrivals = new Map<string, Arrival>([[p.digest, p]]);
+      for (const digest of unseen) {
+        const other = others.get(digestKey(rawKey(p), digest));
+        if (other !== undefined) arrivals.set(digest, other);
+      }
+      const events = new Map([...arrivals].map(([digest, a]) => [digest, a.event]));
+      return arrivals.get(keptOf(events, deps.registry, deps.context))!.msg;
+    });
+    const rewritten = normalizeBatch(top, deps.registry, deps.context, {
       keepRaw: true,
       failedAt: deps.failedAt,
-      stored: known,
     });
     // The event was counted, noted and dead-lettered when it was first handled: only its rows again.
     const tables = [...rewritten.tables].filter(([t]) => !REWRITE_SKIPS.has(t));

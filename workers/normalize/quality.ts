@@ -23,7 +23,8 @@ export interface DataQualityRow {
 
 /** The field and problem a collision is listed under among the data-quality notes. */
 export const COLLISION_FIELD = '(payload)';
-export const COLLISION_PROBLEM = 'event ids that arrived with differing payloads; the payload with the greatest digest was kept';
+export const COLLISION_PROBLEM =
+  'event ids that arrived with differing payloads; the one ranking highest (row version, then digest) was kept';
 
 /**
  * The data-quality notes the normalizer counted: per source, entity type, field and problem, the most
@@ -85,26 +86,34 @@ export interface RawEventCollision {
   id: string;
   /** The digests of every payload seen under the id, sorted. */
   digests: string[];
-  /** The digest of the payload kept: the greatest. */
+  /** The digest of the payload raw_events holds for the id: the one kept. */
   kept: string;
   firstSeen: string;
   lastSeen: string;
 }
 
-/** The event ids that arrived with differing payloads (raw_event_collisions), by key. */
+/** The event ids that arrived with differing payloads (raw_event_collisions), by key, with the payload kept. */
 export async function rawEventCollisions(
   store: Store,
   options: { source?: string | undefined; limit?: number } = {},
 ): Promise<RawEventCollision[]> {
   const rs = await store.client.query({
-    query: `SELECT source, type, subject, id, arraySort(groupUniqArrayArray(digests)) AS digests,
-                   toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen
-            FROM raw_event_collisions
-            WHERE {source:Nullable(String)} IS NULL OR source = {source:Nullable(String)}
-            GROUP BY source, type, subject, id
-            HAVING length(digests) > 1
-            ORDER BY source, type, subject, id
-            LIMIT {limit:UInt32}`,
+    query: `WITH collided AS (
+              SELECT source, type, subject, id, arraySort(groupUniqArrayArray(digests)) AS digests,
+                     toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen
+              FROM raw_event_collisions
+              WHERE {source:Nullable(String)} IS NULL OR source = {source:Nullable(String)}
+              GROUP BY source, type, subject, id
+              HAVING length(digests) > 1
+              ORDER BY source, type, subject, id
+              LIMIT {limit:UInt32})
+            SELECT c.source AS source, c.type AS type, c.subject AS subject, c.id AS id, c.digests AS digests,
+                   c.first_seen AS first_seen, c.last_seen AS last_seen, r.digest AS kept
+            FROM collided AS c
+            LEFT JOIN (SELECT source, type, subject, id, digest FROM raw_events FINAL
+                       WHERE id IN (SELECT id FROM collided)) AS r
+              ON r.source = c.source AND r.type = c.type AND r.subject = c.subject AND r.id = c.id
+            ORDER BY source, type, subject, id`,
     query_params: { source: options.source ?? null, limit: options.limit ?? 1000 },
     format: 'JSONEachRow',
   });
@@ -116,6 +125,7 @@ export async function rawEventCollisions(
     digests: string[];
     first_seen: string;
     last_seen: string;
+    kept: string;
   }>();
   return rows.map((r) => ({
     source: r.source,
@@ -123,7 +133,7 @@ export async function rawEventCollisions(
     subject: r.subject,
     id: r.id,
     digests: r.digests,
-    kept: r.digests[r.digests.length - 1]!,
+    kept: r.kept,
     firstSeen: new Date(toIso(r.first_seen)).toISOString(),
     lastSeen: new Date(toIso(r.last_seen)).toISOString(),
   }));

@@ -3,10 +3,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMapperRegistry } from '../../connectors/mappers.js';
 import { rawEventBusMessage } from '../../connectors/core/publish.js';
+import { issueRecord as gitlabIssueRecord } from '../../connectors/gitlab/records.js';
+import { gitlabWebhook } from '../../connectors/gitlab/webhook.js';
 import { issueRecord } from '../../connectors/jira/records.js';
 import * as S from '../../connectors/jira/schemas.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import type { Batch, Bus } from '../../infra/bus/types.js';
+import { loadConfig } from '../../infra/config/load.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
@@ -32,7 +35,7 @@ const delivery = (name: string): RawEvent => {
 const reassigned = delivery('reassigned_v2.json');
 const commented = delivery('commented_v2.json');
 const digestOf = (e: RawEvent): string => encodePayload(e).digest;
-// The rule: the payload with the greatest digest is kept.
+// Their rows tie on every rank but the digest: the payload with the greatest digest is kept.
 const [loser, winner] = [reassigned, commented].sort((a, b) => (digestOf(a) < digestOf(b) ? -1 : 1)) as [RawEvent, RawEvent];
 const assigneeOf = (e: RawEvent): unknown => mappedOk([e])['work_items']![0]!['assignee'];
 
@@ -55,7 +58,7 @@ async function freshStore(): Promise<Store> {
 const writerOf = (store: Store): BatchWriter => new BatchWriter(store, { flushRows: 1000, flushIntervalMs: 10, lingerMs: 1 });
 
 /** One normalizer: its own batch writer on the shared store, as a second process would have. */
-function normalizer(store: Store, writer: BatchWriter = writerOf(store)): (events: RawEvent[]) => Promise<void> {
+function normalizer(store: Store, writer: BatchWriter = writerOf(store), topic = 'raw.jira'): (events: RawEvent[]) => Promise<void> {
   const handle = createBatchHandler({
     bus,
     writer,
@@ -68,7 +71,7 @@ function normalizer(store: Store, writer: BatchWriter = writerOf(store)): (event
   });
   let offset = 0;
   return async (events) => {
-    const batch: Batch = { topic: 'raw.jira', partition: 0, messages: events.map((e) => rawEventBusMessage(e, offset++)), lag: 0 };
+    const batch: Batch = { topic, partition: 0, messages: events.map((e) => rawEventBusMessage(e, offset++)), lag: 0 };
     await handle(batch, { heartbeat: () => Promise.resolve() });
   };
 }
@@ -178,7 +181,7 @@ describe('payloads that differ under one event id', () => {
   }
 
   for (const [how, arrive] of arrivals) {
-    it(`keep the payload with the greatest digest in raw_events, the domain rows and a replay: ${how}`, async () => {
+    it(`keep the payload with the greatest digest, their rows tying, in raw_events, the domain rows and a replay: ${how}`, async () => {
       const store = await freshStore();
       await arrive(store);
       expect(await stored(store)).toEqual(kept);
@@ -229,7 +232,7 @@ describe('payloads that differ under one event id', () => {
         source: 'jira',
         entity: 'issue',
         field: COLLISION_FIELD,
-        problem: expect.stringContaining('greatest digest') as unknown,
+        problem: expect.stringContaining('ranking highest') as unknown,
         notes: 1,
         lastSeen: '2026-06-01T12:00:00.000Z',
         exampleEventId: winner.id,
@@ -266,4 +269,75 @@ describe('payloads that differ under one event id', () => {
     expect(await stored(store)).toEqual(kept);
     expect(await rawEventCollisions(store)).toEqual([expect.objectContaining({ id: winner.id, kept: digestOf(winner) })]);
   });
+});
+
+describe('a delivery and a pull of one GitLab issue version', () => {
+  // The real delivery of an incident's close, and the issue as GET /projects/:id/issues/:iid lists it
+  // at the same updated_at (the documented shape, the facts of the delivery).
+  const body = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/gitlab/issue_hook__incident_closed.json'), 'utf8')) as {
+    object_attributes: Record<string, unknown>;
+  };
+  const a = body.object_attributes;
+  const config = loadConfig({ env: {}, cwd: tempDir() });
+  const [delivered] = eventsOf(
+    gitlabWebhook.records({ headers: {}, rawBody: Buffer.from(''), body, receivedAt: new Date('2026-06-01T00:00:00Z') }, config),
+    'webhook/gitlab',
+  );
+  const user = { id: 34850171 };
+  const rest = {
+    id: a['id'],
+    iid: a['iid'],
+    project_id: a['project_id'],
+    title: a['title'],
+    description: a['description'],
+    state: 'closed',
+    created_at: a['created_at'],
+    updated_at: a['updated_at'],
+    closed_at: a['closed_at'],
+    closed_by: user,
+    labels: [],
+    milestone: null,
+    assignees: [user],
+    assignee: user,
+    author: user,
+    type: 'INCIDENT',
+    issue_type: 'incident',
+    weight: null,
+    due_date: null,
+    severity: 'UNKNOWN',
+    web_url: a['url'],
+  };
+  const [pulled] = eventsOf(
+    [gitlabIssueRecord('gitlab.com', 'sathwikshetty33-group/mVc', 6, 'closed', a['updated_at'] as string, rest)],
+    'gitlab/issues',
+  );
+  const versionOf = (e: RawEvent): unknown => mappedOk([e])['work_items']![0]!['version'];
+
+  it('share one id, and the row of the pull outranks the row of the delivery, whichever digest is greater', () => {
+    expect(pulled!.id).toBe(delivered!.id);
+    // The digest alone would keep the delivery.
+    expect(digestOf(delivered!) > digestOf(pulled!)).toBe(true);
+    expect(Number(versionOf(pulled!))).toBeGreaterThan(Number(versionOf(delivered!)));
+  });
+
+  for (const order of [
+    [delivered!, pulled!],
+    [pulled!, delivered!],
+  ]) {
+    it(`keep the pulled payload in raw_events, as the work item does, arriving ${order[0]!.connector} first`, async () => {
+      const store = await freshStore();
+      for (const e of order) await normalizer(store, writerOf(store), 'raw.gitlab')([e]);
+      const held = async (): Promise<unknown> => ({
+        raw: await queryRows(store, 'SELECT digest FROM raw_events FINAL WHERE id = {id:String}', { id: pulled!.id }),
+        item: await queryRows(store, "SELECT toString(version) AS version FROM work_items FINAL WHERE source = 'gitlab'"),
+      });
+      const expected = { raw: [{ digest: digestOf(pulled!) }], item: [{ version: String(versionOf(pulled!)) }] };
+      expect(await held()).toEqual(expected);
+      expect(await rawEventCollisions(store)).toEqual([expect.objectContaining({ id: pulled!.id, kept: digestOf(pulled!) })]);
+      const writer = writerOf(store);
+      await replay({ store, writer, registry: createMapperRegistry(), context: mapContext(), clock });
+      await writer.close();
+      expect(await held()).toEqual(expected);
+    });
+  }
 });

@@ -105,8 +105,11 @@ export async function storedDigests(store: Store, keys: readonly RawKey[]): Prom
   return out;
 }
 
-/** The stored raw events with the given payload digests, one row per key (in any order). */
-export async function storedPayloads(store: Store, wanted: ReadonlyArray<RawKey & { digest: string }>): Promise<RawRow[]> {
+/** The stored raw events with the given payload digests, one row per key and digest (in any order). */
+export async function storedPayloads(
+  store: Store,
+  wanted: ReadonlyArray<RawKey & { digest: string }>,
+): Promise<Array<RawRow & { digest: string }>> {
   if (wanted.length === 0) return [];
   const exact = new Set(wanted.map((w) => `${rawKey(w)}\u0000${w.digest}`));
   const { where, params } = keyFilter(wanted);
@@ -118,5 +121,5 @@ export async function storedPayloads(store: Store, wanted: ReadonlyArray<RawKey 
     format: 'JSONEachRow',
   });
   const rows = await rs.json<RawRow & { digest: string }>();
-  return rows.filter((r) => exact.has(`${rawKey(r)}\u0000${r.digest}`)).map(({ digest: _digest, ...row }) => row);
+  return rows.filter((r) => exact.has(`${rawKey(r)}\u0000${r.digest}`));
 }
