@@ -73,7 +73,7 @@ export async function createStoreUser(store: Store, name: string, password: stri
   } catch (err) {
     if (err instanceof ClickHouseError && (err.type === 'ACCESS_DENIED' || err.code === '497')) {
       throw new UserManagementError(
-        `the ClickHouse server refused to manage users: ${err.message.replace(/\s*\(ACCESS_DENIED\).*$/s, '')}. ` +
+        `the ClickHouse server refused to manage users: ${err.message.replace(/\s*\(ACCESS_DENIED\).*$/s, '').replace(/[.\s]+$/, '')}. ` +
           'Run ptel migrate --create-user as a user allowed to manage users: on a fresh server, ' +
           "give 'default' <access_management>1</access_management> in a users.d file (the Docker image: " +
           'CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT=1), or run the SQL of docs/deployment.md as an administrator',

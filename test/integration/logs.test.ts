@@ -229,7 +229,9 @@ describe('distributed mode logs only JSON lines through the product logger', () 
     );
     expect(err).toBeInstanceOf(UserManagementError);
     const message = (err as Error).message;
-    expect(message).toMatch(/^the ClickHouse server refused to manage users: default: Not enough privileges\./);
+    expect(message).toMatch(
+      /^the ClickHouse server refused to manage users: default: Not enough privileges\. .* ptel_app\. Run ptel migrate/,
+    );
     expect(message).toContain('access_management');
     expect(message).not.toContain(password);
     expect(out).toMatch(new RegExp(`^applied 0001_raw_events, .* to '${database}'\\n$`));
