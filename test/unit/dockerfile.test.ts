@@ -281,9 +281,20 @@ describe('Dockerfile', () => {
 
   it('leaves what the image must not hold out of the build context', () => {
     const patterns = readIgnore();
-    for (const f of ['node_modules/x/index.js', 'dist/cli/main.js', '.git/HEAD', 'ptel.yaml', 'ptel.env'])
-      expect(ignoredBy(patterns, f)).toBe(true);
-    for (const f of ['package.json', 'cli/main.ts', 'schemas/migrations/0001_init.sql']) expect(ignoredBy(patterns, f)).toBe(false);
+    for (const f of [
+      'node_modules/x/index.js',
+      'dist/cli/main.js',
+      '.git/HEAD',
+      'ptel.yaml',
+      'ptel.env',
+      'dist-bench/bench/main.js',
+      'test/unit/a.test.ts',
+      'bench/main.ts',
+      'cli/help.test.ts',
+    ])
+      expect(ignoredBy(patterns, f), `${f} is in the build context`).toBe(true);
+    for (const f of ['package.json', 'cli/main.ts', 'schemas/migrations/0001_init.sql'])
+      expect(ignoredBy(patterns, f), `${f} is left out of the build context`).toBe(false);
   });
 
   it('starts from its entrypoint, which lists every command', () => {
