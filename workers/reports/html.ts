@@ -60,7 +60,8 @@ function related(i: ReportItem): Html {
 
 const itemLine = (i: ReportItem): Html => html`${titled(i)}: ${i.detail}${related(i)}`;
 
-function list(label: string, l: Listed<ReportItem>, line: (i: ReportItem) => Html = itemLine): Html {
+/** A list under its label and count, with the command that lists it all; nothing when it is empty. */
+export function listOf<T>(label: string, l: Listed<T>, line: (item: T) => Html): Html {
   if (l.total === 0) return html``;
   const from = l.command === '' ? html`` : html`, from ${code(l.command)}`;
   return html`<h3 style="${S.h3}">${label} (${l.total})${from}</h3>
@@ -68,6 +69,8 @@ function list(label: string, l: Listed<ReportItem>, line: (i: ReportItem) => Htm
       ${l.items.map((i) => html`<li style="${S.li}">${line(i)}</li>`)}${l.more > 0 ? html`<li style="${S.li}">and ${l.more} more</li>` : ''}
     </ul> `;
 }
+
+const list = (label: string, l: Listed<ReportItem>, line: (i: ReportItem) => Html = itemLine): Html => listOf(label, l, line);
 
 const more = (l: Listed<unknown>): Html => (l.more > 0 ? html`<p style="${S.p}">and ${l.more} more: ${code(l.command)}</p>` : html``);
 
@@ -123,7 +126,7 @@ function metricsTable(l: Listed<KpiLine>): Html {
   )}${more(l)}`;
 }
 
-const section = (id: string, heading: string, body: Html): Html =>
+export const section = (id: string, heading: string, body: Html): Html =>
   html`<tr>
     <td data-section="${id}" style="padding:0;">
       <h2 style="${S.h2}">${heading}</h2>
@@ -131,7 +134,51 @@ const section = (id: string, heading: string, body: Html): Html =>
     </td>
   </tr> `;
 
-const none = (text: string): Html => html`<p style="${S.p}">${text}</p>`;
+export const none = (text: string): Html => html`<p style="${S.p}">${text}</p>`;
+
+/** A report as a self-contained email-ready document: its title, the line about its instants, then its sections; ending with a line break. */
+export function page(title: string, about: Html, sections: Html): string {
+  const doc = html`<!DOCTYPE html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title}</title>
+      </head>
+      <body style="${S.body}">
+        <table
+          role="presentation"
+          cellpadding="0"
+          cellspacing="0"
+          border="0"
+          width="100%"
+          style="border-collapse:collapse;background:#ffffff;"
+        >
+          <tr>
+            <td align="center" style="padding:16px 8px;">
+              <table
+                role="presentation"
+                cellpadding="0"
+                cellspacing="0"
+                border="0"
+                width="${WIDTH}"
+                style="border-collapse:collapse;width:100%;max-width:${WIDTH}px;"
+              >
+                <tr>
+                  <td style="padding:0;">
+                    <h1 style="${S.h1}">${title}</h1>
+                    <p style="${S.muted}">${about}</p>
+                  </td>
+                </tr>
+                ${sections}
+              </table>
+            </td>
+          </tr>
+        </table>
+      </body>
+    </html>`;
+  return `${doc.html.trimEnd()}\n`;
+}
 
 /** The report as an HTML document, ending with a line break. */
 export function statusHtml(r: StatusReport): string {
@@ -194,56 +241,18 @@ export function statusHtml(r: StatusReport): string {
       : html`<p style="${S.p}">The program's KPIs for ${r.week.id} against the four weeks before, most moved first:</p>
           ${metricsTable(r.metrics)}`;
 
-  const doc = html`<!DOCTYPE html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title}</title>
-      </head>
-      <body style="${S.body}">
-        <table
-          role="presentation"
-          cellpadding="0"
-          cellspacing="0"
-          border="0"
-          width="100%"
-          style="border-collapse:collapse;background:#ffffff;"
-        >
-          <tr>
-            <td align="center" style="padding:16px 8px;">
-              <table
-                role="presentation"
-                cellpadding="0"
-                cellspacing="0"
-                border="0"
-                width="${WIDTH}"
-                style="border-collapse:collapse;width:100%;max-width:${WIDTH}px;"
-              >
-                <tr>
-                  <td style="padding:0;">
-                    <h1 style="${S.h1}">${title}</h1>
-                    <p style="${S.muted}">
-                      ${r.week.first} to ${r.week.last} (${r.timeZone}), from the store as of ${r.asOf.slice(0, 16).replace('T', ' ')} UTC;
-                      "since last week" compares with the same report as of ${r.previousAsOf.slice(0, 16).replace('T', ' ')} UTC. Lists name
-                      at most ${r.cap} items.
-                    </p>
-                  </td>
-                </tr>
-                ${section('summary', '1. Summary', summary)}${section('accomplishments', '2. Accomplishments', accomplishments)}${section(
-                  'milestones',
-                  '3. Next milestones',
-                  milestones,
-                )}${section('risks', '4. Top risks and issues', risks)}${section('decisions', '5. Decisions needed', decisions)}${section(
-                  'metrics',
-                  '6. Metrics',
-                  metrics,
-                )}
-              </table>
-            </td>
-          </tr>
-        </table>
-      </body>
-    </html>`;
-  return `${doc.html.trimEnd()}\n`;
+  return page(
+    title,
+    html`${r.week.first} to ${r.week.last} (${r.timeZone}), from the store as of ${r.asOf.slice(0, 16).replace('T', ' ')} UTC; "since last
+    week" compares with the same report as of ${r.previousAsOf.slice(0, 16).replace('T', ' ')} UTC. Lists name at most ${r.cap} items.`,
+    html`${section('summary', '1. Summary', summary)}${section('accomplishments', '2. Accomplishments', accomplishments)}${section(
+      'milestones',
+      '3. Next milestones',
+      milestones,
+    )}${section('risks', '4. Top risks and issues', risks)}${section('decisions', '5. Decisions needed', decisions)}${section(
+      'metrics',
+      '6. Metrics',
+      metrics,
+    )}`,
+  );
 }

@@ -1,8 +1,7 @@
 import { html, type Html } from '../export/html.js';
-import { code, COLOURS, named, S, WIDTH } from './html.js';
+import { code, COLOURS, listOf as list, named, none, page, S, section } from './html.js';
 import { portfolioWords as W } from './portfolio-markdown.js';
 import { colourWords, type CrossProgramLink, type PortfolioProgram, type PortfolioReport, type PortfolioRisk } from './portfolio.js';
-import type { Listed } from './status.js';
 
 /**
  * The portfolio view as one self-contained HTML document for email, with the program report's styles and
@@ -76,23 +75,6 @@ const linkLine = (l: CrossProgramLink): Html => html`${side(l.blocker)} blocks $
 const riskLine = (r: PortfolioRisk): Html =>
   html`${named(r)}${r.title === '' ? '' : ` ${r.title}`} (${r.program.name}): ${r.detail}, from ${code(r.command)}`;
 
-function list<T>(label: string, l: Listed<T>, line: (item: T) => Html): Html {
-  return html`<h3 style="${S.h3}">${label} (${l.total}), from ${code(l.command)}</h3>
-    <ul style="${S.ul}">
-      ${l.items.map((i) => html`<li style="${S.li}">${line(i)}</li>`)}${l.more > 0 ? html`<li style="${S.li}">and ${l.more} more</li>` : ''}
-    </ul> `;
-}
-
-const none = (text: string): Html => html`<p style="${S.p}">${text}</p>`;
-
-const section = (id: string, heading: string, body: Html): Html =>
-  html`<tr>
-    <td data-section="${id}" style="padding:0;">
-      <h2 style="${S.h2}">${heading}</h2>
-      ${body}
-    </td>
-  </tr> `;
-
 /** The portfolio as an HTML document, ending with a line break. */
 export function portfolioHtml(r: PortfolioReport): string {
   const title = `Portfolio status, week ${r.week.id}`;
@@ -109,48 +91,13 @@ export function portfolioHtml(r: PortfolioReport): string {
       : list('Open blocking links between programs, stalled first, then oldest', r.dependencies, linkLine);
   const risks =
     r.topRisks.none !== null ? none(r.topRisks.none) : list(`Open risks across the portfolio, ${W.risksOrder}`, r.topRisks, riskLine);
-  const doc = html`<!DOCTYPE html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title}</title>
-      </head>
-      <body style="${S.body}">
-        <table
-          role="presentation"
-          cellpadding="0"
-          cellspacing="0"
-          border="0"
-          width="100%"
-          style="border-collapse:collapse;background:#ffffff;"
-        >
-          <tr>
-            <td align="center" style="padding:16px 8px;">
-              <table
-                role="presentation"
-                cellpadding="0"
-                cellspacing="0"
-                border="0"
-                width="${WIDTH}"
-                style="border-collapse:collapse;width:100%;max-width:${WIDTH}px;"
-              >
-                <tr>
-                  <td style="padding:0;">
-                    <h1 style="${S.h1}">${title}</h1>
-                    <p style="${S.muted}">${W.about(r)}</p>
-                  </td>
-                </tr>
-                ${section('programs', '1. Programs', programs)}${section(
-                  'dependencies',
-                  '2. Cross-program dependencies',
-                  dependencies,
-                )}${section('risks', '3. Top risks', risks)}
-              </table>
-            </td>
-          </tr>
-        </table>
-      </body>
-    </html>`;
-  return `${doc.html.trimEnd()}\n`;
+  return page(
+    title,
+    html`${W.about(r)}`,
+    html`${section('programs', '1. Programs', programs)}${section(
+      'dependencies',
+      '2. Cross-program dependencies',
+      dependencies,
+    )}${section('risks', '3. Top risks', risks)}`,
+  );
 }
