@@ -1,5 +1,5 @@
 import type { Store } from '../../infra/store/client.js';
-import { instantParam, periodStart, today, type Day } from './engine.js';
+import { instantParam, periodStart, today, type Day, type EvaluatedValue } from './engine.js';
 import type { PeriodKind, ScopeKind } from './types.js';
 
 /**
@@ -50,18 +50,8 @@ export interface MetricValueFilter {
   asOf?: Date;
 }
 
-export interface MetricValueRow {
-  metric: string;
-  scope_kind: ScopeKind;
-  scope_id: string;
-  period_kind: PeriodKind;
-  period_start: Day;
-  value: number | null;
-  numerator: number | null;
-  denominator: number | null;
-  sample_size: number;
-  unit: string;
-  definition_version: number;
+/** A stored metric value: the value as computed, and when it was computed. */
+export interface MetricValueRow extends EvaluatedValue {
   /** When the value was computed ('YYYY-MM-DD hh:mm:ss.sss', UTC). */
   computed_at: string;
 }
