@@ -1,23 +1,9 @@
+import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { tempDir } from '../../test/support/harness.js';
+import { collectJsonLines as collect, tempDir } from '../../test/support/harness.js';
 import { createLogger, routeConsole } from './logger.js';
-
-function collect(): { stream: PassThrough; lines: () => Array<Record<string, unknown>> } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return {
-    stream,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 const fileLines = (file: string): Array<Record<string, unknown>> =>
   readFileSync(file, 'utf8')

@@ -1,23 +1,10 @@
-import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { createServer } from 'node:net';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
+import { collectJsonLines as collect } from '../../test/support/harness.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { clickhouseLog } from './client.js';
-
-function collect(): { stream: PassThrough; lines: () => Array<Record<string, unknown>> } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return {
-    stream,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 /** A local port nothing listens on: requests to it are refused at once. */
 async function closedPort(): Promise<number> {

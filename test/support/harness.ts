@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -118,4 +119,19 @@ export async function schedulerIds(redisUrl: string, queueName: string): Promise
   } finally {
     await q.close();
   }
+}
+
+/** A stream to log into, and the JSON objects of the lines written to it so far. */
+export function collectJsonLines(): { stream: PassThrough; lines: () => Array<Record<string, unknown>> } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString()));
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

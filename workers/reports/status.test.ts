@@ -53,6 +53,21 @@ afterAll(async () => {
   await s.store.close();
 });
 
+/** A `ptel <tool> ...` line as the report writes it, parsed into positionals and option values (--compute is a flag). */
+function commandLine(command: string, tool: string): { positionals: string[]; values: Record<string, string | boolean> } {
+  const words = command.split(' ');
+  expect(words.slice(0, 2)).toEqual(['ptel', tool]);
+  const positionals: string[] = [];
+  const values: Record<string, string | boolean> = {};
+  for (let i = 2; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith('--')) positionals.push(w);
+    else if (w === '--compute') values['compute'] = true;
+    else values[w.slice(2)] = words[++i]!;
+  }
+  return { positionals, values };
+}
+
 /** Every list of a report, by its path. */
 function lists(r: StatusReport): Array<[string, Listed<ReportItem>]> {
   return [
@@ -379,16 +394,7 @@ describe("a week before any forecast run was stored: the forecasts are computed 
   async function ptel(
     command: string,
   ): Promise<{ code: number; out: string; json: () => { runAt: string | null; rows: Array<Record<string, unknown>> } }> {
-    const words = command.split(' ');
-    expect(words.slice(0, 2)).toEqual(['ptel', 'forecast']);
-    const positionals: string[] = [];
-    const values: Record<string, string | boolean> = {};
-    for (let i = 2; i < words.length; i++) {
-      const w = words[i]!;
-      if (!w.startsWith('--')) positionals.push(w);
-      else if (w === '--compute') values['compute'] = true;
-      else values[w.slice(2)] = words[++i]!;
-    }
+    const { positionals, values } = commandLine(command, 'forecast');
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
@@ -527,16 +533,7 @@ describe("a week whose metrics were computed after its end: the KPIs and the ris
 
   /** `ptel metrics ...` on a store, its words as the report writes them: the exit code, what it printed and its errors. */
   async function ptel(store: Store, command: string): Promise<{ code: number; out: string; err: string }> {
-    const words = command.split(' ');
-    expect(words.slice(0, 2)).toEqual(['ptel', 'metrics']);
-    const positionals: string[] = [];
-    const values: Record<string, string | boolean> = {};
-    for (let i = 2; i < words.length; i++) {
-      const w = words[i]!;
-      if (!w.startsWith('--')) positionals.push(w);
-      else if (w === '--compute') values['compute'] = true;
-      else values[w.slice(2)] = words[++i]!;
-    }
+    const { positionals, values } = commandLine(command, 'metrics');
     const out = new PassThrough();
     const err = new PassThrough();
     let text = '';
