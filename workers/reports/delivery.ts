@@ -101,17 +101,18 @@ interface TargetHistory {
   failed: number;
 }
 
-async function history(store: Store, report: string, week: string): Promise<Map<string, TargetHistory>> {
+/** What each report, scope and target of a week has had: sends and failures, keyed report\u0000scope\u0000target. */
+async function history(store: Store, week: string): Promise<Map<string, TargetHistory>> {
   const rs = await store.client.query({
-    query: `SELECT scope, target, countIf(status = 'sent') AS sent, countIf(status = 'failed') AS failed
-            FROM report_deliveries WHERE report = {report:String} AND week = {week:String}
-            GROUP BY scope, target`,
-    query_params: { report, week },
+    query: `SELECT report, scope, target, countIf(status = 'sent') AS sent, countIf(status = 'failed') AS failed
+            FROM report_deliveries WHERE week = {week:String}
+            GROUP BY report, scope, target`,
+    query_params: { week },
     format: 'JSONEachRow',
   });
   const out = new Map<string, TargetHistory>();
-  for (const r of await rs.json<{ scope: string; target: string; sent: string; failed: string }>()) {
-    out.set(`${report}\u0000${r.scope}\u0000${r.target}`, { sent: Number(r.sent), failed: Number(r.failed) });
+  for (const r of await rs.json<{ report: string; scope: string; target: string; sent: string; failed: string }>()) {
+    out.set(`${r.report}\u0000${r.scope}\u0000${r.target}`, { sent: Number(r.sent), failed: Number(r.failed) });
   }
   return out;
 }
@@ -237,7 +238,7 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
       render: async () => renderedPortfolio(await portfolioReport({ store, config, week, until: now })),
     });
   }
-  const past = new Map([...(await history(store, 'status', week.id)), ...(await history(store, 'portfolio', week.id))]);
+  const past = await history(store, week.id);
   const result: DeliveryResult = { week: week.id, dueAt: instantText(due.dueAt), scopes: [], unknownPrograms };
   for (const d of deliverables) {
     const delivery: ScopeDelivery = { report: d.report, scope: d.scope, outcomes: [], skipped: [] };
