@@ -34,6 +34,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The distributed fault suite: every process of distributed mode on servers of its own (other
+          // ports, another services home), which it stops and kills. npm test runs it after the others.
+          name: 'distributed',
+          include: ['test/distributed/**/*.test.ts'],
+          globalSetup: ['test/setup/distributed-services.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
