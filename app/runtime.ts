@@ -101,6 +101,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
             password: config.secrets.clickhousePassword,
             database: config.clickhouse.database,
             requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+            cluster: config.clickhouse.cluster,
           },
       { logger },
     );

@@ -100,6 +100,20 @@ org:
     expect(cfg.clickhouse.engine).toBe('embedded');
   });
 
+  it('takes a ClickHouse cluster from PTEL_CLICKHOUSE_CLUSTER, for a server only', () => {
+    const env = { PTEL_MODE: 'distributed', PTEL_CLICKHOUSE_URL: 'http://ch:8123', PTEL_CLICKHOUSE_CLUSTER: '{cluster}' };
+    expect(loadConfig({ env, cwd: tempDir() }).clickhouse.cluster).toBe('{cluster}');
+    expect(
+      loadConfig({ env: { PTEL_MODE: 'distributed', PTEL_CLICKHOUSE_URL: 'http://ch:8123' }, cwd: tempDir() }).clickhouse.cluster,
+    ).toBeUndefined();
+    expect(errorOf(() => loadConfig({ env: { PTEL_CLICKHOUSE_CLUSTER: 'ptel' }, cwd: tempDir() })).message).toContain(
+      "key 'clickhouse.cluster' ('ptel') needs a ClickHouse server (clickhouse.engine 'server')",
+    );
+    expect(errorOf(() => loadConfig({ env: { ...env, PTEL_CLICKHOUSE_CLUSTER: "a' b" }, cwd: tempDir() })).message).toContain(
+      'expected a cluster name',
+    );
+  });
+
   it('rejects duplicate team ids across programs', () => {
     const err = errorOf(() =>
       loadConfig({

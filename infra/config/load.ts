@@ -56,6 +56,7 @@ const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
   ['PTEL_CLICKHOUSE_URL', ['clickhouse', 'url'], (v) => v],
   ['PTEL_CLICKHOUSE_USER', ['clickhouse', 'username'], (v) => v],
   ['PTEL_CLICKHOUSE_DATABASE', ['clickhouse', 'database'], (v) => v],
+  ['PTEL_CLICKHOUSE_CLUSTER', ['clickhouse', 'cluster'], (v) => v],
   ['PTEL_REDIS_URL', ['redis', 'url'], (v) => v],
   ['PTEL_REDIS_QUEUE', ['redis', 'queue'], (v) => v],
   ['PTEL_HTTP_HOST', ['http', 'host'], (v) => v],
@@ -117,6 +118,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
     throw new ConfigError(
       `${where}: key 'clickhouse.url' is required ${cfg.clickhouse.engine === 'server' ? "with clickhouse.engine 'server'" : 'in distributed mode'}; ` +
         `set it (for example http://localhost:8123) or PTEL_CLICKHOUSE_URL, or set clickhouse.engine: embedded`,
+    );
+  }
+  if (engine === 'embedded' && cfg.clickhouse.cluster !== undefined) {
+    throw new ConfigError(
+      `${where}: key 'clickhouse.cluster' ('${cfg.clickhouse.cluster}') needs a ClickHouse server (clickhouse.engine 'server'); ` +
+        'the embedded engine is one process and has no cluster',
     );
   }
   const baseDir = configPath !== undefined ? path.dirname(configPath) : cwd;

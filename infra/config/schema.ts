@@ -592,6 +592,15 @@ export const configSchema = z
         username: z.string().default('default'),
         database: id.default('ptel'),
         requestTimeoutMs: durationMs.default(300_000),
+        /**
+         * A cluster of the server's `remote_servers` (or a macro naming one, `{cluster}`): the migrations
+         * and every other DDL run ON CLUSTER, MergeTree tables as their Replicated variants (one shard,
+         * every replica holding all the data; docs/deployment.md "ClickHouse cluster"). Server engine only.
+         */
+        cluster: z
+          .string()
+          .regex(/^[A-Za-z0-9_.{}-]+$/, "expected a cluster name of letters, digits, '_', '-', '.', or a macro such as '{cluster}'")
+          .optional(),
       })
       .prefault({}),
     redis: z

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type * as ChdbConnectionModule from 'chdb/connection';
 import {
+  ClickHouseError,
   ClickHouseLogLevel,
   createClient,
   type ClickHouseClient,
@@ -12,6 +13,7 @@ import {
   type WarnLogParams,
 } from '@clickhouse/client';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { clusterStatement } from './ddl.js';
 
 /** The client's pluggable back-end connection, which the in-process engine implements. */
 export type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>;
@@ -26,6 +28,8 @@ export interface Store {
   readonly client: ClickHouseClient;
   readonly database: string;
   readonly kind: 'server' | 'embedded' | 'attached';
+  /** The ClickHouse cluster its DDL runs on (`clickhouse.cluster`): see clusterClient. */
+  readonly cluster?: string;
   /**
    * Embedded only: a new session on this process's engine, with its own current database, settings
    * and parameter state, sharing the engine's data. The caller closes it.
@@ -35,7 +39,16 @@ export interface Store {
 }
 
 export type StoreTarget =
-  | { kind: 'server'; url: string; username: string; password: string | undefined; database: string; requestTimeoutMs?: number }
+  | {
+      kind: 'server';
+      url: string;
+      username: string;
+      password: string | undefined;
+      database: string;
+      requestTimeoutMs?: number;
+      /** A cluster of the server's `remote_servers`: every DDL statement runs ON CLUSTER, tables replicated (ddl.ts). */
+      cluster?: string | undefined;
+    }
   | { kind: 'embedded'; path: string; database: string }
   /** The store another ptel process serves over ClickHouse's HTTP protocol (its advertisement, attach.ts). */
   | { kind: 'attached'; url: string; username: string; password: string; database: string; requestTimeoutMs?: number };
@@ -114,29 +127,42 @@ export async function openStore(target: StoreTarget, options: OpenStoreOptions =
   }
   const log = clickhouseLog(options.logger ?? (fallbackLogger ??= createLogger({ level: 'warn' })));
   if (target.kind === 'server') {
-    const admin = createClient({
-      url: target.url,
-      username: target.username,
-      password: target.password ?? '',
-      request_timeout: target.requestTimeoutMs ?? 300_000,
-      clickhouse_settings: COMMON_SETTINGS,
-      log,
-    });
+    const { cluster } = target;
+    const admin = clusterClient(
+      createClient({
+        url: target.url,
+        username: target.username,
+        password: target.password ?? '',
+        request_timeout: target.requestTimeoutMs ?? 300_000,
+        clickhouse_settings: COMMON_SETTINGS,
+        log,
+      }),
+      cluster,
+    );
     try {
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS \`${target.database}\`` });
     } finally {
       await admin.close();
     }
-    const client = createClient({
-      url: target.url,
-      username: target.username,
-      password: target.password ?? '',
+    const client = clusterClient(
+      createClient({
+        url: target.url,
+        username: target.username,
+        password: target.password ?? '',
+        database: target.database,
+        request_timeout: target.requestTimeoutMs ?? 300_000,
+        clickhouse_settings: COMMON_SETTINGS,
+        log,
+      }),
+      cluster,
+    );
+    return {
+      client,
       database: target.database,
-      request_timeout: target.requestTimeoutMs ?? 300_000,
-      clickhouse_settings: COMMON_SETTINGS,
-      log,
-    });
-    return { client, database: target.database, kind: 'server', close: () => client.close() };
+      kind: 'server',
+      ...(cluster !== undefined ? { cluster } : {}),
+      close: () => client.close(),
+    };
   }
   if (target.kind === 'attached') {
     // The serving process owns the database: it exists already and is not created from here.
@@ -152,6 +178,46 @@ export async function openStore(target: StoreTarget, options: OpenStoreOptions =
     return { client, database: target.database, kind: 'attached', close: () => client.close() };
   }
   return openEmbedded(target.path, target.database, log);
+}
+
+/**
+ * The client of a store on a ClickHouse cluster: every statement it sends (command, exec, query) goes
+ * in its cluster form (ddl.ts), so DDL anywhere in the product runs ON CLUSTER with replicated tables
+ * and no place that runs DDL can leave it out. A DDL statement the server refuses fails with the
+ * cluster and the statement named. Without a cluster, the client itself: statements byte for byte.
+ */
+export function clusterClient(client: ClickHouseClient, cluster: string | undefined): ClickHouseClient {
+  if (cluster === undefined) return client;
+  const run = async <P extends { query: string }, R>(params: P, send: (p: P) => Promise<R>): Promise<R> => {
+    const statement = clusterStatement(params.query, cluster);
+    if (statement.quoted === undefined) return send(params);
+    try {
+      return await send({ ...params, query: statement.sql });
+    } catch (err) {
+      throw clusterError(err, cluster, statement.quoted);
+    }
+  };
+  const command: ClickHouseClient['command'] = (p) => run(p, (q) => client.command(q));
+  const exec: ClickHouseClient['exec'] = (p) => run(p, (q) => client.exec(q));
+  const query = ((p: Parameters<ClickHouseClient['query']>[0]) => run(p, (q) => client.query(q))) as ClickHouseClient['query'];
+  const own: Record<PropertyKey, unknown> = { command, exec, query };
+  return new Proxy(client, {
+    get(target, prop) {
+      if (Object.hasOwn(own, prop)) return own[prop];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A refused cluster statement's error: what the server said, with the cluster and the statement. */
+function clusterError(err: unknown, cluster: string, quoted: string): Error {
+  const said = err instanceof Error ? err.message : String(err);
+  const message = `a statement on cluster '${cluster}' (clickhouse.cluster) failed: "${quoted}": ${said}`;
+  // Keeps the server's code and type for the callers that handle some (users.ts: access denied).
+  if (err instanceof ClickHouseError)
+    return Object.assign(new ClickHouseError({ message, code: err.code, type: err.type }), { cause: err });
+  return new Error(message, { cause: err });
 }
 
 type ChdbModule = typeof ChdbConnectionModule;

@@ -34,6 +34,11 @@ export function readMigrations(dir: string = migrationsDir()): Migration[] {
   return out;
 }
 
+/** The table that records the migrations applied, created before any of them. */
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations
+      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`;
+
 export interface MigrationResult {
   applied: Array<{ version: number; name: string }>;
   current: number;
@@ -42,15 +47,13 @@ export interface MigrationResult {
 /**
  * Applies the migrations the store has not seen yet, in order, and records each one. A migration
  * whose file changed after it was applied stops the run: the database would no longer match the
- * code, and that needs a new numbered migration instead.
+ * code, and that needs a new numbered migration instead. On a store with a cluster
+ * (`clickhouse.cluster`) the store's client runs each DDL statement ON CLUSTER with replicated
+ * engines (ddl.ts, client.ts clusterClient), schema_migrations included.
  */
 export async function migrate(store: Store, migrations: Migration[] = readMigrations()): Promise<MigrationResult> {
   const c = store.client;
-  await c.command({
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations
-      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
-  });
+  await c.command({ query: SCHEMA_MIGRATIONS_DDL });
   const rs = await c.query({
     query: 'SELECT version, name, checksum FROM schema_migrations FINAL ORDER BY version',
     format: 'JSONEachRow',
@@ -68,7 +71,16 @@ export async function migrate(store: Store, migrations: Migration[] = readMigrat
       }
       continue;
     }
-    for (const statement of m.statements) await c.command({ query: statement });
+    for (const statement of m.statements) {
+      try {
+        await c.command({ query: statement });
+      } catch (err) {
+        const file = `${String(m.version).padStart(4, '0')}_${m.name}.sql`;
+        throw new Error(`migration ${file} failed on database '${store.database}': ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
+      }
+    }
     await c.insert({
       table: 'schema_migrations',
       values: [{ version: m.version, name: m.name, checksum: m.checksum }],

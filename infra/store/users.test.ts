@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import type { Store } from './client.js';
+import { onCluster } from './ddl.js';
 import { createStoreUser, createUserStatements, sqlString, STORE_PRIVILEGES, UserManagementError, userNameProblem } from './users.js';
 
 /**
@@ -39,6 +40,14 @@ describe('the statements that create the user ptel runs as', () => {
     // The literal reads back as the password itself.
     const [row] = await queryRows<{ v: string }>(store, `SELECT ${sqlString(password)} AS v`);
     expect(row!.v).toBe(password);
+  });
+
+  it('on a cluster, grant the CLUSTER privilege too, and parse in their cluster form', async () => {
+    const statements = createUserStatements('ptel', 's3cret', 'ptel', 'ptel_replicas');
+    expect(statements.slice(0, 3)).toEqual(createUserStatements('ptel', 's3cret', 'ptel'));
+    expect(statements[3]).toBe('GRANT CLUSTER ON *.* TO `ptel`');
+    expect(await ast(statements[3]!)).toBe('GrantQuery\n');
+    for (const s of statements) expect(await ast(onCluster(s, 'ptel_replicas'))).toMatch(/^(CreateUserQuery|GrantQuery)/);
   });
 
   it('name privileges the engine knows', async () => {

@@ -1,5 +1,8 @@
 import { ClickHouseError } from '@clickhouse/client';
 import type { Store } from './client.js';
+import { sqlString } from './ddl.js';
+
+export { sqlString };
 
 /**
  * What ptel does on its database, and so what a user of its own needs there: read and write the
@@ -19,17 +22,14 @@ export function userNameProblem(name: string): string | undefined {
   return USER_NAME.test(name) ? undefined : `user name '${name}' may only hold letters, digits and '_' and must not start with a digit`;
 }
 
-/** A ClickHouse string literal: backslashes and quotes escaped. */
-export function sqlString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
 /**
  * The statements that make `name` a user of `database` with `password`: created when missing, its
  * password set (so running them again with a new password changes it), and the privileges ptel needs
- * granted on that database alone.
+ * granted on that database alone. On a cluster (`clickhouse.cluster`) the user also gets the global
+ * CLUSTER privilege, which a server asks of ON CLUSTER statements (and the store's client runs
+ * these statements themselves on every host: client.ts clusterClient).
  */
-export function createUserStatements(name: string, password: string, database: string): string[] {
+export function createUserStatements(name: string, password: string, database: string, cluster?: string): string[] {
   const problem = userNameProblem(name);
   if (problem !== undefined) throw new Error(problem);
   if (!USER_NAME.test(database)) throw new Error(`database name '${database}' may only hold letters, digits and '_'`);
@@ -39,6 +39,7 @@ export function createUserStatements(name: string, password: string, database: s
     `CREATE USER IF NOT EXISTS \`${name}\` ${identified}`,
     `ALTER USER \`${name}\` ${identified}`,
     `GRANT ${STORE_PRIVILEGES.join(', ')} ON \`${database}\`.* TO \`${name}\``,
+    ...(cluster !== undefined ? [`GRANT CLUSTER ON *.* TO \`${name}\``] : []),
   ];
 }
 
@@ -59,7 +60,7 @@ export async function createStoreUser(store: Store, name: string, password: stri
       `the ${store.kind} ClickHouse engine has no users; --create-user needs a ClickHouse server (clickhouse.url)`,
     );
   }
-  const statements = createUserStatements(name, password, store.database);
+  const statements = createUserStatements(name, password, store.database, store.cluster);
   try {
     const rs = await store.client.query({
       query: 'SELECT count() AS n FROM system.users WHERE name = {name:String}',
