@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../infra/config/load.js';
 import { benchBacktest } from './backtest.js';
+import { benchDistributed } from './distributed.js';
 import { benchForecast } from './forecast.js';
 import { benchMetrics } from './metrics.js';
 import { benchModel } from './model.js';
@@ -14,13 +15,17 @@ import { benchConnectors, runBench } from './pipeline.js';
 const USAGE = [
   'usage: npm run bench -- [pipeline] [--events N] [--size BYTES]',
   '       npm run bench -- connectors',
+  '       npm run bench -- distributed [--events N] [--size BYTES]',
   '       npm run bench -- model [--events N] [--commits N] [--repos N]',
   '       npm run bench -- metrics [--teams N] [--years N] [--scale X]',
   '       npm run bench -- forecast [--milestones N] [--trials N]',
   '       npm run bench -- forecast-backtest [--teams N] [--years N] [--scale X] [--trials N]',
-  '       npm run bench -- all        pipeline, connectors and model in turn',
+  '       npm run bench -- all        pipeline, connectors, model and distributed in turn',
   'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
   'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
+  'distributed: `ptel normalize` processes (1, then 2; `npm run build` first) on the Kafka broker and the ClickHouse server',
+  '  (PTEL_CLICKHOUSE_URL) draining a backlog and storing events published live, each on a fresh topic and database, beside',
+  "  Kafka's Java consumer (ConsumerPerformance) on the same topic and the server's HTTP insert of the same rows.",
   'model: normalization throughput on one core with real-size payloads, and deployment -> commit linking over a generated history.',
   'metrics: a seeded organisation (programs of 5 teams) written into the domain tables, then the linker and every metric.',
   "forecast: milestone forecasts on one core (default 1,000 milestones x 10,000 trials) against the core's measured draw rate.",
@@ -78,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
   const what = positionals[0] ?? 'pipeline';
   try {
     const pipeline = (): Promise<void> => runBench({ config, events: number('events', 200_000), size: number('size', 1024), out });
+    const distributed = (): Promise<void> =>
+      benchDistributed({ config, events: number('events', DISTRIBUTED_EVENTS), size: number('size', 1024), out });
     const model = (): Promise<void> =>
       benchModel({ config, out, events: number('events', 100_000), commits: number('commits', 1_000_000), repos: number('repos', 10) });
     switch (what) {
@@ -86,6 +93,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'connectors':
         await benchConnectors(out);
+        return 0;
+      case 'distributed':
+        await distributed();
         return 0;
       case 'model':
         await model();
@@ -110,9 +120,12 @@ async function main(argv: string[]): Promise<number> {
         await pipeline();
         await benchConnectors(out);
         await model();
+        await distributed();
         return 0;
       default:
-        throw new UsageError(`unknown benchmark '${what}'; use pipeline, connectors, model, metrics, forecast, forecast-backtest or all`);
+        throw new UsageError(
+          `unknown benchmark '${what}'; use pipeline, connectors, distributed, model, metrics, forecast, forecast-backtest or all`,
+        );
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
@@ -122,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** Events per scenario of the distributed benchmark: the whole of it runs in under 3 minutes on 2 cores. */
+const DISTRIBUTED_EVENTS = 50_000;
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -161,15 +161,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
 
     // 2. Raw insert: the rows the normalizer writes, in batches of the writer's size, into a copy of raw_events.
     await store.client.command({ query: 'CREATE TABLE raw_insert_probe AS raw_events' });
-    const batch = config.normalizer.flushRows;
     let insertMs = 0;
     await chunks(async (events, from) => {
-      const rows = events.map((e, i) => rawEventRow(e, { topic, partition: (from + i) % 4, offset: String(from + i) }));
-      const started = Date.now();
-      for (let i = 0; i < rows.length; i += batch) {
-        await store.client.insert({ table: 'raw_insert_probe', values: rows.slice(i, i + batch), format: 'JSONEachRow' });
-      }
-      insertMs += Date.now() - started;
+      insertMs += await insertRawRows(store, 'raw_insert_probe', events, {
+        topic,
+        from,
+        partitions: 4,
+        batch: config.normalizer.flushRows,
+      });
     })();
     const insertRate = total / (insertMs / 1000);
     line(`  raw ClickHouse insert (${config.normalizer.flushRows}/batch): ${fmt(insertRate)} rows/s`);
@@ -226,7 +225,28 @@ export async function runBench(options: BenchOptions): Promise<void> {
   }
 }
 
-const CHUNK = 10_000;
+/**
+ * Inserts the rows the normalizer writes for `events` (read from `topic` at offsets `from`...,
+ * round-robin over `partitions`) into `table`, `batch` rows per insert, as the writer batches them;
+ * returns the milliseconds spent inserting (building the rows left out).
+ */
+export async function insertRawRows(
+  store: Store,
+  table: string,
+  events: RawEvent[],
+  at: { topic: string; from: number; partitions: number; batch: number },
+): Promise<number> {
+  const rows = events.map((e, i) =>
+    rawEventRow(e, { topic: at.topic, partition: (at.from + i) % at.partitions, offset: String(at.from + i) }),
+  );
+  const started = Date.now();
+  for (let i = 0; i < rows.length; i += at.batch) {
+    await store.client.insert({ table, values: rows.slice(i, i + at.batch), format: 'JSONEachRow' });
+  }
+  return Date.now() - started;
+}
+
+export const CHUNK = 10_000;
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -236,8 +256,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 function quarters(samples: number[]): number[] {
   if (samples.length === 0) return [];
