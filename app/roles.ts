@@ -72,31 +72,37 @@ function startupGate(awaited: string): StartupGate {
   };
 }
 
-/** What a role's readiness depends on beyond the store and the bus. */
+/** What a role's readiness depends on beyond the bus. */
 interface ReadinessParts {
   /** The role consumes the raw topics: not ready until its consumer has joined the normalizer group. */
   consumer?: StartupGate;
   /** The role runs schedules: ready only while the server they live on (Redis) answers. */
   scheduler?: Scheduler;
+  /**
+   * The role does not use the store once started (the webhook server only publishes): it stays ready
+   * and keeps taking deliveries while ClickHouse is down.
+   */
+  withoutStore?: boolean;
 }
 
 /** One check per dependency the role uses, named after it; /readyz answers 503 naming the ones that fail. */
 function readinessChecks(rt: Runtime, parts: ReadinessParts): Record<string, () => Promise<void>> {
-  const checks: Record<string, () => Promise<void>> = {
-    store: async () => {
+  const checks: Record<string, () => Promise<void>> = {};
+  if (parts.withoutStore !== true) {
+    checks['store'] = async () => {
       const r = await rt.store.client.ping();
       if (!r.success) throw r.error;
-    },
-    bus: async () => {
-      parts.consumer?.check();
-      try {
-        await rt.bus.lag(rt.config.normalizer.groupId, rawTopics(rt)[0]!);
-      } catch (err) {
-        // A role that only publishes creates the topics on its first publish: a broker that says the
-        // topic does not exist yet has answered. A consuming role has created them before it joined.
-        if (parts.consumer !== undefined || !unknownTopic(err)) throw err;
-      }
-    },
+    };
+  }
+  checks['bus'] = async () => {
+    parts.consumer?.check();
+    try {
+      await rt.bus.lag(rt.config.normalizer.groupId, rawTopics(rt)[0]!);
+    } catch (err) {
+      // A role that only publishes creates the topics on its first publish: a broker that says the
+      // topic does not exist yet has answered. A consuming role has created them before it joined.
+      if (parts.consumer !== undefined || !unknownTopic(err)) throw err;
+    }
   };
   const scheduler = parts.scheduler;
   if (scheduler?.checkReady !== undefined) checks['redis'] = () => scheduler.checkReady!();
@@ -181,17 +187,49 @@ function startNormalizing(rt: Runtime): ReturnType<typeof startNormalizer> {
   });
 }
 
-/** Publishes the demo organisation's history (demo only); returns what it published. */
-async function publishDemo(rt: Runtime): Promise<DemoHistory | undefined> {
-  const demo = rt.organisation.demoRecords();
-  if (demo === undefined) return undefined;
+/** Publishes the demo organisation's history (demo only); returns it with the events published per topic. */
+async function publishDemo(rt: Runtime, demo: DemoHistory): Promise<Array<{ topic: string; events: number }>> {
   const published = await publishRecords(rt.bus, demo.records, DEMO_CONNECTOR, {
     metrics: rt.metrics,
     topicPrefix: rt.config.kafka.topicPrefix,
     clock: rt.clock,
   });
-  rt.logger.info({ published: Object.fromEntries(published) }, 'published');
-  return demo;
+  const topics = [...published]
+    .map(([source, events]) => ({ topic: rawTopic(source, rt.config.kafka.topicPrefix), events }))
+    .sort((a, b) => a.topic.localeCompare(b.topic));
+  rt.logger.info({ published: Object.fromEntries(topics.map((t) => [t.topic, t.events])) }, 'published');
+  return topics;
+}
+
+/** What `ptel demo` put in: the demo's history, the events published per topic, and whether they are stored yet. */
+export interface DemoPut {
+  demo: DemoHistory;
+  topics: Array<{ topic: string; events: number }>;
+  /**
+   * True when this process stored them before it ended (embedded mode: nothing else consumes the
+   * in-process bus); false when they are on the bus for the normalizer group (`ptel normalize`).
+   */
+  stored: boolean;
+}
+
+/**
+ * `demo`: puts the demo organisation's history, at the deployment's anchor, on the bus and ends. In
+ * distributed mode the normalizer group stores it and this process never joins that group; in
+ * embedded mode it normalizes what it published itself, as `sync` does. The event ids come from the
+ * anchor, so running it again stores nothing new. Undefined when the organisation is configured.
+ */
+export async function putDemo(rt: Runtime): Promise<DemoPut | undefined> {
+  const demo = await rt.organisation.demoRecords(rt.store);
+  if (demo === undefined) return undefined;
+  if (rt.config.mode !== 'embedded') return { demo, topics: await publishDemo(rt, demo), stored: false };
+  const normalizer = await startNormalizing(rt);
+  try {
+    const topics = await publishDemo(rt, demo);
+    await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt), { clock: rt.clock });
+    return { demo, topics, stored: true };
+  } finally {
+    await normalizer.stop();
+  }
 }
 
 /** What the store holds after a run. */
@@ -257,10 +295,10 @@ export async function runOnce(rt: Runtime, hooks: RunHooks = {}): Promise<RunOnc
   let pulled: StreamProgress[] = [];
   let demo: DemoHistory | undefined;
   try {
-    if (rt.organisation.kind === 'demo') {
-      demo = rt.organisation.demoRecords();
-      hooks.onStart?.({ ...(demo !== undefined ? { demo } : {}), sources: [] });
-      await publishDemo(rt);
+    demo = await rt.organisation.demoRecords(rt.store);
+    if (demo !== undefined) {
+      hooks.onStart?.({ demo, sources: [] });
+      await publishDemo(rt, demo);
     } else {
       hooks.onStart?.({ sources: rt.organisation.connectors.map((c) => c.source) });
       pulled = await syncOnce(rt, hooks.onProgress !== undefined ? { onProgress: hooks.onProgress } : {});
@@ -354,10 +392,10 @@ export async function startRun(rt: Runtime, hooks: RunHooks = {}): Promise<Runni
     bridge !== undefined
       ? advertiseStore(rt.config.dataDir, { url: bridge.url, user: bridge.user, password: bridge.password, pid: process.pid })
       : () => undefined;
-  if (demo) {
-    const history = rt.organisation.demoRecords();
-    hooks.onStart?.({ ...(history !== undefined ? { demo: history } : {}), sources: [] });
-    await publishDemo(rt);
+  const history = demo ? await rt.organisation.demoRecords(rt.store) : undefined;
+  if (history !== undefined) {
+    hooks.onStart?.({ demo: history, sources: [] });
+    await publishDemo(rt, history);
   } else {
     hooks.onStart?.({ sources: rt.organisation.connectors.map((c) => c.source) });
   }
@@ -417,7 +455,7 @@ export async function startNormalize(rt: Runtime, hooks: ServeHooks = {}): Promi
 
 /** `serve`: the webhook endpoints, and health endpoints. */
 export async function startServe(rt: Runtime, hooks: ServeHooks = {}): Promise<RunningRole> {
-  const http = await serveHttp(rt, 'serve', { webhooks: true }, hooks);
+  const http = await serveHttp(rt, 'serve', { webhooks: true, withoutStore: true }, hooks);
   return { url: http.url, stop: () => http.close() };
 }
 
