@@ -3,6 +3,7 @@ import { configuredConnectors } from '../app/organisation.js';
 import { linkNow } from '../app/jobs.js';
 import {
   normalizerLag,
+  putDemo,
   replayStored,
   runOnce,
   startConnect,
@@ -132,6 +133,20 @@ function newUserOf(ctx: CommandContext): { name: string; password: string } | un
   return { name, password };
 }
 
+/**
+ * Why `run --once` stops in distributed mode, and what to run instead: the one-shot normalizes in its
+ * own process, which in a deployment would join the normalizer group of the `ptel normalize` workers.
+ */
+const RUN_ONCE_DISTRIBUTED = [
+  'ptel run --once: in distributed mode the normalizers are the `ptel normalize` processes, and a one-shot run',
+  'would join their consumer group; instead:',
+  '  ptel demo                   put the demo organisation on the bus (when no source is configured)',
+  '  ptel sync                   pull the configured sources once',
+  '  ptel link, ptel metrics compute   run the linker and the metrics once',
+  '  ptel status                 what the store holds and how far behind the normalizers are',
+  '',
+].join('\n');
+
 /** The file `run --once` writes its log to at the default log level, in the data folder. */
 export const RUN_LOG_FILE = 'ptel.log';
 
@@ -141,6 +156,10 @@ export const RUN_LOG_FILE = 'ptel.log';
  * once the runtime is closed, after the last log line of the run, so it is what the terminal ends with.
  */
 async function runOnceCommand(ctx: CommandContext): Promise<number> {
+  if (ctx.config.mode !== 'embedded') {
+    ctx.err.write(RUN_ONCE_DISTRIBUTED);
+    return 78;
+  }
   const level = ctx.config.log.level;
   const logFile = level === 'info' ? path.join(ctx.config.dataDir, RUN_LOG_FILE) : undefined;
   const logger = createLogger({
@@ -183,7 +202,9 @@ export const COMMANDS: Record<string, Command> = {
       'Runs the whole pipeline in this process. With no source credentials configured it uses the demo',
       'organisation, so a fresh machine has data at once.',
       '  --once   pull once, wait until every event is stored, link, compute the metrics, run the stall',
-      '           detector, print a summary and exit (at log level info the log goes to <dataDir>/ptel.log)',
+      '           detector, print a summary and exit (at log level info the log goes to <dataDir>/ptel.log);',
+      '           embedded mode only: in distributed mode the normalizers are `ptel normalize` processes,',
+      '           and `ptel demo` or `ptel sync` put the events on the bus for them',
     ].join('\n'),
     options: { once: { type: 'boolean' } },
     async run(ctx) {
@@ -252,6 +273,48 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  demo: {
+    summary: 'put the demo organisation into the deployment: publish its history to the bus, then end',
+    usage: [
+      'usage: ptel demo',
+      '',
+      "Publishes the demo organisation's history (the `demo` settings: seed, months, teams) to the raw topics",
+      'and ends. The history ends on the day the deployment first used these settings (kept in the store, so',
+      'every process and host generates the same events); running it again publishes the same event ids,',
+      'which the store keeps once. In distributed mode the `ptel normalize` workers store the events (this',
+      'command does not join their consumer group); in embedded mode it stores them before it ends.',
+      'Only when no source and no org mapping is configured.',
+    ].join('\n'),
+    options: {},
+    run(ctx) {
+      if (configuredConnectors(ctx.config).length > 0 || ctx.config.org.programs.length > 0) {
+        ctx.err.write(
+          'ptel demo: this configuration has sources or an org mapping, and the demo organisation is used only when it has neither; ' +
+            'use a configuration without them (for example another PTEL_CONFIG and database) to try the demo\n',
+        );
+        return Promise.resolve(78);
+      }
+      return withRuntime(
+        ctx.config,
+        async (rt) => {
+          const put = await putDemo(rt);
+          if (put === undefined) return 78;
+          const { demo, topics, stored } = put;
+          const total = topics.reduce((n, t) => n + t.events, 0);
+          ctx.out.write(
+            `demo organisation: ${demo.programs} programs, ${demo.teams} teams, history to ${demo.now}\n` +
+              `published ${total} events: ${topics.map((t) => `${t.topic} ${t.events}`).join(', ')}\n` +
+              (stored
+                ? 'stored; ptel status lists them\n'
+                : `on the bus for the normalizers (consumer group '${rt.config.normalizer.groupId}', ptel normalize); ptel status lists them once stored\n`),
+          );
+          return 0;
+        },
+        runtimeOptions(ctx),
+      );
+    },
+  },
+
   doctor: {
     summary: "check each source's credentials and permissions, and say what is missing",
     usage: [
@@ -293,7 +356,10 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'usage: ptel connect\n\nIn distributed mode the schedules live on Redis and any number of these workers share them.',
     options: {},
     run(ctx) {
-      return withRuntime(ctx.config, async (rt) => untilSignal(ctx, await startConnect(rt), rt.logger));
+      return withRuntime(ctx.config, async (rt) => {
+        const role = await startConnect(rt);
+        return untilSignal(ctx, role, rt.logger, `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics); running the schedules`);
+      });
     },
   },
 
@@ -353,7 +419,15 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'usage: ptel normalize\n\nRuns until SIGINT or SIGTERM, then drains, flushes, commits and exits.',
     options: {},
     run(ctx) {
-      return withRuntime(ctx.config, async (rt) => untilSignal(ctx, await startNormalize(rt), rt.logger));
+      return withRuntime(ctx.config, async (rt) => {
+        const role = await startNormalize(rt);
+        return untilSignal(
+          ctx,
+          role,
+          rt.logger,
+          `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics); normalizing the raw topics in consumer group '${rt.config.normalizer.groupId}'`,
+        );
+      });
     },
   },
 
