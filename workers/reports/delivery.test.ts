@@ -19,7 +19,8 @@ import {
   type DeliverySettings,
 } from './delivery.js';
 import { statusMarkdown } from './markdown.js';
-import type { StatusReport } from './status.js';
+import { portfolioReport } from './portfolio.js';
+import { statusReport, type StatusReport } from './status.js';
 import { reportWeek } from './week.js';
 
 /**
@@ -165,6 +166,37 @@ describe('the weekly status reports on schedule', () => {
     const flagged = await queryRows<{ n: string }>(s.store, `SELECT count() AS n FROM report_deliveries WHERE resend = 1`);
     expect(Number(flagged[0]!.n)).toBe(2);
   });
+
+  it('makes each program report once in a run, for its own delivery and for the portfolio', async () => {
+    // Every read the reports make goes through client.query: count them on a store that wraps the real one.
+    let reads = 0;
+    const client = new Proxy(s.store.client, {
+      get: (target, key, receiver) =>
+        key === 'query'
+          ? (...args: Parameters<typeof target.query>) => {
+              reads++;
+              return target.query(...args);
+            }
+          : (Reflect.get(target, key, receiver) as unknown),
+    });
+    const counted = { ...s.store, client };
+    const week = reportWeek('2026-10-26', 'UTC');
+    const readsOf = async (run: () => Promise<unknown>): Promise<number> => {
+      reads = 0;
+      await run();
+      return reads;
+    };
+    const oneProgram = await readsOf(() => statusReport({ store: counted, config, program: 'payments', week, until: clock.date() }));
+    const portfolioAlone = await readsOf(() => portfolioReport({ store: counted, config, week, until: clock.date() }));
+    const everything = await readsOf(() =>
+      deliverStatusReports({ store: counted, config, notifiers: new Map(), clock, week, resend: true }),
+    );
+    expect(oneProgram).toBeGreaterThan(0);
+    // The portfolio alone makes both programs' reports; a delivery of both and the portfolio adds only
+    // the delivery history to that, not two more reports.
+    expect(everything).toBeLessThan(portfolioAlone + oneProgram);
+    expect(everything - portfolioAlone).toBeLessThanOrEqual(2);
+  }, 120_000);
 
   it('gives up on a channel after the failed attempts allowed, until a resend', async () => {
     const week = reportWeek('2026-10-19', 'UTC');

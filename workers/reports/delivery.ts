@@ -218,6 +218,16 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
       'reports.status.programs names programs the organisation does not have; no report for them',
     );
   }
+  // Each program's report is made once per run: for its own delivery and for the portfolio's rows.
+  const made = new Map<string, Promise<StatusReport>>();
+  const statusOf = (program: string): Promise<StatusReport> => {
+    let report = made.get(program);
+    if (report === undefined) {
+      report = statusReport({ store, config, program, week, until: now });
+      made.set(program, report);
+    }
+    return report;
+  };
   const deliverables: Deliverable[] = wanted
     .filter((p) => known.has(p))
     .map((program) => ({
@@ -227,7 +237,7 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
         'files',
         ...programChannels(program, config.org.programs.find((p) => p.id === program)?.teams.map((t) => t.id) ?? [], config.alerts),
       ],
-      render: async () => renderedStatus(await statusReport({ store, config, program, week, until: now })),
+      render: async () => renderedStatus(await statusOf(program)),
     }));
   // The portfolio goes with a delivery of every program, not with a resend of some, unless asked for.
   if ((options.portfolio ?? options.programs === undefined) && config.org.programs.length > 0) {
@@ -235,7 +245,7 @@ export async function deliverStatusReports(options: DeliveryOptions): Promise<De
       report: 'portfolio',
       scope: '',
       targets: ['files', ...config.reports.status.portfolioChannels],
-      render: async () => renderedPortfolio(await portfolioReport({ store, config, week, until: now })),
+      render: async () => renderedPortfolio(await portfolioReport({ store, config, week, until: now, statusOf })),
     });
   }
   const past = await history(store, week.id);

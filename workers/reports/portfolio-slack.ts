@@ -1,7 +1,23 @@
 import { esc } from '../alerts/channels.js';
 import { portfolioWords as W } from './portfolio-markdown.js';
 import { colourWords, type CrossProgramLink, type PortfolioProgram, type PortfolioReport, type PortfolioRisk } from './portfolio.js';
-import { blockText, clip, code, escFit, link, pack, SLACK_LIMITS, type SlackBlock, type SlackLimits, type SlackMessage } from './slack.js';
+import {
+  clip,
+  code,
+  context,
+  droppedLines,
+  escFit,
+  fitBlocks,
+  groupLines,
+  link,
+  pack,
+  section,
+  SLACK_LIMITS,
+  type Group,
+  type SlackBlock,
+  type SlackLimits,
+  type SlackMessage,
+} from './slack.js';
 import { instantText, type Listed } from './status.js';
 
 /**
@@ -14,15 +30,6 @@ import { instantText, type Listed } from './status.js';
 
 const DETAIL_MAX = 600;
 const TITLE_MAX = 200;
-
-interface Group {
-  heading: string;
-  lines: string[];
-  shown: number;
-  /** Items the view itself left out (past its cap). */
-  more: number;
-  command: string;
-}
 
 function programLine(p: PortfolioProgram): string {
   const m = p.milestonesAtRisk;
@@ -52,16 +59,6 @@ function group<T>(heading: string, l: Listed<T>, line: (item: T) => string, max:
   });
   return { heading, lines, shown: lines.length, more: l.more, command: l.command };
 }
-
-function groupLines(g: Group): string[] {
-  const out = [g.heading, ...g.lines.slice(0, g.shown)];
-  const more = g.lines.length - g.shown + g.more;
-  if (more > 0) out.push(`• and ${more} more${g.command === '' ? '' : `: ${code(g.command)}`}`);
-  return out;
-}
-
-const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
 /** The portfolio as a Slack message within `limits` (Slack's, by default). */
 export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_LIMITS): SlackMessage {
@@ -102,9 +99,8 @@ export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_L
     },
   ];
   const groups = parts.map((p) => p.group).filter((g): g is Group => g !== null);
-  const fits = (blocks: readonly SlackBlock[]): boolean => blocks.length <= limits.blocks && blockText(blocks) <= limits.total;
   const render = (): SlackBlock[] => {
-    const dropped = groups.reduce((n, g) => n + g.lines.length - g.shown, 0);
+    const dropped = droppedLines(groups);
     const blocks: SlackBlock[] = [header, about];
     for (const p of parts) {
       const lines = [p.title, '', ...(p.group === null ? [esc(p.none ?? '')] : groupLines(p.group))];
@@ -120,16 +116,7 @@ export function portfolioSlack(r: PortfolioReport, limits: SlackLimits = SLACK_L
     );
     return blocks;
   };
-  let blocks = render();
-  while (!fits(blocks)) {
-    // The longest list shown gives up its last line; among lists as long, the one with the most text.
-    const longest = groups
-      .filter((g) => g.shown > 0)
-      .sort((a, b) => b.shown - a.shown || b.lines.slice(0, b.shown).join('').length - a.lines.slice(0, a.shown).join('').length)[0];
-    if (longest === undefined) break;
-    longest.shown -= 1;
-    blocks = render();
-  }
+  const blocks = fitBlocks(groups, render, limits);
   const n = (colour: PortfolioProgram['colour']): number => r.programs.filter((p) => p.colour === colour).length;
   const text = escFit(
     `${title}: ${r.programs.length} program${r.programs.length === 1 ? '' : 's'} (${n('red')} red, ${n('amber')} amber, ${n('green')} green), ` +

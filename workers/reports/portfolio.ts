@@ -90,6 +90,11 @@ export interface PortfolioOptions {
   week: ReportWeek;
   /** The latest instant the store may be read at: the as-of instant, else now. */
   until: Date;
+  /**
+   * A program's status report of this week as of `until`, where the caller has made it already (the
+   * weekly delivery makes each program's first); the portfolio makes the others.
+   */
+  statusOf?: (program: string) => Promise<StatusReport>;
 }
 
 const DAY_MS = 86_400_000;
@@ -156,7 +161,9 @@ export async function portfolioReport(options: PortfolioOptions): Promise<Portfo
   const [reports, all] = await Promise.all([
     Promise.all(
       org.programs.map((p) =>
-        statusReport({ store: options.store, config: options.config, program: p.id, week: options.week, until: options.until }),
+        options.statusOf !== undefined
+          ? options.statusOf(p.id)
+          : statusReport({ store: options.store, config: options.config, program: p.id, week: options.week, until: options.until }),
       ),
     ),
     readAll(options.store, { params: metricParams(options.config.model, options.config.metrics), asOf: at, recentDays }),

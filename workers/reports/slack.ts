@@ -129,8 +129,8 @@ function kpiLine(k: KpiLine, list: string): string {
   );
 }
 
-/** A list of the report as the message shows it: all its lines, how many are shown, and how many the report left out. */
-interface Group {
+/** A list of a report as the message shows it: all its lines, how many are shown, and how many the report left out. */
+export interface Group {
   heading: string;
   lines: string[];
   shown: number;
@@ -138,6 +138,17 @@ interface Group {
   more: number;
   command: string;
 }
+
+/** A list's heading, its lines shown, and its "and N more" (the lines cut and those the report left out). */
+export function groupLines(g: Group): string[] {
+  const out = [g.heading, ...g.lines.slice(0, g.shown)];
+  const more = g.lines.length - g.shown + g.more;
+  if (more > 0) out.push(`• and ${more} more${g.command === '' ? '' : `: ${code(g.command)}`}`);
+  return out;
+}
+
+/** Lines cut from a group's end, for the closing line that says how many. */
+export const droppedLines = (groups: readonly Group[]): number => groups.reduce((n, g) => n + g.lines.length - g.shown, 0);
 
 type Entry = string | Group;
 
@@ -256,9 +267,7 @@ function partLines(p: Part): string[] {
       out.push('', e);
       continue;
     }
-    out.push('', e.heading, ...e.lines.slice(0, e.shown));
-    const more = e.lines.length - e.shown + e.more;
-    if (more > 0) out.push(`• and ${more} more${e.command === '' ? '' : `: ${code(e.command)}`}`);
+    out.push('', ...groupLines(e));
   }
   return out;
 }
@@ -279,8 +288,36 @@ export function pack(lines: string[], max: number): string[] {
   return out;
 }
 
-const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const context = (text: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+export const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+export const context = (text: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+/**
+ * The blocks `render` makes, fitted to `limits`: while there are too many blocks or too much text in all,
+ * the longest list shown gives up its last line (among lists as long, the one with the most text shown,
+ * then the later one) and the message is made again. A guarantee rather than a step: should the fixed
+ * lines alone still not fit (only when each is near 3,000 characters), blocks go from the end, the closing
+ * block kept.
+ */
+export function fitBlocks(groups: readonly Group[], render: () => SlackBlock[], limits: SlackLimits): SlackBlock[] {
+  const fits = (blocks: readonly SlackBlock[]): boolean => blocks.length <= limits.blocks && blockText(blocks) <= limits.total;
+  let blocks = render();
+  while (!fits(blocks)) {
+    const longest = groups
+      .filter((g) => g.shown > 0)
+      .sort(
+        (a, b) =>
+          b.shown - a.shown ||
+          b.lines.slice(0, b.shown).join('').length - a.lines.slice(0, a.shown).join('').length ||
+          groups.indexOf(b) - groups.indexOf(a),
+      )[0];
+    if (longest === undefined) break;
+    longest.shown -= 1;
+    blocks = render();
+  }
+  const closing = blocks[blocks.length - 1]!;
+  while (!fits(blocks) && blocks.length > 2) blocks = [...blocks.slice(0, -2), closing];
+  return blocks;
+}
 
 const BAND_WORDS = (r: StatusReport): string => {
   const c = r.summary.confidence;
@@ -304,8 +341,8 @@ export function statusSlack(r: StatusReport, limits: SlackLimits = SLACK_LIMITS)
   const whole = `ptel status-report --program ${r.program.id} --week ${r.week.id} --as-of ${instantText(new Date(r.asOf))} --format md`;
   const all = parts(r, limits.text);
   const groups = all.flatMap((p) => p.entries.filter((e): e is Group => typeof e !== 'string'));
-  const render = (): { blocks: SlackBlock[]; dropped: number } => {
-    const dropped = groups.reduce((n, g) => n + g.lines.length - g.shown, 0);
+  const render = (): SlackBlock[] => {
+    const dropped = droppedLines(groups);
     const blocks: SlackBlock[] = [header, about];
     for (const p of all) blocks.push({ type: 'divider' }, ...pack(partLines(p), limits.text).map(section));
     blocks.push(
@@ -316,30 +353,11 @@ export function statusSlack(r: StatusReport, limits: SlackLimits = SLACK_LIMITS)
               `${dropped} item${dropped === 1 ? '' : 's'} left out, each counted in its list's "and N more". The whole report: ${code(whole)}`,
       ),
     );
-    return { blocks, dropped };
+    return blocks;
   };
-  const fits = (blocks: SlackBlock[]): boolean => blocks.length <= limits.blocks && blockText(blocks) <= limits.total;
-  let out = render();
-  while (!fits(out.blocks)) {
-    // The longest list shown gives up its last item; among lists as long, the one with the most text.
-    const longest = groups
-      .filter((g) => g.shown > 0)
-      .sort(
-        (a, b) =>
-          b.shown - a.shown ||
-          b.lines.slice(0, b.shown).join('').length - a.lines.slice(0, a.shown).join('').length ||
-          groups.indexOf(b) - groups.indexOf(a),
-      )[0];
-    if (longest === undefined) break;
-    longest.shown -= 1;
-    out = render();
-  }
-  // A guarantee rather than a step: the fixed lines alone never fill 50 blocks or 12,000 characters unless
-  // each is near 3,000 characters. Blocks go from the end, the closing line that names the whole report kept.
-  const closing = out.blocks[out.blocks.length - 1]!;
-  while (!fits(out.blocks) && out.blocks.length > 2) out.blocks = [...out.blocks.slice(0, -2), closing];
+  const blocks = fitBlocks(groups, render, limits);
   const text = escFit(`${clip(r.program.name, NAME_MAX)}${suffix}: ${r.summary.colour}, ${BAND_WORDS(r)}.`, limits.message, limits.message);
-  return { text, blocks: out.blocks };
+  return { text, blocks };
 }
 
 /** The characters of every text in the blocks: header, sections and context elements (a divider has none). */
