@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -17,6 +15,7 @@ import { startHttpServer } from '../../infra/observability/http.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { rawTopic, type RawEvent, type SourceRecord } from '../../schemas/raw-event.js';
 import { readTopic } from '../support/bus.js';
+import { pullRequestExample } from '../support/distributed.js';
 import { repoRoot, tempDir, uniqueName, waitFor } from '../support/harness.js';
 
 const run = promisify(execFile);
@@ -47,18 +46,6 @@ function capturingLogger(): { logger: Logger; lines: Array<{ level: string; msg:
 const SECRET = 'kafka-faults-webhook-secret';
 const sign = (body: string): string => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
-/** A real pull_request delivery published by GitHub's Octokit project. */
-function pullRequestDelivery(): string {
-  const require = createRequire(import.meta.url);
-  const examples = JSON.parse(readFileSync(require.resolve('@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as Array<{
-    name: string;
-    examples: Array<Record<string, unknown>>;
-  }>;
-  const found = examples.find((e) => e.name === 'pull_request')?.examples.find((e) => e['action'] === 'opened');
-  if (found === undefined) throw new Error('no pull_request example');
-  return JSON.stringify(found);
-}
-
 describe('the Kafka side of distributed mode under faults', () => {
   it('answers a webhook 503 within its bound while the broker is down, and takes the same delivery once it is back, stored once', async () => {
     const prefix = `${uniqueName('kf')}.`;
@@ -81,7 +68,7 @@ describe('the Kafka side of distributed mode under faults', () => {
       readiness: {},
       routes: webhookRoutes({ sources: [githubWebhook], config, bus, logger }),
     });
-    const body = pullRequestDelivery();
+    const body = JSON.stringify(pullRequestExample());
     const deliver = (delivery: string, payload: string): Promise<Response> =>
       fetch(`${server.url}/webhooks/github`, {
         method: 'POST',

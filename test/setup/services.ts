@@ -5,8 +5,7 @@ import type { TestProject } from 'vitest/node';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const script = path.join(root, 'infra/scripts/services.sh');
-const servicesHome = process.env['PTEL_SERVICES_HOME'] ?? path.join(root, '.local/services');
-const services = ['kafka', 'redis', 'clickhouse'] as const;
+export const SERVICES = ['kafka', 'redis', 'clickhouse'] as const;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,25 +18,65 @@ declare module 'vitest' {
   }
 }
 
-/** Runs services.sh with this run's services home; returns its stdout. */
-function runScript(args: string[]): string {
-  return execFileSync('bash', [script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8',
-    env: { ...process.env, PTEL_SERVICES_HOME: servicesHome },
-  });
+/** services.sh under one services home and its ports (PTEL_*_PORT variables; unset ones keep the script's defaults). */
+export interface ServicesScript {
+  home: string;
+  /** What services.sh must be run with to act on these servers: PTEL_SERVICES_HOME and the ports. */
+  env: Record<string, string>;
+  /** Runs services.sh; returns its stdout. */
+  run(args: string[]): string;
+  /** The services that answer now, from `services.sh status`'s report (it exits 1 when any is down). */
+  up(): Set<string>;
+  /** The servers' addresses, from the env file `services.sh up` writes. */
+  addresses(): { kafkaBrokers: string; redisUrl: string; clickhouseUrl: string };
 }
 
-/** The services that answer now, from `services.sh status`'s report (it exits 1 when any is down). */
-function servicesUp(): Set<string> {
-  let report: string;
-  try {
-    report = runScript(['status', ...services]);
-  } catch (e) {
-    const { stdout } = e as { stdout?: string | Buffer };
-    report = stdout === undefined ? '' : stdout.toString();
-  }
-  return new Set(services.filter((s) => report.split('\n').some((l) => l.startsWith(`${s}: running and ready`))));
+export function servicesScript(home: string, ports: Record<string, string> = {}): ServicesScript {
+  const env = { PTEL_SERVICES_HOME: home, ...ports };
+  const run = (args: string[]): string =>
+    execFileSync('bash', [script, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+  return {
+    home,
+    env,
+    run,
+    up() {
+      let report: string;
+      try {
+        report = run(['status', ...SERVICES]);
+      } catch (e) {
+        const { stdout } = e as { stdout?: string | Buffer };
+        report = stdout === undefined ? '' : stdout.toString();
+      }
+      return new Set(SERVICES.filter((s) => report.split('\n').some((l) => l.startsWith(`${s}: running and ready`))));
+    },
+    addresses() {
+      const vars = Object.fromEntries(
+        readFileSync(path.join(home, 'env'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+      );
+      return {
+        kafkaBrokers: vars['PTEL_TEST_KAFKA_BROKERS'] ?? '',
+        redisUrl: vars['PTEL_TEST_REDIS_URL'] ?? '',
+        clickhouseUrl: vars['PTEL_TEST_CLICKHOUSE_URL'] ?? '',
+      };
+    },
+  };
+}
+
+/** Starts the servers (installing them on first use) and hands their addresses and services home to the tests. */
+export function provideServices(project: TestProject, services: ServicesScript): void {
+  services.run(['up', ...SERVICES]);
+  const a = services.addresses();
+  project.provide('kafkaBrokers', a.kafkaBrokers);
+  project.provide('redisUrl', a.redisUrl);
+  project.provide('clickhouseUrl', a.clickhouseUrl);
+  project.provide('servicesHome', services.home);
 }
 
 /**
@@ -46,20 +85,11 @@ function servicesUp(): Set<string> {
  * the data of) those this run started; servers that were already up are left alone.
  */
 export default function setup(project: TestProject): () => void {
-  const wasUp = servicesUp();
-  runScript(['up', ...services]);
-  const env = Object.fromEntries(
-    readFileSync(path.join(servicesHome, 'env'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
-  );
-  project.provide('kafkaBrokers', env['PTEL_TEST_KAFKA_BROKERS'] ?? '');
-  project.provide('redisUrl', env['PTEL_TEST_REDIS_URL'] ?? '');
-  project.provide('clickhouseUrl', env['PTEL_TEST_CLICKHOUSE_URL'] ?? '');
-  project.provide('servicesHome', servicesHome);
-  const started = services.filter((s) => !wasUp.has(s));
+  const services = servicesScript(process.env['PTEL_SERVICES_HOME'] ?? path.join(root, '.local/services'));
+  const wasUp = services.up();
+  provideServices(project, services);
+  const started = SERVICES.filter((s) => !wasUp.has(s));
   return () => {
-    if (started.length > 0 && process.env['PTEL_KEEP_SERVICES'] !== '1') runScript(['down', ...started]);
+    if (started.length > 0 && process.env['PTEL_KEEP_SERVICES'] !== '1') services.run(['down', ...started]);
   };
 }
