@@ -149,13 +149,21 @@ export function linkNow(rt: Runtime): Promise<LinkResult> {
 }
 
 /** One metrics run, on fresh links when it covers all history. */
-export async function metricsNow(rt: Runtime, run: MetricsRun): Promise<Awaited<ReturnType<typeof runMetricsJob>>> {
+export async function metricsNow(rt: Runtime, run: MetricsRun, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof runMetricsJob>>> {
   // The daily run starts from fresh links, so a day's numbers never wait on the link schedule.
   if (run.mode === 'full') await linkNow(rt);
   return recordedRun(
     rt,
     'metrics',
-    () => runMetricsJob({ store: rt.store, config: scopedConfig(rt), run, logger: rt.logger, clock: rt.clock }),
+    () =>
+      runMetricsJob({
+        store: rt.store,
+        config: scopedConfig(rt),
+        run,
+        logger: rt.logger,
+        clock: rt.clock,
+        ...(signal !== undefined ? { signal } : {}),
+      }),
     (r) =>
       r.from === undefined
         ? `${run.mode}: no fact to compute from yet`
@@ -270,8 +278,8 @@ export function jobHandlers(rt: Runtime): Record<string, JobHandler> {
     'stall-alerts': async () => {
       await stallAlertsNow(rt, (notifiers ??= notifiersFor(rt)));
     },
-    metrics: async (data) => {
-      await metricsNow(rt, runSchema.parse(data));
+    metrics: async (data, ctx) => {
+      await metricsNow(rt, runSchema.parse(data), ctx.signal);
     },
     export: async () => {
       await exportNow(rt);

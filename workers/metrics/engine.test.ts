@@ -126,6 +126,44 @@ describe('computing and recomputing', () => {
     expect((await values('change_failure_rate')).map((r) => r.scope_id)).toEqual(['a', 'org']);
     expect(again.retracted).toBeGreaterThan(0);
   });
+
+  it('stops between two metrics when its signal aborts, writing nothing and leaving no staged rows', async () => {
+    const before = await values('deployment_frequency');
+    const stopping = new AbortController();
+    // The stop comes while the run is under way: right after its first metric's rows are staged.
+    const client = new Proxy(store.client, {
+      get: (target, key, receiver) =>
+        key === 'command'
+          ? async (...args: Parameters<typeof target.command>) => {
+              const done = await target.command(...args);
+              if (args[0].query.includes('INSERT INTO metric_value_staging')) stopping.abort(new Error('the process is stopping'));
+              return done;
+            }
+          : (Reflect.get(target, key, receiver) as unknown),
+    });
+    await expect(
+      computeMetrics({
+        store: { ...store, client },
+        definitions: [deploymentFrequency, changeFailureRate],
+        params: testParams(),
+        from: '2026-03-01',
+        to: '2026-04-01',
+        scopes,
+        now: new Date('2026-04-03T00:00:00Z'),
+        signal: stopping.signal,
+      }),
+    ).rejects.toThrow('the process is stopping');
+    expect(stopping.signal.aborted).toBe(true);
+    const staged = await queryRows<{ n: string }>(store, 'SELECT count() AS n FROM metric_value_staging');
+    expect(Number(staged[0]!.n)).toBe(0);
+    const versions = await queryRows<{ n: string }>(
+      store,
+      `SELECT count() AS n FROM metric_values
+       WHERE metric IN ('deployment_frequency', 'change_failure_rate') AND computed_at >= toDateTime64('2026-04-03 00:00:00', 3, 'UTC')`,
+    );
+    expect(Number(versions[0]!.n)).toBe(0);
+    expect(await values('deployment_frequency')).toEqual(before);
+  });
 });
 
 describe('incident count', () => {

@@ -91,6 +91,8 @@ export async function runMetricsJob(options: {
    * and risk signals recorded as computed at it (see computeMetrics). Not after the clock's now.
    */
   asOf?: Date;
+  /** Stops the run between two metrics when the process is stopping (see computeMetrics). */
+  signal?: AbortSignal;
 }): Promise<MetricsJobResult> {
   const { store, config } = options;
   const clock = options.clock ?? systemClock;
@@ -119,6 +121,7 @@ export async function runMetricsJob(options: {
             scopes: scopesOf(config.org),
             ...(options.periods !== undefined ? { periods: options.periods } : {}),
             now,
+            ...(options.signal !== undefined ? { signal: options.signal } : {}),
           });
     // Risk signals read the weekly values just written; benchmarks are data the dashboards join.
     const risk =
