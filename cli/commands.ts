@@ -404,7 +404,8 @@ export const COMMANDS: Record<string, Command> = {
           if (newUser === undefined) return 0;
           const { created } = await createStoreUser(rt.store, newUser.name, newUser.password);
           ctx.out.write(
-            `user '${newUser.name}' ${created ? 'created' : 'exists: password set'}; granted ${STORE_PRIVILEGES.join(', ')} on '${rt.store.database}'.*\n` +
+            `user '${newUser.name}' ${created ? 'created' : 'exists: password set'}; granted ${STORE_PRIVILEGES.join(', ')} on '${rt.store.database}'.*` +
+              `${rt.store.cluster === undefined ? '' : `, and CLUSTER on *.* for the ON CLUSTER '${rt.store.cluster}' statements`}\n` +
               `run ptel as it: PTEL_CLICKHOUSE_USER=${newUser.name} and PTEL_CLICKHOUSE_PASSWORD set to the password in ${NEW_USER_PASSWORD_ENV}\n`,
           );
           return 0;
