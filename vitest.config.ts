@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -32,6 +32,34 @@ export default defineConfig({
           hookTimeout: 180_000,
           // The servers are shared: integration files run one at a time (each still uses its own names).
           fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The unit tests that lean on the store, again with testStore() on the ClickHouse server the
+          // integration suite starts instead of the in-process engine: one product, two stores.
+          name: 'store-server',
+          include: [
+            'infra/store/*.test.ts',
+            'workers/normalize/*.test.ts',
+            'workers/link/*.test.ts',
+            'workers/metrics/engine.test.ts',
+            'workers/registers/registers.test.ts',
+            'workers/forecast/job.test.ts',
+            'workers/alerts/stalls.test.ts',
+            'workers/reports/status.test.ts',
+          ],
+          // The bridge serves the in-process engine to other processes; a server needs none.
+          exclude: [...configDefaults.exclude, 'infra/store/bridge.test.ts'],
+          globalSetup: ['test/setup/services.ts'],
+          setupFiles: ['test/setup/store-server.ts'],
+          // After the integration suite, some of whose tests stop and restart the shared servers.
+          sequence: { groupOrder: 1 },
+          // The work is mostly the server's: two files at once keep it busy on two cores.
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
       {

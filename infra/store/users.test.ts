@@ -65,9 +65,15 @@ describe('the statements that create the user ptel runs as', () => {
   });
 
   it('are not run on the embedded engine, which has no users', async () => {
-    await expect(createStoreUser(store, 'ptel_app', 'secret')).rejects.toThrow(UserManagementError);
-    await expect(createStoreUser(store, 'ptel_app', 'secret')).rejects.toThrow(
-      'the embedded ClickHouse engine has no users; --create-user needs a ClickHouse server (clickhouse.url)',
-    );
+    // On the engine also where the other tests run on a server (the store-server test project).
+    const engine = await testStore(undefined, { migrate: false, on: 'engine' });
+    try {
+      await expect(createStoreUser(engine, 'ptel_app', 'secret')).rejects.toThrow(UserManagementError);
+      await expect(createStoreUser(engine, 'ptel_app', 'secret')).rejects.toThrow(
+        'the embedded ClickHouse engine has no users; --create-user needs a ClickHouse server (clickhouse.url)',
+      );
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -29,14 +29,58 @@ export function quietLogger(): Logger {
 let engineDir: string | undefined;
 
 /**
- * A migrated database in the in-process ClickHouse engine. The engine binds one data folder per
- * process, so every store a test file opens shares that folder; each has its own database.
+ * The ClickHouse server that testStore() opens its databases on instead of the in-process engine: the
+ * `store-server` test project sets it (test/setup/store-server.ts); unset, the engine serves.
  */
-export async function testStore(database = uniqueName('t'), options: { migrate?: boolean } = {}): Promise<Store> {
-  engineDir ??= tempDir('ptel-engine-');
-  const store = await openStore({ kind: 'embedded', path: engineDir, database });
+export const TEST_STORE_URL_ENV = 'PTEL_TEST_STORE_URL';
+
+/**
+ * A migrated database of its own for one test, `on` the in-process ClickHouse engine or on the
+ * ClickHouse server at a URL (where closing the store drops it); by default on the server at
+ * $PTEL_TEST_STORE_URL when that is set, else on the engine. The engine binds one data folder per
+ * process, so every store a test file opens there shares that folder; each has its own database.
+ */
+export async function testStore(
+  database = uniqueName('t'),
+  options: { migrate?: boolean; on?: 'engine' | (string & {}) } = {},
+): Promise<Store> {
+  const on = options.on ?? process.env[TEST_STORE_URL_ENV] ?? 'engine';
+  let store: Store;
+  if (on !== 'engine' && on !== '') {
+    store = await serverTestStore(on, database);
+  } else {
+    engineDir ??= tempDir('ptel-engine-');
+    store = await openStore({ kind: 'embedded', path: engineDir, database });
+  }
   if (options.migrate ?? true) await migrate(store);
   return store;
+}
+
+/**
+ * `database` on the ClickHouse server at `url` (user default, no password), created on open and
+ * dropped when the store is closed, so that test runs leave nothing behind on a shared server.
+ */
+export async function serverTestStore(url: string, database: string): Promise<Store> {
+  const store = await openStore({ kind: 'server', url, username: 'default', password: undefined, database }, { logger: quietLogger() });
+  let closed: Promise<void> | undefined;
+  return {
+    ...store,
+    close() {
+      closed ??= (async () => {
+        try {
+          await dropServerDatabase(store, database);
+        } finally {
+          await store.close();
+        }
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Drops `database` on the server `store` talks to (a no-op when it is gone already). */
+export async function dropServerDatabase(store: Store, database: string): Promise<void> {
+  await store.client.command({ query: `DROP DATABASE IF EXISTS \`${database}\` SYNC` });
 }
 
 /** Polls `probe` until it returns a value for which `done` holds; fails after `timeoutMs`. */
