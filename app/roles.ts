@@ -91,7 +91,7 @@ function readinessChecks(rt: Runtime, parts: ReadinessParts): Record<string, () 
   if (parts.withoutStore !== true) {
     checks['store'] = async () => {
       const r = await rt.store.client.ping();
-      if (!r.success) throw r.error;
+      if (!r.success) throw namingServer(storeName(rt), r.error);
     };
   }
   checks['bus'] = async () => {
@@ -101,12 +101,27 @@ function readinessChecks(rt: Runtime, parts: ReadinessParts): Record<string, () 
     } catch (err) {
       // A role that only publishes creates the topics on its first publish: a broker that says the
       // topic does not exist yet has answered. A consuming role has created them before it joined.
-      if (parts.consumer !== undefined || !unknownTopic(err)) throw err;
+      if (parts.consumer !== undefined || !unknownTopic(err)) throw namingServer(busName(rt), err);
     }
   };
   const scheduler = parts.scheduler;
   if (scheduler?.checkReady !== undefined) checks['redis'] = () => scheduler.checkReady!();
   return checks;
+}
+
+/** The store as a readiness message names it: the ClickHouse server's address (without credentials), or the engine. */
+function storeName(rt: Runtime): string {
+  const url = rt.config.clickhouse.url;
+  if (rt.store.kind === 'server' && url !== undefined) return `ClickHouse at ${URL.canParse(url) ? new URL(url).origin : url}`;
+  return rt.store.kind === 'attached' ? 'the store of the running ptel' : 'the embedded ClickHouse engine';
+}
+
+/** The bus as a readiness message names it: Kafka and its brokers, or the in-process event log. */
+const busName = (rt: Runtime): string => (rt.bus.kind === 'kafka' ? `Kafka (${rt.config.kafka.brokers.join(', ')})` : 'the event log');
+
+/** An error whose message says which server failed, keeping the original as its cause. */
+function namingServer(server: string, err: unknown): Error {
+  return new Error(`${server}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** Whether the bus failed because the topic does not exist (yet). */
@@ -137,6 +152,7 @@ async function serveHttp(
     metrics: rt.metrics,
     logger: rt.logger,
     readiness: readinessChecks(rt, options),
+    readinessServers: { store: storeName(rt), bus: busName(rt) },
     routes: options.webhooks ? webhookRoutesFor(rt) : {},
   });
   hooks.onListening?.(server.url);

@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Named checks behind /readyz; each throws when its dependency is not usable. */
   readiness: Record<string, ReadinessCheck>;
+  /** What each check's server is called in a message, e.g. `Kafka (broker:9092)`, for a check that does not answer in time (default: the check's name). */
+  readinessServers?: Record<string, string>;
   /** More routes by "METHOD /path" (webhooks). */
   routes?: Record<string, RouteHandler>;
   /** How to choose another port, said when this one cannot be used (e.g. "set PTEL_HTTP_PORT"). */
@@ -41,7 +43,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const results = await Promise.all(
         Object.entries(options.readiness).map(async ([name, check]) => {
           try {
-            await withTimeout(check(), 5_000, name);
+            await withTimeout(check(), 5_000, options.readinessServers?.[name] ?? name);
             return [name, 'ok'] as const;
           } catch (err) {
             return [name, err instanceof Error ? err.message : String(err)] as const;

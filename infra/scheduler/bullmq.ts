@@ -142,7 +142,11 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
       const down = connections.find((c) => c.status !== 'ready');
       if (down !== undefined) throw new Error(`redis at ${where} is not connected (${down.status})`);
       // Connected is not yet answering: a server that hangs fails the check on the caller's timeout.
-      await connections[0]!.ping();
+      try {
+        await connections[0]!.ping();
+      } catch (err) {
+        throw new Error(`redis at ${where} did not answer: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
     },
     async stop() {
       stopped = true;
