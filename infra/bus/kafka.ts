@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
 import {
@@ -61,6 +62,35 @@ const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** Group errors the consumer answers by joining the group again (kafkajs does not flag them retriable). */
+const REJOINED = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/**
+ * The messages of the Kafka protocol errors the client recovers from by itself (a partition's leader
+ * moved, a coordinator is loading, the group is rebalancing): from kafkajs's own table of protocol
+ * errors, those its retrier retries and those its consumer answers by rejoining the group. The client
+ * logs a response carrying one at error level; it is routine while a broker restarts or the group
+ * rebalances, and is logged at warn here.
+ */
+const RETRIABLE_PROTOCOL_ERRORS: ReadonlySet<string> = (() => {
+  try {
+    const table = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+      errorCodes?: Array<{ type?: unknown; message?: unknown; retriable?: unknown }>;
+    };
+    return new Set(
+      (table.errorCodes ?? []).filter((e) => e.retriable === true || REJOINED.has(String(e.type))).map((e) => String(e.message)),
+    );
+  } catch {
+    return new Set<string>();
+  }
+})();
+
+/** The level a client log entry is written at: a retried protocol error is a warning, not an error. */
+export function kafkaLogLevel(level: number, entry: { error?: unknown }): 'error' | 'warn' | 'info' | 'debug' {
+  const mapped = KAFKA_TO_PINO[level] ?? 'info';
+  return mapped === 'error' && typeof entry.error === 'string' && RETRIABLE_PROTOCOL_ERRORS.has(entry.error) ? 'warn' : mapped;
+}
+
 export function createKafkaBus(options: KafkaBusOptions): Bus {
   const log = options.logger.child({ component: 'kafka' });
   const clock = options.clock ?? systemClock;
@@ -76,7 +106,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[KAFKA_TO_PINO[level] ?? 'info'](rest, message);
+        log[kafkaLogLevel(level, rest as { error?: unknown })](rest, message);
       },
   };
   const kafka = new Kafka(clientConfig);
