@@ -7,7 +7,7 @@ import { pullSettingsOf, type Config } from '../infra/config/schema.js';
 import type { RouteHandler } from '../infra/observability/http.js';
 import { createBullScheduler } from '../infra/scheduler/bullmq.js';
 import { createLocalScheduler } from '../infra/scheduler/local.js';
-import type { JobHandler, ScheduleSpec, Scheduler } from '../infra/scheduler/types.js';
+import { attemptsWithin, type JobHandler, type ScheduleSpec, type Scheduler } from '../infra/scheduler/types.js';
 import { createNotifiers, type Notifier } from '../workers/alerts/channels.js';
 import { runStallAlerts, type StallAlertsResult } from '../workers/alerts/stalls.js';
 import { exportMonthJustEnded, type ExportResult } from '../workers/export/export.js';
@@ -66,7 +66,9 @@ export function pullSchedules(
 ): ScheduleSpec[] {
   return organisation.connectors.map((c) => {
     const settings = pullSettingsOf(config, c.source);
-    return { id: `pull-${c.source}`, job: 'pull', everyMs: (settings?.intervalMinutes ?? 15) * 60_000, data: { source: c.source } };
+    const everyMs = (settings?.intervalMinutes ?? 15) * 60_000;
+    // A pull that fails (its source, Kafka or ClickHouse down) is tried again within its interval.
+    return { id: `pull-${c.source}`, job: 'pull', everyMs, data: { source: c.source }, attempts: attemptsWithin(everyMs) };
   });
 }
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
-import { validateSchedules, type JobHandler, type ScheduleSpec, type Scheduler } from './types.js';
+import { RETRY_BASE_MS, validateSchedules, type JobHandler, type ScheduleSpec, type Scheduler } from './types.js';
 
 export interface BullSchedulerOptions {
   schedules: ScheduleSpec[];
@@ -200,7 +200,7 @@ function upsertSchedule(queue: Queue<JobData>, s: ScheduleSpec): Promise<unknown
     data: { ...(s.data ?? {}), scheduleId: s.id },
     opts: {
       attempts: s.attempts ?? 3,
-      backoff: { type: 'exponential', delay: 1_000 },
+      backoff: { type: 'exponential', delay: RETRY_BASE_MS },
       removeOnComplete: { count: 1_000 },
       removeOnFail: { count: 5_000 },
     },

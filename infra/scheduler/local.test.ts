@@ -4,7 +4,7 @@ import { quietLogger } from '../../test/support/harness.js';
 import { timerClock } from '../clock.js';
 import { PipelineMetrics } from '../observability/metrics.js';
 import { createLocalScheduler } from './local.js';
-import { nextCronTime, validateSchedules } from './types.js';
+import { attemptsWithin, nextCronTime, RETRY_BASE_MS, validateSchedules } from './types.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -172,6 +172,44 @@ describe('in-process scheduler', () => {
     expect(counted).toContain('ptel_job_runs_total{job="flaky",outcome="retried"} 2');
     expect(counted).toContain('ptel_job_runs_total{job="flaky",outcome="ok"} 1');
     await s.stop();
+  });
+
+  it('tries a run that fails while a server is down for minutes again within its interval', async () => {
+    const every = 15 * 60_000;
+    // The back-off (1 s, doubling) of every attempt fits within the interval, and one more would not.
+    const attempts = attemptsWithin(every);
+    const waits = Array.from({ length: attempts - 1 }, (_, i) => RETRY_BASE_MS * 2 ** i);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(every);
+    expect(waits.reduce((a, b) => a + b, 0) + RETRY_BASE_MS * 2 ** (attempts - 1)).toBeGreaterThan(every);
+    expect(attemptsWithin(60_000)).toBe(6);
+
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    const t0 = clock.now();
+    const downUntil = t0 + 3 * 60_000;
+    const tried: number[] = [];
+    let pulled: number | undefined;
+    const s = createLocalScheduler({
+      schedules: [{ id: 'pull-x', job: 'pull', everyMs: every, attempts }],
+      handlers: {
+        pull: () => {
+          tried.push(clock.now() - t0);
+          if (clock.now() < downUntil) return Promise.reject(new Error('connect ECONNREFUSED'));
+          pulled = clock.now() - t0;
+          return Promise.resolve();
+        },
+      },
+      logger: quietLogger(),
+      runAtStart: true,
+      clock,
+    });
+    await s.start();
+    for (let t = 0; t < every && pulled === undefined; t += 1_000) await clock.advance(1_000);
+    await s.stop();
+    // Pulled once the server was back, before the next run of the schedule was due.
+    expect(pulled).toBeDefined();
+    expect(pulled!).toBeGreaterThanOrEqual(3 * 60_000);
+    expect(pulled!).toBeLessThan(every);
+    expect(tried.length).toBeLessThanOrEqual(attempts);
   });
 
   it('stop() cancels every timer and ends a back-off wait without running the job again', async () => {

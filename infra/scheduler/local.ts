@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { PipelineMetrics } from '../observability/metrics.js';
 import { backoffDelay } from '../retry.js';
-import { nextCronTime, validateSchedules, type JobHandler, type ScheduleSpec, type Scheduler } from './types.js';
+import { nextCronTime, RETRY_BASE_MS, validateSchedules, type JobHandler, type ScheduleSpec, type Scheduler } from './types.js';
 
 /**
  * The in-process scheduler of embedded mode: one timer per schedule, runs of one schedule never
@@ -56,7 +56,9 @@ export function createLocalScheduler(options: {
         log.warn({ err, schedule: s.id, attempt }, last ? 'job failed' : 'job failed; retrying');
         if (!last) {
           try {
-            await clock.sleep(backoffDelay(attempt, 1_000, 60_000), abort.signal);
+            // The back-off doubles without a ceiling short of an hour: a schedule's attempts are sized to
+            // its interval (attemptsWithin), so its retries span the interval, not its first minute.
+            await clock.sleep(backoffDelay(attempt, RETRY_BASE_MS, 3_600_000), abort.signal);
           } catch {
             return; // stopped while waiting to retry
           }

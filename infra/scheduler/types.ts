@@ -21,6 +21,24 @@ export interface ScheduleSpec {
   exclusive?: boolean;
 }
 
+/** The first retry of a failed run waits this long; each next one twice as long as the one before. */
+export const RETRY_BASE_MS = 1_000;
+
+/**
+ * The attempts a run of a schedule repeating every `everyMs` can make before its next run is due: its
+ * retries' back-off (RETRY_BASE_MS, doubling) fits within the interval. A pull that fails while a server
+ * is down for minutes is then tried again once the server is back, not a whole interval later.
+ */
+export function attemptsWithin(everyMs: number): number {
+  let attempts = 1;
+  let waited = 0;
+  while (waited + RETRY_BASE_MS * 2 ** (attempts - 1) <= everyMs) {
+    waited += RETRY_BASE_MS * 2 ** (attempts - 1);
+    attempts++;
+  }
+  return attempts;
+}
+
 export interface JobContext {
   /** The schedule's id, and the run's attempt (0 first). */
   scheduleId: string;
