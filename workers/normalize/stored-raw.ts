@@ -66,6 +66,39 @@ export function rawRowMessage(row: RawRow): BusMessage {
   };
 }
 
+/**
+ * Most characters the values of one look-up's parameter may add up to. A ClickHouse server reads each
+ * query parameter as a field of the request and refuses one over `http_max_field_value_size` (128 KiB
+ * by default: "HTML Form Exception: Field value too long"); the in-process engine has no such limit.
+ */
+export const LOOKUP_PARAM_CHARS = 48_000;
+
+/**
+ * `keys` in consecutive parts whose values (subjects, ids, and `extra` of each, such as a digest) add up
+ * to at most `limit` characters in any one parameter of a look-up, so that one look-up per part stays
+ * within what a server takes, however large the batch.
+ */
+export function lookupParts<K extends RawKey>(keys: readonly K[], extra: (k: K) => string = () => '', limit = LOOKUP_PARAM_CHARS): K[][] {
+  const parts: K[][] = [];
+  let part: K[] = [];
+  let size = { subject: 0, id: 0, extra: 0 };
+  // Each value is written quoted and comma-separated in its parameter: a few characters more than its own.
+  const cost = (v: string): number => v.length + 4;
+  for (const k of keys) {
+    const next = { subject: size.subject + cost(k.subject), id: size.id + cost(k.id), extra: size.extra + cost(extra(k)) };
+    if (part.length > 0 && Math.max(next.subject, next.id, next.extra) > limit) {
+      parts.push(part);
+      part = [];
+      size = { subject: cost(k.subject), id: cost(k.id), extra: cost(extra(k)) };
+    } else {
+      size = next;
+    }
+    part.push(k);
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
 /** The filter on raw_events' key columns that covers `keys` (each column by itself; rows are matched exactly afterwards). */
 function keyFilter(keys: readonly RawKey[]): { where: string; params: Record<string, unknown> } {
   const distinct = (f: (k: RawKey) => string): string[] => [...new Set(keys.map(f))];
@@ -88,19 +121,21 @@ function keyFilter(keys: readonly RawKey[]): { where: string; params: Record<str
  */
 export async function storedDigests(store: Store, keys: readonly RawKey[]): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  if (keys.length === 0) return out;
   const wanted = new Set(keys.map(rawKey));
-  const { where, params } = keyFilter(keys);
-  const rs = await store.client.query({
-    query: `SELECT source, type, subject, id, groupUniqArray(digest) AS digests
-            FROM raw_events WHERE ${where}
-            GROUP BY source, type, subject, id`,
-    query_params: params,
-    format: 'JSONEachRow',
-  });
-  for (const r of await rs.json<RawKey & { digests: string[] }>()) {
-    const k = rawKey(r);
-    if (wanted.has(k)) out.set(k, new Set(r.digests));
+  // A key's rows all come back in the look-up of the part holding it: its digests are grouped in one row.
+  for (const part of lookupParts(keys)) {
+    const { where, params } = keyFilter(part);
+    const rs = await store.client.query({
+      query: `SELECT source, type, subject, id, groupUniqArray(digest) AS digests
+              FROM raw_events WHERE ${where}
+              GROUP BY source, type, subject, id`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    for (const r of await rs.json<RawKey & { digests: string[] }>()) {
+      const k = rawKey(r);
+      if (wanted.has(k)) out.set(k, new Set(r.digests));
+    }
   }
   return out;
 }
@@ -110,16 +145,19 @@ export async function storedPayloads(
   store: Store,
   wanted: ReadonlyArray<RawKey & { digest: string }>,
 ): Promise<Array<RawRow & { digest: string }>> {
-  if (wanted.length === 0) return [];
   const exact = new Set(wanted.map((w) => `${rawKey(w)}\u0000${w.digest}`));
-  const { where, params } = keyFilter(wanted);
-  const rs = await store.client.query({
-    query: `SELECT ${RAW_COLUMNS}, digest FROM raw_events
-            WHERE ${where} AND digest IN {k_digests:Array(String)}
-            LIMIT 1 BY source, type, subject, id, digest`,
-    query_params: { ...params, k_digests: [...new Set(wanted.map((w) => w.digest))] },
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<RawRow & { digest: string }>();
-  return rows.filter((r) => exact.has(`${rawKey(r)}\u0000${r.digest}`));
+  const out: Array<RawRow & { digest: string }> = [];
+  // One row per key and digest of each part (a pair listed in two parts comes back from each).
+  for (const part of lookupParts(wanted, (w) => w.digest)) {
+    const { where, params } = keyFilter(part);
+    const rs = await store.client.query({
+      query: `SELECT ${RAW_COLUMNS}, digest FROM raw_events
+              WHERE ${where} AND digest IN {k_digests:Array(String)}
+              LIMIT 1 BY source, type, subject, id, digest`,
+      query_params: { ...params, k_digests: [...new Set(part.map((w) => w.digest))] },
+      format: 'JSONEachRow',
+    });
+    for (const r of await rs.json<RawRow & { digest: string }>()) if (exact.has(`${rawKey(r)}\u0000${r.digest}`)) out.push(r);
+  }
+  return out;
 }
