@@ -5,6 +5,7 @@ import { createRuntime, type Runtime } from '../../app/runtime.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { quietLogger, repoRoot, tempDir, uniqueName, waitFor } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 /**
  * A member of `groupId` in another process, joined and then killed with SIGKILL: it never leaves the
@@ -48,10 +49,11 @@ async function deadMember(brokers: string[], groupId: string, topic: string, ses
 
 /**
  * A normalizer started while a crashed member still holds its group: it is alive (/healthz 200) from
- * the start, and ready (/readyz 200) only once its consumer has joined the group.
+ * the start, and ready (/readyz 200) only once its consumer has joined the group; on either store.
  */
-describe('the health endpoints of the normalize role', () => {
+describe.each(STORES)('the health endpoints of the normalize role on $title', (target) => {
   const brokers = (): string[] => inject('kafkaBrokers').split(',');
+  const database = target.database('health');
   let rt: Runtime;
   beforeAll(async () => {
     const config = loadConfig({
@@ -61,7 +63,7 @@ describe('the health endpoints of the normalize role', () => {
         mode: 'distributed',
         kafka: { brokers: brokers(), topicPrefix: `${uniqueName('health')}.` },
         dataDir: tempDir('ptel-health-'),
-        clickhouse: { engine: 'embedded', database: 'health' },
+        clickhouse: target.clickhouse(database),
         http: { host: '127.0.0.1', port: 0 },
         normalizer: { groupId: uniqueName('normalizer') },
         log: { level: 'silent' },
@@ -71,6 +73,7 @@ describe('the health endpoints of the normalize role', () => {
   });
   afterAll(async () => {
     await rt?.close();
+    await target.drop(database);
   });
 
   it('answers /healthz 200 and /readyz 503 while the consumer waits to join its group, and /readyz 200 once it has', async () => {

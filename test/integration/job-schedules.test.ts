@@ -8,15 +8,17 @@ import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { createRuntime, type Runtime } from '../../app/runtime.js';
 import { migrationsDir } from '../../infra/paths.js';
 import { queryRows, quietLogger, tempDir, uniqueName, waitFor, schedulerIds } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 /**
  * The product's own schedule list on the real Redis: the pulls, the linker and the metrics runs are
  * registered once however often the workers restart, a schedule that leaves the list leaves Redis, and
- * a failing metrics run is retried with back-off and recorded.
+ * a failing metrics run is retried with back-off and recorded; with the runs recorded on either store.
  */
-describe('the scheduled jobs on the real Redis', () => {
+describe.each(STORES)('the scheduled jobs on the real Redis, recorded on $title', (target) => {
   const redisUrl = (): string => inject('redisUrl');
   const queue = uniqueName('jobs');
+  const database = target.database('jobs');
   const config = (extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Config =>
     loadConfig({
       env,
@@ -25,7 +27,7 @@ describe('the scheduled jobs on the real Redis', () => {
         mode: 'distributed',
         kafka: { brokers: inject('kafkaBrokers').split(',') },
         dataDir: tempDir('ptel-jobs-'),
-        clickhouse: { engine: 'embedded', database: 'jobs' },
+        clickhouse: target.clickhouse(database),
         redis: { url: redisUrl(), queue },
         log: { level: 'silent' },
         ...extra,
@@ -39,6 +41,7 @@ describe('the scheduled jobs on the real Redis', () => {
   });
   afterAll(async () => {
     await rt?.close();
+    await target.drop(database);
   });
 
   it('registers each job once across restarts, adds a source pull when a source is configured and removes it when it is not', async () => {
@@ -116,14 +119,22 @@ describe('the scheduled jobs on the real Redis', () => {
   });
 });
 
-describe('the scheduled jobs in process (embedded mode)', () => {
+describe.each(STORES)('the scheduled jobs in process (embedded mode), recorded on $title', (target) => {
+  const database = target.database('jobs_local');
+  afterAll(() => target.drop(database));
+
   it('runs the linker and the three metrics runs from the same list, once each at start', async () => {
     const config = loadConfig({
       env: {},
       cwd: tempDir(),
-      overrides: { dataDir: tempDir('ptel-jobs-local-'), log: { level: 'silent' } },
+      overrides: { dataDir: tempDir('ptel-jobs-local-'), clickhouse: target.clickhouse(database), log: { level: 'silent' } },
     });
-    const rt = await createRuntime(config, { logger: quietLogger(), metrics: new PipelineMetrics({ defaultMetrics: false }) });
+    // A server's schema is not applied on start by default (`ptel migrate` does it): here it is.
+    const rt = await createRuntime(config, {
+      logger: quietLogger(),
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      migrate: true,
+    });
     try {
       const schedules = jobSchedules(config);
       expect(schedules.map((s) => s.id)).toEqual([

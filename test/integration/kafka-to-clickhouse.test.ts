@@ -10,11 +10,12 @@ import { deadLetterTopic, rawTopic } from '../../schemas/raw-event.js';
 import { waitUntilDrained } from '../../workers/normalize/drain.js';
 import { DLQ_HEADERS, startNormalizer } from '../../workers/normalize/normalizer.js';
 import { MapperRegistry, mapContext } from '../../mapping/registry.js';
-import { queryRows, quietLogger, sampleEvents, tempDir, testStore, uniqueName } from '../support/harness.js';
+import { queryRows, quietLogger, sampleEvents, tempDir, uniqueName } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 const logger = quietLogger();
 
-/** The same scenarios on the real Kafka broker and on the in-process bus of embedded mode. */
+/** The same scenarios on the real Kafka broker and on the in-process bus of embedded mode, each into both stores. */
 const buses: Array<[string, () => Bus]> = [
   [
     'the real Kafka broker',
@@ -23,13 +24,15 @@ const buses: Array<[string, () => Bus]> = [
   ['the in-process bus', () => createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 20 })],
 ];
 
-describe.each(buses)('raw events through %s into ClickHouse', (_name, makeBus) => {
+const cases = buses.flatMap(([busName, makeBus]) => STORES.map((target) => [busName, target.title, makeBus, target] as const));
+
+describe.each(cases)('raw events through %s into %s', (_bus, _store, makeBus, target) => {
   let bus: Bus;
   let store: Store;
 
   beforeAll(async () => {
     bus = makeBus();
-    store = await testStore();
+    store = await target.fresh();
   });
   afterAll(async () => {
     await bus.close();

@@ -11,6 +11,7 @@ import { createBullScheduler } from '../../infra/scheduler/bullmq.js';
 import type { JobHandler, ScheduleSpec } from '../../infra/scheduler/types.js';
 import { ManualClock } from '../support/clock.js';
 import { quietLogger, repoRoot, schedulerIds, tempDir, uniqueName, waitFor } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 const run = promisify(execFile);
 
@@ -133,8 +134,10 @@ describe('the schedules and the readiness when Redis fails', () => {
     }
   });
 
-  describe('the connect role', () => {
+  // The readiness checks the store too: on either store it stays 'ok' while Redis is down.
+  describe.each(STORES)('the connect role on $title', (target) => {
     let rt: Runtime;
+    const database = target.database('redis_faults');
     beforeAll(async () => {
       const config = loadConfig({
         env: {},
@@ -143,7 +146,7 @@ describe('the schedules and the readiness when Redis fails', () => {
           mode: 'distributed',
           kafka: { brokers: inject('kafkaBrokers').split(',') },
           dataDir: tempDir('ptel-redis-faults-'),
-          clickhouse: { engine: 'embedded', database: 'redis_faults' },
+          clickhouse: target.clickhouse(database),
           redis: { url: redisUrl(), queue: uniqueName('connect') },
           http: { host: '127.0.0.1', port: 0 },
           log: { level: 'silent' },
@@ -153,6 +156,7 @@ describe('the schedules and the readiness when Redis fails', () => {
     });
     afterAll(async () => {
       await rt?.close();
+      await target.drop(database);
     });
 
     it('answers /readyz 503 naming redis while Redis is down, and 200 once it is back', async () => {

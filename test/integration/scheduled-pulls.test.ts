@@ -5,11 +5,13 @@ import { loadConfig } from '../../infra/config/load.js';
 import { createRuntime, type Runtime } from '../../app/runtime.js';
 import { startJiraFake, type JiraFake } from '../fakes/jira.js';
 import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
+import { STORES, type StoreUnderTest } from '../support/stores.js';
 
 /**
  * Scheduled pulls as the main job and `ptel connect` run them: the pull schedule of a configured
  * source fires, its streams are pulled from the (fake) vendor API onto the bus, and each run is
- * recorded. Embedded mode schedules in process; distributed mode on the real Redis with BullMQ.
+ * recorded. Embedded mode schedules in process; distributed mode on the real Redis with BullMQ. Each
+ * mode records its runs on either store.
  */
 describe('scheduled pulls', () => {
   let jira: JiraFake;
@@ -19,15 +21,14 @@ describe('scheduled pulls', () => {
   });
   afterAll(() => jira.close());
 
-  function config(mode: 'embedded' | 'distributed') {
+  function config(mode: 'embedded' | 'distributed', target: StoreUnderTest, database: string) {
     const { org } = generateDemoOrg();
     return loadConfig({
       env: {
         PTEL_JIRA_API_TOKEN: 'jira-test-token',
         PTEL_DATA_DIR: dataDir,
         PTEL_MODE: mode,
-        PTEL_CLICKHOUSE_ENGINE: 'embedded',
-        PTEL_CLICKHOUSE_DATABASE: uniqueName('sched'),
+        ...target.env(database),
         PTEL_KAFKA_BROKERS: inject('kafkaBrokers'),
         PTEL_KAFKA_TOPIC_PREFIX: `${uniqueName('sched')}.`,
         PTEL_REDIS_URL: inject('redisUrl'),
@@ -62,8 +63,11 @@ describe('scheduled pulls', () => {
     }
   }
 
-  it.each(['embedded', 'distributed'] as const)('pulls a configured source on its schedule (%s mode)', async (mode) => {
-    const rt = await createRuntime(config(mode), { logger: quietLogger(), migrate: true });
+  const cases = (['embedded', 'distributed'] as const).flatMap((mode) => STORES.map((target) => [mode, target.title, target] as const));
+
+  it.each(cases)('pulls a configured source on its schedule (%s mode, runs recorded on %s)', async (mode, _title, target) => {
+    const database = target.database('sched');
+    const rt = await createRuntime(config(mode, target, database), { logger: quietLogger(), migrate: true });
     try {
       const runs = await pullOnSchedule(rt);
       expect(runs.filter((r) => r.status !== 'ok')).toEqual([]);
@@ -72,6 +76,7 @@ describe('scheduled pulls', () => {
       expect(lag.reduce((n, p) => n + p.end, 0)).toBeGreaterThan(100);
     } finally {
       await rt.close();
+      await target.drop(database);
     }
   });
 });

@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { generateDemoOrg } from '../../connectors/demo/generator.js';
 import { systemClock } from '../../infra/clock.js';
-import { openStore } from '../../infra/store/client.js';
 import type { StoredForecast } from '../../workers/forecast/job.js';
 import { startGithubFake, type FakeGithub } from '../fakes/github.js';
 import { startGitlabFake, type GitlabFake } from '../fakes/gitlab.js';
 import { startJiraFake, type JiraFake, type Json } from '../fakes/jira.js';
 import { startPagerdutyFake, type FakePagerduty } from '../fakes/pagerduty.js';
 import { queryRows, runCli, tempDir } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 /** `ptel forecast list --format json`: a row per milestone, its confidence rounded, the reason null with a number. */
 interface ForecastList {
@@ -34,15 +34,17 @@ const DAY_MS = 86_400_000;
 
 /**
  * The main job with real connectors: GitHub, Jira, PagerDuty and GitLab fake APIs stand in for the
- * vendors; `ptel run --once`, `ptel sync` and `ptel doctor` run as a user would run them, in embedded mode.
+ * vendors; `ptel run --once`, `ptel sync` and `ptel doctor` run as a user would run them, in embedded mode,
+ * storing into either store.
  */
-describe('the main job with configured sources', () => {
+describe.each(STORES)('the main job with configured sources, stored on $title', (target) => {
   let github: FakeGithub;
   let jira: JiraFake;
   let pagerduty: FakePagerduty;
   let gitlab: GitlabFake;
   let dir: string;
   let configFile: string;
+  const database = target.database('e2e');
   const env = {
     ...process.env,
     PTEL_GITHUB_TOKEN: 'gh-e2e-token',
@@ -50,6 +52,7 @@ describe('the main job with configured sources', () => {
     PTEL_PAGERDUTY_TOKEN: 'pd-e2e-token',
     PTEL_GITLAB_TOKEN: 'gl-e2e-token',
     PTEL_LOG_LEVEL: 'warn',
+    ...target.env(database),
   };
 
   beforeAll(async () => {
@@ -75,12 +78,22 @@ describe('the main job with configured sources', () => {
         org: { programs: org.programs },
       }),
     );
+    await migrateServer(env);
   });
   afterAll(async () => {
     await Promise.all([github?.close(), jira?.close(), pagerduty?.close(), gitlab?.close()]);
+    await target.drop(database);
+    await target.drop(syncDatabase);
   });
 
   const ptel = (...args: string[]) => runCli([...args, '--config', configFile], { env, cwd: dir });
+  /** A server's schema is applied once, by `ptel migrate`, as a deployment does; the engine's on start. */
+  const migrateServer = async (environment: NodeJS.ProcessEnv): Promise<void> => {
+    if (target.kind !== 'server') return;
+    const r = await runCli(['migrate', '--config', configFile], { env: environment, cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  };
+  const syncDatabase = target.database('e2e_sync');
 
   it('checks every source with doctor', async () => {
     const r = await ptel('doctor');
@@ -108,7 +121,7 @@ describe('the main job with configured sources', () => {
     expect(links.stdout).toMatch(/^links: commits -> pull requests: explicit [1-9]/m);
     expect(links.stdout).toMatch(/^links: deployments -> commits: explicit [1-9]/m);
 
-    const store = await openStore({ kind: 'embedded', path: path.join(dir, 'data', 'clickhouse'), database: 'ptel' });
+    const store = await target.open(database, path.join(dir, 'data'));
     let before: Array<{ source: string; n: string }>;
     try {
       before = await queryRows<{ source: string; n: string }>(
@@ -241,12 +254,14 @@ describe('the main job with configured sources', () => {
 
   it('leaves what a sync pulled stored in embedded mode, with no normalizer running', async () => {
     const dataDir = path.join(dir, 'sync-only');
-    const r = await runCli(['sync', 'github', '--config', configFile], { env: { ...env, PTEL_DATA_DIR: dataDir }, cwd: dir });
+    const syncEnv = { ...env, PTEL_DATA_DIR: dataDir, ...target.env(syncDatabase) };
+    await migrateServer(syncEnv);
+    const r = await runCli(['sync', 'github', '--config', configFile], { env: syncEnv, cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const pulled = Number(/^(\d+) records from/m.exec(r.stdout)?.[1] ?? 0);
     expect(pulled).toBeGreaterThan(10);
     expect(r.stdout).toMatch(/; stored$/m);
-    const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
+    const store = await target.open(syncDatabase, dataDir);
     try {
       const [events] = await queryRows<{ n: string }>(store, "SELECT count() AS n FROM raw_events FINAL WHERE source = 'github'");
       expect(Number(events!.n)).toBe(pulled);

@@ -15,16 +15,18 @@ import {
   type AlertReceiver,
 } from '../support/alerts.js';
 import { insertTables } from '../support/mapping.js';
-import { queryRows, quietLogger, testStore, uniqueName, waitFor } from '../support/harness.js';
+import { queryRows, quietLogger, uniqueName, waitFor } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 const HOUR = 3_600_000;
 
 /**
  * The stall alert job on the real Redis: two workers (as two `ptel connect` processes would) share
  * the schedule, which fires every 200 ms while a slow receiver makes some runs outlast the interval.
- * Each channel hears of each stall once, again after the re-notify interval, and of its end once.
+ * Each channel hears of each stall once, again after the re-notify interval, and of its end once; with
+ * the alert state on either store.
  */
-describe('stall alerts on the real Redis schedules', () => {
+describe.each(STORES)('stall alerts on the real Redis schedules, state on $title', (target) => {
   let store: Store;
   let receiver: AlertReceiver;
   const schedulers: Scheduler[] = [];
@@ -45,7 +47,7 @@ describe('stall alerts on the real Redis schedules', () => {
   };
 
   beforeAll(async () => {
-    store = await testStore();
+    store = await target.fresh('stalls');
     await seedStallScenario(store);
     receiver = await startAlertReceiver();
     receiver.delayMs = 300;

@@ -9,11 +9,13 @@ import type { Scheduler } from '../../infra/scheduler/types.js';
 import { startAlertReceiver, type AlertReceiver } from '../support/alerts.js';
 import { ManualClock } from '../support/clock.js';
 import { queryRows, quietLogger, tempDir, uniqueName, waitFor } from '../support/harness.js';
+import { STORES } from '../support/stores.js';
 
 /**
  * The weekly status reports on the product's schedule, in both modes: in process (embedded) and on the
  * real Redis (distributed, two workers sharing the schedule). Each program's report reaches each of its
  * channels once per week however many runs and restarts follow, and the next week's once the cron fires.
+ * Each on either store, which keeps the runs and deliveries.
  */
 const ORG = {
   programs: [
@@ -59,22 +61,30 @@ const runsOf = async (rt: Runtime): Promise<number> =>
 const W44 = ['hook beta 2026-W44', 'slack Alpha status, week 2026-W44: green, no program confidence.'];
 const W45 = ['hook beta 2026-W45', 'slack Alpha status, week 2026-W45: green, no program confidence.'];
 
-describe('the weekly status reports in process (embedded mode)', () => {
+describe.each(STORES)('the weekly status reports in process (embedded mode) on $title', (target) => {
   let receiver: AlertReceiver;
+  const database = target.database('reports_local');
   beforeAll(async () => {
     receiver = await startAlertReceiver();
   });
   afterAll(async () => {
     await receiver?.close();
+    await target.drop(database);
   });
 
   it('sends each week once per program and channel across restarts', async () => {
-    const config = reportConfig(receiver, { dataDir: tempDir('ptel-reports-local-') });
+    const config = reportConfig(receiver, { dataDir: tempDir('ptel-reports-local-'), clickhouse: target.clickhouse(database) });
     const schedules = jobSchedules(config).filter((s) => s.id === 'status-reports');
     expect(schedules).toEqual([{ id: 'status-reports', job: 'status-reports', everyMs: 15 * 60_000, attempts: 2, exclusive: true }]);
     /** One process: a runtime on the data folder and its scheduler, run at start; `then` runs while it is up. */
     const process = async (clock: ManualClock, then: (rt: Runtime) => Promise<void>): Promise<void> => {
-      const rt = await createRuntime(config, { logger: quietLogger(), metrics: new PipelineMetrics({ defaultMetrics: false }), clock });
+      // Migrating again finds nothing to do; a server's schema is not applied on start without it.
+      const rt = await createRuntime(config, {
+        logger: quietLogger(),
+        metrics: new PipelineMetrics({ defaultMetrics: false }),
+        clock,
+        migrate: true,
+      });
       const s = createScheduler(rt, schedules, jobHandlers(rt));
       try {
         await s.start();
@@ -126,9 +136,10 @@ describe('the weekly status reports in process (embedded mode)', () => {
   }, 240_000);
 });
 
-describe('the weekly status reports on the real Redis (distributed mode)', () => {
+describe.each(STORES)('the weekly status reports on the real Redis (distributed mode) on $title', (target) => {
   let receiver: AlertReceiver;
   let rt: Runtime;
+  const database = target.database('reports');
   const clock = new ManualClock('2026-11-02T09:00:00Z');
   let schedulers: Scheduler[] = [];
   const queueName = uniqueName('reports');
@@ -167,7 +178,7 @@ describe('the weekly status reports on the real Redis (distributed mode)', () =>
       mode: 'distributed',
       kafka: { brokers: inject('kafkaBrokers').split(',') },
       dataDir: tempDir('ptel-reports-redis-'),
-      clickhouse: { engine: 'embedded', database: 'reports' },
+      clickhouse: target.clickhouse(database),
       redis: { url: inject('redisUrl'), queue: queueName },
     });
     rt = await createRuntime(config, {
@@ -183,6 +194,7 @@ describe('the weekly status reports on the real Redis (distributed mode)', () =>
     await stopWorkers();
     await receiver?.close();
     await rt?.close();
+    await target.drop(database);
   });
 
   it('sends each report once however many runs of both workers follow', async () => {
