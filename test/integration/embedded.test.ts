@@ -1,49 +1,73 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadDemo } from '../../connectors/demo/source.js';
 import { loadConfig } from '../../infra/config/load.js';
-import { openStore } from '../../infra/store/client.js';
 import { cliPath, queryRows, runCli, tempDir, waitFor } from '../support/harness.js';
+import { STORES, type StoreUnderTest } from '../support/stores.js';
 
-/** Embedded mode: the whole path in one process, with no Kafka, Redis or ClickHouse server. */
-describe('embedded mode', () => {
-  const env = (dataDir: string): NodeJS.ProcessEnv => ({
-    ...process.env,
-    PTEL_DATA_DIR: dataDir,
-    PTEL_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: embedded mode must not need it
-    PTEL_LOG_LEVEL: 'warn',
+/** The environment of a `ptel` process in embedded mode on `dataDir`; `store` names its store (default the engine). */
+const env = (dataDir: string, store: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PTEL_DATA_DIR: dataDir,
+  PTEL_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: embedded mode must not need it
+  PTEL_LOG_LEVEL: 'warn',
+  ...store,
+});
+
+/** `ptel run` serving on a free port in a child process, with its output collected. */
+function serve(dataDir: string, store: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [cliPath, 'run'], {
+    env: { ...env(dataDir, store), PTEL_HTTP_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: tempDir(),
   });
-  const run = (dataDir: string) =>
-    spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
+  const output = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => (output.out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output.err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
 
-  /** `ptel run` serving on a free port in a child process, with its output collected. */
-  function serve(dataDir: string) {
-    const child = spawn(process.execPath, [cliPath, 'run'], {
-      env: { ...env(dataDir), PTEL_HTTP_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: tempDir(),
-    });
-    const output = { out: '', err: '' };
-    child.stdout.on('data', (d: Buffer) => (output.out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output.err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, output, exited };
-  }
+/**
+ * Embedded mode: the whole path in one process, with no Kafka or Redis, on its default store (the
+ * ClickHouse engine in the process) and on a ClickHouse server (`clickhouse.engine: server`), which
+ * takes the engine's place alone: the bus, the data folder and its lock stay the process's.
+ */
+describe.each(STORES)('embedded mode, storing into $title', (target: StoreUnderTest) => {
+  const databases: string[] = [];
+  afterAll(async () => {
+    for (const d of databases) await target.drop(d);
+  });
 
-  /** How many entity versions the demo at the data folder's anchor has (the anchor is in its store). */
-  async function demoEvents(dataDir: string): Promise<number> {
-    const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
+  /** A data folder and a database of its own; on the server its schema applied by `ptel migrate`, as a deployment does. */
+  const setUp = async (prefix: string): Promise<{ dataDir: string; database: string; storeEnv: Record<string, string> }> => {
+    const dataDir = tempDir(prefix);
+    const database = target.database('embedded');
+    databases.push(database);
+    const storeEnv = target.env(database);
+    if (target.kind === 'server') {
+      const migrated = await runCli(['migrate'], { env: env(dataDir, storeEnv), cwd: tempDir() });
+      expect(migrated.status, migrated.stderr).toBe(0);
+    }
+    return { dataDir, database, storeEnv };
+  };
+  const run = (dataDir: string, storeEnv: Record<string, string>) =>
+    spawnSync(process.execPath, [cliPath, 'run', '--once'], { env: env(dataDir, storeEnv), encoding: 'utf8', cwd: tempDir() });
+
+  /** How many entity versions the demo at the store's anchor has. */
+  async function demoEvents(dataDir: string, database: string, storeEnv: Record<string, string>): Promise<number> {
+    const store = await target.open(database, dataDir);
     try {
-      return (await loadDemo(store, loadConfig({ env: { PTEL_DATA_DIR: dataDir }, cwd: tempDir() }))).records.length;
+      return (await loadDemo(store, loadConfig({ env: { PTEL_DATA_DIR: dataDir, ...storeEnv }, cwd: tempDir() }))).records.length;
     } finally {
       await store.close();
     }
   }
 
-  async function stored(dataDir: string): Promise<{ rows: number; ids: number; dead: number }> {
-    const store = await openStore({ kind: 'embedded', path: path.join(dataDir, 'clickhouse'), database: 'ptel' });
+  async function stored(dataDir: string, database: string): Promise<{ rows: number; ids: number; dead: number }> {
+    const store = await target.open(database, dataDir);
     try {
       const [r] = await queryRows<{ rows: string; ids: string }>(
         store,
@@ -57,21 +81,21 @@ describe('embedded mode', () => {
   }
 
   it('runs the main job on the demo organisation and stores each entity version once, also when run again', async () => {
-    const dataDir = tempDir('ptel-embedded-');
-    const first = run(dataDir);
+    const { dataDir, database, storeEnv } = await setUp('ptel-embedded-');
+    const first = run(dataDir, storeEnv);
     expect(first.status, first.stderr).toBe(0);
-    const expected = await demoEvents(dataDir);
+    const expected = await demoEvents(dataDir, database, storeEnv);
     expect(first.stdout).toContain(`Ingested: ${expected.toLocaleString('en-US')} events from 3 sources (0 dead letters)`);
-    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+    expect(await stored(dataDir, database)).toEqual({ rows: expected, ids: expected, dead: 0 });
     // The events per source and type are ptel status's.
-    const status = spawnSync(process.execPath, [cliPath, 'status'], { env: env(dataDir), encoding: 'utf8', cwd: tempDir() });
+    const status = spawnSync(process.execPath, [cliPath, 'status'], { env: env(dataDir, storeEnv), encoding: 'utf8', cwd: tempDir() });
     expect(status.status, status.stderr).toBe(0);
     for (const type of ['github.pull_request', 'jira.issue', 'pagerduty.incident']) expect(status.stdout).toContain(type);
     expect(status.stdout).toContain('dead letters: none');
 
     // As a terminal shows it (stdout and stderr in one stream), with every log line: the summary comes after the last.
     const second = spawnSync('sh', ['-c', `"${process.execPath}" "${cliPath}" run --once 2>&1`], {
-      env: { ...env(dataDir), PTEL_LOG_LEVEL: 'debug' },
+      env: { ...env(dataDir, storeEnv), PTEL_LOG_LEVEL: 'debug' },
       encoding: 'utf8',
       cwd: tempDir(),
     });
@@ -82,13 +106,14 @@ describe('embedded mode', () => {
     expect(logs.length).toBeGreaterThan(0);
     expect(summary, second.stdout).toBeGreaterThan(Math.max(...logs));
     expect(lines.at(-1)).toMatch(/^Next: ptel /);
-    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+    expect(await stored(dataDir, database)).toEqual({ rows: expected, ids: expected, dead: 0 });
   });
 
+  // On the engine the kill takes the store down with the process; on the server only the bus and the normalizer.
   it('loses nothing when killed with SIGKILL in the middle of a run', async () => {
-    const dataDir = tempDir('ptel-embedded-kill-');
+    const { dataDir, database, storeEnv } = await setUp('ptel-embedded-kill-');
     const child = spawn(process.execPath, [cliPath, 'run', '--once'], {
-      env: env(dataDir),
+      env: env(dataDir, storeEnv),
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: tempDir(),
     });
@@ -113,15 +138,15 @@ describe('embedded mode', () => {
     expect(await exited).toBe('SIGKILL');
     expect(out).not.toContain('Ingested: ');
 
-    const again = run(dataDir);
+    const again = run(dataDir, storeEnv);
     expect(again.status, again.stderr).toBe(0);
-    const expected = await demoEvents(dataDir);
-    expect(await stored(dataDir)).toEqual({ rows: expected, ids: expected, dead: 0 });
+    const expected = await demoEvents(dataDir, database, storeEnv);
+    expect(await stored(dataDir, database)).toEqual({ rows: expected, ids: expected, dead: 0 });
   });
 
   it('serves health, readiness and metrics while it runs, and shuts down cleanly on SIGTERM', async () => {
-    const dataDir = tempDir('ptel-embedded-serve-');
-    const { child, output, exited } = serve(dataDir);
+    const { dataDir, storeEnv } = await setUp('ptel-embedded-serve-');
+    const { child, output, exited } = serve(dataDir, storeEnv);
     try {
       const printed = await waitFor(
         'the server address',
@@ -149,7 +174,12 @@ describe('embedded mode', () => {
     }
     expect(await exited, output.err).toBe(0);
   });
+});
 
+/** Embedded mode on its default store, the engine: what concerns the engine alone, and the configuration file. */
+describe('embedded mode', () => {
+  // The running ptel serves its in-process engine to the read commands (the store bridge). With a server
+  // store there is no engine to serve: this scenario is the engine's.
   it('lets the read commands work on the store while it runs, and refuses the rest in one line', async () => {
     const dataDir = tempDir('ptel-embedded-read-');
     const { child, output, exited } = serve(dataDir);
