@@ -41,7 +41,7 @@ describe('scheduled pulls', () => {
 
   async function pullOnSchedule(rt: Runtime): Promise<Array<{ stream: string; status: string; error: string }>> {
     const schedules = pullSchedules(rt.config);
-    expect(schedules).toEqual([{ id: 'pull-jira', job: 'pull', everyMs: 15 * 60_000, data: { source: 'jira' } }]);
+    expect(schedules).toEqual([{ id: 'pull-jira', job: 'pull', everyMs: 15 * 60_000, data: { source: 'jira' }, attempts: 10 }]);
     const scheduler = createScheduler(rt, schedules, pullHandlers(rt));
     expect(scheduler.kind).toBe(rt.config.mode === 'distributed' ? 'bullmq' : 'local');
     await scheduler.start();
