@@ -431,17 +431,26 @@ try {
   });
 });
 
-/** The store modules compiled to plain JavaScript in a temporary folder that resolves the project's packages. */
+/**
+ * The store modules compiled to plain JavaScript in a temporary folder that resolves the project's
+ * packages: client.ts and attach.ts with every project module they import, followed import by import.
+ */
 function childProject(): string {
   const dir = tempDir('ptel-bridge-child-');
-  for (const folder of ['infra/store', 'infra/observability']) mkdirSync(path.join(dir, folder), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-  for (const file of ['infra/store/client.ts', 'infra/store/attach.ts', 'infra/data-dir.ts', 'infra/observability/logger.ts']) {
+  const pending = ['infra/store/client.ts', 'infra/store/attach.ts'];
+  const done = new Set<string>();
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (done.has(file)) continue;
+    done.add(file);
     const source = readFileSync(path.join(repoRoot, file), 'utf8');
+    for (const [, relative] of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g))
+      pending.push(path.posix.join(path.posix.dirname(file), `${relative!}.ts`));
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
     }).outputText;
+    mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
     writeFileSync(path.join(dir, file.replace(/\.ts$/, '.js')), js);
   }
   return dir;
