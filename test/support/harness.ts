@@ -83,6 +83,24 @@ export async function dropServerDatabase(store: Store, database: string): Promis
   await store.client.command({ query: `DROP DATABASE IF EXISTS \`${database}\` SYNC` });
 }
 
+/**
+ * The same store, its client telling `seen` of each query and command it answered (after the answer,
+ * before the caller gets it): for tests that count a run's reads or act at a point within a run.
+ */
+export function observedStore(store: Store, seen: (call: { method: 'query' | 'command'; query: string }) => void): Store {
+  const client = new Proxy(store.client, {
+    get: (target, key, receiver) => {
+      if (key !== 'query' && key !== 'command') return Reflect.get(target, key, receiver) as unknown;
+      return async (params: { query: string }) => {
+        const answer = await (target[key] as (p: { query: string }) => Promise<unknown>).call(target, params);
+        seen({ method: key, query: params.query });
+        return answer;
+      };
+    },
+  });
+  return { ...store, client };
+}
+
 /** Polls `probe` until it returns a value for which `done` holds; fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../infra/clock.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
-import { queryRows, testStore } from '../../test/support/harness.js';
+import { observedStore, queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { compute, explain, testParams } from '../../test/support/metrics.js';
 import { deploymentRow, workItemRow } from '../../test/support/rows.js';
@@ -131,19 +131,12 @@ describe('computing and recomputing', () => {
     const before = await values('deployment_frequency');
     const stopping = new AbortController();
     // The stop comes while the run is under way: right after its first metric's rows are staged.
-    const client = new Proxy(store.client, {
-      get: (target, key, receiver) =>
-        key === 'command'
-          ? async (...args: Parameters<typeof target.command>) => {
-              const done = await target.command(...args);
-              if (args[0].query.includes('INSERT INTO metric_value_staging')) stopping.abort(new Error('the process is stopping'));
-              return done;
-            }
-          : (Reflect.get(target, key, receiver) as unknown),
+    const watched = observedStore(store, (call) => {
+      if (call.query.includes('INSERT INTO metric_value_staging')) stopping.abort(new Error('the process is stopping'));
     });
     await expect(
       computeMetrics({
-        store: { ...store, client },
+        store: watched,
         definitions: [deploymentFrequency, changeFailureRate],
         params: testParams(),
         from: '2026-03-01',

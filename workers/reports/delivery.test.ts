@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../infra/config/schema.js';
 import { ALERT_ENV, scenarioAlertsConfig, startAlertReceiver, type AlertReceiver } from '../../test/support/alerts.js';
 import { ManualClock } from '../../test/support/clock.js';
-import { queryRows, tempDir } from '../../test/support/harness.js';
+import { observedStore, queryRows, tempDir } from '../../test/support/harness.js';
 import { scenarioReport, statusScenario, type StatusScenario } from '../../test/support/status-report.js';
 import { createNotifiers, signature, type Notifier } from '../alerts/channels.js';
 import { programChannels } from '../alerts/routing.js';
@@ -170,16 +170,9 @@ describe('the weekly status reports on schedule', () => {
   it('makes each program report once in a run, for its own delivery and for the portfolio', async () => {
     // Every read the reports make goes through client.query: count them on a store that wraps the real one.
     let reads = 0;
-    const client = new Proxy(s.store.client, {
-      get: (target, key, receiver) =>
-        key === 'query'
-          ? (...args: Parameters<typeof target.query>) => {
-              reads++;
-              return target.query(...args);
-            }
-          : (Reflect.get(target, key, receiver) as unknown),
+    const counted = observedStore(s.store, (call) => {
+      if (call.method === 'query') reads++;
     });
-    const counted = { ...s.store, client };
     const week = reportWeek('2026-10-26', 'UTC');
     const readsOf = async (run: () => Promise<unknown>): Promise<number> => {
       reads = 0;
