@@ -29,6 +29,12 @@ export interface JiraClient {
   call<S extends z.ZodType>(what: string, schema: S, send: () => Promise<unknown>, options?: CallOptions): Promise<z.infer<S>>;
   /** Requests sent so far, retries included. */
   readonly requests: number;
+  /**
+   * How changelogs a search truncated are completed: `bulkfetch` (POST /rest/api/3/changelog/bulkfetch) or
+   * `per-issue` (GET /issue/{id}/changelog). Under sources.jira.changelogs `auto` it starts as bulkfetch and
+   * turns to per-issue at the first 404 (`fallback`), for the life of the client.
+   */
+  changelogs: { plan: 'bulkfetch' | 'per-issue'; fallback: boolean };
 }
 
 export function jiraSettings(config: Config): JiraSettings {
@@ -100,8 +106,10 @@ export function createJiraClient(config: Config, logger: Logger, options: { cloc
   const limit = createLimiter(settings.concurrency);
   let requests = 0;
   const deployment = settings.deployment;
+  const bulk = deployment === 'cloud' && settings.changelogs !== 'per-issue';
   return {
     deployment,
+    changelogs: { plan: bulk ? 'bulkfetch' : 'per-issue', fallback: settings.changelogs === 'auto' },
     site: jiraSite(config),
     v3: deployment === 'cloud' ? new Version3Client(cfg) : undefined,
     v2: new Version2Client(cfg),

@@ -43,6 +43,14 @@ export const changelogPage = z.looseObject({
   values: z.array(history),
 });
 
+/** POST /rest/api/3/changelog/bulkfetch: histories of many issues, oldest first, with nextPageToken paging. */
+export const bulkChangelogPage = z.looseObject({
+  issueChangeLogs: z
+    .array(z.looseObject({ issueId: z.union([z.string(), z.number()]).transform(String), changeHistories: z.array(history).default([]) }))
+    .default([]),
+  nextPageToken: z.string().nullish(),
+});
+
 export const version = z.looseObject({
   id: z.string(),
   name: z.string().optional(),

@@ -3,6 +3,7 @@ import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
+import { BULK_ISSUES, completeChangelogs } from './changelogs.js';
 import { jiraSettings, type JiraClient } from './client.js';
 import { issueDeletedRecord, issueRecord, sprintRecord, sprintVersion, versionHash, versionRecord } from './records.js';
 import * as S from './schemas.js';
@@ -11,7 +12,6 @@ import * as S from './schemas.js';
 const SEARCH_PAGE = 100;
 const IDS_PAGE = 5000;
 const DC_IDS_PAGE = 1000;
-const CHANGELOG_PAGE = 100;
 const VERSION_PAGE = 50;
 const SPRINT_PAGE = 50;
 /** JQL compares `updated` at minute precision: re-read a minute before the cursor, then drop what was seen. */
@@ -76,31 +76,6 @@ export function decodeIds(s: unknown): Set<string> {
   return out;
 }
 
-/** Completes a changelog that search truncated, from GET /issue/{id}/changelog, keeping search's order. */
-async function completeChangelog(client: JiraClient, issue: S.Issue, ctx: StreamContext, counter: { n: number }): Promise<void> {
-  const log = issue.changelog;
-  if (client.v3 === undefined || log === undefined || log.total === undefined || log.total <= log.histories.length) return;
-  const v3 = client.v3;
-  const all: Array<z.infer<typeof S.history>> = [];
-  for (let startAt = 0; ;) {
-    const page = await client.call(
-      `GET /rest/api/3/issue/${issue.id}/changelog`,
-      S.changelogPage,
-      () => v3.issues.getChangeLogs<unknown>({ issueIdOrKey: issue.id, startAt, maxResults: CHANGELOG_PAGE }),
-      { signal: ctx.signal, counter },
-    );
-    all.push(...page.values);
-    startAt += page.values.length;
-    if (page.isLast === true || page.values.length === 0 || startAt >= page.total) break;
-  }
-  const first = log.histories[0];
-  const last = log.histories[log.histories.length - 1];
-  // Cloud's search lists the newest change first; the changelog endpoint lists the oldest first.
-  const newestFirst = first !== undefined && last !== undefined && Date.parse(first.created) > Date.parse(last.created);
-  const histories = newestFirst ? all.reverse() : all;
-  issue.changelog = { ...log, startAt: 0, maxResults: histories.length, total: histories.length, histories };
-}
-
 interface SearchPage<T> {
   issues: T[];
   next: string | number | undefined;
@@ -158,7 +133,10 @@ async function searchPage<T extends z.ZodType>(
 
 /**
  * Issues of one project, oldest change first. Cursor: the last `updated` seen and the ids seen at that
- * instant, so the minute of overlap re-reads but does not re-emit.
+ * instant, so the minute of overlap re-reads but does not re-emit. Search pages carry the fields and
+ * the newest histories; changelogs longer than that are completed per issue, or, by bulkfetch, for up
+ * to BULK_ISSUES issues at once: the pages are then held until that many issues (or the last page)
+ * are in, and published in order with the cursor of the last one.
  */
 const issues: Stream<JiraClient> = {
   name: 'issues',
@@ -172,15 +150,14 @@ const issues: Stream<JiraClient> = {
     let lastIds = new Set(resume && typeof cursor['ids'] === 'string' && cursor['ids'] !== '' ? cursor['ids'].split(',') : []);
     const jql = issuesJql(project, floorMinute(lastMs - OVERLAP_MS), settings.jql);
     let position: string | number | undefined;
+    let held: S.Issue[] = [];
+    const counter = { n: 0 };
     do {
-      const counter = { n: 0 };
       const page = await searchPage(S.issue, client, jql, fields, true, SEARCH_PAGE, position, ctx, counter);
-      const records: SourceRecord[] = [];
       for (const issue of page.issues) {
         const ms = Date.parse(issue.fields.updated);
         if (resume && (ms < lastMs || (ms === lastMs && lastIds.has(issue.id)))) continue;
-        await completeChangelog(client, issue, ctx, counter);
-        records.push(issueRecord(client.site, issue, issue));
+        held.push(issue);
         if (ms > lastMs) {
           lastMs = ms;
           lastIds = new Set();
@@ -188,8 +165,13 @@ const issues: Stream<JiraClient> = {
         if (ms === lastMs) lastIds.add(issue.id);
       }
       position = page.next;
+      if (position !== undefined && client.changelogs.plan === 'bulkfetch' && held.length < BULK_ISSUES) continue;
+      await completeChangelogs(client, held, ctx, counter);
+      const records: SourceRecord[] = held.map((issue) => issueRecord(client.site, issue, issue));
       const next: Cursor = { updated: new Date(lastMs).toISOString(), ids: [...lastIds].join(',') };
       yield { records, cursor: records.length > 0 ? next : undefined, requests: counter.n } satisfies Page;
+      held = [];
+      counter.n = 0;
     } while (position !== undefined);
   },
 };

@@ -140,6 +140,13 @@ const sourcesSchema = z.strictObject({
       jql: z.string().optional(),
       /** Minutes between two full issue-id listings of a project, which is how deleted issues are found on Cloud. */
       deletionScanMinutes: z.number().int().min(0).default(360),
+      /**
+       * How changelogs longer than a search result carries are completed on Cloud: `bulkfetch` (POST
+       * /rest/api/3/changelog/bulkfetch, up to 1000 issues a request), `per-issue` (GET /issue/{id}/changelog),
+       * or `auto`: bulkfetch, and per issue from the first 404 on (a site without the endpoint). Data Center's
+       * search returns whole changelogs.
+       */
+      changelogs: z.enum(['auto', 'bulkfetch', 'per-issue']).default('auto'),
       /** Agile boards whose sprints are pulled. */
       boards: z.array(z.number().int().positive()).default([]),
       /** Custom field ids (customfield_NNNNN) for the values the metrics read. */

@@ -3,7 +3,8 @@
  * demo organisation's Jira data or a dataset built in a test. It reproduces the parts the connector
  * relies on: the enhanced search (POST/GET /rest/api/3/search/jql) with nextPageToken and isLast,
  * JQL as far as `project`, `updated >=` and `ORDER BY updated ASC`, minute precision of JQL times,
- * truncated changelogs in search results and GET /issue/{id}/changelog paging, project versions and
+ * truncated changelogs in search results and GET /issue/{id}/changelog paging, on demand POST
+ * /rest/api/3/changelog/bulkfetch (up to 1000 issues, histories oldest first, nextPageToken paging), project versions and
  * board sprints with startAt/maxResults, basic and bearer auth, and on demand 429 (Retry-After plus
  * X-RateLimit-* and RateLimit-Reason as Jira Cloud sends them), 5xx and 401.
  */
@@ -39,6 +40,13 @@ export interface JiraFakeOptions {
   changelogLimit?: number;
   /** Projects on which the API user lacks Browse projects (for doctor). */
   noBrowse?: string[];
+  /**
+   * Serve POST /rest/api/3/changelog/bulkfetch. Default false: the site answers it 404, as a site
+   * without the endpoint does, and changelogs are completed per issue.
+   */
+  bulkChangelog?: boolean;
+  /** Histories a bulkfetch page holds at most (Jira Cloud's default page: 1000). */
+  bulkChangelogPage?: number;
 }
 
 export interface Fault {
@@ -321,6 +329,51 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     };
   }
 
+  /**
+   * POST /rest/api/3/changelog/bulkfetch: the histories of the named issues (ids or keys, 1 to 1000;
+   * unknown ones are left out), oldest first and then by issue id, optionally only those touching
+   * `fieldIds` (at most 10), a page of `maxResults` histories at most, grouped per issue.
+   */
+  function bulkChangelogs(body: Json): Json {
+    const named = body['issueIdsOrKeys'];
+    if (!Array.isArray(named) || named.length === 0) throw new HttpError(400, 'issueIdsOrKeys must not be empty.');
+    if (named.length > 1000) throw new HttpError(400, 'issueIdsOrKeys must not contain more than 1000 items.');
+    const fieldIds = listParam(body['fieldIds']);
+    if (fieldIds.length > 10) throw new HttpError(400, 'fieldIds must not contain more than 10 items.');
+    const cap = options.bulkChangelogPage ?? 1000;
+    const maxResults = Math.min(cap, Math.max(1, Number(body['maxResults'] ?? 1000) || 1000));
+    const issues = new Map<string, Json>();
+    for (const n of named) {
+      const found = data.issues.get(str(n)) ?? [...data.issues.values()].find((i) => i['key'] === str(n));
+      if (found !== undefined) issues.set(str(found['id']), found);
+    }
+    const all: Array<{ issueId: string; history: Json }> = [];
+    for (const [issueId, issue] of issues) {
+      const histories = [...((obj(issue['changelog'])['histories'] as Json[] | undefined) ?? [])].reverse();
+      for (const h of histories) {
+        if (fieldIds.length === 0) all.push({ issueId, history: h });
+        else {
+          const items = ((h['items'] as Json[] | undefined) ?? []).filter((it) => fieldIds.includes(str(it['fieldId'] ?? it['field'])));
+          if (items.length > 0) all.push({ issueId, history: { ...h, items } });
+        }
+      }
+    }
+    all.sort(
+      (a, b) => Date.parse(str(a.history['created'])) - Date.parse(str(b.history['created'])) || Number(a.issueId) - Number(b.issueId),
+    );
+    const key = JSON.stringify([[...issues.keys()].sort(), fieldIds]);
+    const token = body['nextPageToken'];
+    const offset = typeof token === 'string' && token !== '' ? readToken(token, key) : 0;
+    const slice = all.slice(offset, offset + maxResults);
+    const grouped = new Map<string, Json[]>();
+    for (const { issueId, history } of slice) grouped.set(issueId, [...(grouped.get(issueId) ?? []), history]);
+    const more = offset + slice.length < all.length;
+    return {
+      issueChangeLogs: [...grouped].map(([issueId, changeHistories]) => ({ issueId, changeHistories })),
+      ...(more ? { nextPageToken: pageToken(offset + slice.length, key) } : {}),
+    };
+  }
+
   function issueById(idOrKey: string): Json {
     const found = data.issues.get(idOrKey) ?? [...data.issues.values()].find((i) => i['key'] === idOrKey);
     if (found === undefined) throw new HttpError(404, 'Issue does not exist or you do not have permission to see it.');
@@ -346,6 +399,8 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     let m: RegExpExecArray | null;
     if (url.pathname === '/rest/api/2/search') return classicSearch(method === 'POST' ? body : query);
     if (path === '/rest/api/3/search/jql') return enhancedSearch(method === 'POST' ? body : query);
+    if (url.pathname === '/rest/api/3/changelog/bulkfetch' && method === 'POST' && options.bulkChangelog === true)
+      return bulkChangelogs(body);
     if ((m = /^\/rest\/api\/3\/issue\/([^/]+)\/changelog$/.exec(path)) !== null) {
       const issue = issueById(decodeURIComponent(m[1]!));
       const histories = [...((obj(issue['changelog'])['histories'] as Json[] | undefined) ?? [])].reverse();
