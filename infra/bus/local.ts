@@ -51,12 +51,44 @@ interface Segment {
   size: number;
 }
 
+/** A publish waiting for the write that makes it durable; `at` is its publish time. */
+interface PendingAppend {
+  messages: OutgoingMessage[];
+  at: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A message's line in the log. */
+function storedLine(m: OutgoingMessage, offset: number, at: number): string {
+  const line: StoredLine = { o: offset, k: m.key, t: at };
+  if (m.headers !== undefined && Object.keys(m.headers).length > 0) line.h = m.headers;
+  if (typeof m.value === 'string' && isWellFormed(m.value)) {
+    // Its UTF-8 bytes read back as the same text: no round trip through bytes needed.
+    line.v = m.value;
+  } else {
+    const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value;
+    const text = value.toString('utf8');
+    // Keep text readable in the log; bytes that are not valid UTF-8 are kept exactly, as base64.
+    if (Buffer.from(text, 'utf8').equals(value)) line.v = text;
+    else line.b = value.toString('base64');
+  }
+  return JSON.stringify(line) + '\n';
+}
+
+/** No lone surrogate: the string's UTF-8 encoding decodes to itself (String.prototype.isWellFormed, ES2024). */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 
 class TopicLog {
   readonly segments: Segment[] = [];
   private appendFd: FileHandle | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** Appends waiting for the next write; `flushing` is the write under way, if any. */
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  /** A write or datasync failed: the active segment may hold bytes past `size`. */
+  private torn = false;
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -82,42 +114,82 @@ class TopicLog {
     return last.base + last.positions.length;
   }
 
+  /**
+   * Appends `messages` after everything appended before; resolves once they are fdatasynced. Appends
+   * made while a write is on its way wait for it and then go together: one write and one datasync
+   * for all of them (group commit), each resolving only after the datasync that covers its bytes, and
+   * each rejected when that write or datasync fails. Consumers see the messages only once durable.
+   */
   append(messages: OutgoingMessage[]): Promise<void> {
-    const run = this.chain.then(async () => {
-      let active = this.segments[this.segments.length - 1]!;
-      if (active.size >= this.segmentBytes) {
-        await this.appendFd?.close();
-        this.appendFd = undefined;
-        active = newSegment(this.dir, this.end);
-        this.segments.push(active);
-      }
-      this.appendFd ??= await open(active.file, 'a');
-      const now = this.clock.now();
-      let offset = this.end;
-      const parts: string[] = [];
-      const positions: number[] = [];
-      let pos = active.size;
-      for (const m of messages) {
-        const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value;
-        const text = value.toString('utf8');
-        const line: StoredLine = { o: offset++, k: m.key, t: now };
-        if (m.headers !== undefined && Object.keys(m.headers).length > 0) line.h = m.headers;
-        // Keep text readable in the log; bytes that are not valid UTF-8 are kept exactly, as base64.
-        if (Buffer.from(text, 'utf8').equals(value)) line.v = text;
-        else line.b = value.toString('base64');
-        const s = JSON.stringify(line) + '\n';
-        positions.push(pos);
-        pos += Buffer.byteLength(s);
-        parts.push(s);
-      }
-      await this.appendFd.write(parts.join(''));
-      await this.appendFd.datasync();
-      active.positions.push(...positions);
-      active.size = pos;
-      this.wakeAll();
+    const at = this.clock.now();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ messages, at, resolve, reject });
+      this.flushing ??= this.flush();
     });
-    this.chain = run.catch(() => undefined);
-    return run;
+  }
+
+  /** Writes what is queued, round after round, until nothing is; the queue is taken whole each round. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const round = this.queue;
+        this.queue = [];
+        try {
+          await this.writeDurably(round);
+        } catch (err) {
+          for (const a of round) a.reject(err);
+          continue;
+        }
+        for (const a of round) a.resolve();
+        this.wakeAll();
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeDurably(round: PendingAppend[]): Promise<void> {
+    let active = this.segments[this.segments.length - 1]!;
+    // After a failed write the file may hold bytes past the last durable message: they are cut off first.
+    if (this.torn) {
+      await this.appendFd?.close().catch(() => undefined);
+      this.appendFd = undefined;
+      truncateSync(active.file, active.size);
+      this.torn = false;
+    }
+    if (active.size >= this.segmentBytes) {
+      await this.appendFd?.close();
+      this.appendFd = undefined;
+      active = newSegment(this.dir, this.end);
+      this.segments.push(active);
+    }
+    this.appendFd ??= await open(active.file, 'a');
+    let offset = this.end;
+    const parts: Buffer[] = [];
+    const positions: number[] = [];
+    let pos = active.size;
+    for (const a of round) {
+      for (const m of a.messages) {
+        const line = Buffer.from(storedLine(m, offset++, a.at), 'utf8');
+        positions.push(pos);
+        pos += line.length;
+        parts.push(line);
+      }
+    }
+    try {
+      await this.appendFd.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, pos - active.size));
+      await this.appendFd.datasync();
+    } catch (err) {
+      this.torn = true;
+      throw err;
+    }
+    active.positions.push(...positions);
+    active.size = pos;
+  }
+
+  /** Resolves once every append made so far has been written or has failed. */
+  private async settled(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
   }
 
   async read(from: number, max: number, topic: string): Promise<BusMessage[]> {
@@ -178,7 +250,7 @@ class TopicLog {
 
   /** Deletes closed segments whose every message is below `minCommitted`. */
   async trim(minCommitted: number): Promise<void> {
-    await this.chain;
+    await this.settled();
     while (this.segments.length > 1) {
       const first = this.segments[0]!;
       const next = this.segments[1]!;
@@ -189,7 +261,7 @@ class TopicLog {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.settled();
     await this.appendFd?.close();
     this.appendFd = undefined;
     this.wakeAll();
