@@ -12,6 +12,7 @@ import { cdeventsWebhook } from '../cdevents/index.js';
 import { jiraWebhook } from '../jira/webhook.js';
 import { pagerdutyWebhook } from '../pagerduty/webhook.js';
 import { createProgressDisplay } from './progress.js';
+import { hmacMatches } from './webhooks.js';
 import type { StreamProgress } from './runner.js';
 import { cdeventExample, structuredCloudEvent } from '../../test/support/cdevents.js';
 
@@ -135,6 +136,29 @@ describe('what an entity cannot exist without, checked before the answer', () =>
     });
     expect(r3.status).toBe(202);
     expect(await readTopic(s.bus, 'raw.pagerduty')).toHaveLength(1);
+  });
+});
+
+describe('a signature over the raw body', () => {
+  const body = Buffer.from('{"action":"opened"}');
+  const hex = createHmac('sha256', 'the-secret').update(body).digest('hex');
+
+  it('matches the HMAC of the body under the secret, with its prefix, around blanks', () => {
+    expect(hmacMatches('the-secret', body, `sha256=${hex}`)).toBe(true);
+    expect(hmacMatches('the-secret', body, ` sha256=${hex}\n`)).toBe(true);
+    expect(hmacMatches('the-secret', body, `v1=${hex}`, 'v1=')).toBe(true);
+  });
+
+  it('refuses another secret, another body, another prefix, a cut or garbled digest, and none', () => {
+    expect(hmacMatches('other-secret', body, `sha256=${hex}`)).toBe(false);
+    expect(hmacMatches('the-secret', Buffer.from('{"action":"closed"}'), `sha256=${hex}`)).toBe(false);
+    expect(hmacMatches('the-secret', body, `sha1=${hex}`)).toBe(false);
+    expect(hmacMatches('the-secret', body, `sha256=${hex.slice(0, 63)}`)).toBe(false);
+    expect(hmacMatches('the-secret', body, `sha256=${hex}0`)).toBe(false);
+    expect(hmacMatches('the-secret', body, `sha256=${hex.toUpperCase()}`)).toBe(false);
+    expect(hmacMatches('the-secret', body, `sha256=${'z'.repeat(64)}`)).toBe(false);
+    expect(hmacMatches('the-secret', body, '')).toBe(false);
+    expect(hmacMatches('the-secret', body, undefined)).toBe(false);
   });
 });
 
