@@ -17,6 +17,28 @@ export interface GithubClient {
   limit: <T>(task: () => Promise<T>) => Promise<T>;
   /** How failures are retried; its clock is where rate-limit resets are counted from and waits run. */
   retry: RetryOptions & { clock: Clock };
+  /** How pull requests with their commits and reviews are read (sources.github.api). */
+  api: 'graphql' | 'rest';
+  /** The GraphQL endpoint of this GitHub: https://api.github.com/graphql, or https://HOST/api/graphql. */
+  graphqlUrl: string;
+  /** The GraphQL point budget as GitHub last reported it, shared by every stream of this client. */
+  points: PointBudget;
+}
+
+/** What GitHub's `rateLimit { cost remaining resetAt }` last said, and what each query last cost. */
+export interface PointBudget {
+  remaining: number | undefined;
+  /** Epoch ms when the budget is refilled. */
+  resetAt: number | undefined;
+  /** The points each named query last cost: what the next one is expected to cost. */
+  costs: Map<string, number>;
+}
+
+/** The GraphQL endpoint beside a REST base URL: GitHub Enterprise Server serves it at /api/graphql beside /api/v3. */
+export function graphqlUrlOf(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  if (/\/api\/v3$/.test(base)) return base.replace(/\/v3$/, '/graphql');
+  return `${base}/graphql`;
 }
 
 export interface ClientOptions {
@@ -65,7 +87,15 @@ export function createGithubClient(config: Config, logger: Logger, options: Clie
       error: (msg: string) => (isNotModifiedLine(msg) ? logger.debug(msg) : logger.error(msg)),
     },
   });
-  return { octokit, logger, limit: createLimiter(settings.concurrency), retry: retryOptions };
+  return {
+    octokit,
+    logger,
+    limit: createLimiter(settings.concurrency),
+    retry: retryOptions,
+    api: settings.api,
+    graphqlUrl: graphqlUrlOf(settings.baseUrl),
+    points: { remaining: undefined, resetAt: undefined, costs: new Map() },
+  };
 }
 
 /** A request-log line of a 304 answer: 'GET /repos/o/r/pulls?... - 304 with id ... in 3ms'. */

@@ -4,6 +4,7 @@ import type { SourceRecord } from '../../schemas/raw-event.js';
 import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
 import { get, PER_PAGE, type GithubClient } from './client.js';
+import { GRAPHQL_PAGE, pullRequestPage, restCommit, restPullRequest, restReview } from './graphql.js';
 import {
   commitSchema,
   deploymentSchema,
@@ -148,8 +149,12 @@ const ACTIONS = 'Actions: read';
 const METADATA = 'Metadata: read';
 const ISSUES = 'Issues: read';
 
-/** Pull requests newest-updated first down to the mark, each changed one with its commits and reviews. */
+/** Pull requests newest-updated first down to the mark, each changed one with its commits and reviews (REST: two calls each). */
 async function* pullRequests(client: GithubClient, scope: string, cursor: Cursor | undefined, ctx: StreamContext): AsyncGenerator<Page> {
+  if (client.api === 'graphql') {
+    yield* pullRequestsGraphql(client, scope, cursor, ctx);
+    return;
+  }
   const { owner, repo } = ownerRepo(scope);
   const mark = Mark.from(cursor, ctx);
   const next = Mark.from(cursor, ctx);
@@ -196,17 +201,94 @@ async function pullDetails(
     listAll(client, '/repos/{owner}/{repo}/pulls/{pull_number}/commits', params, signal, PULLS),
     listAll(client, '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', params, signal, PULLS),
   ]);
+  const what = `GET /repos/${scope}/pulls/${pr.number}`;
+  return { records: detailRecords(scope, pr, commits.items, reviews.items, what), requests: commits.requests + reviews.requests };
+}
+
+/** A pull request's commit list (one record, versioned by its head) and its submitted reviews. */
+function detailRecords(
+  scope: string,
+  pr: z.infer<typeof pullSchema>,
+  commits: unknown[],
+  reviews: unknown[],
+  what: string,
+): SourceRecord[] {
   const records: SourceRecord[] = [];
-  const shas = commits.items.map((c) => parse(commitSchema, c, `GET /repos/${scope}/pulls/${pr.number}/commits`).sha);
+  const shas = commits.map((c) => parse(commitSchema, c, `${what}/commits`).sha);
   const head = shas[shas.length - 1];
-  if (head !== undefined) records.push(toRecord.pullRequestCommits(scope, pr.number, head, pr.updated_at, commits.items));
-  for (const raw of reviews.items) {
-    const review = parse(reviewSchema, raw, `GET /repos/${scope}/pulls/${pr.number}/reviews`);
+  if (head !== undefined) records.push(toRecord.pullRequestCommits(scope, pr.number, head, pr.updated_at, commits));
+  for (const raw of reviews) {
+    const review = parse(reviewSchema, raw, `${what}/reviews`);
     // Pending reviews are drafts only their author sees; they have no submitted time yet.
     if (review.submitted_at === null || review.submitted_at === undefined) continue;
     records.push(toRecord.review(scope, pr.number, review, review.submitted_at, raw as object));
   }
-  return { records, requests: commits.requests + reviews.requests };
+  return records;
+}
+
+/** How many pull requests the change probe lists: fewer new ones than this are read in one page just their size. */
+const PROBE = 20;
+
+/**
+ * Pull requests through GraphQL, newest-updated first down to the mark, each with every commit and
+ * review, 100 a request. A conditional REST listing of the PROBE most recently updated comes first:
+ * unchanged, it is a 304 that costs no budget and ends the poll; changed, it tells how many are new,
+ * so a poll that finds a few asks for just those (a query's points grow with the pull requests asked for).
+ */
+async function* pullRequestsGraphql(
+  client: GithubClient,
+  scope: string,
+  cursor: Cursor | undefined,
+  ctx: StreamContext,
+): AsyncGenerator<Page> {
+  const { owner, repo } = ownerRepo(scope);
+  const mark = Mark.from(cursor, ctx);
+  const next = Mark.from(cursor, ctx);
+  const probe = await get(client, '/repos/{owner}/{repo}/pulls', {
+    params: { owner, repo, state: 'all', sort: 'updated', direction: 'desc', per_page: PROBE },
+    etag: etagOf(cursor, ctx),
+    signal: ctx.signal,
+    needs: PULLS,
+  });
+  if (probe.status === 304) {
+    yield { records: [], requests: 1 };
+    return;
+  }
+  const etag = probe.etag ?? null;
+  const top = parse(list, probe.data, `GET /repos/${scope}/pulls`).map((raw) => parse(pullSchema, raw, `GET /repos/${scope}/pulls`));
+  const fresh = top.filter((pr) => mark.isNew(pr.updated_at, String(pr.number))).length;
+  if (fresh === 0) {
+    yield { records: [], requests: 1, cursor: next.cursor({ etag }) };
+    return;
+  }
+  // The new ones and the first that is not, whose time ends the listing; a page of 100 when all are new.
+  let first = fresh < top.length ? Math.min(GRAPHQL_PAGE, fresh + 1) : GRAPHQL_PAGE;
+  let after: string | undefined;
+  let requests = 1;
+  for (;;) {
+    const page = await pullRequestPage(client, scope, first, after, { signal: ctx.signal, needs: PULLS });
+    requests += page.requests;
+    const records: SourceRecord[] = [];
+    for (const node of page.pulls) {
+      if (!mark.isNew(node.updatedAt, String(node.number))) continue;
+      const raw = restPullRequest(node);
+      const pr = parse(pullSchema, raw, `GraphQL query pullRequests of ${scope}`);
+      const what = `GraphQL query pullRequests of ${scope}#${pr.number}`;
+      records.push(
+        toRecord.pullRequest(scope, pr, raw),
+        ...detailRecords(scope, pr, node.commits.nodes.map(restCommit), (node.reviews?.nodes ?? []).map(restReview), what),
+      );
+      next.see(pr.updated_at, String(pr.number));
+    }
+    const last = page.pulls[page.pulls.length - 1];
+    const done = page.next === undefined || last === undefined || mark.isOlder(last.updatedAt);
+    // Newest first: the mark may only move once the whole listing down to it is on the bus.
+    yield { records, requests, cursor: done ? next.cursor({ etag }) : undefined };
+    if (done) return;
+    requests = 0;
+    after = page.next;
+    first = GRAPHQL_PAGE;
+  }
 }
 
 /** Commits of the default branch (GitHub's default for GET /commits without `sha`) since the mark (see sinceListing). */

@@ -121,6 +121,13 @@ const sourcesSchema = z.strictObject({
       ...pullSettings,
       /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
       baseUrl: httpUrl.default('https://api.github.com'),
+      /**
+       * How pull requests with their commits and reviews are read: through the GraphQL API (about one
+       * request per 100 pull requests), or one REST call per pull request for each list, for a server
+       * without GraphQL. The GraphQL endpoint is found from baseUrl: https://api.github.com/graphql, or
+       * https://HOST/api/graphql for https://HOST/api/v3.
+       */
+      api: z.enum(['graphql', 'rest']).default('graphql'),
       auth: z.enum(['token', 'app']).default('token'),
       appId: z.number().int().positive().optional(),
       installationId: z.number().int().positive().optional(),

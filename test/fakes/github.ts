@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateDemoOrg, type DemoOptions } from '../../connectors/demo/generator.js';
 import type { Bus, BusMessage } from '../../infra/bus/types.js';
 import type { RawEvent, SourceRecord } from '../../schemas/raw-event.js';
+import { createGraphqlApi, type GraphqlLogEntry, type PointBudget } from './github-graphql.js';
 
 export type Json = Record<string, unknown>;
 
@@ -62,6 +63,8 @@ export interface FakeGithubOptions {
   appPermissions?: Record<string, string>;
   /** Where the rate-limit resets and the request log's times are read (epoch ms; default: the wall clock). */
   now?: () => number;
+  /** The GraphQL point budget an hour (default 5,000, as on GitHub). */
+  graphqlPoints?: number;
 }
 
 const APP_PERMISSIONS = {
@@ -86,6 +89,8 @@ export interface FakeGithub {
     /** Every request's URL, its path without the prefix: what each asked for (since, state, ...). */
     queries: URL[];
   };
+  /** The GraphQL API: its point budget and every query it answered (operation, variables, cost, errors). */
+  graphql: { budget: PointBudget; log: GraphqlLogEntry[] };
   fault(f: Fault): void;
   clearFaults(): void;
   resetCounts(): void;
@@ -324,6 +329,9 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
   let used = 0;
   const reset = Math.floor(now() / 1000) + 3600;
   let origin = '';
+  const graphql = createGraphqlApi({ repos, now, ...(options.graphqlPoints !== undefined ? { points: options.graphqlPoints } : {}) });
+  // GitHub Enterprise Server serves GraphQL at /api/graphql beside /api/v3; github.com at /graphql.
+  const graphqlPath = prefix === '' ? '/graphql' : prefix.replace(/\/v3$/, '/graphql');
 
   const rateHeaders = (): Record<string, string> => ({
     'x-ratelimit-limit': String(limit),
@@ -480,8 +488,10 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     const status = (): number => res.statusCode;
     res.on('finish', () => requests.log.push({ path, status: status(), at: now() }));
     requests.total++;
-    if (prefix !== '' && !path.startsWith(prefix)) return notFound(res);
-    path = path.slice(prefix.length);
+    const isGraphql = path === graphqlPath;
+    if (isGraphql) path = '/graphql';
+    else if (prefix !== '' && !path.startsWith(prefix)) return notFound(res);
+    else path = path.slice(prefix.length);
     requests.byPath.set(path, (requests.byPath.get(path) ?? 0) + 1);
     requests.queries.push(new URL(`${path}${url.search}`, 'http://fake.github'));
     // GitHub App endpoints take the app's JWT (RS256, three dot-separated parts); its signature is not checked here.
@@ -497,7 +507,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
       }
       return send(res, 200, { id: Number(inst[1]), app_id: 1, permissions });
     }
-    if (req.method !== 'GET') return send(res, 404, { message: 'Not Found' });
+    if (req.method !== 'GET' && !(isGraphql && req.method === 'POST')) return send(res, 404, { message: 'Not Found' });
     const f = injected(path);
     if (f !== undefined) {
       const after = String(f.retryAfterSeconds ?? 1);
@@ -531,8 +541,27 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     if (options.token !== undefined && auth !== `token ${options.token}` && auth !== `Bearer ${options.token}`) {
       return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
     }
+    if (isGraphql) return serveGraphql(req, res);
     route(req, res, url, path);
   });
+
+  /** A GraphQL POST: its answer, with the point budget's x-ratelimit-* headers. */
+  const serveGraphql = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      } catch {
+        return send(res, 400, { message: 'Problems parsing JSON' });
+      }
+      const a = graphql.answer(body);
+      const text = JSON.stringify(a.body);
+      res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', ...a.headers });
+      res.end(text);
+    });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -540,6 +569,7 @@ export async function startGithubFake(options: FakeGithubOptions = {}): Promise<
     baseUrl: origin + prefix,
     repos,
     requests,
+    graphql: { budget: graphql.budget, log: graphql.log },
     fault: (f) => faults.push({ ...f, seen: 0 }),
     clearFaults: () => faults.splice(0),
     resetCounts() {
