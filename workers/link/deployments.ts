@@ -26,6 +26,16 @@ export interface ResolvedDeployment extends Deployment {
   commits: DeploymentCommit[];
 }
 
+/** A deployment while the linker walks its history. */
+export interface HistoryDeployment extends ResolvedDeployment {
+  /** The previous successful deployment of the history (undefined for the first). */
+  previous: HistoryDeployment | undefined;
+  /** The commits it shipped: empty when the linker kept them from its last run (commit_count still holds). */
+  commits: DeploymentCommit[];
+  /** The commits shipped, 'none' rows not counted. */
+  commit_count: number;
+}
+
 export interface DeploymentCommit {
   sha: string;
   method: 'explicit' | 'inferred' | 'none';
@@ -79,38 +89,59 @@ export const historyKey = (d: Pick<Deployment, 'service' | 'repo' | 'environment
 export function resolveHistory(
   deployments: Array<Deployment & ReturnType<typeof resolveOutcome>>,
   graphOf: (d: Deployment) => CommitGraph | undefined,
-): ResolvedDeployment[] {
+): HistoryDeployment[] {
+  const out = orderHistory(deployments);
+  for (const r of out) walkCommits(r, graphOf(r));
+  markRollbacks(out);
+  return out;
+}
+
+/**
+ * A history in time order (finish, else start), each deployment with the previous successful one; the
+ * commits are left to walkCommits, which needs only the deployment, its previous one and the graph.
+ */
+export function orderHistory(deployments: Array<Deployment & ReturnType<typeof resolveOutcome>>): HistoryDeployment[] {
   const ordered = [...deployments].sort(
     (a, b) => (a.finished_ms ?? a.started_ms) - (b.finished_ms ?? b.started_ms) || a.deployment_id.localeCompare(b.deployment_id),
   );
-  const out: ResolvedDeployment[] = [];
-  let previous: ResolvedDeployment | undefined;
+  const out: HistoryDeployment[] = [];
+  let previous: HistoryDeployment | undefined;
   for (const d of ordered) {
-    const r: ResolvedDeployment = {
+    const r: HistoryDeployment = {
       ...d,
       previous_deployment_id: previous?.deployment_id ?? '',
+      previous,
       rolled_back_by: '',
       commits: [],
+      commit_count: 0,
     };
-    const graph = graphOf(d);
-    if (graph === undefined || d.sha === '' || !graph.has(d.sha)) {
-      r.commits = [{ sha: d.sha, method: 'none', rule: 'unknown_sha' }];
-    } else if (previous === undefined || previous.repo !== d.repo) {
-      r.commits = [{ sha: '', method: 'none', rule: 'first_deployment' }];
-    } else {
-      const range = graph.range(d.sha, [previous.sha]);
-      r.commits = range.shas.map((sha) => ({
-        sha,
-        method: range.complete ? 'explicit' : 'inferred',
-        rule: range.complete ? 'graph' : 'graph_incomplete',
-      }));
-      if (range.shas.length === 0 && d.sha !== previous.sha && graph.isAncestor(d.sha, previous.sha)) {
-        r.is_rollback = 1;
-      }
-    }
-    if (r.is_rollback === 1 && previous !== undefined && r.result === 'success') previous.rolled_back_by = d.deployment_id;
     out.push(r);
     if (r.result === 'success') previous = r;
   }
   return out;
+}
+
+/** The commits a deployment shipped since its previous one, and whether it deployed an ancestor of it (a rollback). */
+export function walkCommits(r: HistoryDeployment, graph: CommitGraph | undefined): void {
+  const previous = r.previous;
+  if (graph === undefined || r.sha === '' || !graph.has(r.sha)) {
+    r.commits = [{ sha: r.sha, method: 'none', rule: 'unknown_sha' }];
+  } else if (previous === undefined || previous.repo !== r.repo) {
+    r.commits = [{ sha: '', method: 'none', rule: 'first_deployment' }];
+  } else {
+    const range = graph.range(r.sha, [previous.sha]);
+    r.commits = range.shas.map((sha) => ({
+      sha,
+      method: range.complete ? 'explicit' : 'inferred',
+      rule: range.complete ? 'graph' : 'graph_incomplete',
+    }));
+    if (range.shas.length === 0 && r.sha !== previous.sha && graph.isAncestor(r.sha, previous.sha)) r.is_rollback = 1;
+  }
+  r.commit_count = r.commits.filter((c) => c.method !== 'none').length;
+}
+
+/** A successful rollback marks the deployment it rolled back (the last such rollback wins). */
+export function markRollbacks(history: HistoryDeployment[]): void {
+  for (const r of history)
+    if (r.is_rollback === 1 && r.previous !== undefined && r.result === 'success') r.previous.rolled_back_by = r.deployment_id;
 }

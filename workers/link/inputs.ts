@@ -89,14 +89,61 @@ export async function loadDeploymentStatuses(store: Store): Promise<DeploymentSt
   return list.map((s) => ({ ...s, at_ms: num(s.at_ms) }));
 }
 
+/** Rows of a query as compact arrays, read as a stream: the whole result never sits in memory as text. */
+export async function* streamRows<T extends unknown[]>(
+  store: Store,
+  query: string,
+  params: Record<string, unknown> = {},
+): AsyncGenerator<T> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONCompactEachRow' });
+  for await (const batch of rs.stream<T>()) for (const row of batch) yield row.json<T>();
+}
+
+/** The commits of one repository, streamed from the store. */
 export async function loadCommitGraph(store: Store, source: string, repo: string): Promise<GraphCommit[]> {
-  const list = await rows<{ sha: string; parents: string[]; parents_known: number; t: string }>(
+  const out: GraphCommit[] = [];
+  for await (const [sha, parents, known, t] of streamRows<[string, string[], number | string, number | string]>(
     store,
-    `SELECT sha, parents, parents_known, toUnixTimestamp64Milli(committed_at) AS t
+    `SELECT sha, parents, parents_known, toUnixTimestamp64Milli(committed_at)
      FROM commits FINAL WHERE source = {source:String} AND repo = {repo:String}`,
     { source, repo },
-  );
-  return list.map((c) => ({ sha: c.sha, parents: c.parents, parentsKnown: num(c.parents_known) === 1, committedAt: num(c.t) }));
+  )) {
+    out.push({ sha, parents, parentsKnown: num(known) === 1, committedAt: num(t) });
+  }
+  return out;
+}
+
+/** What the last run wrote of each deployment: what its commits were computed from, and their count. */
+export interface StoredFact {
+  repo: string;
+  sha: string;
+  service: string;
+  environment: string;
+  previous_deployment_id: string;
+  is_rollback: number;
+  commit_count: number;
+}
+
+export async function loadStoredFacts(store: Store): Promise<Map<string, StoredFact>> {
+  const out = new Map<string, StoredFact>();
+  for await (const [source, id, repo, sha, service, environment, previous, rollback, count] of streamRows<
+    [string, string, string, string, string, string, string, number | string, number | string]
+  >(
+    store,
+    `SELECT source, deployment_id, repo, sha, service, environment, previous_deployment_id, is_rollback, commit_count
+     FROM deployment_facts FINAL`,
+  )) {
+    out.set(`${source}/${id}`, {
+      repo,
+      sha,
+      service,
+      environment,
+      previous_deployment_id: previous,
+      is_rollback: num(rollback),
+      commit_count: num(count),
+    });
+  }
+  return out;
 }
 
 /** Incidents with their times from incident_facts (the linker writes those first). */

@@ -36,6 +36,32 @@ export interface SyncResult {
 }
 
 /**
+ * The part of a table a sync covers: live rows matching `where` (with `params`) and, when given,
+ * `includes` (over the row's values by column name); rows outside it are left as they are.
+ */
+export interface SyncScope {
+  where: string;
+  params: Record<string, unknown>;
+  includes?: (row: Record<string, unknown>) => boolean;
+}
+
+const columnsCache = new WeakMap<Store, Map<string, Column[]>>();
+
+/** A table's columns without the run's stamp, read once per store. */
+async function columnsOf(store: Store, table: string): Promise<Column[]> {
+  let tables = columnsCache.get(store);
+  if (tables === undefined) columnsCache.set(store, (tables = new Map<string, Column[]>()));
+  const known = tables.get(table);
+  if (known !== undefined) return known;
+  const describe = await store.client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
+  const columns = (await describe.json<{ name: string; type: string }>())
+    .filter((c) => !STAMP.has(c.name))
+    .map((c) => ({ name: c.name, kind: kindOf(c.type) }));
+  tables.set(table, columns);
+  return columns;
+}
+
+/**
  * Makes a link table hold exactly `rows`, writing only what changed: rows that are new or differ from
  * the live row with the same key get this run's stamp, and live rows whose key is no longer produced
  * get a deletion row. A run over unchanged facts therefore reads the table and writes nothing.
@@ -46,11 +72,9 @@ export async function syncTable(
   keyColumns: string[],
   rows: Array<Record<string, unknown>>,
   stamp: { linked_at: string; version: number },
+  scope?: SyncScope,
 ): Promise<SyncResult> {
-  const describe = await store.client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
-  const columns: Column[] = (await describe.json<{ name: string; type: string }>())
-    .filter((c) => !STAMP.has(c.name))
-    .map((c) => ({ name: c.name, kind: kindOf(c.type) }));
+  const columns = await columnsOf(store, table);
   // Rows are compared as strings built from their values in column order: times as epoch ms, integers
   // as numbers (ClickHouse quotes 64-bit ones), nulls as a marker no value contains.
   const norm = columns.map(({ kind }) =>
@@ -69,13 +93,22 @@ export async function syncTable(
   const canonical = (values: unknown[]): string => values.map((v, i) => norm[i]!(v)).join('\u0001');
   const keyOf = (values: unknown[]): string => keyIndexes.map((i) => text(values[i] ?? '')).join('\u0001');
 
-  // Compact rows (arrays in column order) parse much faster than objects when a table holds millions.
+  // Compact rows (arrays in column order) parse much faster than objects; they are read as a stream, so
+  // only the canonical strings of the live rows stay in memory.
   const rs = await store.client.query({
-    query: `SELECT ${columns.map((c) => `\`${c.name}\``).join(', ')} FROM ${table} FINAL`,
+    query: `SELECT ${columns.map((c) => `\`${c.name}\``).join(', ')} FROM ${table} FINAL WHERE ${scope?.where ?? '1'}`,
+    query_params: scope?.params ?? {},
     format: 'JSONCompactEachRow',
   });
+  const includes = scope?.includes;
   const live = new Map<string, { canon: string; values: unknown[] }>();
-  for (const values of await rs.json<unknown[]>()) live.set(keyOf(values), { canon: canonical(values), values });
+  for await (const batch of rs.stream<unknown[]>()) {
+    for (const row of batch) {
+      const values = row.json<unknown[]>();
+      if (includes !== undefined && !includes(Object.fromEntries(columns.map((c, i) => [c.name, values[i]])))) continue;
+      live.set(keyOf(values), { canon: canonical(values), values });
+    }
+  }
 
   const changed: Array<Record<string, unknown>> = [];
   const produced = new Set<string>();
