@@ -304,9 +304,30 @@ interface Issue {
 const named = z.looseObject({ name: z.string() });
 const optionalTime = jiraTime.nullish();
 
+// The schemas of the fields read one by one, each made once: making a zod schema costs far more than checking a value with it.
+const anyList = z.array(z.unknown()).nullish();
+const anyString = z.string();
+const optionalString = z.string().optional();
+const nullishString = z.string().nullish();
+const nullishFlag = z.boolean().nullish();
+const nullishNumber = z.number().nullish();
+const optionalNamed = named.nullish();
+const nullishDay = jiraDay.nullish();
+const dayOrEmpty = jiraDay.or(z.literal(''));
+const keyed = z.looseObject({ key: z.string() });
+const optionalKeyed = keyed.optional();
+const withId = z.looseObject({ id: z.string() });
+const issueTypeField = z.looseObject({ name: z.string(), subtask: z.boolean().nullish(), hierarchyLevel: z.number().nullish() });
+const statusField = z.looseObject({ name: z.string(), statusCategory: z.unknown().optional() });
+const createdField = jiraTime.optional();
+const parentField = withId.nullish();
+const deliveryChange = z.looseObject({ id: z.union([z.string(), z.number()]), items: z.unknown() }).nullish();
+const pulledChangelog = z.looseObject({ histories: z.unknown() }).nullish();
+const deletedFields = z.looseObject({ project: optionalKeyed, issuetype: named.optional() }).optional();
+
 /** Each element of a list read on its own: an element that does not fit is left out and noted. */
 function readEach<S extends z.ZodType>(schema: S, value: unknown, field: string, notes: FieldNotes): Array<z.infer<S>> {
-  const list = notes.read(z.array(z.unknown()).nullish(), value, field, null) ?? [];
+  const list = notes.read(anyList, value, field, null) ?? [];
   return list.flatMap((item) => {
     const r = notes.read(schema, item, `${field}[]`, undefined);
     return r === undefined ? [] : [r];
@@ -317,19 +338,10 @@ function readIssue(i: z.infer<typeof issueMinimum>, notes: FieldNotes): Issue {
   const f = i.fields;
   const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> =>
     notes.read(schema, f[key], `fields.${key}`, empty);
-  const issuetype = read(
-    z.looseObject({ name: z.string(), subtask: z.boolean().nullish(), hierarchyLevel: z.number().nullish() }),
-    'issuetype',
-    { name: '' },
-  );
-  const status = read(z.looseObject({ name: z.string(), statusCategory: z.unknown().optional() }), 'status', { name: '' });
-  const categoryKey = notes.read(
-    z.looseObject({ key: z.string() }).optional(),
-    status.statusCategory ?? undefined,
-    'fields.status.statusCategory',
-    undefined,
-  )?.key;
-  let created = read(jiraTime.optional(), 'created', f.updated);
+  const issuetype = read(issueTypeField, 'issuetype', { name: '' });
+  const status = read(statusField, 'status', { name: '' });
+  const categoryKey = notes.read(optionalKeyed, status.statusCategory ?? undefined, 'fields.status.statusCategory', undefined)?.key;
+  let created = read(createdField, 'created', f.updated);
   if (created === undefined) {
     notes.note('fields.created', 'missing: fields.updated stands in as the latest possible creation');
     created = f.updated;
@@ -339,25 +351,25 @@ function readIssue(i: z.infer<typeof issueMinimum>, notes: FieldNotes): Issue {
     key: i.key,
     updated: f.updated,
     created,
-    summary: read(z.string().nullish(), 'summary', null) ?? '',
-    project: read(z.looseObject({ key: z.string() }), 'project', { key: '' }).key,
+    summary: read(nullishString, 'summary', null) ?? '',
+    project: read(keyed, 'project', { key: '' }).key,
     issuetype: {
       name: issuetype.name,
       subtask: issuetype.subtask ?? undefined,
       hierarchyLevel: issuetype.hierarchyLevel ?? undefined,
     },
     status: { name: status.name, categoryKey },
-    priority: read(named.nullish(), 'priority', null)?.name ?? '',
+    priority: read(optionalNamed, 'priority', null)?.name ?? '',
     assignee: read(user, 'assignee', null),
     reporter: read(user, 'reporter', null),
     components: readEach(named, f['components'], 'fields.components', notes).map((c) => c.name),
-    labels: readEach(z.string(), f['labels'], 'fields.labels', notes),
-    duedate: read(jiraDay.nullish(), 'duedate', null) ?? null,
-    fixVersions: readEach(z.looseObject({ id: z.string() }), f['fixVersions'], 'fields.fixVersions', notes).map((v) => v.id),
-    versions: readEach(z.looseObject({ id: z.string() }), f['versions'], 'fields.versions', notes).map((v) => v.id),
-    parent: read(z.looseObject({ id: z.string() }).nullish(), 'parent', null)?.id ?? '',
+    labels: readEach(anyString, f['labels'], 'fields.labels', notes),
+    duedate: read(nullishDay, 'duedate', null) ?? null,
+    fixVersions: readEach(withId, f['fixVersions'], 'fields.fixVersions', notes).map((v) => v.id),
+    versions: readEach(withId, f['versions'], 'fields.versions', notes).map((v) => v.id),
+    parent: read(parentField, 'parent', null)?.id ?? '',
     environment: read(text, 'environment', ''),
-    resolution: read(named.nullish(), 'resolution', null)?.name ?? '',
+    resolution: read(optionalNamed, 'resolution', null)?.name ?? '',
     resolvedAt: read(optionalTime, 'resolutiondate', null) ?? null,
     issuelinks: readEach(issueLink, f['issuelinks'], 'fields.issuelinks', notes),
     fields: f,
@@ -392,12 +404,7 @@ function issueVersion(event: RawEvent, notes: FieldNotes): IssueVersion {
   if (isObject(event.data) && isObject(event.data['issue'])) {
     const d = parsePayload(issueDelivery, event.data, event);
     const issue = readIssue(d.issue, notes);
-    const log = notes.read(
-      z.looseObject({ id: z.union([z.string(), z.number()]), items: z.unknown() }).nullish(),
-      d.changelog,
-      'changelog',
-      null,
-    );
+    const log = notes.read(deliveryChange, d.changelog, 'changelog', null);
     const author = notes.read(user, d.user, 'user', null);
     const changes =
       log === null || log === undefined || d.webhookEvent === 'jira:issue_created'
@@ -406,7 +413,7 @@ function issueVersion(event: RawEvent, notes: FieldNotes): IssueVersion {
     return { issue, changes };
   }
   const p = parsePayload(pulledIssue, event.data, event);
-  const log = notes.read(z.looseObject({ histories: z.unknown() }).nullish(), p.changelog, 'changelog', null);
+  const log = notes.read(pulledChangelog, p.changelog, 'changelog', null);
   const changes = readEach(history, log?.histories, 'changelog.histories', notes).map((h): Change => ({
     id: h.id,
     created: h.created,
@@ -437,7 +444,7 @@ function workItemRow(v: IssueVersion, event: RawEvent, ctx: MapContext, notes: F
     components: issue.components,
     labels: issue.labels,
     due_date: day(issue.duedate),
-    start_date: day(custom(jiraDay.nullish(), issue, jf.startDate, notes, null)),
+    start_date: day(custom(nullishDay, issue, jf.startDate, notes, null)),
     fix_versions: issue.fixVersions.map((id) => `version/${id}`),
     affects_versions: issue.versions.map((id) => `version/${id}`),
     sprints: (custom(sprintField, issue, jf.sprint, notes, null) ?? [])
@@ -632,7 +639,7 @@ function epicRows(
         source: SOURCE,
         milestone_id: milestoneId,
         committed_date: isoDate(
-          notes.read(jiraDay.or(z.literal('')), str(i.to) !== '' ? str(i.to) : str(i.toString).slice(0, 10), 'changelog.items.to', ''),
+          notes.read(dayOrEmpty, str(i.to) !== '' ? str(i.to) : str(i.toString).slice(0, 10), 'changelog.items.to', ''),
           'changelog.items.to',
         ),
         observed_at: iso(c.created, 'changelog.created'),
@@ -678,12 +685,11 @@ function mapIssueDeleted(event: RawEvent, ctx: MapContext, notes: FieldNotes): O
     event,
     webhook ? 'issue' : '',
   );
-  const keyed = z.looseObject({ key: z.string() }).optional();
-  const fields = notes.read(z.looseObject({ project: keyed, issuetype: named.optional() }).optional(), d['fields'], 'fields', undefined);
-  const project = fields?.project?.key ?? notes.read(keyed, d['project'], 'project', undefined)?.key ?? '';
+  const fields = notes.read(deletedFields, d['fields'], 'fields', undefined);
+  const project = fields?.project?.key ?? notes.read(optionalKeyed, d['project'], 'project', undefined)?.key ?? '';
   const type = fields?.issuetype?.name ?? '';
   const kind = type === '' ? 'other' : kindOf({ name: type }, ctx.model);
-  const key = notes.read(z.string().optional(), d['key'], 'key', undefined);
+  const key = notes.read(optionalString, d['key'], 'key', undefined);
   const at = iso(event.time, 'time');
   const version = rowVersion(event.time, 999);
   const owner = ownerColumns(ctx.owners.owner('jiraProject', project));
@@ -771,24 +777,24 @@ const snapshotRow = (event: RawEvent, milestoneId: string, committed: string | n
 function mapVersion(event: RawEvent, ctx: MapContext, notes: FieldNotes): Outcome {
   const v = entityOf(versionSchema, event, 'version');
   const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> => notes.read(schema, v[key], key, empty);
-  const archived = read(z.boolean().nullish(), 'archived', null) === true;
-  const released = read(z.boolean().nullish(), 'released', null) === true;
+  const archived = read(nullishFlag, 'archived', null) === true;
+  const released = read(nullishFlag, 'released', null) === true;
   const rawState = archived ? 'archived' : released ? 'released' : 'unreleased';
   const state = VERSION_STATE[rawState];
   // Not in Jira's answers; read when a payload carries the project's key.
-  const project = read(z.string().optional(), 'projectKey', undefined) ?? read(z.string().optional(), 'project', undefined) ?? '';
-  const releaseDate = isoDate(read(jiraDay.nullish(), 'releaseDate', null), 'releaseDate');
+  const project = read(optionalString, 'projectKey', undefined) ?? read(optionalString, 'project', undefined) ?? '';
+  const releaseDate = isoDate(read(nullishDay, 'releaseDate', null), 'releaseDate');
   const milestoneId = `version/${v.id}`;
   const version = rowVersion(event.time, VERSION_RANK[state]);
   const row: MilestoneRow = {
     source: SOURCE,
     milestone_id: milestoneId,
     kind: 'version',
-    name: read(z.string(), 'name', ''),
+    name: read(anyString, 'name', ''),
     project,
     state,
     raw_state: rawState,
-    start_date: isoDate(read(jiraDay.nullish(), 'startDate', null), 'startDate'),
+    start_date: isoDate(read(nullishDay, 'startDate', null), 'startDate'),
     committed_date: releaseDate,
     completed_at: released && releaseDate !== null ? `${releaseDate}T00:00:00.000Z` : null,
     ...ownerColumns(ctx.owners.owner('jiraProject', project)),
@@ -809,22 +815,22 @@ function mapSprint(event: RawEvent, notes: FieldNotes): Outcome {
   const s = entityOf(sprintSchema, event, 'sprint');
   const read = <S extends z.ZodType>(schema: S, key: string, empty: z.infer<S>): z.infer<S> => notes.read(schema, s[key], key, empty);
   const mapped = SPRINT_STATE[s.state.toLowerCase()]!;
-  const boardId = read(z.number().nullish(), 'originBoardId', null);
+  const boardId = read(nullishNumber, 'originBoardId', null);
   const milestoneId = `sprint/${s.id}`;
-  const committed = isoDate(read(jiraDay.nullish(), 'endDate', null), 'endDate');
+  const committed = isoDate(read(nullishDay, 'endDate', null), 'endDate');
   const version = rowVersion(event.time, mapped.rank);
   const row: MilestoneRow = {
     source: SOURCE,
     milestone_id: milestoneId,
     kind: 'sprint',
-    name: read(z.string(), 'name', ''),
+    name: read(anyString, 'name', ''),
     // A sprint belongs to a board, which may span projects and teams.
     project: '',
     state: mapped.state,
     raw_state: s.state,
-    start_date: isoDate(read(jiraDay.nullish(), 'startDate', null), 'startDate'),
+    start_date: isoDate(read(nullishDay, 'startDate', null), 'startDate'),
     committed_date: committed,
-    completed_at: isoOrNull(read(jiraTime.nullish(), 'completeDate', null), 'completeDate'),
+    completed_at: isoOrNull(read(optionalTime, 'completeDate', null), 'completeDate'),
     team: '',
     program: '',
     url:
