@@ -1,4 +1,4 @@
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/support/clock.js';
@@ -135,6 +135,64 @@ describe('in-process bus', () => {
     await sub.stop();
     await bus.close();
     expect(offsets).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('keeps values with line breaks and any bytes, and cuts off a value torn by a crash mid-append', async () => {
+    const dir = tempDir();
+    let bus = createLocalBus({ dir });
+    const values = [Buffer.from('line one\nline two\n'), Buffer.from([0x0a, 0x00, 0xff, 0x0a]), Buffer.alloc(0), Buffer.from('{"n":1}')];
+    await bus.publish(
+      't',
+      values.map((value) => ({ key: 'k', value })),
+    );
+    await bus.close();
+    const segDir = path.join(dir, 'bus', 't');
+    // A header whose value was cut short: only part of its 10 bytes reached the file.
+    appendFileSync(path.join(segDir, readdirSync(segDir)[0]!), '{"o":4,"k":"x","t":1,"n":10}\n{"n"');
+    bus = createLocalBus({ dir });
+    expect((await bus.lag('g', 't'))[0]!.end).toBe(4);
+    await bus.publish('t', [{ key: 'k', value: 'after' }]);
+    const got: Buffer[] = [];
+    const sub = await bus.consume({
+      groupId: 'g',
+      topics: ['t'],
+      handler: (b) => Promise.resolve(void got.push(...b.messages.map((m) => m.value!))),
+    });
+    await waitFor(
+      '5 messages',
+      () => got.length,
+      (n) => n === 5,
+    );
+    await sub.stop();
+    await bus.close();
+    expect(got.map((b) => b.toString('hex'))).toEqual([...values, Buffer.from('after')].map((b) => b.toString('hex')));
+  });
+
+  it('reads a log written with each value inside its JSON line, and appends after it', async () => {
+    const dir = tempDir();
+    const segDir = path.join(dir, 'bus', 't');
+    mkdirSync(segDir, { recursive: true });
+    writeFileSync(
+      path.join(segDir, `${'0'.padStart(20, '0')}.log`),
+      '{"o":0,"k":"a","t":5,"h":{"x":"1"},"v":"{\\"n\\":0}"}\n{"o":1,"k":null,"t":6,"b":"//4AQQ=="}\n',
+    );
+    const bus = createLocalBus({ dir, pollMs: 20 });
+    await bus.publish('t', [{ key: 'c', value: '{"n":2}' }]);
+    const got: Batch['messages'] = [];
+    const sub = await bus.consume({ groupId: 'g', topics: ['t'], handler: (b) => Promise.resolve(void got.push(...b.messages)) });
+    await waitFor(
+      '3 messages',
+      () => got.length,
+      (n) => n === 3,
+    );
+    await sub.stop();
+    await bus.close();
+    expect(got.map((m) => [m.offset, m.key?.toString() ?? null, m.value!.toString('hex'), m.headers])).toEqual([
+      ['0', 'a', Buffer.from('{"n":0}').toString('hex'), { x: '1' }],
+      ['1', null, 'fffe0041', {}],
+      ['2', 'c', Buffer.from('{"n":2}').toString('hex'), {}],
+    ]);
+    expect(got[0]!.timestamp).toBe(5);
   });
 
   it('deletes segments every group has consumed', async () => {

@@ -34,13 +34,48 @@ export interface LocalBusOptions {
   clock?: Clock;
 }
 
+/**
+ * A message in the log: a line of JSON with its offset, key, headers and publish time, then, when
+ * `n` is set, a line of its value's `n` bytes exactly as published (written without escaping, read
+ * without a copy through JSON). Logs written before `n` existed hold the value in the header line:
+ * `v` as text, or `b` as base64 for bytes that are not valid UTF-8.
+ */
 interface StoredLine {
   o: number;
   k: string | null;
   h?: Record<string, string>;
   t: number;
+  n?: number;
   v?: string;
   b?: string;
+}
+
+const NEWLINE = 0x0a;
+
+/** A message read from a segment's bytes, and where the next one starts. */
+interface ReadMessage {
+  line: StoredLine;
+  value: Buffer;
+  end: number;
+}
+
+/** The message at `pos` of `data`, or undefined when it is cut short or garbled (a crash mid-append). */
+function messageAt(data: Buffer, pos: number): ReadMessage | undefined {
+  const nl = data.indexOf(NEWLINE, pos);
+  if (nl === -1) return undefined;
+  let line: StoredLine;
+  try {
+    line = JSON.parse(data.toString('utf8', pos, nl)) as StoredLine;
+  } catch {
+    return undefined;
+  }
+  if (line.n === undefined) {
+    const value = line.v !== undefined ? Buffer.from(line.v, 'utf8') : Buffer.from(line.b ?? '', 'base64');
+    return { line, value, end: nl + 1 };
+  }
+  const end = nl + 1 + line.n;
+  if (!Number.isSafeInteger(line.n) || line.n < 0 || end >= data.length || data[end] !== NEWLINE) return undefined;
+  return { line, value: Buffer.from(data.subarray(nl + 1, end)), end: end + 1 };
 }
 
 interface Segment {
@@ -59,25 +94,16 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
-/** A message's line in the log. */
-function storedLine(m: OutgoingMessage, offset: number, at: number): string {
+/** A message's bytes in the log (see StoredLine): its header line, then its value's line. */
+function storedMessage(m: OutgoingMessage, offset: number, at: number): Buffer[] {
+  const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value;
   const line: StoredLine = { o: offset, k: m.key, t: at };
   if (m.headers !== undefined && Object.keys(m.headers).length > 0) line.h = m.headers;
-  if (typeof m.value === 'string' && isWellFormed(m.value)) {
-    // Its UTF-8 bytes read back as the same text: no round trip through bytes needed.
-    line.v = m.value;
-  } else {
-    const value = typeof m.value === 'string' ? Buffer.from(m.value, 'utf8') : m.value;
-    const text = value.toString('utf8');
-    // Keep text readable in the log; bytes that are not valid UTF-8 are kept exactly, as base64.
-    if (Buffer.from(text, 'utf8').equals(value)) line.v = text;
-    else line.b = value.toString('base64');
-  }
-  return JSON.stringify(line) + '\n';
+  line.n = value.length;
+  return [Buffer.from(`${JSON.stringify(line)}\n`, 'utf8'), value, NEWLINE_BYTE];
 }
 
-/** No lone surrogate: the string's UTF-8 encoding decodes to itself (String.prototype.isWellFormed, ES2024). */
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+const NEWLINE_BYTE = Buffer.from('\n');
 
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 
@@ -170,14 +196,15 @@ class TopicLog {
     let pos = active.size;
     for (const a of round) {
       for (const m of a.messages) {
-        const line = Buffer.from(storedLine(m, offset++, a.at), 'utf8');
         positions.push(pos);
-        pos += line.length;
-        parts.push(line);
+        for (const part of storedMessage(m, offset++, a.at)) {
+          pos += part.length;
+          parts.push(part);
+        }
       }
     }
     try {
-      await this.appendFd.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, pos - active.size));
+      await this.appendFd.write(Buffer.concat(parts, pos - active.size));
       await this.appendFd.datasync();
     } catch (err) {
       this.torn = true;
@@ -206,18 +233,21 @@ class TopicLog {
       try {
         const buf = Buffer.alloc(endPos - startPos);
         await fh.read(buf, 0, buf.length, startPos);
-        for (const text of buf.toString('utf8').split('\n')) {
-          if (text === '') continue;
-          const line = JSON.parse(text) as StoredLine;
+        for (let pos = 0; pos < buf.length;) {
+          const m = messageAt(buf, pos);
+          // Only durable messages are indexed, and loading cut off whatever was torn: this is a damaged file.
+          if (m === undefined) throw new Error(`${seg.file}: the message at byte ${startPos + pos} cannot be read`);
+          const { line, value } = m;
           out.push({
             topic,
             partition: 0,
             offset: String(line.o),
             key: line.k === null ? null : Buffer.from(line.k, 'utf8'),
-            value: line.v !== undefined ? Buffer.from(line.v, 'utf8') : Buffer.from(line.b ?? '', 'base64'),
+            value,
             headers: line.h ?? {},
             timestamp: line.t,
           });
+          pos = m.end;
         }
       } finally {
         await fh.close();
@@ -274,27 +304,19 @@ function newSegment(dir: string, base: number): Segment {
   return { base, file, positions: [], size: 0 };
 }
 
-/** Reads a segment's message positions; a torn last line from a crash mid-append is cut off. */
+/** Reads a segment's message positions; a message torn by a crash mid-append, and all after it, is cut off. */
 function loadSegment(file: string, base: number): Segment {
   const data = readFileSync(file);
   const positions: number[] = [];
   let pos = 0;
-  let good = 0;
   while (pos < data.length) {
-    const nl = data.indexOf(0x0a, pos);
-    if (nl === -1) break;
-    try {
-      const line = JSON.parse(data.subarray(pos, nl).toString('utf8')) as StoredLine;
-      if (line.o !== base + positions.length) break;
-    } catch {
-      break;
-    }
+    const m = messageAt(data, pos);
+    if (m === undefined || m.line.o !== base + positions.length) break;
     positions.push(pos);
-    pos = nl + 1;
-    good = pos;
+    pos = m.end;
   }
-  if (good < statSync(file).size) truncateSync(file, good);
-  return { base, file, positions, size: good };
+  if (pos < statSync(file).size) truncateSync(file, pos);
+  return { base, file, positions, size: pos };
 }
 
 type GroupOffsets = Record<string, number>;
