@@ -131,6 +131,46 @@ export function syntheticPagerdutyData(options: SyntheticOptions): PagerdutyData
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** The longest since/until span a pull asks for (the connector's window): PagerDuty allows 6 months. */
+const WINDOW_DAYS = 180;
+
+export interface RequestBound {
+  services: number;
+  incidents: number;
+  logEntries: number;
+  total: number;
+}
+
+/**
+ * The fewest requests a full pull of `services` over [from, to) needs from this data, at PagerDuty's
+ * 100 records a page: the service listing; per service, its incidents created since `from` (newest
+ * first from the whole listing; within one window when the range is one) plus the open incidents'
+ * listing, or its whole listing when that is fewer and shows the open ones too; the account's log
+ * entries at ceil(entries/100) per window of at most 6 months (one at least).
+ */
+export function pagerdutyRequestBound(data: PagerdutyDataset, services: string[], from: Date, to: Date): RequestBound {
+  const pages = (n: number): number => Math.max(1, Math.ceil(n / 100));
+  const window = WINDOW_DAYS * 86_400_000;
+  const long = to.getTime() - from.getTime() > window;
+  let incidents = 0;
+  for (const id of services) {
+    const own = data.incidents.filter((i) => refId(i['service']) === id);
+    const created = own.map((i) => ms(i['created_at']));
+    const open = own.filter((i) => ['triggered', 'acknowledged'].includes(str(i['status']))).length;
+    const recent = created.filter((t) => t >= from.getTime() && (long || t < to.getTime())).length;
+    incidents += long && own.length <= CAP ? Math.min(pages(own.length), pages(recent) + pages(open)) : pages(recent) + pages(open);
+  }
+  let logEntries = 0;
+  const logTimes = data.logEntries.map((e) => ms(e['created_at']));
+  for (let t = from.getTime(); t < to.getTime(); t += window) {
+    const until = Math.min(t + window, to.getTime());
+    logEntries += pages(logTimes.filter((x) => x >= t && x < until).length);
+  }
+  const listing = pages(data.services.length);
+  return { services: listing, incidents, logEntries, total: listing + incidents + logEntries };
+}
+
 const ms = (v: unknown): number => Date.parse(str(v));
 const refId = (v: unknown): string => (typeof v === 'object' && v !== null ? str((v as Json)['id']) : '');
 
