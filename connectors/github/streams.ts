@@ -256,13 +256,13 @@ async function* pullRequestsGraphql(
   }
   const etag = probe.etag ?? null;
   const top = parse(list, probe.data, `GET /repos/${scope}/pulls`).map((raw) => parse(pullSchema, raw, `GET /repos/${scope}/pulls`));
-  const fresh = top.filter((pr) => mark.isNew(pr.updated_at, String(pr.number))).length;
-  if (fresh === 0) {
+  if (!top.some((pr) => mark.isNew(pr.updated_at, String(pr.number)))) {
     yield { records: [], requests: 1, cursor: next.cursor({ etag }) };
     return;
   }
-  // The new ones and the first that is not, whose time ends the listing; a page of 100 when all are new.
-  let first = fresh < top.length ? Math.min(GRAPHQL_PAGE, fresh + 1) : GRAPHQL_PAGE;
+  // Down to the first one older than the mark, whose time ends the listing; a page of 100 when none is.
+  const older = top.findIndex((pr) => mark.isOlder(pr.updated_at));
+  let first = older >= 0 ? Math.min(GRAPHQL_PAGE, older + 1) : GRAPHQL_PAGE;
   let after: string | undefined;
   let requests = 1;
   for (;;) {
