@@ -5,9 +5,21 @@ import { buildRawEvent, rawTopic, type RawEvent, type Source, type SourceRecord 
 
 /** Bus message for a RawEvent: keyed by entity so versions of one entity stay in order. */
 export function rawEventMessage(event: RawEvent): { key: string; value: string; headers: Record<string, string> } {
+  return rawEventMessageWithData(event, undefined);
+}
+
+/**
+ * The same message as rawEventMessage, given `dataJson`, the JSON text of `event.data` (a webhook's
+ * body as received): only the envelope is serialized, and the payload's text put in as its last
+ * member, where JSON.stringify puts `data`.
+ */
+function rawEventMessageWithData(event: RawEvent, dataJson: string | undefined): ReturnType<typeof rawEventMessage> {
+  // JSON.stringify leaves out a member whose value is undefined: the envelope in the same order, without data.
+  const value =
+    dataJson === undefined ? JSON.stringify(event) : `${JSON.stringify({ ...event, data: undefined }).slice(0, -1)},"data":${dataJson}}`;
   return {
     key: event.partitionkey,
-    value: JSON.stringify(event),
+    value,
     headers: { 'ce-id': event.id, 'ce-type': event.type, 'ce-source': event.source },
   };
 }
@@ -41,7 +53,16 @@ export async function publishRecords(
   bus: Bus,
   records: Iterable<SourceRecord>,
   connector: string,
-  options: { metrics?: PipelineMetrics; chunk?: number; inFlight?: number; now?: () => Date; clock?: Clock; topicPrefix?: string } = {},
+  options: {
+    metrics?: PipelineMetrics;
+    chunk?: number;
+    inFlight?: number;
+    now?: () => Date;
+    clock?: Clock;
+    topicPrefix?: string;
+    /** The JSON text of a record's payload when the caller has it already (a webhook's body), so it is not serialized again. */
+    payloadJson?: (payload: SourceRecord['payload']) => string | undefined;
+  } = {},
 ): Promise<Map<Source, number>> {
   const chunk = options.chunk ?? 2_000;
   const maxInFlight = Math.max(1, options.inFlight ?? DEFAULT_PUBLISH_IN_FLIGHT);
@@ -54,17 +75,22 @@ export async function publishRecords(
   const start = (source: Source, events: RawEvent[]): void => {
     if (events.length === 0 || failure !== undefined) return;
     const topic = rawTopic(source, options.topicPrefix);
-    const sent: Promise<void> = bus.publish(topic, events.map(rawEventMessage)).then(
-      () => {
-        inFlight.delete(sent);
-        options.metrics?.published.inc({ topic }, events.length);
-        counts.set(source, (counts.get(source) ?? 0) + events.length);
-      },
-      (error: unknown) => {
-        inFlight.delete(sent);
-        failure ??= { error };
-      },
-    );
+    const sent: Promise<void> = bus
+      .publish(
+        topic,
+        events.map((e) => rawEventMessageWithData(e, options.payloadJson?.(e.data))),
+      )
+      .then(
+        () => {
+          inFlight.delete(sent);
+          options.metrics?.published.inc({ topic }, events.length);
+          counts.set(source, (counts.get(source) ?? 0) + events.length);
+        },
+        (error: unknown) => {
+          inFlight.delete(sent);
+          failure ??= { error };
+        },
+      );
     inFlight.add(sent);
   };
   try {

@@ -9,6 +9,9 @@ import { readTopic, startWebhookServer, type WebhookServer } from '../../test/su
 import { repoRoot, tempDir } from '../../test/support/harness.js';
 import { createHmac } from 'node:crypto';
 import { cdeventsWebhook } from '../cdevents/index.js';
+import { githubWebhook } from '../github/webhook.js';
+import { buildRawEvent } from '../../schemas/raw-event.js';
+import { pullRequestExample } from '../../test/support/distributed.js';
 import { jiraWebhook } from '../jira/webhook.js';
 import { pagerdutyWebhook } from '../pagerduty/webhook.js';
 import { createProgressDisplay } from './progress.js';
@@ -81,6 +84,38 @@ describe('the webhook receiver on a clock', () => {
     expect(r.status).toBe(202);
     const events = await readTopic(running.bus, 'raw.cdevents');
     expect(events.map((e) => [e.id, e.ingesttime])).toEqual([[expect.any(String), '2026-05-14T10:30:00.000Z']]);
+  });
+});
+
+describe("a delivery's events on the bus", () => {
+  it('carry the body as the payload: byte for byte what serializing the event gives, for a compact or an indented body', async () => {
+    const at = Date.parse('2026-05-14T10:30:00Z');
+    const secret = 'bus-secret';
+    const config = loadConfig({ env: { PTEL_GITHUB_WEBHOOK_SECRET: secret }, cwd: tempDir() });
+    const running = await startWebhookServer([githubWebhook], config, fixedClock(at));
+    servers.push(running);
+    const published: string[] = [];
+    const publish = running.bus.publish.bind(running.bus);
+    running.bus.publish = (topic, messages) => {
+      published.push(...messages.map((m) => m.value.toString()));
+      return publish(topic, messages);
+    };
+    const body = pullRequestExample();
+    const headers = { 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': 'd-1' };
+    const expected = githubWebhook
+      .records({ headers, rawBody: Buffer.alloc(0), body, receivedAt: new Date(at) }, config)
+      .map((r) => JSON.stringify(buildRawEvent(r, 'webhook/github', new Date(at))));
+    expect(expected).toHaveLength(2);
+    for (const text of [JSON.stringify(body), JSON.stringify(body, null, 2)]) {
+      const r = await fetch(`${running.url}/webhooks/github`, {
+        method: 'POST',
+        headers: { ...headers, 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(text).digest('hex')}` },
+        body: text,
+      });
+      expect(r.status).toBe(202);
+    }
+    expect(published.slice(0, 2)).toEqual(expected);
+    expect(published.slice(2).map((v) => JSON.parse(v) as unknown)).toEqual(expected.map((v) => JSON.parse(v) as unknown));
   });
 });
 

@@ -210,8 +210,9 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
         return;
       }
       let body: unknown;
+      const text = rawBody.toString('utf8');
       try {
-        body = rawBody.length === 0 ? null : JSON.parse(rawBody.toString('utf8'));
+        body = rawBody.length === 0 ? null : JSON.parse(text);
       } catch (err) {
         sendJson(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
         return;
@@ -241,6 +242,8 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
           topicPrefix: config.kafka.topicPrefix,
           inFlight: config.kafka.publishInFlight,
           now: () => receivedAt,
+          // A record whose payload is the whole body goes on the bus with the body's text, not serialized again.
+          payloadJson: (payload) => (payload === body ? text : undefined),
           ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         });
       } catch (err) {
