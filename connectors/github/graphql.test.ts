@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalBus } from '../../infra/bus/local.js';
+import type { Bus } from '../../infra/bus/types.js';
+import type { Clock } from '../../infra/clock.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
@@ -34,6 +36,18 @@ function githubConfig(baseUrl: string, repositories: string[], extra: Record<str
     cwd: tempDir(),
   });
 }
+
+/** A pull of the pull_requests stream alone, from fresh cursors, on `clock` when given. */
+const pullRequests = (config: Config, bus: Bus, clock?: Clock): Promise<StreamProgress[]> =>
+  runSync({
+    config,
+    connectors: [githubConnector],
+    bus,
+    cursors: memoryCursorStore(),
+    logger: quietLogger(),
+    filter: { stream: 'pull_requests' },
+    ...(clock !== undefined ? { clock } : {}),
+  });
 
 const user = (login: string): Json => ({ login, id: login.length, type: 'User' });
 const at = (minute: number): string => new Date(Date.UTC(2026, 9, 1) + minute * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -111,14 +125,7 @@ async function pulledRows(f: FakeGithub, repositories: string[], api: 'graphql' 
   const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
   const store = await testStore();
   try {
-    const results = await runSync({
-      config,
-      connectors: [githubConnector],
-      bus,
-      cursors: memoryCursorStore(),
-      logger: quietLogger(),
-      filter: { stream: 'pull_requests' },
-    });
+    const results = await pullRequests(config, bus);
     for (const r of results) expect(r, `${r.stream} ${r.scope}: ${r.error ?? ''}`).toMatchObject({ status: 'ok' });
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const writer = new BatchWriter(store, { flushRows: 500, flushIntervalMs: 50, metrics });
@@ -225,15 +232,7 @@ describe('github pull requests through GraphQL', () => {
     const reset = fake.graphql.budget.resetAt;
     const config = githubConfig(fake.baseUrl, [BIG]);
     const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
-    const running = runSync({
-      config,
-      connectors: [githubConnector],
-      bus,
-      cursors: memoryCursorStore(),
-      logger: quietLogger(),
-      filter: { stream: 'pull_requests' },
-      clock,
-    });
+    const running = pullRequests(config, bus, clock);
     await waitFor(
       'a wait on the clock',
       () => clock.pending,
@@ -264,15 +263,7 @@ describe('github pull requests through GraphQL', () => {
     fake.graphql.budget.resetAt = clock.now() + 300_000;
     const reset = fake.graphql.budget.resetAt;
     const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
-    const running = runSync({
-      config: githubConfig(fake.baseUrl, [BIG]),
-      connectors: [githubConnector],
-      bus,
-      cursors: memoryCursorStore(),
-      logger: quietLogger(),
-      filter: { stream: 'pull_requests' },
-      clock,
-    });
+    const running = pullRequests(githubConfig(fake.baseUrl, [BIG]), bus, clock);
     await waitFor(
       'a wait on the clock',
       () => clock.pending,
@@ -333,14 +324,7 @@ describe('github pull requests through GraphQL', () => {
     fake.fault({ path: /^\/graphql$/, kind: 'secondary_rate_limit', times: 1, retryAfterSeconds: 1 });
     fake.fault({ path: /^\/graphql$/, kind: 'server_error', times: 1, status: 502 });
     const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });
-    const [r] = await runSync({
-      config: githubConfig(fake.baseUrl, [BIG]),
-      connectors: [githubConnector],
-      bus,
-      cursors: memoryCursorStore(),
-      logger: quietLogger(),
-      filter: { stream: 'pull_requests' },
-    });
+    const [r] = await pullRequests(githubConfig(fake.baseUrl, [BIG]), bus);
     expect(r).toMatchObject({ status: 'ok' });
     expect(
       fake.requests.log
