@@ -71,7 +71,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onEnd = (): void => {
       stop();
-      resolve(Buffer.concat(chunks));
+      // A body that came in one chunk is that chunk: no copy.
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onError = (err: Error): void => {
       stop();
