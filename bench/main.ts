@@ -116,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
           ...(values.trials === undefined ? {} : { trials: number('trials', 0) }),
         });
         return 0;
+      case 'intake':
+        await (await import('./intake.js')).benchIntake({ config, out });
+        return 0;
       case 'all':
         await pipeline();
         await benchConnectors(out);
