@@ -177,6 +177,37 @@ export function demoJiraData(options: DemoOptions = {}): JiraFakeData {
   return { issues, projects, versions: byProject, sprints: byBoard, fields };
 }
 
+export interface JiraRequestBound {
+  search: number;
+  bulkfetch: number;
+  versions: number;
+  sprints: number;
+  idListings: number;
+  total: number;
+}
+
+/**
+ * The fewest requests a full pull of `projects` and `boards` needs from this data on Jira Cloud:
+ * per project its search pages (100 issues with their fields and newest `changelogLimit` histories),
+ * the bulkfetch calls for the changelogs longer than that (1000 issues a call, 1000 histories a
+ * page), its version pages (50) and its id listing (5000 ids a page); per board its sprint pages (50).
+ */
+export function jiraRequestBound(data: JiraFakeData, projects: string[], boards: number[], changelogLimit = 100): JiraRequestBound {
+  const pages = (n: number, size: number): number => Math.max(1, Math.ceil(n / size));
+  const bound = { search: 0, bulkfetch: 0, versions: 0, sprints: 0, idListings: 0, total: 0 };
+  for (const project of projects) {
+    const own = [...data.issues.values()].filter((i) => str(obj(obj(i['fields'])['project'])['key']) === project);
+    const long = own.map((i) => ((obj(i['changelog'])['histories'] as Json[] | undefined) ?? []).length).filter((n) => n > changelogLimit);
+    bound.search += pages(own.length, 100);
+    if (long.length > 0) bound.bulkfetch += Math.max(Math.ceil(long.length / 1000), Math.ceil(long.reduce((a, b) => a + b, 0) / 1000));
+    bound.versions += pages(data.versions.get(project)?.length ?? 0, 50);
+    bound.idListings += pages(own.length, 5000);
+  }
+  for (const board of boards) bound.sprints += pages(data.sprints.get(board)?.length ?? 0, 50);
+  bound.total = bound.search + bound.bulkfetch + bound.versions + bound.sprints + bound.idListings;
+  return bound;
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
