@@ -102,6 +102,9 @@ export class FieldNotes {
 /** The entity type of an event type: 'jira.issue' -> 'issue'. */
 export const entityOfType = (type: string): string => type.slice(type.indexOf('.') + 1);
 
+/** The last payload parsePayload took, with its schema and what it gave: the next check of the same payload with the same schema is free. */
+let lastParsed: { schema: z.ZodType; data: unknown; output: unknown } | undefined;
+
 /**
  * Checks `data` (the payload, or a part of it found at `at`) against the subset of the vendor's schema
  * a mapper reads. Throws a MappingError whose reason names the first field that is missing or wrong,
@@ -113,8 +116,14 @@ export function parsePayload<S extends z.ZodType>(
   event: Pick<RawEvent, 'type' | 'subject'>,
   at = '',
 ): z.infer<S> {
+  // What an entity cannot exist without is checked by the registry, then again by its mapper, on the same payload.
+  if (lastParsed !== undefined && lastParsed.schema === schema && lastParsed.data === data && typeof data === 'object')
+    return lastParsed.output as z.infer<S>;
   const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    lastParsed = { schema, data, output: parsed.data };
+    return parsed.data;
+  }
   const first = parsed.error.issues[0];
   const path = [...(at === '' ? [] : [at]), ...(first?.path ?? []).map(String)];
   const where = path.length > 0 ? path.join('.') : '(payload)';

@@ -236,10 +236,12 @@ function restCommitRow(c: z.infer<typeof restCommit>, repo: string, event: RawEv
   };
 }
 
+const restCommitList = z.array(restCommit).min(1);
+
 /** GET /pulls/{n}/commits (oldest first): one row for the list, and a commits row for each commit. */
 const mapPullRequestCommits: Mapper = (event, ctx) => {
   const [repo = '', number = ''] = subjectOf(event, SUBJECT.pullRequest);
-  const list = parsePayload(z.array(restCommit).min(1), event.data, event);
+  const list = parsePayload(restCommitList, event.data, event);
   const commits = list.map((c, i) => restCommitRow(c, repo, event, ctx, `${i}.`));
   return ok([
     rowsOf('pull_request_commits', [

@@ -98,18 +98,24 @@ interface IncidentFacts {
 
 const text = z.string().nullish();
 const optionalTime = timestamp.nullish();
+// Made once, at load: making a zod schema costs far more than checking a value with it.
+const priorityField = z.looseObject({ name: text, summary: text }).nullish();
+const bodyField = z.looseObject({ details: z.unknown() }).nullish();
+const serviceField = reference.nullable();
+const acknowledgementsField = z.array(z.looseObject({ at: timestamp })).nullish();
+const numberField = z.number().int().nonnegative().nullish();
 
 /** The fields an incident can do without, read one by one: one that cannot be read is left empty and noted. */
 function commonIncident(i: Record<string, unknown> & { id: string; status: IncidentStatus }, notes: FieldNotes): CommonIncident {
-  const priority = notes.read(z.looseObject({ name: text, summary: text }).nullish(), i['priority'], 'priority', null);
-  const body = notes.read(z.looseObject({ details: z.unknown() }).nullish(), i['body'], 'body', null);
+  const priority = notes.read(priorityField, i['priority'], 'priority', null);
+  const body = notes.read(bodyField, i['body'], 'body', null);
   return {
     id: i.id,
     status: i.status,
     title: notes.read(text, i['title'], 'title', null) ?? '',
     description: notes.read(text, i['description'], 'description', null) ?? '',
     details: body?.details,
-    service: notes.read(reference.nullable(), i['service'], 'service', null),
+    service: notes.read(serviceField, i['service'], 'service', null),
     urgency: notes.read(text, i['urgency'], 'urgency', null) ?? '',
     priority: priority?.name ?? priority?.summary ?? '',
     url: notes.read(text, i['html_url'], 'html_url', null) ?? '',
@@ -126,12 +132,12 @@ function fromRest(data: unknown, event: RawEvent, notes: FieldNotes): IncidentFa
   const lastChange = notes.read(optionalTime, i['last_status_change_at'], 'last_status_change_at', null);
   const updated = notes.read(optionalTime, i['updated_at'], 'updated_at', null);
   const resolved = notes.read(optionalTime, i['resolved_at'], 'resolved_at', null);
-  const acks = notes.read(z.array(z.looseObject({ at: timestamp })).nullish(), i['acknowledgements'], 'acknowledgements', null);
+  const acks = notes.read(acknowledgementsField, i['acknowledgements'], 'acknowledgements', null);
   const fallback = i.status === 'resolved' ? resolved : i.status === 'acknowledged' ? latest((acks ?? []).map((a) => a.at)) : null;
   const changed = lastChange ?? fallback ?? null;
   return {
     incident: commonIncident(i, notes),
-    number: String(notes.read(z.number().int().nonnegative().nullish(), i['incident_number'], 'incident_number', null) ?? ''),
+    number: String(notes.read(numberField, i['incident_number'], 'incident_number', null) ?? ''),
     createdAt: iso(i.created_at, 'created_at'),
     changedAt: changed === null ? null : toSecond(iso(changed, 'last_status_change_at')),
     versionAt: toSecond(iso(lastChange ?? updated ?? i.created_at, 'last_status_change_at')),
@@ -159,7 +165,7 @@ function fromWebhook(data: unknown, event: RawEvent, notes: FieldNotes): Inciden
   created ??= occurred;
   return {
     incident: commonIncident(i, notes),
-    number: String(notes.read(z.number().int().nonnegative().nullish(), i['number'], 'number', null) ?? ''),
+    number: String(notes.read(numberField, i['number'], 'number', null) ?? ''),
     createdAt: iso(created, 'created_at'),
     changedAt: isStatusEvent ? second : null,
     versionAt: second,
