@@ -1,6 +1,7 @@
 import type { Config } from '../../infra/config/schema.js';
 import type { Check } from '../core/types.js';
 import { get, type GithubClient } from './client.js';
+import { graphql } from './graphql.js';
 import { repositories } from './streams.js';
 
 /** Classic-token scopes that let the streams read private repositories (public_repo covers only public ones). */
@@ -60,6 +61,30 @@ export async function githubDoctor(client: GithubClient, config: Config): Promis
           );
         }
         return `authenticated as ${login}; scopes: ${list.join(', ')}`;
+      }),
+    );
+  }
+  if (client.api === 'graphql') {
+    checks.push(
+      await check('GitHub GraphQL API', async () => {
+        const path = new URL(client.graphqlUrl).pathname;
+        try {
+          const data = await graphql(
+            once,
+            'doctor',
+            'query doctor { rateLimit { cost limit remaining resetAt } }',
+            {},
+            {
+              needs: 'Metadata: read',
+              estimate: 1,
+            },
+          );
+          const rl = (data as { rateLimit?: { limit?: number; remaining?: number; resetAt?: string } } | null)?.rateLimit;
+          return `POST ${path} answers; ${rl?.remaining ?? '?'} of ${rl?.limit ?? '?'} points left until ${rl?.resetAt ?? '?'}`;
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          throw new Error(`${message}; a server without the GraphQL API needs sources.github.api: rest`, { cause: err });
+        }
       }),
     );
   }

@@ -314,6 +314,23 @@ describe('github pull requests through GraphQL', () => {
     ).rejects.toThrow(/GraphQL query nowhere of acme\/gone .*NOT_FOUND.*'Pull requests: read'/);
   });
 
+  it('doctor checks the GraphQL API and its point budget, only when pull requests are read through it', async () => {
+    fake = await startGithubFake({ token: TOKEN, prefix: '/api/v3', repos: [bigRepo()] });
+    const named = async (config: Config) =>
+      (await githubConnector.doctor(githubConnector.client(config, quietLogger()), config)).find((c) => c.name === 'GitHub GraphQL API');
+    const ok = await named(githubConfig(fake.baseUrl, [BIG]));
+    expect(ok).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^POST \/api\/graphql answers; 4999 of 5000 points left until /) as unknown,
+    });
+    expect(await named(githubConfig(fake.baseUrl, [BIG], { api: 'rest' }))).toBeUndefined();
+    fake.fault({ path: /^\/graphql$/, kind: 'unauthorized', times: 1 });
+    const refused = await named(githubConfig(fake.baseUrl, [BIG]));
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused!.detail).toContain('401');
+    expect(refused!.detail).toContain('sources.github.api: rest');
+  });
+
   it('finds the GraphQL endpoint beside the REST base URL', () => {
     expect(graphqlUrlOf('https://api.github.com')).toBe('https://api.github.com/graphql');
     expect(graphqlUrlOf('https://github.acme.test/api/v3/')).toBe('https://github.acme.test/api/graphql');
