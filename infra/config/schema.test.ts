@@ -29,3 +29,17 @@ describe('the HTTP port of each role', () => {
     expect(ROLES.map((r) => httpPortOf(fromEnv, r))).toEqual([9100, 9100, 9100, 9100]);
   });
 });
+
+describe('sources.github.api', () => {
+  const github = (extra: Record<string, unknown>) =>
+    loadConfig({ env: {}, cwd: tempDir(), overrides: { 'sources.github': { repositories: ['acme/api'], ...extra } } }).sources.github;
+
+  it('reads pull requests through GraphQL unless told rest', () => {
+    expect(github({})?.api).toBe('graphql');
+    expect(github({ api: 'rest' })?.api).toBe('rest');
+  });
+
+  it('refuses another value, naming the field', () => {
+    expect(() => github({ api: 'soap' })).toThrow(/sources\.github\.api/);
+  });
+});
