@@ -81,7 +81,7 @@ export const LINK_TABLES = [
 ] as const;
 
 /** Deployments whose commits are written (and their live rows read) together. */
-const WALK_CHUNK = 1_000;
+const WALK_CHUNK = 200;
 
 type Stamp = { linked_at: string; version: number };
 

@@ -3,7 +3,7 @@ import type { Store } from '../../infra/store/client.js';
 /** The columns every link table has for the run that wrote a row; they take no part in comparing rows. */
 const STAMP = new Set(['linked_at', 'version', 'is_deleted']);
 
-const INSERT_CHUNK = 50_000;
+const INSERT_CHUNK = 20_000;
 
 type Kind = 'time' | 'int' | 'other';
 
