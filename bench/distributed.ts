@@ -12,7 +12,8 @@ import { createLogger } from '../infra/observability/logger.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
 import { rawTopic } from '../schemas/raw-event.js';
-import { benchEvents, benchRecords, CHUNK, fmt, insertRawRows, mb } from './pipeline.js';
+import type { Figures } from './figures.js';
+import { benchEvents, benchRecords, CHUNK, fmt, httpInsert, jsonEachRow, mb, rawRows } from './pipeline.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'dist/cli/main.js');
@@ -23,6 +24,8 @@ export interface DistributedOptions {
   /** Approximate size of each event's JSON, in bytes. */
   size: number;
   out: NodeJS.WritableStream;
+  /** Where the drains' figure goes, beside the slower physical limit measured in the same run. */
+  figures?: Figures;
 }
 
 /** One line of the result table. */
@@ -208,12 +211,8 @@ export async function benchDistributed(options: DistributedOptions): Promise<voi
     );
     const insertSeconds = await insertLimit(a1.store, a1.topic);
     const insertRate = total / insertSeconds;
-    rows.push({
-      scenario: `limit: ClickHouse HTTP insert, ${fmt(config.normalizer.flushRows)}/batch`,
-      events: total,
-      seconds: insertSeconds,
-    });
-    progress(`ClickHouse server HTTP insert (${fmt(config.normalizer.flushRows)} rows/batch): ${fmt(insertRate)} rows/s`);
+    rows.push({ scenario: 'limit: ClickHouse HTTP insert, JSONEachRow, one request', events: total, seconds: insertSeconds });
+    progress(`ClickHouse server HTTP insert (JSONEachRow, all rows in one request): ${fmt(insertRate)} rows/s`);
 
     for (const n of [1, 2]) {
       const s = n === 1 ? a1 : await fresh(`drain${n}`);
@@ -256,6 +255,22 @@ export async function benchDistributed(options: DistributedOptions): Promise<voi
 
     line('');
     for (const l of resultTable(rows, { consume: consumeRate, insert: insertRate })) line(l);
+    const drains = rows.filter((r) => r.scenario.startsWith('backlog drain'));
+    const best = drains.sort((a, b) => b.events / b.seconds - a.events / a.seconds)[0];
+    if (best !== undefined) {
+      const consumeSlower = consumeRate < insertRate;
+      options.figures?.add({
+        name: `distributed ${best.scenario} (ptel normalize processes, ClickHouse server)`,
+        value: best.events / best.seconds,
+        unit: 'events/s',
+        limit: {
+          value: Math.min(consumeRate, insertRate),
+          what: consumeSlower ? 'Kafka Java consumer' : 'ClickHouse HTTP insert, JSONEachRow, one request',
+        },
+        goal: { ratio: 0.5 },
+        note: `normalizer peak RSS ${best.peakRss?.map(mb).join(' + ') ?? '?'}`,
+      });
+    }
     line(
       'events/s of a drain run from the first normalizer joining its group to the last event stored; join s: from process start to that join ' +
         '(for live runs, to the last join, before publishing)',
@@ -269,16 +284,20 @@ export async function benchDistributed(options: DistributedOptions): Promise<voi
     await deleteTopics(config.kafka.brokers, prefixes).catch((err: unknown) => line(`  could not delete the bench topics: ${String(err)}`));
   }
 
-  /** The server's HTTP insert of the rows the normalizer stores, in the writer's batch size, into a scratch copy of raw_events. */
+  /** The server's HTTP insert of the rows the normalizer stores, all in one JSONEachRow request, into a scratch copy of raw_events. */
   async function insertLimit(store: Store, topic: string): Promise<number> {
     await store.client.command({ query: 'CREATE TABLE raw_insert_probe AS raw_events' });
-    let ms = 0;
+    const body: Buffer[] = [];
     for (let from = 0; from < total; from += CHUNK) {
-      const chunk = benchEvents(from, Math.min(CHUNK, total - from), size, runId);
-      ms += await insertRawRows(store, 'raw_insert_probe', chunk, { topic, from, partitions, batch: config.normalizer.flushRows });
+      body.push(jsonEachRow(rawRows(benchEvents(from, Math.min(CHUNK, total - from), size, runId), { topic, from, partitions })));
     }
+    const seconds = await httpInsert(
+      { url: url!, username: config.clickhouse.username, password: config.secrets.clickhousePassword, database: store.database },
+      'raw_insert_probe',
+      body,
+    );
     await store.client.command({ query: 'DROP TABLE raw_insert_probe' });
-    return ms / 1000;
+    return seconds;
   }
 }
 
@@ -382,7 +401,12 @@ function kafkaLibs(): string {
 }
 
 /** Kafka's own Java consumer reading `messages` events of `topic` from the start, in a group of its own. */
-async function consumerPerformance(config: Config, topic: string, messages: number, group: string): Promise<ConsumerPerformanceResult> {
+export async function consumerPerformance(
+  config: Config,
+  topic: string,
+  messages: number,
+  group: string,
+): Promise<ConsumerPerformanceResult> {
   const libs = kafkaLibs();
   const java = process.env['JAVA_HOME'] !== undefined ? path.join(process.env['JAVA_HOME'], 'bin/java') : 'java';
   const log4j = path.join(libs, '../../kafka/config/tools-log4j.properties');

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { publishRecords, rawEventMessage } from '../connectors/core/publish.js';
 import { benchGithub } from '../test/fakes/github-bench.js';
 import { benchGitlab } from '../test/fakes/gitlab-bench.js';
@@ -10,7 +12,7 @@ import { createKafkaBus } from '../infra/bus/kafka.js';
 import type { Config } from '../infra/config/schema.js';
 import { createLogger } from '../infra/observability/logger.js';
 import { PipelineMetrics } from '../infra/observability/metrics.js';
-import { BatchWriter } from '../infra/store/batch-writer.js';
+import { BatchWriter, type Row } from '../infra/store/batch-writer.js';
 import { openStore, type Store } from '../infra/store/client.js';
 import { migrate } from '../infra/store/migrate.js';
 import { buildRawEvent, type RawEvent, type SourceRecord } from '../schemas/raw-event.js';
@@ -18,6 +20,8 @@ import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
 import { mapContext } from '../mapping/registry.js';
 import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
+import { consumerPerformance } from './distributed.js';
+import type { Figures } from './figures.js';
 
 /** Each source's full and no-change sync against its fake API, one after the other. */
 export async function benchConnectors(out: NodeJS.WritableStream): Promise<void> {
@@ -30,6 +34,8 @@ export interface BenchOptions {
   /** Approximate size of each event's JSON, in bytes. */
   size: number;
   out: NodeJS.WritableStream;
+  /** Where the pipeline's figure goes, beside the slower physical limit measured in the same run. */
+  figures?: Figures;
 }
 
 /**
@@ -84,10 +90,12 @@ export function benchEvents(from: number, n: number, size: number, runId: string
 }
 
 /**
- * Pre-fills a fresh topic, then measures on the same data, one after the other: the raw kafkajs
- * consume rate, the raw ClickHouse insert rate (same rows, same batch size as the writer), and the
- * whole normalizer path from the topic into raw_events. Prints events per second, the ratio of the
- * pipeline to the slower raw limit, and the process's memory while the normalizer runs.
+ * Pre-fills a fresh topic, then measures on the same data, one after the other: the physical limits
+ * (Kafka's own Java consumer, ConsumerPerformance, reading the topic; ClickHouse taking the same rows
+ * in one JSONEachRow insert, over its HTTP interface when the store is a server), ptel's Kafka client
+ * consuming alone and ptel's store client inserting in the writer's batch size, then the whole
+ * normalizer path from the topic into raw_events. Prints events per second, the ratio of the pipeline
+ * to the slower physical limit, and the process's memory while the normalizer runs.
  */
 export async function runBench(options: BenchOptions): Promise<void> {
   const { config, out } = options;
@@ -96,15 +104,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
   const topic = `bench-${runId}.github`;
   const bus = createKafkaBus({ brokers: config.kafka.brokers, clientId: 'ptel-bench', logger, defaultPartitions: 4 });
   const database = `bench_${runId}`;
+  // A ClickHouse server when one is configured (npm run bench starts one), so its HTTP insert is the limit.
+  const server =
+    config.clickhouse.url === undefined
+      ? undefined
+      : { url: config.clickhouse.url, username: config.clickhouse.username, password: config.secrets.clickhousePassword, database };
   const store: Store = await openStore(
-    config.clickhouse.engine === 'server' && config.clickhouse.url !== undefined
-      ? {
-          kind: 'server',
-          url: config.clickhouse.url,
-          username: config.clickhouse.username,
-          password: config.secrets.clickhousePassword,
-          database,
-        }
+    server !== undefined
+      ? { kind: 'server', ...server }
       : { kind: 'embedded', path: path.join(config.dataDir, 'bench-clickhouse'), database },
   );
   const line = (s: string): void => void out.write(`${s}\n`);
@@ -142,7 +149,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
       );
     }
 
-    // 1. Raw consume: the same consumer settings, a handler that only counts.
+    // 1. The consume limit: Kafka's own Java consumer on the topic, fetching (its group join left out).
+    const cp = await consumerPerformance(config, topic, total, `bench-java-${runId}`);
+    const javaRate = cp.messages / cp.fetchSeconds;
+    line(
+      `  limit: Kafka Java consumer (ConsumerPerformance): ${fmt(javaRate)} events/s, ${(cp.megabytes / cp.fetchSeconds).toFixed(1)} MB/s`,
+    );
+
+    // ptel's Kafka client alone: the same consumer settings, a handler that only counts.
     let seen = 0;
     t = Date.now();
     const raw = await bus.consume({
@@ -157,10 +171,30 @@ export async function runBench(options: BenchOptions): Promise<void> {
     await waitFor(() => seen >= total, 600_000);
     const consumeRate = total / ((Date.now() - t) / 1000);
     await raw.stop();
-    line(`  raw kafkajs consume:              ${fmt(consumeRate)} events/s`);
+    line(
+      `  ptel's Kafka client (kafkajs) consuming alone: ${fmt(consumeRate)} events/s (${(consumeRate / javaRate).toFixed(2)} of the Java consumer)`,
+    );
 
-    // 2. Raw insert: the rows the normalizer writes, in batches of the writer's size, into a copy of raw_events.
+    // 2. The insert limit: the rows the normalizer writes, in one JSONEachRow insert, into a copy of raw_events.
     await store.client.command({ query: 'CREATE TABLE raw_insert_probe AS raw_events' });
+    const body: Buffer[] = [];
+    await chunks((events, from) => {
+      body.push(jsonEachRow(rawRows(events, { topic, from, partitions: 4 })));
+      return Promise.resolve();
+    })();
+    const insertSeconds =
+      server !== undefined
+        ? await httpInsert(server, 'raw_insert_probe', body)
+        : await timed(() => store.client.insert({ table: 'raw_insert_probe', values: Readable.from(body), format: 'JSONEachRow' }));
+    const bodyMb = body.reduce((n, b) => n + b.length, 0) / 2 ** 20;
+    body.length = 0;
+    const insertRate = total / insertSeconds;
+    const insertWhat =
+      server !== undefined ? 'ClickHouse HTTP insert, JSONEachRow, one request' : 'ClickHouse engine insert, JSONEachRow, one insert';
+    line(`  limit: ${insertWhat}: ${fmt(insertRate)} rows/s, ${(bodyMb / insertSeconds).toFixed(1)} MB/s`);
+    await store.client.command({ query: 'TRUNCATE TABLE raw_insert_probe' });
+
+    // ptel's store client alone: the same rows in batches of the writer's size.
     let insertMs = 0;
     await chunks(async (events, from) => {
       insertMs += await insertRawRows(store, 'raw_insert_probe', events, {
@@ -170,8 +204,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
         batch: config.normalizer.flushRows,
       });
     })();
-    const insertRate = total / (insertMs / 1000);
-    line(`  raw ClickHouse insert (${config.normalizer.flushRows}/batch): ${fmt(insertRate)} rows/s`);
+    const clientRate = total / (insertMs / 1000);
+    line(`  ptel's store client inserting alone (${config.normalizer.flushRows}/batch): ${fmt(clientRate)} rows/s`);
+    (globalThis as { gc?: () => void }).gc?.();
 
     // 3. The pipeline: normalizer from the topic into raw_events, offsets committed after each write.
     const metrics = new PipelineMetrics({ defaultMetrics: false });
@@ -210,19 +245,78 @@ export async function runBench(options: BenchOptions): Promise<void> {
     await writer.close();
     const stored = await store.client.query({ query: 'SELECT count() AS n FROM raw_events FINAL', format: 'JSONEachRow' });
     const n = Number((await stored.json<{ n: string }>())[0]?.n ?? 0);
-    const slower = Math.min(consumeRate, insertRate);
+    const slower = Math.min(javaRate, insertRate);
+    const slowerWhat = javaRate < insertRate ? 'Kafka Java consumer' : insertWhat;
     line(`  pipeline kafka -> normalizer -> ClickHouse: ${fmt(pipelineRate)} events/s (${n} rows stored)`);
-    line(`  ratio to the slower raw limit (${consumeRate < insertRate ? 'consume' : 'insert'}): ${(pipelineRate / slower).toFixed(2)}`);
+    line(`  ratio to the slower physical limit (${slowerWhat}): ${(pipelineRate / slower).toFixed(2)}`);
     line(`  memory before the pipeline run: rss ${mb(baseline.rss)}, heap ${mb(baseline.heapUsed)}`);
     line(`  memory during the pipeline run: peak rss ${mb(Math.max(...samples))}, peak heap ${mb(Math.max(...heapSamples))}`);
     line(`  rss by quarter of the run: ${quarters(samples).map(mb).join(' -> ')}`);
     line(`  heap by quarter of the run: ${quarters(heapSamples).map(mb).join(' -> ')}`);
     if (n !== total) throw new Error(`expected ${total} rows in raw_events, found ${n}`);
+    const bound = [
+      { rate: consumeRate, what: `ptel's Kafka client consuming alone` },
+      { rate: clientRate, what: `ptel's store client inserting alone` },
+    ].sort((a, b) => a.rate - b.rate)[0]!;
+    options.figures?.add({
+      name: `pipeline kafka -> normalizer -> ClickHouse (${store.kind}), ${fmt(total)} events of ~${fmt(sample)} B`,
+      value: pipelineRate,
+      unit: 'events/s',
+      limit: { value: slower, what: slowerWhat },
+      goal: { ratio: 0.5 },
+      note: `${bound.what} ${fmt(bound.rate)}/s; rss by quarter ${quarters(samples).map(mb).join(' -> ')}`,
+    });
   } finally {
     await store.client.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` }).catch(() => undefined);
     await store.close();
     await bus.close();
   }
+}
+
+/** The raw_events rows of `events`, read from `topic` at offsets `from`..., round-robin over `partitions`. */
+export function rawRows(events: RawEvent[], at: { topic: string; from: number; partitions: number }): Row[] {
+  return events.map((e, i) => rawEventRow(e, { topic: at.topic, partition: (at.from + i) % at.partitions, offset: String(at.from + i) }));
+}
+
+/** Rows as JSONEachRow text: one JSON object a line. */
+export function jsonEachRow(rows: readonly Row[]): Buffer {
+  return Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * ClickHouse's own HTTP interface taking `body` (JSONEachRow, made beforehand) into `table` in one
+ * request, `INSERT INTO table FORMAT JSONEachRow`; returns the seconds from sending to the answer.
+ */
+export async function httpInsert(
+  server: { url: string; username: string; password: string | undefined; database: string },
+  table: string,
+  body: readonly Buffer[],
+): Promise<number> {
+  const url = new URL(server.url);
+  url.searchParams.set('database', server.database);
+  url.searchParams.set('query', `INSERT INTO \`${table}\` FORMAT JSONEachRow`);
+  const headers: Record<string, string> = { 'X-ClickHouse-User': server.username };
+  if (server.password !== undefined && server.password !== '') headers['X-ClickHouse-Key'] = server.password;
+  let next = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const part = body[next++];
+      if (part === undefined) controller.close();
+      else controller.enqueue(part);
+    },
+  });
+  const started = performance.now();
+  const res = await fetch(url, { method: 'POST', headers, body: stream, duplex: 'half' });
+  const answer = await res.text();
+  const seconds = (performance.now() - started) / 1000;
+  if (!res.ok) throw new Error(`ClickHouse HTTP insert into ${table} answered ${res.status}: ${answer.slice(0, 500)}`);
+  return seconds;
 }
 
 /**
@@ -236,9 +330,7 @@ export async function insertRawRows(
   events: RawEvent[],
   at: { topic: string; from: number; partitions: number; batch: number },
 ): Promise<number> {
-  const rows = events.map((e, i) =>
-    rawEventRow(e, { topic: at.topic, partition: (at.from + i) % at.partitions, offset: String(at.from + i) }),
-  );
+  const rows = rawRows(events, at);
   const started = Date.now();
   for (let i = 0; i < rows.length; i += at.batch) {
     await store.client.insert({ table, values: rows.slice(i, i + at.batch), format: 'JSONEachRow' });
