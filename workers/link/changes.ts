@@ -73,23 +73,38 @@ export async function partsOf(store: Store): Promise<Record<string, string>> {
   return Object.fromEntries(list.map((r) => [r.t, r.p]));
 }
 
-/** The content of each input table, and of the commits per repository. */
-export async function contentOf(store: Store): Promise<{ tables: Record<string, string>; repos: Record<string, string> }> {
-  const tables = await rows<{ t: string; h: string }>(
-    store,
-    INPUT_TABLES.map((t) => `SELECT '${t}' AS t, concat(toString(count()), ':', toString(sum(cityHash64(*)))) AS h FROM ${t} FINAL`).join(
-      ' UNION ALL ',
-    ),
-  );
+/**
+ * The content of each input table, and of the commits per repository. A table whose parts are those
+ * the last run saw has the content it had then: only the others are read.
+ */
+export async function contentOf(
+  store: Store,
+  parts: Record<string, string>,
+  previous: InputState | undefined,
+): Promise<{ tables: Record<string, string>; repos: Record<string, string> }> {
+  const same = (t: string): boolean => previous !== undefined && previous.parts[t] === parts[t];
+  const tables: Record<string, string> = {};
+  const read: string[] = [];
+  for (const t of INPUT_TABLES) {
+    if (same(t) && previous?.tables[t] !== undefined) tables[t] = previous.tables[t];
+    else read.push(t);
+  }
+  if (read.length > 0) {
+    const list = await rows<{ t: string; h: string }>(
+      store,
+      read
+        .map((t) => `SELECT '${t}' AS t, concat(toString(count()), ':', toString(sum(cityHash64(*)))) AS h FROM ${t} FINAL`)
+        .join(' UNION ALL '),
+    );
+    for (const r of list) tables[r.t] = r.h;
+  }
+  if (same('commits') && previous !== undefined) return { tables, repos: previous.repos };
   const repos = await rows<{ source: string; repo: string; h: string }>(
     store,
     `SELECT source, repo, concat(toString(count()), ':', toString(sum(cityHash64(sha, parents, parents_known, committed_at, fingerprint)))) AS h
      FROM commits FINAL GROUP BY source, repo`,
   );
-  return {
-    tables: Object.fromEntries(tables.map((r) => [r.t, r.h])),
-    repos: Object.fromEntries(repos.map((r) => [`${r.source}\u0000${r.repo}`, r.h])),
-  };
+  return { tables, repos: Object.fromEntries(repos.map((r) => [`${r.source}\u0000${r.repo}`, r.h])) };
 }
 
 /** The state the last run left, unless it was left by other rules than these. */

@@ -124,7 +124,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
     phase('check');
     return finish(previous.counts, 0, 0);
   }
-  const content = await contentOf(store);
+  const content = await contentOf(store, parts, previous);
   phase('check');
   const tableChanged = (t: string): boolean => previous === undefined || previous.tables[t] !== content.tables[t];
   const reposChanged = previous === undefined || !sameRecord(previous.repos, content.repos);
