@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../infra/clock.js';
 import { defaultMetricsConfig, defaultModel } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
+import { writeLargeOrg, type LargeOrgResult } from '../../test/fakes/large-org.js';
 import { observedStore, queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { compute, explain, testParams } from '../../test/support/metrics.js';
@@ -332,4 +333,75 @@ describe('a run as of a past instant', () => {
       '--as-of 2026-04-02T00:00:00.000Z is not an instant up to now (2026-03-11T12:00:00.000Z)',
     );
   });
+});
+
+/**
+ * A recent-periods run reads only what can change the recent periods; what it writes for them must be
+ * what a full recompute writes. Two stores hold the same generated organisation, linked alike: on one a
+ * full run at T; on the other a full run an hour earlier, then the recent run at T. Every value of the
+ * recent run's periods (and every period it does not cover) is the same on both, value by value.
+ */
+describe('a recent-periods run against a full recompute', () => {
+  const stores: Store[] = [];
+  let org: LargeOrgResult;
+  let range: { from: string | undefined; to: string | undefined };
+  const config = { model: defaultModel(), metrics: defaultMetricsConfig(), org: { programs: [] } };
+  const seeded = async (): Promise<Store> => {
+    const store = await testStore();
+    stores.push(store);
+    org = await writeLargeOrg(store, { seed: 7, teams: 2, years: 0.3, end: '2026-11-04' });
+    await link({ store, model: config.model, now: new Date(`${org.end}T00:00:00Z`) });
+    return store;
+  };
+  const T = new Date('2026-11-04T15:00:00Z');
+  const rows = (store: Store) =>
+    queryRows<Record<string, unknown>>(
+      store,
+      `SELECT metric, scope_kind, scope_id, period_kind, toString(period_start) AS ps, value, numerator, denominator, sample_size,
+              unit, definition_version, toString(computed_at) AS at
+       FROM metric_values FINAL WHERE is_deleted = 0
+       ORDER BY metric, scope_kind, scope_id, period_kind, period_start`,
+    );
+
+  beforeAll(async () => {
+    const full = await seeded();
+    const withOrg = { ...config, org: org.org };
+    await runMetricsJob({ store: full, config: withOrg, run: { mode: 'full' }, now: T });
+    const recent = await seeded();
+    await runMetricsJob({ store: recent, config: withOrg, run: { mode: 'full' }, now: new Date(T.getTime() - 3_600_000) });
+    const r = await runMetricsJob({ store: recent, config: withOrg, run: { mode: 'recent' }, now: T });
+    range = { from: r.from, to: r.to };
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+  });
+
+  it('leaves the same values as a full recompute at the same instant', async () => {
+    expect(range).toEqual({ from: '2026-10-26', to: '2026-11-05' });
+    const [full, recent] = [await rows(stores[0]!), await rows(stores[1]!)];
+    const atT = (r: Record<string, unknown>): boolean => r['at'] === '2026-11-04 15:00:00.000';
+    // The recent run wrote the values of October, November, and the weeks and days from 26 October.
+    const recentKeys = recent.filter(atT);
+    expect(new Set(recentKeys.map((r) => `${String(r['period_kind'])} ${String(r['ps'])}`))).toEqual(
+      new Set([
+        'month 2026-10-01',
+        'month 2026-11-01',
+        'week 2026-10-26',
+        'week 2026-11-02',
+        ...['26', '27', '28', '29', '30', '31'].map((d) => `day 2026-10-${d}`),
+        ...['01', '02', '03', '04'].map((d) => `day 2026-11-${d}`),
+      ]),
+    );
+    expect(recentKeys.length).toBeGreaterThan(1000);
+    // Older periods keep the earlier full run's values; the values themselves are the same everywhere.
+    const content = (r: Record<string, unknown>) => ({ ...r, at: undefined });
+    expect(recent.map(content)).toEqual(full.map(content));
+    expect(recentKeys).toEqual(full.filter(isRecent));
+  });
+
+  const isRecent = (r: Record<string, unknown>): boolean =>
+    (r['period_kind'] === 'month' && String(r['ps']) >= '2026-10-01') ||
+    (r['period_kind'] === 'week' && String(r['ps']) >= '2026-10-26') ||
+    (r['period_kind'] === 'day' && String(r['ps']) >= '2026-10-26');
 });

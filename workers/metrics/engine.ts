@@ -166,6 +166,7 @@ function params(p: MetricParams, from: Day, to: Day, asOf: Date, extra: Record<s
     to_day: to,
     from: `${from} 00:00:00.000`,
     to: `${to} 00:00:00.000`,
+    since: instantParam(dayStartInstant(from, p.tz)),
     as_of: instantParam(asOf),
     ...extra,
   };

@@ -39,6 +39,13 @@ export type Aggregate = { kind: 'count' } | { kind: 'distinct' } | { kind: 'rati
  * each period's instant) can use the `__PERIODS__` table (period_start Date, period_end DateTime64,
  * period_at DateTime64: the end, or the run's instant for a period that has not ended) and give each
  * unit `at` = its period's start. Units dated after the run's instant {as_of:DateTime64(3)} are not counted.
+ *
+ * {since:DateTime64(3)} is the instant the range starts (midnight of its first day in the metrics' time
+ * zone): no unit dated before it is counted, so a definition may leave out early, before its joins and
+ * aggregations, the rows that can only give units dated before it (a deployment finished before it, an
+ * incident started before it). That is what keeps a run over the recent periods proportional to them: a
+ * filter that could drop a row giving a unit at or after {since} would change the values, and the tests
+ * that compare a recent run with a full one catch it.
  */
 export interface MetricDefinition {
   id: string;
@@ -75,6 +82,7 @@ export interface MetricDefinition {
  *   {blocking_link_types:Array(String)}, {decision_target_hours:Float64}, {decision_target_business_days:UInt32},
  *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
  * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String},
+ * {since:DateTime64(3)} (the range's first instant in the metrics' time zone, see MetricDefinition) and
  * {as_of:DateTime64(3)} (the run's instant: now, or --as-of).
  */
 export interface MetricParams {

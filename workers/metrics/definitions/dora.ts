@@ -18,14 +18,21 @@ const SUCCESSFUL = `(SELECT * FROM deployment_facts FINAL
     WHERE is_production = 1 AND result = 'success' AND finished_at IS NOT NULL AND assumeNotNull(finished_at) <= {as_of:DateTime64(3)})`;
 
 /**
+ * SUCCESSFUL, those finished at or after the range's first instant {since}: the deployments that can give
+ * a unit of the range when a unit is dated by its deployment's finish (or a later one's).
+ */
+const SUCCESSFUL_SINCE = `(SELECT * FROM ${SUCCESSFUL} WHERE assumeNotNull(finished_at) >= {since:DateTime64(3)})`;
+
+/**
  * A production deployment failed when an incident is linked to it (explicitly or inferred), a successful
  * deployment rolled it back, or a successful hotfix deployment was made for it: a failed attempt to roll
  * back or to repair changes nothing that was serving. One row per successful production deployment, with
  * why it failed, if it did. All of it as known at the run's instant: incidents that had started by then,
  * rollbacks and hotfixes that had finished (SUCCESSFUL), and `incidents_resolved` only once each of those
- * incidents had been resolved by then.
+ * incidents had been resolved by then. The rows are those of `deployments` (SUCCESSFUL, or the part of it
+ * a definition reads); rollbacks and hotfixes are looked for among all of them.
  */
-const WITH_FAILURE = `
+const withFailure = (deployments: string): string => `
 SELECT f.source AS source, f.deployment_id AS deployment_id, f.service AS service, f.environment AS environment, f.repo AS repo,
        f.team AS team, f.program AS program, f.sha AS sha, f.finished_at AS finished_at, f.rolled_back_by AS rolled_back_by,
        i.incidents AS incidents, i.resolved AS incidents_resolved, h.hotfixes AS hotfixes,
@@ -37,7 +44,7 @@ SELECT f.source AS source, f.deployment_id AS deployment_id, f.service AS servic
          if(rolled_back, concat('; rolled back by ', f.rolled_back_by), ''),
          if(length(h.hotfixes) > 0, concat('; hotfixed by ', arrayStringConcat(h.hotfixes, ', ')), '')
        ) AS why
-FROM ${SUCCESSFUL} AS f
+FROM ${deployments} AS f
 LEFT JOIN
 (
     SELECT l.deployment_source, l.deployment_id,
@@ -73,7 +80,7 @@ export const deploymentFrequency: MetricDefinition = {
 SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
        concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS item,
        concat(f.environment, ' ', f.ref, ' ', f.sha, ', ', toString(f.commit_count), ' commits') AS detail
-FROM ${SUCCESSFUL} AS f`,
+FROM ${SUCCESSFUL_SINCE} AS f`,
 };
 
 /** Distinct days with a successful production deployment, per week. */
@@ -90,7 +97,7 @@ export const deploymentDays: MetricDefinition = {
 SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
        toString(toDate(toTimeZone(assumeNotNull(f.finished_at), {tz:String}))) AS item,
        concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS detail
-FROM ${SUCCESSFUL} AS f`,
+FROM ${SUCCESSFUL_SINCE} AS f`,
 };
 
 /**
@@ -131,7 +138,7 @@ LEFT JOIN
 (
     SELECT s.1 AS sk, s.2 AS sid, toMonday(toTimeZone(assumeNotNull(f.finished_at), {tz:String})) AS week,
            uniqExact(toDate(toTimeZone(assumeNotNull(f.finished_at), {tz:String}))) AS days
-    FROM ${SUCCESSFUL} AS f
+    FROM ${SUCCESSFUL_SINCE} AS f
     ARRAY JOIN [('org', 'org'), ('program', f.program), ('team', f.team), ('service', f.service), ('repo', f.repo)] AS s
     WHERE s.2 != ''
     GROUP BY sk, sid, week
@@ -179,7 +186,7 @@ FROM
 LEFT JOIN
 (
     SELECT s.1 AS sk, s.2 AS sid, toStartOfMonth(toTimeZone(assumeNotNull(f.finished_at), {tz:String})) AS month, count() AS deployments
-    FROM ${SUCCESSFUL} AS f
+    FROM ${SUCCESSFUL_SINCE} AS f
     ARRAY JOIN [('org', 'org'), ('program', f.program), ('team', f.team), ('service', f.service), ('repo', f.repo)] AS s
     WHERE s.2 != ''
     GROUP BY sk, sid, month
@@ -205,6 +212,8 @@ WITH shipped AS
     INNER JOIN ${SUCCESSFUL} AS f ON dc.deployment_source = f.source AND dc.deployment_id = f.deployment_id
     WHERE dc.method != 'none'
     GROUP BY dc.repo, dc.sha
+    -- a change is dated by its first deployment: one first deployed before the range gives no unit of it
+    HAVING deployed_at >= {since:DateTime64(3)}
 )
 SELECT c.deployed_at AS at, c.program, c.team, c.service, c.repo, 1.0 AS num, 0.0 AS den, ${value} AS value, c.item, c.detail
 FROM
@@ -284,7 +293,7 @@ export const changeFailureRate: MetricDefinition = {
   units: `
 SELECT assumeNotNull(finished_at) AS at, program, team, service, repo, if(failed, 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value,
        item, if(failed, concat('failed: ', why), why) AS detail
-FROM (${WITH_FAILURE})
+FROM (${withFailure(SUCCESSFUL_SINCE)})
 SETTINGS join_use_nulls = 0`,
 };
 
@@ -315,11 +324,11 @@ SELECT assumeNotNull(w.finished_at) AS at, w.program, w.team, w.service, w.repo,
                w.incidents_resolved IS NULL, toNullable(n.finished_at),
                n.deployment_id = '', w.incidents_resolved,
                least(assumeNotNull(w.incidents_resolved), n.finished_at)) AS recovered
-FROM (SELECT * FROM (${WITH_FAILURE}) WHERE failed) AS w
+FROM (SELECT * FROM (${withFailure(SUCCESSFUL_SINCE)}) WHERE failed) AS w
 ASOF LEFT JOIN
 (
     SELECT source, service, environment, deployment_id, assumeNotNull(finished_at) AS finished_at
-    FROM (${WITH_FAILURE})
+    FROM (${withFailure(SUCCESSFUL_SINCE)})
     WHERE NOT failed
 ) AS n ON n.source = w.source AND n.service = w.service AND n.environment = w.environment AND n.finished_at > assumeNotNull(w.finished_at)
 SETTINGS join_use_nulls = 0`,
@@ -337,7 +346,7 @@ export const reworkRate: MetricDefinition = {
 SELECT assumeNotNull(f.finished_at) AS at, f.program, f.team, f.service, f.repo, toFloat64(f.is_hotfix) AS num, 1.0 AS den, ${NO_VALUE} AS value,
        concat(f.source, ' deployment ', f.deployment_id, ' of ', f.service) AS item,
        if(f.is_hotfix = 1, concat('hotfix (', f.hotfix_rule, ') for ', if(f.hotfix_for = '', 'no known deployment', f.hotfix_for)), 'planned') AS detail
-FROM ${SUCCESSFUL} AS f`,
+FROM ${SUCCESSFUL_SINCE} AS f`,
 };
 
 /** Production incidents by when they started, on their service, team and program (a leading indicator for risk signals). */
@@ -353,7 +362,7 @@ export const incidentCount: MetricDefinition = {
 SELECT i.created_at AS at, i.program, i.team, i.service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
        concat('incident #', if(i.number != '', i.number, i.incident_id), ' "', i.title, '"') AS item,
        concat(i.severity, ' ', i.urgency, ': ', i.title, if(i.resolved_at IS NULL, ' (open)', concat(' (resolved ', toString(i.resolved_at), ')'))) AS detail
-FROM incident_facts AS i FINAL`,
+FROM (SELECT * FROM incident_facts FINAL WHERE created_at >= {since:DateTime64(3)}) AS i`,
 };
 
 export const DORA_METRICS: MetricDefinition[] = [

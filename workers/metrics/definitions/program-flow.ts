@@ -1,5 +1,14 @@
 import type { MetricDefinition } from '../types.js';
-import { categoryAt, ITEMS, openBlockingLinks, SEVERITY_BAND, statusAt, unassignedAt } from './work-items.js';
+import {
+  categoryAt,
+  itemsWhere,
+  MAYBE_OPEN_SINCE,
+  openBlockingLinks,
+  SEVERITY_BAND,
+  statusAt,
+  TOUCHED_SINCE,
+  unassignedAt,
+} from './work-items.js';
 
 /**
  * Program delivery from Jira, items 15-19 of docs/metrics.md: dependency stalls, risk burn-down, decision
@@ -28,14 +37,23 @@ import { categoryAt, ITEMS, openBlockingLinks, SEVERITY_BAND, statusAt, unassign
 
 const NO_VALUE = 'CAST(NULL AS Nullable(Float64))';
 
-/** Work items with their history (ITEMS) and their title (`summary`), for units that name the item. */
-const TITLED_ITEMS = `
+/**
+ * Work items with their history (ITEMS) and their title (`summary`), for units that name the item; those
+ * for which `where` (a condition on work_items' columns, such as TOUCHED_SINCE) holds.
+ */
+const titledItems = (where: string): string => `
 (
     SELECT w0.*, t0.summary AS summary
-    FROM ${ITEMS} AS w0
-    INNER JOIN (SELECT source AS t_source, item_id AS t_item_id, summary FROM work_items FINAL) AS t0
+    FROM ${itemsWhere(where)} AS w0
+    INNER JOIN (SELECT source AS t_source, item_id AS t_item_id, summary FROM work_items FINAL WHERE ${where}) AS t0
       ON t0.t_source = w0.source AND t0.t_item_id = w0.item_id
 )`;
+
+/** The items that can give a unit dated at or after {since} by a change of theirs (done, started, reopened, moved). */
+const TOUCHED_ITEMS = titledItems(TOUCHED_SINCE);
+
+/** The items that can be open at an instant from {since} on: snapshots of a period of the range. */
+const MAYBE_OPEN_ITEMS = titledItems(MAYBE_OPEN_SINCE);
 
 /** A work item as a unit names it: its key and title, e.g. PAY-12 "Checkout retries double charge". */
 const itemName = (a: string): string => `concat(${a}.key, ' "', ${a}.summary, '"')`;
@@ -48,8 +66,8 @@ const days = (from: string, to: string): string => `greatest(0, dateDiff('millis
 // ---------------------------------------------------------------------------------------------------
 
 /** The blocking links stalled at instant `t` (see openBlockingLinks for when a link is open and when stalled). */
-function stalledLinks(t: string, endDay: string, periods: boolean): string {
-  return `SELECT * FROM (${openBlockingLinks(t, endDay, periods)}) WHERE idle OR due_after`;
+function stalledLinks(t: string, endDay: string, periods: boolean, items?: string): string {
+  return `SELECT * FROM (${openBlockingLinks(t, endDay, periods, items)}) WHERE idle OR due_after`;
 }
 
 function stallMetric(crossTeamOnly: boolean): MetricDefinition {
@@ -68,7 +86,7 @@ SELECT toDateTime64(s.period_start, 3, {tz:String}) AS at, s.blocked_program AS 
        concat('stalled at ', toString(s.period_at), ': ', s.reason, '; blocker ', s.blocker_key, ' (', s.blocker_status, ', team ''', s.blocker_team, ''') blocks ',
               s.blocked_key, ' (team ''', s.blocked_team, '''); link: explicit Jira issue link ''', s.raw_type, ''' created ',
               if(s.link_created_at IS NULL, 'unknown', toString(s.link_created_at))) AS detail
-FROM (${stalledLinks('p.period_at', 'toDate(p.period_at, {tz:String})', true)}) AS s
+FROM (${stalledLinks('p.period_at', 'toDate(p.period_at, {tz:String})', true, itemsWhere(MAYBE_OPEN_SINCE))}) AS s
 ${crossTeamOnly ? 'WHERE s.cross_team' : ''}
 SETTINGS join_use_nulls = 0`,
   };
@@ -104,7 +122,7 @@ SELECT * FROM
            r.program AS program, ${SEVERITY_BAND} AS band, r.severity AS severity, r.priority AS priority, r.created_at AS created_at,
            ${days('r.created_at', 'p.period_at')} AS age, ${statusAt('r', 'p.period_at')} AS status_then,
            ${categoryAt('r', 'p.period_at')} AS category_then, ${unassignedAt('r', 'p.period_at')} AS unowned
-    FROM ${TITLED_ITEMS} AS r
+    FROM ${MAYBE_OPEN_ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
     WHERE r.kind = 'risk' AND r.created_at < p.period_at
 )
@@ -157,7 +175,7 @@ FROM
            r.created_at >= toDateTime64(p.period_start, 3, {tz:String}) OR ${categoryAt('r', 'toDateTime64(p.period_start, 3, {tz:String})')} != 'done' AS live,
            ${statusAt('r', 'p.period_at')} AS status_end,
            ${categoryAt('r', 'p.period_at')} = 'done' AS done_at_end
-    FROM ${TITLED_ITEMS} AS r
+    FROM ${MAYBE_OPEN_ITEMS} AS r
     CROSS JOIN __PERIODS__ AS p
     WHERE r.kind = 'risk' AND r.created_at < p.period_at
 ) AS x
@@ -201,7 +219,7 @@ export const decisionLatency: MetricDefinition = {
 SELECT assumeNotNull(d.done_at) AS at, d.program AS program, d.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
        ${hours('d.created_at', 'assumeNotNull(d.done_at)')} AS value, ${itemName('d')} AS item,
        concat('created ', toString(d.created_at), ', decided (', d.status, ') ', toString(d.done_at)) AS detail
-FROM ${TITLED_ITEMS} AS d
+FROM ${TOUCHED_ITEMS} AS d
 WHERE d.kind = 'decision' AND d.done_at IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -224,7 +242,7 @@ FROM
     SELECT p.period_start AS period_start, p.period_at AS period_at, d.source AS source, d.key AS key, d.summary AS summary, d.team AS team,
            d.program AS program, d.created_at AS created_at, ${statusAt('d', 'p.period_at')} AS status_then, ${categoryAt('d', 'p.period_at')} AS category_then,
            ${days('d.created_at', 'p.period_at')} AS age
-    FROM ${TITLED_ITEMS} AS d
+    FROM ${MAYBE_OPEN_ITEMS} AS d
     CROSS JOIN __PERIODS__ AS p
     WHERE d.kind = 'decision' AND d.created_at < p.period_at
 ) AS x
@@ -258,7 +276,7 @@ FROM
            d.done_at AS done_at, d.labels AS labels,
            d.created_at + toIntervalMillisecond(toInt64(round({decision_target_hours:Float64} * 3600000))) AS deadline,
            d.done_at IS NOT NULL AND assumeNotNull(d.done_at) <= deadline AS on_time
-    FROM ${TITLED_ITEMS} AS d
+    FROM ${titledItems(`(${TOUCHED_SINCE} OR created_at + toIntervalMillisecond(toInt64(round({decision_target_hours:Float64} * 3600000))) >= {since:DateTime64(3)})`)} AS d
     WHERE d.kind = 'decision'
       AND hasAny(arrayMap(z -> lower(z), d.labels), arrayMap(z -> lower(z), {release_critical_labels:Array(String)}))
 ) AS x
@@ -289,7 +307,7 @@ SELECT toDateTime64(toDate(assumeNotNull(a.due_date)), 3, {tz:String}) AS at, a.
        ${NO_VALUE} AS value, ${itemName('a')} AS item,
        concat('due ', toString(a.due_date), ', ', if(NOT a.closed, concat('open (', a.status, ')'), concat('closed ', toString(a.done_at))),
               if(a.closed AND toDate(assumeNotNull(a.done_at), {tz:String}) <= assumeNotNull(a.due_date), ' (on time)', ' (late or open)')) AS detail
-FROM (SELECT *, done_at IS NOT NULL AND assumeNotNull(done_at) <= {as_of:DateTime64(3)} AS closed FROM ${TITLED_ITEMS}) AS a
+FROM (SELECT *, done_at IS NOT NULL AND assumeNotNull(done_at) <= {as_of:DateTime64(3)} AS closed FROM ${titledItems('due_date IS NOT NULL AND toDate(assumeNotNull(due_date)) >= toDate({from_day:String})')}) AS a
 WHERE a.kind = 'action' AND a.due_date IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -318,7 +336,7 @@ const CYCLES = `
 SELECT f.source AS source, f.key AS key, f.summary AS summary, f.team AS team, f.program AS program, f.status AS status,
        assumeNotNull(f.started_at) AS started, assumeNotNull(f.done_at) AS done,
        dateDiff('millisecond', started, done) AS cycle_ms, ${ACTIVE_MS} AS active_ms
-FROM ${TITLED_ITEMS} AS f
+FROM ${TOUCHED_ITEMS} AS f
 WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL AND f.started_at IS NOT NULL AND assumeNotNull(f.started_at) <= assumeNotNull(f.done_at)`;
 
 function cycleTime(q: number): MetricDefinition {
@@ -355,7 +373,7 @@ export const throughput: MetricDefinition = {
   units: `
 SELECT assumeNotNull(f.done_at) AS at, f.program AS program, f.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den,
        ${NO_VALUE} AS value, ${itemName('f')} AS item, concat(f.kind, ' done ', toString(f.done_at), ' (', f.status, ')') AS detail
-FROM ${TITLED_ITEMS} AS f
+FROM ${TOUCHED_ITEMS} AS f
 WHERE f.kind IN ${FLOW_KINDS} AND f.done_at IS NOT NULL
 SETTINGS join_use_nulls = 0`,
 };
@@ -400,7 +418,7 @@ export const reopenedItems: MetricDefinition = {
 SELECT tupleElement(r, 1) AS at, i.program AS program, i.team AS team, '' AS service, '' AS repo, 1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value,
        ${itemName('i')} AS item,
        concat('reopened: ', tupleElement(r, 2), ' -> ', tupleElement(r, 3)) AS detail
-FROM ${TITLED_ITEMS} AS i
+FROM ${TOUCHED_ITEMS} AS i
 ARRAY JOIN arrayFilter(x -> x.4 = 'done' AND x.5 != 'done', i.st) AS r
 WHERE i.kind IN ${FLOW_KINDS}`,
 };
@@ -422,7 +440,7 @@ FROM
 (
     SELECT i.source AS source, i.key AS key, i.summary AS summary, i.team AS team, i.program AS program, mv.1 AS moved_at, mv.2 AS old_key, mv.3 AS new_key,
            splitByChar('-', mv.2)[1] AS old_project
-    FROM ${TITLED_ITEMS} AS i
+    FROM ${TOUCHED_ITEMS} AS i
     ARRAY JOIN i.moves AS mv
     WHERE i.team != ''
 ) AS m

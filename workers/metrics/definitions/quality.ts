@@ -46,7 +46,7 @@ SELECT w.created_at AS at, w.program AS program, w.team AS team, '' AS service, 
          '; affects versions: ', if(empty(w.affects_versions), 'none', arrayStringConcat(w.affects_versions, ', ')),
          '; fix versions: ', if(empty(w.fix_versions), 'none', arrayStringConcat(w.fix_versions, ', '))
        ) AS detail
-FROM (SELECT * FROM work_items FINAL WHERE kind = 'bug' AND lower(resolution) != 'duplicate') AS w
+FROM (SELECT * FROM work_items FINAL WHERE kind = 'bug' AND lower(resolution) != 'duplicate' AND created_at >= {since:DateTime64(3)}) AS w
 LEFT JOIN
 (
     SELECT source AS source, item_id AS item_id, found_in_production AS found_in_production, method AS method, rule AS rule,
@@ -109,7 +109,7 @@ inc AS
            i.created_at AS created_at, i.service AS service, i.team AS team, i.program AS program, k.1 AS match_on, k.2 AS match_key
     FROM incident_facts AS i FINAL
     ARRAY JOIN [('service', i.service), ('team', i.team), ('program', i.program)] AS k
-    WHERE k.2 != ''
+    WHERE k.2 != '' AND i.created_at >= {since:DateTime64(3)}
 ),
 attributed AS
 (
@@ -169,14 +169,17 @@ export const postLaunchIncidentsWeighted: MetricDefinition = {
  * latest attempt.
  *   started: the run's start, else its lifecycle 'started' step, else its first job's start, else its
  *            lifecycle 'queued' step, else (not for CDEvents) its creation.
+ * `runs` is a condition on pipeline_runs' own columns that narrows the runs read (and the lifecycle steps
+ * and jobs looked up for them).
  */
-const RUNS = `
+function runsWhere(runs: string): string {
+  return `
 SELECT r.source AS source, r.run_id AS run_id, r.repo AS repo, r.pipeline AS pipeline, r.sha AS sha, r.attempt AS attempt,
        r.status AS status, r.result AS result, r.service AS service, r.team AS team, r.program AS program,
        coalesce(r.finished_at, l.finished) AS finished,
        coalesce(r.started_at, l.started, j.first_job_start, l.queued, if(r.source = 'cdevents', NULL, toNullable(r.created_at))) AS started,
        coalesce(r.finished_at, l.finished, toNullable(r.created_at)) AS seen_at
-FROM pipeline_runs AS r FINAL
+FROM (SELECT * FROM pipeline_runs FINAL WHERE ${runs}) AS r
 LEFT JOIN
 (
     SELECT source AS source, entity_id AS run_id,
@@ -184,19 +187,29 @@ LEFT JOIN
            minIf(toNullable(at), step = 'started') AS started,
            maxIf(toNullable(at), step = 'finished') AS finished
     FROM lifecycle_events FINAL
-    WHERE entity = 'pipeline_run'
+    WHERE entity = 'pipeline_run' AND (source, entity_id) IN (SELECT source, run_id FROM pipeline_runs WHERE ${runs})
     GROUP BY source, entity_id
 ) AS l ON l.source = r.source AND l.run_id = r.run_id
 LEFT JOIN
 (
     SELECT source AS source, run_id AS run_id, min(started_at) AS first_job_start
     FROM pipeline_jobs FINAL
-    WHERE started_at IS NOT NULL
+    WHERE started_at IS NOT NULL AND (source, run_id) IN (SELECT source, run_id FROM pipeline_runs WHERE ${runs})
     GROUP BY source, run_id
 ) AS j ON j.source = r.source AND j.run_id = r.run_id`;
+}
 
-/** Finished runs that passed or failed: cancelled and skipped runs say nothing about the pipeline's health. */
-const DECIDED_RUNS = `(SELECT * FROM (${RUNS}) WHERE status = 'done' AND result IN ('success', 'failure') SETTINGS join_use_nulls = 1)`;
+/**
+ * The runs that can be dated at or after the range's first instant {since}: dated by their own finish
+ * when they have one (else by a lifecycle step or their creation, so those are all kept).
+ */
+const RUNS_SINCE = runsWhere('finished_at IS NULL OR finished_at >= {since:DateTime64(3)}');
+
+/**
+ * Finished runs that passed or failed: cancelled and skipped runs say nothing about the pipeline's health.
+ * Those that can be dated in the range (RUNS_SINCE): the units read them by their finish.
+ */
+const DECIDED_RUNS = `(SELECT * FROM (${RUNS_SINCE}) WHERE status = 'done' AND result IN ('success', 'failure') SETTINGS join_use_nulls = 1)`;
 
 const RUN_ITEM = `concat(source, ' run ', run_id, ' of ', if(pipeline != '', pipeline, 'an unnamed pipeline'),
                          if(attempt > 1, concat(' (attempt ', toString(attempt), ')'), ''), if(sha != '', concat(' at ', substring(sha, 1, 12)), ''))`;
@@ -218,7 +231,7 @@ FROM ${DECIDED_RUNS}`,
 };
 
 /**
- * Duration of the passed and failed runs (the population of the success rate), from start (see RUNS)
+ * Duration of the passed and failed runs (the population of the success rate), from start (see runsWhere)
  * to finish, in hours, in the period the run finished. A run whose start or finish is unknown is left
  * out rather than measured as zero.
  */
@@ -253,6 +266,24 @@ WHERE started IS NOT NULL AND finished IS NOT NULL`,
  * combination is counted once, in the period its last execution finished, with its run's service,
  * repository and owners.
  */
+/**
+ * The commits (a superset) of the executions that can finish at or after {since}: a job finished then
+ * or not finished (it takes its run's time), with its own commit or, when it has none, its run's; a run
+ * finished then or not finished. A combination dated in the range has one of them; reading only the runs
+ * of these commits (and all of their jobs) leaves every such combination whole.
+ */
+const FLAKY_SHAS_SINCE = `(
+    SELECT sha FROM pipeline_jobs WHERE sha != '' AND (finished_at IS NULL OR finished_at >= {since:DateTime64(3)})
+    UNION ALL
+    SELECT sha FROM pipeline_runs WHERE finished_at IS NULL OR finished_at >= {since:DateTime64(3)}
+    UNION ALL
+    SELECT sha FROM pipeline_runs
+    WHERE (source, run_id) IN (SELECT source, run_id FROM pipeline_jobs WHERE sha = '' AND (finished_at IS NULL OR finished_at >= {since:DateTime64(3)}))
+)`;
+
+/** The runs whose executions can have one of FLAKY_SHAS_SINCE's commits: their own, or a job's. */
+const FLAKY_RUNS_SINCE = `sha IN ${FLAKY_SHAS_SINCE} OR (source, run_id) IN (SELECT source, run_id FROM pipeline_jobs WHERE sha IN ${FLAKY_SHAS_SINCE})`;
+
 export const ciFlakyRate: MetricDefinition = {
   id: 'ci_flaky_rate',
   version: 1,
@@ -263,13 +294,15 @@ export const ciFlakyRate: MetricDefinition = {
   aggregate: { kind: 'ratio' },
   units: `
 WITH
-runs AS (${RUNS}),
+runs AS (${runsWhere(FLAKY_RUNS_SINCE)}),
 executions AS
 (
     SELECT j.source AS source, r.pipeline AS pipeline, if(j.sha != '', j.sha, r.sha) AS sha, j.name AS name, j.result AS result,
            coalesce(j.finished_at, r.seen_at) AS finished_at, concat('job ', j.job_id, ' of run ', j.run_id) AS execution,
            r.repo AS repo, r.service AS service, r.team AS team, r.program AS program
-    FROM (SELECT * FROM pipeline_jobs FINAL WHERE status = 'done' AND result IN ('success', 'failure')) AS j
+    FROM (SELECT * FROM pipeline_jobs FINAL
+          WHERE status = 'done' AND result IN ('success', 'failure')
+            AND (source, run_id) IN (SELECT source, run_id FROM pipeline_runs WHERE ${FLAKY_RUNS_SINCE})) AS j
     INNER JOIN runs AS r ON r.source = j.source AND r.run_id = j.run_id
     UNION ALL
     SELECT r.source, r.pipeline, r.sha, r.pipeline, r.result, r.seen_at, concat('run ', r.run_id), r.repo, r.service, r.team, r.program

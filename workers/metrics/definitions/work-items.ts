@@ -41,11 +41,20 @@ const HISTORY = `
            arraySort(x -> x.1, groupArrayIf((changed_at, from_string, to_string), lower(field) = 'key')) AS moves,
            arraySort(x -> x.1, groupArrayIf((changed_at, from_value, to_value), field_id = 'duedate' OR (field_id = '' AND lower(field) = 'duedate'))) AS due
     FROM work_item_history FINAL
+    __HISTORY_WHERE__
     GROUP BY source, item_id
 )`;
 
-/** Work items with their history, their current done time and start time. */
-export const ITEMS = `
+/**
+ * Work items with their history, their current done time and start time; `where`, a condition on
+ * work_items' own columns, narrows the items (and the history read for them).
+ */
+export function itemsWhere(where: string): string {
+  const history =
+    where === '1'
+      ? HISTORY.replace('__HISTORY_WHERE__', '')
+      : HISTORY.replace('__HISTORY_WHERE__', `WHERE (source, item_id) IN (SELECT source, item_id FROM work_items FINAL WHERE ${where})`);
+  return `
 (
     SELECT w.source AS source, w.item_id AS item_id, w.key AS key, toString(w.kind) AS kind, toString(w.team) AS team,
            toString(w.program) AS program, toString(w.project) AS project, toString(w.priority) AS priority, w.priority_rank AS priority_rank,
@@ -59,9 +68,40 @@ export const ITEMS = `
            if(w.status_category != 'done', CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
               toNullable(if(done_ix > 0, tupleElement(h.st[done_ix], 1), ifNull(w.resolved_at, w.updated_at)))) AS done_at,
            if(start_ix > 0, toNullable(tupleElement(h.st[start_ix], 1)), CAST(NULL AS Nullable(DateTime64(3, 'UTC')))) AS started_at
-    FROM (SELECT * FROM work_items FINAL) AS w
-    LEFT JOIN ${HISTORY} AS h ON h.h_source = w.source AND h.h_item_id = w.item_id
+    FROM (SELECT * FROM work_items FINAL WHERE ${where}) AS w
+    LEFT JOIN ${history} AS h ON h.h_source = w.source AND h.h_item_id = w.item_id
 )`;
+}
+
+/** Every work item with its history, its current done time and start time. */
+export const ITEMS = itemsWhere('1');
+
+/**
+ * A condition on work_items: the item, or a change of it, dates from the range's first instant {since}
+ * or later (its creation, last update or resolution; a change in its history). An item for which it does
+ * not hold stood as it stands now from before {since} on: it has no done time, start, reopening or
+ * move at or after it.
+ */
+export const TOUCHED_SINCE = `(created_at >= {since:DateTime64(3)} OR updated_at >= {since:DateTime64(3)}
+    OR ifNull(resolved_at, updated_at) >= {since:DateTime64(3)}
+    OR (source, item_id) IN (SELECT source, item_id FROM work_item_history WHERE changed_at >= {since:DateTime64(3)}))`;
+
+/**
+ * A condition on work_items: the item may be in a category other than done at an instant from {since}
+ * on: it is not done now (by its own category, or by the category its status name has in the history,
+ * see HISTORY), or it was touched since then (TOUCHED_SINCE). An item done now and untouched since was
+ * done all along from before {since}: it is open in no period of the range.
+ */
+export const MAYBE_OPEN_SINCE = `(status_category != 'done'
+    OR lower(status) NOT IN (
+        SELECT name FROM
+        (
+            SELECT name, argMax(category, (n, category)) AS category
+            FROM (SELECT lower(status) AS name, toString(status_category) AS category, count() AS n FROM work_items FINAL GROUP BY name, category)
+            GROUP BY name
+        )
+        WHERE category = 'done')
+    OR ${TOUCHED_SINCE})`;
 
 /** The status category of item `i` at instant `t` (after every change before t). */
 export const categoryAt = (i: string, t: string): string =>
@@ -123,9 +163,10 @@ export const businessDaysBetween = (a: string, b: string): string =>
  * - due after: the blocker's due date is after the blocked item's due date (both set; the current due
  *   dates, as the due date history is not kept per item).
  * The stall is the blocked item's team's (its work waits); cross-team when both items have an owner
- * and the owners differ. `periods` adds the period columns of `__PERIODS__` (alias p).
+ * and the owners differ. `periods` adds the period columns of `__PERIODS__` (alias p). `items` are the
+ * work items looked at (ITEMS, or those of them that can be open at `t`).
  */
-export function openBlockingLinks(t: string, endDay: string, periods: boolean): string {
+export function openBlockingLinks(t: string, endDay: string, periods: boolean, items = ITEMS): string {
   return `
 SELECT * FROM
 (
@@ -154,8 +195,8 @@ SELECT * FROM
            greatest(b.created_at, d.created_at) AS both_existed_at,
            l.created_at IS NULL OR assumeNotNull(l.created_at) < ${t} AS link_existed
     FROM ${BLOCKING_LINKS} AS l
-    INNER JOIN ${ITEMS} AS b ON b.source = l.source AND b.item_id = l.from_item_id
-    INNER JOIN ${ITEMS} AS d ON d.source = l.source AND d.item_id = l.to_item_id
+    INNER JOIN ${items} AS b ON b.source = l.source AND b.item_id = l.from_item_id
+    INNER JOIN ${items} AS d ON d.source = l.source AND d.item_id = l.to_item_id
     ${periods ? 'CROSS JOIN __PERIODS__ AS p' : ''}
     WHERE b.created_at < ${t} AND d.created_at < ${t}
 )
