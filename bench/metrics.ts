@@ -10,6 +10,7 @@ import { METRICS } from '../workers/metrics/definitions/index.js';
 import { computeMetrics, metricParams, scopesOf, type Day } from '../workers/metrics/engine.js';
 import { runMetricsJob } from '../workers/metrics/job.js';
 import { runStallAlerts } from '../workers/alerts/stalls.js';
+import { summary, type Figures } from './figures.js';
 import { rssSampler } from './memory.js';
 
 export interface MetricsBenchOptions {
@@ -24,6 +25,11 @@ export interface MetricsBenchOptions {
   seed?: number;
   /** Also time each metric on its own (a second full recompute, one definition at a time). */
   perMetric?: boolean;
+  /**
+   * Where the figure goes (the recent-periods run beside the full recompute of the same run); without
+   * it, the figure's summary line is printed at the end of this benchmark.
+   */
+  figures?: Figures;
 }
 
 interface SizeFigures {
@@ -33,6 +39,8 @@ interface SizeFigures {
   linkMs: number;
   fullMs: number;
   againMs: number;
+  /** The recent-periods run after the second full recompute (the full organisation only). */
+  recentMs: number | undefined;
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -77,6 +85,18 @@ export async function benchMetrics(options: MetricsBenchOptions): Promise<void> 
         `  ${label.padEnd(18)} ${secs(a).padStart(9)} -> ${secs(b).padStart(9)}  x${ratio.toFixed(1)} ` +
           `(${(ratio / (full.rows / small.rows)).toFixed(2)} of linear)\n`,
       );
+    }
+    if (full.recentMs !== undefined) {
+      const figure = {
+        name: 'metrics recent-periods run',
+        value: full.recentMs / 1000,
+        unit: 's',
+        // The warm full recompute: the recent-periods run follows it, with the same parts merged and caches warm.
+        limit: { value: full.againMs / 1000, what: 'full recompute, same run' },
+        goal: { ratio: 0.05, atMost: true },
+      };
+      if (options.figures !== undefined) options.figures.add(figure);
+      else out.write(summary([figure]));
     }
     sampler.stop();
     const maxRss = process.resourceUsage().maxRSS * 1024;
@@ -135,29 +155,7 @@ async function runSize(
 
     if (perMetric && full.from !== undefined && full.to !== undefined) {
       out.write('per metric (recomputed one definition at a time over the same range):\n');
-      const params = metricParams(config.model, config.metrics);
-      const scopes = scopesOf(config.org);
-      const timings: Array<{ id: string; ms: number; rows: number }> = [];
-      let k = 2;
-      for (const def of METRICS) {
-        const r = await computeMetrics({
-          store,
-          definitions: [def],
-          params,
-          from: full.from,
-          to: full.to,
-          scopes,
-          now: new Date(endMs + 120_000 + k++ * 1000),
-        });
-        timings.push({ id: def.id, ms: r.ms, rows: r.rows });
-      }
-      const total = timings.reduce((s, x) => s + x.ms, 0);
-      for (const x of [...timings].sort((a, b) => b.ms - a.ms)) {
-        out.write(
-          `  ${x.id.padEnd(44)} ${secs(x.ms).padStart(8)}  ${((100 * x.ms) / total).toFixed(1).padStart(5)}%  ${fmt(x.rows)} values\n`,
-        );
-      }
-      out.write(`  ${'sum'.padEnd(44)} ${secs(total).padStart(8)}\n`);
+      printTimings(out, await timeEach(store, config, full.from, full.to, endMs + 120_000));
     }
 
     // (4) The stall detector, as its schedule runs it: the first run opens every alert, the next refreshes them.
@@ -184,7 +182,24 @@ async function runSize(
         `${fmt(again.retracted)} retracted\n`,
     );
 
-    // (5) The last day only, as a backfill of one day would run it.
+    // (5) The recent periods, as the 10-minute schedule runs them, an hour after the full recompute.
+    let recentMs: number | undefined;
+    if (incremental) {
+      t0 = Date.now();
+      const r = await runMetricsJob({ store, config, run: { mode: 'recent' }, now: new Date(endMs + 40 * 60_000) });
+      recentMs = Date.now() - t0;
+      out.write(
+        `recent-periods run (${r.from} .. ${r.to}): ${secs(recentMs)} ${split(recentMs, r.ms)}, ${fmt(r.rows)} values; ` +
+          `${((100 * recentMs) / Math.max(1, againMs)).toFixed(1)}% of the full recompute again, ` +
+          `${((100 * recentMs) / Math.max(1, fullMs)).toFixed(1)}% of the first\n`,
+      );
+      if (perMetric && r.from !== undefined && r.to !== undefined) {
+        out.write('recent periods per metric (one definition at a time over the same range):\n');
+        printTimings(out, await timeEach(store, config, r.from, r.to, endMs + 41 * 60_000));
+      }
+    }
+
+    // (6) The last day only, as a backfill of one day would run it.
     if (incremental) {
       const lastDay: Day = org.lastDay;
       const nextDay: Day = org.end;
@@ -201,11 +216,38 @@ async function runSize(
           `${((100 * ms) / Math.max(1, fullMs)).toFixed(1)}% of the first full recompute, ${((100 * ms) / Math.max(1, againMs)).toFixed(1)}% of the second\n`,
       );
     }
-    return { teams: options.teams, rows: org.rows, generateMs, linkMs, fullMs, againMs };
+    return { teams: options.teams, rows: org.rows, generateMs, linkMs, fullMs, againMs, recentMs };
   } finally {
     await dropDatabase(store);
     await store.close();
   }
+}
+
+/** Each metric's recompute over [from, to) on its own, one definition at a time, at instants from `atMs` on. */
+async function timeEach(
+  store: Store,
+  config: Config,
+  from: Day,
+  to: Day,
+  atMs: number,
+): Promise<Array<{ id: string; ms: number; rows: number }>> {
+  const params = metricParams(config.model, config.metrics);
+  const scopes = scopesOf(config.org);
+  const timings: Array<{ id: string; ms: number; rows: number }> = [];
+  let k = 2;
+  for (const def of METRICS) {
+    const r = await computeMetrics({ store, definitions: [def], params, from, to, scopes, now: new Date(atMs + k++ * 1000) });
+    timings.push({ id: def.id, ms: r.ms, rows: r.rows });
+  }
+  return timings;
+}
+
+function printTimings(out: NodeJS.WritableStream, timings: Array<{ id: string; ms: number; rows: number }>): void {
+  const total = timings.reduce((s, x) => s + x.ms, 0);
+  for (const x of [...timings].sort((a, b) => b.ms - a.ms)) {
+    out.write(`  ${x.id.padEnd(44)} ${secs(x.ms).padStart(8)}  ${((100 * x.ms) / total).toFixed(1).padStart(5)}%  ${fmt(x.rows)} values\n`);
+  }
+  out.write(`  ${'sum'.padEnd(44)} ${secs(total).padStart(8)}\n`);
 }
 
 /** A metrics job's time split into the metric values and what the job does after them (risk signals, benchmarks). */
