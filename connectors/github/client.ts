@@ -122,14 +122,21 @@ export interface Fetched {
   etag: string | undefined;
 }
 
-/** The rel="next" target of a Link header. */
-export function nextLink(link: string | number | undefined): string | undefined {
+/** The rel="next" target of a Link header (or of another `rel`). */
+export function nextLink(link: string | number | undefined, rel = 'next'): string | undefined {
   if (typeof link !== 'string') return undefined;
   for (const part of link.split(',')) {
-    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
-    if (m !== null) return m[1];
+    const m = /<([^>]+)>\s*;\s*rel="?(\w+)"?/.exec(part);
+    if (m !== null && m[2] === rel) return m[1];
   }
   return undefined;
+}
+
+/** The number of the last page a Link header names (rel="last"), if any. */
+export function lastPage(link: string | number | undefined): number | undefined {
+  const url = nextLink(link, 'last');
+  const page = url === undefined ? NaN : Number(new URL(url).searchParams.get('page'));
+  return Number.isInteger(page) && page > 0 ? page : undefined;
 }
 
 /**

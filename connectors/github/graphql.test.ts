@@ -171,7 +171,8 @@ describe('github pull requests through GraphQL', () => {
     const ops = graphqlOps(fake);
     // The big repository: two pages of pull requests; pull request 1's commits, reviews and labels past
     // their first page, and the octopus merge's parents past the ten read with each commit.
-    expect(ops.filter((o) => o === 'pullRequest_commits')).toHaveLength(1);
+    // 130 commits: 25 with the pull request, then 100 and 5.
+    expect(ops.filter((o) => o === 'pullRequest_commits')).toHaveLength(2);
     expect(ops.filter((o) => o === 'pullRequest_reviews')).toHaveLength(1);
     expect(ops.filter((o) => o === 'pullRequest_labels')).toHaveLength(1);
     expect(ops.filter((o) => o === 'commitParents')).toHaveLength(1);
@@ -226,8 +227,8 @@ describe('github pull requests through GraphQL', () => {
   it('waits on the clock until the point budget is refilled when a query costs more than is left, and not a moment before', async () => {
     const clock = new ManualClock('2026-11-02T00:00:00Z');
     fake = await startGithubFake({ token: TOKEN, prefix: '/api/v3', repos: [bigRepo()], now: () => clock.now() });
-    // Enough for the first page of 100 pull requests (103 points) and the follow-ups, not for the second page.
-    fake.graphql.budget.remaining = 110;
+    // Enough for the first page of 100 pull requests (28 points), not for the second.
+    fake.graphql.budget.remaining = 40;
     fake.graphql.budget.resetAt = clock.now() + 600_000;
     const reset = fake.graphql.budget.resetAt;
     const config = githubConfig(fake.baseUrl, [BIG]);
@@ -259,7 +260,7 @@ describe('github pull requests through GraphQL', () => {
   it('a query GitHub refuses for its budget (RATE_LIMITED) is sent again once the budget is refilled', async () => {
     const clock = new ManualClock('2026-11-02T00:00:00Z');
     fake = await startGithubFake({ token: TOKEN, prefix: '/api/v3', repos: [bigRepo()], now: () => clock.now() });
-    fake.graphql.budget.remaining = 50;
+    fake.graphql.budget.remaining = 20;
     fake.graphql.budget.resetAt = clock.now() + 300_000;
     const reset = fake.graphql.budget.resetAt;
     const bus = createLocalBus({ dir: tempDir('ptel-bus-'), pollMs: 10 });

@@ -3,7 +3,7 @@ import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { SourceError } from '../../infra/http-retry.js';
 import type { Cursor, Page, Stream, StreamContext } from '../core/types.js';
-import { get, PER_PAGE, type GithubClient } from './client.js';
+import { get, lastPage, PER_PAGE, type GithubClient } from './client.js';
 import { GRAPHQL_PAGE, pullRequestPage, restCommit, restPullRequest, restReview } from './graphql.js';
 import {
   commitSchema,
@@ -260,9 +260,11 @@ async function* pullRequestsGraphql(
     yield { records: [], requests: 1, cursor: next.cursor({ etag }) };
     return;
   }
-  // Down to the first one older than the mark, whose time ends the listing; a page of 100 when none is.
+  // Down to the first one older than the mark, whose time ends the listing; when none is, as many as
+  // the listing's pages hold, at most 100 (a query costs points for what it asks for, not what it gets).
   const older = top.findIndex((pr) => mark.isOlder(pr.updated_at));
-  let first = older >= 0 ? Math.min(GRAPHQL_PAGE, older + 1) : GRAPHQL_PAGE;
+  const listed = probe.next === undefined ? top.length : (lastPage(probe.headers['link']) ?? GRAPHQL_PAGE) * PROBE;
+  let first = Math.max(1, Math.min(GRAPHQL_PAGE, older >= 0 ? older + 1 : listed));
   let after: string | undefined;
   let requests = 1;
   for (;;) {
