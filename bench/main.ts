@@ -10,19 +10,25 @@ import { benchDistributed } from './distributed.js';
 import { benchForecast } from './forecast.js';
 import { benchMetrics } from './metrics.js';
 import { benchModel } from './model.js';
+import { Figures, summary } from './figures.js';
+import { benchIntake } from './intake.js';
 import { benchConnectors, runBench } from './pipeline.js';
 
 const USAGE = [
-  'usage: npm run bench -- [pipeline] [--events N] [--size BYTES]',
+  'usage: npm run bench                every benchmark below but forecast and forecast-backtest, one after the other, then',
+  '                                     the summary: each figure beside the limit measured in the same run and its goal',
+  '       npm run bench -- pipeline [--events N] [--size BYTES]',
   '       npm run bench -- connectors',
+  '       npm run bench -- intake',
   '       npm run bench -- distributed [--events N] [--size BYTES]',
   '       npm run bench -- model [--events N] [--commits N] [--repos N]',
   '       npm run bench -- metrics [--teams N] [--years N] [--scale X]',
   '       npm run bench -- forecast [--milestones N] [--trials N]',
   '       npm run bench -- forecast-backtest [--teams N] [--years N] [--scale X] [--trials N]',
-  '       npm run bench -- all        pipeline, connectors, model and distributed in turn',
+  '       npm run bench -- all                the same as no name',
   'pipeline: needs a Kafka broker (kafka.brokers / PTEL_KAFKA_BROKERS); ClickHouse is the configured store.',
-  'connectors: full and no-change syncs of each source against a local fake of its API: requests per record, records per second.',
+  "connectors: full and no-change syncs of each source against a local fake of its API: requests beside the API's request bound.",
+  'intake: signed GitHub webhook deliveries, 50 in flight, into ptel serve in embedded mode beside a minimal durable receiver.',
   'distributed: `ptel normalize` processes (1, then 2; `npm run build` first) on the Kafka broker and the ClickHouse server',
   '  (PTEL_CLICKHOUSE_URL) draining a backlog and storing events published live, each on a fresh topic and database, beside',
   "  Kafka's Java consumer (ConsumerPerformance) on the same topic and the server's HTTP insert of the same rows.",
@@ -80,29 +86,44 @@ async function main(argv: string[]): Promise<number> {
     return 78;
   }
   const out = process.stdout;
-  const what = positionals[0] ?? 'pipeline';
+  const what = positionals[0] ?? 'all';
+  const figures = new Figures();
   try {
-    const pipeline = (): Promise<void> => runBench({ config, events: number('events', 200_000), size: number('size', 1024), out });
+    const pipeline = (): Promise<void> => runBench({ config, events: number('events', 200_000), size: number('size', 1024), out, figures });
     const distributed = (): Promise<void> =>
-      benchDistributed({ config, events: number('events', DISTRIBUTED_EVENTS), size: number('size', 1024), out });
+      benchDistributed({ config, events: number('events', DISTRIBUTED_EVENTS), size: number('size', 1024), out, figures });
     const model = (): Promise<void> =>
-      benchModel({ config, out, events: number('events', 100_000), commits: number('commits', 1_000_000), repos: number('repos', 10) });
+      benchModel({
+        config,
+        out,
+        events: number('events', 100_000),
+        commits: number('commits', 1_000_000),
+        repos: number('repos', 10),
+        figures,
+      });
+    const metrics = (): Promise<void> =>
+      benchMetrics({ config, out, teams: number('teams', 50), years: number('years', 2), scale: number('scale', 1), figures });
+    const intake = (): Promise<void> => benchIntake({ config, out, figures });
+    const connectors = (): Promise<void> => benchConnectors(out, figures);
     switch (what) {
       case 'pipeline':
         await pipeline();
-        return 0;
+        break;
       case 'connectors':
-        await benchConnectors(out);
-        return 0;
+        await connectors();
+        break;
       case 'distributed':
         await distributed();
-        return 0;
+        break;
       case 'model':
         await model();
-        return 0;
+        break;
       case 'metrics':
-        await benchMetrics({ config, out, teams: number('teams', 50), years: number('years', 2), scale: number('scale', 1) });
-        return 0;
+        await metrics();
+        break;
+      case 'intake':
+        await intake();
+        break;
       case 'forecast':
         benchForecast({ out, milestones: number('milestones', 1_000), trials: number('trials', 10_000) });
         return 0;
@@ -116,20 +137,22 @@ async function main(argv: string[]): Promise<number> {
           ...(values.trials === undefined ? {} : { trials: number('trials', 0) }),
         });
         return 0;
-      case 'intake':
-        await (await import('./intake.js')).benchIntake({ config, out });
-        return 0;
       case 'all':
+        // One after the other, so that no benchmark shares the cores with another.
         await pipeline();
-        await benchConnectors(out);
+        await connectors();
+        await intake();
         await model();
+        await metrics();
         await distributed();
-        return 0;
+        break;
       default:
         throw new UsageError(
-          `unknown benchmark '${what}'; use pipeline, connectors, distributed, model, metrics, forecast, forecast-backtest or all`,
+          `unknown benchmark '${what}'; use all, pipeline, connectors, intake, distributed, model, metrics, forecast or forecast-backtest`,
         );
     }
+    if (figures.all.length > 0) out.write(summary(figures.all));
+    return 0;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`bench: ${err.message}\n\n${USAGE}\n`);

@@ -24,8 +24,9 @@ import { consumerPerformance } from './distributed.js';
 import type { Figures } from './figures.js';
 
 /** Each source's full and no-change sync against its fake API, one after the other. */
-export async function benchConnectors(out: NodeJS.WritableStream): Promise<void> {
-  for (const bench of [benchGithub, benchJira, benchPagerduty, benchGitlab]) await bench(out);
+export async function benchConnectors(out: NodeJS.WritableStream, figures?: Figures): Promise<void> {
+  for (const bench of [benchGithub, benchJira, benchPagerduty]) await bench(out, figures);
+  await benchGitlab(out);
 }
 
 export interface BenchOptions {
