@@ -192,10 +192,8 @@ function rejection(
   const detail = errors.map((e) => `${e.type !== undefined ? `${e.type}: ` : ''}${e.message ?? 'no message'}`).join('; ');
   const now = client.retry.clock.now();
   if (errors.some((e) => e.type === 'RATE_LIMITED')) {
+    // Refused for the budget: wait until x-ratelimit-reset (else the reset last reported), then learn it anew.
     const p = client.points;
-    p.remaining = 0;
-    const reset = Number(headers['x-ratelimit-reset']);
-    if (Number.isFinite(reset)) p.resetAt = reset * 1000;
     const wait = retryAfterMs({ ...headers, 'x-ratelimit-remaining': '0' }, now) ?? Math.max(0, (p.resetAt ?? now + 60_000) - now);
     p.remaining = undefined;
     p.resetAt = undefined;
