@@ -20,7 +20,7 @@ import { waitUntilDrained } from '../workers/normalize/drain.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
 import { mapContext } from '../mapping/registry.js';
 import { rawEventRow, startNormalizer } from '../workers/normalize/normalizer.js';
-import { consumerPerformance } from './distributed.js';
+import { consumerPerformance } from './kafka-limit.js';
 import type { Figures } from './figures.js';
 
 /** Each source's full and no-change sync against its fake API, one after the other. */
