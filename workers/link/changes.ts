@@ -50,6 +50,12 @@ export interface InputState {
   /** Per `source\u0000repo`: count and hash of its commits' graph and fingerprint columns (FINAL). */
   repos: Record<string, string>;
   counts: LinkCounts;
+  /**
+   * Per link table: row count and hash of its rows (FINAL) as the run left them. Link tables that no
+   * longer hold what the last run wrote (truncated for a replay, restored from a backup, edited) make
+   * the next run link from scratch.
+   */
+  outputs?: Record<string, string>;
   /** The version of the row that holds this state. */
   version: number;
 }
@@ -89,15 +95,7 @@ export async function contentOf(
     if (same(t) && previous?.tables[t] !== undefined) tables[t] = previous.tables[t];
     else read.push(t);
   }
-  if (read.length > 0) {
-    const list = await rows<{ t: string; h: string }>(
-      store,
-      read
-        .map((t) => `SELECT '${t}' AS t, concat(toString(count()), ':', toString(sum(cityHash64(*)))) AS h FROM ${t} FINAL`)
-        .join(' UNION ALL '),
-    );
-    for (const r of list) tables[r.t] = r.h;
-  }
+  if (read.length > 0) Object.assign(tables, await tableHashes(store, read));
   if (same('commits') && previous !== undefined) return { tables, repos: previous.repos };
   const repos = await rows<{ source: string; repo: string; h: string }>(
     store,
@@ -105,6 +103,17 @@ export async function contentOf(
      FROM commits FINAL GROUP BY source, repo`,
   );
   return { tables, repos: Object.fromEntries(repos.map((r) => [`${r.source}\u0000${r.repo}`, r.h])) };
+}
+
+/** Row count and hash of the rows (FINAL) of each of `tables`. */
+export async function tableHashes(store: Store, tables: readonly string[]): Promise<Record<string, string>> {
+  const list = await rows<{ t: string; h: string }>(
+    store,
+    tables
+      .map((t) => `SELECT '${t}' AS t, concat(toString(count()), ':', toString(sum(cityHash64(*)))) AS h FROM ${t} FINAL`)
+      .join(' UNION ALL '),
+  );
+  return Object.fromEntries(list.map((r) => [r.t, r.h]));
 }
 
 /** The state the last run left, unless it was left by other rules than these. */

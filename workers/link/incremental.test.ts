@@ -262,4 +262,11 @@ describe('linking again after facts arrive', () => {
     expect(rows).toEqual(await linkRows(fresh));
     expect(rows.incident_deployments).toContainEqual(expect.objectContaining({ incident_id: 'I1', deployment_id: 'A3', rule: 'sha' }));
   });
+
+  it('links anew when the link tables no longer hold what the last run wrote (truncated for a replay)', async () => {
+    const linked = await linkRows(store);
+    for (const t of ['deployment_commits', 'commit_pull_requests']) await store.client.command({ query: `TRUNCATE TABLE ${t}` });
+    await link({ store, model: { ...defaultModel(), hotfix: { ...defaultModel().hotfix, textPattern: 'checkout' } }, now: day(6) });
+    expect(await linkRows(store)).toEqual(linked);
+  });
 });

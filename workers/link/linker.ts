@@ -13,6 +13,7 @@ import {
   partsOf,
   sameRecord,
   saveState,
+  tableHashes,
   type LinkCounts,
 } from './changes.js';
 import {
@@ -117,7 +118,10 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   };
 
   const modelKey = modelHash(model);
-  const previous = options.full === true ? undefined : await lastState(store);
+  const last = options.full === true ? undefined : await lastState(store);
+  // Link tables changed by anything but the linker (truncated for a replay, restored, edited) are linked anew.
+  const previous =
+    last !== undefined && last.outputs !== undefined && sameRecord(last.outputs, await tableHashes(store, LINK_TABLES)) ? last : undefined;
   // Taken before anything is read: rows that arrive during the run make the next run look again.
   const parts = await partsOf(store);
   if (previous !== undefined && previous.model === modelKey && sameRecord(previous.parts, parts)) {
@@ -128,8 +132,13 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   phase('check');
   const tableChanged = (t: string): boolean => previous === undefined || previous.tables[t] !== content.tables[t];
   const reposChanged = previous === undefined || !sameRecord(previous.repos, content.repos);
-  const save = (counts: LinkCounts): Promise<void> =>
-    saveState(store, { model: modelKey, parts, tables: content.tables, repos: content.repos, counts }, previous, stamp);
+  const save = async (counts: LinkCounts): Promise<void> =>
+    saveState(
+      store,
+      { model: modelKey, parts, tables: content.tables, repos: content.repos, counts, outputs: await tableHashes(store, LINK_TABLES) },
+      previous,
+      stamp,
+    );
   if (previous !== undefined && previous.model === modelKey && !reposChanged && !INPUT_TABLES.some(tableChanged)) {
     // Merged parts, same rows: remember the parts, so the next run looks no further than them.
     await save(previous.counts);
