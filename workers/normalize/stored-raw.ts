@@ -99,19 +99,67 @@ export function lookupParts<K extends RawKey>(keys: readonly K[], extra: (k: K) 
   return parts;
 }
 
-/** The filter on raw_events' key columns that covers `keys` (each column by itself; rows are matched exactly afterwards). */
-function keyFilter(keys: readonly RawKey[]): { where: string; params: Record<string, unknown> } {
-  const distinct = (f: (k: RawKey) => string): string[] => [...new Set(keys.map(f))];
+/**
+ * Most characters the parameters of one look-up may add up to. A server reads them from the request's
+ * URI, which it refuses over `http_max_uri_size` (1 MiB by default) once quoted and escaped.
+ */
+export const LOOKUP_QUERY_CHARS = 8 * LOOKUP_PARAM_CHARS;
+
+/**
+ * `keys` grouped into look-ups: the parts of lookupParts (one parameter each, within what a server
+ * takes), as many to a look-up as its ids and `extra` values stay within `limit` characters. A batch
+ * of a few thousand keys is one look-up, so raw_events is read once instead of once per part.
+ */
+export function lookupGroups<K extends RawKey>(
+  keys: readonly K[],
+  extra: (k: K) => string = () => '',
+  limit = LOOKUP_QUERY_CHARS,
+): K[][][] {
+  const groups: K[][][] = [];
+  let group: K[][] = [];
+  let size = 0;
+  for (const part of lookupParts(keys, extra)) {
+    const chars = part.reduce((n, k) => n + k.id.length + extra(k).length + 8, 0);
+    if (group.length > 0 && size + chars > limit) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push(part);
+    size += chars;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/** A filter on `column` that holds each value of `parts`, one Array(String) parameter per part named `name`_i. */
+function anyOf(column: string, name: string, parts: ReadonlyArray<readonly string[]>): { where: string; params: Record<string, string[]> } {
+  const params: Record<string, string[]> = {};
+  parts.forEach((values, i) => (params[`${name}_${i}`] = [...new Set(values)]));
   return {
-    // Column by column, so the primary key (source, type, subject, id) narrows what is read.
-    where: `source IN {k_sources:Array(String)} AND type IN {k_types:Array(String)}
-            AND subject IN {k_subjects:Array(String)} AND id IN {k_ids:Array(String)}`,
-    params: {
-      k_sources: distinct((k) => k.source),
-      k_types: distinct((k) => k.type),
-      k_subjects: distinct((k) => k.subject),
-      k_ids: distinct((k) => k.id),
-    },
+    where: `(${Object.keys(params)
+      .map((p) => `${column} IN {${p}:Array(String)}`)
+      .join(' OR ')})`,
+    params,
+  };
+}
+
+/**
+ * The filter on raw_events that covers the keys of `parts` (rows are matched exactly afterwards): by
+ * source, type and id. The id is a digest of the whole key, so it alone narrows the rows read to the
+ * keys' own (in practice); subjects, however many, are not sent. Each part's ids are one parameter.
+ */
+function keyFilter(parts: ReadonlyArray<readonly RawKey[]>): { where: string; params: Record<string, unknown> } {
+  const keys = parts.flat();
+  const distinct = (f: (k: RawKey) => string): string[] => [...new Set(keys.map(f))];
+  const ids = anyOf(
+    'id',
+    'k_ids',
+    parts.map((part) => part.map((k) => k.id)),
+  );
+  return {
+    where: `source IN {k_sources:Array(String)} AND type IN {k_types:Array(String)} AND ${ids.where}`,
+    params: { k_sources: distinct((k) => k.source), k_types: distinct((k) => k.type), ...ids.params },
   };
 }
 
@@ -122,9 +170,9 @@ function keyFilter(keys: readonly RawKey[]): { where: string; params: Record<str
 export async function storedDigests(store: Store, keys: readonly RawKey[]): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const wanted = new Set(keys.map(rawKey));
-  // A key's rows all come back in the look-up of the part holding it: its digests are grouped in one row.
-  for (const part of lookupParts(keys)) {
-    const { where, params } = keyFilter(part);
+  // A key's rows all come back in the look-up holding it: its digests are grouped in one row.
+  for (const group of lookupGroups(keys)) {
+    const { where, params } = keyFilter(group);
     const rs = await store.client.query({
       query: `SELECT source, type, subject, id, groupUniqArray(digest) AS digests
               FROM raw_events WHERE ${where}
@@ -147,14 +195,19 @@ export async function storedPayloads(
 ): Promise<Array<RawRow & { digest: string }>> {
   const exact = new Set(wanted.map((w) => `${rawKey(w)}\u0000${w.digest}`));
   const out: Array<RawRow & { digest: string }> = [];
-  // One row per key and digest of each part (a pair listed in two parts comes back from each).
-  for (const part of lookupParts(wanted, (w) => w.digest)) {
-    const { where, params } = keyFilter(part);
+  // One row per key and digest of each look-up (a pair listed in two look-ups comes back from each).
+  for (const group of lookupGroups(wanted, (w) => w.digest)) {
+    const { where, params } = keyFilter(group);
+    const digests = anyOf(
+      'digest',
+      'k_digests',
+      group.map((part) => part.map((w) => w.digest)),
+    );
     const rs = await store.client.query({
       query: `SELECT ${RAW_COLUMNS}, digest FROM raw_events
-              WHERE ${where} AND digest IN {k_digests:Array(String)}
+              WHERE ${where} AND ${digests.where}
               LIMIT 1 BY source, type, subject, id, digest`,
-      query_params: { ...params, k_digests: [...new Set(part.map((w) => w.digest))] },
+      query_params: { ...params, ...digests.params },
       format: 'JSONEachRow',
     });
     for (const r of await rs.json<RawRow & { digest: string }>()) if (exact.has(`${rawKey(r)}\u0000${r.digest}`)) out.push(r);
