@@ -357,12 +357,7 @@ export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
   return async (batch: Batch) => {
     const failedAt = clock.date().toISOString();
     const decoded = decodeBatch(batch.messages);
-    const stored = await storedPayloadsFor(store, decoded);
-    const { tables, dead, counts, notes, kept, digests } = normalizeDecoded(decoded, registry, context, {
-      keepRaw: true,
-      failedAt,
-      stored,
-    });
+    const { tables, dead, counts, notes, kept, digests } = await normalizeBeside(store, decoded, registry, context, failedAt);
     await Promise.all([
       dead.length === 0
         ? Promise.resolve()
@@ -391,6 +386,34 @@ export function createBatchHandler(deps: NormalizerDeps): BatchHandler {
     if (batch.lag !== undefined)
       metrics.consumerLag.set({ group: deps.groupId, topic: batch.topic, partition: String(batch.partition) }, batch.lag);
   };
+}
+
+/**
+ * normalizeDecoded of a batch against what raw_events holds under its keys (storedPayloadsFor),
+ * mapping while the store looks up: the batch is mapped as if nothing else were stored, and mapped
+ * again with the stored payloads only when some key holds a digest the batch does not carry. Where
+ * every stored digest is one of the batch's, the stored payloads change nothing of the outcome.
+ */
+async function normalizeBeside(
+  store: Store,
+  decoded: readonly DecodedMessage[],
+  registry: MapperRegistry,
+  context: MapContext,
+  failedAt: string,
+): Promise<NormalizedBatch> {
+  const lookup = storedPayloadsFor(store, decoded);
+  // The look-up's request leaves before the mapping holds the thread.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  let alone: NormalizedBatch;
+  try {
+    alone = normalizeDecoded(decoded, registry, context, { keepRaw: true, failedAt });
+  } catch (err) {
+    await lookup.catch(() => undefined);
+    throw err;
+  }
+  const stored = await lookup;
+  const unknown = [...stored.digests].some(([k, ds]) => [...ds].some((d) => alone.digests.get(k)?.has(d) !== true));
+  return unknown ? normalizeDecoded(decoded, registry, context, { keepRaw: true, failedAt, stored }) : alone;
 }
 
 /** How many times settleCollisions looks again before it fails the batch (which the bus then redelivers). */
