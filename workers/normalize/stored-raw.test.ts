@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../infra/store/client.js';
 import { testStore } from '../../test/support/harness.js';
-import { LOOKUP_PARAM_CHARS, lookupParts, rawKey, storedDigests, storedPayloads, type RawKey } from './stored-raw.js';
+import {
+  LOOKUP_PARAM_CHARS,
+  LOOKUP_QUERY_CHARS,
+  lookupGroups,
+  lookupParts,
+  rawKey,
+  storedDigests,
+  storedPayloads,
+  type RawKey,
+} from './stored-raw.js';
 
 const digestOf = (data: string): string => createHash('sha256').update(data).digest('hex');
 
@@ -28,6 +37,22 @@ describe('the look-ups of stored payloads by key', () => {
     }
     expect(lookupParts(keys.slice(0, 10))).toEqual([keys.slice(0, 10)]);
     expect(lookupParts([])).toEqual([]);
+  });
+
+  it('put the parts of a batch of a few thousand keys in one look-up, and of a larger list in look-ups within the limit', () => {
+    const digestsOf = (k: RawKey): string => digestOf(k.id);
+    const batch = manyKeys(5_000);
+    const groups = lookupGroups(batch, digestsOf);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toEqual(lookupParts(batch, digestsOf));
+    const many = manyKeys(60_000);
+    const large = lookupGroups(many, digestsOf);
+    expect(large.length).toBeGreaterThan(1);
+    expect(large.flat(2)).toEqual(many);
+    for (const group of large) {
+      expect(group.flat().reduce((n, k) => n + k.id.length + digestsOf(k).length + 8, 0)).toBeLessThanOrEqual(LOOKUP_QUERY_CHARS);
+    }
+    expect(lookupGroups([])).toEqual([]);
   });
 
   describe('on the store', () => {
