@@ -57,6 +57,7 @@ export async function benchModel(options: ModelBenchOptions): Promise<void> {
     await benchNormalize(store, options, memory);
     // The normalization section's messages and rows are garbage once it returns: collected before linking starts.
     collectGarbage();
+    await releaseEngineMemory(store);
     await benchLink(store, options, memory);
   } finally {
     await store.close();
@@ -184,6 +185,7 @@ async function benchNormalize(store: Store, options: ModelBenchOptions, memory: 
   }
   const rawSecs = Number(rawNs) / 1e9;
   await store.client.command({ query: 'TRUNCATE TABLE raw_events' });
+  await releaseEngineMemory(store);
   const { flushRows, flushIntervalMs } = options.config.normalizer;
   const writer = new BatchWriter(store, { flushRows, flushIntervalMs });
   collectGarbage();
@@ -224,6 +226,14 @@ function rawRowOf(msg: BusMessage): Row {
   const decoded = decodeMessage(msg);
   if (!decoded.ok) throw new Error(`bench model: a demo message at offset ${msg.offset} does not decode: ${decoded.reason}`);
   return rawEventRow(decoded.event, msg);
+}
+
+/**
+ * Hands the memory the embedded engine freed back to the system between sections: its allocator keeps freed
+ * pages for reuse, so one section's inserts would otherwise stay resident through the next.
+ */
+async function releaseEngineMemory(store: Store): Promise<void> {
+  await store.client.command({ query: 'SYSTEM JEMALLOC PURGE' });
 }
 
 /** CPU seconds (user and system, every thread of the process) since `from`. */
@@ -341,6 +351,7 @@ async function benchLink(store: Store, options: ModelBenchOptions, memory: Sampl
     ['again, nothing changed', 2],
   ] as const) {
     collectGarbage();
+    await releaseEngineMemory(store);
     const peak = rssSampler();
     const result = await link({ store, model: options.config.model, now: new Date(Date.UTC(2026, 0, day)) });
     peak.stop();
