@@ -56,6 +56,8 @@ export interface InputState {
    * the next run link from scratch.
    */
   outputs?: Record<string, string>;
+  /** Per link table: its active parts as the run left them; the same parts spare reading `outputs` again. */
+  outputParts?: Record<string, string>;
   /** The version of the row that holds this state. */
   version: number;
 }
@@ -68,13 +70,13 @@ async function rows<T>(store: Store, query: string, params: Record<string, unkno
 }
 
 /** The active parts of each input table: the same list means the same rows. */
-export async function partsOf(store: Store): Promise<Record<string, string>> {
+export async function partsOf(store: Store, tables: readonly string[] = ['commits', ...INPUT_TABLES]): Promise<Record<string, string>> {
   const list = await rows<{ t: string; p: string }>(
     store,
     `SELECT table AS t, arrayStringConcat(arraySort(groupArray(concat(name, ':', hash_of_all_files))), ',') AS p
      FROM system.parts WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}
      GROUP BY table`,
-    { tables: ['commits', ...INPUT_TABLES] },
+    { tables },
   );
   return Object.fromEntries(list.map((r) => [r.t, r.p]));
 }
@@ -103,6 +105,16 @@ export async function contentOf(
      FROM commits FINAL GROUP BY source, repo`,
   );
   return { tables, repos: Object.fromEntries(repos.map((r) => [`${r.source}\u0000${r.repo}`, r.h])) };
+}
+
+/**
+ * Whether the link tables hold what the last run left: the same active parts, or else the same rows
+ * (a merge changes the parts, not the rows).
+ */
+export async function outputsHeld(store: Store, last: InputState, tables: readonly string[]): Promise<boolean> {
+  if (last.outputs === undefined) return false;
+  if (last.outputParts !== undefined && sameRecord(last.outputParts, await partsOf(store, tables))) return true;
+  return sameRecord(last.outputs, await tableHashes(store, tables));
 }
 
 /** Row count and hash of the rows (FINAL) of each of `tables`. */

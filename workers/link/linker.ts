@@ -10,6 +10,7 @@ import {
   contentOf,
   lastState,
   modelHash,
+  outputsHeld,
   partsOf,
   sameRecord,
   saveState,
@@ -120,8 +121,7 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   const modelKey = modelHash(model);
   const last = options.full === true ? undefined : await lastState(store);
   // Link tables changed by anything but the linker (truncated for a replay, restored, edited) are linked anew.
-  const previous =
-    last !== undefined && last.outputs !== undefined && sameRecord(last.outputs, await tableHashes(store, LINK_TABLES)) ? last : undefined;
+  const previous = last !== undefined && (await outputsHeld(store, last, LINK_TABLES)) ? last : undefined;
   // Taken before anything is read: rows that arrive during the run make the next run look again.
   const parts = await partsOf(store);
   if (previous !== undefined && previous.model === modelKey && sameRecord(previous.parts, parts)) {
@@ -135,7 +135,15 @@ export async function link(options: LinkOptions): Promise<LinkResult> {
   const save = async (counts: LinkCounts): Promise<void> =>
     saveState(
       store,
-      { model: modelKey, parts, tables: content.tables, repos: content.repos, counts, outputs: await tableHashes(store, LINK_TABLES) },
+      {
+        model: modelKey,
+        parts,
+        tables: content.tables,
+        repos: content.repos,
+        counts,
+        outputs: await tableHashes(store, LINK_TABLES),
+        outputParts: await partsOf(store, LINK_TABLES),
+      },
       previous,
       stamp,
     );
