@@ -18,6 +18,7 @@ import {
   type FakeRepo,
 } from '../../test/fakes/github.js';
 import { ManualClock } from '../../test/support/clock.js';
+import { githubSourceConfig } from '../../test/support/github.js';
 import { quietLogger, tempDir, testStore, waitFor } from '../../test/support/harness.js';
 import { clickhouseCursorStore } from '../core/cursor-store.js';
 import { runSync, type StreamProgress, type SyncFilter } from '../core/runner.js';
@@ -34,13 +35,8 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function githubConfig(baseUrl: string, repositories: string[], extra: Record<string, unknown> = {}): Config {
-  return loadConfig({
-    env: { PTEL_GITHUB_TOKEN: TOKEN },
-    overrides: { 'sources.github': { baseUrl, repositories, concurrency: 4, ...extra } },
-    cwd: tempDir(),
-  });
-}
+const githubConfig = (baseUrl: string, repositories: string[], extra: Record<string, unknown> = {}): Config =>
+  githubSourceConfig(TOKEN, baseUrl, repositories, extra);
 
 /**
  * A repository's plan, in the weeks the demo's history ends with: an open and a closed milestone, issues

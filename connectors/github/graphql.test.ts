@@ -2,19 +2,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
 import type { Clock } from '../../infra/clock.js';
-import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
-import { mapContext } from '../../mapping/registry.js';
 import { rawTopic } from '../../schemas/raw-event.js';
 import { emptyRepo, readEvents, startGithubFake, type FakeGithub, type FakeRepo, type Json } from '../../test/fakes/github.js';
 import { ManualClock } from '../../test/support/clock.js';
+import { githubSourceConfig } from '../../test/support/github.js';
+import { normalizerDeps } from '../../test/support/normalize.js';
 import { queryRows, quietLogger, tempDir, testStore, waitFor } from '../../test/support/harness.js';
 import { waitUntilDrained } from '../../workers/normalize/drain.js';
 import { startNormalizer } from '../../workers/normalize/normalizer.js';
 import { memoryCursorStore } from '../core/cursor-store.js';
-import { createMapperRegistry } from '../mappers.js';
 import { runSync, type StreamProgress } from '../core/runner.js';
 import { createGithubClient, graphqlUrlOf } from './client.js';
 import { graphql } from './graphql.js';
@@ -29,13 +28,8 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function githubConfig(baseUrl: string, repositories: string[], extra: Record<string, unknown> = {}): Config {
-  return loadConfig({
-    env: { PTEL_GITHUB_TOKEN: TOKEN },
-    overrides: { 'sources.github': { baseUrl, repositories, concurrency: 4, initialDays: 3650, ...extra } },
-    cwd: tempDir(),
-  });
-}
+const githubConfig = (baseUrl: string, repositories: string[], extra: Record<string, unknown> = {}): Config =>
+  githubSourceConfig(TOKEN, baseUrl, repositories, { initialDays: 3650, ...extra });
 
 /** A pull of the pull_requests stream alone, from fresh cursors, on `clock` when given. */
 const pullRequests = (config: Config, bus: Bus, clock?: Clock): Promise<StreamProgress[]> =>
@@ -131,17 +125,7 @@ async function pulledRows(f: FakeGithub, repositories: string[], api: 'graphql' 
     const writer = new BatchWriter(store, { flushRows: 500, flushIntervalMs: 50, metrics });
     const topic = rawTopic('github');
     const groupId = `normalize-${api}`;
-    const sub = await startNormalizer({
-      bus,
-      writer,
-      registry: createMapperRegistry(),
-      metrics,
-      logger: quietLogger(),
-      context: mapContext(),
-      groupId,
-      topics: [topic],
-      concurrency: 1,
-    });
+    const sub = await startNormalizer({ ...normalizerDeps({ bus, writer, metrics, groupId }), topics: [topic], concurrency: 1 });
     await sub.ready;
     await waitUntilDrained(bus, groupId, [topic], 60_000);
     await sub.stop();

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMapperRegistry } from '../../connectors/mappers.js';
-import { rawEventBusMessage } from '../../connectors/core/publish.js';
 import { pagerdutyWebhookRecords } from '../../connectors/pagerduty/webhook.js';
 import { createLocalBus } from '../../infra/bus/local.js';
 import type { Bus } from '../../infra/bus/types.js';
@@ -12,9 +11,9 @@ import type { Store } from '../../infra/store/client.js';
 import { mapContext } from '../../mapping/registry.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { ManualClock } from '../../test/support/clock.js';
-import { queryRows, quietLogger, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
+import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
 import { eventsOf } from '../../test/support/mapping.js';
-import { createBatchHandler } from './normalizer.js';
+import { batchNormalizer } from '../../test/support/normalize.js';
 import { dataQualitySummary } from './quality.js';
 import { replay } from './replay.js';
 
@@ -45,25 +44,10 @@ describe('data-quality notes', () => {
 
   it('are counted per source, entity and field by the normalizer, in the store and as a metric', async () => {
     const writer = new BatchWriter(store, { flushRows: 1000, flushIntervalMs: 20 });
-    const handle = createBatchHandler({
-      bus,
-      writer,
-      registry: createMapperRegistry(),
-      metrics,
-      logger: quietLogger(),
-      context: mapContext(),
-      groupId: 'normalizer',
-      clock,
-    });
-    const batch = (events: RawEvent[], from: number) => ({
-      topic: 'raw.pagerduty',
-      partition: 0,
-      messages: events.map((e, i) => rawEventBusMessage(e, from + i)),
-      lag: 0,
-    });
-    await handle(batch([...noted, ...clean], 0), { heartbeat: () => Promise.resolve() });
+    const normalize = batchNormalizer({ bus, writer, metrics, clock, topic: 'raw.pagerduty' });
+    await normalize([...noted, ...clean]);
     await clock.set('2026-06-01T11:30:00.000Z');
-    await handle(batch(noted.slice(0, 1), 3), { heartbeat: () => Promise.resolve() });
+    await normalize(noted.slice(0, 1));
     await writer.close();
 
     const summary = await dataQualitySummary(store);

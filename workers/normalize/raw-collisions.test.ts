@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMapperRegistry } from '../../connectors/mappers.js';
-import { rawEventBusMessage } from '../../connectors/core/publish.js';
 import { issueRecord as gitlabIssueRecord } from '../../connectors/gitlab/records.js';
 import { gitlabWebhook } from '../../connectors/gitlab/webhook.js';
 import { issueRecord } from '../../connectors/jira/records.js';
 import * as S from '../../connectors/jira/schemas.js';
 import { createLocalBus } from '../../infra/bus/local.js';
-import type { Batch, Bus } from '../../infra/bus/types.js';
+import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { BatchWriter } from '../../infra/store/batch-writer.js';
@@ -17,9 +16,10 @@ import { migrate, readMigrations } from '../../infra/store/migrate.js';
 import { mapContext } from '../../mapping/registry.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
 import { ManualClock } from '../../test/support/clock.js';
-import { queryRows, quietLogger, repoRoot, tempDir, testStore, uniqueName, waitFor } from '../../test/support/harness.js';
+import { queryRows, repoRoot, tempDir, testStore, uniqueName, waitFor } from '../../test/support/harness.js';
 import { eventsOf, insertTables, mappedOk } from '../../test/support/mapping.js';
-import { createBatchHandler, encodePayload, rawEventRow } from './normalizer.js';
+import { batchNormalizer } from '../../test/support/normalize.js';
+import { encodePayload, rawEventRow } from './normalizer.js';
 import { COLLISION_FIELD, dataQualitySummary, rawEventCollisions } from './quality.js';
 import { replay } from './replay.js';
 
@@ -58,23 +58,8 @@ async function freshStore(): Promise<Store> {
 const writerOf = (store: Store): BatchWriter => new BatchWriter(store, { flushRows: 1000, flushIntervalMs: 10, lingerMs: 1 });
 
 /** One normalizer: its own batch writer on the shared store, as a second process would have. */
-function normalizer(store: Store, writer: BatchWriter = writerOf(store), topic = 'raw.jira'): (events: RawEvent[]) => Promise<void> {
-  const handle = createBatchHandler({
-    bus,
-    writer,
-    registry: createMapperRegistry(),
-    metrics,
-    logger: quietLogger(),
-    context: mapContext(),
-    groupId: 'normalizer',
-    clock,
-  });
-  let offset = 0;
-  return async (events) => {
-    const batch: Batch = { topic, partition: 0, messages: events.map((e) => rawEventBusMessage(e, offset++)), lag: 0 };
-    await handle(batch, { heartbeat: () => Promise.resolve() });
-  };
-}
+const normalizer = (store: Store, writer: BatchWriter = writerOf(store), topic = 'raw.jira'): ((events: RawEvent[]) => Promise<void>) =>
+  batchNormalizer({ bus, writer, metrics, clock, topic });
 
 interface Stored {
   raw: Array<{ digest: string; data: string }>;
