@@ -1,5 +1,10 @@
 import type {
+  CommitRow,
   DeploymentRow,
+  DeploymentStatusRow,
+  IncidentRow,
+  PullRequestCommitsRow,
+  PullRequestRow,
   MilestoneDateRow,
   MilestoneRow,
   WorkItemHistoryRow,
@@ -180,3 +185,94 @@ export const milestoneDateRow = (id: string, observedAt: string, date: string): 
   raw_event_id: 'e',
   version: 1,
 });
+
+/** A GitHub commits row whose parents are all known, committed when authored, with no fingerprint unless `fields` give one. */
+export function commitRow(
+  fields: Pick<CommitRow, 'repo' | 'sha' | 'parents' | 'author' | 'authored_at' | 'team' | 'program'> & Partial<CommitRow>,
+): CommitRow {
+  return {
+    source: 'github',
+    parents_known: 1,
+    committed_at: fields.authored_at,
+    fingerprint: '',
+    raw_event_id: 'e',
+    version: 1,
+    ...fields,
+  };
+}
+
+/**
+ * A GitHub pull_requests row: pull request `number`, merged at `merged_at` (also its last update and its
+ * close) into main from branch `feature-<number>`, unless `fields` say otherwise.
+ */
+export function pullRequestRow(
+  fields: Pick<PullRequestRow, 'repo' | 'number' | 'title' | 'author' | 'merge_commit_sha' | 'created_at' | 'team' | 'program'> &
+    Partial<PullRequestRow> & { merged_at: string },
+): PullRequestRow {
+  return {
+    source: 'github',
+    is_deleted: 0,
+    pr_id: String(fields.number),
+    state: 'merged',
+    raw_state: 'closed',
+    draft: 0,
+    base_branch: 'main',
+    head_branch: `feature-${fields.number}`,
+    head_sha: '',
+    labels: [],
+    updated_at: fields.merged_at,
+    closed_at: fields.merged_at,
+    url: '',
+    raw_event_id: 'e',
+    version: 1,
+    ...fields,
+  };
+}
+
+/** The pull_request_commits row of pull request `number`: its commits in order, the last its head. */
+export function pullRequestCommitsRow(
+  repo: string,
+  number: number,
+  commits: ReadonlyArray<{ sha: string; authored_at: string; fingerprint: string }>,
+): PullRequestCommitsRow {
+  return {
+    raw_event_id: 'e',
+    version: 1,
+    source: 'github',
+    repo,
+    number,
+    head_sha: commits[commits.length - 1]!.sha,
+    shas: commits.map((c) => c.sha),
+    authored_at: commits.map((c) => c.authored_at),
+    fingerprints: commits.map((c) => c.fingerprint),
+  };
+}
+
+/** Status `<id>-<n>` of GitHub deployment `id`: `state` at `at`. */
+export function deploymentStatusRow(id: string, state: DeploymentStatusRow['state'], at: string, n = 1): DeploymentStatusRow {
+  return { raw_event_id: 'e', version: 1, source: 'github', deployment_id: id, status_id: `${id}-${n}`, state, raw_state: state, at };
+}
+
+/** A resolved, high-urgency sev2 PagerDuty incidents row, never acknowledged, unless `fields` say otherwise. */
+export function incidentRow(
+  fields: Pick<
+    IncidentRow,
+    'incident_id' | 'number' | 'title' | 'service' | 'service_id' | 'created_at' | 'resolved_at' | 'team' | 'program'
+  > &
+    Partial<IncidentRow>,
+): IncidentRow {
+  return {
+    source: 'pagerduty',
+    urgency: 'high',
+    severity: 'sev2',
+    raw_severity: 'P2',
+    status: 'resolved',
+    raw_status: 'resolved',
+    acknowledged_at: null,
+    description: '',
+    url: '',
+    raw_event_id: 'e',
+    version: 1,
+    ...fields,
+  };
+}

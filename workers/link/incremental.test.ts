@@ -12,7 +12,15 @@ import type {
 } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
-import { deploymentRow, workItemMaker } from '../../test/support/rows.js';
+import {
+  commitRow,
+  deploymentRow,
+  deploymentStatusRow,
+  incidentRow,
+  pullRequestCommitsRow,
+  pullRequestRow,
+  workItemMaker,
+} from '../../test/support/rows.js';
 import { LINK_TABLES, link } from './linker.js';
 
 /**
@@ -26,97 +34,53 @@ const at = (hours: number): string => new Date(T + hours * 3_600_000).toISOStrin
 const sha = (name: string): string => createHash('sha1').update(`inc:${name}`).digest('hex');
 const own = { team: 'core', program: 'platform', raw_event_id: 'e' };
 
-const commitRow = (repo: string, name: string, parents: string[], hours: number): CommitRow => ({
-  ...own,
-  version: 1,
-  source: 'github',
-  repo,
-  sha: sha(name),
-  parents: parents.map(sha),
-  parents_known: 1,
-  author: 'github:ana',
-  authored_at: at(hours),
-  committed_at: at(hours),
-  fingerprint: '',
-});
+const commit = (repo: string, name: string, parents: string[], hours: number): CommitRow =>
+  commitRow({ ...own, repo, sha: sha(name), parents: parents.map(sha), author: 'github:ana', authored_at: at(hours) });
 
 /** A linear history `<prefix>1 .. <prefix>n`, an hour apart; `skip` leaves commits out (they arrive late). */
 const line = (repo: string, prefix: string, n: number, skip: string[] = []): CommitRow[] =>
-  Array.from({ length: n }, (_, i) => commitRow(repo, `${prefix}${i + 1}`, i === 0 ? [] : [`${prefix}${i}`], i)).filter(
+  Array.from({ length: n }, (_, i) => commit(repo, `${prefix}${i + 1}`, i === 0 ? [] : [`${prefix}${i}`], i)).filter(
     (c) => !skip.some((s) => sha(s) === c.sha),
   );
 
 const deploy = (id: string, service: string, commit: string, hours: number, extra: Partial<DeploymentRow> = {}): DeploymentRow =>
   deploymentRow({ ...own, deployment_id: id, service, sha: sha(commit), created_at: at(hours), ...extra });
 
-const status = (id: string, state: DeploymentStatusRow['state'], hours: number, n = 1): DeploymentStatusRow => ({
-  raw_event_id: 'e',
-  version: 1,
-  source: 'github',
-  deployment_id: id,
-  status_id: `${id}-${n}`,
-  state,
-  raw_state: state,
-  at: at(hours),
-});
+const status = (id: string, state: DeploymentStatusRow['state'], hours: number, n = 1): DeploymentStatusRow =>
+  deploymentStatusRow(id, state, at(hours), n);
 
-const pullRequest = (number: number, merge: string, title: string, version = 1): PullRequestRow => ({
-  ...own,
-  version,
-  is_deleted: 0,
-  source: 'github',
-  repo: 'acme/api',
-  number,
-  pr_id: String(number),
-  title,
-  author: 'github:ana',
-  state: 'merged',
-  raw_state: 'closed',
-  draft: 0,
-  base_branch: 'main',
-  head_branch: `feature-${number}`,
-  head_sha: sha(merge),
-  merge_commit_sha: sha(merge),
-  labels: [],
-  created_at: at(0),
-  updated_at: at(1),
-  merged_at: at(1),
-  closed_at: at(1),
-  url: '',
-});
+const pullRequest = (number: number, merge: string, title: string, version = 1): PullRequestRow =>
+  pullRequestRow({
+    ...own,
+    version,
+    repo: 'acme/api',
+    number,
+    title,
+    author: 'github:ana',
+    head_sha: sha(merge),
+    merge_commit_sha: sha(merge),
+    created_at: at(0),
+    merged_at: at(1),
+  });
 
-const prCommits = (number: number, names: string[]): PullRequestCommitsRow => ({
-  raw_event_id: 'e',
-  version: 1,
-  source: 'github',
-  repo: 'acme/api',
-  number,
-  head_sha: sha(names[names.length - 1]!),
-  shas: names.map(sha),
-  authored_at: names.map(() => at(0)),
-  fingerprints: names.map(() => ''),
-});
+const prCommits = (number: number, names: string[]): PullRequestCommitsRow =>
+  pullRequestCommitsRow(
+    'acme/api',
+    number,
+    names.map((n) => ({ sha: sha(n), authored_at: at(0), fingerprint: '' })),
+  );
 
-const incident = (id: string, service: string, hours: number, title: string): IncidentRow => ({
-  ...own,
-  version: 1,
-  source: 'pagerduty',
-  incident_id: id,
-  number: id.slice(1),
-  title,
-  service_id: `P${service}`,
-  service,
-  urgency: 'high',
-  severity: 'sev2',
-  raw_severity: 'P2',
-  status: 'resolved',
-  raw_status: 'resolved',
-  created_at: at(hours),
-  acknowledged_at: null,
-  resolved_at: at(hours + 1),
-  description: '',
-  url: '',
-});
+const incident = (id: string, service: string, hours: number, title: string): IncidentRow =>
+  incidentRow({
+    ...own,
+    incident_id: id,
+    number: id.slice(1),
+    title,
+    service_id: `P${service}`,
+    service,
+    created_at: at(hours),
+    resolved_at: at(hours + 1),
+  });
 
 const bug = workItemMaker({ programOf: { core: 'platform' }, createdAt: at(1), updatedAt: at(1) });
 
@@ -150,7 +114,7 @@ const before: Record<string, object[]> = {
 /** What arrives after the first link. */
 const later: Record<string, object[]> = {
   // the missing commits of A4's range (nothing else about A4 changes but its outcome) and of W2's
-  commits: [commitRow('acme/api', 'api8', ['api7'], 7), commitRow('acme/web', 'web3', ['web2'], 2)],
+  commits: [commit('acme/api', 'api8', ['api7'], 7), commit('acme/web', 'web3', ['web2'], 2)],
   // retitled: now a hotfix by the title rule, shipped by A3
   pull_requests: [pullRequest(7, 'api6', 'Hotfix: faster checkout', 2)],
   deployments: [

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { deploymentRow, workItemRow } from '../../test/support/rows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../infra/clock.js';
 import { defaultModel } from '../../infra/config/schema.js';
@@ -15,6 +14,15 @@ import type {
 } from '../../schemas/domain.js';
 import { queryRows, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
+import {
+  commitRow,
+  deploymentRow,
+  deploymentStatusRow,
+  incidentRow,
+  pullRequestCommitsRow,
+  pullRequestRow,
+  workItemRow,
+} from '../../test/support/rows.js';
 import { commitFingerprint } from '../../mapping/rows.js';
 import { link } from './linker.js';
 
@@ -29,59 +37,43 @@ const sha = (name: string): string => createHash('sha1').update(name).digest('he
 const base = { team: 'checkout', program: 'payments', raw_event_id: 'e', version: 1 };
 
 function commit(repo: string, name: string, parents: string[], hours: number, message = name): CommitRow {
-  return {
+  return commitRow({
     ...base,
-    source: 'github',
     repo,
     sha: sha(name),
     parents: parents.map(sha),
-    parents_known: 1,
     author: 'github:someone',
     authored_at: at(hours),
-    committed_at: at(hours),
     fingerprint: commitFingerprint(at(hours), message),
-  };
+  });
 }
 
-function pr(repo: string, number: number, merge: string, title: string, extra: Partial<PullRequestRow> = {}): PullRequestRow {
-  return {
+function pr(
+  repo: string,
+  number: number,
+  merge: string,
+  title: string,
+  extra: Partial<Omit<PullRequestRow, 'merged_at'>> = {},
+): PullRequestRow {
+  return pullRequestRow({
     ...base,
-    is_deleted: 0,
-    source: 'github',
     repo,
     number,
-    pr_id: String(number),
     title,
     author: 'github:someone',
-    state: 'merged',
-    raw_state: 'closed',
-    draft: 0,
-    base_branch: 'main',
-    head_branch: `feature-${number}`,
-    head_sha: '',
     merge_commit_sha: sha(merge),
-    labels: [],
     created_at: at(-10),
-    updated_at: at(0),
     merged_at: at(0),
-    closed_at: at(0),
-    url: '',
     ...extra,
-  };
+  });
 }
 
 function prCommits(repo: string, number: number, list: Array<{ name: string; hours: number }>): PullRequestCommitsRow {
-  return {
-    raw_event_id: 'e',
-    version: 1,
-    source: 'github',
+  return pullRequestCommitsRow(
     repo,
     number,
-    head_sha: sha(list[list.length - 1]!.name),
-    shas: list.map((c) => sha(c.name)),
-    authored_at: list.map((c) => at(c.hours)),
-    fingerprints: list.map((c) => commitFingerprint(at(c.hours), c.name)),
-  };
+    list.map((c) => ({ sha: sha(c.name), authored_at: at(c.hours), fingerprint: commitFingerprint(at(c.hours), c.name) })),
+  );
 }
 
 function deployment(
@@ -96,38 +88,20 @@ function deployment(
 }
 
 function status(id: string, state: DeploymentStatusRow['state'], hours: number, n = 1): DeploymentStatusRow {
-  return {
-    raw_event_id: 'e',
-    version: 1,
-    source: 'github',
-    deployment_id: id,
-    status_id: `${id}-${n}`,
-    state,
-    raw_state: state,
-    at: at(hours),
-  };
+  return deploymentStatusRow(id, state, at(hours), n);
 }
 
 function incident(id: string, number: string, service: string, hours: number, title: string): IncidentRow {
-  return {
+  return incidentRow({
     ...base,
-    source: 'pagerduty',
     incident_id: id,
     number,
     title,
     service_id: `P${service.toUpperCase()}`,
     service,
-    urgency: 'high',
-    severity: 'sev2',
-    raw_severity: 'P2',
-    status: 'resolved',
-    raw_status: 'resolved',
     created_at: at(hours),
-    acknowledged_at: null,
     resolved_at: at(hours + 2),
-    description: '',
-    url: '',
-  };
+  });
 }
 
 function bug(id: string, key: string, summary: string, extra: Partial<WorkItemRow> = {}): WorkItemRow {
