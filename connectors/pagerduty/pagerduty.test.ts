@@ -16,13 +16,14 @@ import {
   type Json,
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
-import { ManualClock } from '../../test/support/clock.js';
+import type { ManualClock } from '../../test/support/clock.js';
 import { quietLogger, tempDir, repoRoot, waitFor } from '../../test/support/harness.js';
+import { startPagerdutySync, type PagerdutySync } from '../../test/support/pagerduty.js';
 import type { CursorStore } from '../core/cursor-store.js';
 import { runSync } from '../core/runner.js';
 import { pagerdutyConnector as connector, pagerdutyWebhook } from './index.js';
 import { contentHash, incidentRecord, logEntryRecord, serviceRecord } from './records.js';
-import { readTopic, syncTarget, startWebhookServer } from '../../test/support/bus.js';
+import { readTopic, startWebhookServer } from '../../test/support/bus.js';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures/pagerduty');
 const TOKEN = 'pd-test-token';
@@ -59,17 +60,9 @@ function config(fake: FakePagerduty | undefined, services: string[] | undefined,
   });
 }
 
-async function setup(
-  data: PagerdutyDataset = demoData(),
-): Promise<{ fake: FakePagerduty; bus: Bus; cursors: CursorStore; cfg: Config; clock: ManualClock }> {
-  const clock = new ManualClock(T0);
-  const fake = await startPagerdutyFake({ token: TOKEN, data, now: () => clock.date() });
-  const target = await syncTarget();
-  cleanups.push(
-    () => fake.close(),
-    () => target.close(),
-  );
-  return { fake, bus: target.bus, cursors: target.cursors, cfg: config(fake, [...fake.services.keys()]), clock };
+async function setup(data: PagerdutyDataset = demoData()): Promise<PagerdutySync & { cfg: Config }> {
+  const e = await startPagerdutySync(data, { token: TOKEN, at: T0, cleanups });
+  return { ...e, cfg: config(e.fake, e.services) };
 }
 
 const sync = (cfg: Config, bus: Bus, cursors: CursorStore, clock: ManualClock) =>

@@ -1,19 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../infra/bus/types.js';
 import { loadConfig } from '../../infra/config/load.js';
 import { deterministicEventId, type RawEvent } from '../../schemas/raw-event.js';
 import {
   pagerdutyRequestBound,
-  startPagerdutyFake,
   syntheticPagerdutyData,
   type FakePagerduty,
   type Json,
   type PagerdutyDataset,
 } from '../../test/fakes/pagerduty.js';
-import { readTopic, syncTarget } from '../../test/support/bus.js';
-import { ManualClock } from '../../test/support/clock.js';
+import { readTopic } from '../../test/support/bus.js';
 import { quietLogger, tempDir } from '../../test/support/harness.js';
-import type { CursorStore } from '../core/cursor-store.js';
+import { startPagerdutySync, type PagerdutySync } from '../../test/support/pagerduty.js';
 import { runSync, type StreamProgress } from '../core/runner.js';
 import { pagerdutyConnector } from './index.js';
 import { contentHash, incidentRecord, logEntryRecord, serviceRecord } from './records.js';
@@ -27,24 +24,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-interface Env {
-  fake: FakePagerduty;
-  bus: Bus;
-  cursors: CursorStore;
-  clock: ManualClock;
-  services: string[];
-}
+type Env = PagerdutySync;
 
-async function setup(data: PagerdutyDataset): Promise<Env> {
-  const clock = new ManualClock(T0);
-  const fake = await startPagerdutyFake({ token: TOKEN, data, now: () => clock.date() });
-  const target = await syncTarget();
-  cleanups.push(
-    () => fake.close(),
-    () => target.close(),
-  );
-  return { fake, bus: target.bus, cursors: target.cursors, clock, services: [...fake.services.keys()] };
-}
+const setup = (data: PagerdutyDataset): Promise<Env> => startPagerdutySync(data, { token: TOKEN, at: T0, cleanups });
 
 function sync(e: Env, initialDays: number): Promise<StreamProgress[]> {
   const config = loadConfig({
