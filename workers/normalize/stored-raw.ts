@@ -166,8 +166,55 @@ function keyFilter(parts: ReadonlyArray<readonly RawKey[]>): { where: string; pa
 /**
  * The digests of every payload raw_events physically holds under each of `keys` (unmerged rows
  * included, FINAL not applied), by rawKey. Keys with nothing stored are absent.
+ *
+ * Look-ups asked of one store in the same turn of the event loop (the batches of several partitions,
+ * handled side by side, look up at about the same moment) share their queries: each query reads
+ * raw_events' key columns whatever the number of keys, so one query for all of them costs about what
+ * one of them did. Every query is sent after the calls it answers were made, so it sees every row
+ * written before any of them; each caller gets the digests of its own keys only.
  */
-export async function storedDigests(store: Store, keys: readonly RawKey[]): Promise<Map<string, Set<string>>> {
+export function storedDigests(store: Store, keys: readonly RawKey[]): Promise<Map<string, Set<string>>> {
+  if (keys.length === 0) return Promise.resolve(new Map<string, Set<string>>());
+  let queue = lookupQueues.get(store);
+  if (queue === undefined) {
+    const fresh: LookupQueue = { keys: new Map(), waiters: [] };
+    lookupQueues.set(store, fresh);
+    queue = fresh;
+    setImmediate(() => {
+      lookupQueues.delete(store);
+      queryDigests(store, [...fresh.keys.values()]).then(
+        (found) => {
+          for (const w of fresh.waiters) w.resolve(found);
+        },
+        (err: unknown) => {
+          for (const w of fresh.waiters) w.reject(err);
+        },
+      );
+    });
+  }
+  for (const k of keys) queue.keys.set(rawKey(k), k);
+  const shared = queue;
+  return new Promise<Map<string, Set<string>>>((resolve, reject) => shared.waiters.push({ resolve, reject })).then((found) => {
+    const out = new Map<string, Set<string>>();
+    for (const k of keys) {
+      const key = rawKey(k);
+      const digests = found.get(key);
+      if (digests !== undefined) out.set(key, new Set(digests));
+    }
+    return out;
+  });
+}
+
+/** The keys asked of one store in the current turn of the event loop, and who waits for them. */
+interface LookupQueue {
+  keys: Map<string, RawKey>;
+  waiters: Array<{ resolve: (found: Map<string, Set<string>>) => void; reject: (err: unknown) => void }>;
+}
+
+const lookupQueues = new WeakMap<Store, LookupQueue>();
+
+/** storedDigests's queries: lookupGroups of the keys, one query each. */
+async function queryDigests(store: Store, keys: readonly RawKey[]): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const wanted = new Set(keys.map(rawKey));
   // A key's rows all come back in the look-up holding it: its digests are grouped in one row.

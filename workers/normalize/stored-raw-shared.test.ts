@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../infra/store/client.js';
+import { testStore } from '../../test/support/harness.js';
+import { rawKey, storedDigests, type RawKey } from './stored-raw.js';
+
+const digestOf = (data: string): string => createHash('sha256').update(data).digest('hex');
+
+const key = (i: number): RawKey => ({ source: 'github', type: 'github.pull_request', subject: `acme/api#${i}`, id: `pr-${i}` });
+
+/** The columns of a raw_events row that no test here looks at. */
+const STORED = {
+  entity_version: '1',
+  time: '2026-06-01 00:00:00.000',
+  connector: 'test',
+  ingest_time: '2026-06-01 00:00:00.000',
+  topic: 'raw.github',
+  bus_partition: 0,
+  bus_offset: 0,
+};
+
+const rawRow = (k: RawKey, data: string): Record<string, unknown> => ({
+  ...STORED,
+  ...k,
+  partition_key: k.subject,
+  data,
+  digest: digestOf(data),
+});
+
+describe('look-ups of stored digests asked at the same moment', () => {
+  let store: Store;
+  /** The store, its client counting the queries sent through it. */
+  let counted: Store;
+  let queries = 0;
+  beforeAll(async () => {
+    store = await testStore();
+    const client = new Proxy(store.client, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (prop === 'query')
+          return (...args: Parameters<Store['client']['query']>) => {
+            queries++;
+            return target.query(...args);
+          };
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    counted = { ...store, client };
+    await store.client.insert({
+      table: 'raw_events',
+      values: [1, 2, 3, 4].map((i) => rawRow(key(i), `{"n":${i}}`)),
+      format: 'JSONEachRow',
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('share one query, each caller getting the digests of its own keys only', async () => {
+    queries = 0;
+    const [a, b, c] = await Promise.all([
+      storedDigests(counted, [key(1), key(2), key(9)]),
+      storedDigests(counted, [key(3)]),
+      storedDigests(counted, [key(2), key(8)]),
+    ]);
+    expect(queries).toBe(1);
+    expect([...a.keys()].sort()).toEqual([rawKey(key(1)), rawKey(key(2))].sort());
+    expect([...a.get(rawKey(key(1)))!]).toEqual([digestOf('{"n":1}')]);
+    expect([...b.entries()]).toEqual([[rawKey(key(3)), new Set([digestOf('{"n":3}')])]]);
+    expect([...c.entries()]).toEqual([[rawKey(key(2)), new Set([digestOf('{"n":2}')])]]);
+    // Each caller owns its sets: changing one changes no other caller's.
+    a.get(rawKey(key(2)))!.add('changed');
+    expect([...c.get(rawKey(key(2)))!]).toEqual([digestOf('{"n":2}')]);
+  });
+
+  it('see what was written before they were asked', async () => {
+    const before = await storedDigests(counted, [key(5)]);
+    expect(before.size).toBe(0);
+    await store.client.insert({ table: 'raw_events', values: [rawRow(key(5), '{"n":5}')], format: 'JSONEachRow' });
+    const after = await storedDigests(counted, [key(5)]);
+    expect([...after.get(rawKey(key(5)))!]).toEqual([digestOf('{"n":5}')]);
+  });
+
+  it('fail every caller of a query that failed, and the next look-up queries anew', async () => {
+    const broken: Store = {
+      ...store,
+      client: new Proxy(store.client, {
+        get(target, prop) {
+          if (prop === 'query') return () => Promise.reject(new Error('the store is gone'));
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+    };
+    const results = await Promise.allSettled([storedDigests(broken, [key(1)]), storedDigests(broken, [key(2)])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await storedDigests(broken, []).then((m) => m.size)).toBe(0);
+    const again = await storedDigests(counted, [key(1)]);
+    expect(again.size).toBe(1);
+  });
+});
