@@ -92,10 +92,17 @@ export class BatchWriter {
   private async insert(batch: Pending): Promise<void> {
     const end = this.options.metrics?.flushSeconds.startTimer();
     try {
-      for (const [table, rows] of batch.rows) {
-        await this.store.client.insert({ table, values: rows, format: 'JSONEachRow' });
-        this.options.metrics?.rowsWritten.inc({ table }, rows.length);
-      }
+      // The tables of one flush are written side by side. Each table's rows still reach the store in
+      // the order written: a flush ends only once every insert of it has ended (failed ones included),
+      // and the next starts after it. The waiters hear only when all are in.
+      const inserts = await Promise.allSettled(
+        [...batch.rows].map(async ([table, rows]) => {
+          await this.store.client.insert({ table, values: rows, format: 'JSONEachRow' });
+          this.options.metrics?.rowsWritten.inc({ table }, rows.length);
+        }),
+      );
+      const failed = inserts.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       this.options.logger?.warn({ err, rows: batch.count }, 'store write failed; the batches behind it will be retried');
