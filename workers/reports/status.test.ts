@@ -665,7 +665,21 @@ describe("a week whose metrics were computed after its end: the KPIs and the ris
   });
 
   it('gives the same report when asked again later, another metrics run stored since', async () => {
-    await runMetricsJob({ store: later.store, config: later.config, run: { mode: 'full' }, now: new Date('2026-11-05T09:00:00Z') });
+    // The report reads weekly values and the risk signals scored from them: a run of the weekly periods stores both anew.
+    await runMetricsJob({
+      store: later.store,
+      config: later.config,
+      run: { mode: 'full' },
+      periods: ['week'],
+      now: new Date('2026-11-05T09:00:00Z'),
+    });
+    for (const table of ['metric_values', 'risk_signals']) {
+      const [since] = await queryRows<{ n: string }>(
+        later.store,
+        `SELECT count() AS n FROM ${table} WHERE computed_at = '2026-11-05 09:00:00.000'`,
+      );
+      expect(Number(since!.n), table).toBeGreaterThan(0);
+    }
     const again = await scenarioReport(later, 'payments', new Date('2026-11-05T09:00:00Z'), reportWeek('2026-10-26', 'UTC'));
     expect(again).toEqual(r);
   });
