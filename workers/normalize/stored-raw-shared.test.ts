@@ -99,3 +99,28 @@ describe('look-ups of stored digests asked at the same moment', () => {
     expect(again.size).toBe(1);
   });
 });
+
+describe('look-ups by subject', () => {
+  let store: Store;
+  /** Keys whose subjects are too long, all together, to be sent beside their ids. */
+  const longKeys = Array.from({ length: 1_000 }, (_, i) => ({ ...key(i), subject: `acme/${'x'.repeat(120)}#${i}` }));
+  beforeAll(async () => {
+    store = await testStore();
+    await store.client.insert({
+      table: 'raw_events',
+      values: [...[1, 2, 3].map((i) => rawRow(key(i), `{"n":${i}}`)), ...longKeys.map((k, i) => rawRow(k, `{"long":${i}}`))],
+      format: 'JSONEachRow',
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('find a key only under its own subject and id, with or without its subjects in the request', async () => {
+    const found = await storedDigests(store, [key(1), { ...key(2), subject: 'acme/api#1' }, { ...key(3), id: 'pr-1' }]);
+    expect([...found.keys()]).toEqual([rawKey(key(1))]);
+    const long = await storedDigests(store, [...longKeys.slice(0, 999), { ...longKeys[999]!, id: 'pr-1' }]);
+    expect(long.size).toBe(999);
+    expect([...long.get(rawKey(longKeys[998]!))!]).toEqual([digestOf('{"long":998}')]);
+  });
+});

@@ -145,9 +145,20 @@ function anyOf(column: string, name: string, parts: ReadonlyArray<readonly strin
 }
 
 /**
+ * Most characters the subjects of one look-up may take in its request's URI, counted as if every
+ * character were percent-encoded: beside the ids (LOOKUP_QUERY_CHARS, encoded), within the 1 MiB a
+ * server takes.
+ */
+export const LOOKUP_SUBJECT_URI_CHARS = 320_000;
+
+/**
  * The filter on raw_events that covers the keys of `parts` (rows are matched exactly afterwards): by
- * source, type and id. The id is a digest of the whole key, so it alone narrows the rows read to the
- * keys' own (in practice); subjects, however many, are not sent. Each part's ids are one parameter.
+ * source, type and id, and by subject where the subjects fit beside the ids in one request
+ * (LOOKUP_SUBJECT_URI_CHARS). The id is a digest of the whole key, so it alone narrows the rows
+ * matched to the keys' own; but raw_events is ordered by source, type, subject and id, so only the
+ * subjects let the primary key skip the granules that hold none of the keys: with them a look-up
+ * reads about as many rows as its batch holds, without them raw_events' whole id column. Each part's
+ * ids and subjects are one parameter each.
  */
 function keyFilter(parts: ReadonlyArray<readonly RawKey[]>): { where: string; params: Record<string, unknown> } {
   const keys = parts.flat();
@@ -157,10 +168,16 @@ function keyFilter(parts: ReadonlyArray<readonly RawKey[]>): { where: string; pa
     'k_ids',
     parts.map((part) => part.map((k) => k.id)),
   );
-  return {
-    where: `source IN {k_sources:Array(String)} AND type IN {k_types:Array(String)} AND ${ids.where}`,
-    params: { k_sources: distinct((k) => k.source), k_types: distinct((k) => k.type), ...ids.params },
-  };
+  const where = `source IN {k_sources:Array(String)} AND type IN {k_types:Array(String)} AND ${ids.where}`;
+  const params = { k_sources: distinct((k) => k.source), k_types: distinct((k) => k.type), ...ids.params };
+  const subjectChars = distinct((k) => k.subject).reduce((n, v) => n + 3 * v.length + 12, 0);
+  if (subjectChars > LOOKUP_SUBJECT_URI_CHARS) return { where, params };
+  const subjects = anyOf(
+    'subject',
+    'k_subjects',
+    parts.map((part) => part.map((k) => k.subject)),
+  );
+  return { where: `${where} AND ${subjects.where}`, params: { ...params, ...subjects.params } };
 }
 
 /**
