@@ -188,6 +188,32 @@ function groupedSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day,
 }
 
 /**
+ * Whether a metric's units are the same whatever period kind they are computed for, so one units query
+ * over the union of the kinds' ranges serves them all: the units neither read the `__PERIODS__` table
+ * nor the range's bounds ({from}, {to}, {from_day}, {to_day}; {since} only narrows what they read).
+ */
+function sharesUnits(def: MetricDefinition): boolean {
+  return !/__PERIODS__|\{(from|to|from_day|to_day):/.test(def.units);
+}
+
+/**
+ * groupedSql for several period kinds in one query, with the period kind as pk: the units over [from, to)
+ * (the union of the ranges), each counted in the period of each kind whose range holds its day.
+ */
+function groupedAllKindsSql(def: MetricDefinition, ranges: Array<{ kind: PeriodKind; from: Day; to: Day }>, from: Day, to: Day): string {
+  const agg = aggregateExpr(def.aggregate);
+  const start: Record<PeriodKind, string> = { day: 'u._d', week: 'toMonday(u._d)', month: 'toStartOfMonth(u._d)' };
+  const kinds = ranges.map((r) => `('${r.kind}', ${start[r.kind]}, u._d >= toDate('${r.from}') AND u._d < toDate('${r.to}'))`);
+  return `SELECT k.1 AS pk, s.1 AS sk, s.2 AS sid, k.2 AS ps,
+                 ${agg.value} AS v_value, ${agg.numerator} AS v_num, ${agg.denominator} AS v_den, ${agg.sample} AS v_n
+          FROM (SELECT *, toDate(toTimeZone(at, {tz:String})) AS _d FROM ${unitsSql(def, 'day', from, to)}) AS u
+          ARRAY JOIN arrayFilter(x -> x.3, [${kinds.join(', ')}]) AS k
+          ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
+          WHERE s.2 != ''
+          GROUP BY k.1, s.1, s.2, k.2`;
+}
+
+/**
  * The periods of `kind` a computation over [from, to) as of `now` covers: from the one containing
  * `from` up to the one before `to`, and not past the one containing `now`; undefined when none has started.
  */
@@ -320,68 +346,104 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
   const run = randomUUID();
   const client = options.store.client;
   const scopes = options.scopes ?? [];
+  // The periods each kind covers: the same for every metric computed for that kind.
+  const covered = new Map<PeriodKind, { from: Day; to: Day }>();
+  for (const kind of options.periods ?? PERIOD_KINDS) {
+    // Periods up to the one containing the run's instant: a period that has not started has no value yet.
+    const c = coveredPeriods(kind, options.from, options.to, options.params.tz, now);
+    if (c !== undefined) covered.set(kind, c);
+  }
   // The periods the run covers, over every metric and period kind.
   let first: Day | undefined;
   let end: Day | undefined;
+  // Each metric and period kind the run computes.
+  const computed: Array<{ def: MetricDefinition; kind: PeriodKind }> = [];
+  const stamp = { v: version, at: now.getTime() / 1000, run };
+  const scopeParams = { scope_kinds: scopes.map((x) => x.kind), scope_ids: scopes.map((x) => x.id) };
   try {
     for (const def of options.definitions) {
-      for (const kind of options.periods ?? PERIOD_KINDS) {
-        options.signal?.throwIfAborted();
-        if (def.periods !== undefined && !def.periods.includes(kind)) continue;
-        // Periods up to the one containing the run's instant: a period that has not started has no value yet.
-        const covered = coveredPeriods(kind, options.from, options.to, options.params.tz, now);
-        if (covered === undefined) continue;
-        const { from, to } = covered;
-        if (first === undefined || from < first) first = from;
-        if (end === undefined || to > end) end = to;
-        const p = params(options.params, from, to, now, {
-          scope_kinds: scopes.map((x) => x.kind),
-          scope_ids: scopes.map((x) => x.id),
-          metric: def.id,
-          period: kind,
-          unit: def.unit,
-          dv: def.version,
-          v: version,
-          at: now.getTime() / 1000,
-          run,
-        });
-        const staged = `metric_value_staging WHERE run = {run:String} AND metric = {metric:String} AND period_kind = {period:String}`;
+      options.signal?.throwIfAborted();
+      const kinds = [...covered.keys()].filter((k) => def.periods === undefined || def.periods.includes(k));
+      if (kinds.length === 0) continue;
+      for (const kind of kinds) {
+        const c = covered.get(kind)!;
+        if (first === undefined || c.from < first) first = c.from;
+        if (end === undefined || c.to > end) end = c.to;
+        computed.push({ def, kind });
+      }
+      const staging = `INSERT INTO metric_value_staging (run, ${COLUMNS})
+                       SELECT {run:String}, {metric:String}, g.sk, g.sid, g.pk, g.ps, g.v_value, g.v_num, g.v_den, g.v_n,
+                              {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0`;
+      const own = { ...stamp, metric: def.id, unit: def.unit, dv: def.version };
+      if (sharesUnits(def)) {
+        // One units query for every period kind: each unit goes to the period of each kind it falls in.
+        const ranges = kinds.map((k) => ({ kind: k, ...covered.get(k)! }));
+        const from = ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from);
+        const to = ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to);
         await client.command({
-          query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
-                  SELECT {run:String}, {metric:String}, g.sk, g.sid, {period:String}, g.ps, g.v_value, g.v_num, g.v_den, g.v_n,
-                         {unit:String}, {dv:UInt16}, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
-                  FROM (${groupedSql(def, kind, from, to)}) AS g`,
-          query_params: p,
+          query: `${staging} FROM (${groupedAllKindsSql(def, ranges, from, to)}) AS g`,
+          query_params: params(options.params, from, to, now, { ...scopeParams, ...own }),
         });
-        if ((def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct') && scopes.length > 0) {
+      } else {
+        for (const kind of kinds) {
+          const { from, to } = covered.get(kind)!;
           await client.command({
-            query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
-                    SELECT {run:String}, {metric:String}, g.sk, g.sid, {period:String}, g.ps, 0, 0, NULL, 0, {unit:String}, {dv:UInt16},
-                           toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
-                    FROM
-                    (
-                        SELECT DISTINCT sc.1 AS sk, sc.2 AS sid, p.period_start AS ps
-                        FROM ${periodsTable(kind, from, to)} AS p
-                        ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
-                    ) AS g
-                    WHERE (g.sk, g.sid, g.ps) NOT IN (SELECT scope_kind, scope_id, period_start FROM ${staged})`,
-            query_params: p,
+            query: `${staging} FROM (SELECT {period:String} AS pk, * FROM (${groupedSql(def, kind, from, to)})) AS g`,
+            query_params: params(options.params, from, to, now, { ...scopeParams, period: kind, ...own }),
           });
         }
-        // A value of these periods that this run does not write, and that no later run wrote, is retracted.
-        await client.command({
-          query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
-                  SELECT {run:String}, * EXCEPT (computed_at, version, is_deleted), toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 1
-                  FROM (SELECT ${COLUMNS} FROM metric_values FINAL
-                        WHERE metric = {metric:String} AND period_kind = {period:String}
-                          AND period_start >= {from_day:Date} AND period_start < {to_day:Date} AND version < {v:UInt64}
-                          AND (scope_kind, scope_id, period_start) NOT IN (SELECT scope_kind, scope_id, period_start FROM ${staged}))`,
-          query_params: p,
-        });
       }
     }
     if (first === undefined || end === undefined)
       return { metrics: options.definitions.length, rows: 0, retracted: 0, ms: Math.round(performance.now() - started) };
+    // Counts are 0 for the scopes the mapping names in a covered period without units.
+    const zero = computed.filter(({ def }) => def.aggregate.kind === 'count' || def.aggregate.kind === 'distinct');
+    if (zero.length > 0 && scopes.length > 0) {
+      const periods = [...covered].flatMap(([kind, c]) => periodsBetween(kind, c.from, c.to).map((ps) => ({ kind, ps })));
+      await client.command({
+        query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
+                SELECT {run:String}, m.zm, sc.1, sc.2, m.zk, p.2, 0, 0, NULL, 0, m.zu, m.zdv, toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 0
+                FROM
+                (
+                    SELECT z.1 AS zm, z.2 AS zk, z.3 AS zu, z.4 AS zdv
+                    FROM (SELECT arrayJoin(arrayZip({zm:Array(String)}, {zk:Array(String)}, {zu:Array(String)}, {zdv:Array(UInt16)})) AS z)
+                ) AS m
+                ARRAY JOIN arrayFilter(x -> x.1 = m.zk, arrayZip({pk:Array(String)}, arrayMap(d -> toDate(d), {ps:Array(String)}))) AS p
+                ARRAY JOIN arrayZip({scope_kinds:Array(String)}, {scope_ids:Array(String)}) AS sc
+                WHERE (m.zm, m.zk, sc.1, sc.2, p.2) NOT IN
+                      (SELECT metric, period_kind, scope_kind, scope_id, period_start FROM metric_value_staging WHERE run = {run:String})`,
+        query_params: {
+          ...stamp,
+          zm: zero.map((x) => x.def.id),
+          zk: zero.map((x) => x.kind),
+          zu: zero.map((x) => x.def.unit),
+          zdv: zero.map((x) => x.def.version),
+          pk: periods.map((x) => x.kind),
+          ps: periods.map((x) => x.ps),
+          ...scopeParams,
+        },
+      });
+    }
+    // A value of these periods that this run does not write, and that no later run wrote, is retracted.
+    const ranges = [...covered].map(
+      ([kind, c]) => `(period_kind = '${kind}' AND period_start >= toDate('${c.from}') AND period_start < toDate('${c.to}'))`,
+    );
+    await client.command({
+      query: `INSERT INTO metric_value_staging (run, ${COLUMNS})
+              SELECT {run:String}, * EXCEPT (computed_at, version, is_deleted), toDateTime64({at:Float64}, 3, 'UTC'), {v:UInt64}, 1
+              FROM (SELECT ${COLUMNS} FROM metric_values FINAL
+                    WHERE metric IN {rm:Array(String)} AND period_start >= {first_day:Date} AND period_start < {end_day:Date}
+                      AND version < {v:UInt64} AND (${ranges.join(' OR ')})
+                      AND (metric, period_kind) IN (SELECT z.1, z.2 FROM (SELECT arrayJoin(arrayZip({rm:Array(String)}, {rk:Array(String)})) AS z))
+                      AND (${KEY}) NOT IN (SELECT ${KEY} FROM metric_value_staging WHERE run = {run:String}))`,
+      query_params: {
+        ...stamp,
+        rm: computed.map((x) => x.def.id),
+        rk: computed.map((x) => x.kind),
+        first_day: first,
+        end_day: end,
+      },
+    });
     const p = { run, v: version, metrics: options.definitions.map((d) => d.id), first_day: first, end_day: end };
     const staged = `metric_value_staging WHERE run = {run:String}`;
     const counted = await client.query({
