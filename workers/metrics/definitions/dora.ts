@@ -211,9 +211,21 @@ WITH shipped AS
     FROM deployment_commits AS dc FINAL
     INNER JOIN ${SUCCESSFUL} AS f ON dc.deployment_source = f.source AND dc.deployment_id = f.deployment_id
     WHERE dc.method != 'none'
+      -- only a commit a deployment finished since {since} shipped can be first deployed then
+      AND (dc.repo, dc.sha) IN
+          (
+              SELECT repo, sha FROM deployment_commits FINAL
+              WHERE method != 'none' AND (deployment_source, deployment_id) IN (SELECT source, deployment_id FROM ${SUCCESSFUL_SINCE})
+          )
     GROUP BY dc.repo, dc.sha
     -- a change is dated by its first deployment: one first deployed before the range gives no unit of it
     HAVING deployed_at >= {since:DateTime64(3)}
+),
+-- the merged pull requests whose merge commit is a change of the range
+merged AS
+(
+    SELECT * FROM pull_requests FINAL
+    WHERE state = 'merged' AND merge_commit_sha != '' AND merged_at IS NOT NULL AND (repo, merge_commit_sha) IN (SELECT repo, sha FROM shipped)
 )
 SELECT c.deployed_at AS at, c.program, c.team, c.service, c.repo, 1.0 AS num, 0.0 AS den, ${value} AS value, c.item, c.detail
 FROM
@@ -223,16 +235,20 @@ FROM
            p.created_at AS opened, r.first_review AS first_review, assumeNotNull(p.merged_at) AS merged,
            concat(p.repo, '#', toString(p.number), ' "', p.title, '"') AS item,
            concat('merged ', toString(p.merged_at), ' as ', p.merge_commit_sha, ', deployed by ', s.deployment_id, ' at ', toString(s.deployed_at)) AS detail
-    FROM (SELECT * FROM pull_requests FINAL WHERE state = 'merged' AND merge_commit_sha != '' AND merged_at IS NOT NULL) AS p
+    FROM merged AS p
     INNER JOIN shipped AS s ON s.repo = p.repo AND s.sha = p.merge_commit_sha
-    LEFT JOIN (SELECT source, repo, number, authored_at FROM pull_request_commits FINAL) AS l
+    LEFT JOIN
+    (
+        SELECT source, repo, number, authored_at FROM pull_request_commits FINAL
+        WHERE (source, repo, number) IN (SELECT source, repo, number FROM merged)
+    ) AS l
       ON l.source = p.source AND l.repo = p.repo AND l.number = p.number
     LEFT JOIN
     (
         -- the first review by someone other than the author, before the merge
         SELECT rv.source AS source, rv.repo AS repo, rv.number AS number, toNullable(min(rv.submitted_at)) AS first_review
-        FROM reviews AS rv FINAL
-        INNER JOIN (SELECT source, repo, number, author, merged_at FROM pull_requests FINAL) AS pr
+        FROM (SELECT * FROM reviews FINAL WHERE (source, repo, number) IN (SELECT source, repo, number FROM merged)) AS rv
+        INNER JOIN (SELECT source, repo, number, author, merged_at FROM merged) AS pr
           ON pr.source = rv.source AND pr.repo = rv.repo AND pr.number = rv.number
         WHERE (rv.reviewer = '' OR rv.reviewer != pr.author) AND (pr.merged_at IS NULL OR rv.submitted_at <= pr.merged_at)
         GROUP BY rv.source, rv.repo, rv.number
@@ -244,7 +260,7 @@ FROM
     SELECT s.deployed_at, c.program, c.team, s.service, c.repo, c.authored_at, CAST(NULL AS Nullable(DateTime64(3, 'UTC'))),
            CAST(NULL AS Nullable(DateTime64(3, 'UTC'))), c.committed_at,
            concat(c.repo, '@', substring(c.sha, 1, 12)), concat('pushed, deployed by ', s.deployment_id, ' at ', toString(s.deployed_at))
-    FROM (SELECT * FROM commits FINAL) AS c
+    FROM (SELECT * FROM commits FINAL WHERE (repo, sha) IN (SELECT repo, sha FROM shipped)) AS c
     INNER JOIN shipped AS s ON s.repo = c.repo AND s.sha = c.sha
     WHERE (c.source, c.repo, c.sha) NOT IN (SELECT source, repo, sha FROM commit_pull_requests FINAL)`
     }
