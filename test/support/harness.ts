@@ -57,6 +57,22 @@ export async function testStore(
 }
 
 /**
+ * A migrated database of its own where testStore() puts one (as `from` was opened), holding a copy of
+ * every row of `from`'s tables: a scenario seeded and computed once, then taken two ways.
+ */
+export async function copiedTestStore(from: Store): Promise<Store> {
+  const store = await testStore();
+  const rs = await store.client.query({
+    query: "SELECT name FROM system.tables WHERE database = {from:String} AND name != 'schema_migrations' ORDER BY name",
+    query_params: { from: from.database },
+    format: 'JSONEachRow',
+  });
+  for (const { name } of await rs.json<{ name: string }>())
+    await store.client.command({ query: `INSERT INTO \`${store.database}\`.\`${name}\` SELECT * FROM \`${from.database}\`.\`${name}\`` });
+  return store;
+}
+
+/**
  * `database` on the ClickHouse server at `url` (user default, no password), created on open and
  * dropped when the store is closed, so that test runs leave nothing behind on a shared server.
  */

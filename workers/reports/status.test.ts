@@ -9,7 +9,7 @@ import { fixedClock } from '../../infra/clock.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Store } from '../../infra/store/client.js';
 import { FORECAST_ORG, seedForecastScenario } from '../../test/support/forecasts.js';
-import { queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
+import { copiedTestStore, queryRows, repoRoot, tempDir, testStore } from '../../test/support/harness.js';
 import { insertTables } from '../../test/support/mapping.js';
 import { workItemMaker } from '../../test/support/rows.js';
 import {
@@ -546,7 +546,8 @@ describe("a week whose metrics were computed after its end: the KPIs and the ris
   }
 
   beforeAll(async () => {
-    [later, ref] = await Promise.all([statusScenarioComputedLater(), statusScenarioComputedLater()]);
+    later = await statusScenarioComputedLater();
+    ref = { store: await copiedTestStore(later.store), config: later.config };
     // The signals of the later run would replace those of the run as of the week's end once merged: ref keeps only the latter.
     for (const table of ['risk_signals', 'risk_scores']) await ref.store.client.command({ query: `TRUNCATE TABLE ${table}` });
     await runMetricsJob({ store: ref.store, config: ref.config, run: { mode: 'full' }, now: STATUS_NOW, asOf: END });
