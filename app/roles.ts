@@ -152,7 +152,11 @@ async function serveHttp(
     metrics: rt.metrics,
     logger: rt.logger,
     readiness: readinessChecks(rt, options),
-    readinessServers: { store: storeName(rt), bus: busName(rt) },
+    readinessServers: {
+      store: storeName(rt),
+      bus: busName(rt),
+      ...(options.scheduler?.server !== undefined ? { redis: options.scheduler.server } : {}),
+    },
     routes: options.webhooks ? webhookRoutesFor(rt) : {},
   });
   hooks.onListening?.(server.url);

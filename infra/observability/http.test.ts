@@ -42,3 +42,24 @@ describe('the HTTP server that cannot listen', () => {
     );
   });
 });
+
+describe('/readyz', () => {
+  it('names the server of a check that does not answer in time, and the others stay ok', async () => {
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: createLogger({ level: 'silent' }),
+      readiness: { store: () => Promise.resolve(), redis: () => new Promise<void>(() => undefined) },
+      readinessServers: { store: 'ClickHouse at http://127.0.0.1:8123', redis: 'redis at redis://127.0.0.1:6379' },
+      readinessTimeoutMs: 50,
+    });
+    started.push(server);
+    const res = await fetch(`${server.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      status: 'not ready',
+      checks: { store: 'ok', redis: 'redis at redis://127.0.0.1:6379 did not answer within 50 ms' },
+    });
+  });
+});

@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** What each check's server is called in a message, e.g. `Kafka (broker:9092)`, for a check that does not answer in time (default: the check's name). */
   readinessServers?: Record<string, string>;
+  /** How long a readiness check may take before /readyz reports its server as not answering (default 5,000 ms). */
+  readinessTimeoutMs?: number;
   /** More routes by "METHOD /path" (webhooks). */
   routes?: Record<string, RouteHandler>;
   /** How to choose another port, said when this one cannot be used (e.g. "set PTEL_HTTP_PORT"). */
@@ -43,7 +45,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const results = await Promise.all(
         Object.entries(options.readiness).map(async ([name, check]) => {
           try {
-            await withTimeout(check(), 5_000, options.readinessServers?.[name] ?? name);
+            await withTimeout(check(), options.readinessTimeoutMs ?? 5_000, options.readinessServers?.[name] ?? name);
             return [name, 'ok'] as const;
           } catch (err) {
             return [name, err instanceof Error ? err.message : String(err)] as const;

@@ -96,6 +96,7 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   };
 
   return {
+    server: `redis at ${where}`,
     kind: 'bullmq',
     async start() {
       const conn = connect();

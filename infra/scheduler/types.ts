@@ -56,6 +56,8 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** Throws, saying what is wrong, while a server the schedules live on cannot be used (distributed: Redis). */
   checkReady?(): Promise<void>;
+  /** The server `checkReady` asks, as a readiness message names it when it does not answer in time (distributed: `redis at URL`). */
+  readonly server?: string;
 }
 
 export function validateSchedules(specs: ScheduleSpec[], handlers: Record<string, JobHandler>): void {
