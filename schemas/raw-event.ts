@@ -41,60 +41,6 @@ export const rawEventSchema = z.strictObject({
 });
 export type RawEvent = z.infer<typeof rawEventSchema>;
 
-const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
-const UUID = z.regexes.uuid();
-const ISO_TIME = z.regexes.datetime({ offset: true, local: false, precision: null });
-const TYPE = /^[a-z]+\.[a-z0-9_]+$/;
-const ENVELOPE_MEMBERS = Object.keys(rawEventSchema.shape).length;
-
-const textOf = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
-
-/**
- * The RawEvent `json` is when it plainly is one: every check of rawEventSchema made directly, without
- * the schema's walk, and the event built in the schema's order as the schema builds it. Undefined
- * when any check fails, so that rawEventSchema says what is wrong.
- */
-export function plainRawEvent(json: unknown): RawEvent | undefined {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
-  const e = json as Record<string, unknown>;
-  if (
-    e.specversion !== '1.0' ||
-    typeof e.id !== 'string' ||
-    !UUID.test(e.id) ||
-    typeof e.source !== 'string' ||
-    !SOURCE_SET.has(e.source) ||
-    typeof e.type !== 'string' ||
-    !TYPE.test(e.type) ||
-    !textOf(e.subject, 1024) ||
-    typeof e.time !== 'string' ||
-    !ISO_TIME.test(e.time) ||
-    e.datacontenttype !== 'application/json' ||
-    !textOf(e.entityversion, 256) ||
-    !textOf(e.partitionkey, 1024) ||
-    !textOf(e.connector, 128) ||
-    typeof e.ingesttime !== 'string' ||
-    !ISO_TIME.test(e.ingesttime) ||
-    e.data === undefined ||
-    e.data === null ||
-    Object.keys(e).length !== ENVELOPE_MEMBERS
-  )
-    return undefined;
-  return {
-    specversion: '1.0',
-    id: e.id,
-    source: e.source as Source,
-    type: e.type,
-    subject: e.subject,
-    time: e.time,
-    datacontenttype: 'application/json',
-    entityversion: e.entityversion,
-    partitionkey: e.partitionkey,
-    connector: e.connector,
-    ingesttime: e.ingesttime,
-    data: e.data,
-  };
-}
-
 /** What a connector knows about one entity version before it becomes a RawEvent. */
 export interface SourceRecord {
   source: Source;

@@ -4,8 +4,7 @@ import type { BatchWriter, Row } from '../../infra/store/batch-writer.js';
 import type { Store } from '../../infra/store/client.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
-import { canonicalLastMember } from '../../schemas/canonical-json.js';
-import { deadLetterTopic, payloadDigest, plainRawEvent, rawEventSchema, sourceOfRawTopic, type RawEvent } from '../../schemas/raw-event.js';
+import { deadLetterTopic, payloadDigest, rawEventSchema, sourceOfRawTopic, type RawEvent } from '../../schemas/raw-event.js';
 import type { MapContext, MapperRegistry, TableRows } from '../../mapping/registry.js';
 import { systemClock, type Clock } from '../../infra/clock.js';
 import { collisionRow, compareRanks, rankPayload, SUPERSEDED, type KeyedDigest, type PayloadRank } from './collisions.js';
@@ -39,27 +38,19 @@ type Decoded = { ok: true; event: RawEvent } | { ok: false; code: string; reason
 
 /** Parses and validates one bus message; says exactly what is wrong when it cannot. */
 export function decodeMessage(msg: BusMessage): Decoded {
-  return decodeText(msg, msg.value === null ? '' : msg.value.toString('utf8'));
-}
-
-/** decodeMessage, given the message value's text. */
-function decodeText(msg: BusMessage, text: string): Decoded {
-  if (text.length === 0) return { ok: false, code: 'empty_message', reason: 'the message has no value' };
+  if (msg.value === null || msg.value.length === 0) return { ok: false, code: 'empty_message', reason: 'the message has no value' };
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(msg.value.toString('utf8'));
   } catch (err) {
     return { ok: false, code: 'invalid_json', reason: `the message value is not JSON: ${(err as Error).message}` };
   }
-  let event = plainRawEvent(json);
-  if (event === undefined) {
-    const parsed = rawEventSchema.safeParse(json);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.slice(0, 5).map((i) => `'${formatKey(i.path)}': ${i.message}`);
-      return { ok: false, code: 'invalid_envelope', reason: `not a valid RawEvent: ${problems.join('; ')}` };
-    }
-    event = parsed.data;
+  const parsed = rawEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((i) => `'${formatKey(i.path)}': ${i.message}`);
+    return { ok: false, code: 'invalid_envelope', reason: `not a valid RawEvent: ${problems.join('; ')}` };
   }
+  const event = parsed.data;
   const topicSource = sourceOfRawTopic(msg.topic);
   if (topicSource !== undefined && topicSource !== event.source) {
     return {
@@ -153,22 +144,9 @@ export type DecodedMessage =
 
 export function decodeBatch(messages: readonly BusMessage[]): DecodedMessage[] {
   return messages.map((msg) => {
-    const text = msg.value === null ? '' : msg.value.toString('utf8');
-    const d = decodeText(msg, text);
-    return d.ok ? { msg, ok: true, event: d.event, payload: payloadOfText(d.event, text, msg.value!.length) } : { msg, ...d };
+    const d = decodeMessage(msg);
+    return d.ok ? { msg, ok: true, event: d.event, payload: encodePayload(d.event) } : { msg, ...d };
   });
-}
-
-/**
- * The encoded payload of an event decoded from `text` (of `bytes` bytes in UTF-8): the payload's text as
- * it stands in the message when that is what JSON.stringify writes for it (canonical-json.ts), as a
- * producer that serialized the event wrote it; encodePayload's otherwise. Either way the same text.
- */
-function payloadOfText(event: RawEvent, text: string, bytes: number): EncodedPayload {
-  const at = canonicalLastMember(text, 'data', text.length === bytes);
-  if (at === undefined) return encodePayload(event);
-  const data = text.slice(at.start, at.end);
-  return { data, digest: payloadDigest(data) };
 }
 
 /** What raw_events already holds under the keys of a batch, when the caller looked it up. */
