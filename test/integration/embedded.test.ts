@@ -16,17 +16,6 @@ const env = (dataDir: string, store: Record<string, string> = {}): NodeJS.Proces
   ...store,
 });
 
-/**
- * A configuration file that makes the demo organisation two teams and one month of history (the default is
- * four teams and six months): enough for every source, entity and link these scenarios look for, at a
- * ninth of the events to pull, normalize, link and compute metrics over.
- */
-const smallDemo = (() => {
-  const file = path.join(tempDir('ptel-embedded-config-'), 'ptel.yaml');
-  writeFileSync(file, 'demo:\n  months: 1\n  teams: 2\n');
-  return { PTEL_CONFIG: file };
-})();
-
 /** `ptel run` serving on a free port in a child process, with its output collected. */
 function serve(dataDir: string, store: Record<string, string> = {}) {
   const child = spawn(process.execPath, [cliPath, 'run'], {
@@ -52,18 +41,12 @@ describe.each(STORES)('embedded mode, storing into $title', (target: StoreUnderT
     for (const d of databases) await target.drop(d);
   });
 
-  /**
-   * A data folder and a database of its own; on the server its schema applied by `ptel migrate`, as a
-   * deployment does. The demo is the small one unless `demo` asks for the default organisation.
-   */
-  const setUp = async (
-    prefix: string,
-    demo: 'small' | 'default' = 'small',
-  ): Promise<{ dataDir: string; database: string; storeEnv: Record<string, string> }> => {
+  /** A data folder and a database of its own; on the server its schema applied by `ptel migrate`, as a deployment does. */
+  const setUp = async (prefix: string): Promise<{ dataDir: string; database: string; storeEnv: Record<string, string> }> => {
     const dataDir = tempDir(prefix);
     const database = target.database('embedded');
     databases.push(database);
-    const storeEnv = { ...target.env(database), ...(demo === 'small' ? smallDemo : {}) };
+    const storeEnv = target.env(database);
     if (target.kind === 'server') {
       const migrated = await runCli(['migrate'], { env: env(dataDir, storeEnv), cwd: tempDir() });
       expect(migrated.status, migrated.stderr).toBe(0);
@@ -127,9 +110,8 @@ describe.each(STORES)('embedded mode, storing into $title', (target: StoreUnderT
   });
 
   // On the engine the kill takes the store down with the process; on the server only the bus and the normalizer.
-  // The default demo: its events take the normalizer several batches, so the kill leaves some stored and others not.
   it('loses nothing when killed with SIGKILL in the middle of a run', async () => {
-    const { dataDir, database, storeEnv } = await setUp('ptel-embedded-kill-', 'default');
+    const { dataDir, database, storeEnv } = await setUp('ptel-embedded-kill-');
     const child = spawn(process.execPath, [cliPath, 'run', '--once'], {
       env: env(dataDir, storeEnv),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -200,8 +182,8 @@ describe('embedded mode', () => {
   // store there is no engine to serve: this scenario is the engine's.
   it('lets the read commands work on the store while it runs, and refuses the rest in one line', async () => {
     const dataDir = tempDir('ptel-embedded-read-');
-    const { child, output, exited } = serve(dataDir, smallDemo);
-    const cli = (...args: string[]) => runCli(args, { env: env(dataDir, smallDemo), cwd: tempDir(), timeoutMs: 120_000 });
+    const { child, output, exited } = serve(dataDir);
+    const cli = (...args: string[]) => runCli(args, { env: env(dataDir), cwd: tempDir(), timeoutMs: 120_000 });
     try {
       const served = await waitFor(
         'the store address',
