@@ -93,10 +93,11 @@ export function periodsBetween(kind: PeriodKind, from: Day, to: Day): Day[] {
 /** Each unit counts for the org and for each of its program, team, service and repository. */
 const SCOPES_JOIN = "ARRAY JOIN [('org', 'org'), ('program', u.program), ('team', u.team), ('service', u.service), ('repo', u.repo)] AS s";
 
-const PERIOD_EXPR: Record<PeriodKind, string> = {
-  day: 'toDate(toTimeZone(u.at, {tz:String}))',
-  week: 'toMonday(toTimeZone(u.at, {tz:String}))',
-  month: 'toStartOfMonth(toTimeZone(u.at, {tz:String}))',
+/** The start of the period of each kind holding the day `day` (an SQL Date expression). */
+const PERIOD_OF_DAY: Record<PeriodKind, (day: string) => string> = {
+  day: (day) => day,
+  week: (day) => `toMonday(${day})`,
+  month: (day) => `toStartOfMonth(${day})`,
 };
 
 /** The value, numerator, denominator and sample size of a period from its units. */
@@ -172,19 +173,40 @@ function params(p: MetricParams, from: Day, to: Day, asOf: Date, extra: Record<s
   };
 }
 
+/** A period kind and the days [from, to) of its periods a computation covers. */
+interface KindRange {
+  kind: PeriodKind;
+  from: Day;
+  to: Day;
+}
+
 /**
- * A metric's values per scope and period from its units (the aggregate of each group): sk, sid, ps
- * (the scope and period start) and v_value, v_num, v_den, v_n (value, numerator, denominator, sample
- * size). `where` narrows the scopes (a condition on s.1, the kind, and s.2, the id).
+ * A metric's values per period kind, scope and period from its units (the aggregate of each group): pk,
+ * sk, sid, ps (the period kind, the scope and the period start) and v_value, v_num, v_den, v_n (value,
+ * numerator, denominator, sample size). The units are read once over the union of `ranges` (`units`
+ * gives their `__PERIODS__`), and each is counted in the period of each kind whose range holds its day.
+ * `where` narrows the scopes (a condition on s.1, the kind, and s.2, the id).
  */
-function groupedSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day, where = ''): string {
+function groupedSql(def: MetricDefinition, units: PeriodKind, ranges: readonly KindRange[], where = ''): string {
   const agg = aggregateExpr(def.aggregate);
-  return `SELECT s.1 AS sk, s.2 AS sid, ${PERIOD_EXPR[kind]} AS ps,
+  const { from, to } = spanOf(ranges);
+  const kinds = ranges.map(
+    (r) => `('${r.kind}', ${PERIOD_OF_DAY[r.kind]('u._d')}, u._d >= toDate('${r.from}') AND u._d < toDate('${r.to}'))`,
+  );
+  return `SELECT k.1 AS pk, s.1 AS sk, s.2 AS sid, k.2 AS ps,
                  ${agg.value} AS v_value, ${agg.numerator} AS v_num, ${agg.denominator} AS v_den, ${agg.sample} AS v_n
-          FROM ${unitsSql(def, kind, from, to)} AS u
+          FROM (SELECT *, toDate(toTimeZone(at, {tz:String})) AS _d FROM ${unitsSql(def, units, from, to)}) AS u
+          ARRAY JOIN arrayFilter(x -> x.3, [${kinds.join(', ')}]) AS k
           ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
           WHERE s.2 != ''${where === '' ? '' : ` AND (${where})`}
-          GROUP BY s.1, s.2, ps`;
+          GROUP BY k.1, s.1, s.2, k.2`;
+}
+
+/** The days from the first range's start to the last one's end. */
+function spanOf(ranges: readonly KindRange[]): { from: Day; to: Day } {
+  const from = ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from);
+  const to = ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to);
+  return { from, to };
 }
 
 /**
@@ -194,23 +216,6 @@ function groupedSql(def: MetricDefinition, kind: PeriodKind, from: Day, to: Day,
  */
 function sharesUnits(def: MetricDefinition): boolean {
   return !/__PERIODS__|\{(from|to|from_day|to_day):/.test(def.units);
-}
-
-/**
- * groupedSql for several period kinds in one query, with the period kind as pk: the units over [from, to)
- * (the union of the ranges), each counted in the period of each kind whose range holds its day.
- */
-function groupedAllKindsSql(def: MetricDefinition, ranges: Array<{ kind: PeriodKind; from: Day; to: Day }>, from: Day, to: Day): string {
-  const agg = aggregateExpr(def.aggregate);
-  const start: Record<PeriodKind, string> = { day: 'u._d', week: 'toMonday(u._d)', month: 'toStartOfMonth(u._d)' };
-  const kinds = ranges.map((r) => `('${r.kind}', ${start[r.kind]}, u._d >= toDate('${r.from}') AND u._d < toDate('${r.to}'))`);
-  return `SELECT k.1 AS pk, s.1 AS sk, s.2 AS sid, k.2 AS ps,
-                 ${agg.value} AS v_value, ${agg.numerator} AS v_num, ${agg.denominator} AS v_den, ${agg.sample} AS v_n
-          FROM (SELECT *, toDate(toTimeZone(at, {tz:String})) AS _d FROM ${unitsSql(def, 'day', from, to)}) AS u
-          ARRAY JOIN arrayFilter(x -> x.3, [${kinds.join(', ')}]) AS k
-          ${def.scoped === true ? 'ARRAY JOIN [(u.scope_kind, u.scope_id)] AS s' : SCOPES_JOIN}
-          WHERE s.2 != ''
-          GROUP BY k.1, s.1, s.2, k.2`;
 }
 
 /**
@@ -378,18 +383,17 @@ export async function computeMetrics(options: ComputeOptions): Promise<ComputeRe
       if (sharesUnits(def)) {
         // One units query for every period kind: each unit goes to the period of each kind it falls in.
         const ranges = kinds.map((k) => ({ kind: k, ...covered.get(k)! }));
-        const from = ranges.reduce((a, r) => (r.from < a ? r.from : a), ranges[0]!.from);
-        const to = ranges.reduce((a, r) => (r.to > a ? r.to : a), ranges[0]!.to);
+        const { from, to } = spanOf(ranges);
         await client.command({
-          query: `${staging} FROM (${groupedAllKindsSql(def, ranges, from, to)}) AS g`,
+          query: `${staging} FROM (${groupedSql(def, 'day', ranges)}) AS g`,
           query_params: params(options.params, from, to, now, { ...scopeParams, ...own }),
         });
       } else {
         for (const kind of kinds) {
           const { from, to } = covered.get(kind)!;
           await client.command({
-            query: `${staging} FROM (SELECT {period:String} AS pk, * FROM (${groupedSql(def, kind, from, to)})) AS g`,
-            query_params: params(options.params, from, to, now, { ...scopeParams, period: kind, ...own }),
+            query: `${staging} FROM (${groupedSql(def, kind, [{ kind, from, to }])}) AS g`,
+            query_params: params(options.params, from, to, now, { ...scopeParams, ...own }),
           });
         }
       }
@@ -520,7 +524,7 @@ export async function evaluateMetrics(
     const rs = await options.store.client.query({
       query: `SELECT toString(g.sk) AS scope_kind, toString(g.sid) AS scope_id, toString(g.ps) AS period_start,
                      g.v_value AS value, g.v_num AS numerator, g.v_den AS denominator, toUInt64(g.v_n) AS sample_size
-              FROM (${groupedSql(def, kind, from, to, where)}) AS g`,
+              FROM (${groupedSql(def, kind, [{ kind, from, to }], where)}) AS g`,
       query_params: params(options.params, from, to, now, {
         scope_kinds: (options.scopes ?? []).map((x) => x.kind),
         scope_ids: (options.scopes ?? []).map((x) => x.id),
