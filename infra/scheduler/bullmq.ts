@@ -20,9 +20,15 @@ export interface BullSchedulerOptions {
   clock?: Clock;
   /** How often the declared schedules are looked up on Redis and put back when missing (default one minute). */
   checkEveryMs?: number;
+  /**
+   * How long a stop waits on the clock for the running jobs to end and Redis to take the last commands
+   * before it cuts the connections (default 20 s, inside the 30 s a container gets after SIGTERM).
+   */
+  stopGraceMs?: number;
 }
 
 export const DEFAULT_SCHEDULE_CHECK_MS = 60_000;
+export const DEFAULT_STOP_GRACE_MS = 20_000;
 
 type JobData = Record<string, unknown> & { scheduleId: string };
 
@@ -43,6 +49,8 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   const clock = options.clock ?? systemClock;
   const checkEveryMs = options.checkEveryMs ?? DEFAULT_SCHEDULE_CHECK_MS;
   if (!(checkEveryMs > 0)) throw new Error(`checkEveryMs must be a positive number of milliseconds, not ${checkEveryMs}`);
+  const stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+  if (!(stopGraceMs >= 0)) throw new Error(`stopGraceMs must be a number of milliseconds, not ${stopGraceMs}`);
   const where = redactedUrl(options.redisUrl);
   const log = options.logger.child({ component: 'scheduler', queue: name });
   const connections: Redis[] = [];
@@ -63,6 +71,8 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
   let cancelCheck: (() => void) | undefined;
   let restoring: Promise<void> | undefined;
   let restoreAgain = false;
+  /** The handlers running now, which a stop waits for (within its grace period). */
+  const running = new Set<Promise<void>>();
 
   /** Recreates the declared schedules Redis no longer holds; one pass at a time, another one after it when asked meanwhile. */
   const restore = (why: string): Promise<void> => {
@@ -105,6 +115,8 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
         if (started) void restore('reconnected to redis');
       });
       queue = new Queue<JobData>(name, { connection: conn });
+      // The queue repeats its connection's errors (logged above); without a listener it prints them to stderr.
+      queue.on('error', (err) => log.debug({ err }, 'queue error'));
       const { created } = await reconcile(queue, options.schedules);
       if (created.length > 0) log.info({ created }, 'created job schedules');
       worker = new Worker<JobData>(
@@ -115,7 +127,11 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
           const { scheduleId, ...data } = job.data;
           const end = options.metrics?.jobDuration.startTimer({ job: job.name });
           try {
-            const run = (): Promise<void> => handler(data, { scheduleId, attempt: job.attemptsMade, signal: abort.signal });
+            const run = (): Promise<void> => {
+              const p = handler(data, { scheduleId, attempt: job.attemptsMade, signal: abort.signal });
+              running.add(p);
+              return p.finally(() => running.delete(p));
+            };
             if (!exclusive.has(scheduleId)) await run();
             else if (!(await whileLocked((locks ??= connect()), `${name}:lock:${scheduleId}`, run))) {
               log.info({ job: job.name, scheduleId }, 'run skipped: the previous run of this schedule is still going');
@@ -153,9 +169,47 @@ export function createBullScheduler(options: BullSchedulerOptions): Scheduler {
       stopped = true;
       cancelCheck?.();
       abort.abort(new Error('scheduler stopped'));
-      await worker?.close();
+      // Closing waits on Redis (the jobs' completion, their locks, the queue's last commands): while
+      // Redis cannot be reached it would never end. So the running jobs get the grace period on the
+      // clock to end, and the connections are cut when Redis is down at the stop or drops during it,
+      // or when the grace period is over: a stop (SIGTERM) always ends.
+      let cancelGrace: (() => void) | undefined;
+      const listeners: Array<() => void> = [];
+      const redisLost = new Promise<string>((resolve) => {
+        const down = connections.find((c) => c.status !== 'ready');
+        if (down !== undefined) resolve(`redis at ${where} is not connected (${down.status})`);
+        const onLost = (): void => resolve(`the connection to redis at ${where} dropped`);
+        for (const c of connections) {
+          c.on('reconnecting', onLost);
+          listeners.push(() => c.off('reconnecting', onLost));
+        }
+        cancelGrace = clock.setTimer(() => resolve(`the running jobs did not end within ${stopGraceMs} ms`), stopGraceMs);
+      });
+      const unlessLost = (step: Promise<unknown>): Promise<string | undefined> => Promise.race([step.then(() => undefined), redisLost]);
+      let cut = await unlessLost(Promise.allSettled(running));
+      if (cut === undefined) {
+        // No job runs: what is left is BullMQ's bookkeeping and the connections' goodbyes.
+        const closing = (async () => {
+          await worker?.close();
+          await queue?.close();
+        })();
+        cut = await unlessLost(closing);
+        closing.catch(() => undefined);
+      }
+      cancelGrace?.();
+      for (const off of listeners) off();
+      if (cut === undefined) {
+        await Promise.allSettled(connections.map((c) => c.quit()));
+        return;
+      }
+      log.warn(
+        { why: cut, running: running.size },
+        'stopping without waiting for redis: its connections are cut and the running jobs abandoned',
+      );
+      for (const c of connections) c.disconnect();
+      // With its shared connections cut, a forced close ends at once (it drops its own blocking one).
+      await worker?.close(true);
       await queue?.close();
-      await Promise.allSettled(connections.map((c) => c.quit()));
     },
   };
 }

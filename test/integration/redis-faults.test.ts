@@ -17,8 +17,10 @@ const run = promisify(execFile);
 
 /** Stops or starts the shared Redis through services.sh (its data is kept across a stop). */
 async function services(action: 'stop' | 'up', ...names: string[]): Promise<void> {
+  // Bounded: a script that hangs fails the test with its own step named, not with the test's timeout.
   await run('bash', [path.join(repoRoot, 'infra/scripts/services.sh'), action, ...names], {
     env: { ...process.env, PTEL_SERVICES_HOME: inject('servicesHome') },
+    timeout: 120_000,
   });
 }
 
@@ -132,6 +134,122 @@ describe('the schedules and the readiness when Redis fails', () => {
     } finally {
       await s.stop();
     }
+  });
+
+  /** Resolves once `stop` has ended, failing the test when it has not within the bound. */
+  const ended = async (stop: Promise<void>, what: string, timeoutMs = 15_000): Promise<void> => {
+    let done = false;
+    void stop.then(() => (done = true));
+    await waitFor(
+      what,
+      () => done,
+      (d) => d,
+      { timeoutMs },
+    );
+  };
+
+  describe('a stop', () => {
+    it('ends at once when Redis is down, and the scheduler starts again once it is back', async () => {
+      const queueName = uniqueName('stop-down');
+      const { schedules, handlers, runs } = counted();
+      const s = createBullScheduler({ schedules, handlers, redisUrl: redisUrl(), queueName, logger: quietLogger() });
+      await s.start();
+      try {
+        await bothRanTwiceSince(runs, { often: 0, sometimes: 0 });
+        await services('stop', 'redis');
+        await ended(s.stop(), 'the stop to end while Redis is down');
+      } finally {
+        await services('up', 'redis');
+      }
+      const again = createBullScheduler({ schedules, handlers, redisUrl: redisUrl(), queueName, logger: quietLogger() });
+      await again.start();
+      try {
+        await bothRanTwiceSince(runs, { ...runs });
+      } finally {
+        await again.stop();
+      }
+    });
+
+    it('waiting for a running job ends when Redis drops meanwhile', async () => {
+      const queueName = uniqueName('stop-drop');
+      let started = false;
+      let release: () => void = () => undefined;
+      // A job that ignores the stop's abort: only its end (or the cut) lets the stop finish.
+      const s = createBullScheduler({
+        schedules: [{ id: 'long', job: 'long', everyMs: 60_000 }],
+        handlers: {
+          long: () => {
+            started = true;
+            return new Promise<void>((resolve) => (release = resolve));
+          },
+        },
+        redisUrl: redisUrl(),
+        queueName,
+        logger: quietLogger(),
+      });
+      await s.start();
+      try {
+        await waitFor(
+          'the job to start',
+          () => started,
+          (x) => x,
+          { timeoutMs: 20_000 },
+        );
+        let stopped = false;
+        const stop = s.stop().then(() => (stopped = true));
+        await services('stop', 'redis');
+        await ended(
+          stop.then(() => undefined),
+          'the stop to end once Redis dropped',
+        );
+        expect(stopped).toBe(true);
+      } finally {
+        release();
+        await services('up', 'redis');
+      }
+    });
+
+    it('waits out its grace period on the clock for a job that does not end, then ends while Redis answers', async () => {
+      const queueName = uniqueName('stop-grace');
+      const clock = new ManualClock('2026-06-01T09:00:00Z');
+      let started = false;
+      let release: () => void = () => undefined;
+      const s = createBullScheduler({
+        schedules: [{ id: 'long', job: 'long', everyMs: 60_000 }],
+        handlers: {
+          long: () => {
+            started = true;
+            return new Promise<void>((resolve) => (release = resolve));
+          },
+        },
+        redisUrl: redisUrl(),
+        queueName,
+        logger: quietLogger(),
+        clock,
+        stopGraceMs: 5_000,
+      });
+      await s.start();
+      try {
+        await waitFor(
+          'the job to start',
+          () => started,
+          (x) => x,
+          { timeoutMs: 20_000 },
+        );
+        let stopped = false;
+        const stop = s.stop().then(() => (stopped = true));
+        await clock.advance(4_999);
+        expect(stopped).toBe(false);
+        await clock.advance(1);
+        await ended(
+          stop.then(() => undefined),
+          'the stop to end at its grace period',
+        );
+        expect(await admin.ping()).toBe('PONG');
+      } finally {
+        release();
+      }
+    });
   });
 
   // The readiness checks the store too: on either store it stays 'ok' while Redis is down.
