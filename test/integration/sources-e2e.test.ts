@@ -59,11 +59,14 @@ describe.each(STORES)('the main job with configured sources, stored on $title', 
     github = await startGithubFake({ token: 'gh-e2e-token' });
     // The CLI runs on the system clock: Jira's demo data ends at the start of today, so its forecasts are
     // made just after the last activity pulled, whatever the date the suite runs on.
-    jira = await startJiraFake({ token: 'jira-test-token', demo: { now: new Date(Math.floor(systemClock.now() / DAY_MS) * DAY_MS) } });
+    jira = await startJiraFake({
+      token: 'jira-test-token',
+      demo: { now: new Date(Math.floor(systemClock.now() / DAY_MS) * DAY_MS), teams: 2, months: 3 },
+    });
     pagerduty = await startPagerdutyFake({ token: 'pd-e2e-token' });
     gitlab = await startGitlabFake({ token: 'gl-e2e-token' });
     dir = tempDir('ptel-e2e-');
-    const { org } = generateDemoOrg();
+    const { org } = generateDemoOrg({ teams: 2, months: 3 });
     configFile = path.join(dir, 'ptel.yaml');
     writeFileSync(
       configFile,
