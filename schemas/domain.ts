@@ -307,6 +307,70 @@ export interface LifecycleEventRow extends Versioned {
   at: Iso;
 }
 
+/** The facts from outside the trackers (schemas/migrations/0021_program_facts.sql), from the ingest source. */
+export interface ReadinessCheckRow extends Versioned, Deletable {
+  program: string;
+  release_name: string;
+  check_name: string;
+  status: 'pass' | 'fail' | 'waived';
+  go_no_go: IsoDate;
+  checked_at: Iso;
+  rationale: string;
+  owner: string;
+}
+
+export interface SurveyResponseRow extends Versioned, Deletable {
+  survey: 'stakeholder_satisfaction' | 'engineering_sentiment';
+  program: string;
+  response: string;
+  submitted_at: Iso;
+  score: number;
+  comment_count: number;
+}
+
+export interface OutcomeTargetRow extends Versioned {
+  program: string;
+  outcome: string;
+  target: number;
+  direction: 'at_least' | 'at_most';
+  due: IsoDate;
+  unit: string;
+  set_at: Iso;
+  rationale: string;
+}
+
+export interface OutcomeActualRow extends Versioned {
+  program: string;
+  outcome: string;
+  observed_at: Iso;
+  value: number;
+  origin: 'import' | 'prometheus' | 'clickhouse';
+}
+
+export interface AdopterRow extends Versioned, Deletable {
+  program: string;
+  adopter: string;
+  adopter_kind: 'team' | 'customer';
+  target_date: IsoDate;
+  enabled_at: Iso | null;
+}
+
+export interface CostRowRow extends Versioned {
+  row_id: string;
+  charge_period_start: Iso;
+  charge_period_end: Iso;
+  billed_cost: number;
+  effective_cost: number | null;
+  currency: string;
+  charge_category: string;
+  provider: string;
+  sub_account_id: string;
+  sub_account_name: string;
+  service_name: string;
+  resource_id: string;
+  tags: Record<string, string>;
+}
+
 /** Each domain table and the row type the mappers write to it. */
 export interface DomainTables {
   repositories: RepositoryRow;
@@ -328,6 +392,12 @@ export interface DomainTables {
   milestones: MilestoneRow;
   milestone_dates: MilestoneDateRow;
   lifecycle_events: LifecycleEventRow;
+  readiness_checks: ReadinessCheckRow;
+  survey_responses: SurveyResponseRow;
+  outcome_targets: OutcomeTargetRow;
+  outcome_actuals: OutcomeActualRow;
+  adopters: AdopterRow;
+  cost_rows: CostRowRow;
 }
 
 export type DomainTable = keyof DomainTables;

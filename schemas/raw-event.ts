@@ -6,7 +6,7 @@ import { z } from 'zod';
  * The demo organisation emits events under the real source names, because its payloads
  * have the vendors' shapes and go through the same mappers.
  */
-export const SOURCES = ['github', 'jira', 'pagerduty', 'gitlab', 'jenkins', 'cdevents'] as const;
+export const SOURCES = ['github', 'jira', 'pagerduty', 'gitlab', 'jenkins', 'cdevents', 'ingest'] as const;
 export const sourceSchema = z.enum(SOURCES);
 export type Source = z.infer<typeof sourceSchema>;
 

@@ -48,6 +48,15 @@ export const ENTITY_TYPES = {
     'cdevents.testsuiterun',
     'cdevents.ticket',
   ],
+  // Facts from outside the trackers (schemas/ingest.ts): one type per intake kind.
+  ingest: [
+    'ingest.readiness_check',
+    'ingest.survey_response',
+    'ingest.outcome_target',
+    'ingest.outcome_actual',
+    'ingest.adopter',
+    'ingest.cost_row',
+  ],
 } as const satisfies Record<Source, readonly string[]>;
 
 export type EntityType = (typeof ENTITY_TYPES)[Source][number];

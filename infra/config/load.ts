@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { channelSecretOf, configSchema, SECRET_ENV, type AlertsConfig, type Config, type Secrets } from './schema.js';
+import { INGEST_KIND_NAMES } from '../../schemas/ingest.js';
+import { channelSecretOf, configSchema, ingestTokenEnv, SECRET_ENV, type AlertsConfig, type Config, type Secrets } from './schema.js';
 
 /** A configuration problem, with a message that names the key and says how to fix it. */
 export class ConfigError extends Error {
@@ -180,6 +181,14 @@ function readSecrets(env: Env): Omit<Secrets, 'alertChannels'> {
     jenkinsApiToken: get('jenkinsApiToken'),
     jenkinsWebhookToken: get('jenkinsWebhookToken'),
     cdeventsWebhookToken: get('cdeventsWebhookToken'),
+    ingestTokens: Object.fromEntries(
+      INGEST_KIND_NAMES.flatMap((kind) => {
+        const v = env[ingestTokenEnv(kind)];
+        return v === undefined || v === '' ? [] : [[kind, v]];
+      }),
+    ),
+    outcomesPrometheusToken: get('outcomesPrometheusToken'),
+    outcomesClickhousePassword: get('outcomesClickhousePassword'),
   };
 }
 

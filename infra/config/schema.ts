@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IngestKind } from '../../schemas/ingest.js';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, "expected host:port, for example 'localhost:9092'");
 
@@ -41,10 +42,67 @@ const teamSchema = z.strictObject({
   services: z.array(serviceSchema).default([]),
 });
 
+const isoDay = z.iso.date({ error: 'expected a date YYYY-MM-DD' });
+const isoInstant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time with a zone, for example 2026-11-30T17:00:00Z' });
+
+/**
+ * Where an outcome's actual values come from when they are pulled: an instant PromQL query against the
+ * Prometheus-compatible endpoint of sources.outcomes.prometheus, or a ClickHouse SQL query against
+ * sources.outcomes.clickhouse that returns one number (column `value`). Without one, the actuals are
+ * imported (`ptel import outcome_actual FILE` or POST /ingest/outcome_actual).
+ */
+const outcomeQuerySchema = z.union([z.strictObject({ prometheus: z.string().min(1) }), z.strictObject({ clickhouse: z.string().min(1) })]);
+
+/** An outcome target of a program; each revision sets a new target or due date with its rationale. */
+const outcomeSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case name, for example 'checkout_conversion'"),
+  target: z.number().finite(),
+  direction: z.enum(['at_least', 'at_most']),
+  due: isoDay,
+  unit: z.string().min(1).optional(),
+  /** When the target was set. */
+  setAt: isoInstant,
+  revisions: z
+    .array(
+      z.strictObject({
+        at: isoInstant,
+        target: z.number().finite().optional(),
+        due: isoDay.optional(),
+        rationale: z.string().min(1, 'a revision needs its rationale'),
+      }),
+    )
+    .default([]),
+  actual: outcomeQuerySchema.optional(),
+});
+
+/** A planned adopter (a team or a customer) with its target date; enabled by a done Jira issue, a label, or an import. */
+const adopterSchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['team', 'customer']).default('team'),
+  targetDate: isoDay,
+  /** The Jira issue whose resolution enables the adopter (its key), or a label on done issues that does. */
+  jira: z.strictObject({ issue: z.string().min(1).optional(), label: z.string().min(1).optional() }).optional(),
+});
+
+/** Planned spend of a program for a month. */
+const budgetSchema = z.strictObject({
+  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "expected a month YYYY-MM, for example '2026-11'"),
+  amount: z.number().nonnegative(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 currency code, for example USD'),
+});
+
 const programSchema = z.strictObject({
   id,
   name: z.string().min(1),
   teams: z.array(teamSchema).min(1, 'a program needs at least one team'),
+  /** Outcome targets (docs/metrics.md item 27). */
+  outcomes: z.array(outcomeSchema).optional(),
+  /** Planned adopters (item 28). */
+  adopters: z.array(adopterSchema).optional(),
+  /** Planned spend per month (item 29). */
+  budgets: z.array(budgetSchema).optional(),
+  /** Cloud accounts (FOCUS SubAccountId) whose cost is this program's (item 29). */
+  costAccounts: z.array(z.string().min(1)).optional(),
 });
 
 export const orgSchema = z
@@ -196,6 +254,26 @@ const sourcesSchema = z.strictObject({
     })
     .optional(),
   cdevents: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
+  /**
+   * The intake of facts from outside the trackers: POST /ingest/<kind> (each kind with its token,
+   * PTEL_INGEST_<KIND>_TOKEN) and `ptel import <kind> FILE`.
+   */
+  ingest: z.strictObject({ enabled: z.boolean().default(true) }).optional(),
+  /**
+   * Outcome actuals pulled on a schedule: each outcome's query (programs[].outcomes[].actual) is run at
+   * each interval's instant, and the configured targets are published with them.
+   */
+  outcomes: z
+    .strictObject({
+      ...pullSettings,
+      /** A Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics): GET /api/v1/query. Bearer token: PTEL_OUTCOMES_PROMETHEUS_TOKEN. */
+      prometheus: z.strictObject({ url: httpUrl }).optional(),
+      /** A ClickHouse server's HTTP interface; password: PTEL_OUTCOMES_CLICKHOUSE_PASSWORD. */
+      clickhouse: z
+        .strictObject({ url: httpUrl, user: z.string().min(1).default('default'), database: z.string().min(1).optional() })
+        .optional(),
+    })
+    .optional(),
 });
 
 const webhooksSchema = z.strictObject({
@@ -361,6 +439,40 @@ const metricsSchema = z.strictObject({
   criticalPriorityRank: z.number().int().min(0).max(5).default(2),
   criticalPriorities: z.array(z.string().min(1)).default([]),
   criticalLabels: z.array(z.string().min(1)).default(['critical', 'release-blocker']),
+  /** Surveys (items 25, 26): no value for a program and quarter with fewer answers; scores from positiveFrom are positive, up to negativeTo negative. */
+  surveys: z
+    .strictObject({
+      minResponses: z.number().int().min(1).max(1000).default(5),
+      positiveFrom: z.number().int().min(1).max(5).default(4),
+      negativeTo: z.number().int().min(1).max(5).default(2),
+    })
+    .prefault({}),
+  /**
+   * Readiness checks kept in Jira (item 24): issues of these types or with these labels, in a fix version
+   * or under an epic (the release; its release or due date the go/no-go), pass, fail or waived by status
+   * name (case-insensitive). Checks can also be imported (`ptel import readiness_check`).
+   */
+  readiness: z
+    .strictObject({
+      issueTypes: z.array(z.string().min(1)).default([]),
+      labels: z.array(z.string().min(1)).default(['readiness-check']),
+      passStatuses: z.array(z.string().min(1)).default(['Done', 'Passed']),
+      waivedStatuses: z.array(z.string().min(1)).default(['Waived']),
+    })
+    .prefault({}),
+  /**
+   * Compliance controls kept in Jira (item 30): issues of these types or with these labels, due by their
+   * audit date (the due date), with evidence once in one of evidenceStatuses (else once resolved).
+   */
+  compliance: z
+    .strictObject({
+      issueTypes: z.array(z.string().min(1)).default([]),
+      labels: z.array(z.string().min(1)).default(['compliance-control']),
+      evidenceStatuses: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  /** Cost rows (FOCUS) go to the program named by this tag's value, else to the program whose costAccounts hold their SubAccountId. */
+  costTag: z.string().min(1).default('program'),
   /** Decisions that block a release should be made within this many hours. */
   decisionTargetHours: z.number().positive().default(48),
   /** Other decisions should be made within this many business days (weekdays). */
@@ -724,12 +836,16 @@ export interface Secrets {
   jenkinsApiToken: string | undefined;
   jenkinsWebhookToken: string | undefined;
   cdeventsWebhookToken: string | undefined;
+  /** The bearer token of each /ingest/<kind> endpoint, from PTEL_INGEST_<KIND>_TOKEN; a kind without one answers 404. */
+  ingestTokens: Partial<Record<IngestKind, string>>;
+  outcomesPrometheusToken: string | undefined;
+  outcomesClickhousePassword: string | undefined;
   /** Each alert channel's secret by channel id, from the variable the channel names (checked at load). */
   alertChannels: Record<string, string>;
 }
 
 /** The environment variable of each secret (an alert channel names its own). */
-export const SECRET_ENV: Record<Exclude<keyof Secrets, 'alertChannels'>, string> = {
+export const SECRET_ENV: Record<Exclude<keyof Secrets, 'alertChannels' | 'ingestTokens'>, string> = {
   clickhousePassword: 'PTEL_CLICKHOUSE_PASSWORD',
   kafkaSaslPassword: 'PTEL_KAFKA_SASL_PASSWORD',
   githubToken: 'PTEL_GITHUB_TOKEN',
@@ -744,7 +860,12 @@ export const SECRET_ENV: Record<Exclude<keyof Secrets, 'alertChannels'>, string>
   jenkinsApiToken: 'PTEL_JENKINS_API_TOKEN',
   jenkinsWebhookToken: 'PTEL_JENKINS_WEBHOOK_TOKEN',
   cdeventsWebhookToken: 'PTEL_CDEVENTS_WEBHOOK_TOKEN',
+  outcomesPrometheusToken: 'PTEL_OUTCOMES_PROMETHEUS_TOKEN',
+  outcomesClickhousePassword: 'PTEL_OUTCOMES_CLICKHOUSE_PASSWORD',
 };
+
+/** The variable holding the token of /ingest/<kind>: PTEL_INGEST_SURVEY_RESPONSE_TOKEN for survey_response. */
+export const ingestTokenEnv = (kind: IngestKind): string => `PTEL_INGEST_${kind.toUpperCase()}_TOKEN`;
 
 export type FileConfig = z.infer<typeof configSchema>;
 export type OrgConfig = z.infer<typeof orgSchema>;
