@@ -353,6 +353,8 @@ export interface AdopterRow extends Versioned, Deletable {
   adopter_kind: 'team' | 'customer';
   target_date: IsoDate;
   enabled_at: Iso | null;
+  jira_issue: string;
+  jira_label: string;
 }
 
 export interface CostRowRow extends Versioned {

@@ -112,6 +112,10 @@ export const adopterRow = z.strictObject({
   ),
   target_date: isoDate,
   enabled_at: optional(isoDateTime),
+  /** A Jira issue (key) whose resolution enables the adopter, when enabled_at is not given. */
+  jira_issue: optional(text(64)),
+  /** A label on Jira issues: the first one done enables the adopter, when enabled_at is not given. */
+  jira_label: optional(text(255)),
 });
 
 /** FinOps FOCUS charge categories (FOCUS 1.0 and later). */

@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS adopters
     adopter         String,
     adopter_kind    LowCardinality(String),    -- team | customer
     target_date     Date32,
-    enabled_at      Nullable(DateTime64(3, 'UTC')),
+    enabled_at      Nullable(DateTime64(3, 'UTC')),  -- as imported; else from jira_issue or jira_label
+    jira_issue      String,                    -- a Jira issue whose resolution enables the adopter
+    jira_label      String,                    -- a label on Jira issues: the first one done enables it
     raw_event_id    String,
     version         UInt64,
     is_deleted      UInt8 DEFAULT 0
