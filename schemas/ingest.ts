@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { SourceRecord } from './raw-event.js';
 
 /**
  * The facts a program is judged on that live outside the trackers (docs/metrics.md items 24-30), as
@@ -272,3 +273,19 @@ export const INGEST_KIND_NAMES = Object.keys(INGEST_KINDS) as IngestKind[];
 export const isIngestKind = (name: string): name is IngestKind => Object.hasOwn(INGEST_KINDS, name);
 /** The payload of an `ingest.<kind>` event: the row as its schema outputs it. */
 export type IngestPayload<K extends IngestKind> = z.output<(typeof INGEST_KINDS)[K]['schema']>;
+
+/**
+ * The record of one row already checked by its kind's schema (the schema's output): the one rule every
+ * intake path (the HTTP route, `ptel import`, the outcomes puller, the demo) builds `ingest.<kind>` events by.
+ */
+export function ingestRecord<K extends IngestKind>(kind: K, row: IngestPayload<K>): SourceRecord {
+  const s = INGEST_KINDS[kind] as unknown as KindSpec<z.ZodType<IngestPayload<K>>>;
+  return {
+    source: 'ingest',
+    type: `ingest.${kind}`,
+    subject: s.subject(row),
+    version: contentHash(row),
+    time: new Date(s.time(row)).toISOString(),
+    payload: row,
+  };
+}
