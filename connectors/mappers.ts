@@ -1,6 +1,7 @@
 import { cdeventsMappers } from './cdevents/mapper.js';
 import { githubMappers } from './github/mapper.js';
 import { gitlabMappers } from './gitlab/mapper.js';
+import { ingestMappers } from './ingest/mapper.js';
 import { jenkinsMappers } from './jenkins/mapper.js';
 import { jiraMappers } from './jira/mapper.js';
 import { pagerdutyMappers } from './pagerduty/mapper.js';
@@ -14,6 +15,7 @@ export const SOURCE_MAPPERS: SourceMappers[] = [
   gitlabMappers,
   jenkinsMappers,
   cdeventsMappers,
+  ingestMappers,
 ];
 
 /**
