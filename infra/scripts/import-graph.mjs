@@ -22,6 +22,8 @@ export const LAYERS = [
     'connectors/jira',
     'connectors/pagerduty',
     'connectors/cdevents',
+    'connectors/ingest',
+    'connectors/outcomes',
     'connectors/demo',
   ],
   ['connectors'],
