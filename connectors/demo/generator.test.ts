@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { z } from 'zod';
 import type { SourceRecord } from '../../schemas/raw-event.js';
+import { contentHash, INGEST_KIND_NAMES, ingestRecord, type IngestKind } from '../../schemas/ingest.js';
 import { ENTITY_TYPES, timeVersion } from '../core/entities.js';
 import { demoOrgConfig, generateDemoOrg } from './generator.js';
 
@@ -483,7 +484,9 @@ describe('generateDemoOrg', () => {
       expect(r.time).toBe(new Date(r.time).toISOString());
       expect(r.time <= NOW.toISOString(), `${r.type} ${r.subject} ${r.time}`).toBe(true);
       expect(r.time >= start.toISOString(), `${r.type} ${r.subject} ${r.time}`).toBe(true);
-      if (r.type !== 'github.pull_request_commits' && r.type !== 'github.commit') expect(r.version).toBe(timeVersion(r.time));
+      // A fact from outside the trackers is versioned by its content, as every intake path does.
+      if (r.source === 'ingest') expect(r.version).toBe(contentHash(r.payload));
+      else if (r.type !== 'github.pull_request_commits' && r.type !== 'github.commit') expect(r.version).toBe(timeVersion(r.time));
     }
     // Immutable git objects are versioned by sha, as the pulls and the push webhooks do.
     for (const { record, payload } of versions('github.pull_request_commits'))
@@ -522,12 +525,56 @@ describe('generateDemoOrg', () => {
 
 describe('payload shapes', () => {
   it('match the vendor REST responses for every record', () => {
-    for (const r of records) {
+    for (const r of records.filter((x) => x.source !== 'ingest')) {
       const schema: z.ZodType | undefined = (SHAPES as Record<string, z.ZodType>)[r.type];
       expect(schema, `no shape for ${r.type}`).toBeDefined();
       const result = schema!.safeParse(r.payload);
       if (!result.success) expect.fail(`${r.type} ${r.subject}: ${z.prettifyError(result.error)}`);
     }
+  });
+});
+
+describe('facts from outside the trackers', () => {
+  const ofKind = (kind: IngestKind) => records.filter((r) => r.type === `ingest.${kind}`);
+
+  it('has every intake kind, each record the one its row gives', () => {
+    for (const kind of INGEST_KIND_NAMES) {
+      const found = ofKind(kind);
+      expect(found.length, kind).toBeGreaterThan(0);
+      for (const r of found) expect(ingestRecord(kind, r.payload as never)).toEqual(r);
+    }
+  });
+
+  it('checks readiness before each go/no-go, with a rationale for every waiver', () => {
+    const checks = ofKind('readiness_check').map(
+      (r) => r.payload as { status: string; go_no_go: string; checked_at: string; rationale?: string },
+    );
+    expect(new Set(checks.map((c) => c.status))).toEqual(new Set(['pass', 'fail', 'waived']));
+    for (const c of checks) {
+      expect(c.checked_at < `${c.go_no_go}T00:00:00.000Z`).toBe(true);
+      expect(c.rationale !== undefined).toBe(c.status === 'waived');
+    }
+  });
+
+  it('keeps survey answers without names or texts, some program months under the anonymity floor', () => {
+    const answers = ofKind('survey_response').map((r) => r.payload as Record<string, unknown>);
+    for (const a of answers)
+      expect(Object.keys(a).sort()).toEqual(['comment_count', 'program', 'response', 'score', 'submitted_at', 'survey']);
+    const perMonth = new Map<string, number>();
+    for (const a of answers.filter((x) => x['survey'] === 'stakeholder_satisfaction')) {
+      const key = `${String(a['program'])} ${String(a['submitted_at']).slice(0, 7)}`;
+      perMonth.set(key, (perMonth.get(key) ?? 0) + 1);
+    }
+    expect([...perMonth.values()].some((n) => n < 5)).toBe(true);
+    expect([...perMonth.values()].some((n) => n >= 5)).toBe(true);
+  });
+
+  it('allocates most cost by tag, some only by account, and leaves a shared account to no program', () => {
+    const rows = ofKind('cost_row').map((r) => r.payload as { SubAccountId: string; Tags: Record<string, string> });
+    const accounts = new Set(org.programs.flatMap((p) => p.costAccounts));
+    expect(rows.some((r) => r.Tags['program'] !== undefined)).toBe(true);
+    expect(rows.some((r) => r.Tags['program'] === undefined && accounts.has(r.SubAccountId))).toBe(true);
+    expect(rows.some((r) => r.Tags['program'] === undefined && !accounts.has(r.SubAccountId))).toBe(true);
   });
 });
 

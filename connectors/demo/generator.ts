@@ -1,10 +1,11 @@
 /**
  * A seeded demo organisation ("Acme"): a few months of GitHub, Jira and PagerDuty history with the
- * vendors' REST shapes, so the product runs end to end on a fresh machine without credentials.
+ * vendors' REST shapes (and the facts its intake takes in: readiness checks, surveys, outcomes, adopters, cost), so the product runs end to end on a fresh machine without credentials.
  * The same seed and `now` always give the same records.
  */
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { simulateDelivery } from './delivery.js';
+import { factRecords } from './facts.js';
 import type { Window } from './model.js';
 import { githubRecords } from './github.js';
 import { JIRA_FIELDS, planJira, jiraRecords } from './jira.js';
@@ -84,7 +85,18 @@ export function generateDemoOrg(options: DemoOptions = {}): DemoOrg {
   const incidents = numberIncidents([...deliveries.flatMap((d) => d.incidents), ...background], rng.fork('incident-numbers'));
   const jira = planJira(org, rng.fork('jira'), window, incidents);
 
-  const records = [...githubRecords(org, deliveries, window), ...pagerdutyRecords(org, incidents, window), ...jiraRecords(jira, window)];
+  const facts = factRecords(
+    rng.fork('facts'),
+    org,
+    jira.teams.flatMap((t) => t.versions),
+    window,
+  );
+  const records = [
+    ...githubRecords(org, deliveries, window),
+    ...pagerdutyRecords(org, incidents, window),
+    ...jiraRecords(jira, window),
+    ...facts,
+  ];
   records.sort(compareRecords);
   return { org: orgConfig(org), jiraFields: demoJiraFields(), records };
 }

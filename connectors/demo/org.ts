@@ -20,6 +20,8 @@ export interface DemoOrgConfig {
       /** Deployable services, each with the repository it is built from and the PagerDuty service that pages for it. */
       services: Array<{ name: string; repositories: string[]; pagerduty: string[]; pipelines: string[]; aliases: string[] }>;
     }>;
+    /** The teams' cloud accounts in the cost export. */
+    costAccounts: string[];
   }>;
   /** Jira Cloud host, e.g. `acme.atlassian.net`. */
   jiraSite: string;
@@ -525,12 +527,17 @@ export function buildOrganisation(rng: Rng, teamCount: number, windowStart: numb
   };
 }
 
+/** A team's cloud account in the demo's cost export (its FOCUS SubAccountId). */
+export const demoCostAccount = (team: Pick<Team, 'id'>): string => `acme-${team.id}`;
+/** What one team's cloud usage costs a day on average, in USD. */
+export const TEAM_DAILY_COST = 100;
 export function orgConfig(org: Organisation): DemoOrgConfig {
   return {
     jiraSite: JIRA_SITE,
     programs: org.programs.map((p) => ({
       id: p.id,
       name: p.name,
+      costAccounts: p.teams.map(demoCostAccount),
       teams: p.teams.map((t) => ({
         id: t.id,
         name: t.name,
