@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clickhouseCursorStore } from '../connectors/core/cursor-store.js';
 import { runSync, type StreamProgress, type SyncFilter } from '../connectors/core/runner.js';
+import type { WebhookSource } from '../connectors/core/types.js';
 import { webhookRoutes } from '../connectors/core/webhooks.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
 import { pullSettingsOf, type Config } from '../infra/config/schema.js';
@@ -313,9 +314,10 @@ export function createScheduler(rt: Runtime, schedules: ScheduleSpec[], handlers
     : createLocalScheduler({ schedules, handlers, logger: rt.logger, metrics: rt.metrics, runAtStart: true, clock: rt.clock });
 }
 
-export function webhookRoutesFor(rt: Runtime): Record<string, RouteHandler> {
+/** The routes of `sources` (default: every webhook source) on the runtime's bus, clock and metrics. */
+export function webhookRoutesFor(rt: Runtime, sources: WebhookSource[] = WEBHOOK_SOURCES): Record<string, RouteHandler> {
   return webhookRoutes({
-    sources: WEBHOOK_SOURCES,
+    sources,
     config: rt.config,
     bus: rt.bus,
     logger: rt.logger,

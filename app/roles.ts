@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { publishRecords } from '../connectors/core/publish.js';
 import type { StreamProgress } from '../connectors/core/runner.js';
+import { INGEST_SOURCES } from '../connectors/ingest/index.js';
 import { createMapperRegistry } from '../connectors/mappers.js';
 import { DEFAULT_HTTP_PORTS, httpPortOf, type HttpRole } from '../infra/config/schema.js';
 import { startHttpServer, type RunningServer } from '../infra/observability/http.js';
@@ -157,7 +158,7 @@ async function serveHttp(
       bus: busName(rt),
       ...(options.scheduler?.server !== undefined ? { redis: options.scheduler.server } : {}),
     },
-    routes: options.webhooks ? webhookRoutesFor(rt) : {},
+    routes: options.webhooks ? { ...webhookRoutesFor(rt), ...webhookRoutesFor(rt, INGEST_SOURCES) } : {},
   });
   hooks.onListening?.(server.url);
   return server;
@@ -484,12 +485,22 @@ export async function startServe(rt: Runtime, hooks: ServeHooks = {}): Promise<R
  * normalizes what it pulled and leaves it stored; in distributed mode the normalizer workers do.
  */
 export async function syncSources(rt: Runtime, options: SyncOptions = {}): Promise<{ results: StreamProgress[]; stored: boolean }> {
-  if (rt.config.mode !== 'embedded') return { results: await syncOnce(rt, options), stored: false };
+  const { result, stored } = await publishedThenStored(rt, () => syncOnce(rt, options));
+  return { results: result, stored };
+}
+
+/**
+ * Runs `publish` (a sync, an import). In embedded mode nothing else consumes the in-process bus, so
+ * what it published is also normalized and stored before this resolves; in distributed mode the
+ * normalizer workers store it.
+ */
+export async function publishedThenStored<T>(rt: Runtime, publish: () => Promise<T>): Promise<{ result: T; stored: boolean }> {
+  if (rt.config.mode !== 'embedded') return { result: await publish(), stored: false };
   const normalizer = await startNormalizing(rt);
   try {
-    const results = await syncOnce(rt, options);
+    const result = await publish();
     await waitUntilDrained(rt.bus, rt.config.normalizer.groupId, rawTopics(rt), { clock: rt.clock });
-    return { results, stored: true };
+    return { result, stored: true };
   } finally {
     await normalizer.stop();
   }

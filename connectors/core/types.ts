@@ -93,6 +93,17 @@ export interface WebhookSource {
    * is answered 400 and nothing of it is published, so nothing accepted is dead-lettered later.
    */
   check?(record: SourceRecord): string | undefined;
+  /** The endpoint's path when it is not /webhooks/<path> (the intake's /ingest/<kind>). */
+  route?: string;
+  /** What produced its events, RawEvent.connector (default `webhook/<source>`). */
+  connector?: string;
+  /** What the 404 says while it is not enabled, naming what to set (default: the source's webhook is not configured). */
+  notEnabled?(config: Config): string;
+  /**
+   * Reads the verified body (default: JSON, an empty body being null); throws WebhookPayloadError for a
+   * body it cannot read, answered 400.
+   */
+  parse?(rawBody: Buffer, headers: IncomingHttpHeaders): unknown;
 }
 
 export const isConfigured = (connector: Connector, config: Config): boolean => connector.missing(config) === undefined;

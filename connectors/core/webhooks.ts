@@ -174,8 +174,9 @@ export interface WebhookRoutesOptions {
 }
 
 /**
- * `POST /webhooks/<source>` for each webhook source. The order is the contract: size limit (413),
- * signature over the raw bytes (401, nothing published), JSON (400), records (400 when the content
+ * `POST /webhooks/<source>` for each webhook source (or its own route, as the intake's /ingest/<kind>).
+ * The order is the contract: size limit (413), signature over the raw bytes (401, nothing published),
+ * JSON or the source's own body form (400), records (400 when the content
  * lacks what they need), what each record's entity cannot exist without (400 naming the field),
  * publish, and only then 202. A delivery sent twice gives the same event ids,
  * so it is stored once.
@@ -185,10 +186,10 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
   const clock = options.clock ?? systemClock;
   const routes: Record<string, RouteHandler> = {};
   for (const source of options.sources) {
-    routes[`POST /webhooks/${source.path}`] = async (req: IncomingMessage, res: ServerResponse) => {
+    routes[`POST ${source.route ?? `/webhooks/${source.path}`}`] = async (req: IncomingMessage, res: ServerResponse) => {
       const { config } = options;
       if (!source.enabled(config)) {
-        sendJson(res, 404, { error: `the ${source.source} webhook is not configured on this server` });
+        sendJson(res, 404, { error: source.notEnabled?.(config) ?? `the ${source.source} webhook is not configured on this server` });
         req.resume();
         return;
       }
@@ -213,9 +214,10 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
       let body: unknown;
       const text = rawBody.toString('utf8');
       try {
-        body = rawBody.length === 0 ? null : JSON.parse(text);
+        body = source.parse !== undefined ? source.parse(rawBody, req.headers) : rawBody.length === 0 ? null : JSON.parse(text);
       } catch (err) {
-        sendJson(res, 400, { error: `the body is not JSON: ${(err as Error).message}` });
+        if (source.parse !== undefined && !(err instanceof WebhookPayloadError)) throw err;
+        sendJson(res, 400, { error: err instanceof WebhookPayloadError ? err.message : `the body is not JSON: ${(err as Error).message}` });
         return;
       }
       let records;
@@ -239,7 +241,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): Record<string, Rou
       }
       try {
         // The Kafka bus gives up after kafka.publishTimeoutMs, so the sender hears back well within its own timeout.
-        await publishRecords(options.bus, records, `webhook/${source.source}`, {
+        await publishRecords(options.bus, records, source.connector ?? `webhook/${source.source}`, {
           topicPrefix: config.kafka.topicPrefix,
           inFlight: config.kafka.publishInFlight,
           now: () => receivedAt,
