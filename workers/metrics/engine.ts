@@ -6,8 +6,16 @@ import { serviceName, type MetricsConfig, type ModelConfig, type OrgConfig } fro
 import type { Aggregate, MetricDefinition, MetricParams, PeriodKind, ScopeKind } from './types.js';
 import { PERIOD_KINDS } from './types.js';
 
-/** The query parameters of the units queries, from the config. */
-export function metricParams(model: ModelConfig, metrics: MetricsConfig): MetricParams {
+/**
+ * The query parameters of the units queries, from the config. `org` gives the programs, their cost
+ * accounts and budgets (spend variance, docs/metrics.md item 29); without it no cost is allocated by an
+ * account and no program has a budget.
+ */
+export function metricParams(model: ModelConfig, metrics: MetricsConfig, org?: OrgConfig): MetricParams {
+  const lower = (names: readonly string[]): string[] => names.map((n) => n.toLowerCase());
+  const programs = org?.programs ?? [];
+  const accounts = programs.flatMap((p) => (p.costAccounts ?? []).map((a) => ({ program: p.id, account: a })));
+  const budgets = programs.flatMap((p) => (p.budgets ?? []).map((b) => ({ program: p.id, ...b })));
   const severities = Object.entries(metrics.severityWeights);
   const stall = Object.entries(metrics.stallBusinessDays.byPriority);
   return {
@@ -28,6 +36,24 @@ export function metricParams(model: ModelConfig, metrics: MetricsConfig): Metric
     decision_target_business_days: metrics.decisionTargetBusinessDays,
     release_critical_labels: metrics.releaseCriticalLabels,
     production_labels: model.workItems.productionLabels,
+    readiness_issue_types: lower(metrics.readiness.issueTypes),
+    readiness_labels: lower(metrics.readiness.labels),
+    readiness_pass_statuses: lower(metrics.readiness.passStatuses),
+    readiness_waived_statuses: lower(metrics.readiness.waivedStatuses),
+    survey_min_responses: metrics.surveys.minResponses,
+    survey_positive_from: metrics.surveys.positiveFrom,
+    survey_negative_to: metrics.surveys.negativeTo,
+    compliance_issue_types: lower(metrics.compliance.issueTypes),
+    compliance_labels: lower(metrics.compliance.labels),
+    compliance_evidence_statuses: lower(metrics.compliance.evidenceStatuses),
+    cost_tag: metrics.costTag,
+    program_ids: programs.map((p) => p.id),
+    cost_account_programs: accounts.map((a) => a.program),
+    cost_account_ids: accounts.map((a) => a.account),
+    budget_programs: budgets.map((b) => b.program),
+    budget_months: budgets.map((b) => b.month),
+    budget_amounts: budgets.map((b) => b.amount),
+    budget_currencies: budgets.map((b) => b.currency),
   };
 }
 

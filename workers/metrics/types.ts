@@ -80,7 +80,9 @@ export interface MetricDefinition {
  *   {stall_days:UInt32}, {stall_priorities:Array(String)} with {stall_priority_days:Array(UInt32)},
  *   {critical_priority_rank:UInt8}, {critical_priorities:Array(String)}, {critical_labels:Array(String)},
  *   {blocking_link_types:Array(String)}, {decision_target_hours:Float64}, {decision_target_business_days:UInt32},
- *   {release_critical_labels:Array(String)}, {production_labels:Array(String)}
+ *   {release_critical_labels:Array(String)}, {production_labels:Array(String)},
+ *   the program facts' settings (items 24-30: readiness_*, survey_*, compliance_*, cost_tag, program_ids,
+ *   cost_account_*, budget_*; see their fields below)
  * and, set by the engine, {from:DateTime64(3)}, {to:DateTime64(3)}, {from_day:String}, {to_day:String},
  * {since:DateTime64(3)} (the range's first instant in the metrics' time zone, see MetricDefinition) and
  * {as_of:DateTime64(3)} (the run's instant: now, or --as-of).
@@ -108,6 +110,32 @@ export interface MetricParams {
   decision_target_business_days: number;
   release_critical_labels: string[];
   production_labels: string[];
+  /** Readiness checks kept in Jira (metrics.readiness): issue types and labels (lower case) that make an item a check. */
+  readiness_issue_types: string[];
+  readiness_labels: string[];
+  /** Status names (lower case) of a passed and of a waived check; any other status fails. */
+  readiness_pass_statuses: string[];
+  readiness_waived_statuses: string[];
+  /** Surveys (metrics.surveys): no value under this many answers; scores from positive_from are positive, up to negative_to negative. */
+  survey_min_responses: number;
+  survey_positive_from: number;
+  survey_negative_to: number;
+  /** Compliance controls kept in Jira (metrics.compliance): issue types and labels (lower case), and the statuses (lower case) that mean evidence. */
+  compliance_issue_types: string[];
+  compliance_labels: string[];
+  compliance_evidence_statuses: string[];
+  /** The cost row tag whose value names a cost's program (metrics.costTag). */
+  cost_tag: string;
+  /** The programs of the org mapping (a cost tag naming another program allocates nothing). */
+  program_ids: string[];
+  /** The cost accounts (FOCUS SubAccountId) of each program: the account and its program, same order. */
+  cost_account_programs: string[];
+  cost_account_ids: string[];
+  /** The programs' monthly budgets: program, month 'YYYY-MM', amount and currency, same order. */
+  budget_programs: string[];
+  budget_months: string[];
+  budget_amounts: number[];
+  budget_currencies: string[];
 }
 
 /** The period kinds a metric is computed for. */

@@ -166,7 +166,11 @@ export async function portfolioReport(options: PortfolioOptions): Promise<Portfo
           : statusReport({ store: options.store, config: options.config, program: p.id, week: options.week, until: options.until }),
       ),
     ),
-    readAll(options.store, { params: metricParams(options.config.model, options.config.metrics), asOf: at, recentDays }),
+    readAll(options.store, {
+      params: metricParams(options.config.model, options.config.metrics, options.config.org),
+      asOf: at,
+      recentDays,
+    }),
   ]);
   const commands = new Map(org.programs.map((p) => [p.id, new Commands(p.id, options.week, at)]));
   const names = new Map(org.programs.map((p) => [p.id, p.name]));
