@@ -48,9 +48,16 @@ export interface Check {
   detail: string;
 }
 
+/**
+ * A pulled source's name (its config section sources.<name>, its cursors, schedule and `--source`): the
+ * source of its events, or a name of its own for one that publishes another source's events (outcomes
+ * publishes ingest events, each record naming its source).
+ */
+export type ConnectorName = Source | 'outcomes';
+
 /** A pulled source: its client, its streams (a declarative list), and its checks. */
 export interface Connector<Client = unknown> {
-  source: Source;
+  source: ConnectorName;
   /**
    * What this source still needs before it can pull, as an instruction naming the config key or the
    * environment variable; undefined when it is ready. `doctor` prints it for a source not yet set up.
