@@ -32,6 +32,7 @@ import { ALERTS_COMMANDS } from './alerts-commands.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
 import { EXPORT_COMMANDS } from './export-command.js';
 import { FORECAST_COMMANDS } from './forecast-command.js';
+import { IMPORT_COMMANDS } from './import-command.js';
 import { LIST_COMMANDS } from './list-command.js';
 import { onShutdownSignal } from './lifecycle.js';
 import { METRICS_COMMANDS } from './metrics-commands.js';
@@ -554,4 +555,5 @@ export const COMMANDS: Record<string, Command> = {
   ...EXPORT_COMMANDS,
   ...FORECAST_COMMANDS,
   ...STATUS_REPORT_COMMANDS,
+  ...IMPORT_COMMANDS,
 };

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -212,4 +212,16 @@ export function collectJsonLines(): { stream: PassThrough; lines: () => Array<Re
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
+}
+
+/** A stream that keeps what is written to it, in order (a command's stdout and stderr as a terminal shows them). */
+export function textSink(): { out: Writable; text: () => string } {
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { out, text: () => text };
 }
