@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/commands.js';
 import { IMPORT_COMMANDS } from '../cli/import-command.js';
 import { createLocalBus } from '../infra/bus/local.js';
 import type { Bus } from '../infra/bus/types.js';
@@ -188,5 +189,18 @@ describe('ptel import (embedded mode: published, normalized and stored)', () => 
       code: 2,
       text: expect.stringMatching(/^ptel import: unknown kind 'budgets'/) as string,
     });
+  });
+});
+
+describe('ptel doctor', () => {
+  it('says which kinds the intake serves, and the variable that turns each other one on', async () => {
+    const t = textSink();
+    const config = loadConfig({ env: { PTEL_INGEST_ADOPTER_TOKEN: 'x' }, cwd: tempDir() });
+    await COMMANDS['doctor']!.run({ config, values: {}, positionals: [], out: t.out, err: t.out });
+    expect(t.text()).toContain(
+      'intake (/ingest/<kind>): readiness_check off (PTEL_INGEST_READINESS_CHECK_TOKEN unset), survey_response off (PTEL_INGEST_SURVEY_RESPONSE_TOKEN unset), ' +
+        'outcome_target off (PTEL_INGEST_OUTCOME_TARGET_TOKEN unset), outcome_actual off (PTEL_INGEST_OUTCOME_ACTUAL_TOKEN unset), adopter on, ' +
+        'cost_row off (PTEL_INGEST_COST_ROW_TOKEN unset)\n',
+    );
   });
 });

@@ -22,9 +22,11 @@ import type { RuntimeOptions } from '../app/runtime.js';
 import { createProgressDisplay } from '../connectors/core/progress.js';
 import type { Check } from '../connectors/core/types.js';
 import { CONNECTORS, WEBHOOK_SOURCES } from '../connectors/registry.js';
+import { ingestTokenEnv } from '../infra/config/schema.js';
 import { createLogger } from '../infra/observability/logger.js';
 import { migrate } from '../infra/store/migrate.js';
 import { createStoreUser, NEW_USER_PASSWORD_ENV, STORE_PRIVILEGES, userNameProblem } from '../infra/store/users.js';
+import { INGEST_KIND_NAMES } from '../schemas/ingest.js';
 import { exportRoot } from '../workers/export/export.js';
 import { modelSummary, type ModelSummary } from '../workers/link/summary.js';
 import { latestDeadLetters } from '../workers/normalize/status.js';
@@ -218,7 +220,7 @@ export const COMMANDS: Record<string, Command> = {
             ctx,
             role,
             rt.logger,
-            `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>)` +
+            `serving on ${role.url ?? ''} (/healthz, /readyz, /metrics, /webhooks/<source>, /ingest/<kind>)` +
               `${role.storeUrl !== undefined ? `; the store on ${role.storeUrl} (ptel metrics, status, alerts and export read it meanwhile)` : ''}; Ctrl-C stops`,
           );
         },
@@ -348,6 +350,14 @@ export const COMMANDS: Record<string, Command> = {
       }
       const hooks = WEBHOOK_SOURCES.map((w) => `${w.path} ${w.enabled(ctx.config) ? 'on' : 'off'}`).join(', ');
       ctx.out.write(`webhooks: ${hooks}\n`);
+      const intake = INGEST_KIND_NAMES.map((k) =>
+        ctx.config.secrets.ingestTokens[k] !== undefined ? `${k} on` : `${k} off (${ingestTokenEnv(k)} unset)`,
+      );
+      ctx.out.write(
+        ctx.config.sources.ingest?.enabled === false
+          ? 'intake: off (sources.ingest.enabled)\n'
+          : `intake (/ingest/<kind>): ${intake.join(', ')}\n`,
+      );
       return problems > 0 ? 1 : 0;
     },
   },
@@ -434,7 +444,7 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   serve: {
-    summary: 'serve the webhook endpoints, /healthz, /readyz and /metrics',
+    summary: 'serve the webhook endpoints, the intake (/ingest/<kind>), /healthz, /readyz and /metrics',
     usage: 'usage: ptel serve',
     options: {},
     run(ctx) {
