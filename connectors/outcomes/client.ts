@@ -54,7 +54,15 @@ interface Http {
 async function request(
   http: Http,
   what: string,
-  req: { method: 'GET' | 'POST'; url: string; label: string; headers: Record<string, string>; body?: string },
+  req: {
+    method: 'GET' | 'POST';
+    url: string;
+    label: string;
+    headers: Record<string, string>;
+    body?: string;
+    /** The error of an answer the endpoint's own rules classify (else by its HTTP status). */
+    failure?: (res: Response, text: string) => SourceError | undefined;
+  },
   detail: (text: string) => string,
   signal: AbortSignal | undefined,
 ): Promise<string> {
@@ -73,7 +81,10 @@ async function request(
       throw classifyHttpFailure(undefined, undefined, `${what}: ${req.label}`, message(err), http.clock.now());
     }
     const text = await res.text();
-    if (!res.ok) throw classifyHttpFailure(res.status, res.headers, `${what}: ${req.label}`, detail(text), http.clock.now());
+    if (!res.ok)
+      throw (
+        req.failure?.(res, text) ?? classifyHttpFailure(res.status, res.headers, `${what}: ${req.label}`, detail(text), http.clock.now())
+      );
     return text;
   };
   return withRetries(once, {
@@ -166,6 +177,9 @@ const chAnswer = z.object({ meta: z.array(z.object({ name: z.string() })), data:
 /** A ClickHouse exception's message without its stack: 'Code: 62. DB::Exception: Syntax error: ...'. */
 const chError = (text: string): string => text.trim().split('\n')[0]!.slice(0, 500);
 
+/** ClickHouse exception codes that waiting can heal: too many queries, timeouts, network errors, memory limit. */
+const TRANSIENT_CODES = new Set(['159', '202', '209', '210', '241']);
+
 function clickhouseEndpoint(
   settings: { url: string; user: string; database?: string | undefined },
   password: string | undefined,
@@ -187,13 +201,15 @@ function clickhouseEndpoint(
         ...(settings.database !== undefined ? { database: settings.database } : {}),
       });
       const label = `POST ${base}`;
-      const text = await request(
-        http,
-        what,
-        { method: 'POST', url: `${base}/?${params.toString()}`, label, headers, body: sql },
-        chError,
-        signal,
-      );
+      // An exception in the query (unknown table, syntax, types) is the query's fault whatever the status: not retried.
+      const failure = (res: Response, text: string): SourceError | undefined => {
+        const code = res.headers.get('x-clickhouse-exception-code');
+        return code === null || TRANSIENT_CODES.has(code)
+          ? undefined
+          : new SourceError(`${what}: ${label}: ${chError(text)}`, 'fatal', res.status);
+      };
+      const url = `${base}/?${params.toString()}`;
+      const text = await request(http, what, { method: 'POST', url, label, headers, body: sql, failure }, chError, signal);
       let answer: z.infer<typeof chAnswer>;
       try {
         answer = chAnswer.parse(JSON.parse(text));
