@@ -12,6 +12,7 @@ import { PipelineMetrics } from '../infra/observability/metrics.js';
 import { readTopic } from '../test/support/bus.js';
 import { queryRows, quietLogger, tempDir, textSink } from '../test/support/harness.js';
 import { importFile, ImportError, type ImportRuntime } from './import.js';
+import { startServe } from './roles.js';
 import { createRuntime } from './runtime.js';
 
 const AT = '2026-12-07T12:00:00.000Z';
@@ -202,5 +203,36 @@ describe('ptel doctor', () => {
         'outcome_target off (PTEL_INGEST_OUTCOME_TARGET_TOKEN unset), outcome_actual off (PTEL_INGEST_OUTCOME_ACTUAL_TOKEN unset), adopter on, ' +
         'cost_row off (PTEL_INGEST_COST_ROW_TOKEN unset)\n',
     );
+  });
+});
+
+describe('ptel serve answers the intake', () => {
+  it('POST /ingest/<kind> with its token: the rows on the bus of the data folder', async () => {
+    const config = loadConfig({
+      env: { PTEL_DATA_DIR: tempDir(), PTEL_INGEST_ADOPTER_TOKEN: 'adopters' },
+      overrides: { http: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' } },
+      cwd: tempDir(),
+    });
+    const rt = await createRuntime(config, { logger: quietLogger(), clock: fixedClock(Date.parse(AT)) });
+    try {
+      const role = await startServe(rt);
+      try {
+        const rows = 'program,adopter,target_date\npayments,team-ledger,2026-12-31\npayments,acme,2027-01-31\n';
+        const r = await fetch(`${role.url!}/ingest/adopter`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer adopters', 'content-type': 'text/csv' },
+          body: rows,
+        });
+        expect([r.status, await r.json()]).toEqual([202, { accepted: 2 }]);
+      } finally {
+        await role.stop();
+      }
+      expect((await readTopic(rt.bus, 'raw.ingest')).map((e) => [e.subject, e.connector])).toEqual([
+        ['adopter/payments/team-ledger', 'ingest/adopter'],
+        ['adopter/payments/acme', 'ingest/adopter'],
+      ]);
+    } finally {
+      await rt.close();
+    }
   });
 });
