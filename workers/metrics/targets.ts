@@ -34,7 +34,7 @@ export interface MetricTarget {
   bands: TargetBand[];
   /** The target in words, as a status line or a legend says it. */
   text: string;
-  /** Whether a metric of the product computes it today (items 24-30 wait for their facts). */
+  /** Whether a metric of the product computes it today. */
   computed: boolean;
 }
 
@@ -77,6 +77,17 @@ const onTime = (metric: string): MetricTarget => ({
   better: 'higher',
   bands: atLeast(0.8, 0.9),
   text: 'red below 80%, amber 80-90%, green from 90%',
+  computed: true,
+});
+
+/** Actual against planned (item 29): green within 10% either way, amber 10-20%, red beyond 20%. */
+const variance = (metric: string, what: string): MetricTarget => ({
+  metric,
+  item: 29,
+  unit: 'ratio',
+  better: 'closer to zero',
+  bands: [band(null, 'red'), band(-0.2, 'amber'), band(-0.1, 'green'), band(0.1, 'amber'), band(0.2, 'red')],
+  text: `${what}: green within 10% either way, amber 10-20%, red beyond 20%`,
   computed: true,
 });
 
@@ -151,7 +162,7 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(0.9, 'green')],
     text: 'readiness checks passing at go/no-go: green from 90%, red below',
-    computed: false,
+    computed: true,
   },
   {
     metric: 'stakeholder_satisfaction',
@@ -160,7 +171,7 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(4.2, 'green')],
     text: 'mean survey score (1-5): green from 4.2, red below',
-    computed: false,
+    computed: true,
   },
   {
     // The share of positive answers less the share of negative ones (-1 to 1): net positive is above 0.
@@ -170,7 +181,7 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(0, 'green')],
     text: 'positive less negative answers: green when not net negative (from 0), red below',
-    computed: false,
+    computed: true,
   },
   {
     metric: 'outcome_attainment_rate',
@@ -179,7 +190,7 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(0.8, 'green')],
     text: 'outcome targets met or revised with a rationale: green from 80%, red below',
-    computed: false,
+    computed: true,
   },
   {
     metric: 'adoption_completion_rate',
@@ -188,17 +199,10 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(0.9, 'green')],
     text: 'planned adopters enabled by their date: green from 90%, red below',
-    computed: false,
+    computed: true,
   },
-  {
-    metric: 'effort_variance',
-    item: 29,
-    unit: 'ratio',
-    better: 'closer to zero',
-    bands: [band(null, 'red'), band(-0.2, 'amber'), band(-0.1, 'green'), band(0.1, 'amber'), band(0.2, 'red')],
-    text: 'actual against planned: green within 10% either way, amber 10-20%, red beyond 20%',
-    computed: false,
-  },
+  variance('effort_variance', 'story points at completion against those at the commit point'),
+  variance('spend_variance', "allocated cost against the month's budget"),
   {
     metric: 'compliance_evidence_completeness',
     item: 30,
@@ -206,7 +210,7 @@ export const TARGETS: readonly MetricTarget[] = [
     better: 'higher',
     bands: [band(null, 'red'), band(1, 'green')],
     text: 'required controls with evidence by their audit date: green at 100%, red below',
-    computed: false,
+    computed: true,
   },
 ];
 

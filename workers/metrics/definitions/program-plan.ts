@@ -279,9 +279,9 @@ FROM (${PLANS})`;
  *              created in the milestone after the commit point is an add at its creation
  * Points are the item's current story points (0 when unestimated).
  */
-const SCOPE_PAIRS = `
+export const SCOPE_PAIRS = `
 SELECT c.source AS source, c.milestone_id AS milestone_id, c.kind AS kind, c.name AS name, c.commit_at AS commit_at, c.end_at AS end_at,
-       w.key AS key, w.team AS team, w.program AS program, ifNull(w.story_points, 0) AS points,
+       w.item_id AS item_id, w.key AS key, w.team AS team, w.program AS program, ifNull(w.story_points, 0) AS points,
        if(length(e.evs) > 0, e.evs[1].2 = -1, e.is_current = 1) AS initially,
        arrayFilter(v -> v.1 <= c.commit_at, e.evs) AS before,
        if(w.created_at > c.commit_at, 0, if(length(before) > 0, before[-1].2 = 1, initially)) AS committed,
