@@ -149,7 +149,9 @@ const surveys: SurveyResponseRow[] = [
 //     with a rationale: counts.
 //   signups at least 1000 due 03-20, revised 03-01 to due 04-30 without a rationale: due in April; actual 900 (04-29): missed.
 //   churn at most 0.02 due 03-25, no actual: missed.
-//   March: 2 of 3; April: 0 of 1.
+//   nps at least 40 due 03-10, actual 38 (03-09); lowered to 35 on 03-12 without a rationale, after the due date:
+//     the target in force at the due date was 40: missed.
+//   March: 2 of 4; April: 0 of 1.
 
 const target = (
   outcome: string,
@@ -187,6 +189,8 @@ const targets: OutcomeTargetRow[] = [
   target('signups', 1000, 'at_least', '2026-03-20', at('2026-01-05')),
   target('signups', 1000, 'at_least', '2026-04-30', at('2026-03-01')),
   target('churn', 0.02, 'at_most', '2026-03-25', at('2026-01-05')),
+  target('nps', 40, 'at_least', '2026-03-10', at('2026-01-05')),
+  target('nps', 35, 'at_least', '2026-03-10', at('2026-03-12')),
 ];
 const actuals: OutcomeActualRow[] = [
   actual('conversion', at('2026-03-01'), 0.04),
@@ -194,6 +198,7 @@ const actuals: OutcomeActualRow[] = [
   actual('conversion', at('2026-04-02'), 0.03),
   actual('latency_p95', at('2026-03-14'), 400),
   actual('signups', at('2026-04-29'), 900),
+  actual('nps', at('2026-03-09'), 38),
 ];
 
 // ---------------------------------------------------------------------------------------------------
@@ -442,18 +447,21 @@ describe('surveys (items 25, 26)', () => {
 
 describe('outcome attainment (item 27)', () => {
   it('targets due met, or revised with a rationale, over targets due; a revision moves a target to its latest due date', async () => {
-    await expectValue('outcome_attainment_rate', 'program:payments', '2026-03-01', { value: 2 / 3, numerator: 2, denominator: 3 });
+    await expectValue('outcome_attainment_rate', 'program:payments', '2026-03-01', { value: 0.5, numerator: 2, denominator: 4 });
     await expectValue('outcome_attainment_rate', 'program:payments', '2026-04-01', { value: 0, numerator: 0, denominator: 1 });
     const march = await units('outcome_attainment_rate', 'program:payments', '2026-03-01');
     expect(march.map((u) => [u.item, u.num])).toEqual([
+      ['outcome payments/nps', 0],
       ['outcome payments/latency_p95', 1],
       ['outcome payments/churn', 0],
       ['outcome payments/conversion', 1],
     ]);
-    expect(march[0]!.detail).toContain('revised with a rationale: actual 400 observed 2026-03-14 12:00:00.000 against at most 350');
-    expect(march[1]!.detail).toContain('missed: no actual by the due date');
+    // lowered after its due date, without a rationale: read against the target in force at the due date
+    expect(march[0]!.detail).toContain('missed: actual 38 observed 2026-03-09 12:00:00.000 against at least 40 due 2026-03-10');
+    expect(march[1]!.detail).toContain('revised with a rationale: actual 400 observed 2026-03-14 12:00:00.000 against at most 350');
+    expect(march[2]!.detail).toContain('missed: no actual by the due date');
     // the last actual by the due date, not the one after it
-    expect(march[2]!.detail).toContain('met: actual 0.055');
+    expect(march[3]!.detail).toContain('met: actual 0.055');
     const april = await units('outcome_attainment_rate', 'program:payments', '2026-04-01');
     // revised without a rationale: missed at its new due date
     expect(april[0]!.detail).toContain('missed: actual 900');

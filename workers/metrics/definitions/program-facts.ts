@@ -168,24 +168,31 @@ const NET = `multiIf(a.score >= {survey_positive_from:UInt8}, 1.0, a.score <= {s
 // Outcomes (item 27)
 
 /**
- * One row per outcome target as its latest revision set by the run's instant states it: the target,
- * direction and due date, how many times it was revised and whether every revision gave its rationale,
- * and the last actual observed by the end of the due day.
+ * One row per outcome target, from its revisions set by the run's instant (`revs`, oldest first: set_at,
+ * target, direction, due, unit, rationale): the due date is the latest revision's; the target, direction
+ * and unit are those in force at the end of that due day (the latest revision set by then; the first one
+ * when all were set later), so a revision after the due date does not turn a miss into a hit; how many
+ * times it was revised and whether every revision gave its rationale; and the last actual observed by the
+ * end of the due day.
  */
 const OUTCOMES = `
-SELECT t.program AS program, t.outcome AS outcome, t.latest_target AS target, t.latest_direction AS direction, t.latest_due AS due,
-       t.latest_unit AS unit, t.revisions AS revisions, t.explained AS explained, t.history AS history,
-       a.observed_at AS observed_at, a.value AS actual
+SELECT t.program AS program, t.outcome AS outcome, t.in_force.2 AS target, t.in_force.3 AS direction, t.due AS due, t.in_force.5 AS unit,
+       t.revisions AS revisions, t.explained AS explained, t.history AS history, a.observed_at AS observed_at, a.value AS actual
 FROM
 (
-    SELECT toString(program) AS program, outcome, argMax(target, set_at) AS latest_target, toString(argMax(direction, set_at)) AS latest_direction,
-           argMax(due, set_at) AS latest_due, argMax(unit, set_at) AS latest_unit, count() - 1 AS revisions,
-           arrayAll(r -> r != '', arraySlice(arrayMap(x -> x.2, arraySort(groupArray((set_at, rationale)))), 2)) AS explained,
-           arrayStringConcat(arrayMap(x -> concat(toString(x.2), ' due ', toString(x.3), ' set ', toString(x.1), if(x.4 = '', '', concat(' (', x.4, ')'))),
-                                      arraySort(groupArray((set_at, target, due, rationale)))), ' -> ') AS history
-    FROM outcome_targets FINAL
-    WHERE set_at <= {as_of:DateTime64(3)}
-    GROUP BY program, outcome
+    SELECT program, outcome, revs, length(revs) - 1 AS revisions, revs[-1].4 AS due,
+           if(arrayExists(x -> x.1 < ${dayEnd('due')}, revs), arrayLast(x -> x.1 < ${dayEnd('due')}, revs), revs[1]) AS in_force,
+           arrayAll(x -> x.6 != '', arraySlice(revs, 2)) AS explained,
+           arrayStringConcat(arrayMap(x -> concat(toString(x.2), ' due ', toString(x.4), ' set ', toString(x.1), if(x.6 = '', '', concat(' (', x.6, ')'))), revs),
+                             ' -> ') AS history
+    FROM
+    (
+        SELECT toString(program) AS program, outcome,
+               arraySort(x -> x.1, groupArray((set_at, target, toString(direction), due, unit, rationale))) AS revs
+        FROM outcome_targets FINAL
+        WHERE set_at <= {as_of:DateTime64(3)}
+        GROUP BY program, outcome
+    )
 ) AS t
 LEFT JOIN
 (
