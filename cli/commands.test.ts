@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportNow, linkNow, stallAlertsNow } from '../app/jobs.js';
 import { storeStatus } from '../app/roles.js';
@@ -8,7 +7,7 @@ import { createRuntime, type Runtime } from '../app/runtime.js';
 import { fixedClock, type Clock } from '../infra/clock.js';
 import { loadConfig } from '../infra/config/load.js';
 import type { Config } from '../infra/config/schema.js';
-import { quietLogger, tempDir } from '../test/support/harness.js';
+import { quietLogger, tempDir, textSink } from '../test/support/harness.js';
 import { kpiSummary, type KpiRow } from '../workers/metrics/queries.js';
 import { COMMANDS, RUN_LOG_FILE } from './commands.js';
 import { formatValue } from './summary.js';
@@ -18,16 +17,7 @@ const T0 = new Date('2026-12-06T12:00:00.000Z');
 const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
 
 /** One stream for a command's stdout and stderr, in the order they were written, as a terminal shows them. */
-function terminal(): { out: Writable; text: () => string } {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { out, text: () => text };
-}
+const terminal = textSink;
 
 async function ptel(
   config: Config,
