@@ -86,7 +86,7 @@ describe('ptel run --once ends with a summary a person reads; ptel status says h
     const { kpis, events } = await stored(config, T0);
     const line = (prefix: string): string => first.text.split('\n').find((l) => l.startsWith(prefix)) ?? `(no ${prefix} line)`;
     expect(line('Ingested:')).toMatch(
-      new RegExp(`^Ingested: ${events.toLocaleString('en-US')} events from 3 sources \\(0 dead letters\\) in \\d+\\.\\d s$`),
+      new RegExp(`^Ingested: ${events.toLocaleString('en-US')} events from 4 sources \\(0 dead letters\\) in \\d+\\.\\d s$`),
     );
     expect(events).toBeGreaterThan(1000);
     expect(line('Model:')).toMatch(/^Model: \d+ repositories, [\d,]+ pull requests, [\d,]+ commits, [\d,]+ deployments/);

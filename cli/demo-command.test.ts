@@ -43,7 +43,7 @@ describe('ptel demo', () => {
     const published = /^published (\d+) events: (.+)$/m.exec(first.text);
     expect(published, first.text).not.toBeNull();
     const total = Number(published![1]);
-    expect(published![2]).toMatch(/^raw\.github \d+, raw\.jira \d+, raw\.pagerduty \d+$/);
+    expect(published![2]).toMatch(/^raw\.github \d+, raw\.ingest \d+, raw\.jira \d+, raw\.pagerduty \d+$/);
     expect(first.text).toContain('demo organisation: 1 programs, 1 teams, history to 2026-12-06T00:00:00.000Z');
     expect(first.text).toContain('stored; ptel status lists them');
     expect(await storedEvents(config)).toBe(total);
