@@ -170,11 +170,16 @@ describe('the schedules and the readiness when Redis fails', () => {
       }
     });
 
-    it('waiting for a running job ends when Redis drops meanwhile', async () => {
-      const queueName = uniqueName('stop-drop');
+    /**
+     * A scheduler running one job that ignores the stop's abort: only its end (or the cut) lets the stop
+     * finish. Resolves once the job runs.
+     */
+    const withEndlessJob = async (
+      queueName: string,
+      more: Partial<Parameters<typeof createBullScheduler>[0]> = {},
+    ): Promise<{ s: ReturnType<typeof createBullScheduler>; release: () => void }> => {
       let started = false;
       let release: () => void = () => undefined;
-      // A job that ignores the stop's abort: only its end (or the cut) lets the stop finish.
       const s = createBullScheduler({
         schedules: [{ id: 'long', job: 'long', everyMs: 60_000 }],
         handlers: {
@@ -186,15 +191,21 @@ describe('the schedules and the readiness when Redis fails', () => {
         redisUrl: redisUrl(),
         queueName,
         logger: quietLogger(),
+        ...more,
       });
       await s.start();
+      await waitFor(
+        'the job to start',
+        () => started,
+        (x) => x,
+        { timeoutMs: 20_000 },
+      );
+      return { s, release: () => release() };
+    };
+
+    it('waiting for a running job ends when Redis drops meanwhile', async () => {
+      const { s, release } = await withEndlessJob(uniqueName('stop-drop'));
       try {
-        await waitFor(
-          'the job to start',
-          () => started,
-          (x) => x,
-          { timeoutMs: 20_000 },
-        );
         let stopped = false;
         const stop = s.stop().then(() => (stopped = true));
         await services('stop', 'redis');
@@ -210,32 +221,9 @@ describe('the schedules and the readiness when Redis fails', () => {
     });
 
     it('waits out its grace period on the clock for a job that does not end, then ends while Redis answers', async () => {
-      const queueName = uniqueName('stop-grace');
       const clock = new ManualClock('2026-06-01T09:00:00Z');
-      let started = false;
-      let release: () => void = () => undefined;
-      const s = createBullScheduler({
-        schedules: [{ id: 'long', job: 'long', everyMs: 60_000 }],
-        handlers: {
-          long: () => {
-            started = true;
-            return new Promise<void>((resolve) => (release = resolve));
-          },
-        },
-        redisUrl: redisUrl(),
-        queueName,
-        logger: quietLogger(),
-        clock,
-        stopGraceMs: 5_000,
-      });
-      await s.start();
+      const { s, release } = await withEndlessJob(uniqueName('stop-grace'), { clock, stopGraceMs: 5_000 });
       try {
-        await waitFor(
-          'the job to start',
-          () => started,
-          (x) => x,
-          { timeoutMs: 20_000 },
-        );
         let stopped = false;
         const stop = s.stop().then(() => (stopped = true));
         await clock.advance(4_999);
