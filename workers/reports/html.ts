@@ -60,6 +60,9 @@ function related(i: ReportItem): Html {
 
 const itemLine = (i: ReportItem): Html => html`${titled(i)}: ${i.detail}${related(i)}`;
 
+/** A release's readiness or an outcome's standing, with the command explaining it once it is counted. */
+const factLine = (i: ReportItem): Html => html`${named(i)}: ${i.detail}${i.command === '' ? '' : html`, from ${code(i.command)}`}`;
+
 /** A list under its label and count, with the command that lists it all; nothing when it is empty. */
 export function listOf<T>(label: string, l: Listed<T>, line: (item: T) => Html): Html {
   if (l.total === 0) return html``;
@@ -213,11 +216,12 @@ export function statusHtml(r: StatusReport): string {
           )}${list('Incidents resolved', a.incidentsResolved)}`;
 
   const m = r.nextMilestones;
-  const milestones =
+  const milestones = html`${
     m.none !== null
       ? none(m.none)
       : html`<p style="${S.p}">${m.total} open, soonest committed date first, from ${code(m.command)}:</p>
-          ${milestonesTable(m)}`;
+          ${milestonesTable(m)}`
+  }${list('Readiness before the go/no-go', m.readiness, factLine)}`;
 
   const k = r.risks;
   const risks =
@@ -235,11 +239,12 @@ export function statusHtml(r: StatusReport): string {
       ? none(d.none)
       : html`${list('Open decisions, release critical and oldest first', d.decisions)}${list('Overdue action items', d.overdueActions)}`;
 
-  const metrics =
+  const metrics = html`${
     r.metrics.none !== null
       ? none(r.metrics.none)
       : html`<p style="${S.p}">The program's KPIs for ${r.week.id} against the four weeks before, most moved first:</p>
-          ${metricsTable(r.metrics)}`;
+          ${metricsTable(r.metrics)}`
+  }${list('Outcomes against their targets', r.metrics.outcomes, factLine)}`;
 
   return page(
     title,

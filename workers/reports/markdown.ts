@@ -32,6 +32,9 @@ function related(i: ReportItem): string {
 
 const itemLine = (i: ReportItem): string => `${titled(i)}: ${escapeMd(i.detail)}${related(i)}`;
 
+/** A release's readiness or an outcome's standing, with the command explaining it once it is counted. */
+const factLine = (i: ReportItem): string => `${named(i)}: ${escapeMd(i.detail)}${i.command === '' ? '' : `, from ${code(i.command)}`}`;
+
 function listLines(label: string, l: Listed<ReportItem>, line: (i: ReportItem) => string = itemLine): string[] {
   if (l.total === 0) return [];
   const out = [l.command === '' ? `**${label} (${l.total})**:` : `**${label} (${l.total})**, from ${code(l.command)}:`, ''];
@@ -125,6 +128,7 @@ export function statusMarkdown(r: StatusReport): string {
       ...milestonesTable(r.nextMilestones),
       '',
     );
+  push(...listLines('Readiness before the go/no-go', r.nextMilestones.readiness, factLine));
 
   const k = r.risks;
   push('## 4. Top risks and issues', '');
@@ -147,6 +151,7 @@ export function statusMarkdown(r: StatusReport): string {
   push('## 6. Metrics', '');
   if (r.metrics.none !== null) push(r.metrics.none, '');
   else push(`The program's KPIs for ${r.week.id} against the four weeks before, most moved first:`, '', ...metricsTable(r.metrics), '');
+  push(...listLines('Outcomes against their targets', r.metrics.outcomes, factLine));
 
   while (out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;

@@ -323,11 +323,13 @@ function overLong(r: StatusReport): StatusReport {
       url: `https://acme.atlassian.net/projects/version/${100 + i}`,
     })),
     none: null,
+    readiness: r.nextMilestones.readiness,
   };
   const kpi = r.metrics.items[0]!;
   long.metrics = {
     ...many<KpiLine>(r.metrics, 60, (i) => ({ ...kpi, metric: `metric_${i}`, title: `${title(i)} ${i}`, command: `${kpi.command} ${i}` })),
     none: null,
+    outcomes: r.metrics.outcomes,
   };
   // a detail that escapes to more than one text holds: the line keeps its link and a shorter detail
   long.risks.stalledDependencies.items[0]!.detail = '&'.repeat(700);

@@ -210,8 +210,11 @@ function parts(r: StatusReport, max: number): Part[] {
     title: '*3. Next milestones*',
     entries:
       n.none !== null
-        ? [esc(n.none)]
-        : group(`${n.total} open, soonest committed date first, from ${code(n.command)}:`, n, milestoneLine, shortLine, max),
+        ? [esc(n.none), ...items('Readiness before the go/no-go', n.readiness, max)]
+        : [
+            ...group(`${n.total} open, soonest committed date first, from ${code(n.command)}:`, n, milestoneLine, shortLine, max),
+            ...items('Readiness before the go/no-go', n.readiness, max),
+          ],
   };
   const k = r.risks;
   const risks: Part = {
@@ -247,14 +250,17 @@ function parts(r: StatusReport, max: number): Part[] {
     title: '*6. Metrics*',
     entries:
       m.none !== null
-        ? [esc(m.none)]
-        : group(
-            `The program's KPIs for ${r.week.id} against the four weeks before, most moved first, from ${code(m.command)}:`,
-            m,
-            kpiLine,
-            (line, list) => `• ${esc(clip(line.title, NAME_MAX))}${own(line, list)}`,
-            max,
-          ),
+        ? [esc(m.none), ...items('Outcomes against their targets', m.outcomes, max)]
+        : [
+            ...group(
+              `The program's KPIs for ${r.week.id} against the four weeks before, most moved first, from ${code(m.command)}:`,
+              m,
+              kpiLine,
+              (line, list) => `• ${esc(clip(line.title, NAME_MAX))}${own(line, list)}`,
+              max,
+            ),
+            ...items('Outcomes against their targets', m.outcomes, max),
+          ],
   };
   return [summary, accomplishments, next, risks, decisions, metrics];
 }

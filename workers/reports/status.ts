@@ -7,7 +7,7 @@ import type { StoredForecast } from '../forecast/job.js';
 import type { ForecastBand } from '../forecast/types.js';
 import { ITEMS, doneAtBefore } from '../metrics/definitions/work-items.js';
 import { metricById } from '../metrics/definitions/index.js';
-import { addDays, instantParam, metricParams, type Day } from '../metrics/engine.js';
+import { addDays, instantParam, metricParams, today, type Day } from '../metrics/engine.js';
 import { formatChange } from '../metrics/format.js';
 import type { MetricValueRow } from '../metrics/queries.js';
 import { lookbackWeeks, RISK_INDICATORS } from '../metrics/risk.js';
@@ -15,6 +15,7 @@ import { actionRegister } from '../registers/actions.js';
 import { readRegister } from '../registers/index.js';
 import { programHealth, type ProgramHealth, type StatusColour } from '../registers/health.js';
 import { text, yes, type RegisterRow } from '../registers/types.js';
+import { outcomeText, programFactsAt, readinessText } from './facts.js';
 import { forecastsAt, type ForecastSource } from './forecasts-at.js';
 export type { ForecastSource } from './forecasts-at.js';
 import { riskSignalsAt, weeklyValuesAt, type ReportSignal, type SignalsSource, type ValuesSource } from './metrics-at.js';
@@ -139,7 +140,11 @@ export interface StatusReport {
     incidentsResolved: Listed<ReportItem>;
     none: string | null;
   };
-  nextMilestones: Listed<NextMilestone> & { none: string | null };
+  nextMilestones: Listed<NextMilestone> & {
+    none: string | null;
+    /** Each release whose go/no-go falls in the week or the READINESS_AHEAD_DAYS after it, with its checks. */
+    readiness: Listed<ReportItem>;
+  };
   risks: {
     highRisks: Listed<ReportItem>;
     signals: Listed<ReportItem>;
@@ -152,7 +157,11 @@ export interface StatusReport {
     overdueActions: Listed<ReportItem>;
     none: string | null;
   };
-  metrics: Listed<KpiLine> & { none: string | null };
+  metrics: Listed<KpiLine> & {
+    none: string | null;
+    /** Each outcome target of the program against its latest actual by the report's instant, soonest due first. */
+    outcomes: Listed<ReportItem>;
+  };
   /** Where the metric numbers of the report (section 6 and the risk signals of section 4) come from. */
   metricSources: {
     /** The weekly values: stored by the report's instant, or computed as of it when no run had stored the week by then. */
@@ -337,6 +346,10 @@ export class Commands {
   explain(metric: string, scope = `program:${this.program}`): string {
     return `ptel metrics explain ${metric} --scope ${scope} --period week --start ${this.week.first} ${this.asOf}`;
   }
+  /** A program metric's units of one day (a go/no-go, a due date). */
+  explainDay(metric: string, day: Day): string {
+    return `ptel metrics explain ${metric} --scope program:${this.program} --period day --start ${day} ${this.asOf}`;
+  }
   forecast(key: string): string {
     return this.computed ? this.forecasts() : `ptel forecast show ${key} ${this.asOf}`;
   }
@@ -385,7 +398,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
   const [now, before] = await Promise.all([read(options, options.week), read(options, previousWeek(options.week, tz))]);
   const baselineFrom = addDays(options.week.first, -7 * BASELINE_WEEKS);
   const weekEnd = addDays(options.week.first, 7);
-  const [facts, weekly, risk] = await Promise.all([
+  const [facts, weekly, risk, outside] = await Promise.all([
     weekFacts(options, now),
     weeklyValuesAt(options.store, options.config, now.at, {
       program: options.program,
@@ -394,6 +407,7 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
       to: weekEnd,
     }),
     riskSignalsAt(options.store, options.config, now.at, { program: options.program, week: options.week.first }),
+    programFactsAt(options.store, options.config, now.at, options.program, options.week),
   ]);
   const cmd = new Commands(options.program, options.week, now.at, now.source.kind === 'computed', weekly.source.kind === 'computed');
   const reg = now.registers;
@@ -502,7 +516,21 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
       change,
     };
   });
-  const nextMilestones = { ...listed(next, cmd.forecasts()), none: next.length === 0 ? 'No open milestone with a committed date.' : null };
+  // Readiness before a go/no-go: a release's checks are counted from its go/no-go day on.
+  const day = today(tz, now.at);
+  const readiness = outside.readiness.map((r): ReportItem => ({
+    key: `readiness:${r.release}`,
+    name: r.release,
+    title: '',
+    url: '',
+    command: r.goNoGo <= day ? cmd.explainDay('release_readiness_pass_rate', r.goNoGo) : '',
+    detail: readinessText(r, r.goNoGo <= day),
+  }));
+  const nextMilestones = {
+    ...listed(next, cmd.forecasts()),
+    none: next.length === 0 ? 'No open milestone with a committed date.' : null,
+    readiness: listed(readiness, ''),
+  };
 
   // 4. Top risks and issues
   const highRisks = reg.risks
@@ -591,9 +619,19 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
 
   // 6. Metrics
   const kpis = kpiLines(now, weekly.values, cmd);
+  const outcomes = outside.outcomes.map((o): ReportItem => ({
+    key: `outcome:${o.outcome}`,
+    name: o.outcome,
+    title: '',
+    url: '',
+    // Counted by outcome attainment from its due day on.
+    command: o.due <= day ? cmd.explainDay('outcome_attainment_rate', o.due) : '',
+    detail: outcomeText(o, day),
+  }));
   const metrics = {
     ...listed(kpis, cmd.metrics(), METRICS_CAP),
     none: kpis.length === 0 ? `No KPI of the program has a value for ${options.week.id}.` : null,
+    outcomes: listed(outcomes, ''),
   };
   const metricSources = {
     values: weekly.source,

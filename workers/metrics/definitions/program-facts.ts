@@ -43,7 +43,7 @@ const configured = (types: string, labels: string): string =>
 
 /**
  * Every readiness check with its release, go/no-go date and status at it (pass, fail, waived):
- * - imported checks (readiness_checks), as stated;
+ * - imported checks (readiness_checks), as stated, once checked by the run's instant;
  * - Jira items of a configured issue type or label (metrics.readiness) in a fix version or under an epic
  *   (milestoneOf: the first fix version, else the parent epic) whose milestone has a committed date: the
  *   release is the milestone's name, the go/no-go its committed date (a version's release date, an
@@ -52,12 +52,12 @@ const configured = (types: string, labels: string): string =>
  *   any other fails. A waived Jira check's rationale is its resolution, else its summary; the item's
  *   link is in the detail.
  */
-const CHECKS = `
+export const READINESS_CHECKS = `
 SELECT toString(program) AS program, '' AS team, release_name AS release_name, check_name AS check_name, toString(status) AS status,
        go_no_go AS go_no_go, rationale AS rationale,
        concat('imported check (owner ', if(owner = '', '?', owner), ', checked ', toString(checked_at), ')') AS origin
 FROM readiness_checks FINAL
-WHERE is_deleted = 0
+WHERE is_deleted = 0 AND checked_at <= {as_of:DateTime64(3)}
 UNION ALL
 SELECT j.program AS program, j.team AS team, j.release_name AS release_name, concat(j.key, ' ', j.summary) AS check_name,
        multiIf(has({readiness_pass_statuses:Array(String)}, lower(j.status_then)), 'pass',
@@ -86,7 +86,7 @@ const readinessPassRate = ratio(
 SELECT ${dayStart('c.go_no_go')} AS at, c.program AS program, c.team AS team, '' AS service, '' AS repo,
        if(c.status = 'pass', 1.0, 0.0) AS num, 1.0 AS den, ${NO_VALUE} AS value, ${releaseItem} AS item,
        concat(c.status, ' at the go/no-go ', toString(c.go_no_go), ' of ', c.release_name, '; ', c.origin) AS detail
-FROM (${CHECKS}) AS c
+FROM (${READINESS_CHECKS}) AS c
 WHERE c.status IN ('pass', 'fail')`,
 );
 /** The waived checks at the go/no-go, each listed with its rationale. */
@@ -103,7 +103,7 @@ SELECT ${dayStart('c.go_no_go')} AS at, c.program AS program, c.team AS team, ''
        1.0 AS num, 0.0 AS den, ${NO_VALUE} AS value, ${releaseItem} AS item,
        concat('waived at the go/no-go ', toString(c.go_no_go), ' of ', c.release_name, ': ',
               if(c.rationale = '', 'no rationale recorded', c.rationale), '; ', c.origin) AS detail
-FROM (${CHECKS}) AS c
+FROM (${READINESS_CHECKS}) AS c
 WHERE c.status = 'waived'`,
 };
 
@@ -175,7 +175,7 @@ const NET = `multiIf(a.score >= {survey_positive_from:UInt8}, 1.0, a.score <= {s
  * times it was revised and whether every revision gave its rationale; and the last actual observed by the
  * end of the due day.
  */
-const OUTCOMES = `
+export const OUTCOME_READINGS = `
 SELECT t.program AS program, t.outcome AS outcome, t.in_force.2 AS target, t.in_force.3 AS direction, t.due AS due, t.in_force.5 AS unit,
        t.revisions AS revisions, t.explained AS explained, t.history AS history, a.observed_at AS observed_at, a.value AS actual
 FROM
@@ -222,7 +222,7 @@ SELECT ${dayStart('o.due')} AS at, o.program AS program, '' AS team, '' AS servi
 FROM
 (
     SELECT *, ifNull(if(direction = 'at_most', actual <= target, actual >= target), 0) = 1 AS met, revisions > 0 AND explained AS excused
-    FROM (${OUTCOMES})
+    FROM (${OUTCOME_READINGS})
 ) AS o`,
 );
 // ---------------------------------------------------------------------------------------------------
