@@ -43,6 +43,11 @@ import { createRunProgress } from './run-progress.js';
 import { STATUS_REPORT_COMMANDS } from './status-report-command.js';
 import { freshnessLines, originLine, runSummary } from './summary.js';
 
+/** The pulled sources as a usage line names them: 'github, jira, ... or outcomes'. */
+const PULLED_SOURCES = ((names: string[]) => `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`)(
+  CONNECTORS.map((c) => c.source),
+);
+
 /** The runtime options of a command: its clock, when it was given one. */
 const runtimeOptions = (ctx: CommandContext, options: RuntimeOptions = {}): RuntimeOptions => ({
   ...options,
@@ -233,7 +238,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'pull the configured sources once (all, one source, or one stream)',
     usage: [
       'usage: ptel sync [SOURCE] [--stream NAME] [--since DATE]',
-      '  SOURCE     github, jira, pagerduty, gitlab or jenkins (default: every configured source)',
+      `  SOURCE     ${PULLED_SOURCES} (default: every configured source)`,
       '  --stream   only this stream, e.g. pull_requests',
       '  --since    backfill from this date (ISO 8601): reads from it whatever the cursors say,',
       '             and leaves the incremental cursors where they are',
@@ -322,7 +327,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "check each source's credentials and permissions, and say what is missing",
     usage: [
       'usage: ptel doctor [SOURCE]',
-      '  SOURCE  only this source: github, jira, pagerduty, gitlab or jenkins (default: every source)',
+      `  SOURCE  only this source: ${PULLED_SOURCES} (default: every source)`,
       'Says for each source whether it is configured, and runs its checks: reach, credentials, permissions.',
     ].join('\n'),
     options: {},

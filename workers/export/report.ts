@@ -78,6 +78,8 @@ function groupOf(metric: string): string {
   if (QUALITY_METRICS.some((m) => m.id === metric)) return 'Quality';
   const def = metricById(metric);
   if (def === undefined) return 'Other';
+  // Items 24-30: the KPIs whose facts come from outside the trackers.
+  if (def.item >= 24) return 'Readiness, outcomes, stakeholders and cost';
   return def.item >= 19 ? 'Flow' : 'Program delivery';
 }
 
