@@ -11,8 +11,8 @@ export function importLines(r: ImportResult): { out: string[]; err: string[] } {
     return {
       out: [],
       err: [
-        `ptel import: ${r.refused.length} of ${r.rows} rows of ${r.file} refused, nothing imported ` +
-          `(--skip-bad imports the other ${r.rows - r.refused.length}):`,
+        `ptel import: ${r.refused.length} of ${r.rows} rows of ${r.file} refused, nothing imported` +
+          (r.rows > r.refused.length ? ` (--skip-bad imports the other ${r.rows - r.refused.length}):` : ':'),
         ...listed,
       ],
     };
