@@ -52,6 +52,8 @@ export default defineConfig({
             'workers/forecast/job.test.ts',
             'workers/alerts/stalls.test.ts',
             'workers/reports/status.test.ts',
+            'workers/reports/facts.test.ts',
+            'workers/metrics/definitions/program-facts.test.ts',
           ],
           // The bridge serves the in-process engine to other processes; a server needs none.
           exclude: [...configDefaults.exclude, 'infra/store/bridge.test.ts'],

@@ -85,7 +85,7 @@ describe.each(STORES)('embedded mode, storing into $title', (target: StoreUnderT
     const first = run(dataDir, storeEnv);
     expect(first.status, first.stderr).toBe(0);
     const expected = await demoEvents(dataDir, database, storeEnv);
-    expect(first.stdout).toContain(`Ingested: ${expected.toLocaleString('en-US')} events from 3 sources (0 dead letters)`);
+    expect(first.stdout).toContain(`Ingested: ${expected.toLocaleString('en-US')} events from 4 sources (0 dead letters)`);
     expect(await stored(dataDir, database)).toEqual({ rows: expected, ids: expected, dead: 0 });
     // The events per source and type are ptel status's.
     const status = spawnSync(process.execPath, [cliPath, 'status'], { env: env(dataDir, storeEnv), encoding: 'utf8', cwd: tempDir() });

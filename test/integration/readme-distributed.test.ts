@@ -156,9 +156,10 @@ describe("the README's distributed quick start, run as written against the local
           await drained();
         }
         if (step.args[0] === 'status') {
-          for (const type of ['github.pull_request', 'jira.issue', 'pagerduty.incident']) expect(r.stdout).toContain(type);
+          for (const type of ['github.pull_request', 'jira.issue', 'pagerduty.incident', 'ingest.cost_row'])
+            expect(r.stdout).toContain(type);
           expect(r.stdout).toContain('dead letters: none');
-          for (const source of ['github', 'jira', 'pagerduty']) expect(r.stdout).toContain(`${prefix}raw.${source}: 0 behind`);
+          for (const source of ['github', 'jira', 'pagerduty', 'ingest']) expect(r.stdout).toContain(`${prefix}raw.${source}: 0 behind`);
         }
       }
       expect(await count('SELECT count() AS n FROM raw_events FINAL')).toBe(published);
