@@ -516,16 +516,20 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
       change,
     };
   });
-  // Readiness before a go/no-go: a release's checks are counted from its go/no-go day on.
+  // A release's readiness and an outcome are counted by their metric from their day (go/no-go, due) on:
+  // from then on the item links the metric's units of that day.
   const day = today(tz, now.at);
-  const readiness = outside.readiness.map((r): ReportItem => ({
-    key: `readiness:${r.release}`,
-    name: r.release,
+  const factItem = (key: string, name: string, metric: string, counted: Day, detail: string): ReportItem => ({
+    key,
+    name,
     title: '',
     url: '',
-    command: r.goNoGo <= day ? cmd.explainDay('release_readiness_pass_rate', r.goNoGo) : '',
-    detail: readinessText(r, r.goNoGo <= day),
-  }));
+    command: counted <= day ? cmd.explainDay(metric, counted) : '',
+    detail,
+  });
+  const readiness = outside.readiness.map((r) =>
+    factItem(`readiness:${r.release}`, r.release, 'release_readiness_pass_rate', r.goNoGo, readinessText(r, r.goNoGo <= day)),
+  );
   const nextMilestones = {
     ...listed(next, cmd.forecasts()),
     none: next.length === 0 ? 'No open milestone with a committed date.' : null,
@@ -619,15 +623,9 @@ export async function statusReport(options: StatusReportOptions): Promise<Status
 
   // 6. Metrics
   const kpis = kpiLines(now, weekly.values, cmd);
-  const outcomes = outside.outcomes.map((o): ReportItem => ({
-    key: `outcome:${o.outcome}`,
-    name: o.outcome,
-    title: '',
-    url: '',
-    // Counted by outcome attainment from its due day on.
-    command: o.due <= day ? cmd.explainDay('outcome_attainment_rate', o.due) : '',
-    detail: outcomeText(o, day),
-  }));
+  const outcomes = outside.outcomes.map((o) =>
+    factItem(`outcome:${o.outcome}`, o.outcome, 'outcome_attainment_rate', o.due, outcomeText(o, day)),
+  );
   const metrics = {
     ...listed(kpis, cmd.metrics(), METRICS_CAP),
     none: kpis.length === 0 ? `No KPI of the program has a value for ${options.week.id}.` : null,
