@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/commands.js';
@@ -132,8 +132,10 @@ describe('importing a file of rows', () => {
 
 describe('ptel import (embedded mode: published, normalized and stored)', () => {
   let config: Config;
+  let dataDir: string;
   beforeAll(() => {
-    config = loadConfig({ env: { PTEL_DATA_DIR: tempDir(), PTEL_LOG_LEVEL: 'silent' }, cwd: tempDir() });
+    dataDir = tempDir();
+    config = loadConfig({ env: { PTEL_DATA_DIR: dataDir, PTEL_LOG_LEVEL: 'silent' }, cwd: tempDir() });
   });
   const ptel = async (...args: string[]): Promise<{ code: number; text: string }> => {
     const t = textSink();
@@ -172,6 +174,8 @@ describe('ptel import (embedded mode: published, normalized and stored)', () => 
         bad +
         " refused, nothing imported (--skip-bad imports the other 2):\n  row 2 (line 3): field 'score': expected a whole number from 1 to 5\n",
     });
+    // Checked before anything is started: a refused file opens neither the bus nor the store.
+    expect(readdirSync(dataDir)).toEqual([]);
     expect(await storedAnswers()).toBe(0);
 
     const skipped = await ptel('survey_response', bad, '--skip-bad');

@@ -60,23 +60,32 @@ export async function readImport(kind: string, file: string): Promise<ImportRows
 /** What an import publishes with: the bus, the configuration (topic prefix), the clock (ingest time) and the metrics. */
 export type ImportRuntime = Pick<Runtime, 'bus' | 'config' | 'clock' | 'metrics'>;
 
+/** The records of a read that are published: all of them without a refused row, the good ones with skipBad, else none. */
+export function recordsToPublish(read: ImportRows, options: { skipBad?: boolean } = {}): SourceRecord[] {
+  return read.refused.length > 0 && options.skipBad !== true ? [] : read.records;
+}
+
 /**
  * Publishes the checked rows of a file: with any refused row nothing, unless `skipBad`, which publishes
  * the good rows. Resolves once every published event is on the bus. Its events are `ingest.<kind>` from
  * connector `import/<kind>`; the same file imported again gives the same event ids.
  */
 export async function publishImport(rt: ImportRuntime, read: ImportRows, options: { skipBad?: boolean } = {}): Promise<ImportResult> {
-  const { records, ...rest } = read;
-  const heldBack = rest.refused.length > 0 && options.skipBad !== true;
-  const publish = heldBack ? [] : records;
+  const publish = recordsToPublish(read, options);
   if (publish.length > 0)
-    await publishRecords(rt.bus, publish, `import/${rest.kind}`, {
+    await publishRecords(rt.bus, publish, `import/${read.kind}`, {
       topicPrefix: rt.config.kafka.topicPrefix,
       inFlight: rt.config.kafka.publishInFlight,
       clock: rt.clock,
       metrics: rt.metrics,
     });
-  return { ...rest, published: publish.length, heldBack, stored: false };
+  return unpublished(read, options, publish.length);
+}
+
+/** What an import of `read` says, `published` of its records having been published (none by default). */
+export function unpublished(read: ImportRows, options: { skipBad?: boolean } = {}, published = 0): ImportResult {
+  const { records: _records, ...rest } = read;
+  return { ...rest, published, heldBack: rest.refused.length > 0 && options.skipBad !== true, stored: false };
 }
 
 /** Reads, checks and publishes a file of `kind` rows (see readImport and publishImport). */
@@ -89,11 +98,13 @@ export async function importFile(
   return publishImport(rt, await readImport(kind, file), options);
 }
 
-/** `ptel import`: importFile, and in embedded mode the events normalized and stored before it resolves. */
-export async function importAndStore(rt: Runtime, kind: string, file: string, options: { skipBad?: boolean } = {}): Promise<ImportResult> {
-  const read = await readImport(kind, file);
-  // Nothing to publish (refused rows without skipBad, or no good row): no normalizer is started.
-  if (read.records.length === 0 || (read.refused.length > 0 && options.skipBad !== true)) return publishImport(rt, read, options);
+/**
+ * `ptel import` once the file is read and checked (readImport, before any runtime is started): publishes
+ * what it may, and in embedded mode has the events normalized and stored before it resolves.
+ */
+export async function importAndStore(rt: Runtime, read: ImportRows, options: { skipBad?: boolean } = {}): Promise<ImportResult> {
+  // Nothing to publish (refused rows without skipBad): no normalizer is started.
+  if (recordsToPublish(read, options).length === 0) return unpublished(read, options);
   const { result, stored } = await publishedThenStored(rt, () => publishImport(rt, read, options));
   return { ...result, stored };
 }

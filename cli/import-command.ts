@@ -1,4 +1,12 @@
-import { ImportError, importAndStore, type ImportResult } from '../app/import.js';
+import {
+  ImportError,
+  importAndStore,
+  readImport,
+  recordsToPublish,
+  unpublished,
+  type ImportResult,
+  type ImportRows,
+} from '../app/import.js';
 import { FILE_EXTENSIONS } from '../connectors/ingest/index.js';
 import { INGEST_KIND_NAMES } from '../schemas/ingest.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
@@ -45,22 +53,26 @@ export const IMPORT_COMMANDS: Record<string, Command> = {
         );
         return 2;
       }
+      const skipBad = ctx.values['skip-bad'] === true;
+      // The file is read and checked first: a file that cannot be taken costs no runtime start.
+      let read: ImportRows;
+      try {
+        read = await readImport(kind, file);
+      } catch (err) {
+        if (!(err instanceof ImportError)) throw err;
+        ctx.err.write(`ptel import: ${err.message}\n`);
+        return 2;
+      }
+      const report = (result: ImportResult): number => {
+        const lines = importLines(result);
+        if (lines.out.length > 0) ctx.out.write(`${lines.out.join('\n')}\n`);
+        if (lines.err.length > 0) ctx.err.write(`${lines.err.join('\n')}\n`);
+        return result.heldBack || result.published === 0 ? 1 : 0;
+      };
+      if (recordsToPublish(read, { skipBad }).length === 0) return report(unpublished(read, { skipBad }));
       return withRuntime(
         ctx.config,
-        async (rt) => {
-          let result: ImportResult;
-          try {
-            result = await importAndStore(rt, kind, file, { skipBad: ctx.values['skip-bad'] === true });
-          } catch (err) {
-            if (!(err instanceof ImportError)) throw err;
-            ctx.err.write(`ptel import: ${err.message}\n`);
-            return 2;
-          }
-          const lines = importLines(result);
-          if (lines.out.length > 0) ctx.out.write(`${lines.out.join('\n')}\n`);
-          if (lines.err.length > 0) ctx.err.write(`${lines.err.join('\n')}\n`);
-          return result.heldBack || result.published === 0 ? 1 : 0;
-        },
+        async (rt) => report(await importAndStore(rt, read, { skipBad })),
         ctx.clock !== undefined ? { clock: ctx.clock } : {},
       );
     },
