@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { subjects, timeVersion } from '../core/entities.js';
 import type { WebhookSource } from '../core/types.js';
-import { constantTimeEqual, WebhookPayloadError } from '../core/webhooks.js';
+import { verifyBearer, WebhookPayloadError } from '../core/webhooks.js';
 import { CDEVENT_TYPES, eventSchema, kindOf, structuredCloudEvent, unusedEventSchema, unusedKindOf } from './schemas.js';
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -78,14 +78,12 @@ export const cdeventsWebhook: WebhookSource = {
   source: 'cdevents',
   path: 'cdevents',
   enabled: (config) => config.secrets.cdeventsWebhookToken !== undefined && config.sources.cdevents?.enabled !== false,
-  verify(_rawBody, headers, config) {
-    const expected = config.secrets.cdeventsWebhookToken;
-    if (expected === undefined) return { ok: false, reason: 'no CDEvents webhook token is configured' };
-    const auth = header(headers, 'authorization');
-    const m = auth !== undefined ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-    if (m === null) return { ok: false, reason: 'missing Authorization: Bearer token' };
-    return constantTimeEqual(expected, m[1]!) ? { ok: true } : { ok: false, reason: 'the bearer token does not match' };
-  },
+  verify: (_rawBody, headers, config) =>
+    verifyBearer(headers, config.secrets.cdeventsWebhookToken, {
+      unset: 'no CDEvents webhook token is configured',
+      missing: 'missing Authorization: Bearer token',
+      mismatch: 'the bearer token does not match',
+    }),
   records(request) {
     const contentType = (header(request.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType === 'application/cloudevents-batch+json') {

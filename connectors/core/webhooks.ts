@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '../../infra/bus/types.js';
 import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Config } from '../../infra/config/schema.js';
@@ -7,7 +7,7 @@ import { sendJson, type RouteHandler } from '../../infra/observability/http.js';
 import type { Logger } from '../../infra/observability/logger.js';
 import type { PipelineMetrics } from '../../infra/observability/metrics.js';
 import { publishRecords } from './publish.js';
-import type { WebhookSource } from './types.js';
+import type { VerifyResult, WebhookSource } from './types.js';
 
 /** A delivery whose content lacks or garbles what its records need; answered 400 with this message. */
 export class WebhookPayloadError extends Error {
@@ -171,6 +171,22 @@ export interface WebhookRoutesOptions {
   metrics?: PipelineMetrics;
   /** When a delivery is received (its signature check and its events' ingest time), and the refused-body drain's timer (default: the wall clock). */
   clock?: Clock;
+}
+
+/**
+ * Checks `Authorization: Bearer <token>` against the expected token, in constant time; `say` words the
+ * refusals: no token configured, no bearer token sent, a token that does not match.
+ */
+export function verifyBearer(
+  headers: IncomingHttpHeaders,
+  expected: string | undefined,
+  say: { unset: string; missing: string; mismatch: string },
+): VerifyResult {
+  if (expected === undefined) return { ok: false, reason: say.unset };
+  const auth = headers.authorization;
+  const m = auth !== undefined ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  if (m === null) return { ok: false, reason: say.missing };
+  return constantTimeEqual(expected, m[1]!) ? { ok: true } : { ok: false, reason: say.mismatch };
 }
 
 /**

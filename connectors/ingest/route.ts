@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ingestTokenEnv, type Config } from '../../infra/config/schema.js';
 import { INGEST_KIND_NAMES, type IngestKind } from '../../schemas/ingest.js';
 import type { WebhookSource } from '../core/types.js';
-import { constantTimeEqual, WebhookPayloadError } from '../core/webhooks.js';
+import { verifyBearer, WebhookPayloadError } from '../core/webhooks.js';
 import { ACCEPTED_CONTENT_TYPES, formatOfContentType, readRows, RowFormatError } from './files.js';
 import { rowRecords, type PlacedRow } from './records.js';
 
@@ -42,16 +42,12 @@ export function ingestSource(kind: IngestKind): WebhookSource {
       intakeOn(config)
         ? `the ${kind} intake is not configured on this server: set ${variable} to the token its senders use`
         : 'the intake is turned off on this server (sources.ingest.enabled is false)',
-    verify(_rawBody, headers, config) {
-      const expected = config.secrets.ingestTokens[kind];
-      if (expected === undefined) return { ok: false, reason: `no token is configured for ${kind}: set ${variable}` };
-      const auth = header(headers, 'authorization');
-      const m = auth !== undefined ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-      if (m === null) return { ok: false, reason: `missing Authorization: Bearer token (the token of ${kind}, ${variable})` };
-      return constantTimeEqual(expected, m[1]!)
-        ? { ok: true }
-        : { ok: false, reason: `the bearer token is not the token of ${kind} (${variable})` };
-    },
+    verify: (_rawBody, headers, config) =>
+      verifyBearer(headers, config.secrets.ingestTokens[kind], {
+        unset: `no token is configured for ${kind}: set ${variable}`,
+        missing: `missing Authorization: Bearer token (the token of ${kind}, ${variable})`,
+        mismatch: `the bearer token is not the token of ${kind} (${variable})`,
+      }),
     parse(rawBody, headers): PlacedRow[] {
       const contentType = header(headers, 'content-type');
       const format = formatOfContentType(contentType);
