@@ -11,6 +11,7 @@ import {
   adopterRow,
   contentHash,
   costRow,
+  INGEST_KINDS,
   outcomeActualRow,
   outcomeTargetRow,
   readinessCheckRow,
@@ -50,7 +51,8 @@ const mapReadinessCheck: Mapper = (event) => {
     check_name: r.check,
     status: r.status,
     go_no_go: r.go_no_go,
-    checked_at: iso(r.checked_at ?? `${r.go_no_go}T00:00:00Z`, 'checked_at'),
+    // Without its own instant, a check is taken at its go/no-go, as its event's time is.
+    checked_at: iso(INGEST_KINDS.readiness_check.time(r), 'checked_at'),
     rationale: r.rationale ?? '',
     owner: r.owner ?? '',
     ...versioned(event),
