@@ -23,7 +23,7 @@ export function registerNow(
   query: RegisterQuery = {},
 ): Promise<RegisterResult> {
   return readRegister(rt.store, definition, {
-    params: metricParams(rt.config.model, rt.config.metrics),
+    params: metricParams(rt.config),
     asOf: query.asOf ?? rt.clock.date(),
     recentDays: query.recentDays ?? rt.config.metrics.registerRecentDays,
     ...(query.program !== undefined ? { program: query.program } : {}),
@@ -47,7 +47,7 @@ export function registersNow(rt: Pick<Runtime, 'store' | 'config' | 'clock' | 'l
     'registers',
     () =>
       writeRegisterSnapshot(rt.store, {
-        params: metricParams(rt.config.model, rt.config.metrics),
+        params: metricParams(rt.config),
         now: rt.clock.date(),
         recentDays: rt.config.metrics.registerRecentDays,
       }),

@@ -231,7 +231,7 @@ async function timeEach(
   to: Day,
   atMs: number,
 ): Promise<Array<{ id: string; ms: number; rows: number }>> {
-  const params = metricParams(config.model, config.metrics, config.org);
+  const params = metricParams(config);
   const scopes = scopesOf(config.org);
   const timings: Array<{ id: string; ms: number; rows: number }> = [];
   let k = 2;

@@ -266,7 +266,7 @@ async function show(ctx: CommandContext, rt: ForecastRuntime, name: string, asOf
     const problem = unknownScope(scoped(rt), 'team', parsed.addTeam);
     if (problem !== undefined) return fail(ctx, `--add-team: ${problem}`);
     whatIf.addThroughput = await readTeamThroughput(rt.store, {
-      params: metricParams(rt.config.model, rt.config.metrics),
+      params: metricParams(rt.config),
       asOf: at,
       windowWeeks: rt.config.metrics.forecast.windowWeeks,
       team: parsed.addTeam,

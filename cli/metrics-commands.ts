@@ -314,7 +314,7 @@ async function explain(ctx: CommandContext, format: Format, open: OpenMetricsRun
     const rows = await explainMetric({
       store: rt.store,
       definition,
-      params: metricParams(ctx.config.model, ctx.config.metrics, ctx.config.org),
+      params: metricParams(ctx.config),
       scope: { kind: scope.kind, id: scopeId },
       period: { kind: period, start },
       scopes: scopesOf(rt.organisation.org),

@@ -576,6 +576,25 @@ describe('facts from outside the trackers', () => {
     expect(rows.some((r) => r.Tags['program'] === undefined && accounts.has(r.SubAccountId))).toBe(true);
     expect(rows.some((r) => r.Tags['program'] === undefined && !accounts.has(r.SubAccountId))).toBe(true);
   });
+
+  it("budgets each program's month about what its teams' cloud usage costs in a whole month", () => {
+    const rows = ofKind('cost_row').map(
+      (r) => r.payload as { SubAccountId: string; Tags: Record<string, string>; EffectiveCost?: number; ChargePeriodStart: string },
+    );
+    const months = [...new Set(rows.map((r) => r.ChargePeriodStart.slice(0, 7)))].sort();
+    // the first and last months of the window are partial
+    for (const month of months.slice(1, -1)) {
+      for (const p of org.programs) {
+        const spent = rows
+          .filter((r) => r.ChargePeriodStart.startsWith(month))
+          .filter((r) => r.Tags['program'] === p.id || (r.Tags['program'] === undefined && p.costAccounts.includes(r.SubAccountId)))
+          .reduce((sum, r) => sum + (r.EffectiveCost ?? 0), 0);
+        expect(p.budgets).toHaveLength(1);
+        const variance = (spent - p.budgets[0]!.amount) / p.budgets[0]!.amount;
+        expect(Math.abs(variance), `${p.id} ${month}: spent ${spent} of ${p.budgets[0]!.amount}`).toBeLessThan(0.15);
+      }
+    }
+  });
 });
 
 describe('org config', () => {

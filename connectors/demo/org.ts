@@ -22,6 +22,8 @@ export interface DemoOrgConfig {
     }>;
     /** The teams' cloud accounts in the cost export. */
     costAccounts: string[];
+    /** The same monthly budget every month, in USD. */
+    budgets: Array<{ amount: number; currency: string }>;
   }>;
   /** Jira Cloud host, e.g. `acme.atlassian.net`. */
   jiraSite: string;
@@ -531,6 +533,8 @@ export function buildOrganisation(rng: Rng, teamCount: number, windowStart: numb
 export const demoCostAccount = (team: Pick<Team, 'id'>): string => `acme-${team.id}`;
 /** What one team's cloud usage costs a day on average, in USD. */
 export const TEAM_DAILY_COST = 100;
+/** What a program plans to spend a month for each of its teams, in USD: about what they cost. */
+export const TEAM_MONTHLY_BUDGET = 3000;
 export function orgConfig(org: Organisation): DemoOrgConfig {
   return {
     jiraSite: JIRA_SITE,
@@ -538,6 +542,7 @@ export function orgConfig(org: Organisation): DemoOrgConfig {
       id: p.id,
       name: p.name,
       costAccounts: p.teams.map(demoCostAccount),
+      budgets: [{ amount: p.teams.length * TEAM_MONTHLY_BUDGET, currency: 'USD' }],
       teams: p.teams.map((t) => ({
         id: t.id,
         name: t.name,

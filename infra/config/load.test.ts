@@ -126,6 +126,38 @@ org:
     expect(err.message).toContain("team id 't1' is already used at programs[0].teams[0]");
   });
 
+  it('reads a budget for one month or for a range of months, and refuses two budgets for one month of a program', () => {
+    const org = (budgets: string) => `org:\n  programs:\n    - {id: a, name: A, teams: [{id: t1, name: T}], budgets: ${budgets}}\n`;
+    const cfg = loadConfig({
+      file: fileWith(
+        org(
+          '[{month: 2026-01, amount: 5, currency: USD}, {from: 2026-02, to: 2026-06, amount: 4, currency: USD}, {from: 2026-07, amount: 3, currency: USD}]',
+        ),
+      ),
+      env: {},
+    });
+    expect(cfg.org.programs[0]!.budgets!.map((b) => [b.month, b.from, b.to])).toEqual([
+      ['2026-01', undefined, undefined],
+      [undefined, '2026-02', '2026-06'],
+      [undefined, '2026-07', undefined],
+    ]);
+    const overlap = errorOf(() =>
+      loadConfig({
+        file: fileWith(org('[{from: 2026-01, amount: 5, currency: USD}, {month: 2026-09, amount: 4, currency: USD}]')),
+        env: {},
+      }),
+    );
+    expect(overlap.message).toContain("key 'org.programs[0].budgets[1]'");
+    expect(overlap.message).toContain('covers months that programs[0].budgets[0] already budgets');
+    const both = errorOf(() => loadConfig({ file: fileWith(org('[{month: 2026-01, from: 2026-01, amount: 5, currency: USD}]')), env: {} }));
+    expect(both.message).toContain('either month (one month) or from and to (a range of months), not both');
+    const backwards = errorOf(() =>
+      loadConfig({ file: fileWith(org('[{from: 2026-05, to: 2026-01, amount: 5, currency: USD}]')), env: {} }),
+    );
+    expect(backwards.message).toContain("key 'org.programs[0].budgets[0].to'");
+    expect(backwards.message).toContain('to 2026-01 is before from 2026-05');
+  });
+
   it('says which file is missing', () => {
     const err = errorOf(() => loadConfig({ file: '/nonexistent/ptel.yaml', env: {} }));
     expect(err.message).toContain('/nonexistent/ptel.yaml does not exist');

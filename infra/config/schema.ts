@@ -84,12 +84,31 @@ const adopterSchema = z.strictObject({
   jira: z.strictObject({ issue: z.string().min(1).optional(), label: z.string().min(1).optional() }).optional(),
 });
 
-/** Planned spend of a program for a month. */
-const budgetSchema = z.strictObject({
-  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "expected a month YYYY-MM, for example '2026-11'"),
-  amount: z.number().nonnegative(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 currency code, for example USD'),
-});
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "expected a month YYYY-MM, for example '2026-11'");
+
+/**
+ * Planned spend of a program: for one month (`month`), or the same amount for every month from `from`
+ * through `to`, either end open when left out (neither: every month).
+ */
+const budgetSchema = z
+  .strictObject({
+    month: month.optional(),
+    from: month.optional(),
+    to: month.optional(),
+    amount: z.number().nonnegative(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 currency code, for example USD'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.month !== undefined && (b.from !== undefined || b.to !== undefined))
+      ctx.addIssue({ code: 'custom', message: 'a budget gives either month (one month) or from and to (a range of months), not both' });
+    if (b.to !== undefined && b.from !== undefined && b.to < b.from)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `to ${b.to} is before from ${b.from}` });
+  });
+
+/** The months [first, last] a budget covers; an end left open is undefined. */
+export function budgetMonths(b: z.infer<typeof budgetSchema>): { first: string | undefined; last: string | undefined } {
+  return { first: b.month ?? b.from, last: b.month ?? b.to };
+}
 
 const programSchema = z.strictObject({
   id,
@@ -150,6 +169,19 @@ export const orgSchema = z
           });
         }
       });
+      // A month has one budget per program, so its variance has one denominator.
+      const budgets = (p.budgets ?? []).map((b, bi) => ({ bi, ...budgetMonths(b) }));
+      for (const a of budgets) {
+        const clash = budgets.find(
+          (b) => b.bi < a.bi && (b.first ?? '0000-01') <= (a.last ?? '9999-12') && (a.first ?? '0000-01') <= (b.last ?? '9999-12'),
+        );
+        if (clash !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['programs', pi, 'budgets', a.bi],
+            message: `covers months that programs[${pi}].budgets[${clash.bi}] already budgets; a month has one budget per program`,
+          });
+      }
     });
   });
 

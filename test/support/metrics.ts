@@ -6,7 +6,7 @@ import { queryRows } from './harness.js';
 
 /** The default parameters, with any of them overridden. */
 export const testParams = (over: Partial<MetricParams> = {}): MetricParams => ({
-  ...metricParams(defaultModel(), defaultMetricsConfig()),
+  ...metricParams({ model: defaultModel(), metrics: defaultMetricsConfig() }),
   ...over,
 });
 

@@ -517,7 +517,11 @@ describe('every panel query against a seeded store', () => {
     });
     await seedDependencies(store);
     // the registers as the application writes them for the dashboards, taken at the same instant
-    await writeRegisterSnapshot(store, { params: metricParams(defaultModel(), defaultMetricsConfig()), now, recentDays: 14 });
+    await writeRegisterSnapshot(store, {
+      params: metricParams({ model: defaultModel(), metrics: defaultMetricsConfig() }),
+      now,
+      recentDays: 14,
+    });
     // three forecast runs over the range, the last at its end, as the application's schedule writes them
     for (const at of FORECAST_RUNS)
       forecastRuns.push(await runForecasts(store, { model: defaultModel(), metrics: defaultMetricsConfig() }, at));
@@ -1044,7 +1048,7 @@ describe('every panel query against a seeded store', () => {
     const { forecasts } = await readForecasts(store, { asOf: range.to });
     const rule = programConfidence(forecasts, { now: range.to, timeZone: 'UTC' });
     expect(rule.some((c) => c.confidence !== null)).toBe(true);
-    const params = metricParams(defaultModel(), defaultMetricsConfig());
+    const params = metricParams({ model: defaultModel(), metrics: defaultMetricsConfig() });
     const register = async (id: string, program: string) =>
       (await readRegister(store, registerById(id)!, { params, asOf: now, recentDays: 14, program })).rows;
     const dependencies = (await readRegister(store, registerById('dependencies')!, { params, asOf: now, recentDays: 14 })).rows.filter(
@@ -1109,7 +1113,7 @@ describe('every panel query against a seeded store', () => {
       store,
       expandMacros(portfolio('Top risks across the portfolio').targets[0]!.rawSql, range, values[0]),
     );
-    const params = metricParams(defaultModel(), defaultMetricsConfig());
+    const params = metricParams({ model: defaultModel(), metrics: defaultMetricsConfig() });
     const open = (await readRegister(store, registerById('risks')!, { params, asOf: now, recentDays: 14 })).rows.filter(
       (r) => r['closed'] === null,
     );

@@ -127,7 +127,7 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
     }
   }
   const gone = [...openByKey.values()];
-  const endings = await resolutions(store, gone, items, metricParams(config.model, config.metrics));
+  const endings = await resolutions(store, gone, items, metricParams(config));
   const resolved = gone.map((a): StallAlert => ({ ...a, status: 'resolved', resolvedAt: now, resolution: endings.get(a.linkKey) ?? '' }));
   changed.push(...resolved);
   await writeAlerts(store, changed, now);
@@ -154,7 +154,7 @@ export async function runStallAlerts(options: StallAlertsOptions): Promise<Stall
 async function stalledNow(store: Store, config: StallAlertsOptions['config'], now: number): Promise<StallRow[]> {
   const rs = await store.client.query({
     query: `SELECT *, toUnixTimestamp64Milli(blocker_last_activity) AS last_activity_ms FROM (${STALLS_NOW_SQL})`,
-    query_params: { ...metricParams(config.model, config.metrics), now: now / 1000 },
+    query_params: { ...metricParams(config), now: now / 1000 },
     format: 'JSONEachRow',
   });
   return rs.json<StallRow>();
@@ -261,7 +261,7 @@ export async function listStalls(
 ): Promise<StallListing[]> {
   const alerts = await readAlerts(store, filter);
   const at = filter.asOf?.getTime() ?? now;
-  const contexts = await stallContexts(store, alerts, metricParams(config.model, config.metrics));
+  const contexts = await stallContexts(store, alerts, metricParams(config));
   return alerts.map((a) => {
     const c = contexts.get(alertKeyOf(a));
     const about = c !== undefined ? aboutOf(c) : aboutOf({ blocker: undefined, blocked: undefined, milestone: null, beganAt: a.openedAt });
@@ -414,12 +414,7 @@ async function deliver(options: StallAlertsOptions, alerts: StallAlert[], read: 
   }
   const contexts =
     plans.length > 0
-      ? await stallContexts(
-          store,
-          [...new Map(plans.map((p) => [alertKeyOf(p.alert), p.alert])).values()],
-          metricParams(config.model, config.metrics),
-          read,
-        )
+      ? await stallContexts(store, [...new Map(plans.map((p) => [alertKeyOf(p.alert), p.alert])).values()], metricParams(config), read)
       : new Map<string, StallContext>();
   const dashboard = cfg.grafanaUrl !== undefined ? `${cfg.grafanaUrl.replace(/\/+$/, '')}/d/ptel-dependencies` : undefined;
   const limit = createLimiter(4);

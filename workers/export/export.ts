@@ -124,7 +124,7 @@ export async function runExport(options: {
   const taken = registerInstants(month, config.metrics.timeZone, asOf ?? clock.date());
   // The milestone forecasts of the latest run by then: a run made after the month does not change the month's export.
   const forecasts = await forecastsAt(store, taken.at);
-  const params = metricParams(config.model, config.metrics, config.org);
+  const params = metricParams(config);
   const registerFiles: Record<string, string> = {};
   for (const definition of REGISTERS) {
     const register = await readRegister(store, definition, { params, asOf: taken.at, recentDays: taken.recentDays });

@@ -293,7 +293,7 @@ export async function readouts(options: {
   const pages = readoutScopes(options.scopes);
   if (pages.length === 0) return [];
   const { at, before, recentDays } = registerInstants(options.month, options.config.metrics.timeZone, options.until);
-  const params = metricParams(options.config.model, options.config.metrics, options.config.org);
+  const params = metricParams(options.config);
   const [now, then, stored] = await Promise.all([
     readAll(options.store, { params, asOf: at, recentDays }),
     readAll(options.store, { params, asOf: before, recentDays }),

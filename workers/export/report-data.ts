@@ -300,7 +300,7 @@ export async function reportData(options: {
       ? await explainMetric({
           store,
           definition: stallDef,
-          params: metricParams(config.model, config.metrics, config.org),
+          params: metricParams(config),
           scope: { kind: 'org', id: 'org' },
           period: { kind: 'month', start: monthStart(month) },
           scopes: scopesOf(config.org),

@@ -104,7 +104,7 @@ function summarised(inputs: ForecastInputs): ForecastInputs {
 export function openMilestones(store: Store, config: ForecastConfig, asOf: Date, evidence = false): Promise<OpenMilestone[]> {
   const settings = forecastSettings(config);
   return readForecastInputs(store, {
-    params: metricParams(config.model, config.metrics),
+    params: metricParams(config),
     asOf,
     windowWeeks: settings.windowWeeks,
     minDoneItems: settings.minDoneItems,

@@ -2,20 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../infra/clock.js';
 import type { Store } from '../../infra/store/client.js';
-import { serviceName, type MetricsConfig, type ModelConfig, type OrgConfig } from '../../infra/config/schema.js';
+import { budgetMonths, serviceName, type MetricsConfig, type ModelConfig, type OrgConfig } from '../../infra/config/schema.js';
 import type { Aggregate, MetricDefinition, MetricParams, PeriodKind, ScopeKind } from './types.js';
 import { PERIOD_KINDS } from './types.js';
 
-/**
- * The query parameters of the units queries, from the config. `org` gives the programs, their cost
- * accounts and budgets (spend variance, docs/metrics.md item 29); without it no cost is allocated by an
- * account and no program has a budget.
- */
-export function metricParams(model: ModelConfig, metrics: MetricsConfig, org?: OrgConfig): MetricParams {
+/** What of the configuration the units queries read. */
+export interface ParamsConfig {
+  model: ModelConfig;
+  metrics: MetricsConfig;
+  /** The programs, their cost accounts and budgets (spend variance, item 29); none without it. */
+  org?: OrgConfig;
+  /** Jira's story points field (effort variance reads its changes by id as well as by name). */
+  sources?: { jira?: { fields: { storyPoints?: string | undefined } } | undefined };
+}
+
+/** The query parameters of the units queries, from the config. */
+export function metricParams(config: ParamsConfig): MetricParams {
+  const { model, metrics, org } = config;
+  const storyPoints = config.sources?.jira?.fields.storyPoints;
   const lower = (names: readonly string[]): string[] => names.map((n) => n.toLowerCase());
   const programs = org?.programs ?? [];
   const accounts = programs.flatMap((p) => (p.costAccounts ?? []).map((a) => ({ program: p.id, account: a })));
-  const budgets = programs.flatMap((p) => (p.budgets ?? []).map((b) => ({ program: p.id, ...b })));
+  const budgets = programs.flatMap((p) => (p.budgets ?? []).map((b) => ({ program: p.id, ...b, ...budgetMonths(b) })));
   const severities = Object.entries(metrics.severityWeights);
   const stall = Object.entries(metrics.stallBusinessDays.byPriority);
   return {
@@ -51,9 +59,11 @@ export function metricParams(model: ModelConfig, metrics: MetricsConfig, org?: O
     cost_account_programs: accounts.map((a) => a.program),
     cost_account_ids: accounts.map((a) => a.account),
     budget_programs: budgets.map((b) => b.program),
-    budget_months: budgets.map((b) => b.month),
+    budget_firsts: budgets.map((b) => b.first ?? ''),
+    budget_lasts: budgets.map((b) => b.last ?? ''),
     budget_amounts: budgets.map((b) => b.amount),
     budget_currencies: budgets.map((b) => b.currency),
+    story_point_field_ids: storyPoints === undefined ? [] : [storyPoints.toLowerCase()],
   };
 }
 

@@ -115,7 +115,7 @@ export async function runMetricsJob(options: {
         : await computeMetrics({
             store,
             definitions: options.definitions ?? METRICS,
-            params: metricParams(config.model, config.metrics, config.org),
+            params: metricParams(config),
             from: range.from,
             to: range.to,
             scopes: scopesOf(config.org),
@@ -129,7 +129,7 @@ export async function runMetricsJob(options: {
         ? undefined
         : await computeRiskSignals({
             store,
-            params: metricParams(config.model, config.metrics, config.org),
+            params: metricParams(config),
             risk: config.metrics.risk,
             // Only whole weeks: a week still running would look like a drop in every count.
             weeks: { from: range.from, to: minDay(range.to, periodStart('week', today(config.metrics.timeZone, now))) },

@@ -131,11 +131,17 @@ export interface MetricParams {
   /** The cost accounts (FOCUS SubAccountId) of each program: the account and its program, same order. */
   cost_account_programs: string[];
   cost_account_ids: string[];
-  /** The programs' monthly budgets: program, month 'YYYY-MM', amount and currency, same order. */
+  /**
+   * The programs' budgets: program, first and last month 'YYYY-MM' ('' for an end left open), amount a month
+   * and currency, same order.
+   */
   budget_programs: string[];
-  budget_months: string[];
+  budget_firsts: string[];
+  budget_lasts: string[];
   budget_amounts: number[];
   budget_currencies: string[];
+  /** The configured story points field ids, lower case (sources.jira.fields.storyPoints). */
+  story_point_field_ids: string[];
 }
 
 /** The period kinds a metric is computed for. */

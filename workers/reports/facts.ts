@@ -47,7 +47,7 @@ export async function programFactsAt(
   week: { first: Day },
 ): Promise<ProgramFactsReading> {
   const params = {
-    ...metricParams(config.model, config.metrics, config.org),
+    ...metricParams(config),
     as_of: instantParam(at),
     program,
     first: week.first,

@@ -87,7 +87,7 @@ export async function computedValues(
   const values = await evaluateMetrics({
     store,
     definitions,
-    params: metricParams(config.model, config.metrics, config.org),
+    params: metricParams(config),
     from,
     to: select.to,
     periods: [select.period],
@@ -183,7 +183,7 @@ export async function riskSignalsAt(
 
   const weeks = { from: select.week, to: addDays(select.week, 7) };
   const valuesStored = await weekStoredBy(store, select.week, at);
-  const mp = metricParams(config.model, config.metrics, config.org);
+  const mp = metricParams(config);
   let weekly: MetricValueRow[] | undefined;
   if (!valuesStored) {
     weekly = await computedValues(store, config, at, {

@@ -72,7 +72,7 @@ async function unresolved(link: {
   if (words[1] === 'list') {
     const definition = registerById(words[2] ?? '');
     if (definition === undefined) return `no register in ${command}`;
-    const params = metricParams(s.config.model, s.config.metrics);
+    const params = metricParams(s.config);
     const program = values['program'];
     const { rows } = await readRegister(s.store, definition, {
       params,
@@ -171,7 +171,7 @@ describe('the portfolio view', () => {
 
   it("ranks the top risks across programs in the risk register's order: high first, unowned first among equals, then oldest", async () => {
     const { rows } = await readRegister(s.store, registerById('risks')!, {
-      params: metricParams(s.config.model, s.config.metrics),
+      params: metricParams(s.config),
       asOf: new Date(view.asOf),
       recentDays: 8,
     });

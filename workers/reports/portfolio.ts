@@ -167,7 +167,7 @@ export async function portfolioReport(options: PortfolioOptions): Promise<Portfo
       ),
     ),
     readAll(options.store, {
-      params: metricParams(options.config.model, options.config.metrics, options.config.org),
+      params: metricParams(options.config),
       asOf: at,
       recentDays,
     }),

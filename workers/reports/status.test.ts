@@ -115,7 +115,7 @@ async function unresolved(link: { url?: string; command?: string; itemUrl?: stri
   const { words, values } = options(command);
   const asOf = new Date(values['as-of'] ?? '');
   if (words[0] !== 'ptel' || Number.isNaN(asOf.getTime())) return `not a ptel command read as of an instant: ${command}`;
-  const params = metricParams(s.config.model, s.config.metrics);
+  const params = metricParams(s.config);
   if (words[1] === 'list') {
     const definition = registerById(words[2] ?? '');
     if (definition === undefined) return `no register in ${command}`;
@@ -651,7 +651,7 @@ describe("a week whose metrics were computed after its end: the KPIs and the ris
       const units = await explainMetric({
         store: later.store,
         definition,
-        params: metricParams(later.config.model, later.config.metrics),
+        params: metricParams(later.config),
         scope: program,
         period: { kind: 'week', start: '2026-10-26' },
         scopes: scopesOf(later.config.org),

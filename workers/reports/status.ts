@@ -209,7 +209,7 @@ interface Reading {
 
 async function read(options: StatusReportOptions, week: ReportWeek): Promise<Reading> {
   const at = options.until.getTime() < week.to.getTime() ? options.until : week.to;
-  const params = metricParams(options.config.model, options.config.metrics, options.config.org);
+  const params = metricParams(options.config);
   const recentDays = Math.max(1, Math.ceil((at.getTime() - week.from.getTime()) / DAY_MS) + 1);
   const [all, { forecasts, source }] = await Promise.all([
     readAll(options.store, { params, asOf: at, recentDays }),
@@ -792,7 +792,7 @@ function confidenceRule(at: Date, tz: string): string {
 async function readActions(options: StatusReportOptions, r: Reading): Promise<RegisterRow[]> {
   const recentDays = Math.max(1, Math.ceil((r.at.getTime() - r.week.from.getTime()) / DAY_MS) + 1);
   const result = await readRegister(options.store, actionRegister, {
-    params: metricParams(options.config.model, options.config.metrics, options.config.org),
+    params: metricParams(options.config),
     asOf: r.at,
     recentDays,
     program: options.program,

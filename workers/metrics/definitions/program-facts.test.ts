@@ -41,10 +41,12 @@ const PARAMS: MetricParams = testParams({
   program_ids: ['payments', 'discovery'],
   cost_account_programs: ['discovery'],
   cost_account_ids: ['222'],
-  budget_programs: ['payments', 'discovery'],
-  budget_months: ['2026-03', '2026-03'],
-  budget_amounts: [1000, 500],
-  budget_currencies: ['USD', 'USD'],
+  // payments: 1,000 for March, 200 a month up to February; discovery: 500 a month from March on
+  budget_programs: ['payments', 'payments', 'discovery'],
+  budget_firsts: ['2026-03', '', '2026-03'],
+  budget_lasts: ['2026-03', '2026-02', ''],
+  budget_amounts: [1000, 200, 500],
+  budget_currencies: ['USD', 'USD', 'USD'],
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -253,6 +255,8 @@ const effortHistory: WorkItemHistoryRow[] = [
   historyRow('B-1', at('2026-02-10'), 'Story Points', '3', '5'),
   historyRow('B-2', at('2026-02-20'), 'Fix Version', '30', ''),
   historyRow('B-3', at('2026-02-15'), 'Fix Version', '', '30'),
+  // a site's own points field, by another name: 2 points until after the release, 5 since
+  { ...historyRow('B-3', at('2026-03-20'), 'Team effort', '2', '5'), field_id: 'customfield_10099' },
 ];
 const seen: MilestoneDateRow = {
   source: 'jira',
@@ -491,9 +495,23 @@ describe('effort and spend variance (item 29)', () => {
     expect(u!.detail).toContain('(B-1 3, B-2 8); actual 10 points');
   });
 
+  it('effort: reads the configured story points field by its id whatever its name', async () => {
+    const byId = await units('effort_variance', 'team:checkout', '2026-03-01', { ...PARAMS, story_point_field_ids: ['customfield_10099'] });
+    expect(byId.map((u) => [u.num, u.den])).toEqual([[-4, 11]]);
+    expect(byId[0]!.detail).toContain('actual 7 points at completion');
+    expect(byId[0]!.detail).toContain('(B-1 5, B-3 2)');
+  });
+
   it('spend: allocated cost against the budget in its currency; unmapped rows are counted apart', async () => {
     await expectValue('spend_variance', 'program:payments', '2026-03-01', { value: 0.05, numerator: 50, denominator: 1000 });
     await expectValue('spend_variance', 'program:discovery', '2026-03-01', { value: -0.2, numerator: -100, denominator: 500 });
+    // a budget over a range of months: each month of it, with no cost there; an end left open is the range's
+    await expectValue('spend_variance', 'program:payments', '2026-01-01', { value: -1, numerator: -200, denominator: 200 });
+    await expectValue('spend_variance', 'program:payments', '2026-02-01', { value: -1, numerator: -200, denominator: 200 });
+    expect(await read('spend_variance', 'program:payments', 'month', '2026-04-01')).toBeUndefined();
+    // an open-ended budget runs to the end of the range computed, and starts at its first month
+    await expectValue('spend_variance', 'program:discovery', '2026-04-01', { value: -1, numerator: -500, denominator: 500 });
+    expect(await read('spend_variance', 'program:discovery', 'month', '2026-02-01')).toBeUndefined();
     // budgets in different currencies do not add up: no org value
     expect(await read('spend_variance', 'org:org', 'month', '2026-03-01')).toBeUndefined();
     const why = await units('spend_variance', 'program:payments', '2026-03-01');

@@ -270,11 +270,14 @@ FROM
 // ---------------------------------------------------------------------------------------------------
 // Effort and spend (item 29)
 
-/** Story point changes in the changelog (Jira's 'Story Points' and 'Story point estimate', GitLab's weight), per item, oldest first. */
+/**
+ * Story point changes in the changelog, per item, oldest first: of the configured story points field
+ * (by id), or by name of Jira's 'Story Points' and 'Story point estimate' and GitLab's weight.
+ */
 const POINT_CHANGES = `
 SELECT source, item_id, arraySort(x -> x.1, groupArray((changed_at, toFloat64OrZero(from_value), toFloat64OrZero(to_value)))) AS pts
 FROM work_item_history FINAL
-WHERE lower(field) IN ('story points', 'story point estimate', 'weight')
+WHERE lower(field) IN ('story points', 'story point estimate', 'weight') OR has({story_point_field_ids:Array(String)}, lower(field_id))
 GROUP BY source, item_id`;
 
 /** An item's story points at instant `t`: after its last change before t, else before its first change, else its points now. */
@@ -341,8 +344,9 @@ const costRowText = `concat(c.provider, ' ', c.service_name, if(c.resource_id = 
        toString(c.charge_period_start), ' - ', toString(c.charge_period_end), ': ', toString(c.cost), ' ', c.currency)`;
 
 /**
- * Monthly spend variance per program with a budget: one unit per cost row allocated to the program in the
- * month and in the budget's currency (num = its cost), and one for the budget (num = -amount, den =
+ * Monthly spend variance per program with a budget: each budget is spread over the months it covers
+ * within the range computed (an end left open is the range's); one unit per cost row allocated
+ * to the program in the month and in the budget's currency (num = its cost), and one for the budget (num = -amount, den =
  * amount), so the ratio is (cost - budget) / budget. Rows in another currency are not converted: they
  * are left out, named in the budget's unit. Program scope only: budgets in different currencies do not add up.
  */
@@ -353,8 +357,13 @@ const spendVariance = ratio(
   `
 WITH budgets AS
 (
-    SELECT b.1 AS program, toDate(concat(b.2, '-01')) AS month, b.3 AS amount, b.4 AS currency
-    FROM (SELECT arrayJoin(arrayZip({budget_programs:Array(String)}, {budget_months:Array(String)},
+    SELECT b.1 AS program, arrayJoin(arrayMap(i -> addMonths(first, i), range(toUInt32(greatest(0, dateDiff('month', first, last) + 1))))) AS month,
+           b.4 AS amount, b.5 AS currency,
+           if(b.2 = '', toStartOfMonth(toDate({from_day:String})),
+              greatest(toDate(concat(b.2, '-01')), toStartOfMonth(toDate({from_day:String})))) AS first,
+           if(b.3 = '', toStartOfMonth(toDate({to_day:String}) - 1),
+              least(toDate(concat(b.3, '-01')), toStartOfMonth(toDate({to_day:String}) - 1))) AS last
+    FROM (SELECT arrayJoin(arrayZip({budget_programs:Array(String)}, {budget_firsts:Array(String)}, {budget_lasts:Array(String)},
                                     {budget_amounts:Array(Float64)}, {budget_currencies:Array(String)})) AS b)
 )
 SELECT ${dayStart('c.month')} AS at, 'program' AS scope_kind, c.program AS scope_id, c.program AS program, '' AS team, '' AS service, '' AS repo,

@@ -82,7 +82,7 @@ describe('metric settings: blocking link types and critical priorities', () => {
       model: { workItems: { blockingLinkTypes: ['Blocks', 'Depends'] } },
       metrics: { criticalPriorities: ['P0'] },
     });
-    const params = metricParams(config.model, config.metrics);
+    const params = metricParams(config);
     expect(params.blocking_link_types).toEqual(['blocks', 'depends']);
     expect(params.critical_priorities).toEqual(['p0']);
     expect(await open('dependency_age_mean_days', params)).toEqual(['jira dependency A-1 blocks A-2', 'jira dependency D-1 blocks D-2']);
@@ -100,7 +100,14 @@ describe('metric settings: blocking link types and critical priorities', () => {
     await insertTables(store, { work_items: high });
     expect(await open('critical_dependencies_open')).toEqual(['jira dependency A-1 blocks A-2']);
     expect(await open('critical_dependencies_open', testParams({ critical_priority_rank: 0 }))).toEqual([]);
-    expect(metricParams(defaultModel(), defaultMetricsConfig()).critical_priority_rank).toBe(2);
+    expect(metricParams({ model: defaultModel(), metrics: defaultMetricsConfig() }).critical_priority_rank).toBe(2);
+  });
+
+  it("effort variance reads Jira's configured story points field by its id", () => {
+    const base = { model: defaultModel(), metrics: defaultMetricsConfig() };
+    expect(metricParams(base).story_point_field_ids).toEqual([]);
+    const jira = { fields: { storyPoints: 'customfield_10016' } };
+    expect(metricParams({ ...base, sources: { jira } }).story_point_field_ids).toEqual(['customfield_10016']);
   });
 });
 
