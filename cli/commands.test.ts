@@ -131,6 +131,15 @@ describe('ptel run --once ends with a summary a person reads; ptel status says h
           ['dependency_stalls', 'stalled dependencies'],
         ],
       ],
+      [
+        line('Outcomes (org, 2026-11):'),
+        [
+          ['release_readiness_pass_rate', 'readiness checks passed'],
+          ['outcome_attainment_rate', 'outcome targets met'],
+          ['engineering_sentiment_net', 'engineering sentiment (net)'],
+          ['unallocated_cost', 'cost rows allocated to no program'],
+        ],
+      ],
     ];
     for (const [text, items] of groups) {
       for (const [metric, label] of items) {

@@ -44,10 +44,19 @@ describe('the summary a person reads', () => {
         kpi('risks_open_high', 3, 'count'),
         kpi('high_risks_unowned', 1, 'count'),
         kpi('open_decision_age_days', 20.25, 'days', 4),
+        kpi('release_readiness_pass_rate', 0.75, 'ratio', 8),
+        kpi('stakeholder_satisfaction', 4.14, 'score', 7),
+        kpi('engineering_sentiment_net', -0.2, 'ratio', 10),
+        kpi('effort_variance', -1 / 11, 'ratio', 11),
+        kpi('unallocated_cost', 30, 'count', 30),
       ]),
     ).toEqual([
       'Delivery (org, 2026-11): deployment frequency 4.2/day (126 deployments), lead time p50 18.0 h, change failure rate 12.5%, recovery time p50 no data',
       'Program (org, 2026-11): open risks 12 (3 high, 1 of them unowned), open decisions 4 (mean age 20.3 days)',
+      'Outcomes (org, 2026-11): readiness checks passed 75.0%, stakeholder satisfaction 4.1/5, engineering sentiment (net) -20.0%, effort variance -9.1%, cost rows allocated to no program 30',
+    ]);
+    expect(kpiLines([kpi('stakeholder_satisfaction', null, 'score', 0)])).toEqual([
+      'Outcomes (org, 2026-11): stakeholder satisfaction not shown (too few answers)',
     ]);
     expect(kpiLines([])).toEqual(['Metrics: no complete month has values yet; ptel metrics show lists the running month']);
   });

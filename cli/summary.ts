@@ -114,7 +114,7 @@ function daysInMonth(monthStart: string): number {
   return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
-/** The KPI lines of a run's summary: delivery, quality and program, for the last complete month. */
+/** The KPI lines of a run's summary: delivery, quality, program and outcomes, for the last complete month. */
 export function kpiLines(kpis: KpiRow[]): string[] {
   if (kpis.length === 0) return ['Metrics: no complete month has values yet; ptel metrics show lists the running month'];
   const by = new Map(kpis.map((k) => [k.metric, k]));
@@ -122,6 +122,12 @@ export function kpiLines(kpis: KpiRow[]): string[] {
   const item = (metric: string, label: string): string | undefined => {
     const k = by.get(metric);
     return k === undefined ? undefined : `${label} ${formatValue(k.value, k.unit)}`;
+  };
+  // A survey score (1 to 5) with its scale; too few answers to show one (the anonymity floor) is said so.
+  const scored = (metric: string, label: string): string | undefined => {
+    const k = by.get(metric);
+    if (k === undefined) return undefined;
+    return `${label} ${k.value === null ? 'not shown (too few answers)' : `${fixed1(k.value)}/5`}`;
   };
   const frequency = ((): string | undefined => {
     const k = by.get('deployment_frequency');
@@ -164,6 +170,15 @@ export function kpiLines(kpis: KpiRow[]): string[] {
       decisions,
       item('release_critical_decisions_on_time', 'critical decisions on time'),
       item('dependency_stalls', 'stalled dependencies'),
+    ]),
+    kpiLine('Outcomes', month, [
+      item('release_readiness_pass_rate', 'readiness checks passed'),
+      item('outcome_attainment_rate', 'outcome targets met'),
+      item('adoption_completion_rate', 'adopters enabled on time'),
+      scored('stakeholder_satisfaction', 'stakeholder satisfaction'),
+      item('engineering_sentiment_net', 'engineering sentiment (net)'),
+      item('effort_variance', 'effort variance'),
+      item('unallocated_cost', 'cost rows allocated to no program'),
     ]),
   ].filter((l): l is string => l !== undefined);
 }
