@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../infra/config/load.js';
 import { fixedClock } from '../../infra/clock.js';
+import { INGEST_KIND_NAMES } from '../../schemas/ingest.js';
 import { deterministicEventId } from '../../schemas/raw-event.js';
 import { readTopic, startWebhookServer, type WebhookServer } from '../../test/support/bus.js';
 import { tempDir } from '../../test/support/harness.js';
@@ -103,7 +104,13 @@ describe('POST /ingest/<kind>', () => {
     expect(await untokened.json()).toEqual({
       error: 'the adopter intake is not configured on this server: set PTEL_INGEST_ADOPTER_TOKEN to the token its senders use',
     });
-    expect((await post(s, '{}', { kind: 'budgets' })).status).toBe(404);
+    const unknown = await post(s, '{}', { kind: 'budgets' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe(
+      `no route for POST /ingest/budgets; served under /ingest/: ${INGEST_KIND_NAMES.map((k) => `/ingest/${k}`)
+        .sort()
+        .join(', ')}`,
+    );
     const off = await start({ PTEL_INGEST_SURVEY_RESPONSE_TOKEN: TOKEN }, { 'sources.ingest': { enabled: false } });
     const r = await post(off, JSON.stringify(answer('a')));
     expect(r.status).toBe(404);

@@ -63,3 +63,29 @@ describe('/readyz', () => {
     });
   });
 });
+
+describe('a request no route takes', () => {
+  it('is 404 naming the routes served under its first segment, or 405 with Allow for a path served for another method', async () => {
+    const ok = (): Promise<void> => Promise.resolve();
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: createLogger({ level: 'silent' }),
+      readiness: {},
+      routes: { 'POST /ingest/adopter': ok, 'POST /ingest/cost_row': ok, 'POST /webhooks/github': ok },
+    });
+    started.push(server);
+    const typo = await fetch(`${server.url}/ingest/adopters`, { method: 'POST', body: '{}' });
+    expect(typo.status).toBe(404);
+    expect(await typo.json()).toEqual({
+      error: 'no route for POST /ingest/adopters; served under /ingest/: /ingest/adopter, /ingest/cost_row',
+    });
+    const elsewhere = await fetch(`${server.url}/nothing/here`, { method: 'POST', body: '{}' });
+    expect(await elsewhere.json()).toEqual({ error: 'no route for POST /nothing/here' });
+    const get = await fetch(`${server.url}/ingest/adopter`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(await get.json()).toEqual({ error: '/ingest/adopter takes POST, not GET' });
+  });
+});

@@ -66,7 +66,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const pathOnly = (req.url ?? '/').split('?')[0];
     const handler = routes[`${req.method ?? 'GET'} ${pathOnly}`];
     if (handler === undefined) {
-      sendJson(res, 404, { error: `no route for ${req.method} ${pathOnly}` });
+      unrouted(routes, req.method ?? 'GET', pathOnly ?? '/', res);
       return;
     }
     handler(req, res).catch((err: unknown) => {
@@ -95,6 +95,31 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The answer to a request no route takes: 405 with Allow when the path is served for other methods,
+ * else 404 naming the routes of the method under the path's first segment (the intake's kinds, the
+ * webhook sources), so a mistyped path says what is served.
+ */
+function unrouted(routes: Record<string, RouteHandler>, method: string, pathOnly: string, res: ServerResponse): void {
+  const keys = Object.keys(routes).map((k) => {
+    const at = k.indexOf(' ');
+    return { method: k.slice(0, at), path: k.slice(at + 1) };
+  });
+  const allowed = keys.filter((k) => k.path === pathOnly).map((k) => k.method);
+  if (allowed.length > 0) {
+    res.setHeader('allow', allowed.join(', '));
+    sendJson(res, 405, { error: `${pathOnly} takes ${allowed.join(', ')}, not ${method}` });
+    return;
+  }
+  const first = pathOnly.split('/')[1] ?? '';
+  const near = keys
+    .filter((k) => k.method === method && first !== '' && k.path.split('/')[1] === first)
+    .map((k) => k.path)
+    .sort();
+  const served = near.length > 0 ? `; served under /${first}/: ${near.join(', ')}` : '';
+  sendJson(res, 404, { error: `no route for ${method} ${pathOnly}${served}` });
 }
 
 /** Why the server could not listen, in words, with the address and how to choose another port. */
