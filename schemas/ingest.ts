@@ -73,6 +73,14 @@ export const surveyResponseRow = z.strictObject({
   ),
 });
 
+/**
+ * A survey answer as published (the payload of `ingest.survey_response`): the answer id replaced by its
+ * hash, still refusing any other field, so a payload with a name or a comment's text is not stored.
+ */
+export const surveyResponsePayload = surveyResponseRow
+  .omit({ response_id: true })
+  .extend({ response: z.string().regex(/^[0-9a-f]{32}$/, 'expected the hash of the answer id') });
+
 export const DIRECTIONS = ['at_least', 'at_most'] as const;
 
 /**
@@ -234,7 +242,7 @@ export const INGEST_KINDS = {
     describe: (r) => `readiness check ${r.program}/${r.release}/${r.check}`,
   }),
   survey_response: spec({
-    schema: surveyResponseRow.transform(({ response_id, ...rest }) => ({
+    schema: surveyResponseRow.transform(({ response_id, ...rest }): z.output<typeof surveyResponsePayload> => ({
       ...rest,
       response: contentHash(['survey', rest.survey, response_id]),
     })),

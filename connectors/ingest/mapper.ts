@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type {
   AdopterRow,
   CostRowRow,
@@ -15,7 +14,7 @@ import {
   outcomeActualRow,
   outcomeTargetRow,
   readinessCheckRow,
-  surveyResponseRow,
+  surveyResponsePayload,
   type IngestKind,
 } from '../../schemas/ingest.js';
 import type { RawEvent } from '../../schemas/raw-event.js';
@@ -29,11 +28,6 @@ import { iso, rowsOf, rowVersion } from '../../mapping/rows.js';
  * field. One row per entity: its version is the event's ingest time, so the later arrival wins and a
  * corrected row replaces the one before it.
  */
-
-/** A survey answer as published: the answer id replaced by its hash, still refusing any other field (a name, a comment's text). */
-const surveyPayload = surveyResponseRow
-  .omit({ response_id: true })
-  .extend({ response: z.string().regex(/^[0-9a-f]{32}$/, 'expected the hash of the answer id') });
 
 /** Where an outcome's actual came from: the connector that pulled it, else an import (file or POST). */
 const ORIGINS: Record<string, OutcomeActualRow['origin']> = {
@@ -62,7 +56,7 @@ const mapReadinessCheck: Mapper = (event) => {
 };
 
 const mapSurveyResponse: Mapper = (event) => {
-  const r = parsePayload(surveyPayload, event.data, event);
+  const r = parsePayload(surveyResponsePayload, event.data, event);
   const row: SurveyResponseRow = {
     survey: r.survey,
     program: r.program,

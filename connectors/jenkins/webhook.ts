@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Config } from '../../infra/config/schema.js';
 import type { SourceRecord } from '../../schemas/raw-event.js';
 import { subjects } from '../core/entities.js';
-import type { VerifyResult, WebhookSource } from '../core/types.js';
-import { constantTimeEqual, WebhookPayloadError } from '../core/webhooks.js';
+import type { WebhookSource } from '../core/types.js';
+import { verifyBearer, WebhookPayloadError } from '../core/webhooks.js';
 import { buildVersion } from './builds.js';
 
 /**
@@ -34,15 +34,6 @@ const deliverySchema = z.looseObject({
     url: z.string().min(1),
   }),
 });
-
-/** Jenkins has no signed webhook: the sender presents `Authorization: Bearer <PTEL_JENKINS_WEBHOOK_TOKEN>`. */
-export function verifyJenkinsToken(authorization: string | string[] | undefined, token: string | undefined): VerifyResult {
-  if (token === undefined || token === '') return { ok: false, reason: 'no Jenkins webhook token is configured' };
-  const value = Array.isArray(authorization) ? authorization[0] : authorization;
-  const match = /^Bearer\s+(.+)$/i.exec(value?.trim() ?? '');
-  if (match === null) return { ok: false, reason: 'missing Authorization: Bearer token' };
-  return constantTimeEqual(match[1]!, token) ? { ok: true } : { ok: false, reason: 'the bearer token does not match' };
-}
 
 /** 'job/a/job/b/42/' -> 'a/b'. */
 function jobPathOf(buildUrl: string): string {
@@ -86,6 +77,12 @@ export const jenkinsWebhook: WebhookSource = {
   source: 'jenkins',
   path: 'jenkins',
   enabled: (config) => (config.secrets.jenkinsWebhookToken ?? '') !== '',
-  verify: (_rawBody, headers, config) => verifyJenkinsToken(headers.authorization, config.secrets.jenkinsWebhookToken),
+  // Jenkins has no signed webhook: the sender presents `Authorization: Bearer <PTEL_JENKINS_WEBHOOK_TOKEN>`.
+  verify: (_rawBody, headers, config) =>
+    verifyBearer(headers, config.secrets.jenkinsWebhookToken || undefined, {
+      unset: 'no Jenkins webhook token is configured',
+      missing: 'missing Authorization: Bearer token',
+      mismatch: 'the bearer token does not match',
+    }),
   records: (request, config) => jenkinsWebhookRecords(request.body, config, request.receivedAt),
 };
