@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{app,cli,connectors,workers,mapping,schemas,infra}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          // Two files at once on two cores: much of a file's time is its store's engine or a child process.
+          maxWorkers: 2,
           // A file's scenario (a store filled and computed in beforeAll) shares two cores with the other
           // projects' servers: its set-up gets the time of a test, not vitest's 10 s default.
           hookTimeout: 60_000,

@@ -7,9 +7,18 @@ import { loadConfig } from '../../infra/config/load.js';
 import { cliPath, queryRows, runCli, tempDir, waitFor } from '../support/harness.js';
 import { STORES, type StoreUnderTest } from '../support/stores.js';
 
+/**
+ * A smaller demo than the default (2 teams, 3 months): what these tests check (stored once, nothing lost
+ * to a kill, served while running) does not depend on its size, and the default's is run by the quick
+ * start and the CLI tests.
+ */
+const CONFIG = path.join(tempDir('ptel-embedded-config-'), 'ptel.yaml');
+writeFileSync(CONFIG, 'demo:\n  teams: 2\n  months: 3\n');
+
 /** The environment of a `ptel` process in embedded mode on `dataDir`; `store` names its store (default the engine). */
 const env = (dataDir: string, store: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
+  PTEL_CONFIG: CONFIG,
   PTEL_DATA_DIR: dataDir,
   PTEL_KAFKA_BROKERS: '127.0.0.1:1', // nothing listens there: embedded mode must not need it
   PTEL_LOG_LEVEL: 'warn',
@@ -60,7 +69,8 @@ describe.each(STORES)('embedded mode, storing into $title', (target: StoreUnderT
   async function demoEvents(dataDir: string, database: string, storeEnv: Record<string, string>): Promise<number> {
     const store = await target.open(database, dataDir);
     try {
-      return (await loadDemo(store, loadConfig({ env: { PTEL_DATA_DIR: dataDir, ...storeEnv }, cwd: tempDir() }))).records.length;
+      return (await loadDemo(store, loadConfig({ file: CONFIG, env: { PTEL_DATA_DIR: dataDir, ...storeEnv }, cwd: tempDir() }))).records
+        .length;
     } finally {
       await store.close();
     }
