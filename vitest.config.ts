@@ -3,6 +3,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two files at once on two cores (vitest would take one less than the cores): much of a file's time is
+    // its store's engine or a child process. Projects whose files run one at a time say so themselves.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -10,8 +13,6 @@ export default defineConfig({
           name: 'unit',
           include: ['{app,cli,connectors,workers,mapping,schemas,infra}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
-          // Two files at once on two cores: much of a file's time is its store's engine or a child process.
-          maxWorkers: 2,
           // A file's scenario (a store filled and computed in beforeAll) shares two cores with the other
           // projects' servers: its set-up gets the time of a test, not vitest's 10 s default.
           hookTimeout: 60_000,

@@ -232,6 +232,10 @@ export interface WorkItemRow extends Owned, Versioned, Deletable {
   sprints: string[];
   parent_id: string;
   story_points: number | null;
+  /** The original estimate, in seconds (time tracking). */
+  original_estimate_seconds: number | null;
+  /** The time logged, in seconds (time tracking). */
+  time_spent_seconds: number | null;
   severity: string;
   found_in: string;
   created_at: Iso;

@@ -303,6 +303,8 @@ describe('cdevents mappers', () => {
         sprints: [],
         parent_id: '',
         story_points: null,
+        original_estimate_seconds: null,
+        time_spent_seconds: null,
         severity: '',
         found_in: '',
         created_at: '2022-11-11T13:52:20.079Z',

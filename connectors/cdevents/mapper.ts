@@ -479,6 +479,8 @@ const mapTicket: Mapper = (event, ctx) => {
         sprints: [],
         parent_id: '',
         story_points: null,
+        original_estimate_seconds: null,
+        time_spent_seconds: null,
         severity: '',
         found_in: '',
         created_at: e.at,

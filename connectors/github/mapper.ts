@@ -787,6 +787,8 @@ const mapIssue: Mapper = (event, ctx, notes) => {
     sprints: [],
     parent_id: '',
     story_points: null,
+    original_estimate_seconds: null,
+    time_spent_seconds: null,
     severity: '',
     found_in: '',
     created_at: iso(created, 'issue.created_at'),

@@ -162,6 +162,8 @@ describe('github.issue', () => {
       sprints: [],
       parent_id: '',
       story_points: null,
+      original_estimate_seconds: null,
+      time_spent_seconds: null,
       severity: '',
       found_in: '',
       created_at: new Date(String(raw['created_at'])).toISOString(),

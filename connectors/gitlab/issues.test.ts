@@ -70,6 +70,7 @@ function restIssue(over: Json = {}): Json {
     due_date: '2026-04-15',
     web_url: 'https://gitlab.example/acme/shop/-/issues/6',
     weight: 3,
+    time_stats: { time_estimate: 14400, total_time_spent: 5400, human_time_estimate: '4h', human_total_time_spent: '1h 30m' },
     references: { short: '#6', relative: '#6', full: 'acme/shop#6' },
     ...over,
   };
@@ -135,6 +136,9 @@ describe('gitlab.issue from webhooks', () => {
         sprints: [],
         parent_id: '',
         story_points: null,
+        // the delivery says time_estimate 0 (none set) and total_time_spent 0 (nothing logged)
+        original_estimate_seconds: null,
+        time_spent_seconds: 0,
         // 'unknown' is GitLab's "no severity set".
         severity: '',
         found_in: '',
@@ -178,6 +182,8 @@ describe('gitlab.issue from webhooks', () => {
       kind: 'other',
       status_category: 'done',
       story_points: 3,
+      original_estimate_seconds: null,
+      time_spent_seconds: null,
       due_date: '2016-08-01',
       // No closed_at in this shape: the delivery reporting the close was sent at its updated_at.
       resolved_at: '2016-08-18T18:14:13.000Z',
@@ -208,7 +214,7 @@ describe('gitlab.issue from webhooks', () => {
 });
 
 describe('gitlab.issue and gitlab.issue_events from pulls', () => {
-  it('maps a REST issue: its milestone, weight, labels and kind by label', () => {
+  it('maps a REST issue: its milestone, weight, time tracking, labels and kind by label', () => {
     const events = pulledIssue(restIssue(), [], []);
     const [item] = mappedOk(events, ctx)['work_items']!;
     expect(item).toMatchObject({
@@ -222,6 +228,8 @@ describe('gitlab.issue and gitlab.issue_events from pulls', () => {
       labels: ['backend', 'type::bug'],
       fix_versions: ['milestone/61'],
       story_points: 3,
+      original_estimate_seconds: 14400,
+      time_spent_seconds: 5400,
       due_date: '2026-04-15',
       assignee: ctx.people.id('gitlab', 5),
       reporter: ctx.people.id('gitlab', 7),
@@ -281,12 +289,15 @@ describe('gitlab.issue and gitlab.issue_events from pulls', () => {
       due_date: 'soon',
       milestone: { title: 'no id' },
       created_at: 'yesterday',
+      time_stats: { time_estimate: -1, total_time_spent: 5400 },
     });
     const events = pulledIssue(issue, [{ id: 1, state: 'closed' }], [milestoneEvent(10, '2026-02-02T09:00:00.123Z', 'add', 61, 'v1.2')]);
     const { tables, outcomes } = mapEvents(events, ctx);
     expect(outcomes.map((o) => o.outcome.kind)).toEqual(['ok', 'ok']);
     expect(tables['work_items']![0]).toMatchObject({
       story_points: null,
+      original_estimate_seconds: null,
+      time_spent_seconds: 5400,
       labels: [],
       due_date: null,
       fix_versions: [],
@@ -300,6 +311,7 @@ describe('gitlab.issue and gitlab.issue_events from pulls', () => {
       'issue due_date',
       'issue labels',
       'issue milestone.id',
+      'issue time_stats.time_estimate',
       'issue weight',
       'issue_events resource_state_events[].created_at',
     ]);

@@ -746,6 +746,9 @@ interface Issue {
   author: number | null;
   milestone: number | null;
   weight: number | null;
+  /** Time tracking, in seconds: the estimate (none when 0, GitLab's unset) and the time logged. */
+  timeEstimate: number | null;
+  timeSpent: number | null;
   due: string | null;
   severity: string;
   created_at: string;
@@ -782,6 +785,13 @@ function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
   const updated = sec(a['updated_at'] as string, `${at}updated_at`);
   const weight = read(z.number().nonnegative().nullish(), 'weight', null) ?? null;
   const due = read(day.nullish(), 'due_date', null) ?? null;
+  // A hook's attributes carry the time tracking; a REST issue has it under time_stats.
+  const timeOf = (key: 'time_estimate' | 'total_time_spent'): number | null =>
+    hook
+      ? (read(z.number().nonnegative().nullish(), key, null) ?? null)
+      : (notes.read(z.number().nonnegative().nullish(), (a['time_stats'] as Record<string, unknown> | undefined)?.[key], `time_stats.${key}`, null) ??
+        null);
+  const estimate = timeOf('time_estimate');
   const closedAt = secOrNull(read(gitlabTime.nullish(), 'closed_at', null), `${at}closed_at`);
   const closed = issueState(state).category === 'done';
   // An issue without a readable creation time was created by its last update at the latest.
@@ -793,6 +803,8 @@ function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
     state,
     title: read(z.string().nullish(), 'title', null) ?? '',
     weight,
+    timeEstimate: estimate === 0 ? null : estimate,
+    timeSpent: timeOf('total_time_spent'),
     due,
     created_at: sec(created ?? (a['updated_at'] as string), `${at}created_at`),
     updated_at: updated,
@@ -947,6 +959,8 @@ const mapIssue: Mapper = (event, ctx, notes) => {
     parent_id: '',
     // The weight, when the issue has one (GitLab Premium), is its size in points.
     story_points: i.weight,
+    original_estimate_seconds: i.timeEstimate,
+    time_spent_seconds: i.timeSpent,
     severity: i.severity,
     found_in: '',
     created_at: i.created_at,

@@ -168,6 +168,8 @@ describe('jira.issue', () => {
         sprints: ['sprint/31'],
         parent_id: '',
         story_points: 8,
+        original_estimate_seconds: null,
+        time_spent_seconds: null,
         severity: 'Critical',
         found_in: 'prod eu-west',
         created_at: '2026-05-01T08:00:00.000Z',
@@ -389,6 +391,24 @@ describe('jira.issue', () => {
       kind: 'task',
       assignee: jiraPerson('leo'),
     });
+  });
+
+  it('reads time tracking: the original estimate and the time logged, and their changes in the changelog', () => {
+    // A worklog edit as Jira delivers it; the issue_updated delivery (and the next pull) carry the same issue and changelog.
+    const body: Json = { ...fixture('worklog_updated__edited.json'), webhookEvent: 'jira:issue_updated' };
+    const mapped = mappedOk(delivered(body), ctx);
+    expect(rowsOf(mapped, 'work_items')[0]).toMatchObject({ original_estimate_seconds: 21600, time_spent_seconds: 21060 });
+    expect(rowsOf(mapped, 'work_item_history')).toContainEqual(
+      expect.objectContaining({ field: 'timespent', from_value: '19500', to_value: '21060' }),
+    );
+    // a value that is not a number of seconds degrades that column alone, with a note
+    const issue = body['issue'] as { fields: Json };
+    const odd = { ...body, issue: { ...issue, fields: { ...issue.fields, timespent: 'six hours' } } };
+    const outcome = mapEvents(delivered(odd), ctx).outcomes[0]!.outcome;
+    expect(outcome.kind).toBe('ok');
+    if (outcome.kind !== 'ok') return;
+    expect(outcome.rows[0]!.rows[0]).toMatchObject({ original_estimate_seconds: 21600, time_spent_seconds: null });
+    expect(outcome.notes.map((n) => n.field)).toContain('fields.timespent');
   });
 
   it('keeps an issue whose optional fields cannot be read, leaving those columns empty with a note each', () => {
@@ -626,6 +646,8 @@ describe('jira.issue_deleted', () => {
         sprints: [],
         parent_id: '',
         story_points: null,
+        original_estimate_seconds: null,
+        time_spent_seconds: null,
         severity: '',
         found_in: '',
         created_at: at.toISOString(),

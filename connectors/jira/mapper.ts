@@ -297,6 +297,9 @@ interface Issue {
   resolution: string;
   resolvedAt: string | null;
   issuelinks: IssueLink[];
+  /** Time tracking, in seconds. */
+  originalEstimate: number | null;
+  timeSpent: number | null;
   /** Every field as sent, for the configured custom fields. */
   fields: Record<string, unknown>;
 }
@@ -311,6 +314,7 @@ const optionalString = z.string().optional();
 const nullishString = z.string().nullish();
 const nullishFlag = z.boolean().nullish();
 const nullishNumber = z.number().nullish();
+const seconds = z.number().nonnegative().nullish();
 const optionalNamed = named.nullish();
 const nullishDay = jiraDay.nullish();
 const dayOrEmpty = jiraDay.or(z.literal(''));
@@ -372,6 +376,8 @@ function readIssue(i: z.infer<typeof issueMinimum>, notes: FieldNotes): Issue {
     resolution: read(optionalNamed, 'resolution', null)?.name ?? '',
     resolvedAt: read(optionalTime, 'resolutiondate', null) ?? null,
     issuelinks: readEach(issueLink, f['issuelinks'], 'fields.issuelinks', notes),
+    originalEstimate: read(seconds, 'timeoriginalestimate', null) ?? null,
+    timeSpent: read(seconds, 'timespent', null) ?? null,
     fields: f,
   };
 }
@@ -453,6 +459,8 @@ function workItemRow(v: IssueVersion, event: RawEvent, ctx: MapContext, notes: F
       .map((id) => `sprint/${id}`),
     parent_id: issue.parent,
     story_points: custom(points, issue, jf.storyPoints, notes, null) ?? null,
+    original_estimate_seconds: issue.originalEstimate,
+    time_spent_seconds: issue.timeSpent,
     severity: custom(text, issue, jf.severity, notes, ''),
     found_in: (foundIn !== '' ? foundIn : issue.environment).slice(0, 200),
     created_at: iso(issue.created, 'fields.created'),
@@ -716,6 +724,8 @@ function mapIssueDeleted(event: RawEvent, ctx: MapContext, notes: FieldNotes): O
     sprints: [],
     parent_id: '',
     story_points: null,
+    original_estimate_seconds: null,
+    time_spent_seconds: null,
     severity: '',
     found_in: '',
     created_at: at,

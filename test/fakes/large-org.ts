@@ -1142,6 +1142,8 @@ function workItem(
     sprints: planned ? [team.sprint] : [],
     parent_id: planned && team.epic !== '' ? team.epic : '',
     story_points: planned ? rng.pick([1, 2, 3, 5, 8]) : null,
+    original_estimate_seconds: null,
+    time_spent_seconds: null,
     severity,
     found_in: foundIn,
     created_at: iso(created),

@@ -45,6 +45,8 @@ const BLANK: Omit<WorkItemRow, Chosen> = {
   sprints: [],
   parent_id: '',
   story_points: null,
+  original_estimate_seconds: null,
+  time_spent_seconds: null,
   severity: '',
   found_in: '',
   resolved_at: null,

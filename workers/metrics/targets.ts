@@ -202,6 +202,7 @@ export const TARGETS: readonly MetricTarget[] = [
     computed: true,
   },
   variance('effort_variance', 'story points at completion against those at the commit point'),
+  variance('effort_hours_variance', 'time logged at completion against the original estimate at the commit point'),
   variance('spend_variance', "allocated cost against the month's budget"),
   {
     metric: 'compliance_evidence_completeness',

@@ -246,10 +246,23 @@ const adoptionHistory: WorkItemHistoryRow[] = [
 //   B-3 added 02-15, 5 points: actual 5.
 //   Planned 11, actual 10: (10 - 11) / 11 = -0.0909 in March.
 
+//   In hours (time tracking): B-1 estimated 2 h at the commit (4 h from 02-05), 3 h logged at completion
+//   (5 h from 03-20); B-2 estimated 8 h; B-3 2 h logged. Planned 10 h, actual 5 h: -0.5.
+const HOUR = 3600;
 const effortItems: WorkItemRow[] = [
-  item('B-1', 'story', 'checkout', { fix_versions: ['version/30'], story_points: 5 }),
-  item('B-2', 'story', 'checkout', { story_points: 8 }),
-  item('B-3', 'story', 'checkout', { fix_versions: ['version/30'], story_points: 5 }),
+  item('B-1', 'story', 'checkout', {
+    fix_versions: ['version/30'],
+    story_points: 5,
+    original_estimate_seconds: 4 * HOUR,
+    time_spent_seconds: 5 * HOUR,
+  }),
+  item('B-2', 'story', 'checkout', { story_points: 8, original_estimate_seconds: 8 * HOUR }),
+  item('B-3', 'story', 'checkout', {
+    fix_versions: ['version/30'],
+    story_points: 5,
+    original_estimate_seconds: HOUR,
+    time_spent_seconds: 2 * HOUR,
+  }),
 ];
 const effortHistory: WorkItemHistoryRow[] = [
   historyRow('B-1', at('2026-02-10'), 'Story Points', '3', '5'),
@@ -257,6 +270,8 @@ const effortHistory: WorkItemHistoryRow[] = [
   historyRow('B-3', at('2026-02-15'), 'Fix Version', '', '30'),
   // a site's own points field, by another name: 2 points until after the release, 5 since
   { ...historyRow('B-3', at('2026-03-20'), 'Team effort', '2', '5'), field_id: 'customfield_10099' },
+  historyRow('B-1', at('2026-02-05'), 'timeoriginalestimate', String(2 * HOUR), String(4 * HOUR)),
+  historyRow('B-1', at('2026-03-20'), 'timespent', String(3 * HOUR), String(5 * HOUR)),
 ];
 const seen: MilestoneDateRow = {
   source: 'jira',
@@ -493,6 +508,14 @@ describe('effort and spend variance (item 29)', () => {
     const [u] = await units('effort_variance', 'team:checkout', '2026-03-01');
     expect(u!.detail).toContain('planned 11 points');
     expect(u!.detail).toContain('(B-1 3, B-2 8); actual 10 points');
+  });
+
+  it('effort in hours: the original estimate at the commit against the time logged at completion', async () => {
+    await expectValue('effort_hours_variance', 'program:payments', '2026-03-01', { value: -0.5, numerator: -5, denominator: 10 });
+    const [u] = await units('effort_hours_variance', 'team:checkout', '2026-03-01');
+    expect(u!.detail).toContain('planned 10 hours at the commit');
+    expect(u!.detail).toContain('(B-1 2, B-2 8); actual 5 hours at completion');
+    expect(u!.detail).toContain('(B-1 3, B-3 2)');
   });
 
   it('effort: reads the configured story points field by its id whatever its name', async () => {

@@ -270,60 +270,105 @@ FROM
 // ---------------------------------------------------------------------------------------------------
 // Effort and spend (item 29)
 
-/**
- * Story point changes in the changelog, per item, oldest first: of the configured story points field
- * (by id), or by name of Jira's 'Story Points' and 'Story point estimate' and GitLab's weight.
- */
-const POINT_CHANGES = `
-SELECT source, item_id, arraySort(x -> x.1, groupArray((changed_at, toFloat64OrZero(from_value), toFloat64OrZero(to_value)))) AS pts
+/** Changes of an item's value in the changelog, per item, oldest first: (instant, from, to). */
+const changesOf = (where: string): string => `
+SELECT source, item_id, arraySort(x -> x.1, groupArray((changed_at, toFloat64OrZero(from_value), toFloat64OrZero(to_value)))) AS ch
 FROM work_item_history FINAL
-WHERE lower(field) IN ('story points', 'story point estimate', 'weight') OR has({story_point_field_ids:Array(String)}, lower(field_id))
+WHERE ${where}
 GROUP BY source, item_id`;
 
-/** An item's story points at instant `t`: after its last change before t, else before its first change, else its points now. */
-const pointsAt = (t: string): string =>
-  `if(arrayLastIndex(x -> x.1 < ${t}, q.pts) > 0, q.pts[arrayLastIndex(x -> x.1 < ${t}, q.pts)].3,
-      if(empty(q.pts), s.points, q.pts[1].2))`;
+/**
+ * An item's value at instant `t` from its changes `q.ch`: after its last change before t, else before its
+ * first change, else `now` (its value now).
+ */
+const valueAt = (q: string, t: string, now: string): string =>
+  `if(arrayLastIndex(x -> x.1 < ${t}, ${q}.ch) > 0, ${q}.ch[arrayLastIndex(x -> x.1 < ${t}, ${q}.ch)].3,
+      if(empty(${q}.ch), ${now}, ${q}.ch[1].2))`;
 
 /**
- * Per completed milestone (version, epic, sprint; SCOPE_PAIRS) and team: planned = the story points of
- * its committed scope at its commit point (each item's points then), actual = the story points of the
- * items in it at completion (its committed scope with the adds and removals up to then, each item's
- * points at completion). Milestones with no planned points have no variance.
+ * Planned against actual effort per completed milestone (version, epic, sprint; SCOPE_PAIRS) and team:
+ * planned = the committed scope's items at the commit point, each with its planned value then; actual =
+ * the items in it at completion (the committed scope with the adds and removals up to then), each with
+ * its actual value then. Each value at an instant is read from its changelog changes (`planned` and
+ * `actual`), else the item's value now. Milestones with nothing planned have no variance.
  */
-const effortVariance = ratio(
-  'effort_variance',
-  29,
-  'Effort variance of completed milestones: (story points at completion - at commit) / at commit',
-  `
+function milestoneEffort(o: {
+  id: string;
+  title: string;
+  planned: { changes: string; now: string };
+  actual: { changes: string; now: string };
+  /** The unit a value is said in, and how many of the stored unit make one (3600 seconds an hour). */
+  unit: string;
+  per: number;
+}): MetricDefinition {
+  const amount = (v: string): string => `toString(round(${v}, 2))`;
+  return ratio(
+    o.id,
+    29,
+    o.title,
+    `
 SELECT z.end_at AS at, z.program AS program, z.team AS team, '' AS service, '' AS repo,
        z.actual - z.planned AS num, z.planned AS den, ${NO_VALUE} AS value,
        concat(z.source, ' ', z.kind, ' ', z.milestone_id, ' "', z.name, '"', if(z.team = '', '', concat(' (team ', z.team, ')'))) AS item,
-       concat('planned ', toString(z.planned), ' points at the commit ', toString(z.commit_at), ' (', z.planned_items, '); actual ',
-              toString(z.actual), ' points at completion ', toString(z.end_at), ' (', z.actual_items, ')') AS detail
+       concat('planned ', ${amount('z.planned')}, ' ${o.unit} at the commit ', toString(z.commit_at), ' (', z.planned_items, '); actual ',
+              ${amount('z.actual')}, ' ${o.unit} at completion ', toString(z.end_at), ' (', z.actual_items, ')') AS detail
 FROM
 (
     SELECT y.source AS source, y.milestone_id AS milestone_id, any(y.kind) AS kind, any(y.name) AS name, any(y.commit_at) AS commit_at,
            any(y.end_at) AS end_at, y.team AS team, y.program AS program,
-           sumIf(y.planned_points, y.committed = 1) AS planned, sumIf(y.actual_points, y.in_at_end) AS actual,
-           arrayStringConcat(arraySort(groupArrayIf(concat(y.key, ' ', toString(y.planned_points)), y.committed = 1)), ', ') AS planned_items,
-           arrayStringConcat(arraySort(groupArrayIf(concat(y.key, ' ', toString(y.actual_points)), y.in_at_end)), ', ') AS actual_items
+           sumIf(y.planned_value, y.committed = 1) AS planned, sumIf(y.actual_value, y.in_at_end) AS actual,
+           arrayStringConcat(arraySort(groupArrayIf(concat(y.key, ' ', ${amount('y.planned_value')}), y.committed = 1)), ', ') AS planned_items,
+           arrayStringConcat(arraySort(groupArrayIf(concat(y.key, ' ', ${amount('y.actual_value')}), y.in_at_end)), ', ') AS actual_items
     FROM
     (
         SELECT s.source AS source, s.milestone_id AS milestone_id, s.kind AS kind, s.name AS name, s.commit_at AS commit_at, s.end_at AS end_at,
                s.team AS team, s.program AS program, s.key AS key, s.committed AS committed,
                if(length(s.changes) > 0, s.changes[-1].2 = 1, s.committed = 1) AS in_at_end,
-               ${pointsAt('s.commit_at')} AS planned_points, ${pointsAt('s.end_at')} AS actual_points
+               ${valueAt('qp', 's.commit_at', o.planned.now)} / ${o.per} AS planned_value,
+               ${valueAt('qa', 's.end_at', o.actual.now)} / ${o.per} AS actual_value
         FROM (${SCOPE_PAIRS}) AS s
-        LEFT JOIN (${POINT_CHANGES}) AS q ON q.source = s.source AND q.item_id = s.item_id
+        LEFT JOIN (${o.planned.changes}) AS qp ON qp.source = s.source AND qp.item_id = s.item_id
+        LEFT JOIN (${o.actual.changes}) AS qa ON qa.source = s.source AND qa.item_id = s.item_id
         WHERE s.end_at < toDateTime64('2200-01-01 00:00:00', 3, 'UTC')
         SETTINGS join_use_nulls = 0
     ) AS y
     GROUP BY y.source, y.milestone_id, y.team, y.program
 ) AS z
 WHERE z.planned > 0`,
-  { better: 'lower' },
+    { better: 'lower' },
+  );
+}
+
+/**
+ * Story points: changes of the configured story points field (by id), or by name of Jira's 'Story
+ * Points' and 'Story point estimate' and GitLab's weight.
+ */
+const POINT_CHANGES = changesOf(
+  `lower(field) IN ('story points', 'story point estimate', 'weight') OR has({story_point_field_ids:Array(String)}, lower(field_id))`,
 );
+
+const effortVariance = milestoneEffort({
+  id: 'effort_variance',
+  title: 'Effort variance of completed milestones: (story points at completion - at commit) / at commit',
+  planned: { changes: POINT_CHANGES, now: 's.points' },
+  actual: { changes: POINT_CHANGES, now: 's.points' },
+  unit: 'points',
+  per: 1,
+});
+
+/**
+ * Time tracking (Jira's timeoriginalestimate and timespent, GitLab's time_estimate and total_time_spent):
+ * the original estimate at the commit point against the time logged at completion, in hours.
+ */
+const effortHoursVariance = milestoneEffort({
+  id: 'effort_hours_variance',
+  title: 'Effort variance of completed milestones in hours: (time logged at completion - original estimate at commit) / estimate',
+  planned: { changes: changesOf(`lower(field) = 'timeoriginalestimate'`), now: 's.estimate_seconds' },
+  actual: { changes: changesOf(`lower(field) = 'timespent'`), now: 's.spent_seconds' },
+  unit: 'hours',
+  per: 3600,
+});
+
 /**
  * Cost rows with their program: the configured tag's value when it names a program of the org mapping,
  * else the program whose cost accounts hold the row's SubAccountId, else '' (unallocated). The cost is
@@ -468,6 +513,7 @@ export const PROGRAM_FACT_METRICS: MetricDefinition[] = [
   outcomeAttainment,
   adoptionCompletion,
   effortVariance,
+  effortHoursVariance,
   spendVariance,
   unallocatedCost,
   complianceCompleteness,

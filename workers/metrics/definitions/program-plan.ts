@@ -277,11 +277,13 @@ FROM (${PLANS})`;
  *              membership when it never changed); an item created after the commit point was not
  *   changes    each add (+1) and removal (-1) after the commit point and before completion; an item
  *              created in the milestone after the commit point is an add at its creation
- * Points are the item's current story points (0 when unestimated).
+ * Points are the item's current story points (0 when unestimated); estimate_seconds and spent_seconds its
+ * current original estimate and time logged (0 when none).
  */
 export const SCOPE_PAIRS = `
 SELECT c.source AS source, c.milestone_id AS milestone_id, c.kind AS kind, c.name AS name, c.commit_at AS commit_at, c.end_at AS end_at,
        w.item_id AS item_id, w.key AS key, w.team AS team, w.program AS program, ifNull(w.story_points, 0) AS points,
+       ifNull(w.original_estimate_seconds, 0) AS estimate_seconds, ifNull(w.time_spent_seconds, 0) AS spent_seconds,
        if(length(e.evs) > 0, e.evs[1].2 = -1, e.is_current = 1) AS initially,
        arrayFilter(v -> v.1 <= c.commit_at, e.evs) AS before,
        if(w.created_at > c.commit_at, 0, if(length(before) > 0, before[-1].2 = 1, initially)) AS committed,
@@ -301,7 +303,7 @@ FROM
     GROUP BY source, item_id, milestone_id
 ) AS e
 INNER JOIN (${COMMITS}) AS c ON c.source = e.source AND c.milestone_id = e.milestone_id
-INNER JOIN (SELECT source, item_id, key, team, program, story_points, created_at FROM work_items FINAL) AS w
+INNER JOIN (SELECT source, item_id, key, team, program, story_points, original_estimate_seconds, time_spent_seconds, created_at FROM work_items FINAL) AS w
   ON w.source = e.source AND w.item_id = e.item_id
 WHERE committed = 1 OR length(changes) > 0
 SETTINGS join_use_nulls = 0`;
