@@ -789,8 +789,12 @@ function issueOfPayload(event: RawEvent, notes: FieldNotes): Issue {
   const timeOf = (key: 'time_estimate' | 'total_time_spent'): number | null =>
     hook
       ? (read(z.number().nonnegative().nullish(), key, null) ?? null)
-      : (notes.read(z.number().nonnegative().nullish(), (a['time_stats'] as Record<string, unknown> | undefined)?.[key], `time_stats.${key}`, null) ??
-        null);
+      : (notes.read(
+          z.number().nonnegative().nullish(),
+          (a['time_stats'] as Record<string, unknown> | undefined)?.[key],
+          `time_stats.${key}`,
+          null,
+        ) ?? null);
   const estimate = timeOf('time_estimate');
   const closedAt = secOrNull(read(gitlabTime.nullish(), 'closed_at', null), `${at}closed_at`);
   const closed = issueState(state).category === 'done';
