@@ -577,6 +577,19 @@ describe('facts from outside the trackers', () => {
     expect(rows.some((r) => r.Tags['program'] === undefined && !accounts.has(r.SubAccountId))).toBe(true);
   });
 
+  it('tracks time on estimated issues: 4 hours a point estimated, 0.7 to 1.5 times that logged once resolved', () => {
+    const fields = records.filter((r) => r.type === 'jira.issue').map((r) => (r.payload as { fields: Record<string, unknown> }).fields);
+    const resolved = fields.filter((f) => f['timeoriginalestimate'] !== null && f['resolutiondate'] !== null);
+    expect(resolved.length).toBeGreaterThan(50);
+    for (const f of resolved) {
+      const estimate = f['timeoriginalestimate'] as number;
+      expect(estimate % (4 * 3600)).toBe(0);
+      expect(f['timespent'] as number).toBeGreaterThanOrEqual(0.7 * estimate - 60);
+      expect(f['timespent'] as number).toBeLessThanOrEqual(1.5 * estimate + 60);
+    }
+    expect(fields.some((f) => f['timeoriginalestimate'] !== null && f['resolutiondate'] === null && f['timespent'] === null)).toBe(true);
+  });
+
   it("budgets each program's month about what its teams' cloud usage costs in a whole month", () => {
     const rows = ofKind('cost_row').map(
       (r) => r.payload as { SubAccountId: string; Tags: Record<string, string>; EffectiveCost?: number; ChargePeriodStart: string },

@@ -1255,6 +1255,22 @@ function history(e: IssueEvent, items: ChangeItem[]) {
   return { id: e.historyId, author: userObject(e.author), created: jiraDateTime(e.at), items };
 }
 
+/** Hours a demo team estimates per story point. */
+const HOURS_PER_POINT = 4;
+
+/**
+ * An issue's time tracking, in seconds: the original estimate from the points it was created with, and,
+ * once it has been resolved, the time logged, between 0.7 and 1.5 times the estimate (fixed by the
+ * issue's id, so no draw of the seeded generator moves).
+ */
+function timeTracking(issue: Issue, resolved: boolean): { estimate: number | null; spent: number | null } {
+  const points = issue.states[0]!.fields.storyPoints;
+  if (points === null) return { estimate: null, spent: null };
+  const estimate = points * HOURS_PER_POINT * 3600;
+  if (!resolved) return { estimate, spent: null };
+  return { estimate, spent: Math.round((estimate * (7 + (Number(issue.id) % 9))) / 10 / 60) * 60 };
+}
+
 /** The issue after its `index`-th state, as POST /rest/api/3/search/jql with expand=changelog returns it. */
 function issueObject(issue: Issue, index: number) {
   const state = issue.states[index]!;
@@ -1267,6 +1283,10 @@ function issueObject(issue: Issue, index: number) {
     .reverse();
   const category = STATUSES[f.status].category;
   const c = STATUS_CATEGORIES[category];
+  const tracked = timeTracking(
+    issue,
+    issue.states.slice(0, index + 1).some((x) => x.resolvedAt !== null),
+  );
   return {
     expand: 'renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations',
     id: issue.id,
@@ -1277,10 +1297,10 @@ function issueObject(issue: Issue, index: number) {
       statuscategorychangedate: jiraDateTime(state.categoryChangedAt),
       issuetype: issueTypeObject(issue.type),
       ...(f.parent ? { parent: issueSnapshot(f.parent, t) } : {}),
-      timespent: null,
+      timespent: tracked.spent,
       project: projectObject(issue.team),
       fixVersions: f.fixVersions.map((v) => fixVersionObject(v, t)),
-      aggregatetimespent: null,
+      aggregatetimespent: tracked.spent,
       statusCategory: { self: `${API}/statuscategory/${c.id}`, id: c.id, key: category, colorName: c.colorName, name: c.name },
       resolution: state.resolvedAt === null ? null : { self: `${API}/resolution/${RESOLUTION_DONE.id}`, ...RESOLUTION_DONE },
       resolutiondate: state.resolvedAt === null ? null : jiraDateTime(state.resolvedAt),
@@ -1297,7 +1317,7 @@ function issueObject(issue: Issue, index: number) {
       [JIRA_FIELDS.foundIn]: f.foundIn === null ? null : optionObject(FOUND_IN[f.foundIn], f.foundIn),
       [JIRA_FIELDS.severity]: f.severity === null ? null : optionObject(SEVERITIES[f.severity], f.severity),
       timeestimate: null,
-      aggregatetimeoriginalestimate: null,
+      aggregatetimeoriginalestimate: tracked.estimate,
       versions: [],
       issuelinks: f.links.map((l) => linkObject(issue, l, t)),
       assignee: f.assignee ? userObject(f.assignee) : null,
@@ -1307,7 +1327,7 @@ function issueObject(issue: Issue, index: number) {
         const comp = issue.team.jira.components.find((x) => x.name === name)!;
         return { self: `${API}/component/${comp.id}`, id: comp.id, name: comp.name };
       }),
-      timeoriginalestimate: null,
+      timeoriginalestimate: tracked.estimate,
       description: issue.description ? adf(issue.description) : null,
       security: null,
       aggregatetimeestimate: null,
