@@ -61,7 +61,7 @@ export async function readImport(kind: string, file: string): Promise<ImportRows
 export type ImportRuntime = Pick<Runtime, 'bus' | 'config' | 'clock' | 'metrics'>;
 
 /** The records of a read that are published: all of them without a refused row, the good ones with skipBad, else none. */
-export function recordsToPublish(read: ImportRows, options: { skipBad?: boolean } = {}): SourceRecord[] {
+function recordsToPublish(read: ImportRows, options: { skipBad?: boolean } = {}): SourceRecord[] {
   return read.refused.length > 0 && options.skipBad !== true ? [] : read.records;
 }
 
@@ -83,9 +83,17 @@ export async function publishImport(rt: ImportRuntime, read: ImportRows, options
 }
 
 /** What an import of `read` says, `published` of its records having been published (none by default). */
-export function unpublished(read: ImportRows, options: { skipBad?: boolean } = {}, published = 0): ImportResult {
+function unpublished(read: ImportRows, options: { skipBad?: boolean } = {}, published = 0): ImportResult {
   const { records: _records, ...rest } = read;
   return { ...rest, published, heldBack: rest.refused.length > 0 && options.skipBad !== true, stored: false };
+}
+
+/**
+ * The result of an import that publishes nothing (refused rows without skipBad, or no row at all), so no
+ * runtime need start for it; undefined when it has records to publish.
+ */
+export function nothingToPublish(read: ImportRows, options: { skipBad?: boolean } = {}): ImportResult | undefined {
+  return recordsToPublish(read, options).length === 0 ? unpublished(read, options) : undefined;
 }
 
 /** Reads, checks and publishes a file of `kind` rows (see readImport and publishImport). */
@@ -104,7 +112,8 @@ export async function importFile(
  */
 export async function importAndStore(rt: Runtime, read: ImportRows, options: { skipBad?: boolean } = {}): Promise<ImportResult> {
   // Nothing to publish (refused rows without skipBad): no normalizer is started.
-  if (recordsToPublish(read, options).length === 0) return unpublished(read, options);
+  const none = nothingToPublish(read, options);
+  if (none !== undefined) return none;
   const { result, stored } = await publishedThenStored(rt, () => publishImport(rt, read, options));
   return { ...result, stored };
 }

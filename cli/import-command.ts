@@ -1,12 +1,4 @@
-import {
-  ImportError,
-  importAndStore,
-  readImport,
-  recordsToPublish,
-  unpublished,
-  type ImportResult,
-  type ImportRows,
-} from '../app/import.js';
+import { ImportError, importAndStore, nothingToPublish, readImport, type ImportResult, type ImportRows } from '../app/import.js';
 import { FILE_EXTENSIONS } from '../connectors/ingest/index.js';
 import { INGEST_KIND_NAMES } from '../schemas/ingest.js';
 import { withRuntime, type Command, type CommandContext } from './command.js';
@@ -69,7 +61,8 @@ export const IMPORT_COMMANDS: Record<string, Command> = {
         if (lines.err.length > 0) ctx.err.write(`${lines.err.join('\n')}\n`);
         return result.heldBack || result.published === 0 ? 1 : 0;
       };
-      if (recordsToPublish(read, { skipBad }).length === 0) return report(unpublished(read, { skipBad }));
+      const none = nothingToPublish(read, { skipBad });
+      if (none !== undefined) return report(none);
       return withRuntime(
         ctx.config,
         async (rt) => report(await importAndStore(rt, read, { skipBad })),
