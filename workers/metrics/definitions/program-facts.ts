@@ -302,6 +302,9 @@ function milestoneEffort(o: {
   per: number;
 }): MetricDefinition {
   const amount = (v: string): string => `toString(round(${v}, 2))`;
+  // One changelog scan when planned and actual read the same field's changes.
+  const same = o.planned.changes === o.actual.changes;
+  const actualChanges = same ? 'qp' : 'qa';
   return ratio(
     o.id,
     29,
@@ -325,10 +328,10 @@ FROM
                s.team AS team, s.program AS program, s.key AS key, s.committed AS committed,
                if(length(s.changes) > 0, s.changes[-1].2 = 1, s.committed = 1) AS in_at_end,
                ${valueAt('qp', 's.commit_at', o.planned.now)} / ${o.per} AS planned_value,
-               ${valueAt('qa', 's.end_at', o.actual.now)} / ${o.per} AS actual_value
+               ${valueAt(actualChanges, 's.end_at', o.actual.now)} / ${o.per} AS actual_value
         FROM (${SCOPE_PAIRS}) AS s
         LEFT JOIN (${o.planned.changes}) AS qp ON qp.source = s.source AND qp.item_id = s.item_id
-        LEFT JOIN (${o.actual.changes}) AS qa ON qa.source = s.source AND qa.item_id = s.item_id
+        ${same ? '' : `LEFT JOIN (${o.actual.changes}) AS qa ON qa.source = s.source AND qa.item_id = s.item_id`}
         WHERE s.end_at < toDateTime64('2200-01-01 00:00:00', 3, 'UTC')
         SETTINGS join_use_nulls = 0
     ) AS y
