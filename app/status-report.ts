@@ -2,7 +2,7 @@ import { portfolioReport, type PortfolioReport } from '../workers/reports/portfo
 import { instantText, statusReport, type StatusReport } from '../workers/reports/status.js';
 import type { DeliveryResult } from '../workers/reports/delivery.js';
 import { lastWholeWeek, parseIsoWeek, reportWeek, type ReportWeek } from '../workers/reports/week.js';
-import { statusReportsNow, type ReportRuntime } from './jobs.js';
+import { scopedConfig, statusReportsNow, type ReportRuntime } from './jobs.js';
 import { unknownScope } from './registers.js';
 import type { Runtime } from './runtime.js';
 
@@ -46,7 +46,7 @@ export async function statusReportOf(rt: StatusReportRuntime, query: StatusRepor
   const { week, until } = when;
   return statusReport({
     store: rt.store,
-    config: { model: rt.config.model, metrics: rt.config.metrics, org: rt.organisation.org },
+    config: scopedConfig(rt),
     program: query.program,
     week,
     until,
@@ -62,7 +62,7 @@ export async function portfolioReportOf(
   if ('problem' in when) return when;
   return portfolioReport({
     store: rt.store,
-    config: { model: rt.config.model, metrics: rt.config.metrics, org: rt.organisation.org },
+    config: scopedConfig(rt),
     week: when.week,
     until: when.until,
   });

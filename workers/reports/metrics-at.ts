@@ -1,7 +1,16 @@
-import type { MetricsConfig, ModelConfig, OrgConfig } from '../../infra/config/schema.js';
+import type { OrgConfig } from '../../infra/config/schema.js';
 import type { Store } from '../../infra/store/client.js';
 import { METRICS } from '../metrics/definitions/index.js';
-import { addDays, evaluateMetrics, instantParam, metricParams, periodStart, scopesOf, type Day } from '../metrics/engine.js';
+import {
+  addDays,
+  evaluateMetrics,
+  instantParam,
+  metricParams,
+  periodStart,
+  scopesOf,
+  type Day,
+  type ParamsConfig,
+} from '../metrics/engine.js';
 import { firstFactDay } from '../metrics/job.js';
 import { readMetricValues, type MetricValueRow } from '../metrics/queries.js';
 import { lookbackWeeks, RISK_INDICATORS, riskSignalRows } from '../metrics/risk.js';
@@ -17,7 +26,8 @@ import type { PeriodKind, ScopeKind } from '../metrics/types.js';
  * (stored, or computed as above).
  */
 
-export type MetricsReportConfig = { model: ModelConfig; metrics: MetricsConfig; org: OrgConfig };
+/** What a report reads of the configuration: the metrics' settings (ParamsConfig, sources included) and the org. */
+export type MetricsReportConfig = ParamsConfig & { org: OrgConfig };
 
 /** Where numbers come from: read as stored by the instant, or computed as of it. */
 export interface ValuesSource {
